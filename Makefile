@@ -1,0 +1,59 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+LABEXT_SRC := $(shell find labextension/src labextension/style labextension/schema labextension/package.json -type f 2>/dev/null)
+
+.PHONY: demo test install install-test system-deps check pytest-suite notebooks-suite frontend-suite bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# Editable install: the hatch-jupyter-builder hook builds the labextension (jlpm) into jupyter_mlops/labextension.
+$(VENV)/.installed: pyproject.toml $(LABEXT_SRC) | $(PY)
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+# Heavy system parts, installed from Debian only when missing.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium postgresql >/dev/null; \
+	fi
+
+demo: install
+	@bash example_notebooks/demo.sh "$(VENV)"
+
+check: install-test
+	$(VENV)/bin/ruff check jupyter_mlops tests bench
+	$(VENV)/bin/lint-imports
+
+pytest-suite: install-test system-deps
+	$(PY) -m pytest -p no:cacheprovider -q tests
+
+notebooks-suite: install-test
+	$(PY) -m pytest -p no:cacheprovider -q --nb-smoke example_notebooks/
+	$(PY) -m pytest -p no:cacheprovider -q --nbval-lax example_notebooks/
+
+frontend-suite: install-test
+	cd labextension && $(CURDIR)/$(VENV)/bin/jlpm test
+
+test: check pytest-suite notebooks-suite frontend-suite
+
+bench: install-test
+	$(PIP) install -e ".[bench]"
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) labextension/node_modules labextension/lib jupyter_mlops/labextension .mlops

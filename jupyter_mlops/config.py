@@ -1,0 +1,130 @@
+"""Settings resolution.
+
+Order, first wins: explicit argument > environment (``JUPYTER_MLOPS_STORE``, ``JUPYTER_MLOPS_BLOBS``) >
+``[tool.jupyter-mlops]`` in the nearest ``pyproject.toml`` > defaults. The default store is the embedded SQLite
+file ``<project root>/.mlops/mlops.db`` with blobs in ``<project root>/.mlops/blobs``; the project root is the
+nearest folder upward holding ``.git`` or ``pyproject.toml``, else the starting folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from jupyter_mlops.errors import InvalidInput
+
+ENV_STORE = "JUPYTER_MLOPS_STORE"
+ENV_BLOBS = "JUPYTER_MLOPS_BLOBS"
+ENV_RUN_CONTEXT = "JUPYTER_MLOPS_CONTEXT"  # JSON our runners hand to kernels (notebook path, tags, parameters)
+MLOPS_DIR = ".mlops"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings for one process.
+
+    Attributes:
+        store_url: SQLAlchemy URL of the run store (``sqlite:///...`` or ``postgresql+psycopg://...``).
+        blobs_url: folder (or fsspec URL) of the content-addressed blob store.
+        project_root: folder the defaults were resolved against.
+        heartbeat_interval: seconds between heartbeats of a running run.
+        stale_after: a running run whose heartbeat is older than this many seconds reads as crashed.
+        flush_interval: the metric writer flushes at least this often (seconds).
+        redact: replace secret-looking params/tags with ``***`` before storing.
+        tool: the raw ``[tool.jupyter-mlops]`` table, for sub-tables such as ``smoke`` and ``lint``.
+    """
+
+    store_url: str
+    blobs_url: str
+    project_root: Path
+    heartbeat_interval: float = 5.0
+    stale_after: float = 30.0
+    flush_interval: float = 0.5
+    redact: bool = True
+    tool: dict[str, Any] = field(default_factory=dict)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields replaced."""
+        return replace(self, **changes)
+
+
+def find_project_root(start: Path | str | None = None) -> Path:
+    """Nearest folder upward from ``start`` (default: cwd) holding ``.git`` or ``pyproject.toml``, else ``start``."""
+    here = Path(start or os.getcwd()).resolve()
+    if here.is_file():
+        here = here.parent
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists() or (folder / "pyproject.toml").is_file():
+            return folder
+    return here
+
+
+def read_tool_table(root: Path) -> dict[str, Any]:
+    """The ``[tool.jupyter-mlops]`` table of ``root/pyproject.toml`` ({} when absent)."""
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput(f"cannot read {path}: {exc}") from None
+    table = data.get("tool", {}).get("jupyter-mlops", {})
+    return table if isinstance(table, dict) else {}
+
+
+def default_store_url(root: Path) -> str:
+    """The embedded SQLite default for a project root."""
+    return f"sqlite:///{root / MLOPS_DIR / 'mlops.db'}"
+
+
+def load_settings(
+    store_url: str | None = None,
+    blobs_url: str | None = None,
+    start: Path | str | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Resolve settings (explicit > environment > pyproject > defaults).
+
+    Args:
+        store_url: explicit store URL, wins over everything.
+        blobs_url: explicit blob folder/URL.
+        start: where to look for the project root (default: cwd).
+        environ: environment mapping (default: ``os.environ``); injectable for tests.
+
+    Returns:
+        The resolved :class:`Settings`.
+
+    Example:
+        >>> s = load_settings(store_url="sqlite:///:memory:", environ={})
+        >>> s.store_url
+        'sqlite:///:memory:'
+    """
+    env = os.environ if environ is None else environ
+    root = find_project_root(start)
+    tool = read_tool_table(root)
+    store = store_url or env.get(ENV_STORE) or tool.get("store") or default_store_url(root)
+    if isinstance(store, str) and store.startswith("sqlite:///") and not store.startswith("sqlite:////"):
+        relative = store[len("sqlite:///"):]
+        if relative and relative != ":memory:" and not Path(relative).is_absolute():
+            store = f"sqlite:///{(root / relative).resolve()}"
+    blobs = blobs_url or env.get(ENV_BLOBS) or tool.get("blobs") or str(_default_blobs(store, root))
+    numbers = {k: float(tool[k]) for k in ("heartbeat_interval", "stale_after", "flush_interval") if k in tool}
+    return Settings(
+        store_url=str(store),
+        blobs_url=str(blobs),
+        project_root=root,
+        redact=bool(tool.get("redact", True)),
+        tool=tool,
+        **numbers,
+    )
+
+
+def _default_blobs(store_url: str, root: Path) -> Path:
+    # Blobs sit beside a SQLite file by default, so a store copied elsewhere keeps its snapshots.
+    if store_url.startswith("sqlite:///") and ":memory:" not in store_url:
+        return Path(store_url[len("sqlite:///"):]).parent / "blobs"
+    return root / MLOPS_DIR / "blobs"

@@ -1,0 +1,189 @@
+"""Frozen dataclasses that cross layers: the store returns them, compare/charts/server/CLI consume them.
+
+Rows never leave the store; these do. ``to_dict``/``from_dict`` give the JSON wire shape used by the REST API
+(``server/schemas.py``) and mirrored by ``labextension/src/tokens.ts``. Times are epoch seconds (float, UTC).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+#: Params keep their native JSON types: int, float, bool, str, None, list or dict.
+ParamValue = Any
+
+#: Notebook-state flags recorded on every notebook run (like git's dirty flag).
+NOTEBOOK_FLAGS = ("out_of_order", "edited_after_run", "kernel_restarted", "cells_rerun")
+
+
+class RunStatus(str, enum.Enum):
+    """Lifecycle of a run. ``CRASHED`` is derived by the store from a stale heartbeat of a running run."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CRASHED = "crashed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    """A named group of runs."""
+
+    id: int
+    name: str
+    created: float
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One point of a metric's history."""
+
+    key: str
+    value: float
+    step: int = 0
+    timestamp: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Wire shape."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A parameter value; ``source`` says where it came from (papermill cell, %%track params, argparse, config...)."""
+
+    key: str
+    value: ParamValue
+    source: str = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class DataInput:
+    """A dataset a run read (role ``input``) or wrote (role ``output``).
+
+    ``kind`` is ``file``, ``dir``, ``dataframe``, ``array`` or ``object``. ``schema`` is None or a dict such as
+    ``{"columns": [{"name": "age", "dtype": "int64"}], "rows": 1000, "shape": [1000, 3]}``.
+    """
+
+    name: str
+    hash: str
+    kind: str = "file"
+    path: str | None = None
+    size: int | None = None
+    schema: dict[str, Any] | None = None
+    role: str = "input"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Wire shape."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DataInput:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{k: data.get(k) for k in ("name", "hash", "kind", "path", "size", "schema", "role") if k in data})
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """A file stored with a run; ``hash`` addresses its bytes in the blob store."""
+
+    path: str
+    hash: str
+    size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Wire shape."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """Everything the store knows about one run.
+
+    ``metrics`` holds the latest value per key; histories come from ``Store.metric_history``. ``code_hash``,
+    ``notebook_hash`` and ``env_hash`` address JSON/bytes snapshots in the blob store. ``flags`` holds the
+    notebook-state flags (see :data:`NOTEBOOK_FLAGS`).
+    """
+
+    id: str
+    name: str
+    experiment: str
+    status: RunStatus
+    start_time: float
+    end_time: float | None = None
+    heartbeat: float | None = None
+    notebook_path: str | None = None
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    code_hash: str | None = None
+    notebook_hash: str | None = None
+    env_hash: str | None = None
+    note: str = ""
+    reproduction_of: str | None = None
+    tags: tuple[str, ...] = ()
+    params: dict[str, ParamValue] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    flags: dict[str, bool] = field(default_factory=dict)
+    data_inputs: tuple[DataInput, ...] = ()
+    artifacts: tuple[Artifact, ...] = ()
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end (or to the last heartbeat while running)."""
+        end = self.end_time if self.end_time is not None else self.heartbeat
+        return None if end is None else max(0.0, end - self.start_time)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Wire shape: plain JSON types, status as its string value."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "experiment": self.experiment,
+            "status": self.status.value,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "heartbeat": self.heartbeat,
+            "duration": self.duration,
+            "notebook_path": self.notebook_path,
+            "git_commit": self.git_commit,
+            "git_dirty": self.git_dirty,
+            "code_hash": self.code_hash,
+            "notebook_hash": self.notebook_hash,
+            "env_hash": self.env_hash,
+            "note": self.note,
+            "reproduction_of": self.reproduction_of,
+            "tags": list(self.tags),
+            "params": dict(self.params),
+            "metrics": dict(self.metrics),
+            "flags": dict(self.flags),
+            "data_inputs": [d.to_dict() for d in self.data_inputs],
+            "artifacts": [a.to_dict() for a in self.artifacts],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    """A version of a named model, with the run (and so the lineage) that produced it."""
+
+    name: str
+    version: int
+    run_id: str
+    artifact_hash: str
+    stage: str = "none"
+    created: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of results plus the total count matching the query."""
+
+    items: tuple[T, ...]
+    total: int
+    offset: int = 0
+    limit: int | None = None

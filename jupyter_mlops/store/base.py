@@ -1,0 +1,174 @@
+"""The store contract: abstract primitives, concrete conveniences.
+
+A back-end implements the abstract methods; ``log_metric``/``log_param``/``log_metrics``/``log_params`` are
+written once here on top of ``log_batch``, so a second back-end has one write path. Every method takes and
+returns entities (never rows). Errors are :mod:`jupyter_mlops.errors` subclasses: unknown ids raise
+``NotFound``, malformed filters ``FilterSyntaxError``, an unusable database ``StoreUnavailable``.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from jupyter_mlops.entities import Artifact, DataInput, Experiment, Metric, Page, Param, Run, RunStatus
+
+
+class StatCache(Protocol):
+    """Remembers content hashes by file identity, so an unchanged file is never re-read.
+
+    The key is ``(path, device, inode, size, mtime_ns)``; ``capture.hashing`` uses it, the SQL store implements it.
+    """
+
+    def get_hash(self, key: tuple[str, int, int, int, int], algorithm: str) -> str | None:
+        """The cached hash for this file identity, or None."""
+        ...
+
+    def put_hash(self, key: tuple[str, int, int, int, int], algorithm: str, digest: str) -> None:
+        """Remember a hash for this file identity."""
+        ...
+
+
+class Store(abc.ABC):
+    """Where runs live. Implementations: ``store.sql.SqlStore`` (SQLite and PostgreSQL)."""
+
+    url: str
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def migrate(self) -> list[str]:
+        """Apply pending forward migrations; return the names applied (empty when up to date)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    # -- experiments -----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        """The experiment with this name, created if missing."""
+
+    @abc.abstractmethod
+    def list_experiments(self) -> list[Experiment]:
+        """All experiments, by name."""
+
+    # -- runs ------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_run(
+        self,
+        *,
+        name: str | None = None,
+        experiment: str = "default",
+        tags: Iterable[str] = (),
+        note: str = "",
+        notebook_path: str | None = None,
+        reproduction_of: str | None = None,
+        start_time: float | None = None,
+        run_id: str | None = None,
+    ) -> Run:
+        """Create a running run (status ``running``, heartbeat = start). A missing name gets a generated one."""
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> Run:
+        """The full run. Raises NotFound."""
+
+    @abc.abstractmethod
+    def resolve_run(self, ref: str) -> str:
+        """Turn a full id, a unique id prefix (>= 4 chars) or a unique run name into a run id.
+
+        Raises NotFound when nothing matches and Conflict when the reference is ambiguous.
+        """
+
+    @abc.abstractmethod
+    def search_runs(
+        self,
+        filter: str | None = None,
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Page[Run]:
+        """Runs matching a filter-language expression, ordered, paged; newest first by default.
+
+        ``order_by`` items look like ``"start_time DESC"``, ``"metrics.auc"``, ``"params.lr ASC"``, ``"name"``.
+        """
+
+    @abc.abstractmethod
+    def update_run(self, run_id: str, **fields: Any) -> Run:
+        """Set run columns: name, status, end_time, note, notebook_path, git_commit, git_dirty, code_hash,
+        notebook_hash, env_hash, flags (merged). Unknown field names raise InvalidInput. Returns the new run."""
+
+    @abc.abstractmethod
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run and everything logged to it. Raises NotFound."""
+
+    @abc.abstractmethod
+    def heartbeat(self, run_id: str, at: float | None = None) -> None:
+        """Mark a running run alive."""
+
+    @abc.abstractmethod
+    def set_tags(self, run_id: str, add: Iterable[str] = (), remove: Iterable[str] = ()) -> tuple[str, ...]:
+        """Add and remove tags; return the run's tags afterwards."""
+
+    @abc.abstractmethod
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+    ) -> None:
+        """The one write path for values. Params are upserted (re-logging keeps history, never errors);
+        metrics are appended to history and the latest-value table is updated."""
+
+    @abc.abstractmethod
+    def metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """All points of one metric, by step then time. Raises NotFound for an unknown run."""
+
+    @abc.abstractmethod
+    def param_history(self, run_id: str, key: str) -> list[Param]:
+        """Every value a param had in this run, oldest first."""
+
+    @abc.abstractmethod
+    def log_data_inputs(self, run_id: str, inputs: Sequence[DataInput]) -> None:
+        """Record datasets read or written; the same (name, role) logged again replaces the earlier record."""
+
+    @abc.abstractmethod
+    def log_artifacts(self, run_id: str, artifacts: Sequence[Artifact]) -> None:
+        """Record artifacts (their bytes already in the blob store)."""
+
+    @abc.abstractmethod
+    def stat_cache(self) -> StatCache:
+        """The persistent hash cache shared by everything that hashes files for this store."""
+
+    # -- conveniences, written once --------------------------------------------------------------------
+    def log_metric(self, run_id: str, key: str, value: float, step: int = 0, timestamp: float | None = None) -> None:
+        """Append one metric point."""
+        self.log_batch(run_id, metrics=[Metric(key, float(value), step, time.time() if timestamp is None else timestamp)])
+
+    def log_metrics(self, run_id: str, values: Mapping[str, float], step: int = 0) -> None:
+        """Append one point for each metric in ``values``."""
+        now = time.time()
+        self.log_batch(run_id, metrics=[Metric(k, float(v), step, now) for k, v in values.items()])
+
+    def log_param(self, run_id: str, key: str, value: Any, source: str = "api") -> None:
+        """Set one param."""
+        self.log_batch(run_id, params=[Param(key, value, source)])
+
+    def log_params(self, run_id: str, values: Mapping[str, Any], source: str = "api") -> None:
+        """Set several params."""
+        self.log_batch(run_id, params=[Param(k, v, source) for k, v in values.items()])
+
+    def set_tag(self, run_id: str, tag: str) -> None:
+        """Add one tag."""
+        self.set_tags(run_id, add=[tag])
+
+    def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED, end_time: float | None = None) -> Run:
+        """Mark a run finished/failed."""
+        return self.update_run(run_id, status=status, end_time=time.time() if end_time is None else end_time)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

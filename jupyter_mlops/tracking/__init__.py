@@ -1,0 +1,1 @@
+"""The run lifecycle, the batching writer and the fluent API. No IPython, no Jupyter."""
