@@ -20,7 +20,7 @@ from jupyter_mlops.errors import MlopsError
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "runs": ("jupyter_mlops.cli.runs", "runs", "List, show, compare, tag, annotate, export and delete runs."),
     "smoke": ("jupyter_mlops.cli.smoke", "smoke", "Execute notebooks in fresh kernels and report failures (nb-smoke)."),
-    "convert": ("jupyter_mlops.cli.notebooks", "convert", "Convert a notebook to a package or a script."),
+    "convert": ("jupyter_mlops.cli.convert", "convert", "Convert a notebook to a package or a script."),
     "diff": ("jupyter_mlops.cli.notebooks", "diff", "Diff notebooks, git revisions or runs without metadata noise."),
     "lint": ("jupyter_mlops.cli.notebooks", "lint", "Report notebook hygiene problems."),
     "clean": ("jupyter_mlops.cli.notebooks", "clean", "Strip outputs and volatile metadata from notebooks."),

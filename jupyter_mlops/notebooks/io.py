@@ -1,0 +1,107 @@
+"""Reading and writing v4 notebooks with one-line errors, and ``REV:path`` git references.
+
+Every notebook-reading command goes through :func:`read_notebook`, so truncated JSON, non-UTF-8 bytes, a file
+that is not a notebook, an nbformat v3 file and a notebook failing validation all give the same clear
+``NotebookError`` naming the file. nbformat is imported lazily: its import costs seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from jupyter_mlops.errors import NotebookError
+
+
+def parse_notebook(text: str | bytes, origin: str, *, validate: bool = True) -> Any:
+    """Parse notebook JSON into an ``nbformat.NotebookNode`` (v4), raising NotebookError with ``origin`` named.
+
+    Args:
+        text: the file's content.
+        origin: how to name the source in errors (a path or ``REV:path``).
+        validate: run nbformat's schema validation.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise NotebookError(f"{origin}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotebookError(f"{origin}: not valid notebook JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
+        raise NotebookError(f"{origin}: not a Jupyter notebook (no 'cells')")
+    major = data.get("nbformat")
+    if major != 4:
+        hint = " — upgrade it with `jupyter nbconvert --to notebook --inplace`" if major == 3 else ""
+        raise NotebookError(f"{origin}: nbformat v{major} is not supported, v4 is required{hint}")
+    import nbformat
+
+    node = nbformat.from_dict(data)
+    if validate:
+        try:
+            nbformat.validate(node)
+        except nbformat.ValidationError as exc:
+            where = "/".join(str(p) for p in exc.absolute_path) or "top level"
+            raise NotebookError(f"{origin}: fails nbformat validation at {where}: {exc.message}") from None
+    return node
+
+
+def read_notebook(path: str | Path, *, validate: bool = True) -> Any:
+    """Read a notebook file or a ``REV:path`` git reference (see :func:`read_git_ref`)."""
+    text = str(path)
+    if is_git_ref(text):
+        return parse_notebook(read_git_ref(text), text, validate=validate)
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise NotebookError(f"{file}: no such file") from None
+    except IsADirectoryError:
+        raise NotebookError(f"{file}: is a directory, not a notebook") from None
+    except OSError as exc:
+        raise NotebookError(f"{file}: cannot read ({exc.strerror})") from None
+    return parse_notebook(raw, str(file), validate=validate)
+
+
+def notebook_to_text(nb: Any) -> str:
+    """Serialise like Jupyter does (1-space indent, trailing newline), for byte-stable writes."""
+    import nbformat
+
+    return nbformat.writes(nb) + "\n"
+
+
+def write_notebook(nb: Any, path: str | Path) -> None:
+    """Write a notebook atomically (temp file + rename), so an interrupted write never truncates it."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(notebook_to_text(nb), encoding="utf-8")
+    tmp.replace(target)
+
+
+def is_git_ref(text: str) -> bool:
+    """True for ``REV:path`` (but not for a Windows drive or an existing file named with a colon)."""
+    if ":" not in text or Path(text).exists():
+        return False
+    rev, _, rel = text.partition(":")
+    return bool(rev) and bool(rel) and len(rev) > 1
+
+
+def read_git_ref(ref: str, cwd: str | Path | None = None) -> bytes:
+    """The bytes of ``path`` at git revision ``REV`` (``git show REV:path``), or NotebookError."""
+    rev, _, rel = ref.partition(":")
+    if rev.startswith("-"):
+        raise NotebookError(f"{ref}: invalid git revision")
+    try:
+        out = subprocess.run(
+            ["git", "show", f"{rev}:{rel}"], cwd=cwd, capture_output=True, check=False, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise NotebookError(f"{ref}: cannot run git ({exc})") from None
+    if out.returncode != 0:
+        message = out.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise NotebookError(f"{ref}: {message[-1] if message else 'not found in git'}")
+    return out.stdout
