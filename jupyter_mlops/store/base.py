@@ -146,6 +146,14 @@ class Store(abc.ABC):
         """Append one metric point."""
         self.log_batch(run_id, metrics=[Metric(key, float(value), step, time.time() if timestamp is None else timestamp)])
 
+    def log_metric_rows(self, run_id: str, rows: Sequence[tuple[str, float, int, float]]) -> None:
+        """Append metric points given as plain ``(key, value, step, timestamp)`` tuples.
+
+        The batching writer calls this: building one frozen :class:`Metric` per point costs more than inserting
+        it, so a back-end may override this with a tuple-native insert. The default goes through ``log_batch``.
+        """
+        self.log_batch(run_id, metrics=[Metric(k, float(v), s, t) for k, v, s, t in rows])
+
     def log_metrics(self, run_id: str, values: Mapping[str, float], step: int = 0) -> None:
         """Append one point for each metric in ``values``."""
         now = time.time()
