@@ -1,4 +1,109 @@
 """Run storage: SQLAlchemy Core over SQLite (default) or PostgreSQL, plus content-addressed blobs.
 
 Imports nothing from IPython, Jupyter, tornado or pandas.
+
+Store back-ends are found through a small scheme registry (the URL scheme before ``+`` or ``:``). The built-in
+``sqlite`` and ``postgresql`` schemes are registered here; other packages add theirs with :func:`register` or
+through the ``jupyter_mlops.stores`` entry-point group (the entry point loads a factory with the signature of
+:func:`open_store` minus nothing: ``factory(url, *, create, stale_after) -> Store``).
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+from jupyter_mlops.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from jupyter_mlops.config import Settings
+    from jupyter_mlops.store.base import Store
+    from jupyter_mlops.store.blobs import BlobStore
+
+StoreFactory = Callable[..., "Store"]
+ENTRY_POINT_GROUP = "jupyter_mlops.stores"
+
+_FACTORIES: dict[str, StoreFactory] = {}
+
+
+def register(scheme: str, factory: StoreFactory) -> None:
+    """Make ``open_store`` use ``factory(url, create=..., stale_after=...)`` for URLs with this scheme."""
+    _FACTORIES[scheme.lower()] = factory
+
+
+def _sql_factory(url: str, *, create: bool = True, stale_after: float = 30.0) -> Store:
+    from jupyter_mlops.store.sql import SqlStore
+
+    return SqlStore(url, create=create, stale_after=stale_after)
+
+
+register("sqlite", _sql_factory)
+register("postgresql", _sql_factory)
+register("postgres", _sql_factory)
+
+
+def scheme_of(url: str) -> str:
+    """The back-end scheme of a store URL: ``postgresql+psycopg://...`` gives ``postgresql``."""
+    head, sep, _ = url.partition(":")
+    return head.split("+", 1)[0].lower() if sep else ""
+
+
+def get_factory(scheme: str) -> StoreFactory:
+    """The factory registered for a scheme, looking at entry points once when it is not built in.
+
+    Raises:
+        InvalidInput: no back-end knows the scheme; the message lists the valid ones.
+    """
+    if scheme not in _FACTORIES:
+        for entry in entry_points(group=ENTRY_POINT_GROUP):
+            if entry.name.lower() == scheme:
+                register(scheme, entry.load())
+    if scheme not in _FACTORIES:
+        valid = ", ".join(sorted(_FACTORIES | {e.name: None for e in entry_points(group=ENTRY_POINT_GROUP)}))
+        shown = scheme or "(none)"
+        raise InvalidInput(f"unknown store scheme {shown!r}; valid schemes: {valid}")
+    return _FACTORIES[scheme]
+
+
+def open_store(url: str, *, create: bool = True, stale_after: float = 30.0) -> Store:
+    """Open (and migrate) the store at ``url``.
+
+    Args:
+        url: ``sqlite:///path/mlops.db`` (the parent folder is created for a new file), ``sqlite://`` for an
+            in-memory store, or ``postgresql+psycopg://user@host:port/db``.
+        create: create a missing SQLite file; when false a missing file raises StoreUnavailable.
+        stale_after: seconds after which a running run without a heartbeat reads as crashed.
+
+    Returns:
+        A migrated :class:`~jupyter_mlops.store.base.Store`; close it (or use it as a context manager).
+
+    Raises:
+        InvalidInput: unknown scheme.
+        StoreUnavailable: not a database, read-only, unreachable, or written by a newer jupyter_mlops.
+
+    Example:
+        >>> with open_store("sqlite://") as store:
+        ...     run = store.create_run(name="demo")
+        ...     store.log_metric(run.id, "auc", 0.9)
+        ...     store.get_run(run.id).metrics
+        {'auc': 0.9}
+    """
+    store = get_factory(scheme_of(url))(url, create=create, stale_after=stale_after)
+    try:
+        store.migrate()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def open_from_settings(settings: Settings) -> tuple[Store, BlobStore]:
+    """The store and blob store that resolved settings point at (what every face calls)."""
+    from jupyter_mlops.store.blobs import BlobStore
+
+    store = open_store(settings.store_url, stale_after=settings.stale_after)
+    return store, BlobStore(settings.blobs_url)
+
+
+__all__ = ["ENTRY_POINT_GROUP", "get_factory", "open_from_settings", "open_store", "register", "scheme_of"]

@@ -1,0 +1,141 @@
+"""Content-addressed blob storage on a local (or shared) folder.
+
+A blob is named by its content hash, ``xxh3_128:<32 hex digits>``, and lives at
+``<root>/xxh3_128/<first 2 hex>/<rest>``. Writes go to a temporary file in the same folder and are renamed into
+place, so a reader never sees half a blob and two writers of the same content do not clash. Hash strings are
+validated (``^[a-z0-9_]+:[0-9a-f]+$``) before they become paths, so a hash can never escape the root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import xxhash
+
+from jupyter_mlops.errors import InvalidInput, NotFound, StoreUnavailable
+
+ALGORITHM = "xxh3_128"
+_HASH = re.compile(r"^[a-z0-9_]+:[0-9a-f]+$")
+_BLOCK = 8 * 1024 * 1024  # large reads keep hashing near memory speed
+
+
+def digest_bytes(data: bytes) -> str:
+    """The blob name of ``data``."""
+    return f"{ALGORITHM}:{xxhash.xxh3_128_hexdigest(data)}"
+
+
+def validate_hash(value: str) -> str:
+    """Return ``value`` when it is a well-formed blob hash.
+
+    Raises:
+        InvalidInput: anything else (including path separators or dots).
+    """
+    if not isinstance(value, str) or not _HASH.match(value) or len(value) > 200:
+        raise InvalidInput(f"malformed blob hash {str(value)[:80]!r}; expected '<algorithm>:<hex digits>'")
+    return value
+
+
+class BlobStore:
+    """Content-addressed bytes under ``root``.
+
+    Args:
+        root: the folder (created on first write). A ``file://`` URL is accepted as a plain folder.
+
+    Example:
+        >>> import tempfile
+        >>> blobs = BlobStore(tempfile.mkdtemp())
+        >>> h = blobs.put_json({"a": 1})
+        >>> blobs.get_json(h)
+        {'a': 1}
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        text = os.fspath(root)
+        if text.startswith("file://"):
+            text = text[len("file://"):]
+        elif "://" in text:
+            raise InvalidInput(f"blob store {text!r}: only local or mounted folders are supported")
+        self.root = Path(text).expanduser()
+
+    def path_of(self, hash: str) -> Path:  # noqa: A002 - the contract's name
+        """Where the blob with this hash is (or would be) stored."""
+        algorithm, _, hexdigits = validate_hash(hash).partition(":")
+        return self.root / algorithm / hexdigits[:2] / hexdigits[2:]
+
+    def exists(self, hash: str) -> bool:  # noqa: A002
+        """Whether the blob is stored."""
+        return self.path_of(hash).is_file()
+
+    def _store(self, target: Path, write: Any) -> None:
+        if target.is_file():
+            return
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    write(fh)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as error:
+            raise StoreUnavailable(f"cannot write blob under {self.root}: {error.strerror or error}") from None
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store ``data``; return its hash (storing the same bytes twice is free)."""
+        digest = digest_bytes(data)
+        self._store(self.path_of(digest), lambda fh: fh.write(data))
+        return digest
+
+    def get_bytes(self, hash: str) -> bytes:  # noqa: A002
+        """The bytes of a blob.
+
+        Raises:
+            NotFound: no such blob.
+        """
+        try:
+            return self.path_of(hash).read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"no blob {hash}") from None
+
+    def put_json(self, obj: Any) -> str:
+        """Store ``obj`` as canonical JSON (sorted keys), so equal objects share one blob."""
+        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        return self.put_bytes(text.encode("utf-8"))
+
+    def get_json(self, hash: str) -> Any:  # noqa: A002
+        """The object stored by :meth:`put_json`."""
+        return json.loads(self.get_bytes(hash))
+
+    def put_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
+        """Store a file's bytes, streaming; return ``(hash, size)``.
+
+        Raises:
+            NotFound: the file does not exist.
+        """
+        source = Path(path)
+        try:
+            hasher = xxhash.xxh3_128()
+            size = 0
+            with source.open("rb") as fh:
+                while block := fh.read(_BLOCK):
+                    hasher.update(block)
+                    size += len(block)
+        except FileNotFoundError:
+            raise NotFound(f"no file {source}") from None
+        except OSError as error:
+            raise InvalidInput(f"cannot read {source}: {error.strerror or error}") from None
+        digest = f"{ALGORITHM}:{hasher.hexdigest()}"
+
+        def copy(out: Any) -> None:
+            with source.open("rb") as fh:
+                while block := fh.read(_BLOCK):
+                    out.write(block)
+        self._store(self.path_of(digest), copy)
+        return digest, size

@@ -1,0 +1,157 @@
+"""Engines for the SQL store: SQLite tuned for many writers, PostgreSQL through psycopg 3, one-line errors.
+
+SQLite assumptions: WAL journal (readers never block the writer), ``synchronous=NORMAL`` (a committed
+transaction survives a crash of the process; the last ones may be lost on power failure), a 30 s busy timeout,
+and ``BEGIN IMMEDIATE`` for every write transaction: a writer takes the write lock up front and waits for it
+inside SQLite's busy handler, instead of upgrading a read lock later and failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+from jupyter_mlops.errors import StoreUnavailable
+
+BUSY_TIMEOUT_S = 30.0
+WRITE_OPTION = "mlops_write"  # execution option that makes a SQLite transaction BEGIN IMMEDIATE
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL with any password replaced by ``***``, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except exc.ArgumentError:
+        return "<invalid url>"
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The database file of a SQLite URL, or None for an in-memory database."""
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        return None
+    return Path(database).expanduser()
+
+
+def check_sqlite_file(path: Path, *, create: bool) -> None:
+    """Refuse, without touching it, a SQLite path that cannot be a writable store.
+
+    Raises:
+        StoreUnavailable: missing (and ``create`` is false), not a file, not a SQLite database, or read-only.
+    """
+    if not path.exists():
+        if not create:
+            raise StoreUnavailable(f"no store at {path}; open it with create=True or start a run to make one")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreUnavailable(f"cannot create the store folder {path.parent}: {error.strerror}") from None
+        if not os.access(path.parent, os.W_OK):
+            raise StoreUnavailable(f"cannot create a store in {path.parent}: the folder is read-only")
+        return
+    if not path.is_file():
+        raise StoreUnavailable(f"store path {path} is not a file")
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(_SQLITE_MAGIC))
+    except OSError as error:
+        raise StoreUnavailable(f"cannot read store {path}: {error.strerror}") from None
+    if header and header != _SQLITE_MAGIC:
+        raise StoreUnavailable(f"store {path} is not a SQLite database; point JUPYTER_MLOPS_STORE at another file")
+    # Root may write anything, so a file whose mode has no write bit at all is also taken as "read-only on purpose".
+    if not os.access(path, os.W_OK) or not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise StoreUnavailable(f"store {path} is read-only; make it writable or point JUPYTER_MLOPS_STORE elsewhere")
+
+
+def _sqlite_engine(url: URL, *, create: bool) -> Engine:
+    path = sqlite_path(url)
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}}
+    if path is None:
+        # One shared connection, or every checkout would see its own empty in-memory database.
+        kwargs["poolclass"] = StaticPool
+    else:
+        check_sqlite_file(path, create=create)
+        url = url.set(database=str(path))
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Autocommit at the driver level, so the "begin" hook below decides how each transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
+
+    return engine
+
+
+def _postgres_engine(url: URL) -> Engine:
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+
+
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """Build an engine for a ``sqlite://`` or ``postgresql[+psycopg]://`` URL and check it can be reached.
+
+    Raises:
+        StoreUnavailable: the URL is malformed, the file unusable or the server unreachable (one line).
+    """
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        raise StoreUnavailable(f"malformed store URL {url!r}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = _sqlite_engine(parsed, create=create)
+    elif backend == "postgresql":
+        engine = _postgres_engine(parsed)
+    else:
+        raise StoreUnavailable(f"unsupported database {backend!r} in store URL {redact_url(url)}")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except exc.SQLAlchemyError as error:
+        engine.dispose()
+        raise unavailable(error, redact_url(url)) from None
+    except ModuleNotFoundError as error:
+        raise StoreUnavailable(f"store {redact_url(url)} needs the {error.name!r} package; install it") from None
+    return engine
+
+
+def first_line(error: BaseException) -> str:
+    """The driver's own message, first line only, without SQLAlchemy's background link."""
+    original = getattr(error, "orig", None) or error
+    text = str(original).strip().splitlines()
+    return text[0] if text else type(original).__name__
+
+
+def unavailable(error: BaseException, where: str) -> StoreUnavailable:
+    """Translate a database error into a one-line :class:`StoreUnavailable`."""
+    message = first_line(error)
+    lowered = message.lower()
+    if "readonly" in lowered or "read-only" in lowered:
+        return StoreUnavailable(f"store {where} is read-only: {message}")
+    if "not a database" in lowered:
+        return StoreUnavailable(f"store {where} is not a SQLite database")
+    return StoreUnavailable(f"store {where} is unavailable: {message}")
+
+
+def is_locked(error: BaseException) -> bool:
+    """Whether a database error is SQLite's transient "database is locked"/"busy"."""
+    message = first_line(error).lower()
+    return "database is locked" in message or "database is busy" in message

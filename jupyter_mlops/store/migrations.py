@@ -1,0 +1,148 @@
+"""Named, ordered, transactional forward migrations and the ``schema_version`` row.
+
+Each migration runs inside the caller's write transaction, together with the bookkeeping rows that record it, so
+a failure leaves the store exactly as it was. :func:`pending` only reads. A store whose ``schema_version`` is
+higher than :data:`SCHEMA_VERSION` (or that lists migrations this code does not know) was written by a newer
+jupyter_mlops and is refused with :class:`~jupyter_mlops.errors.SchemaTooNew` rather than guessed at.
+
+Concurrency: on SQLite the caller's ``BEGIN IMMEDIATE`` serialises migrators; on PostgreSQL a transaction-level
+advisory lock does. Either way the applied list is re-read after the lock is held, so two processes opening a
+fresh store at once apply each migration exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, insert, inspect, select, update
+
+from jupyter_mlops.errors import SchemaTooNew
+from jupyter_mlops.store import schema as s
+
+# Any constant works; it only has to be the same for every jupyter_mlops process using one database.
+_PG_LOCK_ID = 0x6D6C6F7073  # "mlops"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One forward step of the schema.
+
+    Attributes:
+        name: stable, ordered name (``0001_initial``); never renamed once released.
+        apply: performs the change on a connection that is already inside a transaction.
+    """
+
+    name: str
+    apply: Callable[[Connection], None]
+
+
+_INITIAL_TABLES = (
+    s.schema_info,
+    s.migrations,
+    s.experiments,
+    s.runs,
+    s.params,
+    s.metrics,
+    s.latest_metrics,
+    s.tags,
+    s.data_inputs,
+    s.artifacts,
+    s.models,
+    s.hash_cache,
+)
+
+
+def _initial(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=list(_INITIAL_TABLES))
+
+
+def _param_history(conn: Connection) -> None:
+    # Version 1 kept only the latest value of each param; seed the history with it, stamped at run start.
+    s.param_history.create(conn)
+    seed = select(s.params.c.run_id, s.params.c.key, s.params.c.value, s.params.c.source, s.runs.c.start_time).join(
+        s.runs, s.runs.c.id == s.params.c.run_id
+    )
+    conn.execute(
+        insert(s.param_history).from_select(["run_id", "key", "value", "source", "logged_at"], seed)
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("0001_initial", _initial),
+    Migration("0002_param_history", _param_history),
+)
+
+#: The schema version this code writes: the number of migrations it knows.
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def applied(conn: Connection) -> list[str]:
+    """Names of the migrations recorded in this database, in order (empty for a new database)."""
+    if not inspect(conn).has_table("migrations"):
+        return []
+    return list(conn.scalars(select(s.migrations.c.name).order_by(s.migrations.c.name)))
+
+
+def stored_version(conn: Connection) -> int:
+    """The ``schema_version`` recorded in the database (0 for a new database)."""
+    if not inspect(conn).has_table("schema_info"):
+        return 0
+    version = conn.scalar(select(s.schema_info.c.schema_version).where(s.schema_info.c.id == 1))
+    return int(version or 0)
+
+
+def check_not_too_new(conn: Connection, where: str) -> None:
+    """Refuse a database written by a newer jupyter_mlops.
+
+    Raises:
+        SchemaTooNew: its schema version, or a migration it lists, is unknown to this code.
+    """
+    version = stored_version(conn)
+    known = {m.name for m in MIGRATIONS}
+    unknown = [name for name in applied(conn) if name not in known]
+    if version > SCHEMA_VERSION or unknown:
+        raise SchemaTooNew(
+            f"store {where} has schema version {version}, newer than this jupyter_mlops understands "
+            f"({SCHEMA_VERSION}); upgrade jupyter_mlops to use it"
+        )
+
+
+def pending(conn: Connection) -> list[str]:
+    """Names of the migrations this database still needs, in order; reads only."""
+    done = set(applied(conn))
+    return [m.name for m in MIGRATIONS if m.name not in done]
+
+
+def migrate(conn: Connection, where: str) -> list[str]:
+    """Apply every pending migration inside the caller's write transaction.
+
+    Args:
+        conn: a connection inside a write transaction (``BEGIN IMMEDIATE`` on SQLite).
+        where: the store's (redacted) URL, for error messages.
+
+    Returns:
+        The names applied, in order; empty when the database was up to date.
+
+    Raises:
+        SchemaTooNew: the database is newer than this code.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_PG_LOCK_ID)))
+    check_not_too_new(conn, where)
+    todo = [m for m in MIGRATIONS if m.name in set(pending(conn))]
+    for migration in todo:
+        migration.apply(conn)
+        conn.execute(insert(s.migrations).values(name=migration.name, applied_at=time.time()))
+    if todo:
+        _write_version(conn)
+    return [m.name for m in todo]
+
+
+def _write_version(conn: Connection) -> None:
+    exists = conn.scalar(select(s.schema_info.c.id).where(s.schema_info.c.id == 1))
+    if exists is None:
+        conn.execute(insert(s.schema_info).values(id=1, schema_version=SCHEMA_VERSION))
+    else:
+        conn.execute(update(s.schema_info).where(s.schema_info.c.id == 1).values(schema_version=SCHEMA_VERSION))

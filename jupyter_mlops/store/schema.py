@@ -1,0 +1,189 @@
+"""The current relational schema, as SQLAlchemy Core tables (one definition for SQLite and PostgreSQL).
+
+Assumptions:
+    * Times are epoch seconds (``Float``), ids of runs are ``uuid4().hex`` strings.
+    * Param values are stored as JSON text (``value``) plus two derived columns used only for searching:
+      ``num_value`` (the number, for numeric params and numeric-looking strings) and ``text_value`` (the string
+      itself for strings, the JSON text otherwise).
+    * A NaN metric value is stored as SQL NULL (SQLite cannot store NaN); +/-inf are stored as themselves.
+    * The tables here are the shape after every migration in :mod:`jupyter_mlops.store.migrations`. A migration
+      that changes an existing table must use explicit DDL, never edit the table list an earlier migration uses.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# The ids, keys and names that appear in WHERE clauses are bounded strings; free text (notes, JSON) is Text.
+_ID = String(32)
+_KEY = String(250)
+
+schema_info = Table(
+    "schema_info",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("schema_version", Integer, nullable=False),
+)
+
+migrations = Table(
+    "migrations",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("applied_at", Float, nullable=False),
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", _KEY, nullable=False, unique=True),
+    Column("created", Float, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("name", _KEY, nullable=False),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("start_time", Float, nullable=False),
+    Column("end_time", Float),
+    Column("heartbeat", Float),
+    Column("notebook_path", Text),
+    Column("git_commit", String(64)),
+    Column("git_dirty", Boolean),
+    Column("code_hash", String(100)),
+    Column("notebook_hash", String(100)),
+    Column("env_hash", String(100)),
+    Column("note", Text, nullable=False, default=""),
+    Column("reproduction_of", _ID),
+    Column("flags", Text),  # JSON object of notebook-state flags
+    Index("ix_runs_start_time", "start_time"),
+    Index("ix_runs_name", "name"),
+    Index("ix_runs_experiment", "experiment_id"),
+)
+
+
+def _run_fk() -> ForeignKey:
+    return ForeignKey("runs.id", ondelete="CASCADE")
+
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", _ID, _run_fk(), primary_key=True),
+    Column("key", _KEY, primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+    Column("num_value", Float),
+    Column("text_value", Text),
+    Column("source", String(50), nullable=False, default="api"),
+    Index("ix_params_key_num", "key", "num_value"),
+)
+
+param_history = Table(
+    "param_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", _ID, _run_fk(), nullable=False),
+    Column("key", _KEY, nullable=False),
+    Column("value", Text, nullable=False),  # JSON
+    Column("source", String(50), nullable=False),
+    Column("logged_at", Float, nullable=False),
+    Index("ix_param_history_run_key", "run_id", "key"),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("run_id", _ID, _run_fk(), nullable=False),
+    Column("key", _KEY, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("value", Float),  # NULL means NaN
+    Column("timestamp", Float, nullable=False),
+    Index("ix_metrics_run_key_step", "run_id", "key", "step"),
+)
+
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_id", _ID, _run_fk(), primary_key=True),
+    Column("key", _KEY, primary_key=True),
+    Column("value", Float),  # NULL means NaN
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Index("ix_latest_metrics_key_value", "key", "value"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_id", _ID, _run_fk(), primary_key=True),
+    Column("tag", _KEY, primary_key=True),
+    Index("ix_tags_tag", "tag"),
+)
+
+data_inputs = Table(
+    "data_inputs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", _ID, _run_fk(), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("path", Text),
+    Column("hash", String(100), nullable=False),
+    Column("size", BigInteger),
+    Column("schema", Text),  # JSON
+    Index("ix_data_inputs_run", "run_id"),
+    Index("ix_data_inputs_hash", "hash"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("run_id", _ID, _run_fk(), primary_key=True),
+    Column("path", String(1000), primary_key=True),
+    Column("hash", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("name", _KEY, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("run_id", _ID, ForeignKey("runs.id", ondelete="SET NULL")),
+    Column("artifact_hash", String(100), nullable=False),
+    Column("stage", String(32), nullable=False, default="none"),
+    Column("created", Float, nullable=False),
+)
+
+hash_cache = Table(
+    "hash_cache",
+    metadata,
+    Column("path", String(2000), primary_key=True),
+    Column("algorithm", String(32), primary_key=True),
+    Column("device", BigInteger, nullable=False),
+    Column("inode", BigInteger, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger, nullable=False),
+    Column("digest", String(200), nullable=False),
+)
+
+#: Tables that hold run data, children first (the order a delete or a truncate must follow).
+RUN_CHILD_TABLES = (params, param_history, metrics, latest_metrics, tags, data_inputs, artifacts)

@@ -1,0 +1,430 @@
+"""``SqlStore``: the :class:`~jupyter_mlops.store.base.Store` on SQLite or PostgreSQL through SQLAlchemy Core.
+
+One code path serves both databases; the only dialect switch is which ``INSERT ... ON CONFLICT`` construct builds
+upserts (both databases speak the same SQL for it). Every statement is built with Core and bound parameters.
+
+Writes run in short transactions (``BEGIN IMMEDIATE`` on SQLite, see :mod:`.engine`); a transient "database is
+locked" is retried, so concurrent writers wait instead of failing. Any other database failure becomes a
+one-line :class:`~jupyter_mlops.errors.StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, delete, exc, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from jupyter_mlops.entities import Artifact, DataInput, Experiment, Metric, Page, Param, Run, RunStatus
+from jupyter_mlops.errors import Conflict, InvalidInput, MlopsError, NotFound, StoreUnavailable
+from jupyter_mlops.store import migrations, reads
+from jupyter_mlops.store import schema as s
+from jupyter_mlops.store.base import StatCache, Store
+from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
+from jupyter_mlops.store.filters import compile as compile_filter
+from jupyter_mlops.store.filters import parse as parse_filter
+from jupyter_mlops.store.values import encode_param, metric_rows, new_run_name
+
+T = TypeVar("T")
+
+UPDATABLE = frozenset({"name", "status", "end_time", "note", "notebook_path", "git_commit", "git_dirty",
+                       "code_hash", "notebook_hash", "env_hash", "flags", "heartbeat"})
+_LOCK_RETRIES = 20
+
+
+class SqlStore(Store):
+    """The run store on a SQL database.
+
+    Args:
+        url: SQLAlchemy URL: ``sqlite:///path/to/mlops.db``, ``sqlite://`` (in memory) or
+            ``postgresql+psycopg://user@host/db``.
+        create: create a missing SQLite file (and its folder); when false a missing file raises StoreUnavailable.
+        stale_after: a running run whose heartbeat is older than this many seconds reads as ``crashed``.
+        clock: returns the current epoch time; injectable so tests can age heartbeats without sleeping.
+
+    Raises:
+        StoreUnavailable: the database cannot be reached or is not usable (one line).
+
+    The constructor only connects; :meth:`migrate` (called by ``open_store``) creates or upgrades the schema.
+    """
+
+    def __init__(self, url: str, *, create: bool = True, stale_after: float = 30.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.url = url
+        self.where = redact_url(url)
+        self.stale_after = stale_after
+        self.clock = clock
+        self._engine: Engine = make_engine(url, create=create)
+        self._writer: Engine = self._engine.execution_options(**{WRITE_OPTION: True})
+        self._insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
+
+    # -- plumbing --------------------------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for tests and maintenance tools)."""
+        return self._engine
+
+    def _read(self, fn: Callable[[Connection], T]) -> T:
+        try:
+            with self._engine.connect() as conn:
+                return fn(conn)
+        except exc.DBAPIError as error:
+            raise unavailable(error, self.where) from None
+
+    def _write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in one write transaction, retrying while SQLite reports the database as locked."""
+        for attempt in range(_LOCK_RETRIES):
+            try:
+                with self._writer.begin() as conn:
+                    return fn(conn)
+            except exc.IntegrityError as error:
+                raise Conflict(f"the change conflicts with stored data: {_first(error)}") from None
+            except exc.OperationalError as error:
+                if not is_locked(error) or attempt == _LOCK_RETRIES - 1:
+                    raise unavailable(error, self.where) from None
+                time.sleep(min(0.05 * (attempt + 1), 1.0) * random.uniform(0.5, 1.5))
+            except exc.DBAPIError as error:
+                raise unavailable(error, self.where) from None
+        raise StoreUnavailable(f"store {self.where} stayed locked")  # pragma: no cover - loop always returns
+
+    def _upsert(self, conn: Connection, table: Any, rows: list[dict[str, Any]], keys: Sequence[str],
+                columns: Sequence[str], where: Callable[[Any], Any] | None = None) -> None:
+        if not rows:
+            return
+        stmt = self._insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={c: stmt.excluded[c] for c in columns},
+            where=None if where is None else where(stmt.excluded),
+        )
+        conn.execute(stmt, rows)
+
+    @staticmethod
+    def _require_run(conn: Connection, run_id: str) -> None:
+        if conn.scalar(select(s.runs.c.id).where(s.runs.c.id == run_id)) is None:
+            raise NotFound(f"no run with id {run_id!r}")
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def pending_migrations(self) -> list[str]:
+        """Names of migrations this database still needs; reads only."""
+        return self._read(migrations.pending)
+
+    def migrate(self) -> list[str]:
+        """Apply pending forward migrations in one transaction; return the names applied."""
+        self._read(lambda conn: migrations.check_not_too_new(conn, self.where))
+        if not self._read(migrations.pending):
+            return []
+        return self._write(lambda conn: migrations.migrate(conn, self.where))
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self._engine.dispose()
+
+    # -- experiments -----------------------------------------------------------------------------------
+    def _experiment_id(self, conn: Connection, name: str) -> int:
+        if not name or not name.strip():
+            raise InvalidInput("an experiment needs a non-empty name")
+        conn.execute(self._insert(s.experiments).values(name=name, created=self.clock()).on_conflict_do_nothing())
+        return int(conn.scalar(select(s.experiments.c.id).where(s.experiments.c.name == name)) or 0)
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        """The experiment with this name, created if missing."""
+        def work(conn: Connection) -> Experiment:
+            exp_id = self._experiment_id(conn, name)
+            row = conn.execute(select(s.experiments).where(s.experiments.c.id == exp_id)).one()
+            return Experiment(id=row.id, name=row.name, created=row.created)
+        return self._write(work)
+
+    def list_experiments(self) -> list[Experiment]:
+        """All experiments, by name."""
+        rows = self._read(lambda conn: conn.execute(select(s.experiments).order_by(s.experiments.c.name)).all())
+        return [Experiment(id=r.id, name=r.name, created=r.created) for r in rows]
+
+    # -- runs ------------------------------------------------------------------------------------------
+    def create_run(self, *, name: str | None = None, experiment: str = "default", tags: Iterable[str] = (),
+                   note: str = "", notebook_path: str | None = None, reproduction_of: str | None = None,
+                   start_time: float | None = None, run_id: str | None = None) -> Run:
+        """Create a running run (heartbeat = start); a missing name gets a generated one."""
+        run_id = run_id or uuid.uuid4().hex
+        start = self.clock() if start_time is None else start_time
+        tag_rows = [{"run_id": run_id, "tag": t} for t in sorted(set(_clean_tags(tags)))]
+
+        def work(conn: Connection) -> None:
+            exp_id = self._experiment_id(conn, experiment or "default")
+            conn.execute(insert(s.runs).values(
+                id=run_id, name=name or new_run_name(), experiment_id=exp_id, status=RunStatus.RUNNING.value,
+                start_time=start, heartbeat=start, note=note or "", notebook_path=notebook_path,
+                reproduction_of=reproduction_of, flags="{}",
+            ))
+            if tag_rows:
+                conn.execute(insert(s.tags), tag_rows)
+        self._write(work)
+        return self.get_run(run_id)
+
+    def _load(self, conn: Connection, run_ids: Sequence[str]) -> list[Run]:
+        rows = conn.execute(reads.runs_select().where(s.runs.c.id.in_(run_ids))).all()
+        return reads.load_runs(conn, rows, stale_before=self.clock() - self.stale_after)
+
+    def get_run(self, run_id: str) -> Run:
+        """The full run. Raises NotFound."""
+        found = self._read(lambda conn: self._load(conn, [run_id]))
+        if not found:
+            raise NotFound(f"no run with id {run_id!r}")
+        return found[0]
+
+    def resolve_run(self, ref: str) -> str:
+        """A full id, a unique id prefix (>= 4 characters) or a unique run name, as a run id."""
+        ref = (ref or "").strip()
+        if not ref:
+            raise InvalidInput("empty run reference; give a run id, an id prefix or a run name")
+
+        def work(conn: Connection) -> list[str]:
+            if conn.scalar(select(s.runs.c.id).where(s.runs.c.id == ref)) is not None:
+                return [ref]
+            test = s.runs.c.name == ref
+            if len(ref) >= 4 and all(c in "0123456789abcdef" for c in ref.lower()):
+                test = test | s.runs.c.id.startswith(ref.lower(), autoescape=True)
+            return list(conn.scalars(select(s.runs.c.id).where(test).order_by(s.runs.c.start_time).limit(11)))
+        matches = self._read(work)
+        if not matches:
+            raise NotFound(f"no run matches {ref!r} (by id, id prefix or name)")
+        if len(matches) > 1:
+            shown = ", ".join(m[:12] for m in matches[:10])
+            raise Conflict(f"{ref!r} is ambiguous: it matches runs {shown}; give more of the id")
+        return matches[0]
+
+    def search_runs(self, filter: str | None = None, order_by: Sequence[str] = (),  # noqa: A002
+                    limit: int | None = None, offset: int = 0) -> Page[Run]:
+        """Runs matching a filter-language expression, ordered and paged; newest first by default."""
+        if limit is not None and limit < 0 or offset < 0:
+            raise InvalidInput("limit and offset must not be negative")
+        now = self.clock()
+        condition = None
+        if filter and filter.strip():
+            condition = compile_filter(parse_filter(filter), now=now, stale_after=self.stale_after)
+        query = reads.apply_order(reads.runs_select(), order_by)
+        counter = select(func.count()).select_from(s.runs)
+        if condition is not None:
+            query, counter = query.where(condition), counter.where(condition)
+        if limit is not None:
+            query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
+
+        def work(conn: Connection) -> Page[Run]:
+            rows = conn.execute(query).all()
+            # A short page already tells the total; only a full page (or one past the end) needs COUNT(*).
+            if (limit is None or len(rows) < limit) and (rows or not offset):
+                total = offset + len(rows)
+            else:
+                total = int(conn.scalar(counter) or 0)
+            items = reads.load_runs(conn, rows, stale_before=now - self.stale_after)
+            return Page(items=tuple(items), total=total, offset=offset, limit=limit)
+        return self._read(work)
+
+    def update_run(self, run_id: str, **fields: Any) -> Run:
+        """Set run columns (see :meth:`Store.update_run`); ``flags`` are merged into the stored ones."""
+        unknown = sorted(set(fields) - UPDATABLE)
+        if unknown:
+            allowed = ", ".join(sorted(UPDATABLE))
+            raise InvalidInput(f"cannot update run field(s) {', '.join(unknown)}; allowed: {allowed}")
+        values = dict(fields)
+        if "status" in values:
+            try:
+                values["status"] = RunStatus(str(values["status"])).value
+            except ValueError:
+                raise InvalidInput(f"unknown run status {values['status']!r}") from None
+        if "name" in values and not str(values["name"] or "").strip():
+            raise InvalidInput("a run name cannot be empty")
+        if "note" in values:
+            values["note"] = values["note"] or ""
+
+        def work(conn: Connection) -> None:
+            current = conn.scalar(select(s.runs.c.flags).where(s.runs.c.id == run_id))
+            if current is None and conn.scalar(select(s.runs.c.id).where(s.runs.c.id == run_id)) is None:
+                raise NotFound(f"no run with id {run_id!r}")
+            if "flags" in values:
+                given = {str(k): bool(v) for k, v in (values["flags"] or {}).items()}
+                merged = {**json.loads(current or "{}"), **given}
+                values["flags"] = json.dumps(merged, sort_keys=True)
+            if values:
+                conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(**values))
+        self._write(work)
+        return self.get_run(run_id)
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run and everything logged to it. Raises NotFound."""
+        def work(conn: Connection) -> None:
+            self._require_run(conn, run_id)
+            for table in s.RUN_CHILD_TABLES:
+                conn.execute(delete(table).where(table.c.run_id == run_id))
+            conn.execute(update(s.models).where(s.models.c.run_id == run_id).values(run_id=None))
+            conn.execute(delete(s.runs).where(s.runs.c.id == run_id))
+        self._write(work)
+
+    def heartbeat(self, run_id: str, at: float | None = None) -> None:
+        """Mark a running run alive (a run that is no longer running is left alone)."""
+        moment = self.clock() if at is None else at
+
+        def work(conn: Connection) -> None:
+            changed = conn.execute(update(s.runs).where(s.runs.c.id == run_id, s.runs.c.status == "running")
+                                   .values(heartbeat=moment)).rowcount
+            if not changed:
+                self._require_run(conn, run_id)
+        self._write(work)
+
+    def set_tags(self, run_id: str, add: Iterable[str] = (), remove: Iterable[str] = ()) -> tuple[str, ...]:
+        """Add and remove tags; return the run's tags afterwards, sorted."""
+        added, removed = sorted(set(_clean_tags(add))), sorted(set(_clean_tags(remove)))
+
+        def work(conn: Connection) -> tuple[str, ...]:
+            self._require_run(conn, run_id)
+            if removed:
+                conn.execute(delete(s.tags).where(s.tags.c.run_id == run_id, s.tags.c.tag.in_(removed)))
+            if added:
+                conn.execute(self._insert(s.tags).on_conflict_do_nothing(),
+                             [{"run_id": run_id, "tag": t} for t in added])
+            return tuple(conn.scalars(select(s.tags.c.tag).where(s.tags.c.run_id == run_id).order_by(s.tags.c.tag)))
+        return self._write(work)
+
+    # -- values ----------------------------------------------------------------------------------------
+    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = ()) -> None:
+        """Append metric points (history + latest table) and upsert params (with history) in one transaction."""
+        if not metrics and not params:
+            return
+        points, latest = metric_rows(run_id, metrics)
+        encoded = [(p.key, *encode_param(p.value), p.source or "api") for p in params]
+        for key, *_ in encoded:
+            if not isinstance(key, str) or not key:
+                raise InvalidInput("a param needs a non-empty string key")
+        now = self.clock()
+
+        def work(conn: Connection) -> None:
+            self._require_run(conn, run_id)
+            if points:
+                conn.execute(insert(s.metrics), points)
+                self._upsert(conn, s.latest_metrics, latest, ("run_id", "key"), ("value", "step", "timestamp"),
+                             where=lambda new: (new.step > s.latest_metrics.c.step)
+                             | ((new.step == s.latest_metrics.c.step)
+                                & (new.timestamp >= s.latest_metrics.c.timestamp)))
+            if encoded:
+                self._log_params(conn, run_id, encoded, now)
+        self._write(work)
+
+    def _log_params(self, conn: Connection, run_id: str, encoded: list[tuple[Any, ...]], now: float) -> None:
+        keys = sorted({row[0] for row in encoded})
+        current = dict(conn.execute(select(s.params.c.key, s.params.c.value)
+                                    .where(s.params.c.run_id == run_id, s.params.c.key.in_(keys))).all())
+        history, latest = [], {}
+        for key, value, num, text, source in encoded:
+            if current.get(key) != value:
+                history.append({"run_id": run_id, "key": key, "value": value, "source": source, "logged_at": now})
+                current[key] = value
+            latest[key] = {"run_id": run_id, "key": key, "value": value, "num_value": num, "text_value": text,
+                           "source": source}
+        if history:
+            conn.execute(insert(s.param_history), history)
+        self._upsert(conn, s.params, list(latest.values()), ("run_id", "key"),
+                     ("value", "num_value", "text_value", "source"))
+
+    def metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """All points of one metric, by step then time. Raises NotFound for an unknown run."""
+        m = s.metrics.c
+
+        def work(conn: Connection) -> list[Any]:
+            self._require_run(conn, run_id)
+            return conn.execute(select(m.key, m.value, m.step, m.timestamp).where(m.run_id == run_id, m.key == key)
+                                .order_by(m.step, m.timestamp)).all()
+        rows = self._read(work)
+        return [Metric(r.key, math.nan if r.value is None else r.value, r.step, r.timestamp) for r in rows]
+
+    def param_history(self, run_id: str, key: str) -> list[Param]:
+        """Every value a param had in this run, oldest first."""
+        h = s.param_history.c
+
+        def work(conn: Connection) -> list[Any]:
+            self._require_run(conn, run_id)
+            return conn.execute(select(h.key, h.value, h.source).where(h.run_id == run_id, h.key == key)
+                                .order_by(h.id)).all()
+        return [Param(r.key, json.loads(r.value), r.source) for r in self._read(work)]
+
+    def log_data_inputs(self, run_id: str, inputs: Sequence[DataInput]) -> None:
+        """Record datasets; the same (name, role) logged again replaces the earlier record."""
+        rows = {(d.name, d.role): {"run_id": run_id, "name": d.name, "role": d.role or "input", "kind": d.kind,
+                                   "path": d.path, "hash": d.hash, "size": d.size,
+                                   "schema": None if d.schema is None else json.dumps(d.schema, default=str)}
+                for d in inputs}
+
+        def work(conn: Connection) -> None:
+            self._require_run(conn, run_id)
+            d = s.data_inputs.c
+            for name, role in rows:
+                conn.execute(delete(s.data_inputs).where(d.run_id == run_id, d.name == name, d.role == role))
+            if rows:
+                conn.execute(insert(s.data_inputs), list(rows.values()))
+        self._write(work)
+
+    def log_artifacts(self, run_id: str, artifacts: Sequence[Artifact]) -> None:
+        """Record artifacts (their bytes already in the blob store); the same path again replaces the record."""
+        rows = [{"run_id": run_id, "path": a.path, "hash": a.hash, "size": a.size} for a in artifacts]
+
+        def work(conn: Connection) -> None:
+            self._require_run(conn, run_id)
+            self._upsert(conn, s.artifacts, rows, ("run_id", "path"), ("hash", "size"))
+        self._write(work)
+
+    def stat_cache(self) -> StatCache:
+        """The persistent hash cache, in this database's ``hash_cache`` table."""
+        return SqlStatCache(self)
+
+
+class SqlStatCache:
+    """:class:`~jupyter_mlops.store.base.StatCache` over the ``hash_cache`` table.
+
+    A failure to read or write the cache is never fatal to hashing: ``get_hash`` then answers None and
+    ``put_hash`` does nothing, so capture simply re-hashes.
+    """
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+
+    def get_hash(self, key: tuple[str, int, int, int, int], algorithm: str) -> str | None:
+        """The cached digest when path, device, inode, size and mtime all still match, else None."""
+        path, device, inode, size, mtime_ns = key
+        h = s.hash_cache.c
+        query = select(h.digest).where(h.path == path, h.algorithm == algorithm, h.device == device,
+                                       h.inode == inode, h.size == size, h.mtime_ns == mtime_ns)
+        try:
+            return self._store._read(lambda conn: conn.scalar(query))
+        except MlopsError:
+            return None
+
+    def put_hash(self, key: tuple[str, int, int, int, int], algorithm: str, digest: str) -> None:
+        """Remember (or replace) the digest of this file identity."""
+        path, device, inode, size, mtime_ns = key
+        row = {"path": path, "algorithm": algorithm, "device": device, "inode": inode, "size": size,
+               "mtime_ns": mtime_ns, "digest": digest}
+        try:
+            self._store._write(lambda conn: self._store._upsert(
+                conn, s.hash_cache, [row], ("path", "algorithm"), ("device", "inode", "size", "mtime_ns", "digest")))
+        except MlopsError:
+            return
+
+
+def _clean_tags(tags: Iterable[str]) -> list[str]:
+    if isinstance(tags, str):
+        tags = [tags]
+    cleaned = [str(t).strip() for t in tags]
+    if any(not t for t in cleaned):
+        raise InvalidInput("a tag cannot be empty")
+    return cleaned
+
+
+def _first(error: BaseException) -> str:
+    return (str(getattr(error, "orig", error)).strip().splitlines() or [""])[0]

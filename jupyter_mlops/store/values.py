@@ -1,0 +1,86 @@
+"""How values are laid out in rows: params as JSON plus search columns, metrics with NaN as NULL, run names."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from jupyter_mlops.entities import Metric
+from jupyter_mlops.errors import InvalidInput
+
+_ADJECTIVES = ("amber", "brisk", "calm", "dusty", "eager", "fuzzy", "gentle", "hidden", "icy", "jolly", "keen",
+               "lucky", "mellow", "nimble", "odd", "proud", "quiet", "rapid", "shy", "tidy", "vivid", "witty")
+_NOUNS = ("otter", "heron", "lynx", "moth", "panda", "quail", "raven", "seal", "tapir", "viper", "wombat", "yak",
+          "badger", "crane", "dingo", "egret", "finch", "gecko", "ibis", "koala", "lemur", "newt")
+
+
+def new_run_name() -> str:
+    """A readable generated run name such as ``brisk-otter-042``."""
+    return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randrange(1000):03d}"
+
+
+def _plain(value: Any) -> Any:
+    # numpy scalars and similar expose .item(); anything else that JSON cannot hold is kept as its text.
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            return item()
+        except (TypeError, ValueError):
+            pass
+    return str(value)
+
+
+def encode_param(value: Any) -> tuple[str, float | None, str]:
+    """A param value as ``(json_text, num_value, text_value)``.
+
+    ``num_value`` is set for numbers (not booleans) and for strings that read as a finite number, so that
+    ``params.lr = 0.1`` matches whether ``lr`` was logged as ``0.1`` or ``"0.1"``. ``text_value`` is the string
+    itself for strings and the JSON text otherwise (``true``, ``[1, 2]``).
+    """
+    try:
+        text = json.dumps(value, default=_plain, allow_nan=True, ensure_ascii=False)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"param value of type {type(value).__name__} cannot be stored") from None
+    decoded = json.loads(text) if not isinstance(value, (str, int, float, bool)) or value is None else value
+    number: float | None = None
+    if isinstance(decoded, (int, float)) and not isinstance(decoded, bool):
+        number = float(decoded)
+    elif isinstance(decoded, str):
+        try:
+            number = float(decoded.strip())
+        except ValueError:
+            number = None
+    if number is not None and math.isnan(number):
+        number = None
+    return text, number, decoded if isinstance(decoded, str) else text
+
+
+def metric_rows(run_id: str, metrics: Sequence[Metric]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """History rows for ``metrics`` plus one latest row per key (highest step, then latest timestamp).
+
+    NaN becomes NULL (SQLite cannot store NaN); infinities are stored as they are.
+
+    Raises:
+        InvalidInput: a metric with an empty key or a value that is not a number.
+    """
+    points: list[dict[str, Any]] = []
+    latest: dict[str, dict[str, Any]] = {}
+    for m in metrics:
+        try:
+            value = float(m.value)
+            step = int(m.step)
+            stamp = float(m.timestamp)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"metric {m.key!r} needs a numeric value, step and timestamp") from None
+        if not isinstance(m.key, str) or not m.key:
+            raise InvalidInput("a metric needs a non-empty string key")
+        row = {"run_id": run_id, "key": m.key, "step": step, "value": None if value != value else value,
+               "timestamp": stamp}
+        points.append(row)
+        best = latest.get(m.key)
+        if best is None or (step, stamp) >= (best["step"], best["timestamp"]):
+            latest[m.key] = row
+    return points, list(latest.values())
