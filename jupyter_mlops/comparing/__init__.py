@@ -1,0 +1,93 @@
+"""Comparison of runs as pure data: why is this run different from the baseline?
+
+:func:`build_comparison` turns already-loaded :class:`RunSnapshot` objects into a :class:`Comparison`, section by
+section in the order that answers the question: params → code → data → environment → metrics → flags. It never
+touches a store; :func:`jupyter_mlops.compare.compare_runs` loads the snapshots and calls it. Rendering lives in
+:mod:`jupyter_mlops.render`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from jupyter_mlops.comparing.code import cell_changes, snapshot_cells
+from jupyter_mlops.comparing.model import (
+    CellChange,
+    CodeDiff,
+    Comparison,
+    DataChange,
+    DataDiff,
+    EnvDiff,
+    FlagRow,
+    MetricDiff,
+    PackageChange,
+    ParamDiff,
+    RunSnapshot,
+)
+from jupyter_mlops.comparing.sections import data_rows, env_diff, flag_rows, metric_goal, metric_rows, param_rows
+from jupyter_mlops.errors import InvalidInput
+
+__all__ = [
+    "CellChange",
+    "CodeDiff",
+    "Comparison",
+    "DataChange",
+    "DataDiff",
+    "EnvDiff",
+    "FlagRow",
+    "MetricDiff",
+    "PackageChange",
+    "ParamDiff",
+    "RunSnapshot",
+    "build_comparison",
+    "code_diffs",
+    "metric_goal",
+]
+
+
+def code_diffs(snapshots: Sequence[RunSnapshot], all_values: bool = False) -> tuple[CodeDiff, ...]:
+    """Cell changes of every non-baseline run against the baseline's executed code.
+
+    Runs without a code snapshot (or a baseline without one) are left out: there is nothing to diff. Runs whose
+    executed code equals the baseline's are listed (with no cells) only when ``all_values``.
+    """
+    if not snapshots or snapshots[0].code is None:
+        return ()
+    base = snapshot_cells(snapshots[0].code)
+    out = []
+    for snap in snapshots[1:]:
+        if snap.code is None:
+            continue
+        cells = cell_changes(base, snapshot_cells(snap.code))
+        if cells or all_values:
+            out.append(CodeDiff(snap.run.id, cells))
+    return tuple(out)
+
+
+def build_comparison(snapshots: Sequence[RunSnapshot], *, all_values: bool = False) -> Comparison:
+    """Compare loaded runs; the first is the baseline.
+
+    Args:
+        snapshots: one per run, baseline first.
+        all_values: keep unchanged params, data inputs, packages, code entries and flags too.
+
+    Returns:
+        The comparison (metrics always list every key).
+
+    Raises:
+        InvalidInput: no runs were given.
+    """
+    if not snapshots:
+        raise InvalidInput("compare needs at least one run")
+    runs = [s.run for s in snapshots]
+    return Comparison(
+        baseline=runs[0].id,
+        runs=tuple(runs),
+        params=param_rows(runs, all_values),
+        code=code_diffs(snapshots, all_values),
+        data=data_rows(runs, all_values),
+        env=env_diff(snapshots, all_values),
+        metrics=metric_rows(runs),
+        flags=flag_rows(runs, all_values),
+        all_values=all_values,
+    )
