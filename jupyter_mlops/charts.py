@@ -1,0 +1,224 @@
+"""Vega-Lite v5 chart specs built from entities: one chart code path for the lab, the widget and HTML reports.
+
+Functions take entities (``Metric``, ``Run``) and return plain dicts; JupyterLab renders them with its own Vega
+renderer (mimetype ``application/vnd.vegalite.v5+json``). Histories longer than :data:`MAX_POINTS` per run are
+downsampled with largest-triangle-three-buckets (LTTB), which keeps peaks and the overall shape, so specs stay
+small. Non-finite values become ``null`` (Vega-Lite leaves a gap), since JSON has no NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jupyter_mlops.entities import Metric, Run
+
+VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+VEGA_LITE_MIMETYPE = "application/vnd.vegalite.v5+json"
+#: Points per run above which a history is downsampled.
+MAX_POINTS = 2000
+
+
+def run_labels(runs: Sequence[Run]) -> dict[str, str]:
+    """Display labels for runs: the name, plus a short id when two runs share a name.
+
+    Example:
+        >>> from jupyter_mlops.entities import RunStatus
+        >>> runs = [Run("aaaa1111", "base", "e", RunStatus.FINISHED, 0.0), Run("bbbb2222", "base", "e",
+        ...         RunStatus.FINISHED, 0.0)]
+        >>> run_labels(runs)
+        {'aaaa1111': 'base (aaaa1111)', 'bbbb2222': 'base (bbbb2222)'}
+    """
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.name] = counts.get(run.name, 0) + 1
+    return {run.id: run.name if counts[run.name] == 1 else f"{run.name} ({run.id[:8]})" for run in runs}
+
+
+def _number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def lttb(points: Sequence[tuple[float, float]], threshold: int) -> list[tuple[float, float]]:
+    """Downsample ``(x, y)`` points to ``threshold`` with largest-triangle-three-buckets.
+
+    The first and last points are kept; from each bucket in between, the point forming the largest triangle with
+    the previous pick and the next bucket's average is kept. Non-finite y values are dropped first.
+
+    Example:
+        >>> len(lttb([(i, i % 7) for i in range(10_000)], 500))
+        500
+    """
+    data = [(x, y) for x, y in points if math.isfinite(y)]
+    if threshold >= len(data) or threshold < 3:
+        return list(data)
+    sampled = [data[0]]
+    every = (len(data) - 2) / (threshold - 2)
+    a = 0
+    for i in range(threshold - 2):
+        start, end = int(i * every) + 1, int((i + 1) * every) + 1
+        nxt_start, nxt_end = end, min(int((i + 2) * every) + 1, len(data))
+        nxt = data[nxt_start:nxt_end] or [data[-1]]
+        avg_x = sum(p[0] for p in nxt) / len(nxt)
+        avg_y = sum(p[1] for p in nxt) / len(nxt)
+        ax, ay = data[a]
+        best, best_area = start, -1.0
+        for j in range(start, end):
+            area = abs((ax - avg_x) * (data[j][1] - ay) - (ax - data[j][0]) * (avg_y - ay))
+            if area > best_area:
+                best, best_area = j, area
+        sampled.append(data[best])
+        a = best
+    sampled.append(data[-1])
+    return sampled
+
+
+def _history_rows(label: str, history: Sequence[Metric], max_points: int) -> list[dict[str, Any]]:
+    if len(history) > max_points:
+        kept = lttb([(m.step, m.value) for m in history], max_points)
+        return [{"run": label, "step": x, "value": y} for x, y in kept]
+    return [{"run": label, "step": m.step, "value": _number(m.value)} for m in history]
+
+
+def metric_history_spec(
+    series: Mapping[str, Sequence[Metric]],
+    key: str,
+    run_labels: Mapping[str, str] | None = None,
+    *,
+    max_points: int = MAX_POINTS,
+) -> dict[str, Any]:
+    """A line chart of one metric over steps, one coloured line per run.
+
+    Args:
+        series: ``{run id or label: [Metric, ...]}`` (histories in step order).
+        key: the metric key (axis title).
+        run_labels: optional ``{series key: display label}``; series keys are used as labels otherwise.
+        max_points: per-run point budget before LTTB downsampling.
+
+    Returns:
+        A Vega-Lite v5 spec (a JSON-serialisable dict).
+    """
+    labels = run_labels or {}
+    rows: list[dict[str, Any]] = []
+    longest = 0
+    for run_key, history in series.items():
+        rows.extend(_history_rows(labels.get(run_key, run_key), history, max_points))
+        longest = max(longest, len(history))
+    order = [labels.get(k, k) for k in series]
+    return {
+        "$schema": VEGA_LITE_SCHEMA,
+        "description": f"History of {key} per run",
+        "title": key,
+        "width": "container",
+        "height": 240,
+        "data": {"values": rows},
+        # Points help when histories are short (a few epochs); on long histories they are clutter.
+        "mark": {"type": "line", "point": longest <= 50, "tooltip": True},
+        "encoding": {
+            "x": {"field": "step", "type": "quantitative", "title": "step"},
+            "y": {"field": "value", "type": "quantitative", "title": key, "scale": {"zero": False}},
+            "color": {"field": "run", "type": "nominal", "title": "run", "sort": order},
+        },
+    }
+
+
+def metric_charts(
+    histories: Mapping[str, Mapping[str, Sequence[Metric]]], run_labels: Mapping[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """One :func:`metric_history_spec` per metric key, from ``compare.metric_histories`` output."""
+    return {key: metric_history_spec(series, key, run_labels) for key, series in histories.items()}
+
+
+def _param_field(runs: Sequence[Run], param: str) -> tuple[list[Any], str]:
+    values = [run.params.get(param) for run in runs]
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values if v is not None)
+    if numeric:
+        return [None if v is None else _number(float(v)) for v in values], "quantitative"
+    return [None if v is None else str(v) for v in values], "nominal"
+
+
+def params_vs_metric_spec(runs: Sequence[Run], param: str, metric: str) -> dict[str, Any]:
+    """A scatter plot of a param (x) against a metric's latest value (y), one point per run.
+
+    Numeric params get a quantitative axis, anything else a nominal one. Runs lacking the metric are left out.
+    """
+    labels = run_labels(runs)
+    xs, x_type = _param_field(runs, param)
+    rows = [
+        {"run": labels[run.id], "param": x, "metric": _number(run.metrics[metric])}
+        for run, x in zip(runs, xs, strict=True)
+        if metric in run.metrics
+    ]
+    return {
+        "$schema": VEGA_LITE_SCHEMA,
+        "description": f"{metric} against {param}",
+        "width": "container",
+        "height": 240,
+        "data": {"values": rows},
+        "mark": {"type": "point", "filled": True, "size": 80, "tooltip": True},
+        "encoding": {
+            "x": {"field": "param", "type": x_type, "title": param},
+            "y": {"field": "metric", "type": "quantitative", "title": metric, "scale": {"zero": False}},
+            "color": {"field": "run", "type": "nominal", "title": "run"},
+        },
+    }
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, float):
+        return _number(value)
+    return value if value is None or isinstance(value, int | str | bool) else str(value)
+
+
+def _normalise(values: list[Any]) -> list[float | None]:
+    # Each axis is scaled to [0, 1]: numbers by min/max, anything else by its rank among the sorted categories.
+    present = [v for v in values if v is not None]
+    if not present:
+        return [None] * len(values)
+    if all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in present):
+        low, high = min(present), max(present)
+        span = high - low
+        return [None if v is None else (0.5 if span == 0 else (v - low) / span) for v in values]
+    cats = sorted({str(v) for v in present})
+    step = 1 / (len(cats) - 1) if len(cats) > 1 else 0.0
+    rank = {c: (i * step if len(cats) > 1 else 0.5) for i, c in enumerate(cats)}
+    return [None if v is None else rank[str(v)] for v in values]
+
+
+def parallel_coordinates_spec(runs: Sequence[Run], params: Sequence[str], metric: str) -> dict[str, Any]:
+    """Parallel coordinates: one axis per param plus the metric, one line per run, coloured by the metric.
+
+    Axes are normalised to [0, 1] in Python (the raw value is in the tooltip), so the spec needs no transforms.
+    """
+    labels = run_labels(runs)
+    axes = [*params, metric]
+    columns = {p: _normalise([run.params.get(p) for run in runs]) for p in params}
+    raw_metric = [run.metrics.get(metric) for run in runs]
+    columns[metric] = _normalise([None if v is None else _number(v) for v in raw_metric])
+    rows = []
+    for i, run in enumerate(runs):
+        for axis in axes:
+            raw = raw_metric[i] if axis == metric else run.params.get(axis)
+            rows.append({
+                "run": labels[run.id],
+                "axis": axis,
+                "position": columns[axis][i],
+                "raw": _scalar(raw),
+                "metric": None if raw_metric[i] is None else _number(raw_metric[i]),
+            })
+    return {
+        "$schema": VEGA_LITE_SCHEMA,
+        "description": f"Params against {metric}",
+        "width": "container",
+        "height": 260,
+        "data": {"values": rows},
+        "mark": {"type": "line", "point": True, "tooltip": True},
+        "encoding": {
+            "x": {"field": "axis", "type": "nominal", "sort": axes, "title": None, "axis": {"labelAngle": 0}},
+            "y": {"field": "position", "type": "quantitative", "title": None, "axis": None},
+            "detail": {"field": "run", "type": "nominal"},
+            "color": {"field": "metric", "type": "quantitative", "title": metric},
+            "tooltip": [{"field": "run"}, {"field": "axis"}, {"field": "raw", "title": "value"}],
+        },
+    }

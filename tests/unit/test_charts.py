@@ -1,0 +1,90 @@
+"""Vega-Lite specs from entities (jupyter_mlops.charts)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from jupyter_mlops import charts
+from jupyter_mlops.entities import Metric, Run, RunStatus
+
+
+def run(run_id: str, name: str | None = None, **fields) -> Run:
+    return Run(id=run_id, name=name or run_id, experiment="e", status=RunStatus.FINISHED, start_time=0.0, **fields)
+
+
+def history(n: int, key: str = "loss") -> list[Metric]:
+    return [Metric(key, 1.0 / (i + 1), step=i, timestamp=float(i)) for i in range(n)]
+
+
+def test_metric_history_spec_overlays_runs_with_labels():
+    spec = charts.metric_history_spec({"id-a": history(5), "id-b": history(3)}, "loss", {"id-a": "base", "id-b": "new"})
+    assert spec["$schema"].endswith("vega-lite/v5.json")
+    assert spec["encoding"]["x"]["field"] == "step" and spec["encoding"]["color"]["field"] == "run"
+    rows = spec["data"]["values"]
+    assert len(rows) == 8
+    assert {r["run"] for r in rows} == {"base", "new"}
+    assert rows[0] == {"run": "base", "step": 0, "value": 1.0}
+    assert spec["encoding"]["color"]["sort"] == ["base", "new"]
+    json.dumps(spec, allow_nan=False)
+
+
+def test_long_histories_are_downsampled_per_run_and_keep_endpoints_and_peaks():
+    points = [Metric("auc", 0.5, step=i) for i in range(10_000)]
+    points[4321] = Metric("auc", 0.99, step=4321)  # a single spike must survive downsampling
+    spec = charts.metric_history_spec({"a": points, "b": history(100)}, "auc")
+    rows_a = [r for r in spec["data"]["values"] if r["run"] == "a"]
+    assert len(rows_a) == charts.MAX_POINTS
+    assert rows_a[0]["step"] == 0 and rows_a[-1]["step"] == 9999
+    assert any(r["value"] == 0.99 for r in rows_a)
+    assert len([r for r in spec["data"]["values"] if r["run"] == "b"]) == 100
+    assert spec["mark"]["point"] is False
+
+
+def test_non_finite_values_become_null():
+    spec = charts.metric_history_spec({"a": [Metric("loss", math.nan, 0), Metric("loss", 1.0, 1)]}, "loss")
+    assert spec["data"]["values"][0]["value"] is None
+    json.dumps(spec, allow_nan=False)
+
+
+def test_lttb_small_inputs_pass_through():
+    pts = [(0, 1.0), (1, 2.0), (2, 3.0)]
+    assert charts.lttb(pts, 10) == pts
+    assert len(charts.lttb([(i, float(i % 5)) for i in range(1000)], 100)) == 100
+
+
+def test_run_labels_disambiguate_duplicate_names():
+    labels = charts.run_labels([run("aaaaaaaa11", "x"), run("bbbbbbbb22", "x"), run("c", "y")])
+    assert labels == {"aaaaaaaa11": "x (aaaaaaaa)", "bbbbbbbb22": "x (bbbbbbbb)", "c": "y"}
+
+
+def test_params_vs_metric_scatter_numeric_and_nominal_axes():
+    runs = [run("a", params={"lr": 0.1, "opt": "adam"}, metrics={"auc": 0.9}),
+            run("b", params={"lr": 0.2, "opt": "sgd"}, metrics={"auc": 0.8}),
+            run("c", params={"lr": 0.3}, metrics={})]
+    spec = charts.params_vs_metric_spec(runs, "lr", "auc")
+    assert spec["encoding"]["x"]["type"] == "quantitative"
+    assert spec["data"]["values"] == [
+        {"run": "a", "param": 0.1, "metric": 0.9},
+        {"run": "b", "param": 0.2, "metric": 0.8},
+    ]
+    assert charts.params_vs_metric_spec(runs, "opt", "auc")["encoding"]["x"]["type"] == "nominal"
+
+
+def test_parallel_coordinates_normalises_each_axis():
+    runs = [run("a", params={"lr": 0.1, "opt": "adam", "depth": 3}, metrics={"auc": 0.7}),
+            run("b", params={"lr": 0.3, "opt": "sgd", "depth": 3}, metrics={"auc": 0.9}),
+            run("c", params={"lr": 0.2, "opt": "adam"}, metrics={"auc": 0.8})]
+    spec = charts.parallel_coordinates_spec(runs, ["lr", "opt", "depth"], "auc")
+    pos = {(r["run"], r["axis"]): r["position"] for r in spec["data"]["values"]}
+    assert pos[("a", "lr")] == 0.0 and pos[("b", "lr")] == 1.0 and math.isclose(pos[("c", "lr")], 0.5)
+    assert pos[("a", "opt")] == 0.0 and pos[("b", "opt")] == 1.0
+    assert pos[("a", "depth")] == 0.5 and pos[("c", "depth")] is None
+    assert pos[("b", "auc")] == 1.0
+    assert spec["encoding"]["x"]["sort"] == ["lr", "opt", "depth", "auc"]
+    json.dumps(spec, allow_nan=False)
+
+
+def test_metric_charts_builds_one_spec_per_key():
+    specs = charts.metric_charts({"loss": {"a": history(3)}, "auc": {"a": history(2, "auc")}}, {"a": "base"})
+    assert set(specs) == {"loss", "auc"} and specs["auc"]["title"] == "auc"
