@@ -29,7 +29,7 @@ from jupyter_mlops.store.base import StatCache, Store
 from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
 from jupyter_mlops.store.filters import compile as compile_filter
 from jupyter_mlops.store.filters import parse as parse_filter
-from jupyter_mlops.store.values import encode_param, metric_rows, new_run_name
+from jupyter_mlops.store.values import METRIC_COLUMNS, encode_param, metric_rows, new_run_name
 
 T = TypeVar("T")
 
@@ -63,6 +63,7 @@ class SqlStore(Store):
         self._engine: Engine = make_engine(url, create=create)
         self._writer: Engine = self._engine.execution_options(**{WRITE_OPTION: True})
         self._insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
+        self._bulk_sql: dict[str, tuple[str, list[int] | None]] = {}
 
     # -- plumbing --------------------------------------------------------------------------------------
     @property
@@ -104,6 +105,25 @@ class SqlStore(Store):
             where=None if where is None else where(stmt.excluded),
         )
         conn.execute(stmt, rows)
+
+    def _bulk_insert(self, conn: Connection, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        """``executemany`` of a Core ``INSERT`` compiled once, fed plain tuples.
+
+        SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself for metric points; the
+        statement text still comes from the Core construct and every value is still a bound parameter.
+        """
+        cached = self._bulk_sql.get(table.name)
+        if cached is None:
+            compiled = insert(table).compile(dialect=self._engine.dialect, column_keys=list(columns))
+            order = [list(columns).index(k) for k in compiled.positiontup] if compiled.positional else None
+            cached = self._bulk_sql[table.name] = (str(compiled), order)
+        sql, order = cached
+        if order is None:
+            conn.exec_driver_sql(sql, [dict(zip(columns, row, strict=True)) for row in rows])
+        elif order == sorted(order):
+            conn.exec_driver_sql(sql, rows)
+        else:
+            conn.exec_driver_sql(sql, [tuple(row[i] for i in order) for row in rows])
 
     @staticmethod
     def _require_run(conn: Connection, run_id: str) -> None:
@@ -308,7 +328,7 @@ class SqlStore(Store):
         def work(conn: Connection) -> None:
             self._require_run(conn, run_id)
             if points:
-                conn.execute(insert(s.metrics), points)
+                self._bulk_insert(conn, s.metrics, METRIC_COLUMNS, points)
                 self._upsert(conn, s.latest_metrics, latest, ("run_id", "key"), ("value", "step", "timestamp"),
                              where=lambda new: (new.step > s.latest_metrics.c.step)
                              | ((new.step == s.latest_metrics.c.step)

@@ -58,29 +58,42 @@ def encode_param(value: Any) -> tuple[str, float | None, str]:
     return text, number, decoded if isinstance(decoded, str) else text
 
 
-def metric_rows(run_id: str, metrics: Sequence[Metric]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """History rows for ``metrics`` plus one latest row per key (highest step, then latest timestamp).
+#: Column order of the tuples :func:`metric_rows` returns.
+METRIC_COLUMNS = ("run_id", "key", "step", "value", "timestamp")
 
-    NaN becomes NULL (SQLite cannot store NaN); infinities are stored as they are.
+
+def _coerce(m: Metric) -> tuple[float, int, float]:
+    try:
+        return float(m.value), int(m.step), float(m.timestamp)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"metric {m.key!r} needs a numeric value, step and timestamp") from None
+
+
+def metric_rows(run_id: str, metrics: Sequence[Metric]) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
+    """History rows (tuples in :data:`METRIC_COLUMNS` order) plus one latest row per key (dicts).
+
+    The latest point of a key is the one with the highest step, then the latest timestamp. NaN becomes NULL
+    (SQLite cannot store NaN); infinities are stored as they are. This loop runs for every logged point, so it
+    avoids per-point dicts and conversions when the values already have the right types.
 
     Raises:
         InvalidInput: a metric with an empty key or a value that is not a number.
     """
-    points: list[dict[str, Any]] = []
-    latest: dict[str, dict[str, Any]] = {}
+    points: list[tuple[Any, ...]] = []
+    append = points.append
+    latest: dict[str, tuple[Any, ...]] = {}
     for m in metrics:
-        try:
-            value = float(m.value)
-            step = int(m.step)
-            stamp = float(m.timestamp)
-        except (TypeError, ValueError):
-            raise InvalidInput(f"metric {m.key!r} needs a numeric value, step and timestamp") from None
-        if not isinstance(m.key, str) or not m.key:
+        key, value, step, stamp = m.key, m.value, m.step, m.timestamp
+        if type(value) is not float or type(step) is not int or type(stamp) is not float:
+            value, step, stamp = _coerce(m)
+        if value != value:
+            value = None
+        row = (run_id, key, step, value, stamp)
+        append(row)
+        best = latest.get(key)
+        if best is None or step > best[2] or (step == best[2] and stamp >= best[4]):
+            latest[key] = row
+    for key in latest:
+        if not isinstance(key, str) or not key:
             raise InvalidInput("a metric needs a non-empty string key")
-        row = {"run_id": run_id, "key": m.key, "step": step, "value": None if value != value else value,
-               "timestamp": stamp}
-        points.append(row)
-        best = latest.get(m.key)
-        if best is None or (step, stamp) >= (best["step"], best["timestamp"]):
-            latest[m.key] = row
-    return points, list(latest.values())
+    return points, [dict(zip(METRIC_COLUMNS, row, strict=True)) for row in latest.values()]
