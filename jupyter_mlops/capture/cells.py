@@ -13,6 +13,7 @@ Paths built at run time (f-strings, variables) are not visible to a static pass;
 from __future__ import annotations
 
 import ast
+import json
 import logging
 import re
 from collections import OrderedDict
@@ -151,9 +152,10 @@ def literal_value(node: ast.expr) -> Any:
             if key is None:
                 raise ValueError("dict unpacking")
             key_value = literal_value(key)
-            if not isinstance(key_value, (str, int, float, bool)) and key_value is not None:
+            if isinstance(key_value, (list, dict)):
                 raise ValueError("unhashable key")
-            result[key_value] = literal_value(value_node)
+            # JSON keys are strings: {1: 0.5} is stored as {"1": 0.5}, as json.dumps would write it.
+            result[key_value if isinstance(key_value, str) else json.dumps(key_value)] = literal_value(value_node)
         return result
     raise ValueError("not a literal")
 
@@ -169,8 +171,8 @@ def _try_literal(node: ast.expr | None) -> Any:
 
 
 def _string(node: ast.expr) -> str | None:
-    if type(node) is ast.Constant and isinstance(node.value, str):  # type: ignore[attr-defined]
-        return node.value  # type: ignore[attr-defined,no-any-return]
+    if type(node) is ast.Constant and isinstance(node.value, str):
+        return node.value
     return None
 
 
@@ -198,9 +200,9 @@ def _mode_reads(call: ast.Call, position: int) -> bool:
 
 def _callee_name(func: ast.expr) -> str | None:
     if type(func) is ast.Name:
-        return func.id  # type: ignore[attr-defined,no-any-return]
+        return func.id
     if type(func) is ast.Attribute:
-        return func.attr  # type: ignore[attr-defined,no-any-return]
+        return func.attr
     return None
 
 
@@ -208,13 +210,13 @@ def _file_read_by(call: ast.Call) -> str | None:
     """The literal path a call reads, or None."""
     func = call.func
     if type(func) is ast.Name:
-        if func.id == "open":  # type: ignore[attr-defined]
+        if func.id == "open":
             return _path_argument(call) if _mode_reads(call, 1) else None
         return None
     if type(func) is not ast.Attribute:
         return None
-    attr: str = func.attr  # type: ignore[attr-defined]
-    receiver: ast.expr = func.value  # type: ignore[attr-defined]
+    attr: str = func.attr
+    receiver: ast.expr = func.value
     if attr in _PATH_READERS and type(receiver) is ast.Call and _callee_name(receiver.func) in _PATH_CALLS:
         if attr == "open" and not _mode_reads(call, 0):
             return None
@@ -336,11 +338,11 @@ def _top_level_assignments(body: list[ast.stmt], result: CellAnalysis) -> None:
 
 def _bind(target: ast.expr, node: ast.expr, value: Any, literals: dict[str, Any], assigned: list[str]) -> None:
     if type(target) is ast.Name:
-        assigned.append(target.id)  # type: ignore[attr-defined]
+        assigned.append(target.id)
         if value is _NOT_LITERAL:
-            literals.pop(target.id, None)  # type: ignore[attr-defined]
+            literals.pop(target.id, None)
         else:
-            literals[target.id] = value  # type: ignore[attr-defined]
+            literals[target.id] = value
     elif type(target) in (ast.Tuple, ast.List):
         elements = target.elts  # type: ignore[attr-defined]
         same_shape = type(node) in (ast.Tuple, ast.List) and len(node.elts) == len(elements)  # type: ignore[attr-defined]

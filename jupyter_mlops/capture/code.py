@@ -1,0 +1,301 @@
+"""The code that actually ran: the executed-cell log, the notebook snapshot, and the notebook-state flags.
+
+A notebook's saved file says what the code *looks like*; the executed-cell log says what *ran*, in which order.
+Comparing the two gives the flags recorded on every notebook run (like git's dirty flag):
+
+* ``out_of_order`` — cells ran in a different order than they stand in the notebook;
+* ``edited_after_run`` — a saved cell's source differs from what last ran for that cell id;
+* ``kernel_restarted`` — the kernel restarted during the run (passed in by the caller);
+* ``cells_rerun`` — the same cell (by id, else by identical source) ran more than once.
+
+The saved notebook is read as plain JSON (never through nbformat, whose import costs seconds). Which facts a
+kernel can see differs by front end (cell ids under JupyterLab, none under papermill): see
+``docs/kernel-context.md`` in the shared docs and :func:`find_parameters_cell`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from jupyter_mlops.capture.cells import literal_value
+
+__all__ = [
+    "ExecutedCell",
+    "ExecutedCells",
+    "ParametersCell",
+    "find_parameters_cell",
+    "notebook_cells",
+    "notebook_snapshot",
+    "notebook_state_flags",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Notebooks larger than this are not snapshotted (outputs can be huge; the executed-cell log still is kept).
+MAX_SNAPSHOT_BYTES = 64 << 20
+#: How many leading code cells :func:`find_parameters_cell` looks at when it has to guess.
+INFER_WITHIN = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutedCell:
+    """One executed cell: its position in execution order, source, IPython execution count and cell id."""
+
+    index: int
+    source: str
+    execution_count: int | None = None
+    cell_id: str | None = None
+
+
+class ExecutedCells:
+    """The executed-cell log of one run, in execution order.
+
+    Examples:
+        >>> log = ExecutedCells()
+        >>> log.record(0, "x = 1", 1, "a1")
+        >>> log.to_json()["cells"][0]["source"]
+        'x = 1'
+    """
+
+    VERSION = 1
+
+    def __init__(self, cells: Sequence[ExecutedCell] = ()) -> None:
+        self._cells: list[ExecutedCell] = list(cells)
+
+    def record(self, index: int, source: str, execution_count: int | None, cell_id: str | None = None) -> None:
+        """Append one executed cell.
+
+        Args:
+            index: position in this run's execution order (0-based).
+            source: the cell's source as it ran.
+            execution_count: IPython's execution count (None when unknown).
+            cell_id: the notebook cell id when the front end sends it (JupyterLab does; papermill does not).
+        """
+        self._cells.append(ExecutedCell(index, source, execution_count, cell_id))
+
+    @property
+    def cells(self) -> list[ExecutedCell]:
+        """The executed cells, in execution order."""
+        return list(self._cells)
+
+    def __len__(self) -> int:
+        return len(self._cells)
+
+    def __iter__(self) -> Iterator[ExecutedCell]:
+        return iter(self._cells)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-ready code snapshot: ``{"version": 1, "cells": [{index, source, execution_count, cell_id}]}``."""
+        return {"version": self.VERSION, "cells": [asdict(cell) for cell in self._cells]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ExecutedCells:
+        """Inverse of :meth:`to_json`; tolerates missing optional fields."""
+        cells = [
+            ExecutedCell(
+                int(item.get("index") if item.get("index") is not None else position),
+                str(item.get("source", "")),
+                item.get("execution_count"),
+                item.get("cell_id"),
+            )
+            for position, item in enumerate(data.get("cells", []))
+        ]
+        return cls(cells)
+
+
+def notebook_snapshot(path: str | os.PathLike[str], max_bytes: int = MAX_SNAPSHOT_BYTES) -> bytes | None:
+    """The notebook file's bytes, or None (one warning) when it is missing, unreadable or too large."""
+    try:
+        size = os.path.getsize(path)
+        if size > max_bytes:
+            logger.warning("notebook %s not snapshotted: %d bytes exceeds %d", path, size, max_bytes)
+            return None
+        with open(path, "rb") as stream:
+            return stream.read()
+    except OSError as exc:
+        logger.warning("notebook %s not snapshotted: %s", path, exc.strerror or exc)
+        return None
+
+
+def notebook_cells(data: bytes | str) -> list[dict[str, Any]] | None:
+    """The cells of a saved notebook as plain dicts: ``{id, cell_type, source, execution_count, tags}``.
+
+    Args:
+        data: the notebook file's content (e.g. from :func:`notebook_snapshot`).
+
+    Returns:
+        One dict per cell in file order, or None (one warning) when the content is not a notebook.
+    """
+    try:
+        notebook = json.loads(data)
+        cells = []
+        for cell in notebook["cells"]:
+            source = cell.get("source", "")
+            cells.append(
+                {
+                    "id": cell.get("id"),
+                    "cell_type": cell.get("cell_type", "code"),
+                    "source": "".join(source) if isinstance(source, list) else str(source),
+                    "execution_count": cell.get("execution_count"),
+                    "tags": list(cell.get("metadata", {}).get("tags", [])),
+                }
+            )
+        return cells
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        logger.warning("not a readable notebook: %s", exc)
+        return None
+
+
+def _norm(source: str) -> str:
+    # Front ends differ in trailing newlines/whitespace; those never change what code does.
+    return "\n".join(line.rstrip() for line in source.strip("\n").splitlines())
+
+
+def _code_cells(cells: Sequence[Mapping[str, Any]]) -> list[tuple[int, Mapping[str, Any]]]:
+    return [(position, cell) for position, cell in enumerate(cells) if cell.get("cell_type", "code") == "code"]
+
+
+def _file_positions(log: ExecutedCells, cells: Sequence[Mapping[str, Any]]) -> list[int]:
+    """The file position of each executed cell that can be matched unambiguously (by id, else by source)."""
+    code = _code_cells(cells)
+    by_id = {cell["id"]: position for position, cell in code if cell.get("id")}
+    by_source: dict[str, list[int]] = {}
+    for place, cell in code:
+        by_source.setdefault(_norm(str(cell.get("source", ""))), []).append(place)
+    positions: list[int] = []
+    for entry in log:
+        position: int | None = by_id.get(entry.cell_id) if entry.cell_id else None
+        if position is None:
+            candidates = by_source.get(_norm(entry.source), [])
+            position = candidates[0] if len(candidates) == 1 else None
+        if position is not None:
+            positions.append(position)
+    return positions
+
+
+def _counts_out_of_order(cells: Sequence[Mapping[str, Any]]) -> bool:
+    counts = [cell.get("execution_count") for _, cell in _code_cells(cells)]
+    numbers = [count for count in counts if isinstance(count, int)]
+    return any(later < earlier for earlier, later in zip(numbers, numbers[1:], strict=False))
+
+
+def notebook_state_flags(
+    log: ExecutedCells,
+    notebook_cells: Sequence[Mapping[str, Any]] | None,
+    restarted: bool,
+) -> dict[str, bool]:
+    """The notebook-state flags of a run.
+
+    Args:
+        log: what ran, in order.
+        notebook_cells: the saved notebook's cells (``{id, source, execution_count}``, optionally ``cell_type``),
+            or None when the notebook file is unknown.
+        restarted: whether the kernel restarted during the run.
+
+    Returns:
+        ``{"out_of_order", "edited_after_run", "kernel_restarted", "cells_rerun"}``. Without the notebook file,
+        ``out_of_order`` and ``edited_after_run`` are False (there is nothing to compare against).
+    """
+    seen: set[tuple[str, str]] = set()
+    rerun = False
+    for entry in log:
+        key = ("id", entry.cell_id) if entry.cell_id else ("source", _norm(entry.source))
+        if not key[1]:
+            continue  # blank cells carry no state
+        rerun = rerun or key in seen
+        seen.add(key)
+
+    out_of_order = edited = False
+    if notebook_cells is not None:
+        positions = _file_positions(log, notebook_cells)
+        if positions:
+            out_of_order = any(later < earlier for earlier, later in zip(positions, positions[1:], strict=False))
+        else:
+            # Nothing matched (no ids, every source changed): the saved execution counts are the best witness.
+            out_of_order = _counts_out_of_order(notebook_cells)
+        saved = {cell["id"]: _norm(str(cell.get("source", ""))) for cell in notebook_cells if cell.get("id")}
+        last_run = {entry.cell_id: _norm(entry.source) for entry in log if entry.cell_id}
+        edited = any(cell_id in saved and saved[cell_id] != source for cell_id, source in last_run.items())
+    return {
+        "out_of_order": out_of_order,
+        "edited_after_run": edited,
+        "kernel_restarted": bool(restarted),
+        "cells_rerun": rerun,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ParametersCell:
+    """Where a notebook's parameters are.
+
+    Attributes:
+        index: position of the parameters cell in the list given to :func:`find_parameters_cell`.
+        provenance: ``"tagged"`` (``parameters`` tag), ``"injected"`` (found next to papermill's injected cell)
+            or ``"inferred"`` (a leading cell of only literal assignments).
+        injected_index: position of papermill's injected-parameters cell, whose values override, if any.
+    """
+
+    index: int
+    provenance: str
+    injected_index: int | None = None
+
+
+def _is_injected(cell: Mapping[str, Any]) -> bool:
+    if "injected-parameters" in (cell.get("tags") or ()):
+        return True
+    return str(cell.get("source", "")).lstrip().startswith("# Parameters")
+
+
+def _only_literal_assignments(source: str) -> bool:
+    try:
+        body = ast.parse(source).body
+    except (SyntaxError, ValueError):
+        return False
+    if not body:
+        return False
+    for stmt in body:
+        if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
+            value: ast.expr | None = stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            value = stmt.value
+        else:
+            return False
+        try:
+            literal_value(value)  # type: ignore[arg-type]  # both branches above set a non-None value
+        except (ValueError, RecursionError):
+            return False
+    return True
+
+
+def find_parameters_cell(cells: Sequence[Mapping[str, Any]]) -> ParametersCell | None:
+    """Find the parameters cell the way papermill users mean it, with how it was found.
+
+    Works on a saved notebook's cells or on executed cells in order (under papermill the kernel sees no tags:
+    the cell that ran just before the injected ``# Parameters`` cell is the parameters cell).
+
+    Args:
+        cells: dicts with ``source`` and optionally ``tags`` and ``cell_type``.
+
+    Returns:
+        A :class:`ParametersCell`, or None when nothing qualifies.
+    """
+    code = _code_cells(cells)
+    for position, cell in code:
+        if "parameters" in (cell.get("tags") or ()):
+            injected = next((p for p, c in code if p > position and _is_injected(c)), None)
+            return ParametersCell(position, "tagged", injected)
+    for order, (position, cell) in enumerate(code):
+        if _is_injected(cell):
+            if order == 0:
+                return ParametersCell(position, "injected", position)  # papermill put it first: no own cell
+            return ParametersCell(code[order - 1][0], "injected", position)
+    for position, cell in [item for item in code if str(item[1].get("source", "")).strip()][:INFER_WITHIN]:
+        if _only_literal_assignments(str(cell.get("source", ""))):
+            return ParametersCell(position, "inferred")
+    return None
