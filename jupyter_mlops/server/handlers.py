@@ -1,0 +1,199 @@
+"""REST handlers of the Experiments sidebar, under ``<base_url>/jupyter-mlops/api/``.
+
+Handlers are thin: parse with :mod:`.schemas`, call the same store/compare/chart functions as the CLI, serialise
+with :mod:`.schemas`. Every verb is ``@tornado.web.authenticated`` and ``@authorized`` (jupyter_server's
+authorizer, resource ``jupyter_mlops``); PATCH is XSRF-checked by ``APIHandler`` itself. Errors are translated
+in exactly one place, :meth:`BaseHandler.write_error`. Blocking store calls run on a small thread pool so a slow
+database never stalls the server's event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import tornado.web
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado.ioloop import IOLoop
+
+from jupyter_mlops import _version
+from jupyter_mlops.errors import InvalidInput, MlopsError, NotFound, http_status
+from jupyter_mlops.server import schemas
+from jupyter_mlops.server.service import MlopsService
+
+T = TypeVar("T")
+SETTINGS_KEY = "jupyter_mlops"
+AUTH_RESOURCE = "jupyter_mlops"
+
+
+class BaseHandler(APIHandler):
+    """Common plumbing: the injected service, off-loop calls, JSON replies and the one error translation."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def service(self) -> MlopsService:
+        """The service built once at extension load (store, blobs, thread pool)."""
+        return self.settings[SETTINGS_KEY]  # type: ignore[no-any-return]
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking store/compare call on the service's thread pool."""
+        return await IOLoop.current().run_in_executor(self.service.executor, fn, *args)
+
+    def reply(self, payload: dict[str, Any]) -> None:
+        """Finish with a JSON body; non-finite floats (NaN metrics) become null, since JSON has no NaN."""
+        self.set_header("Content-Type", "application/json")
+        try:
+            text = json.dumps(payload, allow_nan=False)
+        except ValueError:
+            text = json.dumps(_finite(payload), allow_nan=False)
+        self.finish(text)
+
+    def query(self, name: str) -> str | None:
+        """A query argument (last value wins), or None."""
+        return self.get_query_argument(name, default=None)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """The single error translation: MlopsError → its HTTP status and ``{"code", "message"}``."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, MlopsError):
+            self.set_status(http_status(exc))
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps(exc.to_dict()))
+            return
+        if isinstance(exc, tornado.web.HTTPError):
+            # 403s from authentication/XSRF/authorization and tornado's own 4xx keep their status.
+            message = exc.log_message % exc.args if exc.log_message else (exc.reason or "request refused")
+            code = "FORBIDDEN" if status_code == 403 else "HTTP_ERROR"
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"code": code, "message": message}))
+            return
+        self.log.error("jupyter_mlops: unexpected error", exc_info=kwargs.get("exc_info"))
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"code": "INTERNAL", "message": "internal error; see the Jupyter server log"}))
+
+
+class SettingsHandler(BaseHandler):
+    """``GET settings``: version handshake and the (redacted) store URL."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Reply with the server's version and store."""
+        self.reply(schemas.settings_json(_version.__version__, self.service.store_url))
+
+
+class RunsHandler(BaseHandler):
+    """``GET runs?filter=&sort=&limit=&offset=``: one page of runs."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Reply with a page of runs matching the filter."""
+        q = schemas.parse_runs_query({k: self.query(k) for k in ("filter", "sort", "limit", "offset")})
+        store = await self.call(self.service.get_store)
+        page = await self.call(lambda: store.search_runs(q.filter, q.order_by, q.limit, q.offset))
+        self.reply(schemas.runs_page_json(page))
+
+
+class RunHandler(BaseHandler):
+    """``GET runs/{id}`` (run + env + executed code) and ``PATCH runs/{id}`` (tags, note, name)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        """Reply with the run, its environment snapshot and its executed code."""
+        run_ref = schemas.parse_run_ref(ref)
+        run, env, code = await self.call(self.service.run_detail, run_ref)
+        self.reply(schemas.run_detail_json(run, env, code))
+
+    @tornado.web.authenticated
+    @authorized
+    async def patch(self, ref: str) -> None:
+        """Apply a validated patch and reply with the updated run."""
+        run_ref = schemas.parse_run_ref(ref)
+        patch = schemas.parse_run_patch(self.request.body)
+        run = await self.call(self.service.patch_run, run_ref, patch)
+        self.reply({"run": schemas.run_json(run)})
+
+
+class MetricHistoryHandler(BaseHandler):
+    """``GET runs/{id}/metrics/{key}``: every point of one metric."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, ref: str, key: str) -> None:
+        """Reply with the metric's history (by step)."""
+        run_ref = schemas.parse_run_ref(ref)
+        metric_key = schemas.parse_metric_key(key)
+        points = await self.call(self.service.metric_history, run_ref, metric_key)
+        self.reply(schemas.metric_history_json(metric_key, points))
+
+
+class CompareHandler(BaseHandler):
+    """``GET compare?ids=a,b[,...]``: the Comparison plus Vega-Lite charts (history and params per metric)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Reply with the comparison of the given runs."""
+        ids = schemas.parse_id_list(self.query("ids"))
+        comparison, history, params = await self.call(self.service.compare, ids)
+        self.reply(schemas.compare_json(comparison, history, params))
+
+
+class DiffHandler(BaseHandler):
+    """``GET diff?a=&b=``: the executed-code diff between two runs."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Reply with the changed cells of b relative to a."""
+        a, b = self.query("a"), self.query("b")
+        if not a or not b:
+            raise InvalidInput("diff needs two runs: diff?a=<run>&b=<run>")
+        a_id, b_id, cells = await self.call(self.service.code_diff, schemas.parse_run_ref(a, "run a"),
+                                            schemas.parse_run_ref(b, "run b"))
+        self.reply(schemas.diff_json(a_id, b_id, cells))
+
+
+class NotFoundHandler(BaseHandler):
+    """Anything else under the API prefix: a JSON 404 rather than an HTML page."""
+
+    @tornado.web.authenticated
+    @authorized(action="read")
+    async def get(self, rest: str) -> None:
+        """Reply 404 for an unknown endpoint."""
+        raise NotFound(f"no such endpoint: {rest[:80]!r}")
+
+
+ROUTES: list[tuple[str, type[BaseHandler]]] = [
+    (r"settings", SettingsHandler),
+    (r"runs", RunsHandler),
+    (r"runs/([^/]+)", RunHandler),
+    (r"runs/([^/]+)/metrics/(.+)", MetricHistoryHandler),
+    (r"compare", CompareHandler),
+    (r"diff", DiffHandler),
+    (r"(.*)", NotFoundHandler),
+]
+
+
+def setup_handlers(web_app: Any, service: MlopsService) -> None:
+    """Inject the service into ``web_app.settings`` and add the route table under the API prefix."""
+    web_app.settings[SETTINGS_KEY] = service
+    prefix = url_path_join(web_app.settings.get("base_url", "/"), "jupyter-mlops", "api")
+    web_app.add_handlers(".*$", [(url_path_join(prefix, pattern) + "/?$", handler) for pattern, handler in ROUTES])
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

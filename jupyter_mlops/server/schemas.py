@@ -1,0 +1,232 @@
+"""The REST wire format: request parsing/validation and entity → JSON, in one place.
+
+Everything the Experiments sidebar sends or receives is spelled here; ``docs/openapi.yaml`` documents the same
+shapes and ``labextension/src/tokens.ts`` mirrors them. Parsing functions take plain strings/bytes (what tornado
+hands a handler) and raise :class:`~jupyter_mlops.errors.InvalidInput` with one line, so the handler's single
+``write_error`` turns every malformed request into a 400 with ``{"code", "message"}``.
+
+Run ids and names arrive in URLs; they are matched against :data:`RUN_REF` and only ever reach the store as
+bound parameters, never a file system path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jupyter_mlops.entities import Metric, Page, Run
+from jupyter_mlops.errors import InvalidInput
+
+#: A run reference in a URL: full id, id prefix or run name made of safe characters (no dots first, no slashes).
+RUN_REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
+#: A metric key: printable, no control characters, bounded length.
+METRIC_KEY = re.compile(r"^[^\x00-\x1f\x7f]{1,250}$")
+#: A sort key: a column (``name``, ``start_time``...) or ``params.<key>`` / ``metrics.<key>``; ``-`` = descending.
+SORT_ITEM = re.compile(r"^(-?)([A-Za-z_][A-Za-z0-9_.\-/]{0,200})$")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+MAX_COMPARE = 50
+MAX_FILTER_CHARS = 4000
+MAX_NOTE_CHARS = 100_000
+MAX_TAG_CHARS = 200
+MAX_TAGS = 200
+
+#: Fields the sidebar may change with PATCH runs/{id}.
+PATCH_FIELDS = frozenset({"tags", "note", "name"})
+
+
+@dataclass(frozen=True)
+class RunsQuery:
+    """A parsed ``GET runs`` request."""
+
+    filter: str | None
+    order_by: tuple[str, ...]
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class RunPatch:
+    """A parsed ``PATCH runs/{id}`` body; ``None`` means "leave unchanged"."""
+
+    tags: tuple[str, ...] | None = None
+    note: str | None = None
+    name: str | None = None
+
+
+def parse_run_ref(value: str, what: str = "run id") -> str:
+    """Validate a run id/prefix/name taken from a URL.
+
+    Raises:
+        InvalidInput: when the value holds characters a run id never has (slashes, leading dots, spaces...).
+    """
+    if not RUN_REF.match(value or ""):
+        raise InvalidInput(f"invalid {what} {value[:60]!r}: use letters, digits, '_', '-' or '.'")
+    return value
+
+
+def parse_metric_key(value: str) -> str:
+    """Validate a metric key taken from a URL."""
+    if not METRIC_KEY.match(value or ""):
+        raise InvalidInput(f"invalid metric key {value[:60]!r}")
+    return value
+
+
+def parse_int(value: str | None, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """Parse a bounded integer query argument."""
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be an integer, got {value[:30]!r}") from None
+    if number < minimum or (maximum is not None and number > maximum):
+        upper = f" and {maximum}" if maximum is not None else ""
+        raise InvalidInput(f"{name} must be between {minimum}{upper}, got {number}")
+    return number
+
+
+def parse_sort(value: str | None) -> tuple[str, ...]:
+    """Turn ``"-metrics.auc,name"`` into the store's ``("metrics.auc DESC", "name ASC")``."""
+    if not value:
+        return ()
+    items = []
+    for raw in value.split(","):
+        match = SORT_ITEM.match(raw.strip())
+        if not match:
+            raise InvalidInput(f"invalid sort key {raw.strip()[:60]!r}: use 'name', '-start_time', 'metrics.auc'...")
+        items.append(f"{match.group(2)} {'DESC' if match.group(1) else 'ASC'}")
+    return tuple(items)
+
+
+def parse_runs_query(args: dict[str, str | None]) -> RunsQuery:
+    """Parse the query string of ``GET runs`` (``filter``, ``sort``, ``limit`` ≤ 500, ``offset``)."""
+    text = (args.get("filter") or "").strip()
+    if len(text) > MAX_FILTER_CHARS:
+        raise InvalidInput(f"filter is longer than {MAX_FILTER_CHARS} characters")
+    return RunsQuery(
+        filter=text or None,
+        order_by=parse_sort(args.get("sort")),
+        limit=parse_int(args.get("limit"), "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT),
+        offset=parse_int(args.get("offset"), "offset", 0, minimum=0),
+    )
+
+
+def parse_id_list(value: str | None) -> list[str]:
+    """Parse ``compare?ids=a,b,c``: 2 to 50 distinct valid run references, order kept."""
+    ids = [part.strip() for part in (value or "").split(",") if part.strip()]
+    if len(ids) < 2:
+        raise InvalidInput("compare needs at least two run ids: ids=<a>,<b>")
+    if len(ids) > MAX_COMPARE:
+        raise InvalidInput(f"compare takes at most {MAX_COMPARE} runs, got {len(ids)}")
+    unique = list(dict.fromkeys(parse_run_ref(i) for i in ids))
+    if len(unique) < 2:
+        raise InvalidInput("compare needs two different runs")
+    return unique
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """Decode a request body that must be one JSON object."""
+    try:
+        data = json.loads(body.decode("utf-8") or "null")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("request body must be a JSON object")
+    return data
+
+
+def parse_run_patch(body: bytes) -> RunPatch:
+    """Validate a ``PATCH runs/{id}`` body: only ``tags`` (list of strings), ``note`` and ``name`` (strings)."""
+    data = parse_json_object(body)
+    unknown = sorted(set(data) - PATCH_FIELDS)
+    if unknown:
+        raise InvalidInput(f"unknown field(s) {', '.join(unknown)}; allowed: name, note, tags")
+    if not data:
+        raise InvalidInput("nothing to change: send tags, note or name")
+    return RunPatch(tags=_tags(data["tags"]) if "tags" in data else None,
+                    note=_text(data, "note", MAX_NOTE_CHARS, allow_empty=True),
+                    name=_text(data, "name", 200, allow_empty=False))
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise InvalidInput("tags must be a list of strings")
+    if len(value) > MAX_TAGS:
+        raise InvalidInput(f"at most {MAX_TAGS} tags")
+    tags = [t.strip() for t in value]
+    for tag in tags:
+        if not tag or len(tag) > MAX_TAG_CHARS or any(ord(c) < 32 for c in tag):
+            raise InvalidInput(f"invalid tag {tag[:40]!r}: 1-{MAX_TAG_CHARS} printable characters")
+    return tuple(dict.fromkeys(tags))
+
+
+def _text(data: dict[str, Any], key: str, limit: int, *, allow_empty: bool) -> str | None:
+    if key not in data:
+        return None
+    value = data[key]
+    if not isinstance(value, str):
+        raise InvalidInput(f"{key} must be a string")
+    if len(value) > limit:
+        raise InvalidInput(f"{key} is longer than {limit} characters")
+    if not allow_empty and not value.strip():
+        raise InvalidInput(f"{key} must not be empty")
+    return value if allow_empty else value.strip()
+
+
+# -- responses ----------------------------------------------------------------------------------------------
+
+
+def run_json(run: Run) -> dict[str, Any]:
+    """One run on the wire (``Run.to_dict()``)."""
+    return run.to_dict()
+
+
+def runs_page_json(page: Page[Run]) -> dict[str, Any]:
+    """``GET runs`` response."""
+    return {"runs": [run_json(r) for r in page.items], "total": page.total, "offset": page.offset,
+            "limit": page.limit}
+
+
+def run_detail_json(run: Run, env: dict[str, Any] | None, code: dict[str, Any] | None) -> dict[str, Any]:
+    """``GET runs/{id}`` response: the run plus its environment snapshot and executed code (when stored)."""
+    return {"run": run_json(run), "env": env, "code": code}
+
+
+def metric_history_json(key: str, points: Iterable[Metric]) -> dict[str, Any]:
+    """``GET runs/{id}/metrics/{key}`` response."""
+    return {"key": key, "points": [{"step": p.step, "value": _finite(p.value), "timestamp": p.timestamp}
+                                   for p in points]}
+
+
+def compare_json(comparison: dict[str, Any], charts: dict[str, Any], params_charts: dict[str, Any]) -> dict[str, Any]:
+    """``GET compare`` response: ``Comparison.to_dict()`` plus Vega-Lite specs keyed by metric.
+
+    ``charts`` holds each metric's history over steps; ``params_charts`` a parallel-coordinates view of the
+    differing params against each metric (empty when no param differs).
+    """
+    return {**comparison, "charts": charts, "params_charts": params_charts}
+
+
+def diff_json(a: str, b: str, cells: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """``GET diff`` response."""
+    return {"a": a, "b": b, "cells": list(cells)}
+
+
+def settings_json(version: str, store_url: str) -> dict[str, Any]:
+    """``GET settings`` response (version handshake); the store URL has any password removed."""
+    return {"version": version, "store": redact_url(store_url)}
+
+
+def redact_url(url: str) -> str:
+    """``postgresql://user:secret@host/db`` → ``postgresql://user:***@host/db``."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+def _finite(value: float) -> float | None:
+    # JSON has no NaN/inf; the sidebar shows a gap for None.
+    return value if value == value and value not in (float("inf"), float("-inf")) else None

@@ -1,0 +1,223 @@
+"""The Experiments REST API against a real jupyter_server and a real SQLite store (pytest-jupyter).
+
+Given a project store with two finished runs and a running one, when the sidebar's endpoints are called, then
+they answer with the documented shapes, and every malformed, unauthenticated or unknown request gets the right
+status with a JSON ``{"code", "message"}`` body.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+from server_fixtures import Project, make_project
+from tornado.httpclient import HTTPClientError
+
+from jupyter_mlops import _version
+from jupyter_mlops.store import open_store
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture
+def project(jp_root_dir) -> Project:
+    return make_project(jp_root_dir)
+
+
+@pytest.fixture
+def jp_server_config(project):
+    # The store URL comes from the root dir's project (the default resolution), not from explicit config.
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_mlops": True}}}
+
+
+@pytest.fixture
+def api(jp_fetch):
+    async def call(path: str, method: str = "GET", body: object | None = None, **params: str):
+        kwargs = {"method": method, "params": params}
+        if body is not None:
+            kwargs["body"] = body if isinstance(body, str) else json.dumps(body)
+        response = await jp_fetch("jupyter-mlops", "api", *path.split("/"), **kwargs)
+        return json.loads(response.body)
+
+    return call
+
+
+async def expect_error(coro, status: int, code: str | None = None) -> dict:
+    with pytest.raises(HTTPClientError) as info:
+        await coro
+    assert info.value.code == status
+    payload = json.loads(info.value.response.body)
+    assert payload["message"]
+    if code:
+        assert payload["code"] == code
+    return payload
+
+
+async def test_settings_reports_version_and_store(api, project):
+    reply = await api("settings")
+    assert reply["version"] == _version.__version__
+    assert reply["store"] == project.store_url
+
+
+async def test_runs_lists_newest_first_with_total(api, project):
+    reply = await api("runs")
+    assert [r["name"] for r in reply["runs"]] == ["live", "wider", "base"]
+    assert reply["total"] == 3 and reply["offset"] == 0 and reply["limit"] == 50
+
+
+async def test_runs_filter_sort_and_paging(api, project):
+    reply = await api("runs", filter="experiment = 'churn' and params.lr > 0", sort="-params.lr", limit="1")
+    assert reply["total"] == 2
+    assert [r["id"] for r in reply["runs"]] == [project.run_b]
+    second = await api("runs", filter="params.lr > 0", sort="params.lr", limit="1", offset="1")
+    assert [r["id"] for r in second["runs"]] == [project.run_b]
+
+
+async def test_runs_filter_on_running_notebook(api, project):
+    reply = await api("runs", filter='status = running and notebook_path = "live.ipynb"')
+    assert [r["id"] for r in reply["runs"]] == [project.running]
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"filter": "params.lr >>> 3"}, "INVALID_FILTER"),
+        ({"limit": "501"}, "INVALID_INPUT"),
+        ({"limit": "0"}, "INVALID_INPUT"),
+        ({"offset": "-1"}, "INVALID_INPUT"),
+        ({"limit": "ten"}, "INVALID_INPUT"),
+        ({"sort": "name; drop table runs"}, "INVALID_INPUT"),
+    ],
+)
+async def test_runs_bad_query_is_400(api, params, code):
+    await expect_error(api("runs", **params), 400, code)
+
+
+async def test_bad_filter_reports_position(api):
+    payload = await expect_error(api("runs", filter="params.lr >>> 3"), 400, "INVALID_FILTER")
+    assert isinstance(payload["position"], int)
+
+
+async def test_run_detail_has_env_and_code(api, project):
+    reply = await api(f"runs/{project.run_a}")
+    assert reply["run"]["params"] == {"lr": 0.1, "depth": 4}
+    assert reply["run"]["data_inputs"][0]["schema"]["columns"] == [{"name": "a", "dtype": "int64"}]
+    assert reply["env"]["python"] == "3.11.7"
+    assert [c["source"] for c in reply["code"]["cells"]][0] == "lr = 0.1"
+
+
+async def test_run_detail_by_prefix_and_name(api, project):
+    assert (await api(f"runs/{project.run_a[:8]}"))["run"]["id"] == project.run_a
+    assert (await api("runs/wider"))["run"]["id"] == project.run_b
+
+
+async def test_running_run_detail_without_snapshots(api, project):
+    reply = await api(f"runs/{project.running}")
+    assert reply["run"]["status"] == "running" and reply["env"] is None and reply["code"] is None
+
+
+async def test_unknown_run_is_404(api):
+    await expect_error(api("runs/0123456789abcdef0123456789abcdef"), 404, "NOT_FOUND")
+    await expect_error(api("runs/0123456789abcdef0123456789abcdef/metrics/auc"), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("ref", ["..%2F..%2Fetc%2Fpasswd", "..", ".hidden", "%2Fetc%2Fpasswd", "a%20b", "a%00b"])
+async def test_traversal_looking_ids_are_rejected(jp_fetch, ref):
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("jupyter-mlops", "api", "runs", ref, method="GET")
+    assert info.value.code in (400, 404)
+    assert json.loads(info.value.response.body)["code"] in ("INVALID_INPUT", "NOT_FOUND")
+
+
+async def test_raw_dotdot_path_never_reaches_a_file(http_server_client, jp_base_url, jp_auth_header):
+    # A client that does not normalise the path: tornado routes it to the JSON 404, not to any file.
+    with pytest.raises(HTTPClientError) as info:
+        await http_server_client.fetch(f"{jp_base_url}jupyter-mlops/api/runs/../../../etc/passwd",
+                                       headers=jp_auth_header)
+    assert info.value.code in (400, 404)
+
+
+async def test_metric_history(api, project):
+    reply = await api(f"runs/{project.run_b}/metrics/auc")
+    assert reply["key"] == "auc"
+    assert [p["step"] for p in reply["points"]] == [0, 1, 2, 3, 4]
+    assert reply["points"][-1]["value"] == pytest.approx(0.5 + 0.3 * 4 / 10)
+
+
+async def test_unknown_endpoint_is_json_404(api):
+    await expect_error(api("nothing-here"), 404, "NOT_FOUND")
+
+
+async def test_patch_note_tags_and_name_persist(api, project):
+    reply = await api(f"runs/{project.run_a}", "PATCH", {"note": "looks good", "tags": ["lgbm", "best"],
+                                                         "name": "base-v2"})
+    assert reply["run"]["note"] == "looks good"
+    assert sorted(reply["run"]["tags"]) == ["best", "lgbm"]
+    with open_store(project.store_url, create=False) as store:
+        run = store.get_run(project.run_a)
+    assert (run.note, run.name, sorted(run.tags)) == ("looks good", "base-v2", ["best", "lgbm"])
+
+
+async def test_patch_removes_tags(api, project):
+    reply = await api(f"runs/{project.run_a}", "PATCH", {"tags": []})
+    assert reply["run"]["tags"] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"note": ', "[1, 2]", {"colour": "red"}, {"tags": "a,b"}, {"tags": [1]}, {"note": 3}, {"name": "  "}, {}],
+)
+async def test_patch_bad_body_is_400(api, project, body):
+    await expect_error(api(f"runs/{project.run_a}", "PATCH", body), 400, "INVALID_INPUT")
+
+
+async def test_patch_unknown_run_is_404(api):
+    await expect_error(api("runs/ffffffffffffffffffffffffffffffff", "PATCH", {"note": "x"}), 404, "NOT_FOUND")
+
+
+async def test_diff_between_two_runs(api, project):
+    reply = await api("diff", a=project.run_a, b=project.run_b)
+    assert (reply["a"], reply["b"]) == (project.run_a, project.run_b)
+    changes = {c["change"] for c in reply["cells"]}
+    assert changes == {"changed"}
+    assert any("depth=4" in c["diff"] for c in reply["cells"])
+
+
+@pytest.mark.parametrize("params", [{"a": "x"}, {"a": "../x", "b": "y"}, {}])
+async def test_diff_bad_request_is_400(api, params):
+    await expect_error(api("diff", **params), 400, "INVALID_INPUT")
+
+
+@pytest.mark.parametrize("ids", ["", "onlyone", "a,a", "../etc,b"])
+async def test_compare_bad_ids_is_400(api, ids):
+    await expect_error(api("compare", ids=ids), 400, "INVALID_INPUT")
+
+
+async def test_compare_unknown_id_is_404(api, project):
+    await expect_error(api("compare", ids=f"{project.run_a},ffffffffffffffffffffffffffffffff"), 404, "NOT_FOUND")
+
+
+async def test_base_url_is_honoured(jp_fetch, jp_base_url):
+    # pytest-jupyter serves under a quoted base URL; the API must live below it, not at the root.
+    assert quote("@") in jp_base_url
+    response = await jp_fetch("jupyter-mlops", "api", "settings")
+    assert response.code == 200
+
+
+async def test_compare_two_runs_with_charts(api, project):
+    reply = await api("compare", ids=f"{project.run_a},{project.run_b}")
+    assert reply["baseline"] == project.run_a
+    assert [r["id"] for r in reply["runs"]] == [project.run_a, project.run_b]
+    assert [p["key"] for p in reply["params"] if p["differs"]] == ["lr"]
+    assert reply["metrics"][0]["key"] == "auc" and reply["metrics"][0]["best"] == 1
+    assert reply["data"][0]["changes"][0]["columns_added"] == ["b"]
+    assert reply["code"][0]["run"] == project.run_b and reply["code"][0]["cells"]
+    chart = reply["charts"]["auc"]
+    assert chart["$schema"].endswith("vega-lite/v5.json") and len(chart["data"]["values"]) == 10
+    assert reply["params_charts"]["auc"]["encoding"]["x"]["sort"] == ["lr", "auc"]
+
+
+async def test_compare_by_names(api, project):
+    reply = await api("compare", ids="wider,base")
+    assert reply["baseline"] == project.run_b
