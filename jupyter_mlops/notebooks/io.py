@@ -105,3 +105,26 @@ def read_git_ref(ref: str, cwd: str | Path | None = None) -> bytes:
         message = out.stderr.decode("utf-8", "replace").strip().splitlines()
         raise NotebookError(f"{ref}: {message[-1] if message else 'not found in git'}")
     return out.stdout
+
+
+#: Folder names never searched for notebooks (checkpoints, environments, build output).
+SKIPPED_FOLDERS = frozenset({".ipynb_checkpoints", "node_modules", "__pycache__", "build", "dist", "site-packages"})
+
+
+def expand_notebook_paths(paths: list[str]) -> list[str]:
+    """Expand folders to the ``*.ipynb`` files below them (sorted; hidden and build folders skipped).
+
+    Files and ``REV:path`` references are returned as given, so a missing file still reaches
+    :func:`read_notebook` and gets its one-line error.
+    """
+    result: list[str] = []
+    for text in paths:
+        folder = Path(text)
+        if not folder.is_dir():
+            result.append(text)
+            continue
+        for found in sorted(folder.rglob("*.ipynb")):
+            parts = found.relative_to(folder).parts[:-1]
+            if not any(p in SKIPPED_FOLDERS or p.startswith(".") for p in parts):
+                result.append(str(found))
+    return result

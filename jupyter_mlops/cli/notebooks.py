@@ -1,0 +1,275 @@
+"""``diff``, ``lint``, ``clean`` and ``install-git-hooks``: thin click faces over :mod:`jupyter_mlops.notebooks`.
+
+Heavy imports (nbformat, nbdime, the store) happen inside the commands. A bad notebook in a multi-file call gives
+one ``Error: <file>: ...`` line on stderr, the other files are still processed, and the exit status is 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from jupyter_mlops.errors import MlopsError, NotebookError
+
+BAD_INPUT = 2
+
+
+def import_nbformat() -> None:
+    """Import nbformat without ``rfc3987_syntax`` (seconds of grammar building at import).
+
+    jsonschema registers the ``iri`` format checkers only when that package imports; nbformat's schemas use no
+    ``format`` keyword, so validation is unchanged. The block is lifted right after, so a later explicit import
+    of ``rfc3987_syntax`` still works.
+    """
+    if "nbformat" in sys.modules or "jsonschema" in sys.modules:
+        return
+    blocked = "rfc3987_syntax" not in sys.modules
+    if blocked:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    try:
+        import nbformat  # noqa: F401
+    finally:
+        if blocked and sys.modules.get("rfc3987_syntax", True) is None:
+            del sys.modules["rfc3987_syntax"]
+
+
+def _error(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+
+
+def _split_ids(values: tuple[str, ...]) -> list[str]:
+    return [part.strip().upper() for value in values for part in value.split(",") if part.strip()]
+
+
+# -- diff -------------------------------------------------------------------------------------------------------
+
+def _load_side(ref: str, store_url: str | None) -> tuple[Any, str]:
+    """A notebook and its label from a file, a ``REV:path`` reference or a run id."""
+    from jupyter_mlops.notebooks.io import is_git_ref, read_notebook
+
+    if Path(ref).exists() or is_git_ref(ref) or ref.endswith(".ipynb"):
+        return read_notebook(ref), ref
+    return _load_run(ref, store_url)
+
+
+def _load_run(ref: str, store_url: str | None) -> tuple[Any, str]:
+    from jupyter_mlops.config import load_settings
+    from jupyter_mlops.errors import NotFound, StoreUnavailable
+    from jupyter_mlops.notebooks.diff import notebook_from_code_snapshot
+    from jupyter_mlops.store import open_store
+    from jupyter_mlops.store.blobs import BlobStore
+
+    settings = load_settings(store_url=store_url)
+    try:  # create=False: a mistyped file name must not create a run store
+        store = open_store(settings.store_url, create=False, stale_after=settings.stale_after)
+    except StoreUnavailable as exc:
+        raise NotFound(f"{ref}: no such file, REV:path or run ({exc.message})") from None
+    try:
+        run = store.get_run(store.resolve_run(ref))
+    finally:
+        store.close()
+    if not run.code_hash:
+        raise NotFound(f"run {run.id} has no executed-code snapshot to diff")
+    snapshot = BlobStore(settings.blobs_url).get_json(run.code_hash)
+    return notebook_from_code_snapshot(snapshot, origin=f"run {run.id}"), f"run:{run.id}"
+
+
+@click.command("diff")
+@click.argument("a")
+@click.argument("b")
+@click.option("--outputs", is_flag=True, help="Include outputs (default: ignored).")
+@click.option("--sources-only", is_flag=True, help="Compare only cell sources and types.")
+@click.option("--metadata", is_flag=True, help="Include all metadata, execution counts and cell ids.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text (coloured on a terminal) or json (nbdime diff + summary).")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Also write a self-contained HTML diff.")
+@click.option("--color/--no-color", default=None, help="Force colour on or off (default: on for a terminal).")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when the notebooks differ.")
+@click.option("--store", "store_url", help="Run store URL, for run-id arguments (default: project settings).")
+def diff(a: str, b: str, outputs: bool, sources_only: bool, metadata: bool, fmt: str, html_file: str | None,
+         color: bool | None, exit_code: bool, store_url: str | None) -> None:
+    r"""Diff two notebooks without noise: A and B are files, REV:path git references, or run ids.
+
+    Execution counts, volatile metadata, cell ids and outputs are ignored unless asked for. The summary first
+    lists changed parameters-cell values and changed data paths read.
+
+    \b
+    Examples:
+      jupyter-mlops diff train.ipynb HEAD~1:train.ipynb
+      jupyter-mlops diff a1b2c3 d4e5f6 --format json
+      jupyter-mlops diff old.ipynb new.ipynb --html diff.html --exit-code
+    """
+    import_nbformat()
+    from jupyter_mlops.notebooks.diff import DiffOptions, diff_notebooks
+    from jupyter_mlops.notebooks.diff_render import render_html, render_terminal
+
+    options = DiffOptions(outputs=outputs, sources_only=sources_only, metadata=metadata)
+    sides, failed = [], False
+    for ref in (a, b):
+        try:
+            sides.append(_load_side(ref, store_url))
+        except NotebookError as exc:
+            _error(exc.message)
+            failed = True
+    if failed:
+        sys.exit(BAD_INPUT)
+    (nb_a, label_a), (nb_b, label_b) = sides
+    result = diff_notebooks(nb_a, nb_b, options, labels=(label_a, label_b)).to_dict()
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(result, indent=1, ensure_ascii=False))
+    else:
+        use_color = sys.stdout.isatty() if color is None else color
+        click.echo(render_terminal(result, color=use_color), nl=False)
+    if html_file:
+        Path(html_file).write_text(render_html(result), encoding="utf-8")
+    if exit_code and not result["identical"]:
+        sys.exit(1)
+
+
+# -- lint -------------------------------------------------------------------------------------------------------
+
+@click.command("lint")
+@click.argument("paths", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
+              help="text, json, or GitHub workflow annotations.")
+@click.option("--disable", multiple=True, metavar="IDS", help="Rule ids to skip (repeatable, comma-separated).")
+@click.option("--max-output-bytes", type=click.IntRange(min=1), help="Size limit of one output (NB006).")
+@click.option("--list-rules", is_flag=True, help="List the rules and exit.")
+def lint(paths: tuple[str, ...], fmt: str, disable: tuple[str, ...], max_output_bytes: int | None,
+         list_rules: bool) -> None:
+    r"""Report notebook hygiene problems in notebooks and folders (PATH may also be REV:path).
+
+    Configure in pyproject.toml under [tool.jupyter-mlops.lint]: disable = ["NB003"], max-output-bytes = 100000.
+    Exit status: 0 clean, 1 findings, 2 unreadable notebook or bad configuration.
+
+    \b
+    Examples:
+      jupyter-mlops lint notebooks/
+      jupyter-mlops lint --format github --disable NB003 train.ipynb
+    """
+    from jupyter_mlops.notebooks import lint as lint_mod
+
+    if list_rules:
+        for rule in lint_mod.rules().values():
+            click.echo(f"{rule.id}  {rule.name:20}  {rule.description}")
+        return
+    if not paths:
+        raise click.UsageError("give at least one notebook or folder")
+    import_nbformat()
+    from jupyter_mlops.config import find_project_root, read_tool_table
+    from jupyter_mlops.notebooks.io import expand_notebook_paths, read_notebook
+
+    table = dict(read_tool_table(find_project_root()).get("lint", {}) or {})
+    if max_output_bytes is not None:
+        table["max-output-bytes"] = max_output_bytes
+    config = lint_mod.LintConfig.from_table(table, _split_ids(disable))
+    findings, errors, raw = [], [], {}
+    for path in expand_notebook_paths(list(paths)):
+        try:
+            nb = read_notebook(path)
+        except NotebookError as exc:
+            errors.append(exc.message)
+            _error(exc.message)
+            continue
+        findings.extend(lint_mod.lint_notebook(nb, path, config))
+        if fmt == "github" and Path(path).is_file():
+            raw[path] = Path(path).read_text(encoding="utf-8")
+    if fmt == "json":
+        click.echo(lint_mod.format_json(findings, errors), nl=False)
+    elif fmt == "github":
+        click.echo(lint_mod.format_github(findings, raw), nl=False)
+        for message in errors:
+            click.echo(f"::error title=bad notebook::{message}")
+    else:
+        click.echo(lint_mod.format_text(findings), nl=False)
+    sys.exit(BAD_INPUT if errors else 1 if findings else 0)
+
+
+# -- clean ------------------------------------------------------------------------------------------------------
+
+@click.command("clean")
+@click.argument("paths", nargs=-1)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if any notebook would change.")
+@click.option("--stdin", "use_stdin", is_flag=True, help="Clean the notebook on stdin to stdout (git filter).")
+def clean(paths: tuple[str, ...], check: bool, use_stdin: bool) -> None:
+    r"""Strip outputs, execution counts and volatile metadata from notebooks, in place.
+
+    Cells tagged keep-output keep their outputs; tags and cell ids are never removed. A second run changes
+    nothing (byte-identical).
+
+    \b
+    Examples:
+      jupyter-mlops clean notebooks/
+      jupyter-mlops clean --check train.ipynb    # in CI or pre-commit
+    """
+    import_nbformat()
+    from jupyter_mlops.notebooks.clean import clean_notebook
+    from jupyter_mlops.notebooks.io import expand_notebook_paths, notebook_to_text, parse_notebook
+
+    if use_stdin:
+        if paths or check:
+            raise click.UsageError("--stdin takes no paths and no --check")
+        raw = sys.stdin.buffer.read()
+        sys.stdout.write(notebook_to_text(clean_notebook(parse_notebook(raw, "<stdin>"))))
+        return
+    if not paths:
+        raise click.UsageError("give at least one notebook or folder (or --stdin)")
+    failed, dirty = False, []
+    for path in expand_notebook_paths(list(paths)):
+        try:
+            changed = _clean_file(path, check)
+        except (NotebookError, OSError) as exc:
+            _error(exc.message if isinstance(exc, MlopsError) else f"{path}: cannot write ({exc})")
+            failed = True
+            continue
+        if changed:
+            dirty.append(path)
+            click.echo(f"{'would clean' if check else 'cleaned'} {path}")
+    if failed:
+        sys.exit(BAD_INPUT)
+    sys.exit(1 if check and dirty else 0)
+
+
+def _clean_file(path: str, check: bool) -> bool:
+    """Clean one file; True when its bytes change (or would, with ``check``)."""
+    from jupyter_mlops.notebooks.clean import clean_notebook
+    from jupyter_mlops.notebooks.io import is_git_ref, notebook_to_text, read_notebook, write_notebook
+
+    if is_git_ref(path):
+        raise NotebookError(f"{path}: clean works on files, not git references")
+    cleaned = clean_notebook(read_notebook(path))
+    if notebook_to_text(cleaned).encode("utf-8") == Path(path).read_bytes():
+        return False
+    if not check:
+        write_notebook(cleaned, path)
+    return True
+
+
+# -- install-git-hooks ------------------------------------------------------------------------------------------
+
+@click.command("install-git-hooks")
+@click.option("--uninstall", is_flag=True, help="Remove the drivers, the filter and the .gitattributes line.")
+@click.option("--repo", type=click.Path(file_okay=False, exists=True), default=".", help="Folder in the repository.")
+def install_git_hooks(uninstall: bool, repo: str) -> None:
+    """Configure nbdime's git diff/merge drivers and a clean filter for *.ipynb in this repository.
+
+    Git then shows notebook diffs cell by cell, merges notebooks with nbdime, and stores notebooks without
+    outputs or volatile metadata (the working copy keeps them). Running it twice changes nothing.
+    """
+    from jupyter_mlops.notebooks.githooks import install_git_hooks as install
+
+    report = install(repo, uninstall=uninstall)
+    verb = "removed from" if uninstall else "configured in"
+    if not report.changed:
+        click.echo(f"nothing to do: notebook git hooks already {'absent from' if uninstall else 'configured in'} "
+                   f"{report.repo}")
+        return
+    click.echo(f"notebook diff/merge drivers and clean filter {verb} {report.repo}")
+    for key, value in report.config.items():
+        click.echo(f"  git config {key} {'(unset)' if uninstall else repr(value)}")
+    click.echo(f"  {report.attributes_file}")

@@ -1,0 +1,222 @@
+"""Notebook diff without the noise: clean copies with :mod:`.clean`, then ``nbdime.diffing.notebooks.diff_notebooks``.
+
+Noise is removed from COPIES of the inputs before nbdime sees them, so nbdime's global differ table is never
+touched (``set_notebook_diff_ignores`` mutates module state shared by everything in the process). What is noise
+is chosen per call with an explicit :class:`DiffOptions`. The result is plain data (:meth:`NotebookDiff.to_dict`):
+nbdime's diff format, a cell-level change list that renderers (:mod:`.diff_render`) consume, and the
+experimenter's summary from :mod:`.summary`. Run ids are resolved by the caller: a run's executed-code snapshot
+becomes a notebook with :func:`notebook_from_code_snapshot`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_mlops.errors import InvalidInput, NotebookError
+from jupyter_mlops.notebooks.clean import CleanOptions, clean_notebook
+from jupyter_mlops.notebooks.summary import cell_source, summarize
+
+_CONTEXT_LINES = 2
+
+
+@dataclass(frozen=True)
+class DiffOptions:
+    """What a diff compares beyond cell sources and types.
+
+    Attributes:
+        outputs: include outputs (their execution counts still count as noise).
+        sources_only: compare only cell sources and types (no outputs, no metadata, no tags).
+        metadata: include all metadata, execution counts and cell ids (everything nbdime would see).
+    """
+
+    outputs: bool = False
+    sources_only: bool = False
+    metadata: bool = False
+
+    def __post_init__(self) -> None:
+        if self.sources_only and (self.outputs or self.metadata):
+            raise InvalidInput("--sources-only cannot be combined with --outputs or --metadata")
+
+    def clean_options(self) -> CleanOptions:
+        """The :class:`CleanOptions` that turn an input into what this diff compares."""
+        if self.sources_only:
+            return CleanOptions(all_metadata=True, cell_ids=True, honour_keep_output=False)
+        if self.metadata:
+            return CleanOptions(outputs=not self.outputs, execution_counts=False, volatile_metadata=False,
+                                honour_keep_output=False)
+        return CleanOptions(outputs=not self.outputs, cell_ids=True, honour_keep_output=False)
+
+
+@dataclass
+class NotebookDiff:
+    """The result of :func:`diff_notebooks`.
+
+    Attributes:
+        a: label of the old side (a path, ``REV:path`` or ``run:<id>``).
+        b: label of the new side.
+        diff: nbdime's diff (list of diff entries, plain dicts).
+        changes: one entry per added, removed or changed cell, in notebook order.
+        metadata_changes: changed top-level notebook metadata keys.
+        summary: parameter and data-path changes (see :func:`.summary.summarize`).
+    """
+
+    a: str
+    b: str
+    diff: list[dict[str, Any]]
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    metadata_changes: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def identical(self) -> bool:
+        """True when nothing the options compare differs."""
+        return not self.diff
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (what ``--format json`` prints)."""
+        return {
+            "a": self.a,
+            "b": self.b,
+            "identical": self.identical,
+            "summary": self.summary,
+            "changes": self.changes,
+            "metadata_changes": self.metadata_changes,
+            "diff": _plain(self.diff),
+        }
+
+
+def diff_notebooks(a: Any, b: Any, options: DiffOptions, labels: tuple[str, str] = ("a", "b")) -> NotebookDiff:
+    """Diff two notebooks, ignoring what ``options`` calls noise. Neither input is modified.
+
+    Args:
+        a: the old notebook (``NotebookNode``).
+        b: the new notebook.
+        options: what to compare.
+        labels: how to name the two sides in the result.
+
+    Returns:
+        A :class:`NotebookDiff`.
+
+    Example:
+        >>> import nbformat.v4 as v4
+        >>> old = v4.new_notebook(cells=[v4.new_code_cell("x = 1", execution_count=1)])
+        >>> new = v4.new_notebook(cells=[v4.new_code_cell("x = 1", execution_count=7)])
+        >>> diff_notebooks(old, new, DiffOptions()).identical
+        True
+    """
+    from nbdime.diffing.notebooks import diff_notebooks as nbdime_diff
+
+    clean = options.clean_options()
+    left, right = clean_notebook(a, clean), clean_notebook(b, clean)
+    entries = nbdime_diff(left, right)
+    result = NotebookDiff(a=labels[0], b=labels[1], diff=entries, summary=summarize(a, b))
+    for entry in entries:
+        if entry["key"] == "cells":
+            result.changes = cell_changes(left["cells"], right["cells"], entry["diff"])
+        elif entry["key"] == "metadata":
+            result.metadata_changes = mapping_changes(left.get("metadata", {}), right.get("metadata", {}))
+    return result
+
+
+def cell_changes(cells_a: list[Any], cells_b: list[Any], entries: list[Any]) -> list[dict[str, Any]]:
+    """Turn nbdime's sequence diff of ``/cells`` into one record per added, removed or changed cell.
+
+    nbdime orders entries by key in ``a`` and puts an ``addrange`` before a ``removerange`` at the same key, so
+    the index in ``b`` is the key plus the net number of cells inserted before it.
+    """
+    changes: list[dict[str, Any]] = []
+    offset = 0
+    for entry in entries:
+        op, key = entry["op"], entry["key"]
+        if op == "addrange":
+            for j, _ in enumerate(entry["valuelist"]):
+                changes.append(_cell_record("added", None, key + offset + j, None, cells_b[key + offset + j]))
+            offset += len(entry["valuelist"])
+        elif op == "removerange":
+            for j in range(entry["length"]):
+                changes.append(_cell_record("removed", key + j, None, cells_a[key + j], None))
+            offset -= entry["length"]
+        elif op == "patch":
+            changes.append(_cell_record("changed", key, key + offset, cells_a[key], cells_b[key + offset]))
+    return changes
+
+
+def _cell_record(change: str, a_index: int | None, b_index: int | None, old: Any, new: Any) -> dict[str, Any]:
+    old_source = cell_source(old) if old is not None else ""
+    new_source = cell_source(new) if new is not None else ""
+    cell = new if new is not None else old
+    record: dict[str, Any] = {
+        "change": change,
+        "a_index": a_index,
+        "b_index": b_index,
+        "cell_type": cell.get("cell_type", "code"),
+        "a_source": old_source if old is not None else None,
+        "b_source": new_source if new is not None else None,
+        "source_diff": unified_diff(old_source, new_source) if old_source != new_source else "",
+        "outputs_changed": False,
+        "metadata_changes": [],
+        "other_changes": [],
+    }
+    if change == "changed":
+        record["outputs_changed"] = old.get("outputs") != new.get("outputs")
+        record["metadata_changes"] = mapping_changes(old.get("metadata", {}), new.get("metadata", {}))
+        if old.get("cell_type") != new.get("cell_type"):
+            record["other_changes"].append({"key": "cell_type", "old": old.get("cell_type"), "new": cell["cell_type"]})
+        for key in ("execution_count", "id", "attachments"):
+            if old.get(key) != new.get(key):
+                record["other_changes"].append({"key": key, "old": old.get(key), "new": new.get(key)})
+    return record
+
+
+def mapping_changes(old: Any, new: Any) -> list[dict[str, Any]]:
+    """Top-level key changes between two metadata dicts: ``[{"key", "old", "new"}]`` (missing side = None)."""
+    keys = [*old, *(k for k in new if k not in old)]
+    return [{"key": k, "old": _plain(old.get(k)), "new": _plain(new.get(k))} for k in keys if old.get(k) != new.get(k)]
+
+
+def unified_diff(old: str, new: str) -> str:
+    """Unified diff of two sources without the ``---``/``+++`` header."""
+    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=_CONTEXT_LINES)
+    return "\n".join(line for line in lines if not line.startswith(("---", "+++")))
+
+
+def notebook_from_code_snapshot(snapshot: Any, origin: str = "code snapshot") -> Any:
+    """Build a notebook of code cells from a run's executed-code snapshot.
+
+    Args:
+        snapshot: ``{"cells": [{"index", "execution_count", "source", "cell_id"}]}`` as stored by the tracker
+            (cells in execution order).
+        origin: how to name the snapshot in errors.
+
+    Returns:
+        An nbformat v4 ``NotebookNode`` with one code cell per executed cell, keeping execution counts and ids.
+
+    Raises:
+        NotebookError: the snapshot does not have that shape.
+    """
+    import nbformat.v4 as v4
+
+    cells = snapshot.get("cells") if isinstance(snapshot, dict) else None
+    if not isinstance(cells, list):
+        raise NotebookError(f"{origin}: not a code snapshot (no 'cells' list)")
+    nb = v4.new_notebook()
+    for position, item in enumerate(cells):
+        if not isinstance(item, dict) or not isinstance(item.get("source", ""), str):
+            raise NotebookError(f"{origin}: cell {position} is not a code-snapshot entry")
+        count = item.get("execution_count")
+        cell = v4.new_code_cell(item.get("source", ""), execution_count=count if isinstance(count, int) else None)
+        cell_id = item.get("cell_id")
+        cell["id"] = cell_id if isinstance(cell_id, str) and cell_id else f"cell-{position}"
+        nb.cells.append(cell)
+    return nb
+
+
+def _plain(value: Any) -> Any:
+    """Deep-convert NotebookNode/DiffEntry (dict subclasses) to plain dicts and lists for JSON."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
