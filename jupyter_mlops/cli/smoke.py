@@ -1,0 +1,232 @@
+"""``nb-smoke PATHS...`` (also ``jupyter-mlops smoke``): execute notebooks in fresh kernels, report failures.
+
+Only click and the standard library are imported at module level so that ``nb-smoke --help`` starts in a
+fraction of a second; the runner (and through it nbclient and jupyter_client) is imported when the command runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+_FLAGS_WITH_PAIRS = ("-p", "--param")
+
+
+def join_param_pairs(args: list[str]) -> list[str]:
+    """Rewrite ``-p key value`` as ``-p key=value`` (``-p key=value`` is left alone)."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        out.append(arg)
+        if arg == "--":
+            out.extend(args[i + 1:])
+            break
+        nxt = args[i + 1] if i + 1 < len(args) else None
+        if (arg in _FLAGS_WITH_PAIRS and nxt is not None and "=" not in nxt and i + 2 < len(args)
+                and not nxt.startswith("-")):
+            out.append(f"{nxt}={args[i + 2]}")
+            i += 3
+            continue
+        i += 1
+    return out
+
+
+class SmokeCommand(click.Command):
+    """A click command that also accepts papermill's ``-p key value`` form."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse after joining ``-p KEY VALUE`` pairs."""
+        return super().parse_args(ctx, join_param_pairs(list(args)))
+
+
+def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and value <= 0:
+        raise click.BadParameter("must be > 0 seconds")
+    return value
+
+
+@click.command(cls=SmokeCommand, context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("paths", nargs=-1)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Notebooks run at once (default: CPU count).")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="Parameter to inject (also -p KEY VALUE); typed from the notebook's defaults. Repeatable.")
+@click.option("-f", "--params-file", "params_files", multiple=True, type=click.Path(dir_okay=False),
+              help="YAML/JSON file of parameters (applied before -p). Repeatable.")
+@click.option("--kernel", metavar="NAME", help="Kernelspec to use (default: the current Python interpreter).")
+@click.option("--cell-timeout", type=float, default=600.0, show_default=True, callback=_positive,
+              help="Seconds a cell may run; a cell's metadata jupyter_mlops.timeout or tag timeout=N wins.")
+@click.option("--timeout", type=float, callback=_positive, help="Seconds a whole notebook may run.")
+@click.option("--keep-going", is_flag=True, help="Run past failing cells and report every failing cell.")
+@click.option("--output-dir", type=click.Path(file_okay=False), help="Where executed notebooks are kept "
+              "(default: .mlops/smoke in the project root).")
+@click.option("--changed-since", metavar="GIT_REF", help="Only notebooks changed (or untracked) since GIT_REF.")
+@click.option("--shard", metavar="K/N", help="Run only shard K of N (deterministic split).")
+@click.option("--durations-from", type=click.Path(dir_okay=False), metavar="REPORT.json",
+              help="A previous --json report: balance shards by recorded durations.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False), help="Write a JUnit XML report.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write a JSON report.")
+@click.option("--github", is_flag=True, help="Print GitHub Actions ::error annotations for failing cells.")
+@click.option("--no-track", is_flag=True, help="Send %track runs made by the notebooks to a throwaway store.")
+@click.option("--progress/--plain", default=None, help="Live progress display (default: on a terminal, not in CI).")
+@click.option("--prestart", type=click.IntRange(min=0), help="Kernels started ahead of need (default: --jobs).")
+def smoke(paths: tuple[str, ...], **opts: Any) -> None:
+    r"""Execute notebooks in fresh kernels with smoke parameters and report which broke, where and why.
+
+    PATHS are notebooks, folders (searched recursively; checkpoints, build folders, virtualenvs and hidden
+    folders are skipped) or globs; default: the current folder. Parameters also come from
+    [tool.jupyter-mlops.smoke."<glob>"] tables of pyproject.toml. Cells tagged skip-smoke are skipped; cells
+    tagged raises-exception may fail.
+
+    Exit status: 0 all notebooks passed, 1 a notebook failed, 2 usage error (bad option or parameter, no
+    notebooks found).
+
+    \b
+    Examples:
+      nb-smoke example_notebooks/ -j 2 -p epochs=1
+      nb-smoke 'notebooks/**/*.ipynb' --changed-since origin/main --junit-xml smoke.xml --github
+      nb-smoke notebooks/ --shard 2/4 --durations-from last-smoke.json --json smoke.json
+    """
+    # jsonschema (under nbformat) imports the optional rfc3987_syntax, which builds a grammar for ~1.7 s;
+    # notebook validation never uses it, so this process does without (ImportError is what jsonschema expects).
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    from jupyter_mlops.notebooks import smoke as runner
+
+    options = _options(paths, opts)
+    notebooks = runner.collect(options)
+    if not notebooks:
+        click.echo("nb-smoke: no notebooks to run (nothing changed, or an empty shard)")
+        return
+    display = _Display(len(notebooks), _use_progress(opts["progress"]))
+    with display:
+        report = runner.run_smoke(notebooks, options, on_start=display.started, on_result=display.finished)
+    display.summary(report)
+    _write_reports(report, opts)
+    # SystemExit rather than ctx.exit: a non-standalone click main returns ctx.exit's code instead of raising.
+    if report.exit_code:
+        sys.exit(report.exit_code)
+
+
+def _options(paths: tuple[str, ...], opts: dict[str, Any]) -> Any:
+    from jupyter_mlops.notebooks.smoke import SmokeOptions
+    from jupyter_mlops.notebooks.smoke_discover import parse_shard
+    from jupyter_mlops.notebooks.smoke_exec import Limits
+    from jupyter_mlops.notebooks.smoke_params import split_assignment
+
+    parameters = dict(split_assignment(p) for p in opts["params"])
+    return SmokeOptions(
+        paths=list(paths) or ["."], jobs=opts["jobs"], prestart=opts["prestart"], parameters=parameters,
+        param_files=list(opts["params_files"]), kernel=opts["kernel"],
+        limits=Limits(cell_timeout=opts["cell_timeout"], timeout=opts["timeout"], keep_going=opts["keep_going"]),
+        output_dir=Path(opts["output_dir"]) if opts["output_dir"] else None, changed_since=opts["changed_since"],
+        shard=parse_shard(opts["shard"]) if opts["shard"] else None, durations_from=opts["durations_from"],
+        track=not opts["no_track"],
+    )
+
+
+def _write_reports(report: Any, opts: dict[str, Any]) -> None:
+    from jupyter_mlops.notebooks.smoke_report import github_annotations, junit_xml, write_json
+
+    if opts["junit_xml"]:
+        Path(opts["junit_xml"]).write_text(junit_xml(report), encoding="utf-8")
+    if opts["json_path"]:
+        write_json(report, opts["json_path"])
+    if opts["github"]:
+        for row in github_annotations(report):
+            click.echo(row)
+
+
+def _use_progress(choice: bool | None) -> bool:
+    if choice is not None:
+        return choice
+    ci = os.environ.get("CI", "").lower() not in ("", "0", "false")
+    return sys.stdout.isatty() and not ci
+
+
+class _Display:
+    """Live rich progress on a terminal; plain lines (one per notebook, details for failures) otherwise."""
+
+    def __init__(self, total: int, live: bool) -> None:
+        self.total = total
+        self.live = live
+        self.running: list[str] = []
+        self.progress: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> _Display:
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("nb-smoke"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), TextColumn("{task.description}"), transient=True)
+            self.progress.__enter__()
+            self.task = self.progress.add_task("", total=self.total)
+        else:
+            click.echo(f"nb-smoke: {self.total} notebook{'s' * (self.total != 1)}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(None, None, None)
+
+    def started(self, key: str) -> None:
+        """A notebook began executing."""
+        self.running.append(key)
+        self._describe()
+
+    def finished(self, result: Any) -> None:
+        """A notebook's result is known."""
+        if result.path in self.running:
+            self.running.remove(result.path)
+        lines = result.lines()
+        if self.progress is None:
+            for line in lines:
+                click.echo(line)
+            return
+        colour = "green" if result.passed else "red"
+        self.progress.console.print(f"[{colour}]{lines[0][:4]}[/{colour}]{lines[0][4:]}", highlight=False,
+                                    markup=True)
+        for line in lines[1:]:
+            self.progress.console.print(line, highlight=False, markup=False)
+        self.progress.advance(self.task)
+        self._describe()
+
+    def _describe(self) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, description=", ".join(Path(k).name for k in self.running[:3]))
+
+    def summary(self, report: Any) -> None:
+        """The closing lines."""
+        click.echo(report.summary())
+        for result in report.failed:
+            click.echo(f"  failed: {result.path} [{result.reason}]")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The ``nb-smoke`` console script: one-line errors and the documented exit codes.
+
+    The translation is the same as :func:`jupyter_mlops.cli.main`'s, which serves ``jupyter-mlops smoke``.
+    """
+    from jupyter_mlops.errors import MlopsError
+
+    try:
+        code = smoke.main(args=list(argv) if argv is not None else None, prog_name="nb-smoke",
+                          standalone_mode=False)
+    except MlopsError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,264 @@
+"""The smoke runner: execute notebooks in fresh kernels, in parallel, and report each one.
+
+One asyncio loop in one process drives every kernel (kernels are separate processes, so the loop only moves
+messages). While ``jobs`` notebooks execute, the kernels of the next ``prestart`` notebooks are already
+starting, so a kernel's ~1 s startup overlaps other work instead of adding to the wall time; a kernel is shut
+down in the background once its notebook is done. Heavy imports (nbclient, nbformat, jupyter_client) happen
+lazily, after the first kernels were launched. A bad notebook, a bad parameter or a missing kernel fails that
+notebook only: the others still run and are reported.
+
+Example:
+    >>> from jupyter_mlops.notebooks.smoke import SmokeOptions, collect, run_smoke
+    >>> report = run_smoke(collect(SmokeOptions(paths=["example_notebooks"])), SmokeOptions())  # doctest: +SKIP
+    >>> report.exit_code  # doctest: +SKIP
+    0
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from time import monotonic
+from typing import Any
+
+from jupyter_mlops.config import MLOPS_DIR, find_project_root
+from jupyter_mlops.errors import InvalidInput, NotebookError
+from jupyter_mlops.notebooks import smoke_discover as discover_mod
+from jupyter_mlops.notebooks.smoke_exec import Job, Limits, execute
+from jupyter_mlops.notebooks.smoke_kernel import (
+    KernelStartError,
+    choose_kernel,
+    kernel_env,
+    notebook_language,
+    shutdown_kernel,
+    start_kernel,
+)
+from jupyter_mlops.notebooks.smoke_params import (
+    inject_parameters,
+    load_params_file,
+    pyproject_params,
+    resolve_parameters,
+)
+from jupyter_mlops.notebooks.smoke_report import NotebookResult, SmokeReport
+
+_CELL_KEY = re.compile(rb'^\s*"cell_type"\s*:', re.MULTILINE)
+
+
+@dataclass
+class SmokeOptions:
+    """Everything a smoke call can be told (the CLI and the pytest plugin both build one).
+
+    Attributes:
+        paths: files, folders and globs to discover notebooks in.
+        jobs: notebooks executing at once (default: CPU count).
+        prestart: kernels started ahead of need (default: ``jobs``).
+        parameters: ``-p`` values (strings are typed against the notebook's defaults).
+        param_files: ``-f`` YAML/JSON files, applied before ``parameters``.
+        kernel: kernelspec name (default: the current interpreter for Python notebooks).
+        limits: cell/notebook timeouts and ``keep_going``.
+        output_dir: where executed notebooks go (default ``<project>/.mlops/smoke``).
+        changed_since: only notebooks changed since this git revision.
+        shard: ``(K, N)``: run only shard K of N.
+        durations_from: a previous ``--json`` report, to balance shards.
+        track: False sends ``%track`` runs to a throwaway store.
+        startup_timeout: seconds a kernel may take to answer after launch.
+    """
+
+    paths: list[str] = field(default_factory=list)
+    jobs: int | None = None
+    prestart: int | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    param_files: list[str] = field(default_factory=list)
+    kernel: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    output_dir: Path | None = None
+    changed_since: str | None = None
+    shard: tuple[int, int] | None = None
+    durations_from: str | None = None
+    track: bool = True
+    startup_timeout: float = 60.0
+
+
+def collect(options: SmokeOptions) -> list[Path]:
+    """The notebooks a call runs: discovery, then ``--changed-since``, then ``--shard``.
+
+    Raises:
+        InvalidInput: bad paths, an unknown git revision, bad shard options, or no notebooks at all.
+    """
+    notebooks = discover_mod.discover(options.paths or ["."])
+    if not notebooks:
+        raise InvalidInput(f"no notebooks found in {' '.join(options.paths or ['.'])}")
+    if options.changed_since:
+        changed = discover_mod.changed_since(options.changed_since)
+        notebooks = [nb for nb in notebooks if nb.resolve() in changed]
+    if options.shard:
+        durations = discover_mod.load_durations(options.durations_from) if options.durations_from else None
+        notebooks = discover_mod.select_shard(notebooks, *options.shard, durations=durations)
+    return notebooks
+
+
+def output_path(notebook: Path, output_dir: Path) -> Path:
+    """Where the executed copy of ``notebook`` goes; never the input itself.
+
+    Raises:
+        InvalidInput: ``output_dir`` would make the executed copy overwrite the input.
+    """
+    key = discover_mod.shard_key(notebook)
+    if key.startswith("/"):  # outside the working directory: keep names apart by a short hash of the folder
+        digest = hashlib.sha1(str(notebook.resolve().parent).encode()).hexdigest()[:8]
+        key = f"_outside/{digest}/{notebook.name}"
+    target = output_dir / key
+    if target.resolve() == notebook.resolve():
+        raise InvalidInput(f"--output-dir {output_dir} would overwrite {notebook}; choose another folder")
+    return target
+
+
+def cell_lines(raw: bytes, count: int) -> list[int | None]:
+    """1-based line of each cell in the file (where its ``"cell_type"`` key is), for annotations."""
+    starts = [raw.count(b"\n", 0, m.start()) + 1 for m in _CELL_KEY.finditer(raw)]
+    return starts if len(starts) == count else [None] * count  # type: ignore[return-value]
+
+
+def prepare(notebook: Path, options: SmokeOptions, output_dir: Path | None,
+            cache: dict[Path, dict[str, Any]]) -> Job:
+    """Read, check and parameterize one notebook.
+
+    Raises:
+        NotebookError: unreadable, invalid or empty notebook (reason ``bad-notebook``).
+        InvalidInput: a parameter the notebook does not define or cannot take (reason ``bad-parameter``).
+    """
+    from jupyter_mlops.notebooks.io import parse_notebook
+
+    key = discover_mod.shard_key(notebook)
+    try:
+        raw = notebook.read_bytes()
+    except OSError as exc:
+        raise NotebookError(f"cannot read ({exc.strerror})") from None
+    nb = parse_notebook(raw, key)
+    from nbformat.v4.rwbase import rejoin_lines
+
+    rejoin_lines(nb)  # JSON keeps multi-line strings as lists; nbclient (like nbformat.reads) wants str
+    if not nb.cells:
+        raise NotebookError("the notebook has no cells")
+    lines = cell_lines(raw, len(nb.cells))
+    layers = [pyproject_params(notebook, cache), *(load_params_file(f) for f in options.param_files),
+              options.parameters]
+    parameters = resolve_parameters(nb, layers)
+    originals = {id(cell): i for i, cell in enumerate(nb.cells)}
+    inject_parameters(nb, parameters, notebook_language(nb))
+    return Job(path=notebook, key=key, nb=nb, origin=[originals.get(id(c)) for c in nb.cells], lines=lines,
+               parameters=parameters, output=output_path(notebook, output_dir) if output_dir else None,
+               kernel_name=choose_kernel(nb, options.kernel))
+
+
+def _bad(key: str, reason: str, message: str) -> NotebookResult:
+    prefix = f"{key}: "
+    return NotebookResult(path=key, passed=False, reason=reason,
+                          message=message[len(prefix):] if message.startswith(prefix) else message)
+
+
+class _Runner:
+    """One call's scheduling state: slots for executing and for live kernels, background shutdowns."""
+
+    def __init__(self, options: SmokeOptions, output_dir: Path | None, throwaway: Path | None,
+                 on_start: Callable[[str], None] | None, on_result: Callable[[NotebookResult], None] | None):
+        self.options = options
+        self.output_dir = output_dir
+        self.throwaway = throwaway
+        self.on_start = on_start
+        self.on_result = on_result
+        jobs = max(1, options.jobs or os.cpu_count() or 1)
+        self.running = asyncio.Semaphore(jobs)
+        self.live = asyncio.Semaphore(jobs + max(0, jobs if options.prestart is None else options.prestart))
+        self.shutdowns: set[asyncio.Task[None]] = set()
+        self.cache: dict[Path, dict[str, Any]] = {}
+
+    async def one(self, notebook: Path) -> NotebookResult:
+        async with self.live:
+            try:
+                result = await self._one(notebook)
+            except Exception as exc:  # noqa: BLE001 - a bug met on one notebook must not stop the others
+                key = discover_mod.shard_key(notebook)
+                result = _bad(key, "internal-error", f"internal error: {type(exc).__name__}: {exc}")
+        if self.on_result:
+            self.on_result(result)
+        return result
+
+    async def _one(self, notebook: Path) -> NotebookResult:
+        key = discover_mod.shard_key(notebook)
+        try:
+            job = prepare(notebook, self.options, self.output_dir, self.cache)
+        except NotebookError as exc:
+            return _bad(key, "bad-notebook", exc.message)
+        except InvalidInput as exc:
+            return _bad(key, "bad-parameter", exc.message)
+        started = monotonic()
+        log = job.output.with_suffix(".kernel.log") if job.output else None
+        if log:
+            log.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            kernel = await start_kernel(job.kernel_name, notebook.resolve().parent,
+                                        kernel_env(notebook, job.parameters, self.throwaway), log,
+                                        self.options.startup_timeout)
+        except KernelStartError as exc:
+            return _bad(key, exc.reason, exc.message)
+        startup = monotonic() - started
+        try:
+            async with self.running:
+                if self.on_start:
+                    self.on_start(key)
+                began = monotonic()
+                result = await execute(job, kernel, self.options.limits)
+                result.duration = startup + monotonic() - began
+        finally:
+            task = asyncio.ensure_future(shutdown_kernel(kernel))
+            self.shutdowns.add(task)
+            task.add_done_callback(self.shutdowns.discard)
+        return result
+
+    async def run(self, notebooks: list[Path]) -> list[NotebookResult]:
+        try:
+            return list(await asyncio.gather(*(self.one(nb) for nb in notebooks)))
+        finally:
+            if self.shutdowns:
+                await asyncio.gather(*list(self.shutdowns), return_exceptions=True)
+
+
+def default_output_dir() -> Path:
+    """``<project root>/.mlops/smoke`` (the project root of the working directory)."""
+    return find_project_root() / MLOPS_DIR / "smoke"
+
+
+def run_smoke(notebooks: list[Path], options: SmokeOptions,
+              on_start: Callable[[str], None] | None = None,
+              on_result: Callable[[NotebookResult], None] | None = None) -> SmokeReport:
+    """Execute ``notebooks`` and report each, in the given order.
+
+    Args:
+        notebooks: from :func:`collect` (or any list of paths).
+        options: how to run them.
+        on_start: called with a notebook's report name when it starts executing.
+        on_result: called with each result as soon as it is known.
+
+    Raises:
+        InvalidInput: an output folder that would overwrite an input (checked before anything runs).
+    """
+    output_dir = options.output_dir or default_output_dir()
+    for notebook in notebooks:
+        output_path(notebook, output_dir)
+    throwaway = None if options.track else Path(tempfile.mkdtemp(prefix="nb-smoke-store-"))
+    began = monotonic()
+    try:
+        runner = _Runner(options, output_dir, throwaway, on_start, on_result)
+        results = asyncio.run(runner.run(notebooks))
+    finally:
+        if throwaway is not None:
+            shutil.rmtree(throwaway, ignore_errors=True)
+    return SmokeReport(results=results, wall=monotonic() - began)

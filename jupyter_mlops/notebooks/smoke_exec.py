@@ -1,0 +1,227 @@
+"""Executing one prepared notebook in a started kernel, cell by cell, with nbclient.
+
+We drive nbclient's ``async_execute_cell`` ourselves instead of papermill's whole-notebook executor because the
+smoke rules differ from papermill's: ``skip-smoke`` cells are skipped, ``raises-exception`` cells may fail
+(papermill ignores that tag), ``--keep-going`` runs past failures and reports every one, and a *silent pass*
+fails the notebook — an ``execute_reply`` with status ``error`` but no error output, or a code cell that never
+got an execution count. Timeouts: each cell's limit is its own (metadata ``{"jupyter_mlops": {"timeout": 5}}``
+or tag ``timeout=5``) else ``--cell-timeout``, capped by what is left of the notebook's ``--timeout``; on
+expiry the kernel is interrupted and the partial executed notebook kept. A dead kernel is reported, not waited
+on. nbclient is imported inside :func:`execute`, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from time import monotonic
+from typing import Any
+
+from jupyter_mlops.notebooks.smoke_kernel import Kernel
+from jupyter_mlops.notebooks.smoke_report import CellFailure, NotebookResult, source_head, strip_ansi
+
+SKIP_TAG = "skip-smoke"
+RAISES_TAG = "raises-exception"
+
+
+@dataclass
+class Job:
+    """A notebook ready to execute.
+
+    Attributes:
+        path: the input notebook (never written).
+        key: its name in reports.
+        nb: the parameterized notebook (executed in place).
+        origin: for each cell of ``nb``, its index in the input notebook (None for the injected cell).
+        lines: for each input cell, its 1-based line in the file (None when unknown).
+        parameters: the injected parameters.
+        output: where the executed notebook is written.
+        kernel_name: the kernel to start.
+    """
+
+    path: Path
+    key: str
+    nb: Any
+    origin: list[int | None]
+    lines: list[int | None]
+    parameters: dict[str, Any] = field(default_factory=dict)
+    output: Path | None = None
+    kernel_name: str = ""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Execution rules shared by every notebook of a call."""
+
+    cell_timeout: float | None = 600.0
+    timeout: float | None = None
+    keep_going: bool = False
+
+
+def cell_timeout(cell: Any, default: float | None) -> float | None:
+    """A cell's own limit (metadata ``jupyter_mlops.timeout`` or tag ``timeout=N``), else ``default``."""
+    own = cell.get("metadata", {}).get("jupyter_mlops", {}).get("timeout")
+    for tag in cell.get("metadata", {}).get("tags", []):
+        if isinstance(tag, str) and tag.startswith("timeout="):
+            own = tag.partition("=")[2]
+    try:
+        return float(own) if own is not None and float(own) > 0 else default
+    except (TypeError, ValueError):
+        return default
+
+
+def runnable(cell: Any) -> bool:
+    """Code cells with source that are not tagged ``skip-smoke``."""
+    return (cell.cell_type == "code" and bool(str(cell.source).strip())
+            and SKIP_TAG not in cell.get("metadata", {}).get("tags", []))
+
+
+class _Deadlines:
+    """Per-cell timeouts capped by the notebook deadline; remembers which one bound the last cell."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.default = limits.cell_timeout
+        self.deadline = monotonic() + limits.timeout if limits.timeout else None
+        self.by_notebook = False
+        self.last = 0.0
+
+    def __call__(self, cell: Any) -> float | None:
+        own = cell_timeout(cell, self.default)
+        self.by_notebook = False
+        if self.deadline is not None:
+            left = max(self.deadline - monotonic(), 0.01)  # 0 would mean "no timeout" to nbclient
+            if own is None or left < own:
+                own, self.by_notebook = left, True
+        self.last = own or 0.0
+        return own
+
+    def expired(self) -> bool:
+        return self.deadline is not None and monotonic() >= self.deadline
+
+
+def _failure(job: Job, index: int, ename: str, evalue: str, traceback: list[str] | None = None) -> CellFailure:
+    cell = job.nb.cells[index]
+    original = job.origin[index] if index < len(job.origin) else None
+    lines = "\n".join(strip_ansi(t) for t in traceback or []).splitlines()
+    source = source_head(str(cell.source)) if original is not None else "(injected parameters)"
+    return CellFailure(index=original, cell_id=cell.get("id"), source=source, ename=ename, evalue=evalue,
+                       traceback=lines, line=job.lines[original] if original is not None else None)
+
+
+def check_cell(job: Job, index: int, reply: dict[str, Any] | None) -> CellFailure | None:
+    """The failure a finished cell represents, if any (error output, silent error, never ran)."""
+    cell = job.nb.cells[index]
+    content = (reply or {}).get("content", {})
+    status = content.get("status")
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    if RAISES_TAG in cell.get("metadata", {}).get("tags", []):
+        return None
+    if errors:
+        first = errors[0]
+        return _failure(job, index, first.get("ename", ""), first.get("evalue", ""), first.get("traceback"))
+    if status == "error":
+        name = content.get("ename") or "SilentError"
+        return _failure(job, index, name, "execute_reply has status 'error' but the cell produced no error "
+                        "output (silent failure)", content.get("traceback"))
+    if status == "aborted":
+        return _failure(job, index, "Aborted", "the kernel aborted the execution of this cell")
+    if cell.get("execution_count") is None:
+        return _failure(job, index, "NotExecuted", "the cell never ran (no execution count after execution)")
+    return None
+
+
+async def execute(job: Job, kernel: Kernel, limits: Limits) -> NotebookResult:
+    """Run every runnable cell of ``job.nb`` in ``kernel``; write the executed notebook; return the result."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    replies: dict[int, dict[str, Any]] = {}
+    deadlines = _Deadlines(limits)
+
+    def on_executed(cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
+        replies[cell_index] = execute_reply
+
+    client = NotebookClient(
+        job.nb, km=kernel.manager, timeout_func=deadlines, allow_errors=True, interrupt_on_timeout=False,
+        raise_on_iopub_timeout=False, iopub_timeout=4, on_cell_executed=on_executed, record_timing=False,
+        resources={"metadata": {"path": str(job.path.parent)}},
+    )
+    client.kc = kernel.client
+    failures: list[CellFailure] = []
+    reason: str | None = None
+    for index, cell in enumerate(job.nb.cells):
+        if not runnable(cell):
+            continue
+        if deadlines.expired():
+            reason = "timeout"
+            failures.append(_failure(job, index, "Timeout", f"notebook exceeded --timeout {limits.timeout:g}s "
+                                     "before this cell started"))
+            break
+        try:
+            await client.async_execute_cell(cell, index, execution_count=None)
+        except CellTimeoutError:
+            reason = "timeout"
+            failures.append(_timed_out(job, index, deadlines, limits))
+            await _interrupt(kernel)
+            break
+        except DeadKernelError:
+            reason = "kernel-died"
+            failures.append(await _died(job, index, kernel))
+            break
+        failure = check_cell(job, index, replies.get(index))
+        if failure is not None:
+            failures.append(failure)
+            reason = reason or "cell-error"
+            if not limits.keep_going:
+                break
+    return _result(job, reason, failures)
+
+
+def _timed_out(job: Job, index: int, deadlines: _Deadlines, limits: Limits) -> CellFailure:
+    import nbformat
+
+    if deadlines.by_notebook:
+        text = f"notebook exceeded --timeout {limits.timeout:g}s while running this cell"
+    else:
+        text = f"cell exceeded its timeout of {deadlines.last:g}s"
+    # Leave the reason in the executed notebook too, where someone opening it will look.
+    job.nb.cells[index].setdefault("outputs", []).append(
+        nbformat.v4.new_output("error", ename="Timeout", evalue=text, traceback=[f"nb-smoke: {text}"]))
+    return _failure(job, index, "Timeout", text)
+
+
+async def _interrupt(kernel: Kernel) -> None:
+    try:
+        await kernel.manager.interrupt_kernel()
+    except Exception:  # noqa: BLE001 - the kernel is shut down right after anyway
+        pass
+
+
+async def _died(job: Job, index: int, kernel: Kernel) -> CellFailure:
+    code = kernel.exit_code()
+    detail = f" (exit code {code})" if code is not None else ""
+    return _failure(job, index, "DeadKernel", f"the kernel died while running this cell{detail}")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _result(job: Job, reason: str | None, failures: list[CellFailure]) -> NotebookResult:
+    from jupyter_mlops.notebooks.io import write_notebook
+
+    executed = None
+    if job.output is not None:
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        write_notebook(job.nb, job.output)
+        executed = _shown(job.output)
+    if not failures:
+        return NotebookResult(path=job.key, passed=True, executed_path=executed, parameters=job.parameters)
+    message = failures[0].headline()
+    if len(failures) > 1:
+        message += f" (and {len(failures) - 1} more failing cell{'s' * (len(failures) > 2)})"
+    return NotebookResult(path=job.key, passed=False, reason=reason, message=message, failures=failures,
+                          executed_path=executed, parameters=job.parameters)

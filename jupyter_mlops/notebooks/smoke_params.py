@@ -1,0 +1,249 @@
+"""Smoke parameters: where they come from, how they are typed, and how they enter the notebook.
+
+Sources, later wins: per-glob tables in ``[tool.jupyter-mlops.smoke]`` of the nearest ``pyproject.toml``
+(``[tool.jupyter-mlops.smoke."example_notebooks/*.ipynb"] epochs = 1``), ``-f params.yaml`` files, then ``-p
+key=value`` on the command line. Every value is typed against the default in the notebook's ``parameters``
+cell (papermill's convention), read with :mod:`ast` without running anything: ``"3"`` for ``epochs = 10``
+becomes ``3``, ``"2.5"`` is an error, and a name the cell does not define is an error, not a warning.
+
+The parameters are injected as papermill does it (a cell tagged ``injected-parameters`` after the
+``parameters`` cell), so executed notebooks look the same as papermill's. Python values are written with
+``repr``; other kernel languages use papermill's translators (imported only then: papermill costs a second).
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jupyter_mlops.config import find_project_root, read_tool_table
+from jupyter_mlops.errors import InvalidInput
+
+PARAMETERS_TAG = "parameters"
+INJECTED_TAG = "injected-parameters"
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def parameters_cell_index(nb: Any) -> int | None:
+    """Index of the first cell tagged ``parameters``, or None."""
+    for index, cell in enumerate(nb.cells):
+        if PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []):
+            return index
+    return None
+
+
+def notebook_defaults(nb: Any) -> dict[str, Any] | None:
+    """The literal assignments of the ``parameters`` cell (``name = literal`` and ``name: T = literal``).
+
+    Returns:
+        ``{name: default}`` (a non-literal default such as ``Path("x")`` maps to ``...``, accepting any
+        value), or None when the notebook has no parameters cell.
+    """
+    index = parameters_cell_index(nb)
+    if index is None:
+        return None
+    source = "".join(nb.cells[index].source)
+    # IPython magics/shell lines are not Python: blank them so the literal lines still parse.
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return {}
+    defaults: dict[str, Any] = {}
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        for target in targets:
+            if isinstance(target, ast.Name) and value is not None:
+                try:
+                    defaults[target.id] = ast.literal_eval(value)
+                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    defaults[target.id] = ...
+    return defaults
+
+
+def coerce(name: str, value: Any, default: Any) -> Any:
+    """Type ``value`` like ``default``; strings from the command line are parsed.
+
+    Raises:
+        InvalidInput: the value cannot be read as the default's type.
+    """
+    if default is ... or default is None:
+        return _parse_loose(value) if isinstance(value, str) else value
+    kind = type(default)
+    try:
+        if kind is bool:
+            return _to_bool(value)
+        if kind is int:
+            return _to_int(value)
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if kind is str:
+            if isinstance(value, (dict, list)):
+                raise ValueError
+            return value if isinstance(value, str) else str(value)
+        if kind in (list, tuple, dict):
+            parsed = _parse_loose(value) if isinstance(value, str) else value
+            if not isinstance(parsed, (list, tuple) if kind is not dict else dict):
+                raise ValueError
+            return list(parsed) if kind is tuple else parsed
+    except (ValueError, TypeError):
+        raise InvalidInput(
+            f"parameter {name}: {value!r} is not a valid {kind.__name__} (the notebook's default is {default!r})"
+        ) from None
+    return value
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise ValueError
+    return int(str(value).strip())
+
+
+def _parse_loose(text: str) -> Any:
+    """YAML scalar/collection parsing for values whose default gives no type (``None``)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def split_assignment(text: str) -> tuple[str, str]:
+    """``key=value`` → (key, value); raises InvalidInput without ``=`` or with an empty key."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise InvalidInput(f"bad parameter {text!r}: expected KEY=VALUE (or -p KEY VALUE)")
+    return key.strip(), value
+
+
+def load_params_file(path: str | Path) -> dict[str, Any]:
+    """A YAML (or JSON) mapping of parameters from ``-f FILE``."""
+    import yaml
+
+    file = Path(path)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput(f"parameters file {file}: no such file") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidInput(f"parameters file {file}: cannot read ({first})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise InvalidInput(f"parameters file {file}: expected a mapping of parameter names to values")
+    return data
+
+
+def pyproject_params(notebook: Path, _cache: dict[Path, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Parameters from every ``[tool.jupyter-mlops.smoke."<glob>"]`` table whose glob matches ``notebook``.
+
+    Globs are relative to the folder of the nearest ``pyproject.toml``; tables are applied in file order.
+    """
+    root = find_project_root(notebook)
+    cache = {} if _cache is None else _cache
+    if root not in cache:
+        table = read_tool_table(root).get("smoke", {})
+        cache[root] = table if isinstance(table, dict) else {}
+    try:
+        rel = notebook.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return {}
+    merged: dict[str, Any] = {}
+    for pattern, values in cache[root].items():
+        if isinstance(values, dict) and _glob_match(rel, pattern):
+            merged.update(values)
+    return merged
+
+
+def _glob_match(rel: str, pattern: str) -> bool:
+    pattern = pattern[2:] if pattern.startswith("./") else pattern
+    if fnmatch.fnmatchcase(rel, pattern):
+        return True
+    # "**/" may also match zero folders, as in git and pathlib globs.
+    return "**/" in pattern and fnmatch.fnmatchcase(rel, pattern.replace("**/", ""))
+
+
+def resolve_parameters(nb: Any, layers: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Merge parameter layers (later wins) and type each value against the notebook's defaults.
+
+    Raises:
+        InvalidInput: an unknown name, a badly typed value, or parameters for a notebook without a
+            ``parameters`` cell.
+    """
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update(layer)
+    if not merged:
+        return {}
+    defaults = notebook_defaults(nb)
+    if defaults is None:
+        raise InvalidInput(f"parameters given ({', '.join(sorted(merged))}) but the notebook has no cell tagged "
+                           "'parameters'")
+    unknown = sorted(set(merged) - set(defaults))
+    if unknown:
+        known = ", ".join(sorted(defaults)) or "none"
+        raise InvalidInput(f"unknown parameter {', '.join(unknown)} (the parameters cell defines: {known})")
+    return {name: coerce(name, value, defaults[name]) for name, value in merged.items()}
+
+
+def inject_parameters(nb: Any, parameters: Mapping[str, Any], language: str = "python") -> int | None:
+    """Insert a papermill-style ``injected-parameters`` cell; returns its index (None when nothing to inject)."""
+    import nbformat
+
+    nb.metadata.setdefault("papermill", {})["parameters"] = dict(parameters)
+    if not parameters:
+        return None
+    nb.cells = [c for c in nb.cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
+    if language == "python":
+        body = "".join(f"{name} = {_python_literal(value)}\n" for name, value in parameters.items())
+        source = "# Parameters\n" + body
+    else:
+        from papermill.translators import translate_parameters
+
+        source = translate_parameters(language, language, dict(parameters), "Parameters")
+    cell = nbformat.v4.new_code_cell(source=source, metadata={"tags": [INJECTED_TAG]})
+    at = parameters_cell_index(nb)
+    position = 0 if at is None else at + 1
+    nb.cells.insert(position, cell)
+    return position
+
+
+def _python_literal(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float({str(value)!r})"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_python_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_python_literal(k)}: {_python_literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)

@@ -1,0 +1,187 @@
+"""What a smoke run found, and its renderings: text lines, JUnit XML, JSON and GitHub annotations.
+
+Each notebook gets one :class:`NotebookResult`; a failed one names its reason (one of :data:`REASONS`), the
+failing cells (index and id in the *input* notebook, first source lines, exception type and message) and where
+the executed notebook was kept. The JSON report doubles as the durations file for ``--shard``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+REASONS = ("cell-error", "timeout", "kernel-died", "kernel-missing", "bad-notebook", "bad-parameter",
+           "internal-error")
+SOURCE_LINES = 3
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def strip_ansi(text: str) -> str:
+    """Remove terminal colour codes (IPython tracebacks carry them)."""
+    return _ANSI.sub("", text)
+
+
+def source_head(source: str, lines: int = SOURCE_LINES) -> str:
+    """The first ``lines`` non-blank lines of a cell's source, with an ellipsis when cut."""
+    rows = [row for row in source.splitlines() if row.strip()]
+    head = "\n".join(rows[:lines])
+    return head + ("\n..." if len(rows) > lines else "")
+
+
+@dataclass
+class CellFailure:
+    """One failing cell.
+
+    Attributes:
+        index: 0-based index in the input notebook (None when the failure is not tied to a cell).
+        cell_id: the cell's nbformat id.
+        source: first lines of the cell's source.
+        ename: exception type (``""`` when unknown).
+        evalue: exception message.
+        traceback: the traceback lines without colour codes.
+        line: 1-based line of the cell in the notebook file, for annotations.
+    """
+
+    index: int | None
+    cell_id: str | None
+    source: str
+    ename: str
+    evalue: str
+    traceback: list[str] = field(default_factory=list)
+    line: int | None = None
+
+    def headline(self) -> str:
+        """``cell 3 (id abc): ZeroDivisionError: division by zero``."""
+        where = f"cell {self.index}" if self.index is not None else "notebook"
+        if self.cell_id:
+            where += f" (id {self.cell_id})"
+        what = f"{self.ename}: {self.evalue}" if self.ename else self.evalue
+        return f"{where}: {what}".rstrip(": ")
+
+
+@dataclass
+class NotebookResult:
+    """The outcome of one notebook.
+
+    Attributes:
+        path: the notebook as named in reports (relative to the working directory when inside it).
+        passed: True when every executed cell passed.
+        reason: one of :data:`REASONS` when failed.
+        message: one line saying what went wrong.
+        duration: seconds from kernel start to the end of execution.
+        failures: failing cells (several with ``--keep-going``).
+        executed_path: where the executed notebook was written.
+        parameters: the parameters injected.
+    """
+
+    path: str
+    passed: bool
+    reason: str | None = None
+    message: str = ""
+    duration: float = 0.0
+    failures: list[CellFailure] = field(default_factory=list)
+    executed_path: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """The human report: one status line, then details for failures."""
+        if self.passed:
+            return [f"PASS {self.path} ({self.duration:.1f}s)"]
+        out = [f"FAIL {self.path} [{self.reason}] {self.message}"]
+        for failure in self.failures:
+            if len(self.failures) > 1 or failure.headline() not in self.message:
+                out.append(f"  {failure.headline()}")
+            out.extend(f"    | {row}" for row in failure.source.splitlines())
+        if self.executed_path:
+            out.append(f"  executed notebook: {self.executed_path}")
+        return out
+
+
+@dataclass
+class SmokeReport:
+    """All results of one call, in the order the notebooks were given."""
+
+    results: list[NotebookResult]
+    wall: float = 0.0
+
+    @property
+    def failed(self) -> list[NotebookResult]:
+        """The failed results."""
+        return [r for r in self.results if not r.passed]
+
+    @property
+    def exit_code(self) -> int:
+        """0 all passed, 2 when a parameter was bad (a usage error), else 1 when any notebook failed."""
+        if any(r.reason == "bad-parameter" for r in self.results):
+            return 2
+        return 1 if self.failed else 0
+
+    def summary(self) -> str:
+        """``12 notebooks: 11 passed, 1 failed in 9.8s``."""
+        n, bad = len(self.results), len(self.failed)
+        return f"{n} notebook{'s' * (n != 1)}: {n - bad} passed, {bad} failed in {self.wall:.1f}s"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` document (``notebooks[].duration`` feeds ``--durations-from``)."""
+        return {
+            "version": 1,
+            "summary": {"total": len(self.results), "passed": len(self.results) - len(self.failed),
+                        "failed": len(self.failed), "wall": round(self.wall, 3), "exit_code": self.exit_code},
+            "notebooks": [{**asdict(r), "duration": round(r.duration, 3)} for r in self.results],
+        }
+
+
+def write_json(report: SmokeReport, path: str | Path) -> None:
+    """Write the JSON report."""
+    Path(path).write_text(json.dumps(report.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def junit_xml(report: SmokeReport) -> str:
+    """JUnit XML: one testsuite, one testcase per notebook, a failure element with the cell details."""
+    suite = ET.Element("testsuite", name="nb-smoke", tests=str(len(report.results)),
+                       failures=str(len(report.failed)), errors="0", time=f"{report.wall:.3f}")
+    for result in report.results:
+        folder, _, name = result.path.rpartition("/")
+        case = ET.SubElement(suite, "testcase", classname=folder.replace("/", ".") or "nb-smoke", name=name,
+                             file=result.path, time=f"{result.duration:.3f}")
+        if not result.passed:
+            failure = ET.SubElement(case, "failure", type=result.reason or "failed",
+                                    message=f"[{result.reason}] {result.message}")
+            details = result.lines()[1:]
+            for cell in result.failures:
+                details.extend(cell.traceback)
+            failure.text = _xml_safe("\n".join(details))
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+
+
+def _xml_safe(text: str) -> str:
+    # XML 1.0 forbids most control characters; tracebacks can carry them.
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "?", strip_ansi(text))
+
+
+def github_annotations(report: SmokeReport) -> list[str]:
+    """GitHub workflow commands: one ``::error`` per failing cell (or per notebook without a cell)."""
+    rows = []
+    for result in report.failed:
+        cells = result.failures or [None]
+        for cell in cells:
+            props = f"file={_escape_prop(result.path)}"
+            if cell is not None and cell.line is not None:
+                props += f",line={cell.line}"
+            props += f",title={_escape_prop(f'nb-smoke {result.reason}')}"
+            message = f"{result.path}: {cell.headline() if cell else result.message}"
+            rows.append(f"::error {props}::{_escape_data(message)}")
+    return rows
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_prop(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
