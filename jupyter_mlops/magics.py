@@ -1,0 +1,371 @@
+"""The ``%track`` / ``%%track`` magics: parse the line, call the tracking API, show the result.
+
+Faces hold no logic: every sub-command is a few lines over :mod:`jupyter_mlops.tracking.fluent`,
+:mod:`jupyter_mlops.compare` and the renderers. :meth:`TrackMagics.track` is the one place where errors become a
+single red ``UsageError`` line (no traceback); a failing sub-command never touches stored runs it was not asked
+to change. Errors raised by the user's own code inside a ``%%track`` cell keep their normal traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import html
+import os
+import shlex
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.display import HTML, display
+
+from jupyter_mlops.errors import InvalidInput, MlopsError, NoActiveRun
+from jupyter_mlops.kernel_events import CellObserver
+from jupyter_mlops.tracking import fluent
+from jupyter_mlops.tracking.run import native
+
+__all__ = ["TrackMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+SUBCOMMANDS = (
+    "start", "stop", "status", "params", "metric", "metrics", "data", "artifact", "tag", "note", "list", "show",
+    "compare",
+)
+_HELP = "usage: %track {" + ",".join(SUBCOMMANDS) + "} ... (see docs/magics.md)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises InvalidInput instead of printing usage and exiting the kernel."""
+
+    def error(self, message: str) -> Any:  # noqa: D102 - argparse hook
+        raise InvalidInput(f"{self.prog}: {message}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> Any:  # noqa: D102, A003 - argparse hook
+        raise _HelpShown()
+
+
+class _HelpShown(Exception):
+    """``--help`` printed its text; nothing else to do."""
+
+
+def _parser(name: str) -> _Parser:
+    return _Parser(prog=f"%track {name}", add_help=True)
+
+
+def _split(line: str) -> list[str]:
+    try:
+        return shlex.split(line, posix=os.name != "nt")
+    except ValueError as exc:
+        raise InvalidInput(f"cannot read the %track line: {exc}") from None
+
+
+@magics_class
+class TrackMagics(Magics):
+    """``%track SUBCOMMAND ...`` and ``%%track params|metrics``.
+
+    Args:
+        shell: the IPython shell.
+        observer: the post-cell observer that records cells into the active run.
+    """
+
+    def __init__(self, shell: Any, observer: CellObserver) -> None:
+        super().__init__(shell)
+        self.observer = observer
+
+    @line_cell_magic
+    def track(self, line: str, cell: str | None = None) -> Any:
+        """Track experiments: ``%track start|stop|status|params|metric|data|artifact|tag|note|list|show|compare``.
+
+        ``%%track params`` and ``%%track metrics`` run the cell and record its assignments.
+        """
+        words = line.strip().split(None, 1)
+        if not words:
+            raise UsageError(_HELP)
+        command, rest = words[0], (words[1] if len(words) > 1 else "")
+        handler: Callable[[str, str | None], Any] | None = getattr(self, f"_cmd_{command}", None)
+        try:
+            if command not in SUBCOMMANDS or handler is None:
+                raise InvalidInput(f"unknown %track sub-command {command!r}; use one of: {', '.join(SUBCOMMANDS)}")
+            if cell is not None and command not in ("params", "metrics"):
+                raise InvalidInput(f"%%track {command} is not a cell magic; use %%track params or %%track metrics")
+            return handler(rest, cell)
+        except _HelpShown:
+            return None
+        except MlopsError as exc:  # the one translation point: a single red line, no traceback
+            raise UsageError(exc.message) from None
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+    def _cmd_start(self, rest: str, cell: str | None) -> None:
+        parser = _parser("start")
+        parser.add_argument("name", nargs="?")
+        parser.add_argument("--experiment", "-e")
+        parser.add_argument("--tag", "-t", action="append", default=[])
+        parser.add_argument("--note", "-n")
+        parser.add_argument("--no-auto", action="store_true")
+        args = parser.parse_args(_split(rest))
+        previous = fluent.active_run()
+        if previous is not None:
+            fluent.end_run()
+            _say(f"Ended run {previous.name!r} ({previous.id[:8]}) as finished.")
+        run = fluent.start_run(
+            args.name, args.experiment, args.tag, args.note, user_ns=self.shell.user_ns, auto_capture=True
+        )
+        self.observer.attach(run, auto=not args.no_auto)
+        auto = "off" if args.no_auto else "on"
+        _say(f"Started run {run.name!r} ({run.id[:8]}) in experiment {run.experiment!r}; auto-capture {auto}.")
+
+    def _cmd_stop(self, rest: str, cell: str | None) -> None:
+        parser = _parser("stop")
+        parser.add_argument("--failed", action="store_true")
+        args = parser.parse_args(_split(rest))
+        active = _require()
+        ended = fluent.end_run("failed" if args.failed else "finished")
+        status = ended.status.value if ended is not None else "finished"
+        _say(f"Ended run {active.name!r} ({active.id[:8]}) as {status}.")
+
+    def _cmd_status(self, rest: str, cell: str | None) -> None:
+        _parser("status").parse_args(_split(rest))
+        active = fluent.active_run()
+        if active is None:
+            _say("No active run. Start one with %track start [NAME].")
+            return
+        auto = "on" if self.observer.auto else "off"
+        _say(
+            f"Run {active.name!r} ({active.id[:8]}) is running in experiment {active.experiment!r}; "
+            f"auto-capture {auto}; {len(self.observer.log)} cells recorded."
+        )
+
+    # -- values -------------------------------------------------------------------------------------------
+    def _cmd_params(self, rest: str, cell: str | None) -> Any:
+        names = _split(rest)
+        if cell is not None:
+            assigned = self._run_cell_body(cell)
+            values = {n: native(self.shell.user_ns[n]) for n in assigned if _is_param_value(self.shell.user_ns, n)}
+            self._log_or_warn(lambda run: run.log_params(values, source="%%track params"), "params")
+            return None
+        active = _require()
+        if not names:
+            active.flush()
+            return fluent.get_run(active.id, store=active.store, blobs=active.blobs).params
+        missing = [n for n in names if n not in self.shell.user_ns]
+        if missing:
+            raise InvalidInput(f"no variable named {', '.join(missing)} in the notebook")
+        active.log_params({n: self.shell.user_ns[n] for n in names}, source="%track params")
+        return None
+
+    def _cmd_metrics(self, rest: str, cell: str | None) -> None:
+        parser = _parser("metrics")
+        parser.add_argument("--step", type=int)
+        args = parser.parse_args(_split(rest))
+        if cell is None:
+            raise InvalidInput("%track metrics is a cell magic (%%track metrics); for one value use %track metric")
+        assigned = self._run_cell_body(cell)
+        ns = self.shell.user_ns
+        values = {n: float(ns[n]) for n in assigned if n in ns and _is_number(ns[n])}
+        self._log_or_warn(lambda run: run.log_metrics(values, step=args.step), "metrics")
+
+    def _cmd_metric(self, rest: str, cell: str | None) -> None:
+        parser = _parser("metric")
+        parser.add_argument("pairs", nargs="+", metavar="NAME=VALUE")
+        parser.add_argument("--step", type=int)
+        args = parser.parse_args(_split(rest))
+        values = dict(self._metric_pair(pair) for pair in args.pairs)
+        _require().log_metrics(values, step=args.step)
+
+    def _metric_pair(self, pair: str) -> tuple[str, float]:
+        name, sep, text = pair.partition("=")
+        if not sep or not name or not text:
+            raise InvalidInput(f"expected NAME=VALUE, got {pair!r}")
+        try:
+            return name, float(text)
+        except ValueError:
+            pass
+        value = self.shell.user_ns.get(text) if text.isidentifier() else None
+        if not _is_number(value):
+            raise InvalidInput(f"metric {name!r}: {text!r} is not a number or a numeric variable")
+        return name, float(value)  # type: ignore[arg-type]
+
+    def _cmd_data(self, rest: str, cell: str | None) -> None:
+        targets = _split(rest)
+        if not targets:
+            raise InvalidInput("usage: %track data PATH_OR_VARIABLE ...")
+        active = _require()
+        for target in targets:
+            value = self.shell.user_ns.get(target) if target.isidentifier() else None
+            if value is None:
+                record = active.log_data(target)
+            elif isinstance(value, (str, os.PathLike)):
+                record = active.log_data(value)
+            else:
+                record = active.log_data(value, name=target)
+            _say(f"Recorded data {record.name!r} ({record.kind}, {record.hash[:20]}...).")
+
+    def _cmd_artifact(self, rest: str, cell: str | None) -> None:
+        paths = _split(rest)
+        if not paths:
+            raise InvalidInput("usage: %track artifact PATH ...")
+        active = _require()
+        for path in paths:
+            for artifact in active.log_artifact(path):
+                _say(f"Stored artifact {artifact.path!r} ({artifact.size} bytes).")
+
+    def _cmd_tag(self, rest: str, cell: str | None) -> None:
+        tags = _split(rest)
+        if not tags:
+            raise InvalidInput("usage: %track tag TAG ...")
+        _say("Tags: " + ", ".join(_require().set_tags(*tags)))
+
+    def _cmd_note(self, rest: str, cell: str | None) -> None:
+        _require().note(rest.strip())
+        _say("Note saved.")
+
+    # -- reading ------------------------------------------------------------------------------------------
+    def _cmd_list(self, rest: str, cell: str | None) -> Any:
+        parser = _parser("list")
+        parser.add_argument("--filter", "-f")
+        parser.add_argument("--limit", "-n", type=int, default=20)
+        args = parser.parse_args(_split(rest))
+        frame = fluent.runs(filter=args.filter, limit=args.limit)
+        if frame.empty:
+            _say("No runs match." if args.filter else "No runs yet.")
+            return None
+        keep = ["run_id", "name", "experiment", "status", "start_time"]
+        keep += [c for c in frame.columns if c.startswith("metrics.")][:6]
+        shown = frame[keep].copy()
+        shown["run_id"] = shown["run_id"].str[:8]
+        display(shown)
+        return None
+
+    def _cmd_show(self, rest: str, cell: str | None) -> None:
+        refs = _split(rest)
+        if len(refs) > 1:
+            raise InvalidInput("usage: %track show [RUN]")
+        store, blobs, _ = fluent.open_stores()
+        if refs:
+            run_id = refs[0]
+        elif fluent.active_run() is not None:
+            run_id = fluent.active_run().id  # type: ignore[union-attr]
+        else:
+            latest = store.search_runs(order_by=["start_time DESC"], limit=1).items
+            if not latest:
+                raise InvalidInput("no runs yet: start one with %track start")
+            run_id = latest[0].id
+        view = fluent.get_run(run_id, store=store, blobs=blobs)
+        display(HTML(_run_html(view)))
+
+    def _cmd_compare(self, rest: str, cell: str | None) -> None:
+        parser = _parser("compare")
+        parser.add_argument("runs", nargs="*")
+        parser.add_argument("--last", type=int)
+        parser.add_argument("--all", action="store_true")
+        args = parser.parse_args(_split(rest))
+        if bool(args.runs) == (args.last is not None):
+            raise InvalidInput("usage: %track compare RUN RUN ... | --last N")
+        display(HTML(comparison_html(args.runs, args.last, all_values=args.all)))
+
+    # -- helpers ------------------------------------------------------------------------------------------
+    def _run_cell_body(self, cell: str) -> list[str]:
+        """Run a ``%%track`` cell's body in the user namespace; return the names it assigns at top level."""
+        source = self.shell.transform_cell(cell)
+        try:
+            tree = ast.parse(source)
+        except SyntaxError as exc:
+            raise InvalidInput(f"the cell is not valid Python: {exc.msg} (line {exc.lineno})") from None
+        from jupyter_mlops.capture import cells
+
+        assigned = list(cells.analyze(tree).assigned_names)
+        exec(compile(tree, "<%%track cell>", "exec"), self.shell.user_global_ns, self.shell.user_ns)  # noqa: S102
+        return assigned
+
+    def _log_or_warn(self, action: Callable[[Any], None], what: str) -> None:
+        active = fluent.active_run()
+        if active is None:
+            sys.stderr.write(f"jupyter_mlops: no active run; the cell ran but its {what} were not recorded.\n")
+            return
+        action(active)
+
+
+def comparison_html(refs: list[str], last: int | None, *, all_values: bool = False) -> str:
+    """Resolve runs (ids, prefixes, names or the last N) and render their comparison as HTML."""
+    from jupyter_mlops import compare
+
+    store, blobs, _ = fluent.open_stores()
+    active = fluent.active_run()
+    if active is not None:
+        active.flush()
+    ids = compare.last_run_ids(store, last) if last is not None else compare.resolve_runs(store, refs)
+    if len(ids) < 2:
+        raise InvalidInput(f"compare needs at least two runs, found {len(ids)}")
+    comparison = compare.compare_runs(store, blobs, ids, all_values=all_values)
+    try:
+        from jupyter_mlops.widgets import render_comparison_html  # the notebook renderer, when present
+    except ImportError:
+        from jupyter_mlops.render import render_comparison_html
+    return str(render_comparison_html(comparison))
+
+
+def _run_html(view: Any) -> str:
+    esc = html.escape
+
+    def table(title: str, items: dict[str, Any]) -> str:
+        if not items:
+            return ""
+        rows = "".join(f"<tr><td>{esc(str(k))}</td><td>{esc(str(v))}</td></tr>" for k, v in sorted(items.items()))
+        return f"<h4>{esc(title)}</h4><table>{rows}</table>"
+
+    data = {d.name: f"{d.kind} {d.hash[:20]}... {d.size or ''}" for d in view.data_inputs}
+    flags = {k: v for k, v in view.flags.items() if v}
+    head = (
+        f"<h3>{esc(view.name)} <small>{esc(view.id[:8])} · {esc(view.experiment)} · {esc(view.status)}</small></h3>"
+        f"<p>tags: {esc(', '.join(view.tags) or '-')}</p>"
+        + (f"<p>note: {esc(view.note)}</p>" if view.note else "")
+    )
+    body = table("Params", view.params) + table("Metrics", view.metrics) + table("Data", data)
+    return f"<div class='jupyter-mlops-run'>{head}{body}{table('Notebook flags', flags)}</div>"
+
+
+def _require() -> Any:
+    active = fluent.active_run()
+    if active is None:
+        raise NoActiveRun("no active run: start one with %track start [NAME]")
+    return active
+
+
+def _say(message: str) -> None:
+    print(message)  # noqa: T201 - the magic's output is for the notebook reader
+
+
+def _is_number(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, str, bytes)):
+        return False
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return getattr(value, "ndim", 0) == 0
+
+
+def _is_param_value(ns: dict[str, Any], name: str) -> bool:
+    value = ns.get(name)
+    return name in ns and not callable(value) and type(value).__name__ != "module"
+
+
+_OBSERVERS: dict[int, CellObserver] = {}
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_mlops``: register ``%track`` and the post-cell observer."""
+    if id(ipython) in _OBSERVERS:
+        return
+    observer = CellObserver(ipython)
+    observer.register()
+    _OBSERVERS[id(ipython)] = observer
+    ipython.register_magics(TrackMagics(ipython, observer))
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext jupyter_mlops``: remove the observer (an active run stays active)."""
+    observer = _OBSERVERS.pop(id(ipython), None)
+    if observer is not None:
+        observer.unregister()

@@ -1,0 +1,311 @@
+"""Context providers: what a run learns about where it runs (notebook, git, environment, script).
+
+A provider is a row in a small registry (:data:`PROVIDERS`): a name, a function from a :class:`CaptureRequest`
+to run facts, and whether it is slow enough to run off the caller's path. Run facts are a dict with any of the
+keys ``notebook_path``, ``tags``, ``params``, ``git_commit``, ``git_dirty``, ``env_hash``, ``code_hash``.
+Third parties add providers with :func:`register` or the ``jupyter_mlops.context`` entry-point group.
+
+Assumptions:
+    * Every provider may fail (no git, unreadable file, odd platform): :func:`resolve` catches each failure,
+      logs one warning and records the gap — capture never raises into the user's code.
+    * Environment snapshots are cached per process by ``capture.env``; git state is cached for
+      :data:`GIT_TTL_SECONDS` per project root, because ``git status``/``git diff`` cost tens of milliseconds and
+      a tight loop of short runs must not fork git each time. A run's git state is therefore at most that old.
+    * Slow providers run on one shared daemon thread (:func:`submit`), drained at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from jupyter_mlops.config import ENV_RUN_CONTEXT
+from jupyter_mlops.errors import InvalidInput
+
+__all__ = [
+    "CaptureRequest",
+    "ContextProvider",
+    "KernelContext",
+    "PROVIDERS",
+    "get_provider",
+    "kernel_context",
+    "register",
+    "resolve",
+    "submit",
+]
+
+logger = logging.getLogger(__name__)
+
+GIT_TTL_SECONDS = 2.0
+_warned: set[str] = set()
+
+
+@dataclass(frozen=True)
+class KernelContext:
+    """What a kernel knows about the notebook it runs.
+
+    Attributes:
+        notebook_path: absolute path of the notebook file, or None when the kernel cannot know it.
+        tags: run tags handed over by our runners (e.g. ``["smoke"]``).
+        parameters: parameters our runner injected (papermill ``-p``).
+        source: where the path came from: ``runner``, ``jupyter-server``, ``ipykernel``, ``vscode`` or ``none``.
+    """
+
+    notebook_path: str | None = None
+    tags: tuple[str, ...] = ()
+    parameters: dict[str, Any] = field(default_factory=dict)
+    source: str = "none"
+
+
+def kernel_context(user_ns: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> KernelContext:
+    """Find the notebook path, tags and parameters a kernel was handed.
+
+    Looks at, first match wins: ``JUPYTER_MLOPS_CONTEXT`` (JSON our runners set), ``JPY_SESSION_NAME`` (set by
+    jupyter_server), ``__session__`` (copied by ipykernel into the namespace), ``__vsc_ipynb_file__`` (VS Code).
+
+    Args:
+        user_ns: the kernel's user namespace (``get_ipython().user_ns``), or None outside a kernel.
+        environ: environment mapping (default ``os.environ``).
+
+    Returns:
+        A :class:`KernelContext`; fields are empty where nothing is known.
+
+    Example:
+        >>> kernel_context({}, {"JPY_SESSION_NAME": "/home/me/nb.ipynb"}).notebook_path
+        '/home/me/nb.ipynb'
+    """
+    env = os.environ if environ is None else environ
+    ns = user_ns or {}
+    handed: dict[str, Any] = {}
+    raw = env.get(ENV_RUN_CONTEXT)
+    if raw:
+        try:
+            loaded = json.loads(raw)
+            handed = loaded if isinstance(loaded, dict) else {}
+        except ValueError:
+            _warn_once(ENV_RUN_CONTEXT, f"{ENV_RUN_CONTEXT} is not valid JSON; ignored")
+    tags = tuple(str(t) for t in handed.get("tags") or ())
+    parameters = handed.get("parameters") if isinstance(handed.get("parameters"), dict) else {}
+    candidates = (
+        (handed.get("notebook_path"), "runner"),
+        (env.get("JPY_SESSION_NAME"), "jupyter-server"),
+        (ns.get("__session__"), "ipykernel"),
+        (ns.get("__vsc_ipynb_file__"), "vscode"),
+    )
+    for value, source in candidates:
+        if isinstance(value, str) and value.endswith(".ipynb"):
+            return KernelContext(str(Path(value).expanduser().absolute()), tags, dict(parameters or {}), source)
+    return KernelContext(None, tags, dict(parameters or {}), "none")
+
+
+@dataclass(frozen=True)
+class CaptureRequest:
+    """What providers may look at.
+
+    Attributes:
+        project_root: folder whose git state is recorded.
+        blobs: blob store for snapshots (anything with ``put_json``/``put_bytes``), or None.
+        user_ns: kernel namespace, or None outside a kernel.
+        environ: environment mapping.
+    """
+
+    project_root: Path
+    blobs: Any = None
+    user_ns: Mapping[str, Any] | None = None
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+
+Facts = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ContextProvider:
+    """A registry row: ``collect(request) -> facts``; ``background`` ones run off the caller's path."""
+
+    name: str
+    collect: Callable[[CaptureRequest], Facts]
+    background: bool = False
+
+
+def _kernel_facts(request: CaptureRequest) -> Facts:
+    ctx = kernel_context(request.user_ns, request.environ)
+    facts: Facts = {}
+    if ctx.notebook_path:
+        facts["notebook_path"] = ctx.notebook_path
+    if ctx.tags:
+        facts["tags"] = list(ctx.tags)
+    if ctx.parameters:
+        facts["params"] = dict(ctx.parameters)
+    return facts
+
+
+_git_cache: dict[str, tuple[float, Any]] = {}
+_git_lock = threading.Lock()
+
+
+def _git_facts(request: CaptureRequest) -> Facts:
+    from jupyter_mlops.capture import git
+
+    key = str(request.project_root)
+    with _git_lock:
+        hit = _git_cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < GIT_TTL_SECONDS:
+            state = hit[1]
+        else:
+            state = git.git_state(request.project_root)
+            _git_cache[key] = (time.monotonic(), state)
+    if state is None:
+        return {}
+    return {"git_commit": state.commit, "git_dirty": bool(state.dirty), "_git": _git_dict(state)}
+
+
+def _git_dict(state: Any) -> dict[str, Any]:
+    return {name: getattr(state, name, None) for name in ("commit", "branch", "dirty", "diff")}
+
+
+_env_cache: dict[int, dict[str, Any]] = {}
+
+
+def _env_facts(request: CaptureRequest) -> Facts:
+    from jupyter_mlops.capture import env
+
+    snapshot = _env_cache.get(0)
+    if snapshot is None:
+        snapshot = _env_cache[0] = env.snapshot()
+    return {"_env": snapshot}
+
+
+def _script_facts(request: CaptureRequest) -> Facts:
+    # Outside a kernel the "code that ran" is the main script; a kernel's code comes from kernel_events.
+    if request.user_ns is not None or request.blobs is None:
+        return {}
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not main or not str(main).endswith(".py") or not Path(main).is_file():
+        return {}
+    source = Path(main).read_text(encoding="utf-8", errors="replace")
+    cell = {"index": 0, "source": source, "execution_count": None, "cell_id": None, "path": str(Path(main).resolve())}
+    return {"code_hash": request.blobs.put_json({"cells": [cell], "script": cell["path"]})}
+
+
+#: Built-in providers, in the order they run.
+PROVIDERS: dict[str, ContextProvider] = {
+    "kernel": ContextProvider("kernel", _kernel_facts),
+    "git": ContextProvider("git", _git_facts, background=True),
+    "env": ContextProvider("env", _env_facts, background=True),
+    "script": ContextProvider("script", _script_facts, background=True),
+}
+_entry_points_loaded = False
+
+
+def register(name: str, collect: Callable[[CaptureRequest], Facts], *, background: bool = False) -> None:
+    """Add (or replace) a context provider.
+
+    Example:
+        >>> register("host", lambda request: {"tags": ["on-laptop"]})
+        >>> get_provider("host").name
+        'host'
+        >>> _ = PROVIDERS.pop("host")
+    """
+    PROVIDERS[name] = ContextProvider(name, collect, background)
+
+
+def get_provider(name: str) -> ContextProvider:
+    """The provider registered under ``name``; InvalidInput lists the valid names otherwise."""
+    _load_entry_points()
+    try:
+        return PROVIDERS[name]
+    except KeyError:
+        raise InvalidInput(f"unknown context provider {name!r}; known: {', '.join(sorted(PROVIDERS))}") from None
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded  # one-time latch, not configuration
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for ep in metadata.entry_points(group="jupyter_mlops.context"):
+        try:
+            register(ep.name, ep.load())
+        except Exception as exc:
+            _warn_once(f"ep:{ep.name}", f"context provider {ep.name!r} failed to load: {exc}")
+
+
+def resolve(request: CaptureRequest, *, background: bool) -> Facts:
+    """Run the foreground (or background) providers and merge their facts; failures become one warning each."""
+    _load_entry_points()
+    facts: Facts = {}
+    for provider in list(PROVIDERS.values()):
+        if provider.background != background:
+            continue
+        try:
+            found = provider.collect(request)
+        except Exception as exc:  # capture never raises into the user's code
+            _warn_once(provider.name, f"could not capture {provider.name} context: {exc}")
+            continue
+        for key, value in found.items():
+            if key == "tags":
+                facts["tags"] = [*facts.get("tags", []), *value]
+            elif key == "params":
+                facts["params"] = {**facts.get("params", {}), **value}
+            else:
+                facts[key] = value
+    return facts
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        logger.warning("jupyter_mlops: %s", message)
+
+
+# -- one background thread for slow capture ---------------------------------------------------------------
+_jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+_worker: threading.Thread | None = None
+_worker_lock = threading.Lock()
+
+
+def submit(job: Callable[[], None]) -> None:
+    """Run ``job`` on the shared capture thread (started on first use); its exceptions are logged."""
+    global _worker  # the lazily started thread, not configuration
+    with _worker_lock:
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_work, name="jupyter-mlops-capture", daemon=True)
+            _worker.start()
+    _jobs.put(job)
+
+
+def _work() -> None:
+    while True:
+        job = _jobs.get()
+        try:
+            if job is None:
+                return
+            job()
+        except Exception as exc:
+            _warn_once(f"job:{type(exc).__name__}", f"background capture failed: {exc}")
+        finally:
+            _jobs.task_done()
+
+
+def drain(timeout: float = 30.0) -> bool:
+    """Wait until every submitted job has run (at exit, and in tests); False on timeout."""
+    deadline = time.monotonic() + timeout
+    while _jobs.unfinished_tasks:
+        if time.monotonic() > deadline or _worker is None or not _worker.is_alive():
+            return False
+        time.sleep(0.005)
+    return True
+
+
+atexit.register(drain)

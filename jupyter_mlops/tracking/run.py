@@ -1,0 +1,429 @@
+"""The run lifecycle: :func:`start` creates a run, :class:`ActiveRun` logs to it and ends it.
+
+Assumptions:
+    * Metric points and params go through the run's :class:`~jupyter_mlops.tracking.writer.BatchWriter`, so the
+      caller pays for a tuple append; data inputs, artifacts, tags and notes are explicit, rarer calls and are
+      written synchronously so their errors reach the caller.
+    * Environment, git state and the script snapshot are captured on the shared background thread
+      (:func:`jupyter_mlops.tracking.context.submit`) and written with ``update_run`` when ready, possibly after
+      the run ended; interpreter exit waits for them.
+    * A run still open at interpreter exit (a script that never called ``end_run``, a kernel that shuts down) is
+      ended as ``finished``. A killed process cannot end its run; the store reads it as ``crashed`` once its
+      heartbeat is stale, and everything flushed before the kill is kept.
+    * Params and tags are redacted (``capture.redact``) before they are stored unless the run opts out.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from jupyter_mlops.config import Settings
+from jupyter_mlops.entities import Artifact, DataInput, Param, Run, RunStatus
+from jupyter_mlops.errors import InvalidInput, NotFound
+from jupyter_mlops.store.base import Store
+from jupyter_mlops.tracking import context
+from jupyter_mlops.tracking.writer import BatchWriter
+
+__all__ = ["ActiveRun", "native", "start"]
+
+logger = logging.getLogger(__name__)
+
+#: Hooks return ``update_run`` fields (``code_hash``, ``notebook_hash``, ``flags``...) for the end of a run.
+EndHook = Callable[[], Mapping[str, Any]]
+
+_OPEN: dict[str, ActiveRun] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def native(value: Any) -> Any:
+    """Turn a param value into plain JSON types, keeping ints, floats, bools, strings, lists and dicts.
+
+    Example:
+        >>> native((1, 2.5, {"a": True}))
+        [1, 2.5, {'a': True}]
+    """
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): native(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [native(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    item = getattr(value, "item", None)  # numpy/pandas scalars
+    if callable(item) and getattr(value, "ndim", 1) == 0:
+        try:
+            return native(item())
+        except (TypeError, ValueError):
+            pass
+    return str(value)
+
+
+class ActiveRun:
+    """A running run: log params, metrics, data and artifacts to it, then end it.
+
+    Usable as a context manager: leaving the block ends the run, ``failed`` when an exception escapes.
+
+    Args:
+        store: the run store.
+        blobs: the blob store for artifacts and snapshots.
+        run: the freshly created run.
+        settings: flush/heartbeat intervals and the redaction default.
+        redact: replace secret-looking params/tags with ``***`` (default: ``settings.redact``).
+
+    Example:
+        >>> import jupyter_mlops as mlops, tempfile
+        >>> store = f"sqlite:///{tempfile.mkdtemp()}/mlops.db"
+        >>> with mlops.start_run("demo", store=store) as run:
+        ...     run.log_param("lr", 0.1)
+        ...     run.log_metric("loss", 0.5)
+        >>> mlops.get_run(run.id, store=store).params
+        {'lr': 0.1}
+    """
+
+    def __init__(
+        self, store: Store, blobs: Any, run: Run, *, settings: Settings, redact: bool | None = None
+    ) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.settings = settings
+        self.redact = settings.redact if redact is None else redact
+        self._run = run
+        self._steps: dict[str, int] = {}
+        self._end_hooks: list[EndHook] = []
+        self._tick_hooks: list[Callable[[], None]] = []
+        self._ended = False
+        self._status: RunStatus = RunStatus.RUNNING
+        self._writer = BatchWriter(
+            store,
+            run.id,
+            flush_interval=settings.flush_interval,
+            heartbeat_interval=settings.heartbeat_interval,
+            on_tick=self._tick,
+        )
+        with _OPEN_LOCK:
+            _OPEN[run.id] = self
+
+    # -- identity -----------------------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        """The run id."""
+        return self._run.id
+
+    @property
+    def name(self) -> str:
+        """The run name."""
+        return self._run.name
+
+    @property
+    def experiment(self) -> str:
+        """The experiment the run belongs to."""
+        return self._run.experiment
+
+    @property
+    def notebook_path(self) -> str | None:
+        """The notebook the run was started from, when the kernel knows it."""
+        return self._run.notebook_path
+
+    @property
+    def ended(self) -> bool:
+        """True once :meth:`end` ran."""
+        return self._ended
+
+    @property
+    def status(self) -> RunStatus:
+        """``running`` until ended, then the final status."""
+        return self._status
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self.name!r} id={self.id[:8]} status={self._status.value}>"
+
+    # -- values -------------------------------------------------------------------------------------------
+    def log_param(self, key: str, value: Any, source: str = "api") -> None:
+        """Set one param; logging it again updates the value and keeps the history.
+
+        Example:
+            >>> run.log_param("model", {"num_leaves": 31})  # doctest: +SKIP
+        """
+        self.log_params({key: value}, source=source)
+
+    def log_params(self, values: Mapping[str, Any], source: str = "api") -> None:
+        """Set several params (native types kept; secrets redacted unless the run opted out).
+
+        Example:
+            >>> run.log_params({"lr": 0.1, "epochs": 10})  # doctest: +SKIP
+        """
+        self._check_open()
+        clean = {_key(k): native(v) for k, v in values.items()}
+        if self.redact and clean:
+            from jupyter_mlops.capture import redact
+
+            clean = redact.redact_mapping(clean)
+        self._writer.put_params([Param(k, v, source) for k, v in clean.items()])
+
+    def log_metric(self, key: str, value: float, step: int | None = None, timestamp: float | None = None) -> None:
+        """Append one metric point; ``step`` defaults to one more than the key's previous step (from 0).
+
+        Example:
+            >>> for epoch in range(3):  # doctest: +SKIP
+            ...     run.log_metric("loss", 1 / (epoch + 1))
+        """
+        if type(key) is not str or not key:
+            _key(key)
+        if step is None:
+            step = self._steps.get(key, -1) + 1
+        elif not isinstance(step, int):
+            step = _int_step(step)
+        if self._ended:
+            self._check_open()
+        self._steps[key] = step
+        self._writer.put_metric(key, float(value), step, time.time() if timestamp is None else timestamp)
+
+    def log_metrics(self, values: Mapping[str, float], step: int | None = None) -> None:
+        """Append one point per metric; all share ``step`` when given.
+
+        Example:
+            >>> run.log_metrics({"auc": 0.91, "f1": 0.8}, step=3)  # doctest: +SKIP
+        """
+        now = time.time()
+        for key, value in values.items():
+            self.log_metric(_key(key), value, step, now)
+
+    def log_data(
+        self, path_or_object: Any, name: str | None = None, role: str = "input"
+    ) -> DataInput:
+        """Record a dataset: a file or folder (content hash, size, schema) or a DataFrame/array in memory.
+
+        Raises:
+            NotFound: the path does not exist.
+            InvalidInput: the object is neither a path nor something ``capture.frames`` can describe.
+
+        Example:
+            >>> run.log_data("data/train.csv")  # doctest: +SKIP
+            >>> run.log_data(df, name="features")  # doctest: +SKIP
+        """
+        self._check_open()
+        if role not in ("input", "output"):
+            raise InvalidInput(f"role must be 'input' or 'output', not {role!r}")
+        if isinstance(path_or_object, (str, os.PathLike)):
+            record = describe_path(self.store, path_or_object, name, role)
+        else:
+            record = _describe_object(path_or_object, name, role)
+        self.store.log_data_inputs(self.id, [record])
+        return record
+
+    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> list[Artifact]:
+        """Store a file (or every file of a folder) in the blob store and link it to the run.
+
+        Example:
+            >>> run.log_artifact("model.pkl")  # doctest: +SKIP
+        """
+        self._check_open()
+        source = Path(path)
+        if not source.exists():
+            raise NotFound(f"artifact path not found: {path}")
+        files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+        base = name or source.name
+        artifacts = []
+        for file in files:
+            digest, size = self.blobs.put_file(file)
+            rel = base if file == source else f"{base}/{file.relative_to(source).as_posix()}"
+            artifacts.append(Artifact(rel, digest, int(size)))
+        self.store.log_artifacts(self.id, artifacts)
+        return artifacts
+
+    def set_tags(self, *tags: str | Iterable[str], remove: Iterable[str] = ()) -> tuple[str, ...]:
+        """Add (and remove) tags; returns the run's tags afterwards.
+
+        Example:
+            >>> run.set_tags("baseline", "lgbm")  # doctest: +SKIP
+        """
+        flat = [t for item in tags for t in ([item] if isinstance(item, str) else item)]
+        if self.redact and flat:
+            from jupyter_mlops.capture import redact
+
+            flat = redact.redact_tags(flat)
+        return self.store.set_tags(self.id, add=flat, remove=list(remove))
+
+    def note(self, text: str) -> None:
+        """Set the run's free-text note.
+
+        Example:
+            >>> run.note("first try with the new features")  # doctest: +SKIP
+        """
+        self.store.update_run(self.id, note=str(text))
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+    def add_end_hook(self, hook: EndHook) -> None:
+        """Call ``hook`` when the run ends; the fields it returns are written with the final status."""
+        self._end_hooks.append(hook)
+
+    def add_tick_hook(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` on the writer thread after each heartbeat (e.g. to refresh a code snapshot)."""
+        self._tick_hooks.append(hook)
+
+    def flush(self) -> None:
+        """Write everything queued so far (reads right after a log call see it)."""
+        self._writer.flush()
+
+    def end(self, status: str | RunStatus = "finished") -> Run:
+        """End the run with ``finished`` (default) or ``failed``; ending twice is a no-op.
+
+        Example:
+            >>> run.end()  # doctest: +SKIP
+        """
+        final = _final_status(status)
+        if self._ended:
+            return self.store.get_run(self.id)
+        self._ended = True
+        self._status = final
+        fields: dict[str, Any] = {}
+        for hook in self._end_hooks:
+            try:
+                fields.update(hook())
+            except Exception as exc:  # a failed snapshot must not lose the run's status
+                logger.warning("jupyter_mlops: end-of-run capture failed: %s", exc)
+        self._writer.close()
+        with _OPEN_LOCK:
+            _OPEN.pop(self.id, None)
+        return self.store.update_run(self.id, status=final, end_time=time.time(), **fields)
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.end("failed" if exc_type is not None else "finished")
+
+    def _check_open(self) -> None:
+        if self._ended:
+            from jupyter_mlops.errors import Conflict
+
+            raise Conflict(f"run {self.name!r} ({self.id[:8]}) has ended; start a new run to log more")
+
+    def _tick(self) -> None:
+        for hook in self._tick_hooks:
+            hook()
+
+
+def start(
+    store: Store,
+    blobs: Any,
+    settings: Settings,
+    *,
+    name: str | None = None,
+    experiment: str | None = None,
+    tags: Iterable[str] = (),
+    note: str | None = None,
+    user_ns: Mapping[str, Any] | None = None,
+    capture_context: bool = True,
+    redact: bool | None = None,
+) -> ActiveRun:
+    """Create a run and its handle; fast context (notebook path, runner tags) now, git/env in the background."""
+    request = context.CaptureRequest(settings.project_root, blobs, user_ns)
+    facts = context.resolve(request, background=False) if capture_context else {}
+    run = store.create_run(
+        name=name or None,
+        experiment=experiment or "default",
+        tags=[*tags, *facts.get("tags", ())],
+        note=note or "",
+        notebook_path=facts.get("notebook_path"),
+    )
+    active = ActiveRun(store, blobs, run, settings=settings, redact=redact)
+    if facts.get("params"):
+        active.log_params(facts["params"], source="runner")
+    if capture_context:
+        context.submit(lambda: _capture_background(store, blobs, request, run.id))
+    return active
+
+
+def _capture_background(store: Store, blobs: Any, request: context.CaptureRequest, run_id: str) -> None:
+    facts = context.resolve(request, background=True)
+    fields = {k: facts[k] for k in ("git_commit", "git_dirty", "code_hash") if k in facts}
+    if "_env" in facts or "_git" in facts:
+        snapshot = dict(facts.get("_env") or {})
+        if "_git" in facts:
+            snapshot["git"] = facts["_git"]
+        fields["env_hash"] = blobs.put_json(snapshot)
+    if fields:
+        store.update_run(run_id, **fields)
+
+
+def describe_path(store: Store, path: str | os.PathLike[str], name: str | None, role: str) -> DataInput:
+    """Hash a file or folder (with the store's stat cache) into a :class:`DataInput`; NotFound when missing."""
+    from jupyter_mlops.capture import frames, hashing
+
+    target = Path(path)
+    if not target.exists():
+        raise NotFound(f"data path not found: {os.fspath(path)}")
+    result = hashing.hash_path(target, cache=store.stat_cache())
+    schema = frames.describe_tabular_file(target) if result.kind == "file" else None
+    return DataInput(
+        name=name or os.fspath(path),
+        hash=result.hash,
+        kind=result.kind,
+        path=str(target.resolve()),
+        size=result.size,
+        schema=schema,
+        role=role,
+    )
+
+
+def _describe_object(obj: Any, name: str | None, role: str) -> DataInput:
+    from jupyter_mlops.capture import frames
+
+    described = frames.describe_object(obj)
+    if described is None:
+        raise InvalidInput(
+            f"cannot record a {type(obj).__name__} as data; pass a path, a DataFrame or an array"
+        )
+    digest, schema = described
+    kind = {"DataFrame": "dataframe", "Series": "dataframe", "ndarray": "array"}.get(type(obj).__name__, "object")
+    return DataInput(name=name or type(obj).__name__, hash=digest, kind=kind, schema=schema, role=role)
+
+
+def _key(key: Any) -> str:
+    if not isinstance(key, str) or not key:
+        raise InvalidInput(f"names of params and metrics must be non-empty strings, not {key!r}")
+    return key
+
+
+def _int_step(step: Any) -> int:
+    try:
+        return int(step)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"step must be an integer, not {step!r}") from None
+
+
+def _final_status(status: str | RunStatus) -> RunStatus:
+    try:
+        final = RunStatus(status)
+    except ValueError:
+        final = RunStatus.RUNNING
+    if final not in (RunStatus.FINISHED, RunStatus.FAILED):
+        raise InvalidInput(f"a run ends as 'finished' or 'failed', not {status!r}")
+    return final
+
+
+def open_runs() -> list[ActiveRun]:
+    """Runs of this process that have not ended."""
+    with _OPEN_LOCK:
+        return list(_OPEN.values())
+
+
+def _end_open_runs() -> None:
+    # Interpreter exit (a script's end, a kernel shutdown): an open run ends as finished.
+    for active in open_runs():
+        try:
+            active.end("finished")
+        except Exception as exc:
+            logger.warning("jupyter_mlops: could not end run %s at exit: %s", active.id[:8], exc)
+
+
+atexit.register(_end_open_runs)
