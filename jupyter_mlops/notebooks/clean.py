@@ -63,7 +63,8 @@ def clean_notebook(nb: Any, options: CleanOptions = DEFAULT_OPTIONS) -> Any:
         options: what to strip.
 
     Returns:
-        A new notebook of the same type as ``nb``.
+        A new notebook of the same type as ``nb``, multi-line strings joined as ``nbformat.reads`` does (the
+        serialised text is unchanged by that).
 
     Example:
         >>> import nbformat.v4 as v4
@@ -72,6 +73,10 @@ def clean_notebook(nb: Any, options: CleanOptions = DEFAULT_OPTIONS) -> Any:
         (True, 3)
     """
     out = copy.deepcopy(nb)
+    if hasattr(out, "cells"):  # a NotebookNode read from disk may hold sources as lists of lines: join them
+        from nbformat.v4.rwbase import rejoin_lines
+
+        rejoin_lines(out)
     for cell in out.get("cells", []):
         _clean_cell(cell, options)
     metadata = out.get("metadata")
