@@ -33,7 +33,7 @@ class CleanOptions:
         outputs: strip code-cell outputs (cells tagged ``keep-output`` excepted).
         execution_counts: reset execution counts to ``None`` (also inside stripped/kept outputs when outputs stay).
         volatile_metadata: drop the keys in :data:`VOLATILE_CELL_METADATA` / :data:`VOLATILE_NOTEBOOK_METADATA`.
-        all_metadata: drop all cell and notebook metadata except tags (used by ``diff --sources-only``).
+        all_metadata: drop all cell and notebook metadata, tags included (used by ``diff --sources-only``).
         cell_ids: drop cell ids (``diff`` only; ``clean`` always keeps them).
         honour_keep_output: keep outputs of cells tagged ``keep-output``.
     """
@@ -101,10 +101,7 @@ def _clean_cell(cell: Any, options: CleanOptions) -> None:
     if not isinstance(metadata, dict):
         return
     if options.all_metadata:
-        tags = metadata.get("tags")
         metadata.clear()
-        if tags:
-            metadata["tags"] = tags
     elif options.volatile_metadata:
         for key in VOLATILE_CELL_METADATA:
             metadata.pop(key, None)

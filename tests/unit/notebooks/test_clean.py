@@ -75,11 +75,12 @@ def test_execution_counts_inside_kept_outputs_are_reset_when_outputs_stay():
     assert cleaned.cells[0].outputs[0].execution_count is None
 
 
-def test_all_metadata_keeps_only_tags():
+def test_all_metadata_drops_everything():
     nb = v4.new_notebook(cells=[v4.new_markdown_cell("x", metadata={"tags": ["a"], "foo": 1})],
                          metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
     cleaned = clean_notebook(nb, CleanOptions(all_metadata=True))
-    assert cleaned.cells[0].metadata == {"tags": ["a"]} and cleaned.metadata == {}
+    assert cleaned.cells[0].metadata == {} and cleaned.metadata == {}
+    assert nb.cells[0].metadata == {"tags": ["a"], "foo": 1}
 
 
 # -- the command -------------------------------------------------------------------------------------------------
