@@ -275,13 +275,14 @@ def hash_file(
     except FileNotFoundError:
         raise NotFound(f"file not found: {name}") from None
     except IsADirectoryError:
-        raise InvalidInput(f"not a file: {name} (use hash_path for folders)") from None
+        raise InvalidInput(f"not a regular file: {name} (a folder: use hash_path)") from None
     except OSError as exc:
         raise MlopsError(f"cannot read {name}: {exc.strerror}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise InvalidInput(f"not a regular file: {name}")
+            hint = " (a folder: use hash_path)" if stat.S_ISDIR(st.st_mode) else ""
+            raise InvalidInput(f"not a regular file: {name}{hint}")
         key = stat_key(name, st)
         digest = _cached(key, algorithm, cache)
         if digest is not None:
