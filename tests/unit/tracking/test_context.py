@@ -1,0 +1,79 @@
+"""Context providers and what a kernel knows about its notebook."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.tracking import context
+
+
+def test_runner_context_wins_over_session_and_namespace():
+    env = {
+        "JUPYTER_MLOPS_CONTEXT": json.dumps(
+            {"notebook_path": "/a/run.ipynb", "tags": ["smoke"], "parameters": {"x": 1}}
+        ),
+        "JPY_SESSION_NAME": "/b/session.ipynb",
+    }
+    ctx = context.kernel_context({"__session__": "/c/ns.ipynb"}, env)
+    assert (ctx.notebook_path, ctx.tags, ctx.parameters, ctx.source) == ("/a/run.ipynb", ("smoke",), {"x": 1}, "runner")
+
+
+@pytest.mark.parametrize(
+    ("ns", "env", "expected", "source"),
+    [
+        ({}, {"JPY_SESSION_NAME": "/b/s.ipynb"}, "/b/s.ipynb", "jupyter-server"),
+        ({"__session__": "/c/n.ipynb"}, {}, "/c/n.ipynb", "ipykernel"),
+        ({"__vsc_ipynb_file__": "/d/v.ipynb"}, {}, "/d/v.ipynb", "vscode"),
+        ({"__session__": "console-1"}, {}, None, "none"),
+    ],
+)
+def test_notebook_path_sources(ns, env, expected, source):
+    ctx = context.kernel_context(ns, env)
+    assert ctx.notebook_path == expected and ctx.source == source
+
+
+def test_malformed_runner_context_is_ignored_with_a_warning(caplog):
+    with caplog.at_level(logging.WARNING):
+        ctx = context.kernel_context({}, {"JUPYTER_MLOPS_CONTEXT": "{not json"})
+    assert ctx.notebook_path is None
+    assert any("not valid JSON" in r.getMessage() for r in caplog.records) or "JUPYTER_MLOPS_CONTEXT" in context._warned
+
+
+def test_unknown_provider_lists_the_known_ones():
+    with pytest.raises(InvalidInput, match="known: .*git"):
+        context.get_provider("nope")
+
+
+def test_a_failing_provider_is_a_warning_not_an_error(caplog):
+    def broken(request):
+        raise OSError("disk on fire")
+
+    context.register("broken-test", broken)
+    try:
+        with caplog.at_level(logging.WARNING):
+            facts = context.resolve(context.CaptureRequest(Path(".")), background=False)
+    finally:
+        context.PROVIDERS.pop("broken-test")
+    assert isinstance(facts, dict)
+    assert any("disk on fire" in r.getMessage() for r in caplog.records)
+
+
+def test_registered_provider_facts_are_merged():
+    context.register("host-test", lambda request: {"tags": ["on-ci"], "params": {"host": "ci"}})
+    try:
+        facts = context.resolve(context.CaptureRequest(Path("."), environ={}), background=False)
+    finally:
+        context.PROVIDERS.pop("host-test")
+    assert "on-ci" in facts["tags"] and facts["params"]["host"] == "ci"
+
+
+def test_background_jobs_run_and_drain():
+    done = []
+    context.submit(lambda: done.append(1))
+    assert context.drain()
+    assert done == [1]
