@@ -1,0 +1,277 @@
+import * as React from 'react';
+
+import { diffLineKind, formatBytes, formatValue, isBest, paramRows } from '../logic';
+import { Mlops } from '../tokens';
+
+/** Renders a Vega-Lite spec into a host element; returns a disposer. Supplied by the widget (JupyterLab's renderer). */
+export type ChartRenderer = (spec: object, host: HTMLElement) => Promise<() => void>;
+
+/** Props of the compare view. */
+export interface ICompareViewProps {
+  comparison: Mlops.IComparison;
+  renderChart: ChartRenderer;
+}
+
+/** One server-built Vega-Lite chart. */
+export function VegaChart(props: { spec: object; render: ChartRenderer; label: string }): JSX.Element {
+  const host = React.useRef<HTMLDivElement>(null);
+  const [error, setError] = React.useState<string | null>(null);
+  React.useEffect(() => {
+    let dispose: (() => void) | null = null;
+    let cancelled = false;
+    if (host.current) {
+      props
+        .render(props.spec, host.current)
+        .then(d => (cancelled ? d() : (dispose = d)))
+        .catch(e => setError(`cannot draw ${props.label}: ${String(e)}`));
+    }
+    return () => {
+      cancelled = true;
+      dispose?.();
+    };
+  }, [props.spec, props.render]);
+  return (
+    <div className="jp-Mlops-chart" data-chart={props.label}>
+      {error ? <div className="jp-Mlops-error">{error}</div> : <div ref={host} className="jp-Mlops-chartHost" />}
+    </div>
+  );
+}
+
+function RunHeader(props: { runs: Mlops.IRun[] }): JSX.Element {
+  return (
+    <>
+      {props.runs.map((run, i) => (
+        <th key={run.id} title={run.id}>
+          {run.name}
+          {i === 0 ? <span className="jp-Mlops-muted"> (baseline)</span> : ''}
+        </th>
+      ))}
+    </>
+  );
+}
+
+/** Params side by side; differing rows highlighted; "only differences" toggle. */
+export function ParamsTable(props: { comparison: Mlops.IComparison }): JSX.Element {
+  const [onlyDiff, setOnlyDiff] = React.useState(true);
+  const rows = paramRows(props.comparison.params, onlyDiff);
+  return (
+    <section className="jp-Mlops-compareSection" data-section="params">
+      <h3>
+        Params
+        <label className="jp-Mlops-toggle">
+          <input type="checkbox" checked={onlyDiff} onChange={e => setOnlyDiff(e.target.checked)} /> only differences
+        </label>
+      </h3>
+      <table className="jp-Mlops-grid">
+        <thead>
+          <tr>
+            <th>param</th>
+            <RunHeader runs={props.comparison.runs} />
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map(row => (
+            <tr key={row.key} className={row.differs ? 'jp-mod-differs' : ''} data-param={row.key}>
+              <th>{row.key}</th>
+              {row.values.map((v, i) => (
+                <td key={i}>{formatValue(v)}</td>
+              ))}
+            </tr>
+          ))}
+          {rows.length === 0 && (
+            <tr>
+              <td colSpan={props.comparison.runs.length + 1} className="jp-Mlops-empty">
+                {onlyDiff ? 'All params are equal.' : 'No params.'}
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** Latest metric values; the best value of each row is highlighted, deltas to the baseline shown. */
+export function MetricsTable(props: { comparison: Mlops.IComparison }): JSX.Element {
+  return (
+    <section className="jp-Mlops-compareSection" data-section="metrics">
+      <h3>Metrics</h3>
+      <table className="jp-Mlops-grid">
+        <thead>
+          <tr>
+            <th>metric</th>
+            <RunHeader runs={props.comparison.runs} />
+          </tr>
+        </thead>
+        <tbody>
+          {props.comparison.metrics.map(row => (
+            <tr key={row.key} data-metric={row.key}>
+              <th title={`best = ${row.goal}`}>{row.key}</th>
+              {row.values.map((v, i) => (
+                <td key={i} className={isBest(row, i) ? 'jp-mod-best' : ''}>
+                  {formatValue(v)}
+                  {i > 0 && row.deltas[i] !== null && row.deltas[i] !== 0 && (
+                    <span className="jp-Mlops-delta">
+                      {' '}
+                      ({(row.deltas[i] as number) > 0 ? '+' : ''}
+                      {formatValue(row.deltas[i])})
+                    </span>
+                  )}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** Data inputs that changed between runs: hash, size, rows, columns and dtypes. */
+export function DataChanges(props: { comparison: Mlops.IComparison }): JSX.Element | null {
+  const rows = props.comparison.data.filter(d => d.differs);
+  const names = new Map(props.comparison.runs.map(r => [r.id, r.name]));
+  if (rows.length === 0) {
+    return null;
+  }
+  return (
+    <section className="jp-Mlops-compareSection" data-section="data">
+      <h3>Data inputs</h3>
+      {rows.map(row => (
+        <div key={row.name} className="jp-Mlops-dataRow">
+          <code>{row.name}</code>
+          <ul>
+            {row.changes.map(c => (
+              <li key={c.run}>
+                <b>{names.get(c.run) ?? c.run}</b>: {c.hash_changed ? 'content changed' : 'same content'}
+                {c.size[0] !== c.size[1] && `; size ${formatBytes(c.size[0])} → ${formatBytes(c.size[1])}`}
+                {c.rows[0] !== c.rows[1] && `; rows ${c.rows[0] ?? '?'} → ${c.rows[1] ?? '?'}`}
+                {c.columns_added.length > 0 && `; columns added: ${c.columns_added.join(', ')}`}
+                {c.columns_removed.length > 0 && `; columns removed: ${c.columns_removed.join(', ')}`}
+                {c.dtype_changes.map(d => `; ${d.column}: ${d.from} → ${d.to}`).join('')}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ))}
+    </section>
+  );
+}
+
+/** Package version changes between the runs' environments. */
+export function PackageChanges(props: { comparison: Mlops.IComparison }): JSX.Element | null {
+  const { env, runs } = props.comparison;
+  const python = env.python ?? [];
+  const pythonDiffers = new Set(python).size > 1;
+  if (env.packages.length === 0 && !pythonDiffers) {
+    return null;
+  }
+  return (
+    <section className="jp-Mlops-compareSection" data-section="packages">
+      <h3>Environment</h3>
+      <table className="jp-Mlops-grid">
+        <thead>
+          <tr>
+            <th>package</th>
+            <RunHeader runs={runs} />
+          </tr>
+        </thead>
+        <tbody>
+          {pythonDiffers && (
+            <tr className="jp-mod-differs">
+              <th>python</th>
+              {python.map((v, i) => (
+                <td key={i}>{formatValue(v)}</td>
+              ))}
+            </tr>
+          )}
+          {env.packages.map(p => (
+            <tr key={p.name} className="jp-mod-differs" title={p.change}>
+              <th>{p.name}</th>
+              {p.values.map((v, i) => (
+                <td key={i}>{formatValue(v)}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** A unified diff with added/removed lines coloured. */
+export function DiffText(props: { diff: string }): JSX.Element {
+  return (
+    <pre className="jp-Mlops-diff">
+      {props.diff.split('\n').map((line, i) => (
+        <div key={i} className={`jp-Mlops-diffLine jp-mod-${diffLineKind(line)}`}>
+          {line || ' '}
+        </div>
+      ))}
+    </pre>
+  );
+}
+
+/** Executed-code changes of each run against the baseline. */
+export function CodeDiff(props: { comparison: Mlops.IComparison }): JSX.Element {
+  const names = new Map(props.comparison.runs.map(r => [r.id, r.name]));
+  const entries = props.comparison.code.filter(c => c.cells.length > 0);
+  return (
+    <section className="jp-Mlops-compareSection" data-section="code">
+      <h3>Code</h3>
+      {entries.length === 0 && <div className="jp-Mlops-empty">The executed code is the same.</div>}
+      {entries.map(entry => (
+        <div key={entry.run} className="jp-Mlops-codeRun">
+          <h4>{names.get(entry.run) ?? entry.run} vs baseline</h4>
+          {entry.cells.map((cell, i) => (
+            <div key={i} className={`jp-Mlops-cellChange jp-mod-${cell.change}`}>
+              <div className="jp-Mlops-muted">
+                cell {cell.index ?? cell.baseline_index} {cell.change}
+              </div>
+              <DiffText diff={cell.diff || (cell.source ?? cell.baseline_source ?? '')} />
+            </div>
+          ))}
+        </div>
+      ))}
+    </section>
+  );
+}
+
+/** The compare view: params, metrics, charts, params vs metric, data, packages and code. */
+export function CompareView(props: ICompareViewProps): JSX.Element {
+  const { comparison } = props;
+  const metricKeys = Object.keys(comparison.params_charts ?? {});
+  const [metric, setMetric] = React.useState(metricKeys[0] ?? '');
+  return (
+    <div className="jp-Mlops-compare">
+      <ParamsTable comparison={comparison} />
+      <MetricsTable comparison={comparison} />
+      {Object.keys(comparison.charts).length > 0 && (
+        <section className="jp-Mlops-compareSection" data-section="charts">
+          <h3>Metric history</h3>
+          <div className="jp-Mlops-charts">
+            {Object.entries(comparison.charts).map(([key, spec]) => (
+              <VegaChart key={key} spec={spec} render={props.renderChart} label={key} />
+            ))}
+          </div>
+        </section>
+      )}
+      {metricKeys.length > 0 && (
+        <section className="jp-Mlops-compareSection" data-section="params-chart">
+          <h3>
+            Params vs{' '}
+            <select value={metric} onChange={e => setMetric(e.target.value)} aria-label="Metric">
+              {metricKeys.map(k => (
+                <option key={k}>{k}</option>
+              ))}
+            </select>
+          </h3>
+          <VegaChart spec={comparison.params_charts[metric]} render={props.renderChart} label={`params-${metric}`} />
+        </section>
+      )}
+      <DataChanges comparison={comparison} />
+      <PackageChanges comparison={comparison} />
+      <CodeDiff comparison={comparison} />
+    </div>
+  );
+}

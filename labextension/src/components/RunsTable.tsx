@@ -1,0 +1,186 @@
+import * as React from 'react';
+
+import { formatDuration, formatTime, formatValue, ISort, SORTABLE, visibleRange } from '../logic';
+import { Mlops } from '../tokens';
+
+export const ROW_HEIGHT = 26;
+
+/** Props of the virtualised runs table. */
+export interface IRunsTableProps {
+  total: number;
+  /** The run at a row index, undefined while its page loads. */
+  rowAt: (index: number) => Mlops.IRun | undefined;
+  keyMetrics: string[];
+  sort: ISort;
+  selection: ReadonlySet<string>;
+  activeId: string | null;
+  /** Row index to scroll into view (changes trigger a scroll). */
+  scrollToIndex?: number | null;
+  onSort: (key: string) => void;
+  onToggleSelected: (id: string) => void;
+  onActivate: (id: string) => void;
+  /** The visible window changed: load rows `[start, end)`. */
+  onRange: (start: number, end: number) => void;
+}
+
+interface IColumn {
+  key: string;
+  label: string;
+  width: number;
+  cell: (run: Mlops.IRun) => React.ReactNode;
+}
+
+function columns(keyMetrics: string[]): IColumn[] {
+  return [
+    { key: 'status', label: '', width: 22, cell: run => <StatusDot status={run.status} /> },
+    { key: 'name', label: 'Name', width: 140, cell: run => run.name },
+    { key: 'experiment', label: 'Experiment', width: 100, cell: run => run.experiment },
+    { key: 'start_time', label: 'Started', width: 124, cell: run => formatTime(run.start_time) },
+    { key: 'duration', label: 'Duration', width: 72, cell: run => formatDuration(run.duration) },
+    ...keyMetrics.map(key => ({
+      key: `metrics.${key}`,
+      label: key,
+      width: 80,
+      cell: (run: Mlops.IRun) => formatValue(run.metrics[key])
+    })),
+    {
+      key: 'tags',
+      label: 'Tags',
+      width: 140,
+      cell: run => run.tags.map(tag => <span key={tag} className="jp-Mlops-tag">{tag}</span>)
+    }
+  ];
+}
+
+/** A status marker; running runs pulse. */
+export function StatusDot(props: { status: Mlops.RunStatus }): JSX.Element {
+  return (
+    <span
+      className={`jp-Mlops-status jp-Mlops-status-${props.status}`}
+      title={props.status === 'running' ? 'running (live)' : props.status}
+      aria-label={props.status}
+    />
+  );
+}
+
+function isSortable(key: string): boolean {
+  return SORTABLE.has(key) || key.startsWith('metrics.') || key.startsWith('params.');
+}
+
+/**
+ * The runs list. Only the rows in view (plus a margin) are in the DOM; the rest is an empty spacer, so the
+ * list scrolls smoothly through 10,000 runs while the model fetches pages as they come into view.
+ */
+export function RunsTable(props: IRunsTableProps): JSX.Element {
+  const cols = React.useMemo(() => columns(props.keyMetrics), [props.keyMetrics]);
+  const width = 28 + cols.reduce((sum, c) => sum + c.width, 0);
+  const body = React.useRef<HTMLDivElement>(null);
+  const [view, setView] = React.useState({ top: 0, height: 400 });
+  const [start, end] = visibleRange(view.top, view.height, ROW_HEIGHT, props.total);
+  const { onRange } = props;
+
+  React.useEffect(() => onRange(start, end), [start, end, props.total, onRange]);
+  React.useEffect(() => {
+    const node = body.current;
+    if (!node) {
+      return;
+    }
+    const measure = () => setView({ top: node.scrollTop, height: node.clientHeight || 400 });
+    measure();
+    const observer = typeof ResizeObserver !== 'undefined' ? new ResizeObserver(measure) : null;
+    observer?.observe(node);
+    return () => observer?.disconnect();
+  }, []);
+  React.useEffect(() => {
+    const node = body.current;
+    if (node && props.scrollToIndex !== null && props.scrollToIndex !== undefined && props.scrollToIndex >= 0) {
+      node.scrollTop = Math.max(0, props.scrollToIndex * ROW_HEIGHT - node.clientHeight / 3);
+    }
+  }, [props.scrollToIndex]);
+
+  const rows: JSX.Element[] = [];
+  for (let index = start; index < end; index++) {
+    rows.push(<Row key={index} index={index} run={props.rowAt(index)} cols={cols} {...props} />);
+  }
+  return (
+    <div className="jp-Mlops-table" role="grid" aria-rowcount={props.total}>
+      <div
+        className="jp-Mlops-tableBody"
+        ref={body}
+        onScroll={event => {
+          const node = event.currentTarget;
+          setView({ top: node.scrollTop, height: node.clientHeight });
+        }}
+      >
+        <div className="jp-Mlops-headerRow" role="row" style={{ width }}>
+          <span className="jp-Mlops-cell jp-Mlops-check" />
+          {cols.map(col => (
+            <span
+              key={col.key}
+              role="columnheader"
+              className={`jp-Mlops-cell jp-Mlops-header${isSortable(col.key) ? ' jp-mod-sortable' : ''}`}
+              style={{ width: col.width }}
+              data-key={col.key}
+              aria-sort={props.sort.key === col.key ? (props.sort.desc ? 'descending' : 'ascending') : 'none'}
+              onClick={() => isSortable(col.key) && props.onSort(col.key)}
+              title={isSortable(col.key) ? `Sort by ${col.label || col.key}` : col.label}
+            >
+              {col.label}
+              {props.sort.key === col.key ? (props.sort.desc ? ' ▼' : ' ▲') : ''}
+            </span>
+          ))}
+        </div>
+        <div className="jp-Mlops-spacer" style={{ height: props.total * ROW_HEIGHT, width }}>
+          {rows}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+interface IRowProps extends IRunsTableProps {
+  index: number;
+  run: Mlops.IRun | undefined;
+  cols: IColumn[];
+}
+
+function Row(props: IRowProps): JSX.Element {
+  const { run, index } = props;
+  const style = { top: index * ROW_HEIGHT, height: ROW_HEIGHT };
+  if (!run) {
+    return <div className="jp-Mlops-row jp-mod-loading" style={style} role="row" />;
+  }
+  const selected = props.selection.has(run.id);
+  const classes = ['jp-Mlops-row'];
+  if (selected) {
+    classes.push('jp-mod-selected');
+  }
+  if (props.activeId === run.id) {
+    classes.push('jp-mod-active');
+  }
+  return (
+    <div
+      className={classes.join(' ')}
+      style={style}
+      role="row"
+      data-run-id={run.id}
+      aria-selected={selected}
+      onClick={() => props.onActivate(run.id)}
+    >
+      <span className="jp-Mlops-cell jp-Mlops-check">
+        <input
+          type="checkbox"
+          checked={selected}
+          aria-label={`Select ${run.name} for comparison`}
+          onClick={event => event.stopPropagation()}
+          onChange={() => props.onToggleSelected(run.id)}
+        />
+      </span>
+      {props.cols.map(col => (
+        <span key={col.key} className="jp-Mlops-cell" style={{ width: col.width }} data-key={col.key}>
+          {col.cell(run)}
+        </span>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,136 @@
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
+
+import { experimentsIcon } from './icons';
+import { RunsModel } from './model';
+import { PLUGIN_ID, SIDEBAR_ID } from './tokens';
+import { CompareWidget } from './widgets/CompareWidget';
+import { RunStatusItem } from './widgets/RunStatusItem';
+import { SidebarWidget } from './widgets/SidebarWidget';
+
+/** Command ids. */
+export namespace CommandIDs {
+  export const openSidebar = 'jupyter-mlops:open-sidebar';
+  export const openRun = 'jupyter-mlops:open-run';
+  export const compare = 'jupyter-mlops:compare';
+  export const refresh = 'jupyter-mlops:refresh';
+}
+
+interface IParts {
+  app: JupyterFrontEnd;
+  model: RunsModel;
+  sidebar: SidebarWidget;
+  rendermime: IRenderMimeRegistry;
+  status: RunStatusItem | null;
+}
+
+function openCompare(parts: IParts, ids: string[]): void {
+  const content = new CompareWidget(parts.model, ids, parts.rendermime);
+  const widget = new MainAreaWidget({ content });
+  widget.id = `jupyter-mlops-compare-${Date.now()}`;
+  widget.title.label = `Compare ${ids.length} runs`;
+  widget.title.icon = experimentsIcon;
+  widget.title.closable = true;
+  parts.app.shell.add(widget, 'main');
+  parts.app.shell.activateById(widget.id);
+}
+
+function addCommands(parts: IParts, palette: ICommandPalette | null): void {
+  const { app, model } = parts;
+  app.commands.addCommand(CommandIDs.openSidebar, {
+    label: 'Show Experiments',
+    execute: () => app.shell.activateById(SIDEBAR_ID)
+  });
+  app.commands.addCommand(CommandIDs.openRun, {
+    label: 'Open run in Experiments',
+    caption: "Show a run (default: the active notebook's run) in the Experiments sidebar",
+    isEnabled: args => typeof args.id === 'string' || parts.status?.run !== null,
+    execute: args => {
+      const id = typeof args.id === 'string' ? args.id : parts.status?.run?.id;
+      if (id) {
+        app.shell.activateById(SIDEBAR_ID);
+        model.focusRun(id);
+      }
+    }
+  });
+  app.commands.addCommand(CommandIDs.compare, {
+    label: 'Compare selected runs',
+    isEnabled: args => Array.isArray(args.ids) || model.selection.size >= 2,
+    execute: args => openCompare(parts, Array.isArray(args.ids) ? (args.ids as string[]) : Array.from(model.selection))
+  });
+  app.commands.addCommand(CommandIDs.refresh, {
+    label: 'Refresh runs',
+    execute: () => model.refresh()
+  });
+  for (const command of Object.values(CommandIDs)) {
+    palette?.addItem({ command, category: 'Experiments' });
+  }
+}
+
+function trackNotebooks(app: JupyterFrontEnd, parts: IParts, tracker: INotebookTracker, bar: IStatusBar): void {
+  const status = new RunStatusItem(parts.model, run => void app.commands.execute(CommandIDs.openRun, { id: run.id }));
+  parts.status = status;
+  bar.registerStatusItem(`${PLUGIN_ID}:run`, {
+    item: status,
+    align: 'left',
+    rank: 4,
+    isActive: () => tracker.currentWidget !== null
+  });
+  const follow = () => status.setNotebook(tracker.currentWidget?.context.path ?? null);
+  tracker.currentChanged.connect(follow);
+  follow();
+  const timer = window.setInterval(() => {
+    if (parts.model.refreshInterval > 0) {
+      void status.poll();
+    }
+  }, Math.max(parts.model.refreshInterval, 2) * 1000);
+  status.disposed.connect(() => window.clearInterval(timer));
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'Experiments sidebar: browse, filter, annotate and compare tracked runs.',
+  autoStart: true,
+  requires: [IRenderMimeRegistry],
+  optional: [ISettingRegistry, ILayoutRestorer, ICommandPalette, INotebookTracker, IStatusBar],
+  activate: (
+    app: JupyterFrontEnd,
+    rendermime: IRenderMimeRegistry,
+    settings: ISettingRegistry | null,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null,
+    notebooks: INotebookTracker | null,
+    statusBar: IStatusBar | null
+  ) => {
+    const model = new RunsModel();
+    const parts: IParts = { app, model, rendermime, status: null, sidebar: null as unknown as SidebarWidget };
+    const sidebar = new SidebarWidget(model, ids => openCompare(parts, ids));
+    parts.sidebar = sidebar;
+    sidebar.id = SIDEBAR_ID;
+    sidebar.title.icon = experimentsIcon;
+    sidebar.title.caption = 'Experiments';
+    app.shell.add(sidebar, 'left', { rank: 600 });
+    restorer?.add(sidebar, SIDEBAR_ID);
+
+    addCommands(parts, palette);
+    if (notebooks && statusBar) {
+      trackNotebooks(app, parts, notebooks, statusBar);
+    }
+    if (settings) {
+      void settings.load(PLUGIN_ID).then(loaded => {
+        const apply = () => {
+          model.keyMetrics = (loaded.get('keyMetrics').composite as string[]) ?? [];
+          model.refreshInterval = (loaded.get('refreshInterval').composite as number) ?? 5;
+        };
+        apply();
+        loaded.changed.connect(apply);
+      });
+    }
+  }
+};
+
+export default plugin;

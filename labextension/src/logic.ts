@@ -1,0 +1,194 @@
+/**
+ * Pure helpers behind the components: formatting, sorting, virtual-window arithmetic, diff highlighting.
+ * No React and no JupyterLab imports, so they are unit-tested directly.
+ */
+
+import { Mlops } from './tokens';
+
+/** A sort order on one column: a run field (`name`, `start_time`...) or `metrics.<key>` / `params.<key>`. */
+export interface ISort {
+  key: string;
+  desc: boolean;
+}
+
+/** Columns the server can sort by (tags cannot). */
+export const SORTABLE = new Set(['name', 'experiment', 'status', 'start_time', 'duration']);
+
+/** Clicking a column header: a new column sorts descending for numbers/times, ascending for text; the same flips. */
+export function nextSort(current: ISort, key: string): ISort {
+  if (current.key === key) {
+    return { key, desc: !current.desc };
+  }
+  const textual = key === 'name' || key === 'experiment' || key === 'status';
+  return { key, desc: !textual };
+}
+
+/** The `sort` query argument: `-start_time`, `metrics.auc`... */
+export function sortParam(sort: ISort): string {
+  return `${sort.desc ? '-' : ''}${sort.key}`;
+}
+
+/** `"1h 02m"`, `"3m 05s"`, `"4.2s"`, or an empty string for unknown durations. */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !isFinite(seconds)) {
+    return '';
+  }
+  if (seconds < 60) {
+    return `${seconds.toFixed(1)}s`;
+  }
+  const s = Math.floor(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}h ${pad(m)}m` : `${m}m ${pad(s % 60)}s`;
+}
+
+/** Epoch seconds as local `YYYY-MM-DD HH:MM`. */
+export function formatTime(epoch: number | null | undefined): string {
+  if (!epoch) {
+    return '';
+  }
+  const d = new Date(epoch * 1000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** A param or metric value for a table cell: numbers to 4 significant digits, objects as JSON. */
+export function formatValue(value: unknown): string {
+  if (value === null || value === undefined) {
+    return '—';
+  }
+  if (typeof value === 'number') {
+    if (Number.isInteger(value)) {
+      return String(value);
+    }
+    return Math.abs(value) >= 1e-3 && Math.abs(value) < 1e6 ? String(Number(value.toPrecision(4))) : value.toExponential(3);
+  }
+  if (typeof value === 'string') {
+    return value;
+  }
+  return JSON.stringify(value);
+}
+
+/** Bytes as `1.2 MB`. */
+export function formatBytes(size: number | null | undefined): string {
+  if (size === null || size === undefined) {
+    return '';
+  }
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = size;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** The rows a virtualised list must render: `[start, end)` with `overscan` extra rows on each side. */
+export function visibleRange(
+  scrollTop: number,
+  viewportHeight: number,
+  rowHeight: number,
+  total: number,
+  overscan = 10
+): [number, number] {
+  const first = Math.floor(Math.max(0, scrollTop) / rowHeight);
+  const count = Math.ceil(Math.max(0, viewportHeight) / rowHeight) + 1;
+  return [Math.max(0, first - overscan), Math.min(total, first + count + overscan)];
+}
+
+/** Page indexes covering rows `[start, end)`. */
+export function pagesFor(start: number, end: number, pageSize: number): number[] {
+  const pages: number[] = [];
+  for (let p = Math.floor(start / pageSize); p * pageSize < end; p++) {
+    pages.push(p);
+  }
+  return pages;
+}
+
+/** Params table rows: all of them, or only those whose values differ between the runs. */
+export function paramRows(rows: Mlops.IParamRow[], onlyDifferences: boolean): Mlops.IParamRow[] {
+  return onlyDifferences ? rows.filter(row => row.differs) : rows;
+}
+
+/** CSS class of one line of a unified diff. */
+export function diffLineKind(line: string): 'added' | 'removed' | 'hunk' | 'header' | 'context' {
+  if (line.startsWith('+++') || line.startsWith('---')) {
+    return 'header';
+  }
+  if (line.startsWith('@@')) {
+    return 'hunk';
+  }
+  if (line.startsWith('+')) {
+    return 'added';
+  }
+  if (line.startsWith('-')) {
+    return 'removed';
+  }
+  return 'context';
+}
+
+/** Whether cell `index` of a metrics row holds its best value. */
+export function isBest(row: Mlops.IMetricRow, index: number): boolean {
+  return row.best === index && row.values.filter(v => v !== null).length > 1;
+}
+
+/** A filter-language string literal: `"a \"b\""`. */
+export function quote(text: string): string {
+  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** The filter that finds the running run of a notebook. */
+export function runningFilter(notebookPath: string): string {
+  return `status = running and notebook_path = ${quote(notebookPath)}`;
+}
+
+/** Parse the tag editor's text (`"a, b c"`) into distinct tags. */
+export function parseTags(text: string): string[] {
+  return Array.from(new Set(text.split(/[\s,]+/).map(t => t.trim()).filter(t => t.length > 0)));
+}
+
+/** The state of the filter box: what is typed, what was applied, and the server's error for it. */
+export interface IFilterState {
+  draft: string;
+  applied: string;
+  error: string | null;
+  position: number | null;
+}
+
+export type FilterAction =
+  | { type: 'edit'; text: string }
+  | { type: 'applied'; text: string }
+  | { type: 'failed'; text: string; message: string; position: number | null }
+  | { type: 'clear' };
+
+/** Reducer of the filter box: editing keeps the error until the next apply; a success clears it. */
+export function filterReducer(state: IFilterState, action: FilterAction): IFilterState {
+  switch (action.type) {
+    case 'edit':
+      return { ...state, draft: action.text };
+    case 'applied':
+      return { draft: action.text, applied: action.text, error: null, position: null };
+    case 'failed':
+      return { ...state, draft: action.text, error: action.message, position: action.position };
+    case 'clear':
+      return { draft: '', applied: '', error: null, position: null };
+  }
+}
+
+export const EMPTY_FILTER: IFilterState = { draft: '', applied: '', error: null, position: null };
+
+/** Metric columns when the user chose none: the most common keys among the loaded runs (at most `max`). */
+export function defaultMetricKeys(runs: Mlops.IRun[], max = 3): string[] {
+  const counts = new Map<string, number>();
+  for (const run of runs) {
+    for (const key of Object.keys(run.metrics)) {
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  }
+  return Array.from(counts.entries())
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, max)
+    .map(([key]) => key);
+}

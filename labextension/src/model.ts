@@ -1,0 +1,298 @@
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { requestAPI } from './handler';
+import { ISort, pagesFor, runningFilter, sortParam } from './logic';
+import { Mlops } from './tokens';
+
+/**
+ * State of the Experiments sidebar: filter, sort, a sparse cache of server pages, selection and polling.
+ *
+ * The table asks for a window of rows (`ensureRange`); the model fetches the missing pages (server-side paging),
+ * so 10,000 runs cost one page per screenful. While any loaded run is running, the loaded pages are refetched
+ * every `refreshInterval` seconds. Every request goes through `requestAPI`; a response older than the latest
+ * filter/sort change is dropped (generation counter).
+ */
+export class RunsModel {
+  constructor(options: RunsModel.IOptions = {}) {
+    this.pageSize = options.pageSize ?? 100;
+    this._refreshInterval = options.refreshInterval ?? 5;
+  }
+
+  readonly pageSize: number;
+
+  /** Emitted after any state change the views show. */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /** Emitted when a run should be brought into view (the "Open run in Experiments" command). */
+  get focusRequested(): ISignal<this, string> {
+    return this._focusRequested;
+  }
+
+  get filter(): string {
+    return this._filter;
+  }
+  get sort(): ISort {
+    return this._sort;
+  }
+  get total(): number {
+    return this._total;
+  }
+  get loading(): boolean {
+    return this._pending.size > 0;
+  }
+  /** The last failure (filter errors included), or null. */
+  get error(): Mlops.ResponseError | null {
+    return this._error;
+  }
+  get selection(): ReadonlySet<string> {
+    return this._selection;
+  }
+  get activeId(): string | null {
+    return this._activeId;
+  }
+  get keyMetrics(): string[] {
+    return this._keyMetrics;
+  }
+  set keyMetrics(keys: string[]) {
+    this._keyMetrics = keys;
+    this._changed.emit();
+  }
+  get refreshInterval(): number {
+    return this._refreshInterval;
+  }
+  set refreshInterval(seconds: number) {
+    this._refreshInterval = seconds;
+    this._restartPolling();
+  }
+
+  /** The run at a row index, or undefined while its page is loading. */
+  rowAt(index: number): Mlops.IRun | undefined {
+    return this._pages.get(Math.floor(index / this.pageSize))?.[index % this.pageSize];
+  }
+
+  /** A loaded run by id. */
+  findRun(id: string): Mlops.IRun | undefined {
+    for (const page of this._pages.values()) {
+      const run = page.find(r => r.id === id);
+      if (run) {
+        return run;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Apply a filter; resolves true when the server accepted it, false (and `error` set) when it did not.
+   * A rejected filter keeps the rows of the previous one.
+   */
+  async setFilter(text: string): Promise<boolean> {
+    const trimmed = text.trim();
+    try {
+      const page = await this._fetchPage(0, trimmed, this._sort);
+      this._filter = trimmed;
+      this._reset(page);
+      return true;
+    } catch (error) {
+      this._fail(error);
+      return false;
+    }
+  }
+
+  /** Sort by a column (see `nextSort`) and reload from the first page. */
+  async setSort(sort: ISort): Promise<void> {
+    try {
+      const page = await this._fetchPage(0, this._filter, sort);
+      this._sort = sort;
+      this._reset(page);
+    } catch (error) {
+      this._fail(error);
+    }
+  }
+
+  /** Make sure rows `[start, end)` are loaded (or loading). */
+  async ensureRange(start: number, end: number): Promise<void> {
+    const wanted = pagesFor(start, Math.min(end, this._total), this.pageSize).filter(
+      p => !this._pages.has(p) && !this._pending.has(p)
+    );
+    await Promise.all(wanted.map(p => this._loadPage(p)));
+  }
+
+  /** Reload every loaded page (keeps the scroll position; picks up new runs and status changes). */
+  async refresh(): Promise<void> {
+    const pages = this._pages.size ? Array.from(this._pages.keys()) : [0];
+    await Promise.all(pages.map(p => this._loadPage(p)));
+  }
+
+  /** Select or unselect a run for comparison. */
+  toggleSelected(id: string): void {
+    if (this._selection.has(id)) {
+      this._selection.delete(id);
+    } else {
+      this._selection.add(id);
+    }
+    this._changed.emit();
+  }
+
+  clearSelection(): void {
+    this._selection.clear();
+    this._changed.emit();
+  }
+
+  /** Show a run's details. */
+  setActive(id: string | null): void {
+    this._activeId = id;
+    this._changed.emit();
+  }
+
+  /** Focus a run: make it active and ask the sidebar to show it. */
+  focusRun(id: string): void {
+    this.setActive(id);
+    this._focusRequested.emit(id);
+  }
+
+  /** Fetch a run with its environment and code. @throws {Mlops.ResponseError} */
+  getDetail(id: string): Promise<Mlops.IRunDetail> {
+    return requestAPI<Mlops.IRunDetail>(`runs/${encodeURIComponent(id)}`);
+  }
+
+  /** Save tags/note/name and update the cached row. @throws {Mlops.ResponseError} */
+  async patchRun(id: string, patch: Mlops.IRunPatch): Promise<Mlops.IRun> {
+    const reply = await requestAPI<{ run: Mlops.IRun }>(`runs/${encodeURIComponent(id)}`, {
+      method: 'PATCH',
+      body: JSON.stringify(patch)
+    });
+    for (const page of this._pages.values()) {
+      const at = page.findIndex(r => r.id === id);
+      if (at >= 0) {
+        page[at] = reply.run;
+      }
+    }
+    this._changed.emit();
+    return reply.run;
+  }
+
+  /** Compare runs (the first is the baseline). @throws {Mlops.ResponseError} */
+  compare(ids: string[]): Promise<Mlops.IComparison> {
+    return requestAPI<Mlops.IComparison>(`compare?ids=${ids.map(encodeURIComponent).join(',')}`);
+  }
+
+  /** The running run of a notebook, or null. @throws {Mlops.ResponseError} */
+  async currentRun(notebookPath: string): Promise<Mlops.IRun | null> {
+    const filter = encodeURIComponent(runningFilter(notebookPath));
+    const page = await requestAPI<Mlops.IRunsPage>(`runs?filter=${filter}&limit=1`);
+    return page.runs[0] ?? null;
+  }
+
+  /** Start polling (the sidebar calls this once it is shown). */
+  start(): void {
+    this._started = true;
+    this._restartPolling();
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  dispose(): void {
+    this._disposed = true;
+    window.clearInterval(this._timer);
+    Signal.clearData(this);
+  }
+
+  private async _fetchPage(page: number, filter: string, sort: ISort): Promise<Mlops.IRunsPage> {
+    const query = new URLSearchParams({
+      sort: sortParam(sort),
+      limit: String(this.pageSize),
+      offset: String(page * this.pageSize)
+    });
+    if (filter) {
+      query.set('filter', filter);
+    }
+    return requestAPI<Mlops.IRunsPage>(`runs?${query.toString()}`);
+  }
+
+  private async _loadPage(page: number): Promise<void> {
+    const generation = this._generation;
+    this._pending.add(page);
+    try {
+      const reply = await this._fetchPage(page, this._filter, this._sort);
+      if (generation === this._generation) {
+        this._pages.set(page, reply.runs);
+        this._total = reply.total;
+        this._error = null;
+      }
+    } catch (error) {
+      if (generation === this._generation) {
+        this._fail(error);
+      }
+    } finally {
+      this._pending.delete(page);
+      this._changed.emit();
+    }
+  }
+
+  private _reset(first: Mlops.IRunsPage): void {
+    this._generation += 1;
+    this._pages = new Map([[0, first.runs]]);
+    this._pending.clear();
+    this._total = first.total;
+    this._error = null;
+    this._changed.emit();
+  }
+
+  private _fail(error: unknown): void {
+    this._error =
+      error instanceof Mlops.ResponseError ? error : new Mlops.ResponseError(String(error), 0, 'CLIENT_ERROR');
+    this._changed.emit();
+  }
+
+  private _hasRunning(): boolean {
+    for (const page of this._pages.values()) {
+      if (page.some(r => r.status === 'running')) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private _restartPolling(): void {
+    window.clearInterval(this._timer);
+    if (!this._started || this._disposed || this._refreshInterval <= 0) {
+      return;
+    }
+    this._timer = window.setInterval(() => {
+      // Finished lists are static; only poll while something can still change (or nothing is loaded yet).
+      if (this._hasRunning() || this._pages.size === 0) {
+        void this.refresh();
+      }
+    }, this._refreshInterval * 1000);
+  }
+
+  private _changed = new Signal<this, void>(this);
+  private _focusRequested = new Signal<this, string>(this);
+  private _filter = '';
+  private _sort: ISort = { key: 'start_time', desc: true };
+  private _pages = new Map<number, Mlops.IRun[]>();
+  private _pending = new Set<number>();
+  private _generation = 0;
+  private _total = 0;
+  private _error: Mlops.ResponseError | null = null;
+  private _selection = new Set<string>();
+  private _activeId: string | null = null;
+  private _keyMetrics: string[] = [];
+  private _refreshInterval: number;
+  private _timer = 0;
+  private _started = false;
+  private _disposed = false;
+}
+
+export namespace RunsModel {
+  export interface IOptions {
+    /** Rows per server page. */
+    pageSize?: number;
+    /** Seconds between refreshes while runs are running (0 disables). */
+    refreshInterval?: number;
+  }
+}

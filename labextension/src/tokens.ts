@@ -1,0 +1,179 @@
+/**
+ * Wire types of the jupyter_mlops REST API, mirroring `jupyter_mlops/server/schemas.py`
+ * (documented in `docs/openapi.yaml`), and the typed error every request throws.
+ */
+
+/** Namespace of the wire types. */
+export namespace Mlops {
+  export type RunStatus = 'running' | 'finished' | 'failed' | 'crashed';
+
+  /** A dataset a run read or wrote. */
+  export interface IDataInput {
+    name: string;
+    hash: string;
+    kind: string;
+    path: string | null;
+    size: number | null;
+    schema: {
+      columns?: { name: string; dtype: string }[];
+      rows?: number;
+      shape?: number[];
+    } | null;
+    role: string;
+  }
+
+  /** A file stored with a run. */
+  export interface IArtifact {
+    path: string;
+    hash: string;
+    size: number;
+  }
+
+  /** One run (`Run.to_dict()`). */
+  export interface IRun {
+    id: string;
+    name: string;
+    experiment: string;
+    status: RunStatus;
+    start_time: number;
+    end_time: number | null;
+    heartbeat: number | null;
+    duration: number | null;
+    notebook_path: string | null;
+    git_commit: string | null;
+    git_dirty: boolean | null;
+    code_hash: string | null;
+    notebook_hash: string | null;
+    env_hash: string | null;
+    note: string;
+    reproduction_of: string | null;
+    tags: string[];
+    params: Record<string, unknown>;
+    metrics: Record<string, number | null>;
+    flags: Record<string, boolean>;
+    data_inputs: IDataInput[];
+    artifacts: IArtifact[];
+  }
+
+  /** `GET runs` reply. */
+  export interface IRunsPage {
+    runs: IRun[];
+    total: number;
+    offset: number;
+    limit: number | null;
+  }
+
+  /** One executed cell of a code snapshot. */
+  export interface ICodeCell {
+    index: number;
+    execution_count?: number | null;
+    source: string;
+    cell_id?: string | null;
+  }
+
+  /** `GET runs/{id}` reply. */
+  export interface IRunDetail {
+    run: IRun;
+    env: {
+      python?: string;
+      platform?: string;
+      packages?: Record<string, string>;
+      [key: string]: unknown;
+    } | null;
+    code: { cells: ICodeCell[] } | null;
+  }
+
+  /** `PATCH runs/{id}` body. */
+  export interface IRunPatch {
+    tags?: string[];
+    note?: string;
+    name?: string;
+  }
+
+  /** One changed cell between two code snapshots. */
+  export interface ICellChange {
+    change: 'added' | 'removed' | 'changed';
+    baseline_index: number | null;
+    index: number | null;
+    baseline_source: string | null;
+    source: string | null;
+    diff: string;
+  }
+
+  export interface IParamRow {
+    key: string;
+    values: unknown[];
+    differs: boolean;
+  }
+
+  export interface IMetricRow {
+    key: string;
+    values: (number | null)[];
+    deltas: (number | null)[];
+    best: number | null;
+    goal: 'max' | 'min';
+  }
+
+  export interface IDataChange {
+    run: string;
+    hash_changed: boolean;
+    size: (number | null)[];
+    rows: (number | null)[];
+    columns_added: string[];
+    columns_removed: string[];
+    dtype_changes: { column: string; from: string; to: string }[];
+  }
+
+  export interface IDataRow {
+    name: string;
+    values: ({ hash: string; size: number | null; schema: unknown } | null)[];
+    differs: boolean;
+    changes: IDataChange[];
+  }
+
+  export interface IPackageRow {
+    name: string;
+    values: (string | null)[];
+    change: string;
+  }
+
+  /** `GET compare` reply: `Comparison.to_dict()` plus Vega-Lite specs keyed by metric. */
+  export interface IComparison {
+    baseline: string;
+    runs: IRun[];
+    params: IParamRow[];
+    code: { run: string; cells: ICellChange[] }[];
+    data: IDataRow[];
+    env: { python: (string | null)[]; packages: IPackageRow[] };
+    metrics: IMetricRow[];
+    flags: { run: string; flags: Record<string, boolean> }[];
+    charts: Record<string, object>;
+    params_charts: Record<string, object>;
+  }
+
+  /** `GET settings` reply. */
+  export interface IServerSettings {
+    version: string;
+    store: string;
+  }
+
+  /**
+   * The error every API call throws: the server's one-line message and its stable code
+   * (`INVALID_FILTER`, `NOT_FOUND`, ...), plus the filter position when there is one.
+   */
+  export class ResponseError extends Error {
+    constructor(
+      message: string,
+      readonly status: number,
+      readonly code: string = 'HTTP_ERROR',
+      readonly position: number | null = null
+    ) {
+      super(message);
+      this.name = 'ResponseError';
+    }
+  }
+}
+
+/** Plugin and widget ids, shared by index.ts and the browser tests. */
+export const PLUGIN_ID = 'jupyter-mlops:plugin';
+export const SIDEBAR_ID = 'jupyter-mlops-sidebar';
