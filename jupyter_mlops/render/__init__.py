@@ -3,50 +3,50 @@
 Pure presentation: every function takes a :class:`~jupyter_mlops.comparing.Comparison` or run entities that were
 already loaded and returns text or rich renderables. Each comparison section is laid out once
 (:mod:`.layout`); :mod:`.terminal` draws it with rich, :mod:`.markup` as markdown or escaped HTML, so the terminal,
-a pull request and a notebook show the same content.
+a pull request and a notebook show the same content. Run lists live in :mod:`.tables`.
+
+Names are re-exported lazily (PEP 562): ``jupyter-mlops runs list`` imports only what a run table needs.
 """
 
 from __future__ import annotations
 
-from jupyter_mlops.render.layout import (
-    Cell,
-    Section,
-    comparison_labels,
-    comparison_sections,
-    format_duration,
-    format_size,
-    format_time,
-    format_value,
-)
-from jupyter_mlops.render.markup import render_comparison_html, render_comparison_markdown, section_html, wrap_html
-from jupyter_mlops.render.tables import metric_columns, run_rows, runs_csv
-from jupyter_mlops.render.terminal import (
-    comparison_renderables,
-    render_comparison_text,
-    run_renderables,
-    runs_table,
-    section_renderables,
-)
+import importlib
+from typing import Any
 
-__all__ = [
-    "Cell",
-    "Section",
-    "comparison_labels",
-    "comparison_renderables",
-    "comparison_sections",
-    "format_duration",
-    "format_size",
-    "format_time",
-    "format_value",
-    "metric_columns",
-    "render_comparison_html",
-    "render_comparison_markdown",
-    "render_comparison_text",
-    "run_renderables",
-    "run_rows",
-    "runs_csv",
-    "runs_table",
-    "section_html",
-    "section_renderables",
-    "wrap_html",
-]
+_EXPORTS = {
+    "Cell": "layout",
+    "Section": "layout",
+    "comparison_labels": "layout",
+    "comparison_sections": "layout",
+    "format_duration": "formatting",
+    "format_size": "formatting",
+    "format_time": "formatting",
+    "format_value": "formatting",
+    "metric_columns": "tables",
+    "run_renderables": "tables",
+    "run_rows": "tables",
+    "runs_csv": "tables",
+    "runs_table": "tables",
+    "comparison_renderables": "terminal",
+    "render_comparison_text": "terminal",
+    "section_renderables": "terminal",
+    "render_comparison_html": "markup",
+    "render_comparison_markdown": "markup",
+    "section_html": "markup",
+    "wrap_html": "markup",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -6,18 +6,16 @@ rows of :class:`Cell`, code diffs); :mod:`.terminal` draws it with rich, :mod:`.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_mlops.charts import run_labels
 from jupyter_mlops.comparing import Comparison
+from jupyter_mlops.render.formatting import format_duration, format_size, format_time, format_value
 
 #: Cell styles: ``differs`` (value differs from the baseline), ``best`` (best metric), ``added``/``removed``.
 STYLES = ("differs", "best", "added", "removed", "muted")
-_MAX_VALUE = 80
 
 
 @dataclass(frozen=True)
@@ -43,51 +41,6 @@ class Section:
     def is_empty(self) -> bool:
         """Nothing to draw but the ``empty`` note."""
         return not self.rows and not self.diffs
-
-
-# -- value formatting ------------------------------------------------------------------------------------------
-def format_value(value: Any, limit: int = _MAX_VALUE) -> str:
-    """A param/metric value as short text: ``—`` for missing, 6 significant digits for floats, JSON for lists."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:.6g}" if math.isfinite(value) else str(value)
-    text = value if isinstance(value, str) else json.dumps(value, default=str, separators=(",", ":"))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def format_time(epoch: float | None) -> str:
-    """Epoch seconds as local ``YYYY-MM-DD HH:MM``."""
-    if epoch is None:
-        return "—"
-    return _dt.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M")
-
-
-def format_duration(seconds: float | None) -> str:
-    """Seconds as ``4.2s``, ``3m 05s`` or ``2h 03m``."""
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
-
-
-def format_size(size: int | None) -> str:
-    """Bytes as a short human size."""
-    if size is None:
-        return "—"
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"
 
 
 def comparison_labels(cmp: Comparison) -> dict[str, str]:

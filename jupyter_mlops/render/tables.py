@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from jupyter_mlops.entities import Run
-from jupyter_mlops.render.layout import format_duration, format_time, format_value
+from jupyter_mlops.render.formatting import format_duration, format_size, format_time, format_value
 
 
 def metric_columns(runs: Iterable[Run], limit: int = 6) -> list[str]:
@@ -62,4 +62,62 @@ def _csv_value(value: Any) -> Any:
         return value
     return json.dumps(value, default=str)
 
+
+def runs_table(runs: Sequence[Run], metrics: Sequence[str] | None = None, title: str | None = None) -> Any:
+    """A rich table of runs."""
+    from rich.table import Table
+
+    keys = metric_columns(runs) if metrics is None else list(metrics)
+    headers, rows = run_rows(runs, keys)
+    table = Table(title=title, title_justify="left")
+    for i, header in enumerate(headers):
+        table.add_column(header, overflow="fold", justify="right" if i >= len(headers) - len(keys) else "left")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def run_renderables(run: Run, env: dict[str, Any] | None = None) -> list[Any]:
+    """Rich renderables describing one run: overview, params, metrics, data inputs, artifacts, environment."""
+    from rich.table import Table
+
+    def kv_table(title: str, pairs: Iterable[tuple[str, str]], headers: tuple[str, str] = ("", "")) -> Any:
+        table = Table(title=title, title_justify="left", title_style="bold", show_header=any(headers))
+        table.add_column(headers[0], style="bold")
+        table.add_column(headers[1], overflow="fold")
+        for key, value in pairs:
+            table.add_row(key, value)
+        return table
+
+    raised = ", ".join(k.replace("_", " ") for k, v in run.flags.items() if v) or "none"
+    overview = [
+        ("id", run.id), ("name", run.name), ("experiment", run.experiment), ("status", run.status.value),
+        ("started", format_time(run.start_time)), ("duration", format_duration(run.duration)),
+        ("notebook", run.notebook_path or "—"),
+        ("git", "—" if not run.git_commit else run.git_commit + (" (dirty)" if run.git_dirty else "")),
+        ("tags", ", ".join(run.tags) or "—"), ("note", run.note or "—"), ("flags", raised),
+    ]
+    if run.reproduction_of:
+        overview.append(("reproduction of", run.reproduction_of))
+    out = [kv_table(f"Run {run.name}", overview)]
+    out.append(kv_table("Params", ((k, format_value(v)) for k, v in sorted(run.params.items())), ("param", "value")))
+    out.append(kv_table("Metrics (latest)", ((k, format_value(v)) for k, v in sorted(run.metrics.items())),
+                        ("metric", "value")))
+    if run.data_inputs:
+        data = Table(title="Data", title_justify="left", title_style="bold")
+        for header in ("name", "role", "kind", "hash", "size", "rows"):
+            data.add_column(header, overflow="fold")
+        for d in run.data_inputs:
+            rows = (d.schema or {}).get("rows")
+            data.add_row(d.name, d.role, d.kind, d.hash, format_size(d.size), "—" if rows is None else str(rows))
+        out.append(data)
+    if run.artifacts:
+        out.append(kv_table("Artifacts", ((a.path, f"{format_size(a.size)}  {a.hash}") for a in run.artifacts),
+                            ("path", "size  hash")))
+    if env:
+        packages = env.get("packages") if isinstance(env.get("packages"), dict) else {}
+        summary = [("python", format_value(env.get("python"))), ("platform", format_value(env.get("platform"))),
+                   ("packages", str(len(packages or {})))]
+        out.append(kv_table("Environment", summary))
+    return out
 

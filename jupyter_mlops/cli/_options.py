@@ -1,0 +1,149 @@
+"""Shared options of the ``runs`` commands (the sqlite-utils ``output_options`` pattern) and store opening.
+
+Option values are validated here and bad ones raise :class:`~jupyter_mlops.errors.InvalidInput`, so
+``cli.main`` prints one line instead of click's multi-line usage block. Nothing heavy is imported at module level:
+``jupyter-mlops runs list`` must start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from jupyter_mlops.errors import InvalidInput, StoreUnavailable
+
+if TYPE_CHECKING:
+    from jupyter_mlops.store.base import Store
+    from jupyter_mlops.store.blobs import BlobStore
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def store_option(func: F) -> F:
+    """``--store URL``: which store to use (default: settings resolution)."""
+    return click.option(
+        "--store",
+        "store_url",
+        metavar="URL",
+        default=None,
+        help="Store URL, e.g. sqlite:///path/mlops.db or postgresql+psycopg://user@host/db "
+        "(default: $JUPYTER_MLOPS_STORE, [tool.jupyter-mlops] store, else .mlops/mlops.db in the project root).",
+    )(func)
+
+
+def _choice_callback(choices: Sequence[str]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None and value not in choices:
+            raise InvalidInput(f"--{param.name} must be one of {', '.join(choices)}; got {value!r}")
+        return value
+
+    return check
+
+
+def format_option(*choices: str, default: str = "table") -> Callable[[F], F]:
+    """``--format``/``-f`` limited to ``choices`` (validated with a one-line error)."""
+
+    def decorate(func: F) -> F:
+        return click.option(
+            "--format",
+            "-f",
+            "fmt",
+            default=default,
+            show_default=True,
+            metavar="|".join(choices),
+            callback=_choice_callback(choices),
+            help=f"Output format: {', '.join(choices)}.",
+        )(func)
+
+    return decorate
+
+
+def filter_option(func: F) -> F:
+    """``--filter``: a filter-language expression."""
+    return click.option(
+        "--filter",
+        "filter_text",
+        metavar="EXPR",
+        default=None,
+        help='Only runs matching a filter, e.g. "metrics.auc >= 0.8 and params.lr < 0.1" (see docs/cli.md).',
+    )(func)
+
+
+def _check_limit(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None and value < 1:
+        raise InvalidInput(f"--{param.name} must be a positive number; got {value}")
+    return value
+
+
+def non_negative(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Click callback: reject negative numbers with a one-line error."""
+    if value is not None and value < 0:
+        raise InvalidInput(f"--{param.name} must not be negative; got {value}")
+    return value
+
+
+def sort_option(func: F) -> F:
+    """``--sort``: repeatable sort keys such as ``"metrics.auc desc"``."""
+    return click.option(
+        "--sort",
+        "sort",
+        metavar="KEY [asc|desc]",
+        multiple=True,
+        help='Sort key, repeatable: "metrics.auc desc", "params.lr", "name", "start_time" (default: newest first).',
+    )(func)
+
+
+def limit_option(default: int | None = 50) -> Callable[[F], F]:
+    """``--limit N``: at most N runs."""
+
+    def decorate(func: F) -> F:
+        return click.option(
+            "--limit",
+            "-n",
+            type=int,
+            default=default,
+            show_default=default is not None,
+            callback=_check_limit,
+            help="At most this many runs.",
+        )(func)
+
+    return decorate
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):].split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    return None if Path(path).exists() else Path(path)
+
+
+def open_stores(store_url: str | None) -> tuple[Store, BlobStore]:
+    """Open the store (never creating one: the ``runs`` commands only read and edit existing runs) and its blobs.
+
+    Raises:
+        StoreUnavailable: no store there, not a database, unreachable.
+    """
+    from jupyter_mlops.config import load_settings
+    from jupyter_mlops.store import open_store
+    from jupyter_mlops.store.blobs import BlobStore
+
+    settings = load_settings(store_url=store_url)
+    missing = _missing_sqlite_file(settings.store_url)
+    if missing is not None:
+        raise StoreUnavailable(f"no store at {missing}: no runs recorded yet (or pass --store URL)")
+    store = open_store(settings.store_url, create=False, stale_after=settings.stale_after)
+    return store, BlobStore(settings.blobs_url)
+
+
+def stdin_is_terminal() -> bool:
+    """Whether a person can answer a confirmation prompt."""
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
