@@ -54,7 +54,7 @@ class GitState:
 
 
 def strip_credentials(url: str) -> str:
-    """A remote URL without ``user:password@`` (or a token in the user part) for http(s) remotes.
+    """A remote URL without credentials: any user part of http(s) URLs (it can be a token), passwords elsewhere.
 
     Examples:
         >>> strip_credentials("https://me:ghp_secret@github.com/org/repo.git")
@@ -66,7 +66,12 @@ def strip_credentials(url: str) -> str:
     if not sep:
         return url  # scp-like ssh syntax carries no secret
     authority, slash, path = rest.partition("/")
-    return f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+    userinfo, at, host = authority.rpartition("@")
+    if not at:
+        return url
+    if scheme.lower() not in ("http", "https") and ":" not in userinfo:
+        return url  # ssh://git@host: the user name is not a secret
+    return f"{scheme}://{host}{slash}{path}"
 
 
 def _git(args: list[str], cwd: str, executable: str) -> subprocess.CompletedProcess[bytes]:
