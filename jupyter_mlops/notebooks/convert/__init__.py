@@ -7,6 +7,7 @@ writes. Static analysis decides each section's inputs and outputs (see :mod:`.fl
 from __future__ import annotations
 
 import keyword
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,14 +30,15 @@ class ConvertResult:
 
 
 def package_name(notebook: Path, name: str | None = None) -> str:
-    """``--name`` if valid, else the snake_case notebook file name."""
+    """``--name`` if valid, else the snake_case notebook file name without leading digits (``01_eda`` → ``eda``)."""
     from jupyter_mlops.notebooks.convert.sections import snake_case
 
     if name is not None:
         if not name.isidentifier() or keyword.iskeyword(name):
             raise InvalidInput(f"--name {name!r} is not a valid Python package name")
         return name
-    return snake_case(notebook.stem)
+    name = re.sub(r"^[\d_]+", "", snake_case(re.sub(r"^[\d\W_]+", "", notebook.stem)))
+    return name if name and not name.startswith("section") else "notebook"
 
 
 def package_files(nb: Any, *, package: str, notebook: str, sections: str = "h2") -> dict[str, str]:

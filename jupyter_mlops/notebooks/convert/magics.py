@@ -88,14 +88,20 @@ def _translate_cell_magic(header: str, body: str, after_start: str) -> CellTrans
     if name in BODY_CELL_MAGICS:
         return translate_cell(body, after_start)
     if name == "track":
-        return _track_cell(args.strip(), body)
+        kind, _, options = args.strip().partition(" ")
+        return _track_cell(kind, options, body)
     return CellTranslation("", [f"%%{name} runs the cell outside Python"])
 
 
-def _track_cell(kind: str, body: str) -> CellTranslation:
-    """``%%track params`` / ``%%track metrics``: keep the assignments, then log the names they assign."""
+def _track_cell(kind: str, options: str, body: str) -> CellTranslation:
+    """``%%track params`` / ``%%track metrics [--step N]``: keep the assignments, then log the names they assign."""
     if kind not in ("params", "metrics"):
         return CellTranslation("", [f"%%track {kind} is not a known cell form (use params or metrics)"])
+    try:
+        _, parsed = _options(shlex.split(options), {"step": "step"} if kind == "metrics" else {})
+    except ValueError as exc:
+        return CellTranslation("", [f"%%track {kind} {options}: {exc}"])
+    step = f", step={_value(parsed['step'][-1])}" if "step" in parsed else ""
     inner = translate_cell(body)
     if inner.errors:
         return inner
@@ -110,7 +116,7 @@ def _track_cell(kind: str, body: str) -> CellTranslation:
             if isinstance(target, ast.Name) and target.id not in names:
                 names.append(target.id)
     mapping = ", ".join(f"{name!r}: {name}" for name in names)
-    call = f"mlops.log_{kind}({{{mapping}}})"
+    call = f"mlops.log_{kind}({{{mapping}}}{step})"
     return CellTranslation(inner.code.rstrip("\n") + "\n" + call, [], True)
 
 
@@ -195,7 +201,10 @@ def translate_line_magic(rest: str) -> tuple[str, str | None]:
 
 
 def translate_track(args: str) -> tuple[str, str | None]:
-    """Translate the arguments of a ``%track`` line magic to a ``mlops.*`` call."""
+    """Translate the arguments of a ``%track`` line magic to a ``mlops.*`` call (same syntax as the magic)."""
+    sub, _, raw = args.strip().partition(" ")
+    if sub == "note":  # the magic keeps the rest of the line verbatim
+        return f"mlops.note({raw.strip()!r})", None
     try:
         words = shlex.split(args)
     except ValueError as exc:
@@ -212,17 +221,26 @@ def translate_track(args: str) -> tuple[str, str | None]:
         return "", f"`%track {args}`: {exc}"
 
 
-def _options(words: list[str], known: dict[str, str]) -> tuple[list[str], dict[str, list[str]]]:
-    """Split ``words`` into positionals and ``--opt value`` options (``known`` maps option → keyword)."""
+def _options(
+    words: list[str], known: dict[str, str], flags: frozenset[str] = frozenset()
+) -> tuple[list[str], dict[str, list[str]]]:
+    """Split ``words`` into positionals and ``--opt value`` options.
+
+    ``known`` maps an option (long name, or one letter for ``-x``) to its keyword; ``flags`` take no value.
+    """
     positional: list[str] = []
     options: dict[str, list[str]] = {}
     i = 0
     while i < len(words):
         word = words[i]
-        if word.startswith("--"):
-            key, eq, value = word[2:].partition("=")
+        if word.startswith("-") and len(word) > 1 and not _is_number(word):
+            key, eq, value = word.lstrip("-").partition("=")
+            if key in flags:
+                options.setdefault(key, []).append("")
+                i += 1
+                continue
             if key not in known:
-                raise ValueError(f"unknown option --{key}")
+                raise ValueError(f"unknown option {word}")
             if not eq:
                 if i + 1 >= len(words):
                     raise ValueError(f"--{key} needs a value")
@@ -233,6 +251,14 @@ def _options(words: list[str], known: dict[str, str]) -> tuple[list[str], dict[s
             positional.append(word)
         i += 1
     return positional, options
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _value(text: str) -> str:
@@ -260,10 +286,9 @@ def _pairs(words: list[str]) -> list[tuple[str, str]]:
 
 
 def _track_start(words: list[str]) -> str:
-    positional, options = _options(words, {"experiment": "experiment", "tag": "tags", "note": "note", "name": "name"})
+    known = {"experiment": "experiment", "e": "experiment", "tag": "tags", "t": "tags", "note": "note", "n": "note"}
+    positional, options = _options(words, known, frozenset({"no-auto"}))
     args = [repr(positional[0])] if positional else []
-    if "name" in options and not positional:
-        args.append(repr(options["name"][-1]))
     if "experiment" in options:
         args.append(f"experiment={options['experiment'][-1]!r}")
     if "tags" in options:
@@ -273,50 +298,46 @@ def _track_start(words: list[str]) -> str:
     return f"mlops.start_run({', '.join(args)})"
 
 
-def _track_logged(kind: str) -> Callable[[list[str]], str]:
-    def handler(words: list[str]) -> str:
-        positional, options = _options(words, {"step": "step"} if kind == "metric" else {})
-        pairs = _pairs(positional)
-        if not pairs:
-            raise ValueError(f"no {kind} given")
-        step = f", step={_value(options['step'][-1])}" if "step" in options else ""
-        if len(pairs) == 1:
-            key, value = pairs[0]
-            return f"mlops.log_{kind}({key!r}, {value}{step})"
-        mapping = ", ".join(f"{key!r}: {value}" for key, value in pairs)
-        return f"mlops.log_{kind}s({{{mapping}}}{step})"
+def _track_metric(words: list[str]) -> str:
+    positional, options = _options(words, {"step": "step"})
+    pairs = _pairs(positional)
+    if not pairs:
+        raise ValueError("expected NAME=VALUE")
+    step = f", step={_value(options['step'][-1])}" if "step" in options else ""
+    mapping = ", ".join(f"{key!r}: {value}" for key, value in pairs)
+    return f"mlops.log_metrics({{{mapping}}}{step})"
 
-    return handler
+
+def _track_params(words: list[str]) -> str:
+    """``%track params a b`` logs variables by name; ``key=value`` pairs are accepted too."""
+    pairs = [(w, w) if "=" not in w else _pairs([w])[0] for w in words]
+    if not pairs:
+        return ""  # `%track params` alone only shows the params
+    mapping = ", ".join(f"{key!r}: {value}" for key, value in pairs)
+    return f"mlops.log_params({{{mapping}}})"
 
 
 def _track_data(words: list[str]) -> str:
-    positional, options = _options(words, {"name": "name", "role": "role"})
-    if len(positional) != 1:
-        raise ValueError("expected one data path or variable")
-    target = positional[0]
-    if target.isidentifier():
-        extra = f", name={options['name'][-1]!r}" if "name" in options else f", name={target!r}"
-        source = target
-    else:
-        extra = f", name={options['name'][-1]!r}" if "name" in options else ""
-        source = repr(target)
-    if "role" in options:
-        extra += f", role={options['role'][-1]!r}"
-    return f"mlops.log_data({source}{extra})"
+    """Each target: a variable (logged under its name) or a path."""
+    if not words:
+        raise ValueError("expected a data path or variable")
+    calls = [f"mlops.log_data({t}, name={t!r})" if t.isidentifier() else f"mlops.log_data({t!r})" for t in words]
+    return "; ".join(calls)
+
+
+def _track_stop(words: list[str]) -> str:
+    _, options = _options(words, {}, frozenset({"failed"}))
+    return 'mlops.end_run("failed")' if "failed" in options else "mlops.end_run()"
 
 
 _TRACK: dict[str, Callable[[list[str]], str]] = {
     "start": _track_start,
-    "stop": lambda words: "mlops.end_run()" if not words else f"mlops.end_run(status={words[0]!r})",
-    "end": lambda words: "mlops.end_run()",
-    "metric": _track_logged("metric"),
-    "metrics": _track_logged("metric"),
-    "param": _track_logged("param"),
-    "params": _track_logged("param"),
+    "stop": _track_stop,
+    "metric": _track_metric,
+    "params": _track_params,
     "data": _track_data,
-    "artifact": lambda words: f"mlops.log_artifact({words[0]!r})" if words else "",
-    "tag": lambda words: f"mlops.set_tags({words!r})",
-    "note": lambda words: f"mlops.note({' '.join(words)!r})",
+    "artifact": lambda words: "; ".join(f"mlops.log_artifact({w!r})" for w in words),
+    "tag": lambda words: f"mlops.set_tags({', '.join(repr(w) for w in words)})",
     # read-only views of the store: nothing to do in a pipeline
     "compare": lambda words: "",
     "list": lambda words: "",

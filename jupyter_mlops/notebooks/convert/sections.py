@@ -1,7 +1,8 @@
 """Split a notebook's cells into sections: at markdown headings (H1..H3) or at cells tagged ``section:<name>``.
 
-A heading of the chosen level *or shallower* starts a section (``h2`` splits at ``#`` and ``##``). Cells before
-the first section start belong to a section named ``setup``. Section names are snake_case identifiers, unique,
+A heading of the chosen level *or shallower* starts a section (``h2`` splits at ``#`` and ``##``), except that a
+notebook's only H1 is its title, not a section, when splitting at H2 or H3. Cells before the first section start
+belong to a section named ``setup``. Section names are snake_case identifiers, unique,
 never a Python keyword or one of the package's own module names.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 from jupyter_mlops.errors import InvalidInput
 
 SECTION_MODES = ("h1", "h2", "h3", "tag")
+MAX_NAME = 32
 RESERVED = frozenset({"params", "pipeline", "__main__", "__init__", "mlops"})
 
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -71,8 +73,13 @@ def split_sections(cells: list[tuple[int, Any]], mode: str) -> list[RawSection]:
     if mode not in SECTION_MODES:
         raise InvalidInput(f"unknown section mode {mode!r} (choose from {', '.join(SECTION_MODES)})")
     sections = [RawSection("setup")]
+    level = 0 if mode == "tag" else int(mode[1])
+    titles = [heading(cell, 1) for _, cell in cells] if level > 1 else []
+    only_h1 = [i for i, t in zip(cells, titles, strict=True) if t is not None]
     for index, cell in cells:
-        title = _section_tag(cell) if mode == "tag" else heading(cell, int(mode[1]))
+        title = _section_tag(cell) if mode == "tag" else heading(cell, level)
+        if len(only_h1) == 1 and only_h1[0][0] == index and heading(cell, 1) == title:
+            title = None  # the notebook's title
         if title is not None:
             sections.append(RawSection(title))
         sections[-1].cells.append((index, cell))
@@ -83,6 +90,8 @@ def snake_case(title: str) -> str:
     """A valid module/function name from a heading: ``"1. Load the data!"`` → ``section_1_load_the_data``."""
     name = re.sub(r"[^0-9a-zA-Z]+", "_", title).strip("_").lower()
     name = re.sub(r"_+", "_", name) or "section"
+    while len(name) > MAX_NAME and "_" in name:  # long headings make unreadable module names
+        name = name.rsplit("_", 1)[0]
     if name[0].isdigit():
         name = f"section_{name}"
     if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in RESERVED:
@@ -92,11 +101,12 @@ def snake_case(title: str) -> str:
 
 def unique_names(titles: list[str]) -> list[str]:
     """snake_case names for titles, made unique with ``_2``, ``_3``... in order."""
-    seen: dict[str, int] = {}
-    names = []
+    names: list[str] = []
     for title in titles:
-        base = snake_case(title)
-        count = seen.get(base, 0) + 1
-        seen[base] = count
-        names.append(base if count == 1 else f"{base}_{count}")
+        base = name = snake_case(title)
+        count = 1
+        while name in names:
+            count += 1
+            name = f"{base}_{count}"
+        names.append(name)
     return names
