@@ -12,6 +12,7 @@ import glob
 import hashlib
 import json
 import os
+import statistics
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -136,7 +137,7 @@ def select_shard(notebooks: Sequence[Path], shard: int, total: int,
     assignment: dict[Path, int] = {}
     if durations:
         known = [d for d in durations.values() if d > 0]
-        fallback = sorted(known)[len(known) // 2] if known else 1.0  # unknown notebooks cost the median
+        fallback = statistics.median(known) if known else 1.0  # a notebook new since the report costs the median
         cost = {nb: durations.get(keys[nb], fallback) for nb in notebooks}
         loads = [0.0] * total
         for nb in sorted(notebooks, key=lambda n: (-cost[n], keys[n])):

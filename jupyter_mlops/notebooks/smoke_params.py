@@ -221,7 +221,8 @@ def inject_parameters(nb: Any, parameters: Mapping[str, Any], language: str = "p
     """Insert a papermill-style ``injected-parameters`` cell; returns its index (None when nothing to inject)."""
     import nbformat
 
-    nb.metadata.setdefault("papermill", {})["parameters"] = dict(parameters)
+    previous = dict(nb.metadata.get("papermill") or {})
+    nb.metadata["papermill"] = nbformat.from_dict({**previous, "parameters": dict(parameters)})
     if not parameters:
         return None
     nb.cells = [c for c in nb.cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]

@@ -1,0 +1,116 @@
+"""pytest plugin: ``pytest --nb-smoke PATHS`` runs each notebook as a test item with the nb-smoke runner.
+
+Every pytest run imports this module once jupyter_mlops is installed (entry point ``pytest11``), so it imports
+nothing heavy: the runner (nbclient, jupyter_client, nbformat) is imported by the first notebook item, and
+``.ipynb`` files are collected only when ``--nb-smoke`` is given. Items are independent, so pytest-xdist
+(``-n 2``) distributes them like any other test. A failing item's report is nb-smoke's own lines: reason,
+failing cell index and id, its first source lines, the exception, and the executed notebook's path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_mlops.errors import MlopsError
+
+_OPTIONS = pytest.StashKey[Any]()
+
+
+class NotebookSmokeFailed(MlopsError):
+    """A notebook item failed; carries the nb-smoke result for the report."""
+
+    code = "CELL_ERROR"
+
+    def __init__(self, result: Any) -> None:
+        super().__init__(f"{result.path} [{result.reason}] {result.message}")
+        self.result = result
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register ``--nb-smoke`` and its options (the same knobs as the ``nb-smoke`` command)."""
+    group = parser.getgroup("nb-smoke", "notebook smoke tests (jupyter_mlops)")
+    group.addoption("--nb-smoke", action="store_true", help="collect .ipynb files and execute each in a fresh "
+                    "kernel with the nb-smoke runner")
+    group.addoption("--nb-smoke-param", action="append", default=[], metavar="KEY=VALUE",
+                    help="parameter to inject, typed from the notebook's defaults (repeatable)")
+    group.addoption("--nb-smoke-params-file", action="append", default=[], metavar="FILE",
+                    help="YAML/JSON file of parameters (repeatable)")
+    group.addoption("--nb-smoke-kernel", metavar="NAME", help="kernelspec (default: the current interpreter)")
+    group.addoption("--nb-smoke-cell-timeout", type=float, default=600.0, metavar="SECONDS",
+                    help="seconds a cell may run (cell metadata or a timeout=N tag wins)")
+    group.addoption("--nb-smoke-timeout", type=float, default=None, metavar="SECONDS",
+                    help="seconds a whole notebook may run")
+    group.addoption("--nb-smoke-keep-going", action="store_true", help="run past failing cells, report all")
+    group.addoption("--nb-smoke-output-dir", metavar="DIR", help="where executed notebooks are kept")
+    group.addoption("--nb-smoke-no-track", action="store_true", help="send %%track runs to a throwaway store")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Check the options once, so a malformed ``--nb-smoke-param`` is a usage error, not N failures."""
+    if not config.getoption("nb_smoke"):
+        return
+    from jupyter_mlops.notebooks.smoke import SmokeOptions
+    from jupyter_mlops.notebooks.smoke_exec import Limits
+    from jupyter_mlops.notebooks.smoke_params import split_assignment
+
+    try:
+        parameters = dict(split_assignment(p) for p in config.getoption("nb_smoke_param"))
+    except MlopsError as exc:
+        raise pytest.UsageError(f"--nb-smoke-param: {exc.message}") from None
+    output = config.getoption("nb_smoke_output_dir")
+    config.stash[_OPTIONS] = SmokeOptions(
+        jobs=1, prestart=0, parameters=parameters, param_files=list(config.getoption("nb_smoke_params_file")),
+        kernel=config.getoption("nb_smoke_kernel"), output_dir=Path(output) if output else None,
+        limits=Limits(cell_timeout=config.getoption("nb_smoke_cell_timeout"),
+                      timeout=config.getoption("nb_smoke_timeout"),
+                      keep_going=config.getoption("nb_smoke_keep_going")),
+        track=not config.getoption("nb_smoke_no_track"),
+    )
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Collect notebooks only under ``--nb-smoke`` (and never checkpoint copies)."""
+    if file_path.suffix == ".ipynb" and parent.config.getoption("nb_smoke"):
+        if ".ipynb_checkpoints" in file_path.parts:
+            return None
+        return NotebookFile.from_parent(parent, path=file_path)
+    return None
+
+
+class NotebookFile(pytest.File):
+    """A notebook file: one item."""
+
+    def collect(self) -> Any:
+        """Yield the notebook's single item."""
+        yield NotebookItem.from_parent(self, name=self.path.name)
+
+
+class NotebookItem(pytest.Item):
+    """One notebook executed by the nb-smoke runner."""
+
+    def runtest(self) -> None:
+        """Execute the notebook; raise with the smoke result when it fails."""
+        from jupyter_mlops.notebooks.smoke import run_smoke
+
+        report = run_smoke([self.path], self.config.stash[_OPTIONS])
+        result = report.results[0]
+        self.user_properties.append(("nb_smoke_executed", result.executed_path))
+        if not result.passed:
+            raise NotebookSmokeFailed(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        """The smoke report lines instead of a Python traceback through the runner."""
+        if isinstance(excinfo.value, NotebookSmokeFailed):
+            lines = excinfo.value.result.lines()
+            for failure in excinfo.value.result.failures:
+                if failure.traceback:
+                    lines.extend(["", *failure.traceback[-15:]])
+            return "\n".join(lines)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        """Location shown by pytest."""
+        return self.path, None, f"nb-smoke {self.name}"
