@@ -131,7 +131,7 @@ def test_cli_bad_files_one_line_each_others_still_cleaned(tmp_path):
     assert result.exit_code == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
     assert len(errors) == len(BAD)
-    for name, line in zip(BAD, errors):
+    for name, line in zip(BAD, errors, strict=True):
         assert name in line
     assert "Traceback" not in result.output + result.stderr
     for p in paths[:-1]:
