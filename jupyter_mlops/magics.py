@@ -19,7 +19,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.display import HTML, display
+from IPython.display import display
 
 from jupyter_mlops.errors import InvalidInput, MlopsError, NoActiveRun
 from jupyter_mlops.kernel_events import CellObserver
@@ -252,7 +252,7 @@ class TrackMagics(Magics):
                 raise InvalidInput("no runs yet: start one with %track start")
             run_id = latest[0].id
         view = fluent.get_run(run_id, store=store, blobs=blobs)
-        display(HTML(_run_html(view)))
+        display(_Rich(_run_html(view), _run_text(view)))
 
     def _cmd_compare(self, rest: str, cell: str | None) -> None:
         parser = _parser("compare")
@@ -262,7 +262,7 @@ class TrackMagics(Magics):
         args = parser.parse_args(_split(rest))
         if bool(args.runs) == (args.last is not None):
             raise InvalidInput("usage: %track compare RUN RUN ... | --last N")
-        display(HTML(comparison_html(args.runs, args.last, all_values=args.all)))
+        display(_Rich(*comparison_html(args.runs, args.last, all_values=args.all)))
 
     # -- helpers ------------------------------------------------------------------------------------------
     def _run_cell_body(self, cell: str) -> list[str]:
@@ -286,8 +286,8 @@ class TrackMagics(Magics):
         action(active)
 
 
-def comparison_html(refs: list[str], last: int | None, *, all_values: bool = False) -> str:
-    """Resolve runs (ids, prefixes, names or the last N) and render their comparison as HTML."""
+def comparison_html(refs: list[str], last: int | None, *, all_values: bool = False) -> tuple[str, str]:
+    """Resolve runs (ids, prefixes, names or the last N) and render their comparison as (HTML, plain text)."""
     from jupyter_mlops import compare
 
     store, blobs, _ = fluent.open_stores()
@@ -298,11 +298,38 @@ def comparison_html(refs: list[str], last: int | None, *, all_values: bool = Fal
     if len(ids) < 2:
         raise InvalidInput(f"compare needs at least two runs, found {len(ids)}")
     comparison = compare.compare_runs(store, blobs, ids, all_values=all_values)
+    from jupyter_mlops.render import render_comparison_text
+
     try:
         from jupyter_mlops.widgets import render_comparison_html  # the notebook renderer, when present
     except ImportError:
         from jupyter_mlops.render import render_comparison_html
-    return str(render_comparison_html(comparison))
+    return str(render_comparison_html(comparison)), render_comparison_text(comparison)
+
+
+class _Rich:
+    """Shows HTML in a notebook and plain text in a terminal."""
+
+    def __init__(self, html_text: str, plain: str) -> None:
+        self.html_text, self.plain = html_text, plain
+
+    def _repr_html_(self) -> str:
+        return self.html_text
+
+    def __repr__(self) -> str:
+        return self.plain
+
+
+def _run_text(view: Any) -> str:
+    lines = [f"{view.name} ({view.id[:8]}) · {view.experiment} · {view.status}", f"tags: {', '.join(view.tags) or '-'}"]
+    if view.note:
+        lines.append(f"note: {view.note}")
+    for title, items in (("params", view.params), ("metrics", view.metrics)):
+        lines += [f"{title}:"] + [f"  {k} = {v}" for k, v in sorted(items.items())]
+    lines += ["data:"] + [f"  {d.name} {d.kind} {d.hash[:24]}" for d in view.data_inputs]
+    flags = [k for k, v in view.flags.items() if v]
+    lines.append(f"notebook flags: {', '.join(flags) or 'none'}")
+    return "\n".join(lines)
 
 
 def _run_html(view: Any) -> str:

@@ -1,0 +1,238 @@
+"""The %track magics in a live IPython shell: every sub-command, every misuse, and the post-cell observer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+import jupyter_mlops as mlops
+from jupyter_mlops.store import open_store
+from jupyter_mlops.tracking import context, fluent
+
+FAST = "[tool.jupyter-mlops]\nheartbeat_interval = 0.05\nflush_interval = 0.02\n"
+
+
+@pytest.fixture(scope="module")
+def shell() -> Iterator[InteractiveShell]:
+    ip = InteractiveShell.instance()
+    ip.run_cell("%load_ext jupyter_mlops", store_history=True)
+    yield ip
+    ip.run_cell("%unload_ext jupyter_mlops")
+
+
+@pytest.fixture
+def ip(shell: InteractiveShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
+    (tmp_path / "pyproject.toml").write_text(FAST)
+    monkeypatch.chdir(tmp_path)
+    for name in ("JUPYTER_MLOPS_STORE", "JUPYTER_MLOPS_CONTEXT", "JPY_SESSION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    yield shell
+    fluent.end_run()
+    context.drain()
+
+
+def run(ip: InteractiveShell, source: str):
+    return ip.run_cell(source, store_history=True)
+
+
+def one_line_error(ip, capsys, source: str) -> str:
+    result = run(ip, source)
+    err = capsys.readouterr().err.strip()
+    assert result.error_in_exec is not None, source
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert err.startswith("UsageError: ")
+    return err
+
+
+def test_start_status_stop(ip, capsys):
+    run(ip, "%track start first --experiment churn --tag lgbm --tag v1 --note 'first try'")
+    assert "Started run 'first'" in capsys.readouterr().out
+    run(ip, "%track status")
+    assert "is running in experiment 'churn'" in capsys.readouterr().out
+    active = mlops.active_run()
+    run(ip, "%track stop")
+    assert "as finished" in capsys.readouterr().out
+    view = mlops.get_run(active.id)
+    assert (view.status, view.experiment, view.tags, view.note) == ("finished", "churn", ("lgbm", "v1"), "first try")
+    run(ip, "%track status")
+    assert "No active run" in capsys.readouterr().out
+
+
+def test_stop_failed_and_restart_ends_the_previous_run(ip, capsys):
+    run(ip, "%track start a")
+    first = mlops.active_run()
+    run(ip, "%track start b")
+    assert "Ended run 'a'" in capsys.readouterr().out
+    run(ip, "%track stop --failed")
+    assert mlops.get_run(first.id).status == "finished"
+    assert mlops.get_run("b").status == "failed"
+
+
+def test_params_cell_and_line(ip, capsys):
+    run(ip, "%track start p --no-auto")
+    result = run(ip, "%%track params\nlr = 0.1\nlayers = [64, 32]\nname = 'x' + 'y'\nimport math\n")
+    assert result.success and ip.user_ns["name"] == "xy"
+    run(ip, "depth = 7")
+    run(ip, "%track params depth")
+    run(ip, "%%track params\nlr = 0.2\n")
+    out = run(ip, "%track params").result
+    assert out == {"lr": 0.2, "layers": [64, 32], "name": "xy", "depth": 7}
+    assert mlops.get_run("p").param_history("lr") == [0.1, 0.2]
+
+
+def test_metric_line_and_metrics_cell(ip, capsys):
+    run(ip, "%track start m --no-auto")
+    run(ip, "auc_value = 0.93")
+    run(ip, "%track metric acc=0.9 auc=auc_value --step 2")
+    run(ip, "%%track metrics --step 3\nloss = 0.25\nlabel = 'not a number'\nflag = True\n")
+    run(ip, "%track stop")
+    view = mlops.get_run("m")
+    assert view.metrics == {"acc": 0.9, "auc": 0.93, "loss": 0.25}
+    assert [m.step for m in view.metric_history("loss")] == [3]
+
+
+def test_data_artifact_tag_note(ip, capsys, tmp_path):
+    (tmp_path / "train.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "model.txt").write_text("weights")
+    run(ip, "%track start d --no-auto")
+    run(ip, "import pandas as pd\nframe = pd.DataFrame({'x': [1, 2, 3]})\npath_var = 'train.csv'")
+    run(ip, "%track data train.csv frame")
+    run(ip, "%track data path_var")
+    run(ip, "%track artifact model.txt")
+    run(ip, "%track tag good")
+    run(ip, "%track note it's better")
+    out = capsys.readouterr().out
+    assert "Recorded data 'train.csv'" in out and "Stored artifact 'model.txt'" in out
+    run(ip, "%track stop")
+    view = mlops.get_run("d")
+    assert {d.name: d.kind for d in view.data_inputs} == {"train.csv": "file", "frame": "dataframe"}
+    assert [a.path for a in view.artifacts] == ["model.txt"]
+    assert "good" in view.tags and view.note == "it's better"
+
+
+def test_list_show_compare(ip, capsys):
+    for lr in (0.1, 0.2):
+        run(ip, f"%track start lr{lr} --no-auto")
+        run(ip, f"%track metric auc={lr + 0.5}")
+        run(ip, f"lr = {lr}")
+        run(ip, "%track params lr")
+        run(ip, "%track stop")
+    capsys.readouterr()
+    run(ip, "%track list --filter 'metrics.auc > 0.65' --limit 5")
+    out = capsys.readouterr().out
+    assert "lr0.2" in out and "lr0.1" not in out
+    run(ip, "%track show lr0.1")
+    assert "lr0.1" in capsys.readouterr().out
+    result = run(ip, "%track compare --last 2")
+    assert result.success
+    result = run(ip, "%track compare lr0.1 lr0.2")
+    assert result.success
+    run(ip, "%track list --filter 'name = \"zzz\"'")
+    assert "No runs match" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("source", "needle"),
+    [
+        ("%track stop", "no active run"),
+        ("%track bogus", "unknown %track sub-command 'bogus'"),
+        ("%track", "usage: %track"),
+        ("%track list --filter 'params.lr >'", "invalid filter"),
+        ("%track show no-such-run", "no run matches"),
+        ("%track compare no-such-run other", "no run matches"),
+        ("%track compare", "usage: %track compare"),
+        ("%track metric auc", "expected NAME=VALUE"),
+        ("%track start --bogus-flag", "unrecognized arguments"),
+        ("%track start 'unclosed", "cannot read the %track line"),
+    ],
+)
+def test_misuse_is_one_line_and_harms_no_run(ip, capsys, source, needle):
+    run(ip, "%track start keep --no-auto")
+    run(ip, "%track metric auc=0.5")
+    run(ip, "%track stop")
+    capsys.readouterr()
+    assert needle in one_line_error(ip, capsys, source)
+    view = mlops.get_run("keep")
+    assert view.status == "finished" and view.metrics == {"auc": 0.5}
+
+
+def test_missing_data_path_and_variable_during_a_run(ip, capsys):
+    run(ip, "%track start miss --no-auto")
+    assert "data path not found: nothere.csv" in one_line_error(ip, capsys, "%track data nothere.csv")
+    assert "no variable named" in one_line_error(ip, capsys, "%track params not_defined_anywhere")
+    assert mlops.active_run() is not None  # the run survives the misuse
+
+
+@pytest.mark.parametrize("kind", ["not-a-database", "read-only"])
+def test_unusable_store_is_one_line(ip, capsys, tmp_path, monkeypatch, kind):
+    bad = tmp_path / f"{kind}.db"
+    if kind == "not-a-database":
+        bad.write_text("this is not sqlite")
+    else:
+        open_store(f"sqlite:///{bad}").close()  # a real store, opened outside the API's per-process cache
+        bad.chmod(0o444)
+        (tmp_path / f"{kind}.db").parent.chmod(0o555)
+    monkeypatch.setenv("JUPYTER_MLOPS_STORE", f"sqlite:///{bad}")
+    try:
+        err = one_line_error(ip, capsys, "%track start x")
+    finally:
+        (tmp_path / f"{kind}.db").parent.chmod(0o755)
+    assert "UsageError" in err
+
+
+def test_auto_capture_params_data_configs_and_code(ip, capsys, tmp_path):
+    (tmp_path / "data.csv").write_text("age,y\n1,0\n2,1\n")
+    (tmp_path / "config.yaml").write_text("model:\n  learning_rate: 0.05\n  depth: 4\n")
+    run(ip, "%track start auto")
+    run(ip, "alpha = 0.5\nepochs = 3\n")  # a leading cell of only literals: inferred parameters
+    run(ip, "import pandas as pd, yaml\ndf = pd.read_csv('data.csv')\ncfg = yaml.safe_load(open('config.yaml'))\n")
+    run(ip, "x = 1\n1/0")
+    run(ip, "%track stop")
+    assert context.drain()
+    view = mlops.get_run("auto")
+    assert view.params["alpha"] == 0.5 and view.params["epochs"] == 3
+    assert view.params["model.learning_rate"] == 0.05 and view.params["model.depth"] == 4
+    data = {d.name: d for d in view.data_inputs}
+    assert set(data) == {"data.csv", "config.yaml"} and data["data.csv"].schema["rows"] == 2
+    sources = [c["source"] for c in view.code["cells"]]
+    assert sources[-4:] == [  # the snapshot is taken while `%track stop` runs, so it ends before it
+        "%track start auto",
+        "alpha = 0.5\nepochs = 3\n",
+        "import pandas as pd, yaml\ndf = pd.read_csv('data.csv')\ncfg = yaml.safe_load(open('config.yaml'))\n",
+        "x = 1\n1/0",
+    ]
+    assert set(view.flags) == {"out_of_order", "edited_after_run", "kernel_restarted", "cells_rerun"}
+    assert [p.source for p in fluent.open_stores()[0].param_history(view.id, "alpha")] == ["parameters:inferred"]
+
+
+def test_no_auto_records_no_params_or_data(ip, tmp_path):
+    (tmp_path / "data.csv").write_text("a\n1\n")
+    run(ip, "%track start manual --no-auto")
+    run(ip, "beta = 0.5\n")
+    run(ip, "import pandas as pd\nd2 = pd.read_csv('data.csv')\n")
+    run(ip, "%track stop")
+    context.drain()
+    view = mlops.get_run("manual")
+    assert view.params == {} and view.data_inputs == ()
+    assert view.code is not None
+
+
+def test_capture_failure_never_breaks_the_cell(ip, tmp_path, caplog):
+    run(ip, "%track start fragile")
+    observer = next(iter(__import__("jupyter_mlops.magics").magics._OBSERVERS.values()))
+    original = observer._params
+    observer._params = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("analysis exploded"))
+    try:
+        result = run(ip, "gamma = 1\n")
+    finally:
+        observer._params = original
+    assert result.success and ip.user_ns["gamma"] == 1
+
+
+def test_cell_magics_without_a_run_still_run_the_cell(ip, capsys):
+    result = run(ip, "%%track params\ndelta = 4\n")
+    assert result.success and ip.user_ns["delta"] == 4
+    assert "not recorded" in capsys.readouterr().err
