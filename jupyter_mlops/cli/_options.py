@@ -35,10 +35,15 @@ def store_option(func: F) -> F:
     )(func)
 
 
+def _flag(param: click.Parameter) -> str:
+    # The user typed the option's flag, not its Python name (``--format``, not ``fmt``).
+    return next((o for o in param.opts if o.startswith("--")), param.opts[0] if param.opts else str(param.name))
+
+
 def _choice_callback(choices: Sequence[str]) -> Callable[[click.Context, click.Parameter, Any], Any]:
     def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         if value is not None and value not in choices:
-            raise InvalidInput(f"--{param.name} must be one of {', '.join(choices)}; got {value!r}")
+            raise InvalidInput(f"{_flag(param)} must be one of {', '.join(choices)}; got {value!r}")
         return value
 
     return check
@@ -75,14 +80,14 @@ def filter_option(func: F) -> F:
 
 def _check_limit(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     if value is not None and value < 1:
-        raise InvalidInput(f"--{param.name} must be a positive number; got {value}")
+        raise InvalidInput(f"{_flag(param)} must be a positive number; got {value}")
     return value
 
 
 def non_negative(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """Click callback: reject negative numbers with a one-line error."""
     if value is not None and value < 0:
-        raise InvalidInput(f"--{param.name} must not be negative; got {value}")
+        raise InvalidInput(f"{_flag(param)} must not be negative; got {value}")
     return value
 
 

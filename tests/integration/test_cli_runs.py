@@ -1,0 +1,215 @@
+"""``jupyter-mlops runs ...`` end to end: click's CliRunner against the real ``main``/``cli`` and real stores.
+
+Happy paths run on SQLite and PostgreSQL (``store`` fixture); every bad input must give one line on stderr, a
+non-zero exit and leave the store as it was. One test runs the installed console script in a subprocess.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from compare_data import STEPS, populate
+
+from jupyter_mlops.cli import cli, main
+from jupyter_mlops.store import open_store
+
+
+@pytest.fixture
+def env(monkeypatch, blobs, tmp_path):
+    """Point settings at the test's blob store and keep the CLI away from the real project."""
+    monkeypatch.setenv("JUPYTER_MLOPS_BLOBS", str(blobs.root))
+    monkeypatch.delenv("JUPYTER_MLOPS_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return blobs
+
+
+def invoke(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    """Run ``main`` (with its single error translation) in click's isolation; returns (exit code, stdout, stderr)."""
+    runner = CliRunner()
+    with runner.isolation(input=stdin) as (out, err, _):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        return code, out.getvalue().decode(), err.getvalue().decode()
+
+
+def ok(*args: str, stdin: str | None = None) -> str:
+    code, out, err = invoke(*args, stdin=stdin)
+    assert code == 0, err
+    return out
+
+
+def run_count(url: str) -> int:
+    with open_store(url, create=False) as s:
+        return s.search_runs().total
+
+
+# -- list ----------------------------------------------------------------------------------------------------
+def test_list_table_json_csv_filter_sort_limit(store, store_url, env):
+    ids = populate(store, env)
+    table = ok("runs", "list", "--store", store_url)
+    assert "baseline" in table and "tuned" in table and "auc" in table
+    data = json.loads(ok("runs", "list", "--store", store_url, "--format", "json"))
+    assert data["total"] == 3 and data["offset"] == 0 and data["limit"] == 50
+    assert [r["name"] for r in data["runs"]] == ["wide", "tuned", "baseline"]  # newest first
+    assert data["runs"][0]["params"]["layers"] == [64, 32]
+    filtered = json.loads(ok("runs", "list", "--store", store_url, "-f", "json", "--filter", "params.lr = 0.05",
+                             "--sort", "metrics.auc asc"))
+    assert [r["id"] for r in filtered["runs"]] == [ids["tuned"], ids["wide"]]
+    limited = json.loads(ok("runs", "list", "--store", store_url, "-f", "json", "--limit", "1", "--offset", "1"))
+    assert [r["name"] for r in limited["runs"]] == ["tuned"] and limited["total"] == 3
+    rows = list(csv.DictReader(io.StringIO(ok("runs", "list", "--store", store_url, "--format", "csv"))))
+    assert rows[0]["run_id"] == ids["wide"] and rows[0]["params.depth"] == "5"
+    assert "No runs match." in ok("runs", "list", "--store", store_url, "--filter", "params.lr = 7")
+
+
+# -- show / export -----------------------------------------------------------------------------------------
+def test_show_by_name_and_prefix(store, store_url, env):
+    ids = populate(store, env)
+    shown = json.loads(ok("runs", "show", "tuned", "--store", store_url, "--format", "json"))
+    assert shown["run"]["id"] == ids["tuned"]
+    assert shown["env"]["packages"]["numpy"] == "2.0.0" and len(shown["code"]["cells"]) == 2
+    text = ok("runs", "show", ids["wide"][:6], "--store", store_url)
+    assert "wide" in text and "optimizer" in text and "data/train.csv" in text and "out of order" in text
+
+
+def test_export_writes_full_histories(store, store_url, env, tmp_path):
+    ids = populate(store, env)
+    target = tmp_path / "wide.json"
+    code, _, err = invoke("runs", "export", "wide", "--store", store_url, "-o", str(target))
+    assert code == 0 and "Wrote" in err
+    doc = json.loads(target.read_text())
+    assert doc["format"] == "jupyter-mlops.run/1" and doc["run"]["id"] == ids["wide"]
+    assert len(doc["metric_history"]["loss"]) == STEPS and doc["metric_history"]["loss"][3]["step"] == 3
+    assert doc["param_history"]["lr"][-1]["value"] == 0.05
+    assert doc["code"]["cells"][-1]["source"] == "plot(history)"
+
+
+# -- compare -----------------------------------------------------------------------------------------------
+def test_compare_formats(store, store_url, env):
+    ids = populate(store, env)
+    data = json.loads(ok("runs", "compare", "baseline", "tuned", "wide", "--store", store_url, "--format", "json"))
+    assert data["baseline"] == ids["baseline"]
+    assert [p["key"] for p in data["params"]] == ["depth", "lr"]
+    assert data["data"][0]["changes"][0]["columns_added"] == ["income"]
+    assert data["env"]["packages"] == [{"name": "numpy", "values": ["1.26.0", "2.0.0", "2.0.0"], "change": "bumped"}]
+    table = ok("runs", "compare", "baseline", "tuned", "--store", store_url)
+    for expected in ("Params", "-lr = 0.1", "+lr = 0.05", "+income", "numpy", "bumped", "auc"):
+        assert expected in table, expected
+    md = ok("runs", "compare", "baseline", "tuned", "--store", store_url, "--format", "markdown")
+    assert md.startswith("## Run comparison") and "```diff" in md
+    everything = json.loads(ok("runs", "compare", "baseline", "tuned", "--all", "--store", store_url, "-f", "json"))
+    assert {p["key"] for p in everything["params"]} == {"depth", "layers", "lr", "optimizer"}
+
+
+def test_compare_last_and_html_file(store, store_url, env, tmp_path):
+    ids = populate(store, env)
+    data = json.loads(ok("runs", "compare", "--last", "2", "--store", store_url, "-f", "json"))
+    assert [r["id"] for r in data["runs"]] == [ids["tuned"], ids["wide"]]
+    narrowed = json.loads(ok("runs", "compare", "--last", "5", "--filter", "params.depth = 3", "--store", store_url,
+                             "-f", "json"))
+    assert [r["name"] for r in narrowed["runs"]] == ["baseline", "tuned"]
+    target = tmp_path / "cmp.html"
+    ok("runs", "compare", "baseline", "wide", "--store", store_url, "-f", "html", "-o", str(target))
+    assert target.read_text().startswith('<div class="mlops-compare">')
+
+
+# -- edits -------------------------------------------------------------------------------------------------
+def test_tag_and_note(store, store_url, env):
+    ids = populate(store, env)
+    assert "candidate" in ok("runs", "tag", "tuned", "candidate", "reviewed", "--store", store_url)
+    ok("runs", "tag", "tuned", "reviewed", "--remove", "--store", store_url)
+    assert set(store.get_run(ids["tuned"]).tags) == {"demo", "candidate"}
+    ok("runs", "note", "tuned", "first try", "--store", store_url)
+    ok("runs", "note", "tuned", "-", "--append", "--store", store_url, stdin="second line\n")
+    assert store.get_run(ids["tuned"]).note == "first try\nsecond line"
+
+
+def test_delete_needs_yes_without_a_terminal(store, store_url, env):
+    ids = populate(store, env)
+    code, out, err = invoke("runs", "delete", "tuned", "--store", store_url)
+    assert code != 0 and "--yes" in err and len(err.strip().splitlines()) == 1
+    assert run_count(store_url) == 3
+    assert "Deleted 2 run(s)." in ok("runs", "delete", "tuned", ids["wide"][:8], "--yes", "--store", store_url)
+    assert [r.id for r in store.search_runs().items] == [ids["baseline"]]
+
+
+# -- bad input: one line, non-zero exit, store unharmed -----------------------------------------------------
+BAD_INPUTS = [
+    (["runs", "show", "nosuchrun"], "nosuchrun"),
+    (["runs", "show", "abcd"], "abcd"),  # ambiguous prefix
+    (["runs", "compare", "baseline", "nosuchrun"], "nosuchrun"),
+    (["runs", "list", "--filter", "params.lr = = 3"], "filter"),
+    (["runs", "list", "--format", "yaml"], "--format"),
+    (["runs", "compare", "baseline", "--format", "csv"], "--format"),
+    (["runs", "list", "--sort", "bogus desc"], "bogus"),
+    (["runs", "list", "--limit", "0"], "--limit"),
+    (["runs", "compare"], "--last"),
+    (["runs", "compare", "baseline", "--last", "2"], "not both"),
+    (["runs", "compare", "--last", "0"], "--last"),
+    (["runs", "delete", "baseline", "nosuchrun", "--yes"], "nosuchrun"),
+    (["runs", "tag", "nosuchrun", "x"], "nosuchrun"),
+    (["runs", "note", "nosuchrun", "x"], "nosuchrun"),
+]
+
+
+@pytest.mark.parametrize(("args", "mentions"), BAD_INPUTS, ids=[" ".join(a[1:3]) for a, _ in BAD_INPUTS])
+def test_bad_input_is_one_line_and_harmless(store, store_url, env, args, mentions):
+    populate(store, env)
+    store.create_run(name="twin-a", run_id="abcd" + "0" * 28)
+    store.create_run(name="twin-b", run_id="abcd" + "1" * 28)
+    before = json.loads(ok("runs", "list", "--store", store_url, "-f", "json"))
+    code, out, err = invoke(*args, "--store", store_url)
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and mentions in lines[0], err
+    assert "Traceback" not in out + err
+    assert json.loads(ok("runs", "list", "--store", store_url, "-f", "json")) == before
+
+
+def test_store_that_is_not_a_database(env, tmp_path):
+    bogus = tmp_path / "notadb.db"
+    bogus.write_bytes(b"this is not sqlite at all" * 100)
+    code, _, err = invoke("runs", "list", "--store", f"sqlite:///{bogus}")
+    assert code != 0 and len(err.strip().splitlines()) == 1 and err.startswith("Error: ")
+    assert bogus.read_bytes() == b"this is not sqlite at all" * 100
+    code, _, err = invoke("runs", "list", "--store", f"sqlite:///{tmp_path / 'missing.db'}")
+    assert code != 0 and "no store at" in err and not (tmp_path / "missing.db").exists()
+
+
+def test_help_of_every_runs_command():
+    runner = CliRunner()
+    result = runner.invoke(cli, ["runs", "--help"])
+    assert result.exit_code == 0
+    for name in ("list", "show", "compare", "tag", "note", "delete", "export"):
+        sub = runner.invoke(cli, ["runs", name, "--help"])
+        assert sub.exit_code == 0 and "Examples:" in sub.output, name
+
+
+def test_console_script_in_a_subprocess(tmp_path):
+    url = f"sqlite:///{tmp_path / 'mlops.db'}"
+    from jupyter_mlops.store.blobs import BlobStore
+
+    with open_store(url) as s:
+        ids = populate(s, BlobStore(tmp_path / "blobs"))
+    script = shutil.which("jupyter-mlops", path=str(Path(sys.executable).parent))
+    assert script, "the jupyter-mlops console script is installed next to the interpreter"
+    env = {**os.environ, "JUPYTER_MLOPS_BLOBS": str(tmp_path / "blobs")}
+    done = subprocess.run([script, "runs", "compare", "baseline", "tuned", "--store", url, "-f", "json"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["baseline"] == ids["baseline"]
+    failed = subprocess.run([script, "runs", "show", "nosuchrun", "--store", url], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=60)
+    assert failed.returncode == 1 and failed.stderr.count("\n") == 1 and "nosuchrun" in failed.stderr
