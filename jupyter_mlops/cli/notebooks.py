@@ -256,10 +256,15 @@ def _clean_file(path: str, check: bool) -> bool:
 @click.option("--uninstall", is_flag=True, help="Remove the drivers, the filter and the .gitattributes line.")
 @click.option("--repo", type=click.Path(file_okay=False, exists=True), default=".", help="Folder in the repository.")
 def install_git_hooks(uninstall: bool, repo: str) -> None:
-    """Configure nbdime's git diff/merge drivers and a clean filter for *.ipynb in this repository.
+    r"""Configure nbdime's git diff/merge drivers and a clean filter for *.ipynb in this repository.
 
     Git then shows notebook diffs cell by cell, merges notebooks with nbdime, and stores notebooks without
     outputs or volatile metadata (the working copy keeps them). Running it twice changes nothing.
+
+    
+    Examples:
+      jupyter-mlops install-git-hooks
+      jupyter-mlops install-git-hooks --uninstall
     """
     from jupyter_mlops.notebooks.githooks import install_git_hooks as install
 
