@@ -5,7 +5,8 @@ Assumptions:
       reference to it, so the observer never parses a cell again (``capture.cells.analyze`` works on that tree).
     * Every cell executed in the kernel (also before ``%track start``) is logged, because a run's results depend
       on the kernel state those cells built; silent executions (``store_history=False``) are not user code.
-    * Parameters: a cell tagged ``parameters`` in the saved notebook (JupyterLab sends cell ids), the cell run
+    * Parameters: a cell tagged ``parameters`` in the saved notebook (matched by the cell id JupyterLab sends,
+      else by identical source when the notebook path is known, as under our runners), the cell run
       just before papermill's injected ``# Parameters`` cell (plus the injected values), else a leading cell of
       only literal assignments; each param records that provenance as its source (``parameters:tagged`` ...).
     * Hashing data files, loading configs and writing snapshots happen on the background capture thread; the
@@ -69,6 +70,7 @@ class CellObserver:
         self._snapshot_len = -1
         self._notebook_cache: tuple[str, int, list[dict[str, Any]] | None] | None = None
         self._warned: set[str] = set()
+        self._last_key: tuple[int | None, str] | None = None
 
     # -- registration -------------------------------------------------------------------------------------
     def register(self) -> None:
@@ -97,6 +99,7 @@ class CellObserver:
         for count, source in enumerate(raw, start=1):
             if source.strip():
                 self.log.record(len(self.log), source, count, None)
+                self._last_key = (count, source)
 
     def attach(self, run: ActiveRun, *, auto: bool = True) -> None:
         """Start recording into ``run``: snapshots at each heartbeat and at the end, params/data when ``auto``."""
@@ -129,7 +132,11 @@ class CellObserver:
             return
         source = info.raw_cell or ""
         cell_id = getattr(info, "cell_id", None)
-        self.log.record(len(self.log), source, result.execution_count, cell_id)
+        key = (result.execution_count, source)
+        # ipykernel counts the loading cell into history before it finishes: the backfill may already hold it.
+        if key != self._last_key:
+            self._last_key = key
+            self.log.record(len(self.log), source, result.execution_count, cell_id)
         run = self.active_run()
         if run is None or run.id != self._attached or not self.auto or not source.strip():
             return
@@ -145,12 +152,12 @@ class CellObserver:
         literals = dict(analysis.literal_assignments) if analysis is not None else {}
         previous, self._prev_literals = self._prev_literals, literals
         if source.lstrip().startswith("# Parameters"):
-            if previous:
+            if previous and not self._params_found:
                 run.log_params(previous, source="parameters:injected")
             if literals:
                 run.log_params(literals, source="parameters:injected")
             self._params_found = True
-        elif cell_id and literals and self._tagged(run, cell_id):
+        elif literals and self._tagged(run, cell_id, source):
             run.log_params(literals, source="parameters:tagged")
             self._params_found = True
         elif (
@@ -162,9 +169,17 @@ class CellObserver:
             run.log_params(literals, source="parameters:inferred")
             self._params_found = True
 
-    def _tagged(self, run: ActiveRun, cell_id: str) -> bool:
+    def _tagged(self, run: ActiveRun, cell_id: str | None, source: str) -> bool:
+        """The saved notebook tags this cell ``parameters`` (matched by cell id, else by identical source)."""
         cells = self._notebook_cells(run)
-        return any(c.get("id") == cell_id and "parameters" in (c.get("tags") or ()) for c in cells or ())
+        if not cells:
+            return False
+        text = source.strip()
+        for cell in cells:
+            if "parameters" in (cell.get("tags") or ()):
+                if (cell.get("id") == cell_id) if cell_id else (str(cell.get("source", "")).strip() == text):
+                    return True
+        return False
 
     def _notebook_cells(self, run: ActiveRun) -> list[dict[str, Any]] | None:
         path = _notebook_path(run)
