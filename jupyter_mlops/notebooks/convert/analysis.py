@@ -49,10 +49,21 @@ class StatementInfo:
 
     @property
     def defines(self) -> str | None:
-        """The name of a top-level function or class definition, else None."""
+        """The name of a top-level function or class definition (or ``name = lambda ...``), else None."""
         if isinstance(self.node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             return self.node.name
-        return None
+        return _lambda_name(self.node)
+
+
+def _lambda_name(node: ast.stmt) -> str | None:
+    if (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Lambda)
+    ):
+        return node.targets[0].id
+    return None
 
 
 class _Scope(ast.NodeVisitor):
@@ -201,6 +212,9 @@ def class_free_names(node: ast.ClassDef) -> tuple[set[str], list[str]]:
 def _late_reads(node: ast.stmt) -> set[str]:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return function_free_names(node)[0]
+    if _lambda_name(node) is not None:
+        assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda)
+        return function_free_names(node.value)[0]
     if isinstance(node, ast.ClassDef):
         names: set[str] = set()
         for item in node.body:

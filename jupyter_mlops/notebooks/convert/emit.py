@@ -101,9 +101,13 @@ def _item_lines(item: CodeItem) -> tuple[list[str], int]:
             out.append(_indent(line, indent))
         for extra, extra_indent in item.inserts.get(number, []):
             out.append(_indent(extra, extra_indent))
-    while out and not out[-1].strip():
-        out.pop()
-    return out, sum(1 for info in item.infos if not info.hoisted)
+    collapsed = out[:1]
+    for line in out[1:]:  # dropped magics and hoisted imports leave blank runs behind
+        if line.strip() or (collapsed[-1].strip() and len(collapsed) > 1):
+            collapsed.append(line)
+    while collapsed and not collapsed[-1].strip():
+        collapsed.pop()
+    return collapsed, sum(1 for info in item.infos if not info.hoisted)
 
 
 def _indent(line: str, indent: bool) -> str:

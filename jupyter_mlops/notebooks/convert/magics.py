@@ -262,7 +262,15 @@ def _is_number(text: str) -> bool:
 
 
 def _value(text: str) -> str:
-    """A magic argument as Python source: a literal stays a literal, anything else is an expression."""
+    """A magic argument as Python source: a literal stays a literal, anything else is an expression.
+
+    IPython expands ``$name`` and ``{expr}`` in magic lines before the magic sees them; here they become the
+    expression itself.
+    """
+    if text.startswith("$") and text[1:].isidentifier():
+        return text[1:]
+    if text.startswith("{") and text.endswith("}") and "{" not in text[1:-1]:
+        return f"({text[1:-1]})"
     try:
         ast.literal_eval(text)
         return text
