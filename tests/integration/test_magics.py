@@ -236,3 +236,34 @@ def test_cell_magics_without_a_run_still_run_the_cell(ip, capsys):
     result = run(ip, "%%track params\ndelta = 4\n")
     assert result.success and ip.user_ns["delta"] == 4
     assert "not recorded" in capsys.readouterr().err
+
+
+def test_enable_disable_loads_the_extension_in_new_shells(tmp_path):
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from jupyter_mlops.cli import cli
+
+    ipdir = tmp_path / "ipython"
+    config = ipdir / "profile_default" / "ipython_config.py"
+    config.parent.mkdir(parents=True)
+    config.write_text("c.InteractiveShell.colors = 'nocolor'\n")
+    runner = CliRunner()
+    for _ in range(2):  # idempotent
+        result = runner.invoke(cli, ["enable", "--ipython-dir", str(ipdir)])
+        assert result.exit_code == 0, result.output
+    assert config.read_text().count("jupyter_mlops") == 1 and "colors = 'nocolor'" in config.read_text()
+
+    def status() -> str:
+        proc = subprocess.run(
+            [sys.executable, "-m", "IPython", f"--ipython-dir={ipdir}", "-c", "%track status"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        )
+        return proc.stdout + proc.stderr
+
+    assert "No active run" in status()
+    assert runner.invoke(cli, ["disable", "--ipython-dir", str(ipdir)]).exit_code == 0
+    assert config.read_text() == "c.InteractiveShell.colors = 'nocolor'\n"
+    assert "No active run" not in status()
