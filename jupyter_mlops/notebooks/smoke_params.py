@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +194,7 @@ def _glob_match(rel: str, pattern: str) -> bool:
     return "**/" in pattern and fnmatch.fnmatchcase(rel, pattern.replace("**/", ""))
 
 
-def resolve_parameters(nb: Any, layers: list[Mapping[str, Any]]) -> dict[str, Any]:
+def resolve_parameters(nb: Any, layers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Merge parameter layers (later wins) and type each value against the notebook's defaults.
 
     Raises:

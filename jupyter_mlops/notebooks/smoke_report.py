@@ -168,7 +168,7 @@ def github_annotations(report: SmokeReport) -> list[str]:
     """GitHub workflow commands: one ``::error`` per failing cell (or per notebook without a cell)."""
     rows = []
     for result in report.failed:
-        cells = result.failures or [None]
+        cells: list[CellFailure | None] = [*result.failures] or [None]
         for cell in cells:
             props = f"file={_escape_prop(result.path)}"
             if cell is not None and cell.line is not None:
