@@ -189,8 +189,10 @@ class _Display:
             for line in lines:
                 click.echo(line)
             return
+        from rich.markup import escape
+
         colour = "green" if result.passed else "red"
-        self.progress.console.print(f"[{colour}]{lines[0][:4]}[/{colour}]{lines[0][4:]}", highlight=False,
+        self.progress.console.print(f"[{colour}]{lines[0][:4]}[/{colour}]{escape(lines[0][4:])}", highlight=False,
                                     markup=True)
         for line in lines[1:]:
             self.progress.console.print(line, highlight=False, markup=False)
