@@ -35,7 +35,7 @@ def validate_hash(value: str) -> str:
     Raises:
         InvalidInput: anything else (including path separators or dots).
     """
-    if not isinstance(value, str) or not _HASH.match(value) or len(value) > 200:
+    if not isinstance(value, str) or not _HASH.fullmatch(value) or len(value) > 200:
         raise InvalidInput(f"malformed blob hash {str(value)[:80]!r}; expected '<algorithm>:<hex digits>'")
     return value
 

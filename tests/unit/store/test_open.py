@@ -1,0 +1,154 @@
+"""open_store / open_from_settings: schemes, creation, and unusable stores that must fail in one line unharmed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from jupyter_mlops.config import load_settings
+from jupyter_mlops.errors import InvalidInput, StoreUnavailable
+from jupyter_mlops.store import get_factory, open_from_settings, open_store, register, scheme_of
+from jupyter_mlops.store.blobs import BlobStore
+
+
+def _one_line(error: Exception) -> str:
+    text = str(error)
+    assert "\n" not in text and "Traceback" not in text
+    return text
+
+
+def test_new_sqlite_store_creates_its_folder(tmp_path):
+    target = tmp_path / "a" / "b" / ".mlops" / "mlops.db"
+    with open_store(f"sqlite:///{target}") as store:
+        store.create_run(name="x")
+    assert target.is_file()
+
+
+def test_create_false_refuses_a_missing_file(tmp_path):
+    with pytest.raises(StoreUnavailable, match="no store at"):
+        open_store(f"sqlite:///{tmp_path / 'missing.db'}", create=False)
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_in_memory_store_works_across_threads():
+    import threading
+
+    with open_store("sqlite://") as store:
+        run = store.create_run()
+        worker = threading.Thread(target=store.log_metric, args=(run.id, "auc", 0.5))
+        worker.start()
+        worker.join()
+        assert store.get_run(run.id).metrics == {"auc": 0.5}
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path):
+    target = tmp_path / "mlops.db"
+    target.write_bytes(b"these are my notes, not a database\n" * 10)
+    before = target.read_bytes()
+    with pytest.raises(StoreUnavailable) as info:
+        open_store(f"sqlite:///{target}")
+    assert "not a SQLite database" in _one_line(info.value)
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlops.db"]
+
+
+def test_a_folder_is_not_a_store(tmp_path):
+    with pytest.raises(StoreUnavailable, match="is not a file"):
+        open_store(f"sqlite:///{tmp_path}")
+
+
+def test_a_read_only_store_is_refused_and_left_alone(tmp_path):
+    target = tmp_path / "mlops.db"
+    with open_store(f"sqlite:///{target}") as store:
+        run = store.create_run(name="precious")
+        store.log_metric(run.id, "auc", 0.9)
+    for extra in tmp_path.glob("mlops.db-*"):
+        extra.unlink()
+    before = target.read_bytes()
+    target.chmod(0o444)
+    try:
+        with pytest.raises(StoreUnavailable) as info:
+            open_store(f"sqlite:///{target}")
+        assert "read-only" in _one_line(info.value)
+        assert target.read_bytes() == before
+    finally:
+        target.chmod(0o644)
+    with open_store(f"sqlite:///{target}") as store:
+        assert store.get_run(run.id).metrics == {"auc": 0.9}
+
+
+def test_an_unreachable_postgres_server_is_one_line(unused_port):
+    with pytest.raises(StoreUnavailable) as info:
+        open_store(f"postgresql+psycopg://nobody:secret@127.0.0.1:{unused_port}/mlops")
+    text = _one_line(info.value)
+    assert "unavailable" in text and "secret" not in text
+
+
+def test_a_missing_postgres_database_is_one_line(pg_url):
+    head, _, _ = pg_url.rpartition("/")
+    with pytest.raises(StoreUnavailable) as info:
+        open_store(f"{head}/no_such_database_here")
+    assert "no_such_database_here" in _one_line(info.value)
+
+
+@pytest.fixture
+def unused_port() -> int:
+    import pg
+
+    return pg.free_port()
+
+
+def test_plain_postgresql_scheme_uses_psycopg(pg_url):
+    with open_store(pg_url.replace("postgresql+psycopg://", "postgresql://")) as store:
+        assert store.engine.dialect.driver == "psycopg"
+
+
+def test_unknown_scheme_lists_the_valid_ones():
+    with pytest.raises(InvalidInput) as info:
+        open_store("mongodb://localhost/x")
+    text = _one_line(info.value)
+    assert "'mongodb'" in text and "postgresql" in text and "sqlite" in text
+    with pytest.raises(InvalidInput, match="'\\(none\\)'"):
+        open_store("just-a-path.db")
+
+
+def test_register_adds_a_scheme():
+    opened = []
+
+    def factory(url: str, *, create: bool, stale_after: float):
+        store = open_store("sqlite://", create=create, stale_after=stale_after)
+        opened.append((url, stale_after))
+        return store
+
+    register("memtest", factory)
+    assert get_factory("memtest") is factory
+    with open_store("memtest://anything", stale_after=5.0) as store:
+        store.create_run()
+    assert opened == [("memtest://anything", 5.0)]
+
+
+def test_scheme_of():
+    assert scheme_of("postgresql+psycopg://u@h/db") == "postgresql"
+    assert scheme_of("sqlite:///x.db") == "sqlite"
+    assert scheme_of("x.db") == ""
+
+
+def test_malformed_url_is_one_line():
+    with pytest.raises(StoreUnavailable, match="malformed"):
+        open_store("sqlite:::///")
+
+
+def test_open_from_settings_gives_store_and_blobs(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text("[tool.jupyter-mlops]\nstale_after = 12\n")
+    settings = load_settings(start=tmp_path, environ={})
+    store, blobs = open_from_settings(settings)
+    try:
+        assert isinstance(blobs, BlobStore)
+        assert blobs.root == tmp_path / ".mlops" / "blobs"
+        assert Path(store.url.removeprefix("sqlite:///")) == tmp_path / ".mlops" / "mlops.db"
+        assert getattr(store, "stale_after") == 12.0
+        assert os.path.isfile(tmp_path / ".mlops" / "mlops.db")
+    finally:
+        store.close()
