@@ -24,7 +24,8 @@ run = store.create_run(name=f"writer-{number}")
 now = time.time()
 batch = 500
 for start in range(0, points, batch):
-    store.log_batch(run.id, metrics=[Metric("loss", float(i), i, now) for i in range(start, min(points, start + batch))])
+    steps = range(start, min(points, start + batch))
+    store.log_batch(run.id, metrics=[Metric("loss", float(i), i, now) for i in steps])
     store.heartbeat(run.id)
 store.end_run(run.id)
 store.close()

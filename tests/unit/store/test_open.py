@@ -148,7 +148,7 @@ def test_open_from_settings_gives_store_and_blobs(tmp_path: Path):
         assert isinstance(blobs, BlobStore)
         assert blobs.root == tmp_path / ".mlops" / "blobs"
         assert Path(store.url.removeprefix("sqlite:///")) == tmp_path / ".mlops" / "mlops.db"
-        assert getattr(store, "stale_after") == 12.0
+        assert store.stale_after == 12.0  # type: ignore[attr-defined]
         assert os.path.isfile(tmp_path / ".mlops" / "mlops.db")
     finally:
         store.close()
