@@ -122,3 +122,46 @@ def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]):
     out = capsys.readouterr().out
     for option in ("--jobs", "--param", "--shard", "--changed-since", "--junit-xml", "--github", "--no-track"):
         assert option in out
+
+
+def _job(*cells):
+    from nbformat.v4 import new_notebook
+
+    from jupyter_mlops.notebooks.smoke_exec import Job
+
+    nb = new_notebook(cells=list(cells))
+    return Job(path=Path("x.ipynb"), key="x.ipynb", nb=nb, origin=list(range(len(nb.cells))),
+               lines=[None] * len(nb.cells))
+
+
+def test_silent_pass_guard():
+    from nbformat.v4 import new_code_cell, new_output
+
+    from jupyter_mlops.notebooks.smoke_exec import check_cell
+
+    ran = new_code_cell("a = 1", execution_count=1)
+    never_ran = new_code_cell("b = 2")
+    silent = new_code_cell("c = 3", execution_count=3)
+    raised = new_code_cell("1/0", execution_count=4, outputs=[
+        new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=["tb"])])
+    allowed = new_code_cell("1/0", execution_count=5, metadata={"tags": ["raises-exception"]},
+                            outputs=raised.outputs)
+    job = _job(ran, never_ran, silent, raised, allowed)
+    ok, error = {"content": {"status": "ok"}}, {"content": {"status": "error", "ename": "X"}}
+    assert check_cell(job, 0, ok) is None
+    assert check_cell(job, 1, ok).ename == "NotExecuted"
+    assert "silent failure" in check_cell(job, 2, error).evalue
+    assert check_cell(job, 2, {"content": {"status": "aborted"}}).ename == "Aborted"
+    assert check_cell(job, 3, error).ename == "ZeroDivisionError"
+    assert check_cell(job, 4, error) is None
+
+
+def test_rich_display_prints_results_verbatim(capsys: pytest.CaptureFixture[str]):
+    from jupyter_mlops.cli.smoke import _Display
+
+    with _Display(3, live=True) as display:
+        display.started("nbs/bad, one.ipynb")
+        for result in report().results:
+            display.finished(result)
+    out = capsys.readouterr().out
+    assert "FAIL nbs/bad, one.ipynb [cell-error] cell 3" in out and "[bad-notebook]" in out
