@@ -17,6 +17,15 @@ def display(*objs: object, **kwargs: object) -> None:
 '''
 
 
+def _wrap(prefix: str, names: list[str], suffix: str, indent: str = "") -> str:
+    """``prefix + names + suffix`` on one line if it fits in 120 columns, else one name per line (black style)."""
+    line = f"{indent}{prefix}{', '.join(names)}{suffix}"
+    if len(line) <= 120 or not names:
+        return line
+    inner = "".join(f"{indent}{_INDENT}{name},\n" for name in names)
+    return f"{indent}{prefix}\n{inner}{indent}{suffix}"
+
+
 def render_package(plan: Plan, *, package: str, notebook: str) -> dict[str, str]:
     """All files of the package, keyed by path relative to the output folder (``<package>/...``)."""
     files = {
@@ -75,7 +84,7 @@ def _section_module(section: SectionPlan, notebook: str) -> str:
     if section.imports:
         head += ["", *section.imports]
     shim = "display" in section.reads and "display" not in section.args and "display" not in section.writes
-    signature = f"def {section.function}({', '.join(section.args)}):"
+    signature = _wrap(f"def {section.function}(", section.args, "):")
     body = [f'{_INDENT}"""{title}."""' if not title.endswith(".") else f'{_INDENT}"""{title}"""']
     statements = 0
     for item in section.items:
@@ -88,7 +97,9 @@ def _section_module(section: SectionPlan, notebook: str) -> str:
     if not statements and not section.outputs:
         body.append(f"{_INDENT}pass")
     if section.outputs:
-        body.append(f"{_INDENT}return {', '.join(section.outputs)}")
+        outputs = section.outputs
+        plain = f"{_INDENT}return {', '.join(outputs)}"
+        body.append(plain if len(plain) <= 120 else _wrap("return (", outputs, ")", _INDENT))
     text = "\n".join(head) + (_DISPLAY_SHIM if shim else "") + "\n\n\n" + signature + "\n" + "\n".join(body) + "\n"
     return text
 
@@ -130,8 +141,11 @@ def _pipeline_module(plan: Plan, notebook: str) -> str:
     fields = sorted(plan.spec.fields, key=lambda f: f.name == "params")  # `params` itself last: it is the argument
     body = [f"{_INDENT}{f.name} = params.{f.name}" for f in fields]
     for section in plan.sections:
-        call = f"{aliases[section.name]}({', '.join(section.args)})"
-        body.append(f"{_INDENT}{', '.join(section.outputs)} = {call}" if section.outputs else f"{_INDENT}{call}")
+        targets = ", ".join(section.outputs)
+        if len(targets) > 60:
+            targets = _wrap("(", section.outputs, ")", _INDENT).lstrip()
+        prefix = f"{targets} = " if targets else ""
+        body.append(_wrap(f"{prefix}{aliases[section.name]}(", section.args, ")", _INDENT))
     return "\n".join(
         [
             f'"""The pipeline of {notebook}: its sections in notebook order."""',

@@ -294,29 +294,45 @@ def _insert_redefinitions(plan: Plan, hoisted: set[str]) -> None:
                     live.pop(name, None)  # rebound to something else: the old definition is no longer reachable
 
 
+#: statements that bind their targets whenever they run (a name they bind need not come from earlier)
+_DEFINITE = (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
 def _flow(plan: Plan, hoisted: set[str]) -> None:
-    """Arguments and return values of every section (backwards, so shadowing resolves to the latest writer)."""
+    """Arguments and return values of every section (backwards, so shadowing resolves to the latest writer).
+
+    A section needs a name from earlier if it reads it before binding it for sure (upward-exposed), or if it
+    hands the name on but binds it only conditionally (so the earlier value must pass through).
+    """
     params = {f.name for f in plan.spec.fields}
     available: list[set[str]] = []
+    exposed: list[set[str]] = []
+    definite: list[set[str]] = []
     seen = set(params)
     for section in plan.sections:
         available.append(set(seen))
-        for item in section.code_items():
-            for info in item.infos:
-                if info.hoisted:
-                    continue
-                section.reads |= info.reads - hoisted
-                section.writes |= (info.writes | info.mutates) - hoisted
+        killed: set[str] = set()
+        section_exposed: set[str] = set()
+        for _, info in _statements(section):
+            section_exposed |= (info.reads - killed) - hoisted
+            section.reads |= info.reads - hoisted
+            section.writes |= (info.writes | info.mutates) - hoisted
+            if isinstance(info.node, _DEFINITE) and not (
+                isinstance(info.node, ast.AnnAssign) and info.node.value is None
+            ):
+                killed |= info.writes - info.mutates
+        exposed.append(section_exposed)
+        definite.append(killed)
         seen |= section.writes
     needed_later: set[str] = set()
     key = _order_key(plan.order)
     for position in range(len(plan.sections) - 1, -1, -1):
         section = plan.sections[position]
         outputs = section.writes & needed_later
-        args = (section.reads | outputs) & available[position]
+        args = (exposed[position] | (outputs - definite[position])) & available[position]
         section.outputs = sorted(outputs, key=key)
         section.args = sorted(args, key=key)
-        needed_later |= args
+        needed_later = (needed_later - definite[position]) | args
 
 
 def _order_key(order: dict[str, int]) -> Any:

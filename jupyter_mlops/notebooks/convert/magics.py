@@ -150,7 +150,7 @@ def _translate_lines(lines: list[str], after_start: str) -> CellTranslation:
             continue
         code, error = translate_line_magic(rest)
         if code.startswith("mlops.start_run(") and after_start:
-            code += "; " + after_start
+            code += "\n" + indent + after_start
         if error:
             errors.append(error)
         uses_api = uses_api or "mlops." in (code or "")

@@ -74,12 +74,11 @@ def split_sections(cells: list[tuple[int, Any]], mode: str) -> list[RawSection]:
         raise InvalidInput(f"unknown section mode {mode!r} (choose from {', '.join(SECTION_MODES)})")
     sections = [RawSection("setup")]
     level = 0 if mode == "tag" else int(mode[1])
-    titles = [heading(cell, 1) for _, cell in cells] if level > 1 else []
-    only_h1 = [i for i, t in zip(cells, titles, strict=True) if t is not None]
+    h1_cells = [index for index, cell in cells if heading(cell, 1) is not None] if level > 1 else []
     for index, cell in cells:
         title = _section_tag(cell) if mode == "tag" else heading(cell, level)
-        if len(only_h1) == 1 and only_h1[0][0] == index and heading(cell, 1) == title:
-            title = None  # the notebook's title
+        if h1_cells == [index] and heading(cell, 1) == title:
+            title = None  # the notebook's only H1 is its title
         if title is not None:
             sections.append(RawSection(title))
         sections[-1].cells.append((index, cell))
