@@ -74,11 +74,13 @@ def lttb(points: Sequence[tuple[float, float]], threshold: int) -> list[tuple[fl
     return sampled
 
 
-def _history_rows(label: str, history: Sequence[Metric], max_points: int) -> list[dict[str, Any]]:
+def _history_row(label: str, history: Sequence[Metric], max_points: int) -> dict[str, Any]:
+    # One row per run with parallel step/value arrays (expanded by a `flatten` transform): a tenth of the JSON
+    # and Python work of one object per point, which matters for 10 runs × 10 metrics × 1,000 steps.
     if len(history) > max_points:
         kept = lttb([(m.step, m.value) for m in history], max_points)
-        return [{"run": label, "step": x, "value": y} for x, y in kept]
-    return [{"run": label, "step": m.step, "value": _number(m.value)} for m in history]
+        return {"run": label, "step": [x for x, _ in kept], "value": [y for _, y in kept]}
+    return {"run": label, "step": [m.step for m in history], "value": [_number(m.value) for m in history]}
 
 
 def metric_history_spec(
@@ -90,6 +92,9 @@ def metric_history_spec(
 ) -> dict[str, Any]:
     """A line chart of one metric over steps, one coloured line per run.
 
+    The data holds one row per run, ``{"run": label, "step": [...], "value": [...]}``, expanded to one point per
+    step by a Vega-Lite ``flatten`` transform.
+
     Args:
         series: ``{run id or label: [Metric, ...]}`` (histories in step order).
         key: the metric key (axis title).
@@ -100,12 +105,8 @@ def metric_history_spec(
         A Vega-Lite v5 spec (a JSON-serialisable dict).
     """
     labels = run_labels or {}
-    rows: list[dict[str, Any]] = []
-    longest = 0
-    for run_key, history in series.items():
-        rows.extend(_history_rows(labels.get(run_key, run_key), history, max_points))
-        longest = max(longest, len(history))
-    order = [labels.get(k, k) for k in series]
+    rows = [_history_row(labels.get(k, k), history, max_points) for k, history in series.items()]
+    longest = max((len(h) for h in series.values()), default=0)
     return {
         "$schema": VEGA_LITE_SCHEMA,
         "description": f"History of {key} per run",
@@ -113,12 +114,13 @@ def metric_history_spec(
         "width": "container",
         "height": 240,
         "data": {"values": rows},
+        "transform": [{"flatten": ["step", "value"]}],
         # Points help when histories are short (a few epochs); on long histories they are clutter.
         "mark": {"type": "line", "point": longest <= 50, "tooltip": True},
         "encoding": {
             "x": {"field": "step", "type": "quantitative", "title": "step"},
             "y": {"field": "value", "type": "quantitative", "title": key, "scale": {"zero": False}},
-            "color": {"field": "run", "type": "nominal", "title": "run", "sort": order},
+            "color": {"field": "run", "type": "nominal", "title": "run", "sort": [r["run"] for r in rows]},
         },
     }
 

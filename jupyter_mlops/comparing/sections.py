@@ -6,6 +6,7 @@ Nothing here touches a store; :func:`jupyter_mlops.compare.compare_runs` loads t
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -147,6 +148,7 @@ def data_rows(runs: Sequence[Run], all_values: bool = False) -> tuple[DataDiff, 
 
 
 # -- environment ---------------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8192)
 def _normalise_package(name: str) -> str:
     # PEP 503: `Scikit_Learn` and `scikit-learn` are one package.
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -201,9 +203,10 @@ def env_diff(snapshots: Sequence[RunSnapshot], all_values: bool = False) -> EnvD
     rows = []
     # Runs without an environment snapshot say nothing about packages, so they never make a package look removed.
     known = [i for i, env in enumerate(envs) if env]
+    baseline_known = bool(known) and known[0] == 0
     for key in sorted(display):
-        values = tuple(packages[i].get(key) if i in known else None for i in range(len(envs)))
-        change = package_change([values[i] for i in known]) if known and known[0] == 0 else "unchanged"
+        values = tuple(p.get(key) for p in packages)  # runs without a snapshot have no packages: None
+        change = package_change([values[i] for i in known]) if baseline_known else "unchanged"
         if change != "unchanged" or all_values:
             rows.append(PackageChange(display[key], values, change))
     return EnvDiff(

@@ -22,9 +22,9 @@ def test_metric_history_spec_overlays_runs_with_labels():
     assert spec["$schema"].endswith("vega-lite/v5.json")
     assert spec["encoding"]["x"]["field"] == "step" and spec["encoding"]["color"]["field"] == "run"
     rows = spec["data"]["values"]
-    assert len(rows) == 8
-    assert {r["run"] for r in rows} == {"base", "new"}
-    assert rows[0] == {"run": "base", "step": 0, "value": 1.0}
+    assert [r["run"] for r in rows] == ["base", "new"]
+    assert rows[1] == {"run": "new", "step": [0, 1, 2], "value": [1.0, 0.5, 1 / 3]}
+    assert spec["transform"] == [{"flatten": ["step", "value"]}]
     assert spec["encoding"]["color"]["sort"] == ["base", "new"]
     json.dumps(spec, allow_nan=False)
 
@@ -33,17 +33,17 @@ def test_long_histories_are_downsampled_per_run_and_keep_endpoints_and_peaks():
     points = [Metric("auc", 0.5, step=i) for i in range(10_000)]
     points[4321] = Metric("auc", 0.99, step=4321)  # a single spike must survive downsampling
     spec = charts.metric_history_spec({"a": points, "b": history(100)}, "auc")
-    rows_a = [r for r in spec["data"]["values"] if r["run"] == "a"]
-    assert len(rows_a) == charts.MAX_POINTS
-    assert rows_a[0]["step"] == 0 and rows_a[-1]["step"] == 9999
-    assert any(r["value"] == 0.99 for r in rows_a)
-    assert len([r for r in spec["data"]["values"] if r["run"] == "b"]) == 100
+    row_a, row_b = spec["data"]["values"]
+    assert len(row_a["step"]) == len(row_a["value"]) == charts.MAX_POINTS
+    assert row_a["step"][0] == 0 and row_a["step"][-1] == 9999
+    assert 0.99 in row_a["value"]
+    assert len(row_b["step"]) == 100
     assert spec["mark"]["point"] is False
 
 
 def test_non_finite_values_become_null():
     spec = charts.metric_history_spec({"a": [Metric("loss", math.nan, 0), Metric("loss", 1.0, 1)]}, "loss")
-    assert spec["data"]["values"][0]["value"] is None
+    assert spec["data"]["values"][0]["value"] == [None, 1.0]
     json.dumps(spec, allow_nan=False)
 
 
