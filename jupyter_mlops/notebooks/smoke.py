@@ -168,7 +168,8 @@ class _Runner:
     """One call's scheduling state: slots for executing and for live kernels, background shutdowns."""
 
     def __init__(self, options: SmokeOptions, output_dir: Path | None, throwaway: Path | None,
-                 on_start: Callable[[str], None] | None, on_result: Callable[[NotebookResult], None] | None):
+                 on_start: Callable[[str], None] | None,
+                 on_result: Callable[[NotebookResult], None] | None) -> None:
         self.options = options
         self.output_dir = output_dir
         self.throwaway = throwaway

@@ -89,6 +89,11 @@ def _manager(name: str) -> Any:
     from jupyter_client.manager import AsyncKernelManager
 
     if name == CURRENT:
+        import importlib.util
+
+        if importlib.util.find_spec("ipykernel") is None:
+            raise KernelStartError(f"ipykernel is not installed for {sys.executable}; install it or pass --kernel",
+                                   "kernel-missing")
         manager = AsyncKernelManager(kernel_name="python3")
         # Setting the spec directly skips the kernelspec lookup: the current interpreter needs none installed.
         manager._kernel_spec = KernelSpec(
