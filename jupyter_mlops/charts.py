@@ -207,7 +207,7 @@ def parallel_coordinates_spec(runs: Sequence[Run], params: Sequence[str], metric
                 "axis": axis,
                 "position": columns[axis][i],
                 "raw": _scalar(raw),
-                "metric": None if raw_metric[i] is None else _number(raw_metric[i]),
+                "metric": _scalar(raw_metric[i]),
             })
     return {
         "$schema": VEGA_LITE_SCHEMA,

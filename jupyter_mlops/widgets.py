@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_mlops import charts
 from jupyter_mlops.compare import compare_runs, metric_histories
-from jupyter_mlops.render import comparison_sections, section_html, wrap_html
+from jupyter_mlops.render.layout import comparison_sections
+from jupyter_mlops.render.markup import section_html, wrap_html
 
 if TYPE_CHECKING:
     import ipywidgets

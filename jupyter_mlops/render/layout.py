@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_mlops.charts import run_labels
-from jupyter_mlops.comparing import Comparison
+from jupyter_mlops.comparing import Comparison, DataChange
 from jupyter_mlops.render.formatting import format_duration, format_size, format_time, format_value
 
 #: Cell styles: ``differs`` (value differs from the baseline), ``best`` (best metric), ``added``/``removed``.
@@ -111,7 +111,7 @@ def _data_summary(value: dict[str, Any] | None) -> str:
     return "  ".join(parts)
 
 
-def _change_summary(change: Any) -> str:
+def _change_summary(change: DataChange) -> str:
     if change.status != "changed":
         return change.status
     bits = ["content changed" if change.hash_changed else "same content"]

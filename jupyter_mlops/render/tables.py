@@ -115,9 +115,30 @@ def run_renderables(run: Run, env: dict[str, Any] | None = None) -> list[Any]:
         out.append(kv_table("Artifacts", ((a.path, f"{format_size(a.size)}  {a.hash}") for a in run.artifacts),
                             ("path", "size  hash")))
     if env:
-        packages = env.get("packages") if isinstance(env.get("packages"), dict) else {}
-        summary = [("python", format_value(env.get("python"))), ("platform", format_value(env.get("platform"))),
-                   ("packages", str(len(packages or {})))]
-        out.append(kv_table("Environment", summary))
+        out.append(kv_table("Environment", env_summary(env)))
     return out
+
+
+def _pick(value: Any, *keys: str) -> Any:
+    # Snapshot fields are dicts ({"version": ...}) in current captures; older or hand-made ones may be plain.
+    if isinstance(value, dict):
+        return next((value[k] for k in keys if value.get(k) is not None), None)
+    return value
+
+
+def env_summary(env: dict[str, Any]) -> list[tuple[str, str]]:
+    """Label/value pairs summarising an environment snapshot (python, platform, CPU, RAM, GPUs, packages)."""
+    packages = env.get("packages") if isinstance(env.get("packages"), dict) else {}
+    cpu: dict[str, Any] = env["cpu"] if isinstance(env.get("cpu"), dict) else {}
+    ram = _pick(env.get("ram"), "total")
+    gpus = env.get("gpus") or env.get("gpu") or []
+    pairs = [
+        ("python", format_value(_pick(env.get("python"), "version"))),
+        ("platform", format_value(_pick(env.get("platform"), "platform", "system"))),
+        ("cpu", " × ".join(str(v) for v in (cpu.get("model"), cpu.get("count")) if v) or "—"),
+        ("ram", format_size(ram) if isinstance(ram, int) else "—"),
+        ("gpus", ", ".join(str(_pick(g, "name") or g) for g in gpus) if isinstance(gpus, list) and gpus else "none"),
+        ("packages", str(len(packages or {}))),
+    ]
+    return pairs
 

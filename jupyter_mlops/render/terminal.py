@@ -63,7 +63,8 @@ def render_comparison_text(cmp: Comparison, width: int = 120) -> str:
     """The terminal rendering as plain text (no colour), e.g. for logs and tests."""
     from rich.console import Console
 
-    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
     for item in comparison_renderables(cmp):
         console.print(item)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    return buffer.getvalue()

@@ -41,7 +41,9 @@ def populate(store: Store, blobs: Any) -> dict[str, str]:
         store.log_data_inputs(run.id, [DataInput("data/train.csv", digest, path="data/train.csv", size=1000 + rows,
                                                  schema=schema(rows, columns))])
         code = code_snapshot("import pandas as pd", f"lr = {lr}\nmodel.fit(X, y, lr=lr)", *extra_cells)
-        env = {"python": "3.11.7", "platform": "Linux-x86_64",
+        env = {"python": {"version": "3.11.7", "implementation": "CPython"},  # the shape capture.env records
+               "platform": {"system": "Linux", "platform": "Linux-6.1-x86_64"},
+               "cpu": {"model": "Xeon", "count": 2}, "ram": {"total": 8_000_000_000}, "gpus": [],
                "packages": {"numpy": numpy, "pandas": "2.2.0"}}
         store.update_run(run.id, code_hash=blobs.put_json(code), env_hash=blobs.put_json(env),
                          flags={"out_of_order": name == "wide", "edited_after_run": False})

@@ -82,6 +82,7 @@ def test_show_by_name_and_prefix(store, store_url, env):
     assert shown["env"]["packages"]["numpy"] == "2.0.0" and len(shown["code"]["cells"]) == 2
     text = ok("runs", "show", ids["wide"][:6], "--store", store_url)
     assert "wide" in text and "optimizer" in text and "data/train.csv" in text and "out of order" in text
+    assert "3.11.7" in text and "Linux-6.1-x86_64" in text and "Xeon × 2" in text and "8.0 GB" in text
 
 
 def test_export_writes_full_histories(store, store_url, env, tmp_path):

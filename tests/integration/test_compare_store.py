@@ -25,6 +25,7 @@ def test_compare_answers_why_runs_differ(store, blobs):
     assert change.columns_added == ("income",) and change.dtype_changes == (("age", "int64", "float64"),)
     assert change.rows == (100, 101)
     assert [(p.name, p.change) for p in cmp.env.packages] == [("numpy", "bumped")]
+    assert cmp.env.python == ("3.11.7",) * 3 and cmp.env.platform == ("Linux-6.1-x86_64",) * 3
     auc = next(m for m in cmp.metrics if m.key == "auc")
     assert auc.best == 2 and auc.goal == "max"
     assert [f.run for f in cmp.flags] == [ids["wide"]]
