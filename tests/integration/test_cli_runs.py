@@ -214,3 +214,50 @@ def test_console_script_in_a_subprocess(tmp_path):
     failed = subprocess.run([script, "runs", "show", "nosuchrun", "--store", url], capture_output=True, text=True,
                             env=env, cwd=tmp_path, timeout=60)
     assert failed.returncode == 1 and failed.stderr.count("\n") == 1 and "nosuchrun" in failed.stderr
+
+
+def _run_on_terminal(argv: list[str], answer: str, env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """Run a command with a pseudo-terminal as stdin/stdout, answer a prompt, return (exit code, output)."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd, close_fds=True)
+    os.close(slave)
+    output, answered = b"", False
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 30)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+            if not answered and b"[y/N]" in output:
+                os.write(master, answer.encode() + b"\n")
+                answered = True
+        code = proc.wait(timeout=30)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    return code, output.decode(errors="replace")
+
+
+@pytest.mark.parametrize(("answer", "deleted"), [("y", True), ("n", False)])
+def test_delete_asks_on_a_terminal(tmp_path, answer, deleted):
+    url = f"sqlite:///{tmp_path / 'mlops.db'}"
+    from jupyter_mlops.store.blobs import BlobStore
+
+    with open_store(url) as s:
+        ids = populate(s, BlobStore(tmp_path / "blobs"))
+    script = shutil.which("jupyter-mlops", path=str(Path(sys.executable).parent))
+    env = {**os.environ, "JUPYTER_MLOPS_BLOBS": str(tmp_path / "blobs")}
+    code, output = _run_on_terminal([script, "runs", "delete", "tuned", "--store", url], answer, env, tmp_path)
+    assert f"Delete 1 run(s): tuned ({ids['tuned'][:8]})?" in output
+    assert (code == 0) is deleted
+    assert (run_count(url) == 2) is deleted
