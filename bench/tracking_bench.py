@@ -1,0 +1,189 @@
+"""Tracking engine vs MLflow 3 on SQLite, side by side in one process, on the same machine and disk.
+
+    .venv/bin/python bench/tracking_bench.py [--quick]
+
+Measures (medians of repeated rounds):
+  * log_metric in a tight loop, durable: timed until the run is ended and every point is flushed;
+  * MLflow log_metric (one call per point) and log_batch (1,000 metrics per call, its maximum);
+  * start_run + end_run including environment and git capture (inside a real git repository);
+  * auto-capture overhead per executed cell: run_cell of a 20-line cell with no file reads, bare shell vs
+    shell with the extension loaded and a run active (auto-capture on).
+Prints a table and writes bench/results/tracking.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+CELL_20 = "\n".join(
+    [
+        "a = 1",
+        "b = 2",
+        "c = a + b",
+        "values = [i * c for i in range(10)]",
+        "total = sum(values)",
+        "def square(x):",
+        "    return x * x",
+        "squares = [square(v) for v in values]",
+        "d = {'k': total, 'n': len(squares)}",
+        "e = d['k'] / max(1, d['n'])",
+        "f = e * 2",
+        "g = f - 1",
+        "h = [g] * 3",
+        "i2 = sorted(h)",
+        "j = tuple(i2)",
+        "k = set(j)",
+        "m = len(k)",
+        "n = m + total",
+        "o = str(n)",
+        "p = o.upper()",
+    ]
+)
+
+
+def median_of(fn, rounds: int) -> float:
+    return statistics.median(fn() for _ in range(rounds))
+
+
+def ours_log_metric(n: int, store: str) -> float:
+    import jupyter_mlops as mlops
+
+    run = mlops.start_run(store=store, auto_capture=False)
+    log = run.log_metric
+    t0 = time.perf_counter()
+    for i in range(n):
+        log("loss", i * 0.001)
+    run.end()
+    return n / (time.perf_counter() - t0)
+
+
+def mlflow_log_metric(n: int) -> float:
+    import mlflow
+
+    with mlflow.start_run():
+        t0 = time.perf_counter()
+        for i in range(n):
+            mlflow.log_metric("loss", i * 0.001, step=i)
+        return n / (time.perf_counter() - t0)
+
+
+def mlflow_log_batch(n: int) -> float:
+    import mlflow
+    from mlflow.entities import Metric
+
+    client = mlflow.MlflowClient()
+    with mlflow.start_run() as run:
+        now = int(time.time() * 1000)
+        t0 = time.perf_counter()
+        for start in range(0, n, 1000):
+            batch = [Metric("loss", i * 0.001, now, i) for i in range(start, start + 1000)]
+            client.log_batch(run.info.run_id, metrics=batch)
+        return n / (time.perf_counter() - t0)
+
+
+def ours_start_end(store: str) -> float:
+    import jupyter_mlops as mlops
+
+    t0 = time.perf_counter()
+    mlops.start_run(store=store)
+    mlops.end_run()
+    return time.perf_counter() - t0
+
+
+def mlflow_start_end() -> float:
+    import mlflow
+
+    t0 = time.perf_counter()
+    mlflow.start_run()
+    mlflow.end_run()
+    return time.perf_counter() - t0
+
+
+def cell_overhead(rounds: int, store: str) -> tuple[float, float]:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import jupyter_mlops as mlops
+    from jupyter_mlops import magics
+
+    ip = InteractiveShell.instance()
+    ip.run_cell(CELL_20, store_history=True)  # warm caches
+    observer = magics.CellObserver(ip)
+
+    def timed() -> float:
+        t0 = time.perf_counter()
+        ip.run_cell(CELL_20, store_history=True)
+        return time.perf_counter() - t0
+
+    bare, tracked = [], []
+    run = mlops.start_run(store=store, user_ns=ip.user_ns)
+    for _ in range(rounds):  # interleaved, so machine noise hits both alike
+        bare.append(timed())
+        observer.register()
+        observer.attach(run)
+        tracked.append(timed())
+        observer.unregister()
+    mlops.end_run()
+    return statistics.median(bare), statistics.median(tracked)
+
+
+def git_repo(folder: Path) -> None:
+    (folder / "train.py").write_text("print('hi')\n")
+    subprocess.run(["git", "init", "-q"], cwd=folder, check=True)
+    subprocess.run(["git", "add", "."], cwd=folder, check=True)
+    subprocess.run(["git", "-c", "user.email=b@b", "-c", "user.name=b", "commit", "-qm", "x"], cwd=folder, check=True)
+    (folder / "train.py").write_text("print('dirty')\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    args = parser.parse_args()
+    rounds = 3 if args.quick else 5
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    os.environ["MLFLOW_ENABLE_ASYNC_LOGGING"] = "false"
+    folder = Path(tempfile.mkdtemp(prefix="tracking-bench-"))
+    git_repo(folder)
+    os.chdir(folder)
+    ours = f"sqlite:///{folder / 'mlops.db'}"
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
+    mlflow.set_experiment("bench")
+    results: dict[str, float] = {}
+    results["ours_log_metric_pts_s"] = median_of(lambda: ours_log_metric(200_000, ours), rounds)
+    results["mlflow_log_metric_pts_s"] = median_of(lambda: mlflow_log_metric(200), rounds)
+    results["mlflow_log_batch_pts_s"] = median_of(lambda: mlflow_log_batch(20_000), rounds)
+    ours_start_end(ours)
+    mlflow_start_end()  # warm-ups: first-use imports and caches
+    results["ours_start_end_ms"] = 1000 * median_of(lambda: ours_start_end(ours), 10 * rounds)
+    results["mlflow_start_end_ms"] = 1000 * median_of(mlflow_start_end, 10 * rounds)
+    bare, tracked = cell_overhead(100 * rounds, ours)
+    results["bare_run_cell_ms"] = 1000 * bare
+    results["tracked_run_cell_ms"] = 1000 * tracked
+    ratios = {
+        "log_metric_vs_mlflow_log_metric": results["ours_log_metric_pts_s"] / results["mlflow_log_metric_pts_s"],
+        "log_metric_vs_mlflow_log_batch": results["ours_log_metric_pts_s"] / results["mlflow_log_batch_pts_s"],
+        "start_end_fraction_of_mlflow": results["ours_start_end_ms"] / results["mlflow_start_end_ms"],
+        "cell_overhead_pct": 100 * (tracked / bare - 1),
+    }
+    for key, value in {**results, **ratios}.items():
+        print(f"{key:40s} {value:14,.3f}")
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    payload = {"results": results, "ratios": ratios, "python": sys.version}
+    (out / "tracking.json").write_text(json.dumps(payload, indent=2))
+
+
+if __name__ == "__main__":
+    main()
