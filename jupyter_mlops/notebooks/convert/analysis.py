@@ -27,7 +27,6 @@ PURE_METHODS = frozenset(
     }
 )
 
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
@@ -69,8 +68,11 @@ def _lambda_name(node: ast.stmt) -> str | None:
 class _Scope(ast.NodeVisitor):
     """Collects the loads and stores of one scope; nested scopes contribute their free names as loads."""
 
-    def __init__(self, *, module: bool) -> None:
+    def __init__(self, *, module: bool, immediate: bool | None = None) -> None:
         self.module = module
+        #: code of this scope runs now (module level, or a comprehension in it): its mutations count
+        self.immediate = module if immediate is None else immediate
+        self.mutates: set[str] = set()
         self.loads: set[str] = set()
         self.stores: set[str] = set()
         self.deletes: set[str] = set()
@@ -87,6 +89,42 @@ class _Scope(ast.NodeVisitor):
         else:
             self.loads.add(node.id)
             self.deletes.add(node.id)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if self.immediate and isinstance(node.func, ast.Attribute):
+            inplace = any(k.arg == "inplace" and _is_true(k.value) for k in node.keywords)
+            if inplace or node.func.attr not in PURE_METHODS:
+                name = root_name(node.func.value)
+                if name:
+                    self.mutates.add(name)
+        self.generic_visit(node)
+
+    def _store_through(self, targets: list[ast.expr]) -> None:
+        if not self.immediate:
+            return
+        for target in targets:
+            for element in ast.walk(target):
+                stored = isinstance(getattr(element, "ctx", None), (ast.Store, ast.Del))
+                if stored and isinstance(element, (ast.Attribute, ast.Subscript)):
+                    name = root_name(element)
+                    if name:
+                        self.mutates.add(name)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self._store_through(node.targets)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._store_through([node.target])
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._store_through([node.target])
+        self.generic_visit(node)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        self._store_through(node.targets)
+        self.generic_visit(node)
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self.visit(node.value)
@@ -162,7 +200,7 @@ class _Scope(ast.NodeVisitor):
 
     def _visit_comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> None:
         self.visit(node.generators[0].iter)  # evaluated in the enclosing scope
-        inner = _Scope(module=False)
+        inner = _Scope(module=False, immediate=self.immediate)
         for index, generator in enumerate(node.generators):
             inner.visit(generator.target)
             if index:
@@ -173,6 +211,7 @@ class _Scope(ast.NodeVisitor):
             inner.visit(part)
         escaping = _walrus_targets(node)
         self.stores |= escaping
+        self.mutates |= inner.mutates
         self.problems += inner.problems
         self.loads |= inner.loads - (inner.stores - escaping)
 
@@ -231,42 +270,6 @@ def root_name(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _mutated(stmt: ast.stmt) -> set[str]:
-    """Names mutated in place by a statement's module-level code (function bodies run later, when called)."""
-    found: set[str] = set()
-    todo: list[ast.AST] = [stmt]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
-            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
-            for target in targets:
-                for element in ast.walk(target):
-                    if isinstance(element, (ast.Attribute, ast.Subscript)) and isinstance(
-                        getattr(element, "ctx", None), (ast.Store, ast.Del)
-                    ):
-                        name = root_name(element)
-                        if name:
-                            found.add(name)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            inplace = any(k.arg == "inplace" and _is_true(k.value) for k in node.keywords)
-            if inplace or node.func.attr not in PURE_METHODS:
-                name = root_name(node.func.value)
-                if name:
-                    found.add(name)
-        todo.extend(_evaluated_now(node))
-    return found
-
-
-def _evaluated_now(node: ast.AST) -> list[ast.AST]:
-    """Children evaluated when ``node`` runs: for a def/class/lambda only decorators, defaults and bases."""
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-        extra = node.decorator_list if not isinstance(node, ast.Lambda) else []
-        return [*extra, *node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]
-    if isinstance(node, ast.ClassDef):
-        return [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]
-    return list(ast.iter_child_nodes(node))
-
-
 def _is_true(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
 
@@ -282,7 +285,7 @@ def analyze_statement(stmt: ast.stmt) -> StatementInfo:
         deletes=set(scope.deletes),
         problems=list(scope.problems),
     )
-    info.mutates = _mutated(stmt)
+    info.mutates = set(scope.mutates)
     if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
         info.mutates.add(stmt.target.id)
         info.reads.add(stmt.target.id)

@@ -98,9 +98,11 @@ def find_parameters(cells: list[tuple[int, Any]]) -> ParamSpec:
     return ParamSpec()
 
 
-def _string_lines(tree: ast.Module) -> set[int]:
+def _string_lines(tree: ast.Module, code: str) -> set[int]:
     """1-based lines that start inside a multi-line string literal."""
     lines: set[int] = set()
+    if '"""' not in code and "'''" not in code and "\\\n" not in code:
+        return lines  # a string can only span lines with triple quotes or a backslash-newline
     for node in ast.walk(tree):
         if isinstance(node, (ast.Constant, ast.JoinedStr)) and node.end_lineno and node.end_lineno > node.lineno:
             if isinstance(node, ast.JoinedStr) or isinstance(node.value, (str, bytes)):
@@ -123,7 +125,7 @@ def _code_item(index: int, code: str, errors: list[str], first_line: str) -> Cod
     if not tree.body:
         return None
     lines = code.split("\n")
-    strings = _string_lines(tree)
+    strings = _string_lines(tree, code)
     return CodeItem(index, lines, [n not in strings for n in range(1, len(lines) + 1)], infos)
 
 
@@ -186,9 +188,8 @@ def _first_use_order(spec: ParamSpec, plans: list[SectionPlan]) -> dict[str, int
     for plan in plans:
         for item in plan.code_items():
             for info in item.infos:
-                for node in ast.walk(info.node):
-                    if isinstance(node, ast.Name):
-                        order.setdefault(node.id, len(order))
+                for name in sorted(info.writes | info.reads):  # statement order, then alphabetical
+                    order.setdefault(name, len(order))
     return order
 
 

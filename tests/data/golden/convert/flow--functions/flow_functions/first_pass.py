@@ -5,7 +5,7 @@ from __future__ import annotations
 from math import e
 
 
-def first_pass(factor, classify, raw, scaled, Scorer):
+def first_pass(factor, classify, scaled, Scorer, raw):
     """First pass."""
     # ## First pass
     # cell 6

@@ -20,4 +20,4 @@ def helpers(threshold, factor):
     half = lambda v: v / factor
     raw = [0.1, 0.4, 0.6, 0.9]
     offset = 1
-    return offset, classify, half, raw, scaled, Scorer
+    return classify, offset, scaled, Scorer, half, raw

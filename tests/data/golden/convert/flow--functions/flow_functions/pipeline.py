@@ -16,15 +16,15 @@ def run(params: Params) -> None:
     factor = params.factor
     name = params.name
     _setup()
-    offset, classify, half, raw, scaled, Scorer = _helpers(threshold, factor)
-    first, first_scaled, first_score, value_type, const, bonus = _first_pass(factor, classify, raw, scaled, Scorer)
+    classify, offset, scaled, Scorer, half, raw = _helpers(threshold, factor)
+    first, first_scaled, first_score, value_type, const, bonus = _first_pass(factor, classify, scaled, Scorer, raw)
     (value, second, second_scaled, second_score, second_half, squares, last, n) = _shadowing(
-        offset,
         classify,
-        half,
-        raw,
+        offset,
         scaled,
         Scorer,
+        half,
+        raw,
     )
     _report(
         name,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def shadowing(offset, classify, half, raw, scaled, Scorer):
+def shadowing(classify, offset, scaled, Scorer, half, raw):
     """Shadowing."""
     # ## Shadowing
     # cell 8
