@@ -13,13 +13,14 @@ $(PY):
 	$(PIP) install --upgrade pip
 
 # Editable install: the hatch-jupyter-builder hook builds the labextension (jlpm) into jupyter_mlops/labextension.
+# One install with the test extras also satisfies the plain install, so the extension is built once.
 $(VENV)/.installed: pyproject.toml $(LABEXT_SRC) | $(PY)
 	$(PIP) install -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
+$(VENV)/.installed-test: pyproject.toml $(LABEXT_SRC) | $(PY)
 	$(PIP) install -e ".[test]"
-	touch $@
+	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
 
@@ -42,8 +43,10 @@ check: install-test
 pytest-suite: install-test system-deps
 	$(PY) -m pytest -p no:cacheprovider -q tests
 
+# The example notebooks, executed both ways (our runner and nbval); their runs go to a throwaway store.
 notebooks-suite: install-test
-	$(PY) -m pytest -p no:cacheprovider -q --nb-smoke example_notebooks/
+	store=$$(mktemp -d) && export JUPYTER_MLOPS_STORE="sqlite:///$$store/mlops.db" JUPYTER_MLOPS_BLOBS="$$store/blobs" && \
+	$(PY) -m pytest -p no:cacheprovider -q --nb-smoke example_notebooks/ && \
 	$(PY) -m pytest -p no:cacheprovider -q --nbval-lax example_notebooks/
 
 frontend-suite: install-test
