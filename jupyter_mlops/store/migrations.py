@@ -12,11 +12,14 @@ fresh store at once apply each migration exactly once.
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, inspect, select, update
+from sqlalchemy import Connection, bindparam, func, insert, inspect, select, text, update
 
 from jupyter_mlops.errors import SchemaTooNew
 from jupyter_mlops.store import schema as s
@@ -69,9 +72,27 @@ def _param_history(conn: Connection) -> None:
     )
 
 
+def _run_summary(conn: Connection) -> None:
+    # Stores made before 0003 lack runs.summary; stores made since get it from 0001 (which creates current shapes).
+    if "summary" not in {c["name"] for c in inspect(conn).get_columns("runs")}:
+        conn.execute(text("ALTER TABLE runs ADD COLUMN summary TEXT"))  # fixed DDL, no values
+    summaries: dict[str, dict[str, dict[str, Any]]] = {}
+    for run_id, key, value in conn.execute(select(s.params.c.run_id, s.params.c.key, s.params.c.value)):
+        summaries.setdefault(run_id, {"params": {}, "metrics": {}})["params"][key] = json.loads(value)
+    m = s.latest_metrics.c
+    for run_id, key, number in conn.execute(select(m.run_id, m.key, m.value)):
+        summaries.setdefault(run_id, {"params": {}, "metrics": {}})["metrics"][key] = (
+            math.nan if number is None else number)
+    stmt = update(s.runs).where(s.runs.c.id == bindparam("run")).values(summary=bindparam("text"))
+    rows = [{"run": run_id, "text": json.dumps(summary)} for run_id, summary in summaries.items()]
+    if rows:
+        conn.execute(stmt, rows)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_param_history", _param_history),
+    Migration("0003_run_summary", _run_summary),
 )
 
 #: The schema version this code writes: the number of migrations it knows.

@@ -1,14 +1,13 @@
 """Read side of the SQL store: rows to entities, ordering, and loading a page of runs with their children.
 
-Children (params, latest metrics, tags, data inputs, artifacts) of a page are loaded with one query per child
-table over the page's ids (``run_id IN (...)``, in chunks), never one query per run, so loading 10,000 runs
-costs a few dozen statements.
+Params and latest metrics come from each run's ``summary`` JSON (see :mod:`.schema`); the other children (tags,
+data inputs, artifacts) of a page are loaded with one query per child table over the page's ids
+(``run_id IN (...)``, or the filter itself as a subquery for large sets), never one query per run.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -39,6 +38,7 @@ RUN_COLUMNS = (
     s.runs.c.note,
     s.runs.c.reproduction_of,
     s.runs.c.flags,
+    s.runs.c.summary,
 )
 
 
@@ -91,48 +91,48 @@ def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
         yield ids[start:start + _CHUNK]
 
 
-def _children(conn: Connection, query: Select[Any], column: Any, ids: Sequence[str]) -> list[Any]:
+def _children(conn: Connection, query: Select[Any], column: Any, ids: Sequence[str],
+              id_query: Select[Any] | None) -> list[Any]:
+    if id_query is not None and len(ids) > _CHUNK:
+        # Many runs: one statement over the same filter beats dozens of long IN lists.
+        return list(conn.execute(query.where(column.in_(id_query))).all())
     rows: list[Any] = []
     for chunk in _chunks(ids):
         rows.extend(conn.execute(query.where(column.in_(chunk))).all())
     return rows
 
 
-def load_runs(conn: Connection, rows: Sequence[Any], *, stale_before: float) -> list[Run]:
-    """Turn run rows (from :func:`runs_select`) into full :class:`Run` entities, children included."""
+def load_runs(conn: Connection, rows: Sequence[Any], *, stale_before: float,
+              id_query: Select[Any] | None = None) -> list[Run]:
+    """Turn run rows (from :func:`runs_select`) into full :class:`Run` entities, children included.
+
+    Args:
+        conn: an open connection (one read transaction, so the page is a consistent snapshot).
+        rows: run rows from :func:`runs_select`.
+        stale_before: heartbeats older than this make a running run read as crashed.
+        id_query: ``SELECT runs.id`` selecting exactly these rows' ids, used instead of IN lists for large sets.
+    """
     ids = [row.id for row in rows]
     if not ids:
         return []
-    params: dict[str, dict[str, Any]] = {i: {} for i in ids}
-    decoded: dict[str, Any] = {}  # values repeat a lot across runs; decode each distinct text once
-    for run_id, key, value in _children(conn, select(s.params.c.run_id, s.params.c.key, s.params.c.value),
-                                        s.params.c.run_id, ids):
-        if value not in decoded:
-            decoded[value] = json.loads(value)
-        params[run_id][key] = decoded[value]
-    metrics: dict[str, dict[str, float]] = {i: {} for i in ids}
-    m = s.latest_metrics.c
-    for run_id, key, value in _children(conn, select(m.run_id, m.key, m.value), m.run_id, ids):
-        metrics[run_id][key] = math.nan if value is None else value
-    tags: dict[str, list[str]] = {i: [] for i in ids}
-    for run_id, tag in _children(conn, select(s.tags.c.run_id, s.tags.c.tag).order_by(s.tags.c.tag),
-                                 s.tags.c.run_id, ids):
-        tags[run_id].append(tag)
-    inputs = _data_inputs(conn, ids)
-    artifacts = _artifacts(conn, ids)
+    tags: dict[str, list[str]] = {}
+    query = select(s.tags.c.run_id, s.tags.c.tag).order_by(s.tags.c.tag)
+    for run_id, tag in _children(conn, query, s.tags.c.run_id, ids, id_query):
+        tags.setdefault(run_id, []).append(tag)
+    inputs = _data_inputs(conn, ids, id_query)
+    artifacts = _artifacts(conn, ids, id_query)
     return [
-        run_from_row(row, stale_before=stale_before, tags=tuple(tags[row.id]), params=params[row.id],
-                     metrics=metrics[row.id], data_inputs=tuple(inputs.get(row.id, ())),
-                     artifacts=tuple(artifacts.get(row.id, ())))
+        run_from_row(row, stale_before=stale_before, tags=tuple(tags.get(row.id, ())),
+                     data_inputs=tuple(inputs.get(row.id, ())), artifacts=tuple(artifacts.get(row.id, ())))
         for row in rows
     ]
 
 
-def _data_inputs(conn: Connection, ids: Sequence[str]) -> dict[str, list[DataInput]]:
+def _data_inputs(conn: Connection, ids: Sequence[str], id_query: Select[Any] | None) -> dict[str, list[DataInput]]:
     d = s.data_inputs.c
     query = select(d.run_id, d.name, d.hash, d.kind, d.path, d.size, d.schema, d.role).order_by(d.id)
     found: dict[str, list[DataInput]] = {}
-    for row in _children(conn, query, d.run_id, ids):
+    for row in _children(conn, query, d.run_id, ids, id_query):
         schema = json.loads(row.schema) if row.schema else None
         found.setdefault(row.run_id, []).append(
             DataInput(name=row.name, hash=row.hash, kind=row.kind, path=row.path, size=row.size, schema=schema,
@@ -141,10 +141,11 @@ def _data_inputs(conn: Connection, ids: Sequence[str]) -> dict[str, list[DataInp
     return found
 
 
-def _artifacts(conn: Connection, ids: Sequence[str]) -> dict[str, list[Artifact]]:
+def _artifacts(conn: Connection, ids: Sequence[str], id_query: Select[Any] | None) -> dict[str, list[Artifact]]:
     a = s.artifacts.c
     found: dict[str, list[Artifact]] = {}
-    for row in _children(conn, select(a.run_id, a.path, a.hash, a.size).order_by(a.path), a.run_id, ids):
+    query = select(a.run_id, a.path, a.hash, a.size).order_by(a.path)
+    for row in _children(conn, query, a.run_id, ids, id_query):
         found.setdefault(row.run_id, []).append(Artifact(path=row.path, hash=row.hash, size=row.size))
     return found
 
@@ -157,24 +158,33 @@ def derive_status(stored: str, heartbeat: float | None, stale_before: float) -> 
     return status
 
 
+def _json_object(text: str | None) -> dict[str, Any]:
+    return json.loads(text) if text and text != "{}" else {}
+
+
 def run_from_row(row: Any, *, stale_before: float, **children: Any) -> Run:
-    """Build a :class:`Run` from a run row plus its already-loaded children."""
+    """Build a :class:`Run` from a run row (params and latest metrics come from its summary) plus children."""
+    (run_id, name, experiment, status, start_time, end_time, heartbeat, notebook_path, git_commit, git_dirty,
+     code_hash, notebook_hash, env_hash, note, reproduction_of, flags, summary) = row
+    decoded = _json_object(summary)
     return Run(
-        id=row.id,
-        name=row.name,
-        experiment=row.experiment,
-        status=derive_status(row.status, row.heartbeat, stale_before),
-        start_time=row.start_time,
-        end_time=row.end_time,
-        heartbeat=row.heartbeat,
-        notebook_path=row.notebook_path,
-        git_commit=row.git_commit,
-        git_dirty=None if row.git_dirty is None else bool(row.git_dirty),
-        code_hash=row.code_hash,
-        notebook_hash=row.notebook_hash,
-        env_hash=row.env_hash,
-        note=row.note or "",
-        reproduction_of=row.reproduction_of,
-        flags=json.loads(row.flags) if row.flags else {},
+        id=run_id,
+        name=name,
+        experiment=experiment,
+        status=derive_status(status, heartbeat, stale_before),
+        start_time=start_time,
+        end_time=end_time,
+        heartbeat=heartbeat,
+        notebook_path=notebook_path,
+        git_commit=git_commit,
+        git_dirty=None if git_dirty is None else bool(git_dirty),
+        code_hash=code_hash,
+        notebook_hash=notebook_hash,
+        env_hash=env_hash,
+        note=note or "",
+        reproduction_of=reproduction_of,
+        flags=_json_object(flags),
+        params=decoded.get("params", {}),
+        metrics=decoded.get("metrics", {}),
         **children,
     )

@@ -36,6 +36,7 @@ T = TypeVar("T")
 UPDATABLE = frozenset({"name", "status", "end_time", "note", "notebook_path", "git_commit", "git_dirty",
                        "code_hash", "notebook_hash", "env_hash", "flags", "heartbeat"})
 _LOCK_RETRIES = 20
+_EMPTY_SUMMARY = '{"params": {}, "metrics": {}}'
 
 
 class SqlStore(Store):
@@ -180,7 +181,7 @@ class SqlStore(Store):
             conn.execute(insert(s.runs).values(
                 id=run_id, name=name or new_run_name(), experiment_id=exp_id, status=RunStatus.RUNNING.value,
                 start_time=start, heartbeat=start, note=note or "", notebook_path=notebook_path,
-                reproduction_of=reproduction_of, flags="{}",
+                reproduction_of=reproduction_of, flags="{}", summary=_EMPTY_SUMMARY,
             ))
             if tag_rows:
                 conn.execute(insert(s.tags), tag_rows)
@@ -230,8 +231,10 @@ class SqlStore(Store):
             condition = compile_filter(parse_filter(filter), now=now, stale_after=self.stale_after)
         query = reads.apply_order(reads.runs_select(), order_by)
         counter = select(func.count()).select_from(s.runs)
+        ids = select(s.runs.c.id) if limit is None and not offset else None
         if condition is not None:
             query, counter = query.where(condition), counter.where(condition)
+            ids = None if ids is None else ids.where(condition)
         if limit is not None:
             query = query.limit(limit)
         if offset:
@@ -244,7 +247,7 @@ class SqlStore(Store):
                 total = offset + len(rows)
             else:
                 total = int(conn.scalar(counter) or 0)
-            items = reads.load_runs(conn, rows, stale_before=now - self.stale_after)
+            items = reads.load_runs(conn, rows, stale_before=now - self.stale_after, id_query=ids)
             return Page(items=tuple(items), total=total, offset=offset, limit=limit)
         return self._read(work)
 
@@ -326,15 +329,26 @@ class SqlStore(Store):
         now = self.clock()
 
         def work(conn: Connection) -> None:
-            self._require_run(conn, run_id)
+            # Lock the run row first (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises), so
+            # concurrent batches for one run never lose each other's summary update.
+            found = conn.execute(select(s.runs.c.summary).where(s.runs.c.id == run_id).with_for_update()).first()
+            if found is None:
+                raise NotFound(f"no run with id {run_id!r}")
+            summary = json.loads(found.summary or _EMPTY_SUMMARY)
             if points:
                 self._bulk_insert(conn, s.metrics, METRIC_COLUMNS, points)
                 self._upsert(conn, s.latest_metrics, latest, ("run_id", "key"), ("value", "step", "timestamp"),
                              where=lambda new: (new.step > s.latest_metrics.c.step)
                              | ((new.step == s.latest_metrics.c.step)
                                 & (new.timestamp >= s.latest_metrics.c.timestamp)))
+                m = s.latest_metrics.c
+                keys = [row["key"] for row in latest]
+                for key, value in conn.execute(select(m.key, m.value).where(m.run_id == run_id, m.key.in_(keys))):
+                    summary["metrics"][key] = math.nan if value is None else value
             if encoded:
                 self._log_params(conn, run_id, encoded, now)
+                summary["params"].update({key: json.loads(text) for key, text, *_ in encoded})
+            conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(summary=json.dumps(summary)))
         self._write(work)
 
     def _log_params(self, conn: Connection, run_id: str, encoded: list[tuple[Any, ...]], now: float) -> None:

@@ -34,7 +34,7 @@ def test_opening_a_v1_store_migrates_without_data_loss(v1_copy):
     raw.close()
     store = open_store(f"sqlite:///{v1_copy}")
     try:
-        assert store.migrate() == []  # open_store already applied 0002
+        assert store.migrate() == []  # open_store already applied 0002 and 0003
         run = store.get_run("a" * 32)
         assert (run.name, run.experiment, run.note, run.tags) == ("old-0", "churn", "from v1", ("legacy",))
         assert run.params == {"lr": 0.1, "model.num_leaves": 31, "optimizer": "adam"}
@@ -61,10 +61,10 @@ def test_pending_only_reads(v1_copy):
     store = SqlStore(f"sqlite:///{v1_copy}")
     try:
         data = v1_copy.read_bytes()
-        assert store.pending_migrations() == ["0002_param_history"]
-        assert store.pending_migrations() == ["0002_param_history"]
+        assert store.pending_migrations() == ["0002_param_history", "0003_run_summary"]
+        assert store.pending_migrations() == ["0002_param_history", "0003_run_summary"]
         assert v1_copy.read_bytes() == data
-        assert store.migrate() == ["0002_param_history"]
+        assert store.migrate() == ["0002_param_history", "0003_run_summary"]
         assert store.pending_migrations() == []
     finally:
         store.close()
