@@ -119,6 +119,7 @@ class _Compiler:
     def metric(self, node: Comparison) -> ColumnElement[bool]:
         m = s.latest_metrics.c
         number = metric_number(node.value)
+        test: ColumnElement[bool]
         if number != number:  # NaN is stored as NULL; only = and != make sense for it
             test = {"=": m.value.is_(None), "!=": m.value.is_not(None)}.get(node.op, false())
         else:
@@ -150,7 +151,7 @@ class _Compiler:
             return and_(running, not_(stale))
         if status is RunStatus.CRASHED:
             return or_(_runs.c.status == RunStatus.CRASHED.value, and_(running, stale))
-        return _runs.c.status == status.value
+        return _runs.c.status == status.value  # type: ignore[no-any-return]
 
     def run_column(self, node: Comparison) -> ColumnElement[bool]:
         column = run_field_column(node.field.key)

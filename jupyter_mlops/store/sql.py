@@ -116,7 +116,8 @@ class SqlStore(Store):
         cached = self._bulk_sql.get(table.name)
         if cached is None:
             compiled = insert(table).compile(dialect=self._engine.dialect, column_keys=list(columns))
-            order = [list(columns).index(k) for k in compiled.positiontup] if compiled.positional else None
+            positions = compiled.positiontup or []
+            order = [list(columns).index(k) for k in positions] if compiled.positional else None
             cached = self._bulk_sql[table.name] = (str(compiled), order)
         sql, order = cached
         if order is None:
@@ -371,7 +372,7 @@ class SqlStore(Store):
         """All points of one metric, by step then time. Raises NotFound for an unknown run."""
         m = s.metrics.c
 
-        def work(conn: Connection) -> list[Any]:
+        def work(conn: Connection) -> Sequence[Any]:
             self._require_run(conn, run_id)
             return conn.execute(select(m.key, m.value, m.step, m.timestamp).where(m.run_id == run_id, m.key == key)
                                 .order_by(m.step, m.timestamp)).all()
@@ -382,7 +383,7 @@ class SqlStore(Store):
         """Every value a param had in this run, oldest first."""
         h = s.param_history.c
 
-        def work(conn: Connection) -> list[Any]:
+        def work(conn: Connection) -> Sequence[Any]:
             self._require_run(conn, run_id)
             return conn.execute(select(h.key, h.value, h.source).where(h.run_id == run_id, h.key == key)
                                 .order_by(h.id)).all()

@@ -86,9 +86,7 @@ def metric_rows(run_id: str, metrics: Sequence[Metric]) -> tuple[list[tuple[Any,
         key, value, step, stamp = m.key, m.value, m.step, m.timestamp
         if type(value) is not float or type(step) is not int or type(stamp) is not float:
             value, step, stamp = _coerce(m)
-        if value != value:
-            value = None
-        row = (run_id, key, step, value, stamp)
+        row = (run_id, key, step, None if value != value else value, stamp)
         append(row)
         best = latest.get(key)
         if best is None or step > best[2] or (step == best[2] and stamp >= best[4]):
