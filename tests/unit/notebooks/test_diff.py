@@ -127,13 +127,52 @@ def test_summary_tolerates_magics_and_broken_cells():
     assert summarize(a, b)["data_paths"] == {"added": ["b.npy"], "removed": ["a.npy"]}
 
 
+def _without_ids(nb):
+    for cell in nb.cells:
+        del cell["id"]
+    return nb
+
+
 def test_cell_mapping_with_insertions_and_removals():
-    a = _nb("a = 1", "b = 2", "c = 3", "d = 4")
-    b = _nb("new = 0", "a = 1", "c = 3", "d = 44")
+    a = _without_ids(_nb("a = 1", "b = 2", "c = 3", "d = 4"))
+    b = _without_ids(_nb("new = 0", "a = 1", "c = 3", "d = 44"))
     result = diff_notebooks(a, b, DiffOptions())
     got = [(c["change"], c["a_index"], c["b_index"]) for c in result.changes]
     assert got == [("added", None, 0), ("removed", 1, None), ("changed", 3, 3)]
     assert result.changes[2]["a_source"] == "d = 4" and result.changes[2]["b_source"] == "d = 44"
+
+
+def test_same_id_means_same_cell_even_when_rewritten():
+    a, b = _nb("x = 1", "y = 2"), _nb("x = 1", "completely_different()")
+    b.cells[0].id, b.cells[1].id = "c0", "c1"
+    (change,) = diff_notebooks(a, b, DiffOptions()).changes
+    assert (change["change"], change["a_index"], change["b_index"]) == ("changed", 1, 1)
+    b.cells[1].id = "other"
+    got = [(c["change"], c["a_index"], c["b_index"]) for c in diff_notebooks(a, b, DiffOptions()).changes]
+    assert got in ([("changed", 1, 1)], [("added", None, 1), ("removed", 1, None)])
+    assert [c.id for c in a.cells] == ["c0", "c1"]  # the inputs keep their ids
+
+
+@pytest.mark.parametrize("keep_ids", [True, False])
+def test_anchored_diff_equals_nbdimes_whole_notebook_diff(keep_ids):
+    from nbdime.diffing.notebooks import diff_notebooks as nbdime_diff
+
+    from jupyter_mlops.notebooks.clean import clean_notebook
+    from jupyter_mlops.notebooks.diff import assign_match_keys, nbdime_diff_anchored
+
+    a = _nb(*[f"x{i} = {i}" for i in range(30)])
+    b = copy.deepcopy(a)
+    b.cells[3].source = "x3 = 33"
+    del b.cells[10:12]
+    b.cells.insert(20, v4.new_markdown_cell("# new"))
+    b.cells[25].source += "\nprint(x)"
+    b.metadata["kernelspec"]["display_name"] = "Py"
+    if not keep_ids:
+        a, b = _without_ids(a), _without_ids(b)
+    options = DiffOptions().clean_options()
+    left, right = clean_notebook(a, options), clean_notebook(b, options)
+    assign_match_keys(a.cells, b.cells, left.cells, right.cells)
+    assert json.loads(json.dumps(nbdime_diff_anchored(left, right))) == json.loads(json.dumps(nbdime_diff(left, right)))
 
 
 def test_notebook_from_code_snapshot():
