@@ -38,9 +38,11 @@ class LazyGroup(click.Group):
     """A group whose sub-commands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, without importing any command module."""
         return sorted({*COMMANDS, *self.commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import the command's module on first use."""
         if cmd_name in self.commands:
             return self.commands[cmd_name]
         spec = COMMANDS.get(cmd_name)
@@ -52,6 +54,7 @@ class LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List commands with the help from the table, so ``--help`` imports nothing."""
         rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
@@ -67,13 +70,17 @@ def cli() -> None:
     """
 
 
-def main(argv: Sequence[str] | None = None, prog_name: str = "jupyter-mlops") -> None:
-    """Run the CLI; the single translation of errors to messages and exit codes.
+def run_command(command: click.Command, argv: Sequence[str] | None, prog_name: str) -> None:
+    """Run a click command as a console script: the single translation of errors to messages and exit codes.
 
-    Exit codes: 0 success, 1 failure (e.g. a notebook failed, a run was not found), 2 usage error.
+    Exit codes: 0 success, 1 failure (e.g. a notebook failed, a run was not found), 2 usage error, 130
+    interrupted. A command's ``ctx.exit(n)`` is honoured. An unexpected exception is a bug: one line, unless
+    ``JUPYTER_MLOPS_DEBUG`` asks for the traceback.
     """
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name=prog_name, standalone_mode=False)
+        result = command.main(
+            args=list(argv) if argv is not None else None, prog_name=prog_name, standalone_mode=False
+        )
     except MlopsError as exc:
         click.echo(f"Error: {exc.message}", err=True)
         sys.exit(exc.exit_code)
@@ -82,16 +89,21 @@ def main(argv: Sequence[str] | None = None, prog_name: str = "jupyter-mlops") ->
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.Abort:
+    except (click.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
-    except Exception as exc:  # an unexpected bug: one line unless asked for the traceback
+    except Exception as exc:
         if os.environ.get("JUPYTER_MLOPS_DEBUG"):
             raise
-        click.echo(f"Error: internal error: {type(exc).__name__}: {exc} (set JUPYTER_MLOPS_DEBUG=1 for details)", err=True)
+        hint = "set JUPYTER_MLOPS_DEBUG=1 for details"
+        click.echo(f"Error: internal error: {type(exc).__name__}: {exc} ({hint})", err=True)
         sys.exit(1)
-    sys.exit(0)
+    # In non-standalone mode click returns the code given to ctx.exit(n), or the command's return value.
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def main(argv: Sequence[str] | None = None, prog_name: str = "jupyter-mlops") -> None:
+    """The ``jupyter-mlops`` console script (also ``jupyter mlops`` and ``python -m jupyter_mlops``)."""
+    run_command(cli, argv, prog_name)

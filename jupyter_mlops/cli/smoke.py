@@ -211,24 +211,7 @@ class _Display:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """The ``nb-smoke`` console script: one-line errors and the documented exit codes.
+    """The ``nb-smoke`` console script: one-line errors and the documented exit codes (0, 1, 2)."""
+    from jupyter_mlops.cli import run_command
 
-    The translation is the same as :func:`jupyter_mlops.cli.main`'s, which serves ``jupyter-mlops smoke``.
-    """
-    from jupyter_mlops.errors import MlopsError
-
-    try:
-        code = smoke.main(args=list(argv) if argv is not None else None, prog_name="nb-smoke",
-                          standalone_mode=False)
-    except MlopsError as exc:
-        click.echo(f"Error: {exc.message}", err=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+    run_command(smoke, argv, "nb-smoke")

@@ -39,8 +39,10 @@ def parse_notebook(text: str | bytes, origin: str, *, validate: bool = True) -> 
         hint = " — upgrade it with `jupyter nbconvert --to notebook --inplace`" if major == 3 else ""
         raise NotebookError(f"{origin}: nbformat v{major} is not supported, v4 is required{hint}")
     import nbformat
+    from nbformat.v4.nbjson import JSONReader
 
-    node = nbformat.from_dict(data)
+    # As nbformat.reads does: multi-line sources/outputs stored as lists are joined (nbclient needs strings).
+    node = JSONReader().to_notebook(data)
     if validate:
         try:
             nbformat.validate(node)
