@@ -92,10 +92,6 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
       nb-smoke 'notebooks/**/*.ipynb' --changed-since origin/main --junit-xml smoke.xml --github
       nb-smoke notebooks/ --shard 2/4 --durations-from last-smoke.json --json smoke.json
     """
-    # jsonschema (under nbformat) imports the optional rfc3987_syntax, which builds a grammar for ~1.7 s;
-    # notebook validation never uses it, so this process does without (ImportError is what jsonschema expects).
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     from jupyter_mlops.notebooks import smoke as runner
 
     options = _options(paths, opts)
