@@ -51,8 +51,10 @@ CELL_20 = "\n".join(
 )
 
 
-def median_of(fn, rounds: int) -> float:
-    return statistics.median(fn() for _ in range(rounds))
+def median_of(fn, rounds: int, label: str = "") -> float:
+    values = [fn() for _ in range(rounds)]
+    print(f"  {label}: {[round(v, 4) for v in values]}", file=sys.stderr, flush=True)
+    return statistics.median(values)
 
 
 def ours_log_metric(n: int, store: str) -> float:
@@ -149,6 +151,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     args = parser.parse_args()
     rounds = 3 if args.quick else 5
+    points = 100_000 if args.quick else 200_000
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
     os.environ["MLFLOW_ENABLE_ASYNC_LOGGING"] = "false"
@@ -161,14 +164,16 @@ def main() -> None:
     mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
     mlflow.set_experiment("bench")
     results: dict[str, float] = {}
-    results["ours_log_metric_pts_s"] = median_of(lambda: ours_log_metric(200_000, ours), rounds)
-    results["mlflow_log_metric_pts_s"] = median_of(lambda: mlflow_log_metric(200), rounds)
-    results["mlflow_log_batch_pts_s"] = median_of(lambda: mlflow_log_batch(20_000), rounds)
+    results["ours_log_metric_pts_s"] = median_of(lambda: ours_log_metric(points, ours), rounds, "ours log_metric")
+    results["mlflow_log_metric_pts_s"] = median_of(
+        lambda: mlflow_log_metric(points // 1000), rounds, "mlflow log_metric"
+    )
+    results["mlflow_log_batch_pts_s"] = median_of(lambda: mlflow_log_batch(points // 10), rounds, "mlflow log_batch")
     ours_start_end(ours)
     mlflow_start_end()  # warm-ups: first-use imports and caches
-    results["ours_start_end_ms"] = 1000 * median_of(lambda: ours_start_end(ours), 10 * rounds)
-    results["mlflow_start_end_ms"] = 1000 * median_of(mlflow_start_end, 10 * rounds)
-    bare, tracked = cell_overhead(100 * rounds, ours)
+    results["ours_start_end_ms"] = 1000 * median_of(lambda: ours_start_end(ours), 5 * rounds, "ours start+end")
+    results["mlflow_start_end_ms"] = 1000 * median_of(mlflow_start_end, 5 * rounds, "mlflow start+end")
+    bare, tracked = cell_overhead(40 * rounds, ours)
     results["bare_run_cell_ms"] = 1000 * bare
     results["tracked_run_cell_ms"] = 1000 * tracked
     ratios = {

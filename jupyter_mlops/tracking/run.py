@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 EndHook = Callable[[], Mapping[str, Any]]
 
 _OPEN: dict[str, ActiveRun] = {}
+_ENV_HASHES: dict[tuple[str, int, str], str] = {}
 _OPEN_LOCK = threading.Lock()
 
 
@@ -345,12 +346,18 @@ def start(
 
 def _capture_background(store: Store, blobs: Any, request: context.CaptureRequest, run_id: str) -> None:
     facts = context.resolve(request, background=True)
-    fields = {k: facts[k] for k in ("git_commit", "git_dirty", "code_hash") if k in facts}
+    fields: dict[str, Any] = {k: facts[k] for k in ("git_commit", "git_dirty", "code_hash") if k in facts}
     if "_env" in facts or "_git" in facts:
-        snapshot = dict(facts.get("_env") or {})
-        if "_git" in facts:
-            snapshot["git"] = facts["_git"]
-        fields["env_hash"] = blobs.put_json(snapshot)
+        git = facts.get("_git")
+        # The env snapshot is cached per process and git state for a moment: write the blob once per change.
+        key = (str(getattr(blobs, "root", id(blobs))), id(facts.get("_env")), repr(sorted(git.items())) if git else "")
+        env_hash = _ENV_HASHES.get(key)
+        if env_hash is None:
+            snapshot = dict(facts.get("_env") or {})
+            if git:
+                snapshot["git"] = git
+            env_hash = _ENV_HASHES[key] = blobs.put_json(snapshot)
+        fields["env_hash"] = env_hash
     if fields:
         store.update_run(run_id, **fields)
 
