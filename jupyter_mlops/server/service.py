@@ -113,7 +113,9 @@ class MlopsService:
         store = self.get_store()
         comparison = compare_runs(store, self.blobs, refs)
         labels = charts.run_labels(comparison.runs)
-        history = charts.metric_charts(metric_histories(store, comparison), labels)
+        # A metric logged once per run is a single dot per run: the metrics table already says it all.
+        series = {k: v for k, v in metric_histories(store, comparison).items() if any(len(h) > 1 for h in v.values())}
+        history = charts.metric_charts(series, labels)
         data = comparison.to_dict()
         axes = [row["key"] for row in data["params"] if row["differs"]][:MAX_PARAM_AXES]
         keys = sorted({key for run in comparison.runs for key in run.metrics})

@@ -60,7 +60,7 @@ function addCommands(parts: IParts, palette: ICommandPalette | null): void {
   app.commands.addCommand(CommandIDs.compare, {
     label: 'Compare selected runs',
     isEnabled: args => Array.isArray(args.ids) || model.selection.size >= 2,
-    execute: args => openCompare(parts, Array.isArray(args.ids) ? (args.ids as string[]) : Array.from(model.selection))
+    execute: args => openCompare(parts, Array.isArray(args.ids) ? (args.ids as string[]) : model.selectedForCompare())
   });
   app.commands.addCommand(CommandIDs.refresh, {
     label: 'Refresh runs',

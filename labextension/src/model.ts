@@ -135,6 +135,12 @@ export class RunsModel {
     this._changed.emit();
   }
 
+  /** The selected runs, oldest first (the oldest is the comparison's baseline). */
+  selectedForCompare(): string[] {
+    const start = (id: string) => this.findRun(id)?.start_time ?? Number.MAX_VALUE;
+    return Array.from(this._selection).sort((a, b) => start(a) - start(b));
+  }
+
   clearSelection(): void {
     this._selection.clear();
     this._changed.emit();

@@ -9,6 +9,22 @@ import { Mlops } from '../tokens';
 
 export const VEGALITE_MIME = 'application/vnd.vegalite.v5+json';
 
+/** Resolves once the element has a width (it may still be hidden while the main-area widget is revealed). */
+function laidOut(node: HTMLElement): Promise<void> {
+  if (node.clientWidth > 0) {
+    return Promise.resolve();
+  }
+  return new Promise(resolve => {
+    const observer = new ResizeObserver(() => {
+      if (node.clientWidth > 0) {
+        observer.disconnect();
+        resolve();
+      }
+    });
+    observer.observe(node);
+  });
+}
+
 /**
  * Render a Vega-Lite spec with JupyterLab's own Vega renderer (the one notebooks use), so the lab, the
  * notebook widget and HTML reports share one chart code path.
@@ -19,6 +35,8 @@ export function makeChartRenderer(rendermime: IRenderMimeRegistry): ChartRendere
     if (!rendermime.preferredMimeType(data, 'any')) {
       throw new Error('JupyterLab has no Vega-Lite renderer enabled');
     }
+    // Specs use width "container": drawing into a host that is not laid out yet gives a zero-width chart.
+    await laidOut(host);
     const renderer = rendermime.createRenderer(VEGALITE_MIME);
     Widget.attach(renderer, host);
     await renderer.renderModel(rendermime.createModel({ data, trusted: true }));

@@ -105,7 +105,7 @@ function SidebarContainer(props: { model: RunsModel; onCompare: (ids: string[]) 
       onToggleSelected={id => model.toggleSelected(id)}
       onActivate={id => model.setActive(id === active ? null : id)}
       onRange={onRange}
-      onCompare={() => props.onCompare(Array.from(model.selection))}
+      onCompare={() => props.onCompare(model.selectedForCompare())}
       onClearSelection={() => model.clearSelection()}
       onRefresh={() => void model.refresh()}
       onSave={async patch => {

@@ -1,0 +1,216 @@
+"""End-to-end fixtures: a project whose runs come from really executing a notebook, a real JupyterLab, real Chromium.
+
+* ``lab_project`` (session): a temp project (``pyproject.toml`` marks its root) with a small notebook that uses
+  ``%load_ext jupyter_mlops`` / ``%track``; papermill executes it twice with different parameters, so the store
+  holds two tracked runs with params, metric histories and executed-code snapshots.
+* ``lab_server`` (session): ``python -m jupyterlab`` on 127.0.0.1 with a token, serving that project, loading the
+  labextension freshly built into ``jupyter_mlops/labextension`` (through ``extra_labextensions_path``), with temp
+  settings/workspace dirs and the news toast off.
+* ``page``: a headless Chromium page (Debian's ``/usr/bin/chromium``, never a downloaded browser) on ``/lab``,
+  collecting page errors; the test asserts there were none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BUILT = REPO / "jupyter_mlops" / "labextension"
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = REPO / "docs" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+NOTEBOOK_CELLS = [
+    ("code", "lr = 0.1\ndepth = 3", ["parameters"]),
+    ("code", "%load_ext jupyter_mlops\n%track start e2e --experiment browser --tag e2e", []),
+    ("code", "import jupyter_mlops as mlops\n"
+             "loss = 1.0\n"
+             "for step in range(20):\n"
+             "    loss = loss * (1 - lr) + 0.01 * depth\n"
+             "    mlops.log_metric('loss', loss, step=step)", []),
+    ("code", "%%track metrics\nauc = round(0.7 + lr / 2 + depth / 100, 4)", []),
+    ("code", "%track stop", []),
+]
+
+
+@dataclass
+class Project:
+    """The e2e project: its root and the store URL the server resolves for it."""
+
+    root: Path
+    store_url: str
+
+
+@dataclass
+class Lab:
+    """A running JupyterLab."""
+
+    url: str
+    token: str
+    project: Project
+
+
+def _write_notebook(path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    for kind, source, tags in NOTEBOOK_CELLS:
+        cell = nbformat.v4.new_code_cell(source) if kind == "code" else nbformat.v4.new_markdown_cell(source)
+        cell.metadata["tags"] = tags
+        nb.cells.append(cell)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def _clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_MLOPS_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+@pytest.fixture(scope="session")
+def lab_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """Execute the tracked notebook twice (lr 0.1/depth 3, then lr 0.3/depth 5) with papermill."""
+    import papermill
+
+    from jupyter_mlops.config import load_settings
+
+    root = tmp_path_factory.mktemp("e2e-project")
+    (root / "pyproject.toml").write_text('[project]\nname = "e2e"\nversion = "0"\n')
+    _write_notebook(root / "train.ipynb")
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(_clean_env())
+    try:
+        for i, params in enumerate(({"lr": 0.1, "depth": 3}, {"lr": 0.3, "depth": 5})):
+            papermill.execute_notebook(str(root / "train.ipynb"), str(root / f"out-{i}.ipynb"), parameters=params,
+                                       cwd=str(root), progress_bar=False, kernel_name="python3")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return Project(root, load_settings(start=root, environ={}).store_url)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _settings_dir(base: Path) -> Path:
+    # The news/update toast would otherwise cover the screenshots.
+    folder = base / "settings" / "@jupyterlab" / "apputils-extension"
+    folder.mkdir(parents=True)
+    (folder / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false",
+                                                                         "checkForUpdates": False}))
+    return base / "settings"
+
+
+def _wait_ready(url: str, token: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"jupyter lab did not answer within 60 s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def lab_server(lab_project: Project, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab on a free port, serving the e2e project with the freshly built labextension."""
+    if not (BUILT / "static" / "style.js").is_file():
+        pytest.fail("the labextension is not built: run `cd labextension && jlpm install && jlpm build:prod`",
+                    pytrace=False)
+    base = tmp_path_factory.mktemp("lab")
+    extensions = base / "labextensions"
+    extensions.mkdir()
+    (extensions / "jupyter-mlops").symlink_to(BUILT, target_is_directory=True)
+    token, port = secrets.token_hex(16), _free_port()
+    env = {**_clean_env(), "JUPYTERLAB_SETTINGS_DIR": str(_settings_dir(base)),
+           "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"), "JUPYTER_CONFIG_DIR": str(base / "config")}
+    args = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={lab_project.root}",
+            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            f"--LabApp.extra_labextensions_path={extensions}",
+            "--ServerApp.jpserver_extensions={'jupyter_mlops': True}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--allow-root")
+    log = base / "lab.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, cwd=lab_project.root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, token, proc, log)
+        yield Lab(url, token, lab_project)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium driven by Playwright (no downloaded browser).
+
+    Module-scoped: Playwright's sync API keeps an event loop running while it is open, which would clash with
+    the asyncio tests (pytest-jupyter) that run later in the same session.
+    """
+    if not CHROMIUM.exists():
+        pytest.fail("/usr/bin/chromium is missing: apt-get install -y chromium (make test does it)", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, lab_server: Lab) -> Iterator[object]:
+    """A page on /lab with the splash gone; ``page.errors`` collects uncaught page errors."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(f"{lab_server.url}/lab?token={lab_server.token}")
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    page.wait_for_selector(".jp-Launcher", timeout=60_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def screenshot():
+    """``screenshot(page_or_locator, name)`` saves a PNG into docs/screenshots (the docs and README show them)."""
+
+    def save(target, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / name
+        target.screenshot(path=str(path))
+        return path
+
+    return save
