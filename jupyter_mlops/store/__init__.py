@@ -4,8 +4,8 @@ Imports nothing from IPython, Jupyter, tornado or pandas.
 
 Store back-ends are found through a small scheme registry (the URL scheme before ``+`` or ``:``). The built-in
 ``sqlite`` and ``postgresql`` schemes are registered here; other packages add theirs with :func:`register` or
-through the ``jupyter_mlops.stores`` entry-point group (the entry point loads a factory with the signature of
-:func:`open_store` minus nothing: ``factory(url, *, create, stale_after) -> Store``).
+through the ``jupyter_mlops.stores`` entry-point group; an entry point names a factory with the signature
+``factory(url, *, create, stale_after) -> Store``.
 """
 
 from __future__ import annotations
