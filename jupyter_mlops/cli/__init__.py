@@ -95,6 +95,11 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog_name: s
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        # One line, like every other error; click's own form spends three on usage and a hint.
+        where = exc.ctx.command_path if exc.ctx is not None else prog_name
+        click.echo(f"Error: {exc.format_message()} (see '{where} --help')", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
