@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -93,9 +94,21 @@ def median_time(fn: Callable[[], object], rounds: int) -> float:
     return statistics.median(times)
 
 
-def run_process(args: list[str]) -> Callable[[], object]:
+CPU: dict[str, list[float]] = {}
+
+
+def run_process(name: str, args: list[str]) -> Callable[[], object]:
+    """A runner that also records the child's CPU time (user + system): less sensitive to a loaded machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_MLOPS_")}
-    return lambda: subprocess.run(args, capture_output=True, env=env, check=False)
+
+    def run() -> None:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(args, capture_output=True, env=env, check=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        CPU.setdefault(name, []).append(cpu)
+
+    return run
 
 
 def main() -> None:
@@ -123,11 +136,11 @@ def main() -> None:
         "clean": lambda: notebook_to_text(clean_notebook(a)),
     }
     processes = {
-        "cli_lint": run_process([py, "-m", "jupyter_mlops", "lint", str(a_path)]),
-        "cli_diff": run_process([py, "-m", "jupyter_mlops", "diff", str(a_path), str(b_path)]),
-        "cli_clean_check": run_process([py, "-m", "jupyter_mlops", "clean", "--check", str(a_path)]),
-        "nbdiff": run_process([nbdiff, str(a_path), str(b_path)]),
-        "python": run_process([py, "-c", "pass"]),
+        "cli_lint": run_process("cli_lint", [py, "-m", "jupyter_mlops", "lint", str(a_path)]),
+        "cli_diff": run_process("cli_diff", [py, "-m", "jupyter_mlops", "diff", str(a_path), str(b_path)]),
+        "cli_clean_check": run_process("cli_clean_check", [py, "-m", "jupyter_mlops", "clean", "--check", str(a_path)]),
+        "nbdiff": run_process("nbdiff", [nbdiff, str(a_path), str(b_path)]),
+        "python": run_process("python", [py, "-c", "pass"]),
     }
     samples: dict[str, list[float]] = {name: [] for name in [*library, *processes]}
     for round_number in range(args.rounds):
@@ -137,12 +150,17 @@ def main() -> None:
             fn = library.get(name) or processes[name]
             samples[name].append(median_time(fn, 1))
     medians = {name: statistics.median(values) for name, values in samples.items()}
+    cpu = {name: statistics.median(values) for name, values in CPU.items()}
+    print(f"{'':16} {'wall':>9}    {'cpu (processes)':>15}")
     for name, value in medians.items():
-        print(f"{name:16} {value * 1000:9.1f} ms")
-    print(f"cli_diff / nbdiff = {medians['cli_diff'] / medians['nbdiff']:.2f}")
+        extra = f"{cpu[name] * 1000:12.1f} ms" if name in cpu else ""
+        print(f"{name:16} {value * 1000:9.1f} ms {extra}")
+    print(f"cli_diff / nbdiff = {medians['cli_diff'] / medians['nbdiff']:.2f} (wall), "
+          f"{cpu['cli_diff'] / cpu['nbdiff']:.2f} (cpu); load average {os.getloadavg()[0]:.1f}")
     out = ROOT / "bench" / "results" / "hygiene.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"cells": args.cells, "rounds": args.rounds, "medians_s": medians,
+    out.write_text(json.dumps({"cells": args.cells, "rounds": args.rounds, "medians_s": medians, "cpu_medians_s": cpu,
+                               "loadavg": os.getloadavg(),
                                "samples_s": samples}, indent=1) + "\n")
     print(f"wrote {out}")
 
