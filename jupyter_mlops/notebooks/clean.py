@@ -76,7 +76,7 @@ def clean_notebook(nb: Any, options: CleanOptions = DEFAULT_OPTIONS) -> Any:
     if hasattr(out, "cells"):  # a NotebookNode read from disk may hold sources as lists of lines: join them
         from nbformat.v4.rwbase import rejoin_lines
 
-        rejoin_lines(out)
+        rejoin_lines(out)  # type: ignore[no-untyped-call]
     for cell in out.get("cells", []):
         _clean_cell(cell, options)
     metadata = out.get("metadata")

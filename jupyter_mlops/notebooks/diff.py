@@ -272,12 +272,13 @@ def notebook_from_code_snapshot(snapshot: Any, origin: str = "code snapshot") ->
     cells = snapshot.get("cells") if isinstance(snapshot, dict) else None
     if not isinstance(cells, list):
         raise NotebookError(f"{origin}: not a code snapshot (no 'cells' list)")
-    nb = v4.new_notebook()
+    nb = v4.new_notebook()  # type: ignore[no-untyped-call]
     for position, item in enumerate(cells):
         if not isinstance(item, dict) or not isinstance(item.get("source", ""), str):
             raise NotebookError(f"{origin}: cell {position} is not a code-snapshot entry")
         count = item.get("execution_count")
-        cell = v4.new_code_cell(item.get("source", ""), execution_count=count if isinstance(count, int) else None)
+        number = count if isinstance(count, int) else None
+        cell = v4.new_code_cell(item.get("source", ""), execution_count=number)  # type: ignore[no-untyped-call]
         cell_id = item.get("cell_id")
         cell["id"] = cell_id if isinstance(cell_id, str) and cell_id else f"cell-{position}"
         nb.cells.append(cell)
