@@ -1,0 +1,77 @@
+import * as React from 'react';
+import { act } from 'react';
+import { createRoot, Root } from 'react-dom/client';
+
+import { CompareView } from '../components/CompareView';
+import { FilterBar } from '../components/FilterBar';
+import { Mlops } from '../tokens';
+import { run } from './payloads';
+
+(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+
+let host: HTMLDivElement;
+let root: Root;
+beforeEach(() => {
+  host = document.createElement('div');
+  document.body.appendChild(host);
+  root = createRoot(host);
+});
+afterEach(() => {
+  act(() => root.unmount());
+  host.remove();
+});
+
+function comparison(): Mlops.IComparison {
+  return {
+    baseline: 'a',
+    runs: [run('a'), run('b', { params: { lr: 0.3 } })],
+    params: [
+      { key: 'lr', values: [0.1, 0.3], differs: true },
+      { key: 'seed', values: [0, 0], differs: false }
+    ],
+    code: [{ run: 'b', cells: [{ change: 'changed', baseline_index: 0, index: 0, baseline_source: 'lr = 0.1',
+                                 source: 'lr = 0.3', diff: '--- a\n+++ b\n@@ -1 +1 @@\n-lr = 0.1\n+lr = 0.3' }] }],
+    data: [],
+    env: { python: ['3.11', '3.11'], packages: [] },
+    metrics: [{ key: 'auc', values: [0.8, 0.9], deltas: [0, 0.1], best: 1, goal: 'max' }],
+    flags: [],
+    charts: { loss: { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', data: { values: [] } } },
+    params_charts: {}
+  };
+}
+
+describe('FilterBar', () => {
+  it('shows the error with a caret under the column and applies on submit', () => {
+    const onApply = jest.fn();
+    const state = { draft: 'params.lr >>> 1', applied: '', error: 'invalid filter: unexpected', position: 11 };
+    act(() => root.render(<FilterBar state={state} onEdit={jest.fn()} onApply={onApply} onClear={jest.fn()} />));
+    expect(host.querySelector('[role=alert]')?.textContent).toContain('invalid filter: unexpected');
+    expect(host.querySelector('.jp-Mlops-filterCaret')?.textContent?.split('\n')[1]).toBe(' '.repeat(11) + '^');
+    expect(host.querySelector('input')?.getAttribute('aria-invalid')).toBe('true');
+    act(() => host.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true })));
+    expect(onApply).toHaveBeenCalledWith('params.lr >>> 1');
+  });
+});
+
+describe('CompareView', () => {
+  it('highlights differing params, best metrics and diff lines; draws charts through the renderer', async () => {
+    const render = jest.fn(async (_spec: object, node: HTMLElement) => {
+      node.appendChild(document.createElement('svg'));
+      return () => undefined;
+    });
+    await act(async () => root.render(<CompareView comparison={comparison()} renderChart={render} />));
+    const differing = Array.from(host.querySelectorAll('[data-section=params] tr.jp-mod-differs th'));
+    expect(differing.map(th => th.textContent)).toEqual(['lr']);
+    expect(host.querySelector('[data-section=params] [data-param=seed]')).toBeNull();
+    expect(host.querySelector('td.jp-mod-best')?.textContent).toContain('0.9');
+    expect(host.querySelector('.jp-Mlops-diffLine.jp-mod-added')?.textContent).toBe('+lr = 0.3');
+    expect(host.querySelector('.jp-Mlops-diffLine.jp-mod-removed')?.textContent).toBe('-lr = 0.1');
+    expect(render).toHaveBeenCalledTimes(1);
+    expect(host.querySelector('[data-chart=loss] svg')).not.toBeNull();
+
+    // "only differences" off: the equal param appears too.
+    const toggle = host.querySelector('[data-section=params] input[type=checkbox]') as HTMLInputElement;
+    await act(async () => toggle.click());
+    expect(host.querySelector('[data-param=seed]')).not.toBeNull();
+  });
+});

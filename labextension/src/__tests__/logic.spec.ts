@@ -1,0 +1,90 @@
+import {
+  defaultMetricKeys,
+  diffLineKind,
+  EMPTY_FILTER,
+  filterReducer,
+  formatDuration,
+  formatValue,
+  isBest,
+  nextSort,
+  pagesFor,
+  paramRows,
+  parseTags,
+  visibleRange
+} from '../logic';
+import { run } from './payloads';
+
+describe('filter box state', () => {
+  it('keeps the error while editing and clears it when a filter is applied', () => {
+    let state = filterReducer(EMPTY_FILTER, { type: 'edit', text: 'params.lr >>' });
+    state = filterReducer(state, { type: 'failed', text: 'params.lr >>', message: 'invalid filter', position: 10 });
+    expect(state.error).toBe('invalid filter');
+    state = filterReducer(state, { type: 'edit', text: 'params.lr > 1' });
+    expect(state.error).toBe('invalid filter');
+    expect(state.applied).toBe('');
+    state = filterReducer(state, { type: 'applied', text: 'params.lr > 1' });
+    expect(state).toEqual({ draft: 'params.lr > 1', applied: 'params.lr > 1', error: null, position: null });
+    expect(filterReducer(state, { type: 'clear' })).toEqual(EMPTY_FILTER);
+  });
+});
+
+describe('diff highlighting', () => {
+  it('classifies unified diff lines', () => {
+    expect(['--- a', '+++ b', '@@ -1 +1 @@', '-lr = 0.1', '+lr = 0.3', ' x = 1'].map(diffLineKind)).toEqual([
+      'header',
+      'header',
+      'hunk',
+      'removed',
+      'added',
+      'context'
+    ]);
+  });
+
+  it('marks the best metric only when there is something to compare', () => {
+    const row = { key: 'auc', values: [0.8, 0.9], deltas: [0, 0.1], best: 1, goal: 'max' as const };
+    expect([isBest(row, 0), isBest(row, 1)]).toEqual([false, true]);
+    expect(isBest({ ...row, values: [0.8, null] , best: 0 }, 0)).toBe(false);
+  });
+
+  it('filters params to differences', () => {
+    const rows = [
+      { key: 'lr', values: [0.1, 0.3], differs: true },
+      { key: 'seed', values: [0, 0], differs: false }
+    ];
+    expect(paramRows(rows, true).map(r => r.key)).toEqual(['lr']);
+    expect(paramRows(rows, false)).toHaveLength(2);
+  });
+});
+
+describe('table helpers', () => {
+  it('sorts text ascending and numbers descending first, then flips', () => {
+    expect(nextSort({ key: 'start_time', desc: true }, 'name')).toEqual({ key: 'name', desc: false });
+    expect(nextSort({ key: 'name', desc: false }, 'metrics.auc')).toEqual({ key: 'metrics.auc', desc: true });
+    expect(nextSort({ key: 'metrics.auc', desc: true }, 'metrics.auc')).toEqual({ key: 'metrics.auc', desc: false });
+  });
+
+  it('computes the virtual window and its pages', () => {
+    expect(visibleRange(0, 260, 26, 10000, 5)).toEqual([0, 16]);
+    expect(visibleRange(26 * 5000, 260, 26, 10000, 5)).toEqual([4995, 5016]);
+    expect(visibleRange(26 * 9999, 260, 26, 10000, 5)[1]).toBe(10000);
+    expect(pagesFor(95, 205, 100)).toEqual([0, 1, 2]);
+    expect(pagesFor(0, 0, 100)).toEqual([]);
+  });
+
+  it('formats values and durations', () => {
+    expect(formatValue(0.123456)).toBe('0.1235');
+    expect(formatValue(3)).toBe('3');
+    expect(formatValue(null)).toBe('—');
+    expect(formatValue({ a: 1 })).toBe('{"a":1}');
+    expect(formatDuration(4.21)).toBe('4.2s');
+    expect(formatDuration(185)).toBe('3m 05s');
+    expect(formatDuration(3720)).toBe('1h 02m');
+    expect(formatDuration(null)).toBe('');
+  });
+
+  it('parses tags and picks default metric columns', () => {
+    expect(parseTags(' a, b  a,,c ')).toEqual(['a', 'b', 'c']);
+    const runs = [run('1', { metrics: { auc: 1, loss: 2 } }), run('2', { metrics: { auc: 1 } })];
+    expect(defaultMetricKeys(runs, 1)).toEqual(['auc']);
+  });
+});

@@ -1,0 +1,110 @@
+import { requestAPI } from '../handler';
+import { RunsModel } from '../model';
+import { Mlops } from '../tokens';
+import { page, run } from './payloads';
+
+jest.mock('../handler', () => ({ requestAPI: jest.fn() }));
+const request = requestAPI as jest.MockedFunction<typeof requestAPI>;
+
+/** Answer `runs?...` from a table of 1,000 runs, honouring limit/offset like the server. */
+function serveRuns(total = 1000): void {
+  request.mockImplementation(async (endPoint = "") => {
+    const query = new URLSearchParams(endPoint.split('?')[1]);
+    return page(Number(query.get('offset')), Number(query.get('limit')), total) as any;
+  });
+}
+
+describe('RunsModel paging', () => {
+  beforeEach(() => request.mockReset());
+
+  it('loads only the pages a row window needs', async () => {
+    serveRuns();
+    const model = new RunsModel({ pageSize: 100 });
+    await model.refresh();
+    expect(model.total).toBe(1000);
+    expect(model.rowAt(150)).toBeUndefined();
+    await model.ensureRange(150, 260);
+    expect(model.rowAt(150)?.id).toBe('150');
+    expect(model.rowAt(299)?.id).toBe('299');
+    expect(model.rowAt(300)).toBeUndefined();
+    const offsets = request.mock.calls.map(c => new URLSearchParams(c[0]!.split('?')[1]).get('offset'));
+    expect(offsets).toEqual(['0', '100', '200']);
+  });
+
+  it('sends filter and sort, and resets pages when they change', async () => {
+    serveRuns();
+    const model = new RunsModel({ pageSize: 50 });
+    await model.ensureRange(0, 10);
+    await model.ensureRange(500, 510);
+    expect(await model.setFilter('  metrics.auc > 0.8 ')).toBe(true);
+    await model.setSort({ key: 'metrics.auc', desc: true });
+    const last = new URLSearchParams(request.mock.calls[request.mock.calls.length - 1][0]!.split('?')[1]);
+    expect(last.get('filter')).toBe('metrics.auc > 0.8');
+    expect(last.get('sort')).toBe('-metrics.auc');
+    expect(model.rowAt(500)).toBeUndefined();
+  });
+
+  it('keeps the old rows and reports the position when the server rejects a filter', async () => {
+    serveRuns(3);
+    const model = new RunsModel();
+    await model.refresh();
+    request.mockRejectedValueOnce(new Mlops.ResponseError('invalid filter: unexpected >', 400, 'INVALID_FILTER', 10));
+    expect(await model.setFilter('params.lr >>> 1')).toBe(false);
+    expect(model.error?.code).toBe('INVALID_FILTER');
+    expect(model.error?.position).toBe(10);
+    expect(model.filter).toBe('');
+    expect(model.rowAt(2)?.id).toBe('2');
+  });
+
+  it('drops a page that arrives after the filter changed', async () => {
+    let release: (value: any) => void = () => undefined;
+    request.mockImplementationOnce(() => new Promise(resolve => (release = resolve)));
+    const model = new RunsModel({ pageSize: 10 });
+    const stale = model.refresh();
+    request.mockResolvedValueOnce({ runs: [run('new')], total: 1, offset: 0, limit: 10 } as any);
+    await model.setFilter('tag = "x"');
+    release(page(0, 10, 10));
+    await stale;
+    expect(model.total).toBe(1);
+    expect(model.rowAt(0)?.id).toBe('new');
+  });
+});
+
+describe('RunsModel edits and selection', () => {
+  beforeEach(() => request.mockReset());
+
+  it('PATCHes a note and updates the cached row', async () => {
+    serveRuns(2);
+    const model = new RunsModel();
+    await model.refresh();
+    request.mockResolvedValueOnce({ run: run('1', { note: 'better' }) } as any);
+    const updated = await model.patchRun('1', { note: 'better' });
+    expect(updated.note).toBe('better');
+    expect(request).toHaveBeenLastCalledWith('runs/1', { method: 'PATCH', body: '{"note":"better"}' });
+    expect(model.findRun('1')?.note).toBe('better');
+  });
+
+  it('compares the selected runs oldest first', async () => {
+    request.mockResolvedValueOnce({
+      runs: [run('b', { start_time: 20 }), run('a', { start_time: 10 })],
+      total: 2,
+      offset: 0,
+      limit: 100
+    } as any);
+    const model = new RunsModel();
+    await model.refresh();
+    model.toggleSelected('b');
+    model.toggleSelected('a');
+    expect(model.selectedForCompare()).toEqual(['a', 'b']);
+    model.toggleSelected('a');
+    expect(model.selectedForCompare()).toEqual(['b']);
+  });
+
+  it('asks for the running run of a notebook with a quoted path', async () => {
+    request.mockResolvedValueOnce({ runs: [], total: 0, offset: 0, limit: 1 } as any);
+    const model = new RunsModel();
+    expect(await model.currentRun('dir/my "nb".ipynb')).toBeNull();
+    const query = new URLSearchParams(request.mock.calls[0][0]!.split('?')[1]);
+    expect(query.get('filter')).toBe('status = running and notebook_path = "dir/my \\"nb\\".ipynb"');
+  });
+});
