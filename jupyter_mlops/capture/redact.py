@@ -59,8 +59,10 @@ _VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str], int], ...] = (
 )
 
 #: ``name = "literal"`` / ``name: "literal"`` / ``"name": "literal"`` where the name is a secret name (code, YAML).
+# The lookbehind anchors a name at a name boundary: without it, a long run of name characters (a base64 blob in
+# an output) is retried from every offset, which is quadratic and hangs lint on one long line.
 _ASSIGNMENT = re.compile(
-    r"""(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)["']?\s*(?::\s*[A-Za-z_][\w\[\], .]*)?\s*[:=]\s*"""
+    r"""(?<![A-Za-z0-9_.-])(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)["']?\s*(?::\s*[A-Za-z_][\w\[\], .]*)?\s*[:=]\s*"""
     r"""(?P<quote>["'])(?P<value>[^"'\n]{4,})(?P=quote)"""
 )
 

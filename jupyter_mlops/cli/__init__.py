@@ -70,14 +70,6 @@ def cli() -> None:
     """
 
 
-def _skip_slow_optional_imports() -> None:
-    # jsonschema (imported by nbformat) loads the optional rfc3987_syntax, which builds a grammar for seconds.
-    # Notebook validation never uses the IRI formats it serves, and jsonschema treats an ImportError as "absent".
-    # Console processes only: a library user inside a kernel keeps whatever jsonschema offers.
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
-
 def run_command(command: click.Command, argv: Sequence[str] | None, prog_name: str) -> None:
     """Run a click command as a console script: the single translation of errors to messages and exit codes.
 
@@ -85,7 +77,6 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog_name: s
     interrupted. A command's ``ctx.exit(n)`` is honoured. An unexpected exception is a bug: one line, unless
     ``JUPYTER_MLOPS_DEBUG`` asks for the traceback.
     """
-    _skip_slow_optional_imports()
     try:
         result = command.main(
             args=list(argv) if argv is not None else None, prog_name=prog_name, standalone_mode=False

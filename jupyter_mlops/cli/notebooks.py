@@ -17,25 +17,6 @@ from jupyter_mlops.errors import MlopsError, NotebookError
 BAD_INPUT = 2
 
 
-def import_nbformat() -> None:
-    """Import nbformat without ``rfc3987_syntax`` (seconds of grammar building at import).
-
-    jsonschema registers the ``iri`` format checkers only when that package imports; nbformat's schemas use no
-    ``format`` keyword, so validation is unchanged. The block is lifted right after, so a later explicit import
-    of ``rfc3987_syntax`` still works.
-    """
-    if "nbformat" in sys.modules or "jsonschema" in sys.modules:
-        return
-    blocked = "rfc3987_syntax" not in sys.modules
-    if blocked:
-        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
-    try:
-        import nbformat  # noqa: F401
-    finally:
-        if blocked and sys.modules.get("rfc3987_syntax", True) is None:
-            del sys.modules["rfc3987_syntax"]
-
-
 def _error(message: str) -> None:
     click.echo(f"Error: {message}", err=True)
 
@@ -102,6 +83,8 @@ def diff(a: str, b: str, outputs: bool, sources_only: bool, metadata: bool, fmt:
       jupyter-mlops diff a1b2c3 d4e5f6 --format json
       jupyter-mlops diff old.ipynb new.ipynb --html diff.html --exit-code
     """
+    from jupyter_mlops.notebooks.io import import_nbformat
+
     import_nbformat()
     from jupyter_mlops.notebooks.diff import DiffOptions, diff_notebooks
     from jupyter_mlops.notebooks.diff_render import render_html, render_terminal
@@ -160,6 +143,8 @@ def lint(paths: tuple[str, ...], fmt: str, disable: tuple[str, ...], max_output_
         return
     if not paths:
         raise click.UsageError("give at least one notebook or folder")
+    from jupyter_mlops.notebooks.io import import_nbformat
+
     import_nbformat()
     from jupyter_mlops.config import find_project_root, read_tool_table
     from jupyter_mlops.notebooks.io import expand_notebook_paths, read_notebook
@@ -207,6 +192,8 @@ def clean(paths: tuple[str, ...], check: bool, use_stdin: bool) -> None:
       jupyter-mlops clean notebooks/
       jupyter-mlops clean --check train.ipynb    # in CI or pre-commit
     """
+    from jupyter_mlops.notebooks.io import import_nbformat
+
     import_nbformat()
     from jupyter_mlops.notebooks.clean import clean_notebook
     from jupyter_mlops.notebooks.io import expand_notebook_paths, notebook_to_text, parse_notebook

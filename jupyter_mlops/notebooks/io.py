@@ -9,10 +9,33 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from jupyter_mlops.errors import NotebookError
+
+
+def import_nbformat() -> ModuleType:
+    """Import nbformat without jsonschema's optional ``rfc3987_syntax`` (seconds of grammar building).
+
+    jsonschema registers its ``iri`` format checkers only when that package imports; nbformat's schemas use no
+    ``format`` keyword, so validation is unchanged. The block is lifted right after, so a later explicit import
+    of ``rfc3987_syntax`` still works; when jsonschema is already loaded there is nothing to save.
+    """
+    if "nbformat" not in sys.modules and "jsonschema" not in sys.modules:
+        blocked = "rfc3987_syntax" not in sys.modules
+        if blocked:
+            sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+        try:
+            import nbformat  # noqa: F401
+        finally:
+            if blocked and sys.modules.get("rfc3987_syntax", True) is None:
+                del sys.modules["rfc3987_syntax"]
+    import nbformat
+
+    return nbformat
 
 
 def parse_notebook(text: str | bytes, origin: str, *, validate: bool = True) -> Any:
@@ -38,7 +61,7 @@ def parse_notebook(text: str | bytes, origin: str, *, validate: bool = True) -> 
     if major != 4:
         hint = " — upgrade it with `jupyter nbconvert --to notebook --inplace`" if major == 3 else ""
         raise NotebookError(f"{origin}: nbformat v{major} is not supported, v4 is required{hint}")
-    import nbformat
+    nbformat = import_nbformat()
     from nbformat.v4.nbjson import JSONReader
 
     # As nbformat.reads does: multi-line sources/outputs stored as lists are joined (nbclient needs strings).
@@ -71,9 +94,7 @@ def read_notebook(path: str | Path, *, validate: bool = True) -> Any:
 
 def notebook_to_text(nb: Any) -> str:
     """Serialise like Jupyter does (1-space indent, trailing newline), for byte-stable writes."""
-    import nbformat
-
-    return nbformat.writes(nb) + "\n"
+    return import_nbformat().writes(nb) + "\n"
 
 
 def write_notebook(nb: Any, path: str | Path) -> None:

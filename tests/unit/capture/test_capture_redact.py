@@ -140,3 +140,10 @@ def test_truncated_pem_block_is_still_redacted() -> None:
 def test_redact_url() -> None:
     assert redact_url("postgresql://me:pw1@host/db") == f"postgresql://me:{MASK}@host/db"
     assert redact_url("sqlite:///tmp/x.db") == "sqlite:///tmp/x.db"
+
+
+@pytest.mark.timeout(60)  # a hang guard, not a speed assertion: the quadratic pattern took hours on this input
+def test_one_long_line_of_name_characters_does_not_hang_the_detector():
+    blob = "x" * 1_000_000
+    assert find_secrets(blob) == []
+    assert [hit.kind for hit in find_secrets(blob + '\napi_key = "sk-abcdef123456"')] == ["assignment"]

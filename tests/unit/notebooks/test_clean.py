@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from jupyter_mlops.cli.notebooks import clean as clean_cmd
-from jupyter_mlops.cli.notebooks import import_nbformat
+from jupyter_mlops.notebooks.io import import_nbformat
 
 import_nbformat()
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from jupyter_mlops.cli.notebooks import diff as diff_cmd
-from jupyter_mlops.cli.notebooks import import_nbformat
+from jupyter_mlops.notebooks.io import import_nbformat
 
 import_nbformat()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jupyter_mlops.cli.notebooks import import_nbformat
+from jupyter_mlops.notebooks.io import import_nbformat
 from jupyter_mlops.cli.notebooks import lint as lint_cmd
 
 import_nbformat()
