@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jupyter_mlops.notebooks.io import import_nbformat
 from jupyter_mlops.cli.notebooks import lint as lint_cmd
+from jupyter_mlops.notebooks.io import import_nbformat
 
 import_nbformat()
 
