@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, func, select
 
 from jupyter_mlops.entities import Artifact, DataInput, Run, RunStatus
 from jupyter_mlops.errors import InvalidInput
@@ -42,9 +42,19 @@ RUN_COLUMNS = (
 )
 
 
-def runs_select() -> Select[Any]:
-    """``SELECT <run columns>, experiment name FROM runs JOIN experiments``."""
-    return select(*RUN_COLUMNS).join(s.experiments, s.experiments.c.id == s.runs.c.experiment_id)
+_RUN_WIDTH = len(RUN_COLUMNS)
+
+
+def runs_select(*, with_total: bool = False) -> Select[Any]:
+    """``SELECT <run columns>, experiment name FROM runs JOIN experiments``.
+
+    Args:
+        with_total: add ``COUNT(*) OVER ()`` as ``total``: the number of matching rows before LIMIT/OFFSET.
+    """
+    columns: list[Any] = list(RUN_COLUMNS)
+    if with_total:
+        columns.append(func.count().over().label("total"))
+    return select(*columns).join(s.experiments, s.experiments.c.id == s.runs.c.experiment_id)
 
 
 def apply_order(query: Select[Any], order_by: Sequence[str]) -> Select[Any]:
@@ -165,7 +175,7 @@ def _json_object(text: str | None) -> dict[str, Any]:
 def run_from_row(row: Any, *, stale_before: float, **children: Any) -> Run:
     """Build a :class:`Run` from a run row (params and latest metrics come from its summary) plus children."""
     (run_id, name, experiment, status, start_time, end_time, heartbeat, notebook_path, git_commit, git_dirty,
-     code_hash, notebook_hash, env_hash, note, reproduction_of, flags, summary) = row
+     code_hash, notebook_hash, env_hash, note, reproduction_of, flags, summary) = row[:_RUN_WIDTH]
     decoded = _json_object(summary)
     return Run(
         id=run_id,

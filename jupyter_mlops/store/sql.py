@@ -230,9 +230,13 @@ class SqlStore(Store):
         condition = None
         if filter and filter.strip():
             condition = compile_filter(parse_filter(filter), now=now, stale_after=self.stale_after)
-        query = reads.apply_order(reads.runs_select(), order_by)
+        paged = limit is not None or offset > 0
+        # A filtered page carries the total as a window count, so the filter is evaluated once, not twice; an
+        # unfiltered page keeps its index-ordered early stop and counts the runs table separately (cheap).
+        windowed = paged and condition is not None
+        query = reads.apply_order(reads.runs_select(with_total=windowed), order_by)
         counter = select(func.count()).select_from(s.runs)
-        ids = select(s.runs.c.id) if limit is None and not offset else None
+        ids = None if paged else select(s.runs.c.id)
         if condition is not None:
             query, counter = query.where(condition), counter.where(condition)
             ids = None if ids is None else ids.where(condition)
@@ -243,9 +247,10 @@ class SqlStore(Store):
 
         def work(conn: Connection) -> Page[Run]:
             rows = conn.execute(query).all()
-            # A short page already tells the total; only a full page (or one past the end) needs COUNT(*).
-            if (limit is None or len(rows) < limit) and (rows or not offset):
-                total = offset + len(rows)
+            if rows and windowed:
+                total = int(rows[0].total)
+            elif (limit is None or len(rows) < limit) and (rows or not offset):
+                total = offset + len(rows)  # a short page tells the total by itself
             else:
                 total = int(conn.scalar(counter) or 0)
             items = reads.load_runs(conn, rows, stale_before=now - self.stale_after, id_query=ids)
