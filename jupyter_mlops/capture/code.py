@@ -185,6 +185,28 @@ def _counts_out_of_order(cells: Sequence[Mapping[str, Any]]) -> bool:
     return any(later < earlier for earlier, later in zip(numbers, numbers[1:], strict=False))
 
 
+def _cells_rerun(log: ExecutedCells, notebook_cells: Sequence[Mapping[str, Any]] | None) -> bool:
+    """Whether a cell ran more than once: by cell id, else by source.
+
+    Without cell ids (papermill, nbclient) two different cells with the same source (``df.head()`` twice) are
+    indistinguishable; when the saved notebook is known, a source may run as often as cells hold it.
+    """
+    holders: dict[str, int] = {}
+    for _, cell in _code_cells(notebook_cells or ()):
+        text = _norm(str(cell.get("source", "")))
+        holders[text] = holders.get(text, 0) + 1
+    runs: dict[tuple[str, str], int] = {}
+    for entry in log:
+        key = ("id", entry.cell_id) if entry.cell_id else ("source", _norm(entry.source))
+        if not key[1]:
+            continue  # blank cells carry no state
+        runs[key] = runs.get(key, 0) + 1
+        allowed = max(1, holders.get(key[1], 0)) if key[0] == "source" else 1
+        if runs[key] > allowed:
+            return True
+    return False
+
+
 def notebook_state_flags(
     log: ExecutedCells,
     notebook_cells: Sequence[Mapping[str, Any]] | None,
@@ -202,15 +224,7 @@ def notebook_state_flags(
         ``{"out_of_order", "edited_after_run", "kernel_restarted", "cells_rerun"}``. Without the notebook file,
         ``out_of_order`` and ``edited_after_run`` are False (there is nothing to compare against).
     """
-    seen: set[tuple[str, str]] = set()
-    rerun = False
-    for entry in log:
-        key = ("id", entry.cell_id) if entry.cell_id else ("source", _norm(entry.source))
-        if not key[1]:
-            continue  # blank cells carry no state
-        rerun = rerun or key in seen
-        seen.add(key)
-
+    rerun = _cells_rerun(log, notebook_cells)
     out_of_order = edited = False
     if notebook_cells is not None:
         positions = _file_positions(log, notebook_cells)

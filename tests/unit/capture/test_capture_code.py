@@ -83,6 +83,16 @@ def test_rerun_by_identical_source_without_ids_ignoring_blank_cells() -> None:
     assert notebook_state_flags(log_of(("", None), ("  ", None)), None, False)["cells_rerun"] is False
 
 
+def test_two_cells_with_the_same_source_each_run_once_are_not_a_rerun() -> None:
+    # papermill sends no cell ids: a notebook with `df.head()` twice, run top to bottom, was falsely "rerun"
+    saved = [{"source": "df = load()"}, {"source": "df.head()"}, {"source": "x = 1"}, {"source": "df.head()\n"}]
+    once_each = log_of(("df = load()", None), ("df.head()", None), ("x = 1", None), ("df.head()", None))
+    assert notebook_state_flags(once_each, saved, False)["cells_rerun"] is False
+    three_times = log_of(("df.head()", None), ("df.head()", None), ("df.head()", None))
+    assert notebook_state_flags(three_times, saved, False)["cells_rerun"] is True
+    assert notebook_state_flags(log_of(("x = 1", None), ("x = 1", None)), saved, False)["cells_rerun"] is True
+
+
 def test_edited_after_run_compares_last_execution_per_cell_id() -> None:
     saved = [dict(cell) for cell in FILE]
     saved[1]["source"] = "lr = 0.2"
