@@ -178,6 +178,10 @@ class ActiveRun:
         """
         if type(key) is not str or not key:
             _key(key)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"metric {key!r} must be a number, not {value!r}") from None
         if step is None:
             step = self._steps.get(key, -1) + 1
         elif not isinstance(step, int):
@@ -185,7 +189,7 @@ class ActiveRun:
         if self._ended:
             self._check_open()
         self._steps[key] = step
-        self._writer.put_metric(key, float(value), step, time.time() if timestamp is None else timestamp)
+        self._writer.put_metric(key, number, step, time.time() if timestamp is None else timestamp)
 
     def log_metrics(self, values: Mapping[str, float], step: int | None = None) -> None:
         """Append one point per metric; all share ``step`` when given.

@@ -62,6 +62,16 @@ def test_bad_metric_and_param_names_are_one_line_errors(project):
             run.log_metric("x", 1.0, step="later")
 
 
+def test_non_numeric_metric_value_is_invalid_input_and_keeps_the_step_count(project):
+    with mlops.start_run() as run:
+        with pytest.raises(InvalidInput, match="metric 'acc' must be a number, not 'high'"):
+            run.log_metric("acc", "high")
+        with pytest.raises(InvalidInput):
+            mlops.log_metrics({"acc": None})
+        run.log_metric("acc", 0.5)
+    assert [m.step for m in mlops.get_run(run.id).metric_history("acc")] == [0]
+
+
 def test_log_data_files_folders_and_frames(project):
     import pandas as pd
 
