@@ -64,7 +64,9 @@ def render_comparison_text(cmp: Comparison, width: int = 120) -> str:
     from rich.console import Console
 
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
+    # force_jupyter=False: inside a kernel rich would otherwise display each table as a notebook output
+    # instead of writing it into the buffer (``%track compare`` showed every section twice).
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False, force_jupyter=False)
     for item in comparison_renderables(cmp):
         console.print(item)
     return buffer.getvalue()
