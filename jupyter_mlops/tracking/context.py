@@ -40,6 +40,7 @@ __all__ = [
     "PROVIDERS",
     "get_provider",
     "kernel_context",
+    "papermill_input_notebook",
     "register",
     "resolve",
     "submit",
@@ -59,7 +60,8 @@ class KernelContext:
         notebook_path: absolute path of the notebook file, or None when the kernel cannot know it.
         tags: run tags handed over by our runners (e.g. ``["smoke"]``).
         parameters: parameters our runner injected (papermill ``-p``).
-        source: where the path came from: ``runner``, ``jupyter-server``, ``ipykernel``, ``vscode`` or ``none``.
+        source: where the path came from: ``runner``, ``jupyter-server``, ``ipykernel``, ``vscode``, ``papermill``
+            (the papermill command that started the kernel) or ``none``.
     """
 
     notebook_path: str | None = None
@@ -72,7 +74,8 @@ def kernel_context(user_ns: Mapping[str, Any] | None = None, environ: Mapping[st
     """Find the notebook path, tags and parameters a kernel was handed.
 
     Looks at, first match wins: ``JUPYTER_MLOPS_CONTEXT`` (JSON our runners set), ``JPY_SESSION_NAME`` (set by
-    jupyter_server), ``__session__`` (copied by ipykernel into the namespace), ``__vsc_ipynb_file__`` (VS Code).
+    jupyter_server), ``__session__`` (copied by ipykernel into the namespace), ``__vsc_ipynb_file__`` (VS Code),
+    and, inside a kernel (``user_ns`` given), the ``papermill`` command line of the parent process.
 
     Args:
         user_ns: the kernel's user namespace (``get_ipython().user_ns``), or None outside a kernel.
@@ -106,7 +109,70 @@ def kernel_context(user_ns: Mapping[str, Any] | None = None, environ: Mapping[st
     for value, source in candidates:
         if isinstance(value, str) and value.endswith(".ipynb"):
             return KernelContext(str(Path(value).expanduser().absolute()), tags, dict(parameters or {}), source)
+    if user_ns is not None:  # a kernel: the papermill CLI that started it names the notebook on its command line
+        path = _parent_papermill_notebook()
+        if path is not None:
+            return KernelContext(path, tags, dict(parameters or {}), "papermill")
     return KernelContext(None, tags, dict(parameters or {}), "none")
+
+
+#: papermill CLI options that take two values / none; every other option takes one (``--cwd DIR``).
+_PAPERMILL_TWO_VALUES = frozenset({"-p", "--parameters", "-r", "--parameters_raw"})
+_PAPERMILL_FLAGS = frozenset({
+    "-h", "--help", "--help-notebook", "--inject-input-path", "--inject-output-path", "--inject-paths",
+    "--request-save-on-cell-execute", "--no-request-save-on-cell-execute", "--prepare-only", "--prepare-execute",
+    "--progress-bar", "--no-progress-bar", "--log-output", "--no-log-output", "--report-mode", "--no-report-mode",
+    "--version",
+})
+
+
+def papermill_input_notebook(cmdline: list[str], cwd: str, launch_dir: str | None = None) -> str | None:
+    """The input notebook named on a papermill command line, as an existing absolute path.
+
+    Args:
+        cmdline: the process's argv, e.g. ``["python", "/venv/bin/papermill", "--cwd", "x", "in.ipynb", "out"]``.
+        cwd: the working directory of that process now.
+        launch_dir: where it was started (the shell's ``PWD``), if known: with ``--cwd`` papermill changes its
+            own directory while it executes, so a relative path is tried there first.
+
+    Returns:
+        The path, or None when ``cmdline`` is not a papermill command or names no existing ``.ipynb`` input.
+    """
+    starts = [i + 1 for i, arg in enumerate(cmdline) if Path(arg).name == "papermill"]
+    if not starts:
+        return None
+    args, position = cmdline[starts[0]:], 0
+    moved = any(arg == "--cwd" or arg.startswith("--cwd=") for arg in args)
+    while position < len(args):
+        arg = args[position]
+        if arg.startswith("-") and arg != "-":
+            position += 1 if "=" in arg or arg in _PAPERMILL_FLAGS else 3 if arg in _PAPERMILL_TWO_VALUES else 2
+            continue
+        # the first positional argument is the input notebook (papermill also reads URLs: those are no path)
+        if not arg.endswith(".ipynb") or "://" in arg:
+            return None
+        bases = [launch_dir, cwd] if moved and launch_dir else [cwd]
+        for base in bases:
+            path = os.path.normpath(os.path.join(base, os.path.expanduser(arg)))
+            if os.path.isfile(path):
+                return path
+        return None
+    return None
+
+
+def _parent_papermill_notebook() -> str | None:
+    # Plain `papermill in.ipynb out.ipynb` hands the kernel neither the path nor a context variable; the
+    # kernel's parent process is that papermill command (see docs/kernel-context.md in the shared docs).
+    try:
+        import psutil
+
+        parent = psutil.Process(os.getppid())
+        cmdline = parent.cmdline()
+        if not any(Path(arg).name == "papermill" for arg in cmdline):
+            return None
+        return papermill_input_notebook(cmdline, parent.cwd(), parent.environ().get("PWD"))
+    except Exception:  # no psutil, no permission, parent gone: the path stays unknown
+        return None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -69,3 +70,25 @@ def test_smoke_runs_record_path_tag_and_honest_flags(executed: dict) -> None:
         assert run.flags == {"out_of_order": False, "edited_after_run": False, "kernel_restarted": False,
                              "cells_rerun": False}
     assert first.params == {"lr": 0.5} and second.metrics == {"auc": 0.5}
+
+
+def test_plain_papermill_cli_run_knows_its_notebook(tmp_path: Path) -> None:
+    # `papermill in.ipynb out.ipynb` (as in example_notebooks/demo.sh) hands the kernel no context at all
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in ("%load_ext jupyter_mlops\n%track start pm", "lr = 0.1",
+                                                       "print(lr)", "print(lr)")]
+    nb.cells[1].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "pm.ipynb")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_MLOPS", "JPY_"))}
+    env["JUPYTER_MLOPS_STORE"] = f"sqlite:///{tmp_path / 'mlops.db'}"
+    papermill = [sys.executable, "-m", "papermill", "--no-progress-bar", "--log-level", "WARNING"]
+    out = subprocess.run([*papermill, "pm.ipynb", "out.ipynb", "-p", "lr", "0.5"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    store = open_store(env["JUPYTER_MLOPS_STORE"])
+    (run,) = store.search_runs().items
+    assert run.notebook_path == str(tmp_path / "pm.ipynb") and run.notebook_hash
+    assert [(p.value, p.source) for p in store.param_history(run.id, "lr")] == [
+        (0.1, "parameters:tagged"), (0.5, "parameters:injected")]
+    assert run.flags["cells_rerun"] is False

@@ -77,3 +77,35 @@ def test_background_jobs_run_and_drain():
     context.submit(lambda: done.append(1))
     assert context.drain()
     assert done == [1]
+
+
+def test_papermill_command_line_names_the_input_notebook(tmp_path):
+    (tmp_path / "nb").mkdir()
+    notebook = tmp_path / "nb" / "train.ipynb"
+    notebook.write_text("{}")
+    run = str(tmp_path)
+    argv = ["/venv/bin/python", "/venv/bin/papermill", "-p", "lr", "x.ipynb", "-f", "p.yaml", "--no-progress-bar",
+            "--log-level=WARNING", "nb/train.ipynb", "out.ipynb", "-k", "python3"]
+    assert context.papermill_input_notebook(argv, run) == str(notebook)
+    module_form = ["python", "-m", "papermill", str(notebook), "out.ipynb"]
+    assert context.papermill_input_notebook(module_form, "/elsewhere") == str(notebook)
+    # with --cwd papermill has moved into that folder: the relative path is the launch folder's
+    moved = ["papermill", "../nb/train.ipynb", "o.ipynb", "--cwd", str(tmp_path / "nb")]
+    assert context.papermill_input_notebook(moved, str(tmp_path / "nb"), str(tmp_path / "nb")) == str(notebook)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["python", "train.py", "nb/train.ipynb"],            # not papermill
+        ["papermill", "s3://bucket/train.ipynb", "o.ipynb"],  # remote input
+        ["papermill", "missing.ipynb", "o.ipynb"],            # no such file
+        ["papermill", "--help"],
+    ],
+)
+def test_other_command_lines_name_no_notebook(argv, tmp_path):
+    assert context.papermill_input_notebook(argv, str(tmp_path)) is None
+
+
+def test_outside_a_kernel_the_parent_process_is_not_consulted():
+    assert context.kernel_context(None, {}).source == "none"
