@@ -275,7 +275,9 @@ class TrackMagics(Magics):
         from jupyter_mlops.capture import cells
 
         assigned = list(cells.analyze(tree).assigned_names)
-        exec(compile(tree, "<%%track cell>", "exec"), self.shell.user_global_ns, self.shell.user_ns)  # noqa: S102
+        # Registered with IPython's compiler cache so a traceback from the user's own code shows its lines.
+        filename = self.shell.compile.cache(source, self.shell.execution_count, raw_code=cell)
+        exec(compile(tree, filename, "exec"), self.shell.user_global_ns, self.shell.user_ns)  # noqa: S102
         return assigned
 
     def _log_or_warn(self, action: Callable[[Any], None], what: str) -> None:

@@ -238,6 +238,13 @@ def test_cell_magics_without_a_run_still_run_the_cell(ip, capsys):
     assert "not recorded" in capsys.readouterr().err
 
 
+def test_user_error_inside_a_track_cell_shows_its_own_source_line(ip, capsys):
+    result = run(ip, "%%track metrics\nx = 1\nratio_of_nothing = x / 0\n")
+    shown = "".join(capsys.readouterr())
+    assert isinstance(result.error_in_exec, ZeroDivisionError)
+    assert "ratio_of_nothing = x / 0" in shown and "Could not get source" not in shown
+
+
 def test_enable_disable_loads_the_extension_in_new_shells(tmp_path):
     import subprocess
     import sys
