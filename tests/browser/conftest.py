@@ -214,3 +214,16 @@ def screenshot():
         return path
 
     return save
+
+
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop():
+    """Neutralise pytest-jupyter's autouse loop fixture here: Playwright's sync API runs its own event loop,
+    and closing a per-test loop underneath it breaks the next browser test when both suites run together."""
+    yield None
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup():
+    """No in-process Jupyter server here (the lab runs in a subprocess): nothing for pytest-jupyter to clean."""
+    yield
