@@ -37,15 +37,12 @@ def _load_side(ref: str, store_url: str | None) -> tuple[Any, str]:
 
 
 def _load_run(ref: str, store_url: str | None) -> tuple[Any, str]:
-    from jupyter_mlops.config import load_settings
+    from jupyter_mlops.cli._options import open_stores
     from jupyter_mlops.errors import NotFound, StoreUnavailable
     from jupyter_mlops.notebooks.diff import notebook_from_code_snapshot
-    from jupyter_mlops.store import open_store
-    from jupyter_mlops.store.blobs import BlobStore
 
-    settings = load_settings(store_url=store_url)
-    try:  # create=False: a mistyped file name must not create a run store
-        store = open_store(settings.store_url, create=False, stale_after=settings.stale_after)
+    try:  # never creates a store: a mistyped file name must not leave a run store behind
+        store, blobs = open_stores(store_url)
     except StoreUnavailable as exc:
         raise NotFound(f"{ref}: no such file, REV:path or run ({exc.message})") from None
     try:
@@ -54,7 +51,7 @@ def _load_run(ref: str, store_url: str | None) -> tuple[Any, str]:
         store.close()
     if not run.code_hash:
         raise NotFound(f"run {run.id} has no executed-code snapshot to diff")
-    snapshot = BlobStore(settings.blobs_url).get_json(run.code_hash)
+    snapshot = blobs.get_json(run.code_hash)
     return notebook_from_code_snapshot(snapshot, origin=f"run {run.id}"), f"run:{run.id}"
 
 

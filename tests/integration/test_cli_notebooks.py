@@ -107,6 +107,7 @@ def test_diff_unknown_name_does_not_create_a_store(tmp_path):
     result = cli("diff", "nothing-here", "also-nothing", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.decode().startswith("Error: nothing-here: no such file, REV:path or run")
+    assert "create=True" not in result.stderr.decode()  # the message speaks to a CLI user, not to the API
     assert not (tmp_path / ".mlops").exists()
 
 
