@@ -49,8 +49,9 @@ notebooks-suite: install-test
 	$(PY) -m pytest -p no:cacheprovider -q --nb-smoke example_notebooks/ && \
 	$(PY) -m pytest -p no:cacheprovider -q --nbval-lax example_notebooks/
 
+# jest specs of the sidebar; node_modules normally exists already (the install's build ran jlpm install).
 frontend-suite: install-test
-	cd labextension && $(CURDIR)/$(VENV)/bin/jlpm test
+	cd labextension && $(CURDIR)/$(VENV)/bin/jlpm install && $(CURDIR)/$(VENV)/bin/jlpm test
 
 test: check pytest-suite notebooks-suite frontend-suite
 
