@@ -25,7 +25,7 @@ from jupyter_mlops.cli._options import (
     stdin_is_terminal,
     store_option,
 )
-from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.errors import InvalidInput, NotFound
 
 #: Version tag of the ``runs export`` document.
 EXPORT_FORMAT = "jupyter-mlops.run/1"
@@ -175,7 +175,8 @@ def compare(
     with store:
         refs = last_run_ids(store, last, filter_text) if last is not None else list(run_refs)
         if not refs:
-            raise InvalidInput("no runs match" if filter_text else "no runs to compare yet")
+            # exit 1 like an unknown run (docs/cli.md): the input was fine, the runs are not there
+            raise NotFound(f"no runs match {filter_text!r}" if filter_text else "no runs to compare yet")
         comparison = compare_runs(store, blobs, refs, all_values=all_values)
     if fmt == "table" and output is None:
         console = _console()

@@ -179,6 +179,14 @@ def test_bad_input_is_one_line_and_harmless(store, store_url, env, args, mention
     assert json.loads(ok("runs", "list", "--store", store_url, "-f", "json")) == before
 
 
+def test_compare_last_with_a_filter_that_matches_nothing_is_not_found(store, store_url, env):
+    populate(store, env)
+    code, _, err = invoke("runs", "compare", "--last", "2", "--filter", 'name = "nothing"', "--store", store_url)
+    assert (code, err.strip()) == (1, "Error: no runs match 'name = \"nothing\"'")
+    code, _, err = invoke("runs", "compare", "--last", "2", "--filter", "name = = x", "--store", store_url)
+    assert code == 2 and "invalid filter" in err
+
+
 def test_store_that_is_not_a_database(env, tmp_path):
     bogus = tmp_path / "notadb.db"
     bogus.write_bytes(b"this is not sqlite at all" * 100)
