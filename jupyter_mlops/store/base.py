@@ -84,7 +84,7 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def search_runs(
         self,
-        filter: str | None = None,
+        filter: str | None = None,  # noqa: A002 - the public keyword, as in MLflow's search_runs
         order_by: Sequence[str] = (),
         limit: int | None = None,
         offset: int = 0,
@@ -96,8 +96,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def update_run(self, run_id: str, **fields: Any) -> Run:
-        """Set run columns: name, status, end_time, note, notebook_path, git_commit, git_dirty, code_hash,
-        notebook_hash, env_hash, flags (merged). Unknown field names raise InvalidInput. Returns the new run."""
+        """Set run columns and return the updated run.
+
+        Columns: name, status, end_time, note, notebook_path, git_commit, git_dirty, code_hash, notebook_hash,
+        env_hash, flags (merged). Unknown field names raise InvalidInput.
+        """
 
     @abc.abstractmethod
     def delete_run(self, run_id: str) -> None:
@@ -118,8 +121,11 @@ class Store(abc.ABC):
         metrics: Sequence[Metric] = (),
         params: Sequence[Param] = (),
     ) -> None:
-        """The one write path for values. Params are upserted (re-logging keeps history, never errors);
-        metrics are appended to history and the latest-value table is updated."""
+        """The one write path for values.
+
+        Params are upserted (re-logging keeps history, never errors); metrics are appended to history and the
+        latest-value table is updated.
+        """
 
     @abc.abstractmethod
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
@@ -144,7 +150,8 @@ class Store(abc.ABC):
     # -- conveniences, written once --------------------------------------------------------------------
     def log_metric(self, run_id: str, key: str, value: float, step: int = 0, timestamp: float | None = None) -> None:
         """Append one metric point."""
-        self.log_batch(run_id, metrics=[Metric(key, float(value), step, time.time() if timestamp is None else timestamp)])
+        at = time.time() if timestamp is None else timestamp
+        self.log_batch(run_id, metrics=[Metric(key, float(value), step, at)])
 
     def log_metric_rows(self, run_id: str, rows: Sequence[tuple[str, float, int, float]]) -> None:
         """Append metric points given as plain ``(key, value, step, timestamp)`` tuples.
