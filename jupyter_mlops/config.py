@@ -9,10 +9,11 @@ nearest folder upward holding ``.git`` or ``pyproject.toml``, else the starting 
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from jupyter_mlops.errors import InvalidInput
 
