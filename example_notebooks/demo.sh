@@ -37,7 +37,7 @@ echo "==> jupyter-mlops runs compare the data-versioning runs (hash and schema c
 cat <<MSG
 
 Where to look:
-  store:            $root/.mlops/mlops.db  (blobs: $root/.mlops/blobs)
+  store:            ${JUPYTER_MLOPS_STORE:-$root/.mlops/mlops.db}  (blobs: ${JUPYTER_MLOPS_BLOBS:-$root/.mlops/blobs})
   executed copies:  $out
   CLI:              $venv/bin/jupyter-mlops runs list | show RUN | compare --last 2
   JupyterLab:       $venv/bin/jupyter lab   → the "Experiments" tab in the left sidebar

@@ -135,22 +135,23 @@ def compare_runs(store: Store, blobs: Any, run_ids: Sequence[str], *, all_values
     Args:
         store: the run store.
         blobs: its blob store (or None: code and environment sections stay empty).
-        run_ids: one or more run ids (unique prefixes and names work too).
+        run_ids: two or more runs: ids, unique prefixes or unique names.
         all_values: list unchanged params, data inputs, packages and flags too (metrics are always all listed).
 
     Returns:
         The :class:`Comparison`; ``to_dict()`` gives the documented JSON.
 
     Raises:
-        InvalidInput: no runs were given.
+        InvalidInput: fewer than two distinct runs were given.
         NotFound: a run does not exist.
         Conflict: a reference is ambiguous.
     """
     if isinstance(run_ids, str):
         run_ids = [run_ids]
-    if not run_ids:
-        raise InvalidInput("compare needs at least one run")
-    return build_comparison(load_snapshots(store, blobs, run_ids), all_values=all_values)
+    snapshots = load_snapshots(store, blobs, run_ids)
+    if len(snapshots) < 2:
+        raise InvalidInput(f"compare needs at least two runs, found {len(snapshots)}")
+    return build_comparison(snapshots, all_values=all_values)
 
 
 def metric_histories(

@@ -86,6 +86,7 @@ class NotebookError(MlopsError):
     """A file that is not a readable v4 notebook (truncated JSON, wrong version, failed validation)."""
 
     code = "BAD_NOTEBOOK"
+    exit_code = 2
 
 
 class NotebookExecutionError(MlopsError):

@@ -297,8 +297,6 @@ def comparison_html(refs: list[str], last: int | None, *, all_values: bool = Fal
     if active is not None:
         active.flush()
     ids = compare.last_run_ids(store, last) if last is not None else compare.resolve_runs(store, refs)
-    if len(ids) < 2:
-        raise InvalidInput(f"compare needs at least two runs, found {len(ids)}")
     comparison = compare.compare_runs(store, blobs, ids, all_values=all_values)
     from jupyter_mlops.render import render_comparison_text
 

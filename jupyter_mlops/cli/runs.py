@@ -102,7 +102,7 @@ def list_runs(
         click.echo("No runs match." if filter_text else "No runs yet.")
     else:
         console = _console()
-        console.print(render.runs_table(page.items, list(metrics) or None))
+        console.print(render.runs_table(page.items, list(metrics) or None, width=console.width))
         if page.total > len(page.items):
             console.print(f"{len(page.items)} of {page.total} runs (use --limit/--offset for more)", style="dim")
 

@@ -63,18 +63,54 @@ def _csv_value(value: Any) -> Any:
     return json.dumps(value, default=str)
 
 
-def runs_table(runs: Sequence[Run], metrics: Sequence[str] | None = None, title: str | None = None) -> Any:
-    """A rich table of runs."""
+def runs_table(
+    runs: Sequence[Run], metrics: Sequence[str] | None = None, title: str | None = None, width: int | None = None
+) -> Any:
+    """A rich table of runs that fits ``width`` columns (None: no limit).
+
+    Rather than folding every cell into an unreadable column, the least important columns are left out (metrics
+    from the right, then tags, experiment, duration); a caption names what was hidden.
+    """
     from rich.table import Table
 
     keys = metric_columns(runs) if metrics is None else list(metrics)
     headers, rows = run_rows(runs, keys)
-    table = Table(title=title, title_justify="left")
-    for i, header in enumerate(headers):
-        table.add_column(header, overflow="fold", justify="right" if i >= len(headers) - len(keys) else "left")
+    shown = _columns_that_fit(headers, rows, len(keys), width)
+    hidden = [headers[i] for i in range(len(headers)) if i not in shown]
+    caption = f"hidden to fit: {', '.join(hidden)} (widen the terminal or use --format csv)" if hidden else None
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    for i in shown:
+        is_metric = i >= len(headers) - len(keys)
+        keep_whole = headers[i] in _NEVER_WRAPPED
+        table.add_column(
+            headers[i],
+            justify="right" if is_metric else "left",
+            no_wrap=keep_whole,
+            overflow="ellipsis" if keep_whole else "fold",
+        )
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(row[i] for i in shown))
     return table
+
+
+_NEVER_WRAPPED = {"id", "name", "status", "started", "duration"}
+_DROPPED_BEFORE_METRICS_RUN_OUT = ("tags", "experiment", "duration")
+
+
+def _columns_that_fit(headers: list[str], rows: list[list[str]], n_metrics: int, width: int | None) -> list[int]:
+    # Each column costs its widest cell plus padding and a border (rich's default box).
+    cost = [max([len(h), *(len(r[i]) for r in rows)]) + 3 for i, h in enumerate(headers)]
+    shown = set(range(len(headers)))
+    if width is None:
+        return sorted(shown)
+    first_metric = len(headers) - n_metrics
+    droppable = [*range(len(headers) - 1, first_metric - 1, -1)]
+    droppable += [headers.index(name) for name in _DROPPED_BEFORE_METRICS_RUN_OUT]
+    for index in droppable:
+        if sum(cost[i] for i in shown) + 1 <= width:
+            break
+        shown.discard(index)
+    return sorted(shown)
 
 
 def run_renderables(run: Run, env: dict[str, Any] | None = None) -> list[Any]:

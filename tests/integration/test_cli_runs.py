@@ -269,3 +269,11 @@ def test_delete_asks_on_a_terminal(tmp_path, answer, deleted):
     assert f"Delete 1 run(s): tuned ({ids['tuned'][:8]})?" in output
     assert (code == 0) is deleted
     assert (run_count(url) == 2) is deleted
+
+
+def test_compare_of_a_single_run_is_a_usage_error_like_the_magic(store, store_url, env):
+    ids = populate(store, env)
+    for args in (["baseline"], ["baseline", ids["baseline"]], ["--last", "1"]):
+        code, out, err = invoke("runs", "compare", *args, "--store", store_url)
+        assert code == 2 and out == "" and err.count("\n") == 1, (args, code, err)
+        assert "compare needs at least two runs, found 1" in err

@@ -119,3 +119,25 @@ def test_runs_table_and_run_view_render():
     out = console.file.getvalue()
     assert "auc" in out and "0.9" in out and "data/train.csv" in out and "3.11.7" in out
     assert render.metric_columns([run]) == ["auc"]
+
+
+def _table_text(table, width: int) -> str:
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(table)
+    return console.file.getvalue()
+
+
+def test_runs_table_leaves_out_metrics_before_squeezing_names_on_a_narrow_terminal():
+    metrics = {f"metric_{i}": 0.5 + i for i in range(6)}
+    runs = [make_run(f"{i:08x}aaaa", f"experiment-run-{i}", metrics=metrics, tags=("baseline",)) for i in range(3)]
+
+    narrow = _table_text(render.runs_table(runs, width=80), 80)
+    assert "experiment-run-1" in narrow and "00000001" in narrow  # id and name never wrapped or cut
+    assert "hidden to fit: tags, metric_0" not in narrow  # metrics go first, from the right
+    assert "hidden to fit:" in narrow and "metric_5" in narrow.split("hidden to fit:")[1]
+    assert all(len(line) <= 80 for line in narrow.splitlines())
+
+    wide = _table_text(render.runs_table(runs), 400)
+    assert "hidden to fit" not in wide and "metric_5" in wide and "baseline" in wide

@@ -264,7 +264,7 @@ def test_cli_errors_are_one_line_with_exit_codes(tmp_path, capsys):
     (tmp_path / "broken.ipynb").write_text("{not json")
     with pytest.raises(SystemExit) as exc:
         main(["convert", str(tmp_path / "broken.ipynb")])
-    assert exc.value.code == 1 and "not valid notebook JSON" in capsys.readouterr().err
+    assert exc.value.code == 2 and "not valid notebook JSON" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["convert", str(write(tmp_path, TRICKY)), str(tmp_path / "ok"), "--name", "pkg"])
     assert exc.value.code == 0 and "wrote package pkg (3 sections)" in capsys.readouterr().out
