@@ -259,10 +259,15 @@ class TrackMagics(Magics):
         parser.add_argument("runs", nargs="*")
         parser.add_argument("--last", type=int)
         parser.add_argument("--all", action="store_true")
+        parser.add_argument("--html", action="store_true", help="static HTML instead of the interactive view")
         args = parser.parse_args(_split(rest))
         if bool(args.runs) == (args.last is not None):
-            raise InvalidInput("usage: %track compare RUN RUN ... | --last N")
-        display(_Rich(*comparison_html(args.runs, args.last, all_values=args.all)))
+            raise InvalidInput("usage: %track compare RUN RUN ... | --last N [--all] [--html]")
+        # In a kernel every frontend (Lab, Notebook 7, VS Code, Colab) renders ipywidgets; a terminal shows text.
+        if hasattr(self.shell, "kernel") and not args.html:
+            display(comparison_widget(args.runs, args.last))
+        else:
+            display(_Rich(*comparison_html(args.runs, args.last, all_values=args.all)))
 
     # -- helpers ------------------------------------------------------------------------------------------
     def _run_cell_body(self, cell: str) -> list[str]:
@@ -288,15 +293,31 @@ class TrackMagics(Magics):
         action(active)
 
 
-def comparison_html(refs: list[str], last: int | None, *, all_values: bool = False) -> tuple[str, str]:
-    """Resolve runs (ids, prefixes, names or the last N) and render their comparison as (HTML, plain text)."""
+def _compared_runs(refs: list[str], last: int | None) -> tuple[Any, Any, list[str]]:
+    """The store, its blobs and the run ids to compare (ids, prefixes, names or the last N)."""
     from jupyter_mlops import compare
 
     store, blobs, _ = fluent.open_stores()
     active = fluent.active_run()
     if active is not None:
-        active.flush()
+        active.flush()  # the active run's latest points belong in the comparison
     ids = compare.last_run_ids(store, last) if last is not None else compare.resolve_runs(store, refs)
+    return store, blobs, ids
+
+
+def comparison_widget(refs: list[str], last: int | None) -> Any:
+    """The ipywidgets compare view (the same tables and charts as the JupyterLab compare view)."""
+    from jupyter_mlops.widgets import compare_widget
+
+    store, blobs, ids = _compared_runs(refs, last)
+    return compare_widget(ids, store=store, blobs=blobs)
+
+
+def comparison_html(refs: list[str], last: int | None, *, all_values: bool = False) -> tuple[str, str]:
+    """Resolve runs (ids, prefixes, names or the last N) and render their comparison as (HTML, plain text)."""
+    from jupyter_mlops import compare
+
+    store, blobs, ids = _compared_runs(refs, last)
     comparison = compare.compare_runs(store, blobs, ids, all_values=all_values)
     from jupyter_mlops.render import render_comparison_text
 

@@ -31,6 +31,7 @@ CELLS = [
     "%track metric auc=lr",
     "%track stop",
     "%track compare --last 2",
+    "%track compare --last 2 --html",
 ]
 
 
@@ -53,8 +54,14 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "runs": open_store(env["JUPYTER_MLOPS_STORE"]).search_runs(order_by=["start_time ASC"]).items}
 
 
-def test_compare_in_a_kernel_is_one_html_output(executed: dict) -> None:
+def test_compare_in_a_kernel_is_the_widget_view(executed: dict) -> None:
     cell = next(c for c in executed["notebook"].cells if c.source == "%track compare --last 2")
+    assert [o.output_type for o in cell.outputs] == ["display_data"], json.dumps(cell.outputs)[:500]
+    assert "application/vnd.jupyter.widget-view+json" in cell.outputs[0].data
+
+
+def test_compare_html_in_a_kernel_is_one_html_output(executed: dict) -> None:
+    cell = next(c for c in executed["notebook"].cells if c.source == "%track compare --last 2 --html")
     assert [o.output_type for o in cell.outputs] == ["display_data"], json.dumps(cell.outputs)[:500]
     html = cell.outputs[0].data["text/html"]
     assert "mlops-compare" in html and "first" in html and "second" in html
