@@ -161,6 +161,27 @@ class Store(abc.ABC):
         """
         self.log_batch(run_id, metrics=[Metric(k, float(v), s, t) for k, v, s, t in rows])
 
+    def metric_histories(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], list[Metric]]:
+        """Histories of several runs and keys at once: ``{(run_id, key): [Metric, ...]}``, each by step then time.
+
+        Pairs without any point are left out. Raises NotFound for an unknown run. The default asks
+        :meth:`metric_history` once per pair; a back-end may answer with one query.
+        """
+        out: dict[tuple[str, str], list[Metric]] = {}
+        for run_id in dict.fromkeys(run_ids):
+            for key in dict.fromkeys(keys):
+                points = self.metric_history(run_id, key)
+                if points:
+                    out[(run_id, key)] = points
+        return out
+
+    def patch_run(self, run_id: str, **fields: Any) -> None:
+        """Set run columns like :meth:`update_run` when the caller does not need the run back.
+
+        The default calls :meth:`update_run`; a back-end may skip reading the run back.
+        """
+        self.update_run(run_id, **fields)
+
     def log_metrics(self, run_id: str, values: Mapping[str, float], step: int = 0) -> None:
         """Append one point for each metric in ``values``."""
         now = time.time()

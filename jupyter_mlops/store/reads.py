@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Select, bindparam, func, select
 
 from jupyter_mlops.entities import Artifact, DataInput, Run, RunStatus
 from jupyter_mlops.errors import InvalidInput
@@ -101,14 +101,30 @@ def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
         yield ids[start:start + _CHUNK]
 
 
-def _children(conn: Connection, query: Select[Any], column: Any, ids: Sequence[str],
+# Child queries are built once: SQLAlchemy memoises a statement object's cache key, so re-executing the same
+# object with an expanding ``:ids`` parameter skips rebuilding and re-keying the expression on every read.
+_IDS = bindparam("ids", expanding=True)
+_TAGS = select(s.tags.c.run_id, s.tags.c.tag).order_by(s.tags.c.tag)
+_INPUTS = select(s.data_inputs.c.run_id, s.data_inputs.c.name, s.data_inputs.c.hash, s.data_inputs.c.kind,
+                 s.data_inputs.c.path, s.data_inputs.c.size, s.data_inputs.c.schema,
+                 s.data_inputs.c.role).order_by(s.data_inputs.c.id)
+_ARTIFACTS = select(s.artifacts.c.run_id, s.artifacts.c.path, s.artifacts.c.hash,
+                    s.artifacts.c.size).order_by(s.artifacts.c.path)
+_BY_IDS = {name: q.where(q.selected_columns[0].in_(_IDS))
+           for name, q in (("tags", _TAGS), ("data_inputs", _INPUTS), ("artifacts", _ARTIFACTS))}
+#: The run rows of given ids (``ids`` is an expanding parameter).
+RUNS_BY_IDS = runs_select().where(s.runs.c.id.in_(_IDS))
+
+
+def _children(conn: Connection, table: str, query: Select[Any], ids: Sequence[str],
               id_query: Select[Any] | None) -> list[Any]:
     if id_query is not None and len(ids) > _CHUNK:
         # Many runs: one statement over the same filter beats dozens of long IN lists.
-        return list(conn.execute(query.where(column.in_(id_query))).all())
+        return list(conn.execute(query.where(query.selected_columns[0].in_(id_query))).all())
+    by_ids = _BY_IDS[table]
     rows: list[Any] = []
     for chunk in _chunks(ids):
-        rows.extend(conn.execute(query.where(column.in_(chunk))).all())
+        rows.extend(conn.execute(by_ids, {"ids": list(chunk)}).all())
     return rows
 
 
@@ -126,8 +142,7 @@ def load_runs(conn: Connection, rows: Sequence[Any], *, stale_before: float,
     if not ids:
         return []
     tags: dict[str, list[str]] = {}
-    query = select(s.tags.c.run_id, s.tags.c.tag).order_by(s.tags.c.tag)
-    for run_id, tag in _children(conn, query, s.tags.c.run_id, ids, id_query):
+    for run_id, tag in _children(conn, "tags", _TAGS, ids, id_query):
         tags.setdefault(run_id, []).append(tag)
     inputs = _data_inputs(conn, ids, id_query)
     artifacts = _artifacts(conn, ids, id_query)
@@ -139,10 +154,8 @@ def load_runs(conn: Connection, rows: Sequence[Any], *, stale_before: float,
 
 
 def _data_inputs(conn: Connection, ids: Sequence[str], id_query: Select[Any] | None) -> dict[str, list[DataInput]]:
-    d = s.data_inputs.c
-    query = select(d.run_id, d.name, d.hash, d.kind, d.path, d.size, d.schema, d.role).order_by(d.id)
     found: dict[str, list[DataInput]] = {}
-    for row in _children(conn, query, d.run_id, ids, id_query):
+    for row in _children(conn, "data_inputs", _INPUTS, ids, id_query):
         schema = json.loads(row.schema) if row.schema else None
         found.setdefault(row.run_id, []).append(
             DataInput(name=row.name, hash=row.hash, kind=row.kind, path=row.path, size=row.size, schema=schema,
@@ -152,10 +165,8 @@ def _data_inputs(conn: Connection, ids: Sequence[str], id_query: Select[Any] | N
 
 
 def _artifacts(conn: Connection, ids: Sequence[str], id_query: Select[Any] | None) -> dict[str, list[Artifact]]:
-    a = s.artifacts.c
     found: dict[str, list[Artifact]] = {}
-    query = select(a.run_id, a.path, a.hash, a.size).order_by(a.path)
-    for row in _children(conn, query, a.run_id, ids, id_query):
+    for row in _children(conn, "artifacts", _ARTIFACTS, ids, id_query):
         found.setdefault(row.run_id, []).append(Artifact(path=row.path, hash=row.hash, size=row.size))
     return found
 

@@ -18,18 +18,17 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, delete, exc, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, bindparam, delete, exc, func, insert, select, update
 
 from jupyter_mlops.entities import Artifact, DataInput, Experiment, Metric, Page, Param, Run, RunStatus
-from jupyter_mlops.errors import Conflict, InvalidInput, MlopsError, NotFound, StoreUnavailable
-from jupyter_mlops.store import migrations, reads
+from jupyter_mlops.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
+from jupyter_mlops.store import history, migrations, reads
 from jupyter_mlops.store import schema as s
 from jupyter_mlops.store.base import StatCache, Store
 from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
 from jupyter_mlops.store.filters import compile as compile_filter
 from jupyter_mlops.store.filters import parse as parse_filter
-from jupyter_mlops.store.values import METRIC_COLUMNS, encode_param, metric_rows, new_run_name
+from jupyter_mlops.store.values import METRIC_COLUMNS, encode_param, metric_rows, metric_tuple_rows, new_run_name
 
 T = TypeVar("T")
 
@@ -37,6 +36,7 @@ UPDATABLE = frozenset({"name", "status", "end_time", "note", "notebook_path", "g
                        "code_hash", "notebook_hash", "env_hash", "flags", "heartbeat"})
 _LOCK_RETRIES = 20
 _EMPTY_SUMMARY = '{"params": {}, "metrics": {}}'
+_EXPERIMENT_ID = select(s.experiments.c.id).where(s.experiments.c.name == bindparam("name"))
 
 
 class SqlStore(Store):
@@ -63,7 +63,7 @@ class SqlStore(Store):
         self.clock = clock
         self._engine: Engine = make_engine(url, create=create)
         self._writer: Engine = self._engine.execution_options(**{WRITE_OPTION: True})
-        self._insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = _upsert_builder(self._engine.dialect.name)
         self._bulk_sql: dict[str, tuple[str, list[int] | None]] = {}
 
     # -- plumbing --------------------------------------------------------------------------------------
@@ -152,8 +152,12 @@ class SqlStore(Store):
     def _experiment_id(self, conn: Connection, name: str) -> int:
         if not name or not name.strip():
             raise InvalidInput("an experiment needs a non-empty name")
-        conn.execute(self._insert(s.experiments).values(name=name, created=self.clock()).on_conflict_do_nothing())
-        return int(conn.scalar(select(s.experiments.c.id).where(s.experiments.c.name == name)) or 0)
+        # Look first: the experiment almost always exists, and a plain SELECT is cheaper than an upsert.
+        found = conn.scalar(_EXPERIMENT_ID, {"name": name})
+        if found is None:
+            conn.execute(self._insert(s.experiments).values(name=name, created=self.clock()).on_conflict_do_nothing())
+            found = conn.scalar(_EXPERIMENT_ID, {"name": name})
+        return int(found or 0)
 
     def get_or_create_experiment(self, name: str) -> Experiment:
         """The experiment with this name, created if missing."""
@@ -177,20 +181,27 @@ class SqlStore(Store):
         start = self.clock() if start_time is None else start_time
         tag_rows = [{"run_id": run_id, "tag": t} for t in sorted(set(_clean_tags(tags)))]
 
+        run_name = name or new_run_name()
+        experiment = experiment or "default"
+
         def work(conn: Connection) -> None:
-            exp_id = self._experiment_id(conn, experiment or "default")
+            exp_id = self._experiment_id(conn, experiment)
             conn.execute(insert(s.runs).values(
-                id=run_id, name=name or new_run_name(), experiment_id=exp_id, status=RunStatus.RUNNING.value,
+                id=run_id, name=run_name, experiment_id=exp_id, status=RunStatus.RUNNING.value,
                 start_time=start, heartbeat=start, note=note or "", notebook_path=notebook_path,
                 reproduction_of=reproduction_of, flags="{}", summary=_EMPTY_SUMMARY,
             ))
             if tag_rows:
                 conn.execute(insert(s.tags), tag_rows)
         self._write(work)
-        return self.get_run(run_id)
+        # A brand-new run has no children but its tags: build it from what was written instead of reading back.
+        return Run(id=run_id, name=run_name, experiment=experiment,
+                   status=reads.derive_status(RunStatus.RUNNING.value, start, self.clock() - self.stale_after),
+                   start_time=start, heartbeat=start, notebook_path=notebook_path, note=note or "",
+                   reproduction_of=reproduction_of, tags=tuple(row["tag"] for row in tag_rows))
 
     def _load(self, conn: Connection, run_ids: Sequence[str]) -> list[Run]:
-        rows = conn.execute(reads.runs_select().where(s.runs.c.id.in_(run_ids))).all()
+        rows = conn.execute(reads.RUNS_BY_IDS, {"ids": list(run_ids)}).all()
         return reads.load_runs(conn, rows, stale_before=self.clock() - self.stale_after)
 
     def get_run(self, run_id: str) -> Run:
@@ -259,33 +270,31 @@ class SqlStore(Store):
 
     def update_run(self, run_id: str, **fields: Any) -> Run:
         """Set run columns (see :meth:`Store.update_run`); ``flags`` are merged into the stored ones."""
-        unknown = sorted(set(fields) - UPDATABLE)
-        if unknown:
-            allowed = ", ".join(sorted(UPDATABLE))
-            raise InvalidInput(f"cannot update run field(s) {', '.join(unknown)}; allowed: {allowed}")
-        values = dict(fields)
-        if "status" in values:
-            try:
-                values["status"] = RunStatus(str(values["status"])).value
-            except ValueError:
-                raise InvalidInput(f"unknown run status {values['status']!r}") from None
-        if "name" in values and not str(values["name"] or "").strip():
-            raise InvalidInput("a run name cannot be empty")
-        if "note" in values:
-            values["note"] = values["note"] or ""
+        values = _checked_fields(fields)
 
-        def work(conn: Connection) -> None:
+        def work(conn: Connection) -> Run:
+            self._update_row(conn, run_id, values)
+            # Read back in the same transaction: one connection and one commit instead of two.
+            return self._load(conn, [run_id])[0]
+        return self._write(work)
+
+    def patch_run(self, run_id: str, **fields: Any) -> None:
+        """Set run columns like :meth:`update_run` without reading the run back."""
+        values = _checked_fields(fields)
+        self._write(lambda conn: self._update_row(conn, run_id, values))
+
+    @staticmethod
+    def _update_row(conn: Connection, run_id: str, values: dict[str, Any]) -> None:
+        if "flags" in values:
             current = conn.scalar(select(s.runs.c.flags).where(s.runs.c.id == run_id))
-            if current is None and conn.scalar(select(s.runs.c.id).where(s.runs.c.id == run_id)) is None:
-                raise NotFound(f"no run with id {run_id!r}")
-            if "flags" in values:
-                given = {str(k): bool(v) for k, v in (values["flags"] or {}).items()}
-                merged = {**json.loads(current or "{}"), **given}
-                values["flags"] = json.dumps(merged, sort_keys=True)
-            if values:
-                conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(**values))
-        self._write(work)
-        return self.get_run(run_id)
+            if current is None:
+                SqlStore._require_run(conn, run_id)
+            given = {str(k): bool(v) for k, v in (values["flags"] or {}).items()}
+            values = {**values, "flags": json.dumps({**json.loads(current or "{}"), **given}, sort_keys=True)}
+        if not values:
+            SqlStore._require_run(conn, run_id)
+        elif not conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(**values)).rowcount:
+            raise NotFound(f"no run with id {run_id!r}")
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run and everything logged to it. Raises NotFound."""
@@ -325,9 +334,17 @@ class SqlStore(Store):
     # -- values ----------------------------------------------------------------------------------------
     def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = ()) -> None:
         """Append metric points (history + latest table) and upsert params (with history) in one transaction."""
-        if not metrics and not params:
-            return
-        points, latest = metric_rows(run_id, metrics)
+        if metrics or params:
+            self._log_values(run_id, metric_rows(run_id, metrics), params)
+
+    def log_metric_rows(self, run_id: str, rows: Sequence[tuple[str, float, int, float]]) -> None:
+        """Append ``(key, value, step, timestamp)`` tuples straight into the compiled INSERT (no entities)."""
+        if rows:
+            self._log_values(run_id, metric_tuple_rows(run_id, rows), ())
+
+    def _log_values(self, run_id: str, metric_data: tuple[list[tuple[Any, ...]], list[dict[str, Any]]],
+                    params: Sequence[Param]) -> None:
+        points, latest = metric_data
         encoded = [(p.key, *encode_param(p.value), p.source or "api") for p in params]
         for key, *_ in encoded:
             if not isinstance(key, str) or not key:
@@ -375,14 +392,27 @@ class SqlStore(Store):
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         """All points of one metric, by step then time. Raises NotFound for an unknown run."""
-        m = s.metrics.c
+        def work(conn: Connection) -> list[Metric]:
+            points = history.one_history(conn, run_id, key)
+            if not points:
+                self._require_run(conn, run_id)
+            return points
+        return self._read(work)
 
-        def work(conn: Connection) -> Sequence[Any]:
-            self._require_run(conn, run_id)
-            return conn.execute(select(m.key, m.value, m.step, m.timestamp).where(m.run_id == run_id, m.key == key)
-                                .order_by(m.step, m.timestamp)).all()
-        rows = self._read(work)
-        return [Metric(r.key, math.nan if r.value is None else r.value, r.step, r.timestamp) for r in rows]
+    def metric_histories(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], list[Metric]]:
+        """Histories of many (run, key) pairs in one statement (see :meth:`Store.metric_histories`)."""
+        ids, wanted = list(dict.fromkeys(run_ids)), list(dict.fromkeys(keys))
+
+        def work(conn: Connection) -> dict[tuple[str, str], list[Metric]]:
+            found = history.many_histories(conn, ids, wanted)
+            missing = set(ids) - {run_id for run_id, _ in found}
+            if missing:
+                known = set(conn.scalars(select(s.runs.c.id).where(s.runs.c.id.in_(sorted(missing)))))
+                unknown = sorted(missing - known)
+                if unknown:
+                    raise NotFound(f"no run with id {unknown[0]!r}")
+            return found
+        return self._read(work)
 
     def param_history(self, run_id: str, key: str) -> list[Param]:
         """Every value a param had in this run, oldest first."""
@@ -421,40 +451,39 @@ class SqlStore(Store):
 
     def stat_cache(self) -> StatCache:
         """The persistent hash cache, in this database's ``hash_cache`` table."""
+        from jupyter_mlops.store.statcache import SqlStatCache
+
         return SqlStatCache(self)
 
 
-class SqlStatCache:
-    """:class:`~jupyter_mlops.store.base.StatCache` over the ``hash_cache`` table.
+def _upsert_builder(dialect: str) -> Callable[..., Any]:
+    # Imported on demand: the PostgreSQL dialect module costs import time that SQLite users never need.
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-    A failure to read or write the cache is never fatal to hashing: ``get_hash`` then answers None and
-    ``put_hash`` does nothing, so capture simply re-hashes.
-    """
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    def __init__(self, store: SqlStore) -> None:
-        self._store = store
+    return sqlite_insert
 
-    def get_hash(self, key: tuple[str, int, int, int, int], algorithm: str) -> str | None:
-        """The cached digest when path, device, inode, size and mtime all still match, else None."""
-        path, device, inode, size, mtime_ns = key
-        h = s.hash_cache.c
-        query = select(h.digest).where(h.path == path, h.algorithm == algorithm, h.device == device,
-                                       h.inode == inode, h.size == size, h.mtime_ns == mtime_ns)
+
+def _checked_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise ``update_run`` fields (flags are merged later, against the stored ones)."""
+    unknown = sorted(set(fields) - UPDATABLE)
+    if unknown:
+        allowed = ", ".join(sorted(UPDATABLE))
+        raise InvalidInput(f"cannot update run field(s) {', '.join(unknown)}; allowed: {allowed}")
+    values = dict(fields)
+    if "status" in values:
         try:
-            return self._store._read(lambda conn: conn.scalar(query))
-        except MlopsError:
-            return None
-
-    def put_hash(self, key: tuple[str, int, int, int, int], algorithm: str, digest: str) -> None:
-        """Remember (or replace) the digest of this file identity."""
-        path, device, inode, size, mtime_ns = key
-        row = {"path": path, "algorithm": algorithm, "device": device, "inode": inode, "size": size,
-               "mtime_ns": mtime_ns, "digest": digest}
-        try:
-            self._store._write(lambda conn: self._store._upsert(
-                conn, s.hash_cache, [row], ("path", "algorithm"), ("device", "inode", "size", "mtime_ns", "digest")))
-        except MlopsError:
-            return
+            values["status"] = RunStatus(str(values["status"])).value
+        except ValueError:
+            raise InvalidInput(f"unknown run status {values['status']!r}") from None
+    if "name" in values and not str(values["name"] or "").strip():
+        raise InvalidInput("a run name cannot be empty")
+    if "note" in values:
+        values["note"] = values["note"] or ""
+    return values
 
 
 def _clean_tags(tags: Iterable[str]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from jupyter_mlops.entities import Metric
@@ -62,30 +62,39 @@ def encode_param(value: Any) -> tuple[str, float | None, str]:
 METRIC_COLUMNS = ("run_id", "key", "step", "value", "timestamp")
 
 
-def _coerce(m: Metric) -> tuple[float, int, float]:
+def _coerce(key: Any, value: Any, step: Any, stamp: Any) -> tuple[float, int, float]:
     try:
-        return float(m.value), int(m.step), float(m.timestamp)
+        return float(value), int(step), float(stamp)
     except (TypeError, ValueError):
-        raise InvalidInput(f"metric {m.key!r} needs a numeric value, step and timestamp") from None
+        raise InvalidInput(f"metric {key!r} needs a numeric value, step and timestamp") from None
 
 
 def metric_rows(run_id: str, metrics: Sequence[Metric]) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
     """History rows (tuples in :data:`METRIC_COLUMNS` order) plus one latest row per key (dicts).
 
     The latest point of a key is the one with the highest step, then the latest timestamp. NaN becomes NULL
-    (SQLite cannot store NaN); infinities are stored as they are. This loop runs for every logged point, so it
-    avoids per-point dicts and conversions when the values already have the right types.
+    (SQLite cannot store NaN); infinities are stored as they are.
 
     Raises:
         InvalidInput: a metric with an empty key or a value that is not a number.
     """
-    points: list[tuple[Any, ...]] = []
-    append = points.append
+    return metric_tuple_rows(run_id, [(m.key, m.value, m.step, m.timestamp) for m in metrics])
+
+
+def metric_tuple_rows(
+    run_id: str, points: Iterable[tuple[Any, Any, Any, Any]]
+) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
+    """Like :func:`metric_rows` for plain ``(key, value, step, timestamp)`` tuples (the writer's format).
+
+    This loop runs for every logged point, so it avoids per-point objects and conversions when the values
+    already have the right types.
+    """
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
     latest: dict[str, tuple[Any, ...]] = {}
-    for m in metrics:
-        key, value, step, stamp = m.key, m.value, m.step, m.timestamp
+    for key, value, step, stamp in points:
         if type(value) is not float or type(step) is not int or type(stamp) is not float:
-            value, step, stamp = _coerce(m)
+            value, step, stamp = _coerce(key, value, step, stamp)
         row = (run_id, key, step, None if value != value else value, stamp)
         append(row)
         best = latest.get(key)
@@ -94,4 +103,4 @@ def metric_rows(run_id: str, metrics: Sequence[Metric]) -> tuple[list[tuple[Any,
     for key in latest:
         if not isinstance(key, str) or not key:
             raise InvalidInput("a metric needs a non-empty string key")
-    return points, [dict(zip(METRIC_COLUMNS, row, strict=True)) for row in latest.values()]
+    return rows, [dict(zip(METRIC_COLUMNS, row, strict=True)) for row in latest.values()]

@@ -263,7 +263,7 @@ class ActiveRun:
         Example:
             >>> run.note("first try with the new features")  # doctest: +SKIP
         """
-        self.store.update_run(self.id, note=str(text))
+        self.store.patch_run(self.id, note=str(text))
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def add_end_hook(self, hook: EndHook) -> None:
@@ -363,7 +363,7 @@ def _capture_background(store: Store, blobs: Any, request: context.CaptureReques
             env_hash = _ENV_HASHES[key] = blobs.put_json(snapshot)
         fields["env_hash"] = env_hash
     if fields:
-        store.update_run(run_id, **fields)
+        store.patch_run(run_id, **fields)
 
 
 def describe_path(store: Store, path: str | os.PathLike[str], name: str | None, role: str) -> DataInput:
