@@ -173,9 +173,11 @@ def metric_histories(
     """
     loaded = list(runs.runs) if isinstance(runs, Comparison) else _load_runs(store, list(runs))
     wanted = sorted({k for run in loaded for k in run.metrics}) if keys is None else list(keys)
+    # One query for every (run, key) pair instead of one per pair; runs that never logged a key are skipped.
+    found = store.metric_histories([run.id for run in loaded], wanted)
     out: dict[str, dict[str, list[Metric]]] = {}
     for key in wanted:
-        series = {run.id: store.metric_history(run.id, key) for run in loaded if key in run.metrics}
+        series = {run.id: found.get((run.id, key), []) for run in loaded if key in run.metrics}
         if series:
             out[key] = series
     return out

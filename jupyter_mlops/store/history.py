@@ -2,7 +2,9 @@
 
 The statements are built once at import, so SQLAlchemy reuses their compiled form, and rows become
 :class:`~jupyter_mlops.entities.Metric` objects straight from the driver's tuples (NaN is stored as NULL).
-Series are ordered by step, then time: the ``(run_id, key, step)`` index serves that order.
+Series are ordered by step, then time. SQL orders by step only, which the ``(run_id, key, step)`` index serves
+without a sort (adding the timestamp made SQLite sort 100,000 points in a temporary B-tree, +50 %); the rare
+points that share a step are put in time order here.
 """
 
 from __future__ import annotations
@@ -19,20 +21,46 @@ _m = s.metrics.c
 _ONE = (
     select(_m.key, _m.value, _m.step, _m.timestamp)
     .where(_m.run_id == bindparam("run_id"), _m.key == bindparam("key"))
-    .order_by(_m.step, _m.timestamp)
+    .order_by(_m.step)
 )
 _MANY = (
     select(_m.run_id, _m.key, _m.value, _m.step, _m.timestamp)
     .where(_m.run_id.in_(bindparam("ids", expanding=True)), _m.key.in_(bindparam("keys", expanding=True)))
-    .order_by(_m.run_id, _m.key, _m.step, _m.timestamp)
+    .order_by(_m.run_id, _m.key, _m.step)
 )
 _NAN = math.nan
+
+# ``Metric`` is a frozen, slotted dataclass: its generated ``__init__`` pays an ``object.__setattr__`` per field.
+# A compare reads ~100,000 points, so points are built through the slot descriptors directly (~45 % faster);
+# the objects are ordinary, equal ``Metric`` instances (the entity has no ``__post_init__`` to skip).
+_new = object.__new__
+_set_key, _set_value = Metric.key.__set__, Metric.value.__set__  # type: ignore[attr-defined]
+_set_step, _set_time = Metric.step.__set__, Metric.timestamp.__set__  # type: ignore[attr-defined]
+
+
+def point(key: str, value: float | None, step: int, timestamp: float) -> Metric:
+    """A :class:`Metric` from a stored row (NULL value means NaN), built without the frozen ``__init__``."""
+    made = _new(Metric)
+    _set_key(made, key)
+    _set_value(made, _NAN if value is None else value)
+    _set_step(made, step)
+    _set_time(made, timestamp)
+    return made
 
 
 def one_history(conn: Connection, run_id: str, key: str) -> list[Metric]:
     """All points of one metric of one run, by step then time."""
-    rows = conn.execute(_ONE, {"run_id": run_id, "key": key})
-    return [Metric(k, _NAN if v is None else v, st, ts) for k, v, st, ts in rows]
+    rows = conn.execute(_ONE, {"run_id": run_id, "key": key}).all()
+    return _in_time_order([point(k, v, st, ts) for k, v, st, ts in rows])
+
+
+def _in_time_order(series: list[Metric]) -> list[Metric]:
+    """Points already ordered by step, with equal steps put in time order (sorted only when needed)."""
+    for before, after in zip(series, series[1:], strict=False):
+        if before.step == after.step and after.timestamp < before.timestamp:
+            series.sort(key=lambda m: (m.step, m.timestamp))
+            break
+    return series
 
 
 def many_histories(conn: Connection, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str],
@@ -43,10 +71,18 @@ def many_histories(conn: Connection, run_ids: Sequence[str], keys: Sequence[str]
         return out
     current: tuple[str, str] | None = None
     series: list[Metric] = []
-    rows = conn.execute(_MANY, {"ids": list(dict.fromkeys(run_ids)), "keys": list(dict.fromkeys(keys))})
+    rows = conn.execute(_MANY, {"ids": list(dict.fromkeys(run_ids)), "keys": list(dict.fromkeys(keys))}).all()
+    new, set_key, set_value, set_step, set_time = _new, _set_key, _set_value, _set_step, _set_time
     for run_id, k, v, st, ts in rows:
         if current is None or current[0] != run_id or current[1] != k:
             current = (run_id, k)
             series = out[current] = []
-        series.append(Metric(k, _NAN if v is None else v, st, ts))
+        made = new(Metric)  # point() inlined: this loop runs once per stored point
+        set_key(made, k)
+        set_value(made, _NAN if v is None else v)
+        set_step(made, st)
+        set_time(made, ts)
+        series.append(made)
+    for points in out.values():
+        _in_time_order(points)
     return out

@@ -94,3 +94,18 @@ def test_metric_histories_unknown_run_is_not_found(store):
         store.metric_histories([run.id, "f" * 32], ["a"])
     with pytest.raises(NotFound):
         store.metric_history("f" * 32, "a")
+
+
+def test_points_read_back_are_ordinary_metrics(store):
+    from jupyter_mlops.store.history import point
+
+    assert point("a", None, 1, 2.0).step == 1 and math.isnan(point("a", None, 1, 2.0).value)
+    assert point("a", 0.5, 1, 2.0) == Metric("a", 0.5, 1, 2.0)
+    assert hash(point("a", 0.5, 1, 2.0)) == hash(Metric("a", 0.5, 1, 2.0))
+    run = store.create_run()
+    store.log_batch(run.id, metrics=[Metric("a", 2.0, 1, 5.0), Metric("a", 1.0, 1, 3.0), Metric("a", 0.0, 0, 9.0)])
+    expected = [Metric("a", 0.0, 0, 9.0), Metric("a", 1.0, 1, 3.0), Metric("a", 2.0, 1, 5.0)]  # step, then time
+    assert store.metric_history(run.id, "a") == expected
+    assert store.metric_histories([run.id], ["a"]) == {(run.id, "a"): expected}
+    with pytest.raises(AttributeError):
+        store.metric_history(run.id, "a")[0].value = 3.0  # type: ignore[misc]
