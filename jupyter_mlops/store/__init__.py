@@ -11,7 +11,6 @@ through the ``jupyter_mlops.stores`` entry-point group; an entry point names a f
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 from jupyter_mlops.errors import InvalidInput
@@ -56,6 +55,9 @@ def get_factory(scheme: str) -> StoreFactory:
         InvalidInput: no back-end knows the scheme; the message lists the valid ones.
     """
     if scheme not in _FACTORIES:
+        # Imported here: importlib.metadata costs tens of ms at start-up, and the built-in schemes never need it.
+        from importlib.metadata import entry_points
+
         for entry in entry_points(group=ENTRY_POINT_GROUP):
             if entry.name.lower() == scheme:
                 register(scheme, entry.load())

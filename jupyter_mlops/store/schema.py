@@ -97,7 +97,10 @@ params = Table(
     Column("num_value", Float),
     Column("text_value", Text),
     Column("source", String(50), nullable=False, default="api"),
-    Index("ix_params_key_num", "key", "num_value"),
+    # run_id last: the filter's semi-join (``run_id IN (SELECT run_id ... WHERE key = ? AND num_value > ?)``) is
+    # then answered from the index alone. Text params get (key, text_value, run_id) on SQLite only (migration
+    # 0004): PostgreSQL refuses B-tree entries over ~2.7 kB, and param values have no length limit.
+    Index("ix_params_key_num_run", "key", "num_value", "run_id"),
 )
 
 param_history = Table(
@@ -131,7 +134,7 @@ latest_metrics = Table(
     Column("value", Float),  # NULL means NaN
     Column("step", BigInteger, nullable=False),
     Column("timestamp", Float, nullable=False),
-    Index("ix_latest_metrics_key_value", "key", "value"),
+    Index("ix_latest_metrics_key_value_run", "key", "value", "run_id"),  # covering, see params
 )
 
 tags = Table(

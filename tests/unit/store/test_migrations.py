@@ -34,7 +34,7 @@ def test_opening_a_v1_store_migrates_without_data_loss(v1_copy):
     raw.close()
     store = open_store(f"sqlite:///{v1_copy}")
     try:
-        assert store.migrate() == []  # open_store already applied 0002 and 0003
+        assert store.migrate() == []  # open_store already applied 0002 to 0004
         run = store.get_run("a" * 32)
         assert (run.name, run.experiment, run.note, run.tags) == ("old-0", "churn", "from v1", ("legacy",))
         assert run.params == {"lr": 0.1, "model.num_leaves": 31, "optimizer": "adam"}
@@ -61,10 +61,11 @@ def test_pending_only_reads(v1_copy):
     store = SqlStore(f"sqlite:///{v1_copy}")
     try:
         data = v1_copy.read_bytes()
-        assert store.pending_migrations() == ["0002_param_history", "0003_run_summary"]
-        assert store.pending_migrations() == ["0002_param_history", "0003_run_summary"]
+        later = ["0002_param_history", "0003_run_summary", "0004_covering_indexes"]
+        assert store.pending_migrations() == later
+        assert store.pending_migrations() == later
         assert v1_copy.read_bytes() == data
-        assert store.migrate() == ["0002_param_history", "0003_run_summary"]
+        assert store.migrate() == later
         assert store.pending_migrations() == []
     finally:
         store.close()
@@ -78,6 +79,8 @@ def test_fresh_store_applies_every_migration_and_matches_the_schema(store_url, t
         for table in s.metadata.sorted_tables:
             stored = {c["name"] for c in inspector.get_columns(table.name)}
             assert stored == set(table.columns.keys()), table.name
+            indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+            assert {i.name for i in table.indexes} <= indexes, table.name
     finally:
         store.close()
 
@@ -137,3 +140,17 @@ def test_processes_opening_a_new_store_at_once_migrate_it_once(backend, tmp_path
             assert migrations.applied(conn) == [m.name for m in migrations.MIGRATIONS]
     finally:
         store.close()
+
+
+def test_covering_indexes_replace_the_narrow_ones_and_filters_use_them(v1_copy):
+    open_store(f"sqlite:///{v1_copy}").close()
+    raw = sqlite3.connect(v1_copy)
+    try:
+        names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"ix_latest_metrics_key_value_run", "ix_params_key_num_run", "ix_params_key_text_run"} <= names
+        assert not {"ix_latest_metrics_key_value", "ix_params_key_num"} & names
+        plan = " ".join(str(r) for r in raw.execute(
+            "EXPLAIN QUERY PLAN SELECT run_id FROM params WHERE key = 'optimizer' AND text_value = 'adam'"))
+        assert "COVERING INDEX ix_params_key_text_run" in plan
+    finally:
+        raw.close()
