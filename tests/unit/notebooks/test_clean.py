@@ -162,6 +162,6 @@ def test_stdin_bad_input_is_one_line_through_main(monkeypatch, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["clean", "--stdin"])
     captured = capsys.readouterr()
-    assert exit_info.value.code == 1 and captured.out == ""
+    assert exit_info.value.code == 2 and captured.out == ""
     assert captured.err.strip().splitlines() == ["Error: <stdin>: not valid notebook JSON (Expecting property name "
                                                  "enclosed in double quotes at line 1)"]
