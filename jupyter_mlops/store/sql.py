@@ -36,7 +36,11 @@ UPDATABLE = frozenset({"name", "status", "end_time", "note", "notebook_path", "g
                        "code_hash", "notebook_hash", "env_hash", "flags", "heartbeat"})
 _LOCK_RETRIES = 20
 _EMPTY_SUMMARY = '{"params": {}, "metrics": {}}'
+# Statements on the start/end path are built once: constructing ``.values(...)`` cost ~0.4 ms a call, more
+# than executing it. Column values come in as parameters (an UPDATE sets exactly the columns given).
 _EXPERIMENT_ID = select(s.experiments.c.id).where(s.experiments.c.name == bindparam("name"))
+_INSERT_RUN = insert(s.runs)
+_UPDATE_RUN = update(s.runs).where(s.runs.c.id == bindparam("target_run_id"))
 
 
 class SqlStore(Store):
@@ -186,7 +190,7 @@ class SqlStore(Store):
 
         def work(conn: Connection) -> None:
             exp_id = self._experiment_id(conn, experiment)
-            conn.execute(insert(s.runs).values(
+            conn.execute(_INSERT_RUN, dict(
                 id=run_id, name=run_name, experiment_id=exp_id, status=RunStatus.RUNNING.value,
                 start_time=start, heartbeat=start, note=note or "", notebook_path=notebook_path,
                 reproduction_of=reproduction_of, flags="{}", summary=_EMPTY_SUMMARY,
@@ -293,7 +297,7 @@ class SqlStore(Store):
             values = {**values, "flags": json.dumps({**json.loads(current or "{}"), **given}, sort_keys=True)}
         if not values:
             SqlStore._require_run(conn, run_id)
-        elif not conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(**values)).rowcount:
+        elif not conn.execute(_UPDATE_RUN, {"target_run_id": run_id, **values}).rowcount:
             raise NotFound(f"no run with id {run_id!r}")
 
     def delete_run(self, run_id: str) -> None:
