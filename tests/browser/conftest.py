@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,7 +31,11 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BUILT = REPO / "jupyter_mlops" / "labextension"
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = REPO / "docs" / "screenshots"
+# Every run saves its screenshots under test-artifacts/ (gitignored) to look at; the docs' copies are replaced
+# only when asked, like golden files, so `make test` never dirties the tree.
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+DOCS_SCREENSHOTS = REPO / "docs" / "screenshots"
+UPDATE_DOCS = os.environ.get("JUPYTER_MLOPS_UPDATE_SCREENSHOTS") == "1"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -205,12 +210,17 @@ def page(browser, lab_server: Lab) -> Iterator[object]:
 
 @pytest.fixture
 def screenshot():
-    """``screenshot(page_or_locator, name)`` saves a PNG into docs/screenshots (the docs and README show them)."""
+    """``screenshot(page_or_locator, name)`` saves a PNG under test-artifacts/screenshots.
+
+    With ``JUPYTER_MLOPS_UPDATE_SCREENSHOTS=1`` it also replaces the copy in docs/screenshots (README, docs).
+    """
 
     def save(target, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / name
         target.screenshot(path=str(path))
+        if UPDATE_DOCS:
+            shutil.copyfile(path, DOCS_SCREENSHOTS / name)
         return path
 
     return save
