@@ -9,8 +9,11 @@ points that share a step are put in time order here.
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
@@ -63,15 +66,41 @@ def _in_time_order(series: list[Metric]) -> list[Metric]:
     return series
 
 
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while a large result becomes objects.
+
+    Reading 100,000 points allocates ~300,000 tracked objects (driver tuples, rows, points) that form no cycles;
+    each 700 allocations trigger a collection and the older generations are re-scanned again and again, which cost
+    ~100 ms of a 450 ms compare. Collection resumes afterwards (only if it was on), so nothing is leaked.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def many_histories(conn: Connection, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str],
                                                                                               list[Metric]]:
     """Every point of each requested (run, key) that has any, in one statement: ``{(run_id, key): [Metric]}``."""
     out: dict[tuple[str, str], list[Metric]] = {}
     if not run_ids or not keys:
         return out
+    with _no_gc_pauses():
+        rows = conn.execute(_MANY, {"ids": list(dict.fromkeys(run_ids)), "keys": list(dict.fromkeys(keys))}).all()
+        _group(rows, out)
+    for points in out.values():
+        _in_time_order(points)
+    return out
+
+
+def _group(rows: Sequence[Any], out: dict[tuple[str, str], list[Metric]]) -> None:
+    """Append each row, already ordered by run and key, to its series as a :class:`Metric`."""
     current: tuple[str, str] | None = None
     series: list[Metric] = []
-    rows = conn.execute(_MANY, {"ids": list(dict.fromkeys(run_ids)), "keys": list(dict.fromkeys(keys))}).all()
     new, set_key, set_value, set_step, set_time = _new, _set_key, _set_value, _set_step, _set_time
     for run_id, k, v, st, ts in rows:
         if current is None or current[0] != run_id or current[1] != k:
@@ -83,6 +112,3 @@ def many_histories(conn: Connection, run_ids: Sequence[str], keys: Sequence[str]
         set_step(made, st)
         set_time(made, ts)
         series.append(made)
-    for points in out.values():
-        _in_time_order(points)
-    return out
