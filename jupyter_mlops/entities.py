@@ -86,7 +86,15 @@ class DataInput:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DataInput:
         """Inverse of :meth:`to_dict`."""
-        return cls(**{k: data.get(k) for k in ("name", "hash", "kind", "path", "size", "schema", "role") if k in data})
+        return cls(
+            name=str(data["name"]),
+            hash=str(data["hash"]),
+            kind=str(data.get("kind", "file")),
+            path=data.get("path"),
+            size=data.get("size"),
+            schema=data.get("schema"),
+            role=str(data.get("role", "input")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
