@@ -188,7 +188,7 @@ class _Compiler:
 
 def _has(run_id: Any, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
     """``runs.id IN (SELECT run_id FROM <child> WHERE conditions)``: an uncorrelated semi-join."""
-    return _runs.c.id.in_(select(run_id).where(*conditions))  # type: ignore[no-any-return]
+    return _runs.c.id.in_(select(run_id).where(*conditions))
 
 
 def run_field_column(key: str) -> Any:

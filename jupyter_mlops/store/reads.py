@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, select
+from sqlalchemy import BindParameter, Connection, Select, bindparam, func, select
 
 from jupyter_mlops.entities import Artifact, DataInput, Run, RunStatus
 from jupyter_mlops.errors import InvalidInput
@@ -103,7 +103,7 @@ def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
 
 # Child queries are built once: SQLAlchemy memoises a statement object's cache key, so re-executing the same
 # object with an expanding ``:ids`` parameter skips rebuilding and re-keying the expression on every read.
-_IDS = bindparam("ids", expanding=True)
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 _TAGS = select(s.tags.c.run_id, s.tags.c.tag).order_by(s.tags.c.tag)
 _INPUTS = select(s.data_inputs.c.run_id, s.data_inputs.c.name, s.data_inputs.c.hash, s.data_inputs.c.kind,
                  s.data_inputs.c.path, s.data_inputs.c.size, s.data_inputs.c.schema,
