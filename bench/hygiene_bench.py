@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from jupyter_mlops.cli.notebooks import import_nbformat  # noqa: E402
+from jupyter_mlops.notebooks.io import import_nbformat  # noqa: E402
 
 import_nbformat()
 
