@@ -14,7 +14,8 @@ import pytest
 from server_fixtures import Project, make_project
 from tornado.httpclient import HTTPClientError
 
-from jupyter_mlops import _version
+from jupyter_mlops import _version, charts
+from jupyter_mlops.entities import Metric
 from jupyter_mlops.store import open_store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -222,3 +223,15 @@ async def test_compare_two_runs_with_charts(api, project):
 async def test_compare_by_names(api, project):
     reply = await api("compare", ids="wider,base")
     assert reply["baseline"] == project.run_b
+
+
+async def test_compare_charts_are_downsampled_but_metric_endpoint_is_not(api, project):
+    with open_store(project.store_url) as store:
+        for run_id in (project.run_a, project.run_b):
+            store.log_batch(run_id, metrics=[Metric("loss", (s % 17) / 17, s) for s in range(1200)])
+    reply = await api("compare", ids=f"{project.run_a},{project.run_b}")
+    rows = reply["charts"]["loss"]["data"]["values"]
+    assert [len(r["step"]) for r in rows] == [charts.COMPACT_MAX_POINTS] * 2
+    assert rows[0]["step"][0] == 0 and rows[0]["step"][-1] == 1199
+    full = await api(f"runs/{project.run_a}/metrics/loss")
+    assert len(full["points"]) == 1200

@@ -53,6 +53,51 @@ def test_lttb_small_inputs_pass_through():
     assert len(charts.lttb([(i, float(i % 5)) for i in range(1000)], 100)) == 100
 
 
+def reference_lttb(points, threshold):
+    """LTTB written point by point, straight from its definition (the oracle for the vectorised version)."""
+    data = list(points)
+    every = (len(data) - 2) / (threshold - 2)
+    sampled, a = [data[0]], 0
+    for i in range(threshold - 2):
+        start, end = int(i * every) + 1, int((i + 1) * every) + 1
+        nxt = data[end:min(int((i + 2) * every) + 1, len(data))] or [data[-1]]
+        avg_x, avg_y = sum(p[0] for p in nxt) / len(nxt), sum(p[1] for p in nxt) / len(nxt)
+        ax, ay = data[a]
+        areas = [abs((ax - avg_x) * (data[j][1] - ay) - (ax - data[j][0]) * (avg_y - ay)) for j in range(start, end)]
+        a = start + areas.index(max(areas))
+        sampled.append(data[a])
+    sampled.append(data[-1])
+    return sampled
+
+
+def test_lttb_picks_the_same_points_as_the_sequential_definition():
+    import random
+
+    rng = random.Random(3)
+    # Narrow buckets (the tabulated path), wide ones (the per-bucket path), and uneven ratios.
+    for n, threshold in ((1000, 500), (1001, 499), (10_000, 500), (20_000, 300), (12, 4), (50, 3)):
+        points = [(float(i), rng.gauss(0, 1)) for i in range(n)]
+        assert charts.lttb(points, threshold) == reference_lttb(points, threshold), (n, threshold)
+
+
+def test_compact_cap_applies_to_every_run_and_key():
+    noisy = [Metric("loss", (i % 13) / 13 + (i == 777), step=i) for i in range(1000)]
+    specs = charts.metric_charts({"loss": {"a": noisy, "b": history(1000)}, "auc": {"a": history(40, "auc")}},
+                                 {"a": "A", "b": "B"}, max_points=charts.COMPACT_MAX_POINTS)
+    rows = specs["loss"]["data"]["values"]
+    assert [len(r["step"]) for r in rows] == [charts.COMPACT_MAX_POINTS] * 2
+    assert rows[0]["step"][0] == 0 and rows[0]["step"][-1] == 999 and max(rows[0]["value"]) > 1.0
+    assert len(specs["auc"]["data"]["values"][0]["step"]) == 40
+    assert len(charts.metric_charts({"loss": {"a": noisy}})["loss"]["data"]["values"][0]["step"]) == 1000
+
+
+def test_downsampled_history_drops_non_finite_points():
+    points = [Metric("loss", math.nan if i % 10 == 0 else float(i), step=i) for i in range(1000)]
+    row = charts.metric_history_spec({"a": points}, "loss", max_points=100)["data"]["values"][0]
+    assert len(row["value"]) == 100 and all(math.isfinite(v) for v in row["value"])
+    json.dumps(row, allow_nan=False)
+
+
 def test_run_labels_disambiguate_duplicate_names():
     labels = charts.run_labels([run("aaaaaaaa11", "x"), run("bbbbbbbb22", "x"), run("c", "y")])
     assert labels == {"aaaaaaaa11": "x (aaaaaaaa)", "bbbbbbbb22": "x (bbbbbbbb)", "c": "y"}
