@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,17 +38,9 @@ UPDATE_DOCS = os.environ.get("JUPYTER_MLOPS_UPDATE_SCREENSHOTS") == "1"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-NOTEBOOK_CELLS = [
-    ("code", "lr = 0.1\ndepth = 3", ["parameters"]),
-    ("code", "%load_ext jupyter_mlops\n%track start e2e --experiment browser --tag e2e", []),
-    ("code", "import jupyter_mlops as mlops\n"
-             "loss = 1.0\n"
-             "for step in range(20):\n"
-             "    loss = loss * (1 - lr) + 0.01 * depth\n"
-             "    mlops.log_metric('loss', loss, step=step)", []),
-    ("code", "%%track metrics\nauc = round(0.7 + lr / 2 + depth / 100, 4)", []),
-    ("code", "%track stop", []),
-]
+# The store holds runs made by executing a real example notebook, as a user's would.
+EXAMPLE = REPO / "example_notebooks" / "01_classifier.ipynb"
+RUN_PARAMETERS = ({"learning_rate": 0.01, "epochs": 8}, {"learning_rate": 0.05, "epochs": 12})
 
 
 @dataclass
@@ -69,16 +60,6 @@ class Lab:
     project: Project
 
 
-def _write_notebook(path: Path) -> None:
-    nb = nbformat.v4.new_notebook()
-    for kind, source, tags in NOTEBOOK_CELLS:
-        cell = nbformat.v4.new_code_cell(source) if kind == "code" else nbformat.v4.new_markdown_cell(source)
-        cell.metadata["tags"] = tags
-        nb.cells.append(cell)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-
-
 def _clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_MLOPS_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -87,19 +68,19 @@ def _clean_env() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def lab_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """Execute the tracked notebook twice (lr 0.1/depth 3, then lr 0.3/depth 5) with papermill."""
+    """Execute the classifier example twice with papermill (two learning rates and epoch counts)."""
     import papermill
 
     from jupyter_mlops.config import load_settings
 
     root = tmp_path_factory.mktemp("e2e-project")
     (root / "pyproject.toml").write_text('[project]\nname = "e2e"\nversion = "0"\n')
-    _write_notebook(root / "train.ipynb")
+    shutil.copyfile(EXAMPLE, root / "train.ipynb")
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(_clean_env())
     try:
-        for i, params in enumerate(({"lr": 0.1, "depth": 3}, {"lr": 0.3, "depth": 5})):
+        for i, params in enumerate(RUN_PARAMETERS):
             papermill.execute_notebook(str(root / "train.ipynb"), str(root / f"out-{i}.ipynb"), parameters=params,
                                        cwd=str(root), progress_bar=False, kernel_name="python3")
     finally:

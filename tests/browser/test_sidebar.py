@@ -38,16 +38,16 @@ def widen_sidebar(page, width: int = 830) -> None:
 def test_sidebar_filter_and_edit_note(page, lab_server, screenshot):
     open_sidebar(page)
     rows = page.locator(f"{SIDEBAR} .jp-Mlops-row[data-run-id]")
-    expect(page.locator(f"{SIDEBAR} .jp-Mlops-header[data-key='metrics.auc']")).to_be_visible()
+    expect(page.locator(f"{SIDEBAR} .jp-Mlops-header[data-key='metrics.cv_auc']")).to_be_visible()
 
     # An invalid filter shows the server's message inline and keeps the rows.
     box = page.locator(f"{SIDEBAR} .jp-Mlops-filterInput")
-    box.fill("params.lr >>> 1")
+    box.fill("params.learning_rate >>> 1")
     box.press("Enter")
     expect(page.locator(f"{SIDEBAR} .jp-Mlops-filterError")).to_contain_text("invalid filter")
     expect(rows).to_have_count(2)
 
-    box.fill("params.lr > 0.2")
+    box.fill("params.learning_rate > 0.02")
     box.press("Enter")
     expect(page.locator(f"{SIDEBAR} .jp-Mlops-filterError")).to_have_count(0)
     expect(rows).to_have_count(1)
@@ -55,19 +55,19 @@ def test_sidebar_filter_and_edit_note(page, lab_server, screenshot):
 
     rows.first.click(position={"x": 60, "y": 12})  # near the left edge: no horizontal auto-scroll
     details = page.locator(f"{SIDEBAR} .jp-Mlops-details")
-    expect(details).to_contain_text("lr")
-    expect(details).to_contain_text("0.3")
-    details.locator(".jp-Mlops-noteInput").fill("wider trees help")
+    expect(details).to_contain_text("learning_rate")
+    expect(details).to_contain_text("0.05")
+    details.locator(".jp-Mlops-noteInput").fill("a higher learning rate converges faster")
     details.get_by_role("button", name="Save note").click()
     expect(details.locator(".jp-Mlops-saveStatus")).to_have_text("Saved")
     with open_store(lab_server.project.store_url, create=False) as store:
-        assert store.get_run(run_id).note == "wider trees help"
+        assert store.get_run(run_id).note == "a higher learning rate converges faster"
 
     box.fill("")
     box.press("Enter")
     expect(rows).to_have_count(2)
     widen_sidebar(page)
-    expect(details).to_contain_text("wider trees help")
+    expect(details).to_contain_text("a higher learning rate converges faster")
     screenshot(page, "sidebar.png")
     assert page.errors == []
 
@@ -80,12 +80,13 @@ def test_compare_two_runs(page, screenshot):
 
     view = page.locator(".jp-Mlops-compare")
     differing = view.locator("[data-section=params] tr.jp-mod-differs")
-    expect(differing.locator("th")).to_have_text(["depth", "lr"])
+    expect(differing.locator("th")).to_have_text(["epochs", "learning_rate"])
     expect(view.locator("[data-section=metrics] td.jp-mod-best")).not_to_have_count(0)
-    expect(view.locator("[data-chart=loss] svg, [data-chart=loss] canvas").first).to_be_visible(timeout=20_000)
+    chart = view.locator("[data-chart=train_loss] svg, [data-chart=train_loss] canvas")
+    expect(chart.first).to_be_visible(timeout=20_000)
     # The older run is the baseline, so the newer run's injected parameters show as added lines.
     added = view.locator("[data-section=code] .jp-Mlops-diffLine.jp-mod-added")
-    expect(added.filter(has_text="lr = 0.3")).not_to_have_count(0)
+    expect(added.filter(has_text="learning_rate = 0.05")).not_to_have_count(0)
     widen_sidebar(page, 520)
     page.wait_for_timeout(300)  # let Vega finish drawing after the resize before the screenshot
     screenshot(page, "compare.png")
