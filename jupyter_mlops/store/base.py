@@ -203,6 +203,28 @@ class Store(abc.ABC):
         """Mark a run finished/failed."""
         return self.update_run(run_id, status=status, end_time=time.time() if end_time is None else end_time)
 
+    def run_columns(
+        self,
+        filter: str | None = None,  # noqa: A002 - same keyword as search_runs
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> dict[str, list[Any]]:
+        """What :meth:`search_runs` finds, as columns for a DataFrame (``mlops.runs()``), in the same order.
+
+        Keys: ``run_id``, ``name``, ``experiment``, ``status`` (values, crashed derived), ``start_time``,
+        ``end_time``, ``params`` and ``metrics`` (one dict per run: latest values), ``tags`` (one list per run).
+        The default builds them from :meth:`search_runs`; a back-end may read just these columns instead of
+        whole runs (no data inputs, artifacts or snapshots hashes).
+        """
+        runs = self.search_runs(filter, order_by=order_by, limit=limit).items
+        return {
+            "run_id": [r.id for r in runs], "name": [r.name for r in runs],
+            "experiment": [r.experiment for r in runs], "status": [r.status.value for r in runs],
+            "start_time": [r.start_time for r in runs], "end_time": [r.end_time for r in runs],
+            "params": [dict(r.params) for r in runs], "metrics": [dict(r.metrics) for r in runs],
+            "tags": [list(r.tags) for r in runs],
+        }
+
     def __enter__(self) -> Store:
         return self
 

@@ -154,6 +154,37 @@ def load_runs(conn: Connection, rows: Sequence[Any], *, stale_before: float,
     ]
 
 
+#: The run columns a DataFrame needs (:func:`run_columns`), in :func:`runs_select`'s join.
+FRAME_COLUMNS = (s.runs.c.id, s.runs.c.name, s.experiments.c.name.label("experiment"), s.runs.c.status,
+                 s.runs.c.start_time, s.runs.c.end_time, s.runs.c.heartbeat, s.runs.c.summary)
+
+
+def frame_select(query: Select[Any]) -> Select[Any]:
+    """``query`` (from :func:`runs_select`, filtered and ordered) narrowed to :data:`FRAME_COLUMNS`."""
+    return query.with_only_columns(*FRAME_COLUMNS, maintain_column_froms=True)
+
+
+def run_columns(conn: Connection, rows: Sequence[Any], *, stale_before: float,
+                id_query: Select[Any] | None = None) -> dict[str, list[Any]]:
+    """Rows from :func:`frame_select` as the columns of :meth:`Store.run_columns`: no entities, one pass."""
+    tags: dict[str, list[str]] = {}
+    if rows:
+        for run_id, tag in _children(conn, "tags", _TAGS, [row[0] for row in rows], id_query):
+            tags.setdefault(run_id, []).append(tag)
+    ids, names, experiments, stored, starts, ends, beats, texts = (
+        (list(column) for column in zip(*rows, strict=True)) if rows else ([] for _ in range(8)))
+    summaries = _summaries(texts)
+    return {
+        "run_id": ids, "name": names, "experiment": experiments,
+        "status": [derive_status(status, beat, stale_before).value
+                   for status, beat in zip(stored, beats, strict=True)],
+        "start_time": starts, "end_time": ends,
+        "params": [summary.get("params", {}) for summary in summaries],
+        "metrics": [summary.get("metrics", {}) for summary in summaries],
+        "tags": [tags.get(run_id, []) for run_id in ids],
+    }
+
+
 def _summaries(texts: list[str | None]) -> list[dict[str, Any]]:
     """Decode many summary columns with one ``json.loads`` of a JSON array (per-call overhead paid once)."""
     if len(texts) < 2:

@@ -242,9 +242,7 @@ class SqlStore(Store):
         if limit is not None and limit < 0 or offset < 0:
             raise InvalidInput("limit and offset must not be negative")
         now = self.clock()
-        condition = None
-        if filter and filter.strip():
-            condition = compile_filter(parse_filter(filter), now=now, stale_after=self.stale_after)
+        condition = self._condition(filter, now)
         paged = limit is not None or offset > 0
         # A filtered page carries the total as a window count, so the filter is evaluated once, not twice; an
         # unfiltered page keeps its index-ordered early stop and counts the runs table separately (cheap).
@@ -271,6 +269,29 @@ class SqlStore(Store):
             items = reads.load_runs(conn, rows, stale_before=now - self.stale_after, id_query=ids)
             return Page(items=tuple(items), total=total, offset=offset, limit=limit)
         return self._read(work)
+
+    def run_columns(self, filter: str | None = None, order_by: Sequence[str] = (),  # noqa: A002
+                    limit: int | None = None) -> dict[str, list[Any]]:
+        """:meth:`Store.run_columns` reading only the run columns, summaries and tags (no Run entities)."""
+        if limit is not None and limit < 0:
+            raise InvalidInput("limit must not be negative")
+        now = self.clock()
+        condition = self._condition(filter, now)
+        query = reads.apply_order(reads.runs_select(), order_by)
+        ids = None if limit is not None else select(s.runs.c.id)
+        if condition is not None:
+            query = query.where(condition)
+            ids = None if ids is None else ids.where(condition)
+        if limit is not None:
+            query = query.limit(limit)
+        query = reads.frame_select(query)
+        return self._read(lambda conn: reads.run_columns(conn, conn.execute(query).all(),
+                                                         stale_before=now - self.stale_after, id_query=ids))
+
+    def _condition(self, filter: str | None, now: float) -> Any:  # noqa: A002
+        if filter and filter.strip():
+            return compile_filter(parse_filter(filter), now=now, stale_after=self.stale_after)
+        return None
 
     def update_run(self, run_id: str, **fields: Any) -> Run:
         """Set run columns (see :meth:`Store.update_run`); ``flags`` are merged into the stored ones."""

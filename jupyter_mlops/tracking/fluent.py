@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import operator
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -358,27 +359,47 @@ def runs(
     if active is not None:
         active.flush()
     terms = [order_by] if isinstance(order_by, str) else list(order_by or ())
-    page = opened_store.search_runs(filter or None, order_by=terms, limit=limit)
-    return runs_frame(page.items)
+    return frame_from_columns(opened_store.run_columns(filter or None, order_by=terms, limit=limit))
 
 
 def runs_frame(items: Sequence[Run]) -> pandas.DataFrame:
-    """Build the :func:`runs` DataFrame column by column (no per-row dicts)."""
+    """The :func:`runs` DataFrame of given runs."""
+    return frame_from_columns({
+        "run_id": [r.id for r in items], "name": [r.name for r in items],
+        "experiment": [r.experiment for r in items], "status": [r.status.value for r in items],
+        "start_time": [r.start_time for r in items], "end_time": [r.end_time for r in items],
+        "params": [r.params for r in items], "metrics": [r.metrics for r in items],
+        "tags": [list(r.tags) for r in items],
+    })
+
+
+def frame_from_columns(columns: Mapping[str, list[Any]]) -> pandas.DataFrame:
+    """The :func:`runs` DataFrame from :meth:`Store.run_columns` output, built from a dict of lists."""
     import pandas as pd
 
-    columns: dict[str, Any] = {
-        "run_id": [r.id for r in items],
-        "name": [r.name for r in items],
-        "experiment": [r.experiment for r in items],
-        "status": [r.status.value for r in items],
-        "start_time": pd.to_datetime([r.start_time for r in items], unit="s", utc=True),
-        "end_time": pd.to_datetime([math.nan if r.end_time is None else r.end_time for r in items], unit="s", utc=True),
+    ends = [math.nan if end is None else end for end in columns["end_time"]]
+    frame: dict[str, Any] = {
+        "run_id": columns["run_id"], "name": columns["name"], "experiment": columns["experiment"],
+        "status": columns["status"],
+        "start_time": pd.to_datetime(columns["start_time"], unit="s", utc=True),
+        "end_time": pd.to_datetime(ends, unit="s", utc=True),
     }
-    param_keys = sorted({k for r in items for k in r.params})
-    for key in param_keys:
-        columns[f"params.{key}"] = [r.params.get(key) for r in items]
-    metric_keys = sorted({k for r in items for k in r.metrics})
-    for key in metric_keys:
-        columns[f"metrics.{key}"] = [r.metrics.get(key, math.nan) for r in items]
-    columns["tags"] = [list(r.tags) for r in items]
-    return pd.DataFrame(columns)
+    frame.update(_keyed_columns("params.", columns["params"], None))
+    frame.update(_keyed_columns("metrics.", columns["metrics"], math.nan))
+    frame["tags"] = columns["tags"]
+    return pd.DataFrame(frame)
+
+
+def _keyed_columns(prefix: str, values: list[Mapping[str, Any]], missing: Any) -> dict[str, list[Any]]:
+    """One column per key (sorted) of per-run dicts; ``missing`` where a run lacks the key."""
+    keys = sorted(set().union(*values)) if values else []
+    if not keys:
+        return {}
+    try:
+        # Most runs share one key set: one itemgetter call per run instead of one dict lookup per cell.
+        rows = list(map(operator.itemgetter(*keys), values))
+    except KeyError:
+        return {prefix + key: [value.get(key, missing) for value in values] for key in keys}
+    if len(keys) == 1:
+        return {prefix + keys[0]: rows}
+    return {prefix + key: list(column) for key, column in zip(keys, zip(*rows, strict=True), strict=True)}

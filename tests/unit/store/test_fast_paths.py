@@ -109,3 +109,31 @@ def test_points_read_back_are_ordinary_metrics(store):
     assert store.metric_histories([run.id], ["a"]) == {(run.id, "a"): expected}
     with pytest.raises(AttributeError):
         store.metric_history(run.id, "a")[0].value = 3.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("query", "order_by", "limit"), [
+    (None, (), None),
+    ("params.lr >= 0.2 or tag = b", ("metrics.auc DESC",), None),
+    (None, ("params.lr ASC", "name"), 3),
+    ("status = crashed", (), None),
+])
+def test_run_columns_equal_the_search_runs_default(store, query, order_by, limit):
+    for n in range(6):
+        run = store.create_run(name=f"r{n}", experiment=f"e{n % 2}", tags=["a", "b"][: n % 3],
+                               start_time=1_700_000_000.0 + n)
+        store.log_params(run.id, {"lr": n / 10, **({"depth": n} if n % 2 else {})})
+        if n != 4:
+            store.log_metric(run.id, "auc", 1 - n / 10)
+        if n < 5:
+            store.end_run(run.id, end_time=1_700_000_100.0 + n)
+    store.heartbeat(run.id, at=1.0)  # the open run has a stale heartbeat: both must read it as crashed
+    fast = store.run_columns(query, order_by=order_by, limit=limit)
+    assert fast == Store.run_columns(store, query, order_by=order_by, limit=limit)
+    assert fast["run_id"] == [r.id for r in store.search_runs(query, order_by=order_by, limit=limit).items]
+
+
+def test_run_columns_of_an_empty_store_and_bad_input(store):
+    assert store.run_columns() == {key: [] for key in ("run_id", "name", "experiment", "status", "start_time",
+                                                       "end_time", "params", "metrics", "tags")}
+    with pytest.raises(InvalidInput):
+        store.run_columns(limit=-1)

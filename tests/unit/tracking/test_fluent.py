@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import threading
 
+import pandas as pd
 import pytest
 
 import jupyter_mlops as mlops
@@ -72,6 +73,22 @@ def test_runs_frame_columns_filter_order_limit(project):
     assert best["name"].tolist() == ["lr0.2"]
     with pytest.raises(FilterSyntaxError):
         mlops.runs("metrics.auc >>> 1")
+
+
+def test_runs_frame_with_uneven_keys_matches_the_run_entities(project):
+    # Runs with different param/metric key sets take the per-cell path; shared key sets the itemgetter one.
+    for n in range(4):
+        with mlops.start_run(f"r{n}"):
+            mlops.log_params({"lr": n / 10, **({"depth": n} if n % 2 else {}), "only_one": "x" if n == 2 else 1})
+            if n != 1:
+                mlops.log_metric("auc", n / 4)
+    frame = mlops.runs()
+    assert frame["params.depth"].isna().tolist() == [False, True, False, True]
+    assert frame["metrics.auc"].isna().tolist() == [False, False, True, False]
+    store, _, _ = fluent.open_stores(None)
+    pd.testing.assert_frame_equal(frame, fluent.runs_frame(store.search_runs().items))
+    single = mlops.runs(limit=1)
+    assert single["params.only_one"].tolist() == [1] and single["metrics.auc"].tolist() == [0.75]
 
 
 def test_runs_of_an_empty_store(project):
