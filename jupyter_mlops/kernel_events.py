@@ -1,8 +1,11 @@
 """The post-cell observer: after every executed cell, record what ran and what it read into the active run.
 
 Assumptions:
-    * IPython has already parsed the cell; an AST transformer that returns the module unchanged keeps a
-      reference to it, so the observer never parses a cell again (``capture.cells.analyze`` works on that tree).
+    * IPython has already parsed the cell; a thin wrapper around the shell compiler's ``ast_parse`` keeps a
+      reference to that tree, so the observer never parses a cell again (``capture.cells.analyze`` works on it).
+      Not an ``ast_transformers`` entry: with any transformer installed IPython runs ``ast.fix_missing_locations``
+      over every cell's tree, which alone cost ~80 % of a 20-line cell's ``run_cell``. A cell parsed by another
+      compiler (``shell_futures=False``) is parsed again from its source, off the cell's path.
     * Every cell executed in the kernel (also before ``%track start``) is logged, because a run's results depend
       on the kernel state those cells built; silent executions (``store_history=False``) are not user code.
     * Parameters: a cell tagged ``parameters`` in the saved notebook (matched by the cell id JupyterLab sends,
@@ -35,17 +38,44 @@ logger = logging.getLogger(__name__)
 INFER_WITHIN = 3
 
 
-class _ModuleCapture(ast.NodeTransformer):
-    """An AST transformer that keeps the module IPython built and changes nothing."""
+class _TreeTap:
+    """Stands in for ``compiler.ast_parse`` and keeps the first tree parsed after each ``pre_run_cell``.
 
-    def __init__(self) -> None:
+    Only the first parse counts: magics such as ``%timeit`` parse their own snippets while the cell runs.
+
+    Args:
+        compiler: the shell's ``CachingCompiler`` (``shell.compile``).
+    """
+
+    def __init__(self, compiler: Any) -> None:
+        self.compiler = compiler
+        self.previous = compiler.__dict__.get("ast_parse")  # another tool's wrapper, restored on removal
+        self.parse = compiler.ast_parse
         self.tree: ast.Module | None = None
+        self.armed = False
+        self.active = True
 
-    def visit(self, node: ast.AST) -> Any:
-        """Remember ``node`` and hand it back untouched."""
-        if isinstance(node, ast.Module):
-            self.tree = node
-        return node
+    def __call__(self, source: str, filename: str = "<unknown>", symbol: str = "exec") -> Any:
+        """Parse like the wrapped ``ast_parse`` and keep the tree when armed."""
+        tree = self.parse(source, filename, symbol)
+        if self.armed:
+            self.armed = False
+            self.tree = tree if isinstance(tree, ast.Module) else None
+        return tree
+
+    def install(self) -> None:
+        """Shadow the compiler's method with this wrapper (an instance attribute)."""
+        self.compiler.ast_parse = self
+
+    def remove(self) -> None:
+        """Restore what was there; if another wrapper was stacked on top, just stop keeping trees."""
+        self.active = False
+        self.armed = False
+        if self.compiler.__dict__.get("ast_parse") is self:
+            if self.previous is None:
+                del self.compiler.ast_parse
+            else:
+                self.compiler.ast_parse = self.previous
 
 
 class CellObserver:
@@ -61,7 +91,7 @@ class CellObserver:
         self.active_run = active_run
         self.log = code.ExecutedCells()
         self.auto = True
-        self._capture = _ModuleCapture()
+        self._capture: _TreeTap | None = None
         self._attached: str | None = None
         self._params_found = False
         self._cells_since_start = 0
@@ -74,16 +104,20 @@ class CellObserver:
 
     # -- registration -------------------------------------------------------------------------------------
     def register(self) -> None:
-        """Install the transformer and the event callbacks, and log cells run before loading."""
-        self.shell.ast_transformers.append(self._capture)
+        """Install the tree tap and the event callbacks, and log cells run before loading."""
+        compiler = getattr(self.shell, "compile", None)
+        if compiler is not None and hasattr(compiler, "ast_parse"):
+            self._capture = _TreeTap(compiler)
+            self._capture.install()
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
         self._backfill()
 
     def unregister(self) -> None:
         """Remove what :meth:`register` installed."""
-        if self._capture in self.shell.ast_transformers:
-            self.shell.ast_transformers.remove(self._capture)
+        if self._capture is not None:
+            self._capture.remove()
+            self._capture = None
         for name, callback in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
             try:
                 self.shell.events.unregister(name, callback)
@@ -116,8 +150,11 @@ class CellObserver:
 
     # -- events -------------------------------------------------------------------------------------------
     def pre_run_cell(self, info: Any = None) -> None:
-        """Forget the previous cell's tree (a cell that fails to parse never reaches the transformer)."""
-        self._capture.tree = None
+        """Forget the previous cell's tree and keep the next one parsed (a cell that fails to parse has none)."""
+        tap = self._capture
+        if tap is not None:
+            tap.tree = None
+            tap.armed = tap.active
 
     def post_run_cell(self, result: Any) -> None:
         """Record the finished cell; never raises."""
@@ -140,7 +177,9 @@ class CellObserver:
         run = self.active_run()
         if run is None or run.id != self._attached or not self.auto or not source.strip():
             return
-        tree = self._capture.tree
+        tree = self._capture.tree if self._capture is not None else None
+        if tree is None and getattr(result, "error_before_exec", None) is None:
+            tree = _parse_quietly(source)  # run by another compiler (shell_futures=False): parse the raw source
         analysis = cell_analysis.analyze(tree, source) if tree is not None else None
         self._cells_since_start += 1
         self._params(run, source, cell_id, tree, analysis)
@@ -278,6 +317,14 @@ class CellObserver:
 def _notebook_path(run: ActiveRun) -> str | None:
     path = getattr(run, "notebook_path", None)
     return path if path and os.path.isfile(path) else None
+
+
+def _parse_quietly(source: str) -> ast.Module | None:
+    """The raw source's tree, or None when it is not plain Python (magics, shell escapes)."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
 
 
 def _only_literal_assignments(tree: Any, literals: Mapping[str, Any]) -> bool:

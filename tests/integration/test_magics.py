@@ -274,3 +274,46 @@ def test_enable_disable_loads_the_extension_in_new_shells(tmp_path):
     assert runner.invoke(cli, ["disable", "--ipython-dir", str(ipdir)]).exit_code == 0
     assert config.read_text() == "c.InteractiveShell.colors = 'nocolor'\n"
     assert "No active run" not in status()
+
+
+def test_observer_reuses_ipythons_tree_without_an_ast_transformer(ip, tmp_path):
+    # An ast_transformers entry would make IPython run ast.fix_missing_locations over every cell.
+    from jupyter_mlops.capture import cells as cell_analysis
+
+    assert ip.ast_transformers == []
+    (tmp_path / "d.csv").write_text("a\n1\n")
+    parsed: dict[str, int] = {}
+    original = cell_analysis.analyze
+
+    def spy(tree, source=None):
+        parsed[source] = len(tree.body)
+        return original(tree, source)
+
+    cell_analysis.analyze = spy
+    try:
+        run(ip, "%track start tap")
+        # %timeit parses its own snippets while the cell runs: the tree kept is still the cell's.
+        run(ip, "lr = 0.25\n")
+        run(ip, "x = 1\ny = 2\n%timeit -n1 -r1 sum([1])\n")
+        run(ip, "with open('d.csv') as fh:\n    fh.read()\n")
+        run(ip, "%track stop")
+    finally:
+        cell_analysis.analyze = original
+    assert context.drain()
+    view = mlops.get_run("tap")
+    assert view.params == {"lr": 0.25}
+    assert [d.name for d in view.data_inputs] == ["d.csv"]
+    assert parsed["x = 1\ny = 2\n%timeit -n1 -r1 sum([1])\n"] == 3  # not the one-statement snippet timeit parsed
+
+
+def test_unloading_restores_the_compiler(tmp_path):
+    shell = InteractiveShell.instance()
+    from jupyter_mlops import magics
+
+    observer = magics.CellObserver(shell)
+    observer.register()
+    assert "ast_parse" in shell.compile.__dict__
+    observer.unregister()
+    observer.unregister()  # twice is harmless
+    assert shell.compile.ast_parse("x = 1").body[0].targets[0].id == "x"
+    assert any(isinstance(v, magics.CellObserver) for v in magics._OBSERVERS.values())  # the module's own stays
