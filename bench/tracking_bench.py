@@ -7,7 +7,8 @@ Measures (medians of repeated rounds):
   * MLflow log_metric (one call per point) and log_batch (1,000 metrics per call, its maximum);
   * start_run + end_run including environment and git capture (inside a real git repository);
   * auto-capture overhead per executed cell: run_cell of a 20-line cell with no file reads, bare shell vs
-    shell with the extension loaded and a run active (auto-capture on).
+    shell with the extension's observer registered and a run active (auto-capture on); blocks of 1,000 cells
+    (300 with --quick), alternating, per round (``--cells-only`` runs just this part).
 Prints a table and writes bench/results/tracking.json.
 """
 
@@ -111,7 +112,12 @@ def mlflow_start_end() -> float:
     return time.perf_counter() - t0
 
 
-def cell_overhead(rounds: int, store: str) -> tuple[float, float]:
+def cell_overhead(rounds: int, cells: int, store: str) -> tuple[float, float]:
+    """Per-cell ``run_cell`` seconds (medians over rounds), bare shell vs observer registered on an active run.
+
+    Each round times a block of ``cells`` bare executions and a block of tracked ones, in alternating order,
+    so IPython's own per-cell cost (its history grows with every cell) and machine noise hit both alike.
+    """
     from IPython.core.interactiveshell import InteractiveShell
 
     import jupyter_mlops as mlops
@@ -121,20 +127,28 @@ def cell_overhead(rounds: int, store: str) -> tuple[float, float]:
     ip.run_cell(CELL_20, store_history=True)  # warm caches
     observer = magics.CellObserver(ip)
 
-    def timed() -> float:
+    def block() -> float:
         t0 = time.perf_counter()
-        ip.run_cell(CELL_20, store_history=True)
-        return time.perf_counter() - t0
+        for _ in range(cells):
+            ip.run_cell(CELL_20, store_history=True)
+        return (time.perf_counter() - t0) / cells
 
     bare, tracked = [], []
     run = mlops.start_run(store=store, user_ns=ip.user_ns)
-    for _ in range(rounds):  # interleaved, so machine noise hits both alike
-        bare.append(timed())
-        observer.register()
-        observer.attach(run)
-        tracked.append(timed())
-        observer.unregister()
+    observer.register()
+    observer.attach(run)
+    observer.unregister()
+    for index in range(rounds):
+        for tracking in (index % 2 == 1, index % 2 == 0):
+            if tracking:
+                observer.register()
+                tracked.append(block())
+                observer.unregister()
+            else:
+                bare.append(block())
     mlops.end_run()
+    print(f"  run_cell bare ms: {[round(1000 * v, 3) for v in bare]}", file=sys.stderr)
+    print(f"  run_cell tracked ms: {[round(1000 * v, 3) for v in tracked]}", file=sys.stderr)
     return statistics.median(bare), statistics.median(tracked)
 
 
@@ -149,6 +163,7 @@ def git_repo(folder: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument("--cells-only", action="store_true", help="only the per-cell auto-capture overhead")
     args = parser.parse_args()
     rounds = 3 if args.quick else 5
     points = 100_000 if args.quick else 200_000
@@ -159,6 +174,14 @@ def main() -> None:
     git_repo(folder)
     os.chdir(folder)
     ours = f"sqlite:///{folder / 'mlops.db'}"
+    if args.cells_only:
+        bare, tracked = cell_overhead(rounds, 300 if args.quick else 1000, ours)
+        report(
+            {"bare_run_cell_ms": 1000 * bare, "tracked_run_cell_ms": 1000 * tracked},
+            {"cell_overhead_pct": 100 * (tracked / bare - 1)},
+            "tracking_cells.json",
+        )
+        return
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
@@ -178,7 +201,7 @@ def main() -> None:
     context.drain()
     results["ours_start_end_ms"] = 1000 * median_of(lambda: ours_start_end(ours), 5 * rounds, "ours start+end")
     results["mlflow_start_end_ms"] = 1000 * median_of(mlflow_start_end, 5 * rounds, "mlflow start+end")
-    bare, tracked = cell_overhead(40 * rounds, ours)
+    bare, tracked = cell_overhead(rounds, 300 if args.quick else 1000, ours)
     results["bare_run_cell_ms"] = 1000 * bare
     results["tracked_run_cell_ms"] = 1000 * tracked
     ratios = {
@@ -187,12 +210,16 @@ def main() -> None:
         "start_end_fraction_of_mlflow": results["ours_start_end_ms"] / results["mlflow_start_end_ms"],
         "cell_overhead_pct": 100 * (tracked / bare - 1),
     }
+    report(results, ratios, "tracking.json")
+
+
+def report(results: dict[str, float], ratios: dict[str, float], name: str) -> None:
     for key, value in {**results, **ratios}.items():
         print(f"{key:40s} {value:14,.3f}")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     payload = {"results": results, "ratios": ratios, "python": sys.version}
-    (out / "tracking.json").write_text(json.dumps(payload, indent=2))
+    (out / name).write_text(json.dumps(payload, indent=2))
 
 
 if __name__ == "__main__":
