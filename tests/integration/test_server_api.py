@@ -228,10 +228,10 @@ async def test_compare_by_names(api, project):
 async def test_compare_charts_are_downsampled_but_metric_endpoint_is_not(api, project):
     with open_store(project.store_url) as store:
         for run_id in (project.run_a, project.run_b):
-            store.log_batch(run_id, metrics=[Metric("loss", (s % 17) / 17, s) for s in range(1200)])
+            store.log_batch(run_id, metrics=[Metric("loss", (s % 17) / 17, s) for s in range(2500)])
     reply = await api("compare", ids=f"{project.run_a},{project.run_b}")
     rows = reply["charts"]["loss"]["data"]["values"]
-    assert [len(r["step"]) for r in rows] == [charts.COMPACT_MAX_POINTS] * 2
-    assert rows[0]["step"][0] == 0 and rows[0]["step"][-1] == 1199
+    assert [len(r["step"]) for r in rows] == [charts.MAX_POINTS] * 2
+    assert rows[0]["step"][0] == 0 and rows[0]["step"][-1] == 2499
     full = await api(f"runs/{project.run_a}/metrics/loss")
-    assert len(full["points"]) == 1200
+    assert len(full["points"]) == 2500
