@@ -6,8 +6,9 @@ Builds a SQLite store in a temporary folder (10 runs × 20 params × 10 metrics 
 with schemas, a 30-cell code snapshot and a 300-package environment per run), then prints medians of:
   * compare_runs (what the CLI and the magic call),
   * compare_runs + metric_histories + metric_charts + compact JSON (what the REST compare endpoint returns),
-    next to the same with charts downsampled to charts.COMPACT_MAX_POINTS per run and key, and its parts: metric_histories (100 Store.metric_history calls)
-    next to one plain sqlite3 query for the same points, and chart building + JSON,
+    next to the same with charts downsampled to charts.COMPACT_MAX_POINTS per run and key, and its parts:
+    metric_histories (100 Store.metric_history calls) next to one plain sqlite3 query for the same points,
+    and chart building + JSON,
   * `jupyter-mlops runs list` in a fresh process, next to `jupyter-mlops --help` and `python -c pass` as peers.
 Writes bench/results/compare.json.
 """
