@@ -8,7 +8,7 @@ Measures (medians of repeated rounds):
   * start_run + end_run including environment and git capture (inside a real git repository);
   * auto-capture overhead per executed cell: run_cell of a 20-line cell with no file reads, bare shell vs
     shell with the extension's observer registered and a run active (auto-capture on); blocks of 1,000 cells
-    (300 with --quick), alternating, per round (``--cells-only`` runs just this part).
+    (300 with --quick) alternating pairs per round (``--cells-only`` runs just this part).
 Prints a table and writes bench/results/tracking.json.
 """
 
@@ -113,10 +113,12 @@ def mlflow_start_end() -> float:
 
 
 def cell_overhead(rounds: int, cells: int, store: str) -> tuple[float, float]:
-    """Per-cell ``run_cell`` seconds (medians over rounds), bare shell vs observer registered on an active run.
+    """Per-cell ``run_cell`` seconds, bare shell vs observer registered on an active run.
 
-    Each round times a block of ``cells`` bare executions and a block of tracked ones, in alternating order,
-    so IPython's own per-cell cost (its history grows with every cell) and machine noise hit both alike.
+    Each round times ``cells`` pairs of executions, one bare and one tracked, alternating cell by cell (the
+    observer is registered and unregistered between them, untimed), so IPython's own per-cell cost (its history
+    grows with every cell) and machine noise hit both alike. A round's figure is its median cell; the result is
+    the median of the rounds.
     """
     from IPython.core.interactiveshell import InteractiveShell
 
@@ -127,25 +129,29 @@ def cell_overhead(rounds: int, cells: int, store: str) -> tuple[float, float]:
     ip.run_cell(CELL_20, store_history=True)  # warm caches
     observer = magics.CellObserver(ip)
 
-    def block() -> float:
+    def timed() -> float:
         t0 = time.perf_counter()
+        ip.run_cell(CELL_20, store_history=True)
+        return time.perf_counter() - t0
+
+    def block() -> tuple[float, float]:
+        bare_cells, tracked_cells = [], []
         for _ in range(cells):
-            ip.run_cell(CELL_20, store_history=True)
-        return (time.perf_counter() - t0) / cells
+            bare_cells.append(timed())
+            observer.register()
+            tracked_cells.append(timed())
+            observer.unregister()
+        return statistics.median(bare_cells), statistics.median(tracked_cells)
 
     bare, tracked = [], []
     run = mlops.start_run(store=store, user_ns=ip.user_ns)
     observer.register()
     observer.attach(run)
     observer.unregister()
-    for index in range(rounds):
-        for tracking in (index % 2 == 1, index % 2 == 0):
-            if tracking:
-                observer.register()
-                tracked.append(block())
-                observer.unregister()
-            else:
-                bare.append(block())
+    for _ in range(rounds):
+        round_bare, round_tracked = block()
+        bare.append(round_bare)
+        tracked.append(round_tracked)
     mlops.end_run()
     print(f"  run_cell bare ms: {[round(1000 * v, 3) for v in bare]}", file=sys.stderr)
     print(f"  run_cell tracked ms: {[round(1000 * v, 3) for v in tracked]}", file=sys.stderr)

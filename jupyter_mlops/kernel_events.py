@@ -92,6 +92,7 @@ class CellObserver:
         self.log = code.ExecutedCells()
         self.auto = True
         self._capture: _TreeTap | None = None
+        self._backfilled = False
         self._attached: str | None = None
         self._params_found = False
         self._cells_since_start = 0
@@ -111,7 +112,9 @@ class CellObserver:
             self._capture.install()
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
-        self._backfill()
+        if not self._backfilled:  # registering again (after unregister) must not log the history twice
+            self._backfilled = True
+            self._backfill()
 
     def unregister(self) -> None:
         """Remove what :meth:`register` installed."""
