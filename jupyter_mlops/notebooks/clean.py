@@ -105,6 +105,9 @@ def _clean_cell(cell: Any, options: CleanOptions) -> None:
     elif options.volatile_metadata:
         for key in VOLATILE_CELL_METADATA:
             metadata.pop(key, None)
+        # papermill and JupyterLab add `tags: []` to cells they touch: an empty list says nothing, so it is noise.
+        if metadata.get("tags") == []:
+            del metadata["tags"]
 
 
 def _clean_notebook_metadata(metadata: dict[str, Any], options: CleanOptions) -> None:

@@ -165,3 +165,12 @@ def test_stdin_bad_input_is_one_line_through_main(monkeypatch, capsys):
     assert exit_info.value.code == 2 and captured.out == ""
     assert captured.err.strip().splitlines() == ["Error: <stdin>: not valid notebook JSON (Expecting property name "
                                                  "enclosed in double quotes at line 1)"]
+
+
+def test_empty_tags_lists_are_dropped_and_real_tags_kept():
+    nb = v4.new_notebook(cells=[v4.new_code_cell("a = 1", metadata={"tags": []}),
+                                v4.new_code_cell("b = 2", metadata={"tags": ["parameters"]})])
+    cleaned = clean_notebook(nb)
+    assert "tags" not in cleaned.cells[0].metadata
+    assert cleaned.cells[1].metadata["tags"] == ["parameters"]
+    assert nb.cells[0].metadata["tags"] == []  # the input is not mutated

@@ -244,3 +244,13 @@ def test_cli_bad_inputs_name_both_files():
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2 and "bad--v3.ipynb" in lines[0] and "bad--truncated.ipynb" in lines[1]
     assert result.output.count("Traceback") == 0
+
+
+def test_an_empty_tags_list_added_by_papermill_is_noise_but_a_real_tag_is_not():
+    nb = _nb("x = 1", "print(x)")
+    touched = copy.deepcopy(nb)
+    for cell in touched.cells:
+        cell.metadata["tags"] = []
+    assert diff_notebooks(nb, touched, DiffOptions()).identical
+    touched.cells[0].metadata["tags"] = ["parameters"]
+    assert not diff_notebooks(nb, touched, DiffOptions()).identical
