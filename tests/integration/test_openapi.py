@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import yaml
 from jsonschema import Draft202012Validator, ValidationError
-from server_fixtures import Project, make_project
 from tornado.httpclient import HTTPClientError
 
 from jupyter_mlops.server.handlers import ROUTES
@@ -23,14 +22,6 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 SPEC = yaml.safe_load((Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml").read_text())
 
 
-@pytest.fixture
-def project(jp_root_dir) -> Project:
-    return make_project(jp_root_dir)
-
-
-@pytest.fixture
-def jp_server_config(project):
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_mlops": True}}}
 
 
 def response_schema(path: str, method: str, status: int) -> dict:

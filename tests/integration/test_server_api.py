@@ -11,7 +11,6 @@ import json
 from urllib.parse import quote
 
 import pytest
-from server_fixtures import Project, make_project
 from tornado.httpclient import HTTPClientError
 
 from jupyter_mlops import _version, charts
@@ -21,15 +20,6 @@ from jupyter_mlops.store import open_store
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
-@pytest.fixture
-def project(jp_root_dir) -> Project:
-    return make_project(jp_root_dir)
-
-
-@pytest.fixture
-def jp_server_config(project):
-    # The store URL comes from the root dir's project (the default resolution), not from explicit config.
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_mlops": True}}}
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from server_fixtures import Project, make_project
+from server_fixtures import Project
 from tornado.httpclient import HTTPClientError
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -18,14 +18,6 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 ENDPOINTS = ["settings", "runs", "runs/{a}", "runs/{a}/metrics/auc", "compare?ids={a},{b}", "diff?a={a}&b={b}"]
 
 
-@pytest.fixture
-def project(jp_root_dir) -> Project:
-    return make_project(jp_root_dir)
-
-
-@pytest.fixture
-def jp_server_config(project):
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_mlops": True}}}
 
 
 def _url(jp_base_url: str, endpoint: str, project: Project) -> str:
