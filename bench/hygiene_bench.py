@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,6 +41,7 @@ import_nbformat()
 
 import nbformat  # noqa: E402
 import nbformat.v4 as v4  # noqa: E402
+from timing import median_time  # noqa: E402
 
 from jupyter_mlops.notebooks.clean import clean_notebook  # noqa: E402
 from jupyter_mlops.notebooks.diff import DiffOptions, diff_notebooks  # noqa: E402
@@ -83,15 +83,6 @@ def without_ids(nb: object) -> object:
     for cell in copy["cells"]:
         cell.pop("id", None)
     return nbformat.from_dict(copy)
-
-
-def median_time(fn: Callable[[], object], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 CPU: dict[str, list[float]] = {}

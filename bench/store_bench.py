@@ -26,22 +26,14 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
+
+from timing import median_time
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 FILTER = "metrics.auc >= 0.8 and params.optimizer = adam and tag = baseline"
 MLFLOW_FILTER = "metrics.auc >= 0.8 and params.optimizer = 'adam' and tags.baseline = 'true'"
-
-
-def median_time(fn: Callable[[], object], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def run_values(n: int, rng: random.Random) -> tuple[dict[str, object], dict[str, float], list[str]]:
