@@ -3,7 +3,7 @@
 :func:`compare_runs` loads runs and their code/environment snapshots from a store and its blob store, and returns
 a :class:`~jupyter_mlops.comparing.Comparison` (pure data; ``to_dict()`` is the JSON documented in
 ``docs/compare-json.md``). :func:`metric_histories` loads what :mod:`jupyter_mlops.charts` draws. The pure building
-blocks live in :mod:`jupyter_mlops.comparing` and are re-exported here.
+blocks live in :mod:`jupyter_mlops.comparing`.
 """
 
 from __future__ import annotations
@@ -12,47 +12,14 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from jupyter_mlops.comparing import (
-    CellChange,
-    CodeDiff,
-    Comparison,
-    DataChange,
-    DataDiff,
-    EnvDiff,
-    FlagRow,
-    MetricDiff,
-    PackageChange,
-    ParamDiff,
-    RunSnapshot,
-    build_comparison,
-    metric_goal,
-)
+from jupyter_mlops.comparing import Comparison, RunSnapshot, build_comparison
 from jupyter_mlops.entities import Metric, Run
 from jupyter_mlops.errors import InvalidInput, MlopsError
 
 if TYPE_CHECKING:
     from jupyter_mlops.store.base import Store
 
-__all__ = [
-    "CellChange",
-    "CodeDiff",
-    "Comparison",
-    "DataChange",
-    "DataDiff",
-    "EnvDiff",
-    "FlagRow",
-    "MetricDiff",
-    "PackageChange",
-    "ParamDiff",
-    "RunSnapshot",
-    "build_comparison",
-    "compare_runs",
-    "last_run_ids",
-    "load_snapshots",
-    "metric_goal",
-    "metric_histories",
-    "resolve_runs",
-]
+__all__ = ["compare_runs", "last_run_ids", "load_snapshots", "metric_histories", "resolve_runs"]
 
 
 def resolve_runs(store: Store, refs: Iterable[str]) -> list[str]:
