@@ -36,6 +36,16 @@ _NOT_LITERAL = object()
 _LITERAL_NODES = frozenset({ast.Constant, ast.UnaryOp, ast.List, ast.Tuple, ast.Dict})
 
 
+_PUBLIC_FIELDS = (
+    "files_read",
+    "config_files",
+    "literal_assignments",
+    "numeric_assignments",
+    "assigned_names",
+    "uses_argparse",
+)
+
+
 class CellAnalysis:
     """What one cell does, as far as a static look can tell.
 
@@ -53,16 +63,7 @@ class CellAnalysis:
             ``class``), sorted (computed on first access).
     """
 
-    __slots__ = (
-        "files_read",
-        "config_files",
-        "literal_assignments",
-        "numeric_assignments",
-        "assigned_names",
-        "uses_argparse",
-        "_tree",
-        "_names",
-    )
+    __slots__ = (*_PUBLIC_FIELDS, "_tree", "_names")
 
     def __init__(self, tree: ast.Module | None = None) -> None:
         self.files_read: list[str] = []
@@ -113,15 +114,6 @@ class CellAnalysis:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _PUBLIC_FIELDS)
         return f"CellAnalysis({shown})"
 
-
-_PUBLIC_FIELDS = (
-    "files_read",
-    "config_files",
-    "literal_assignments",
-    "numeric_assignments",
-    "assigned_names",
-    "uses_argparse",
-)
 
 
 _CACHE: OrderedDict[str, CellAnalysis] = OrderedDict()
