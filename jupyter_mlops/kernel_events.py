@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,9 @@ class CellObserver:
         self._cells_since_start = 0
         self._prev_literals: dict[str, Any] | None = None
         self._seen_files: set[tuple[str, int, int]] = set()
+        # Data reads hashed on the capture thread and not yet recorded; the run's end waits for them.
+        self._pending_data = 0
+        self._data_done = threading.Condition()
         self._snapshot_len = -1
         self._notebook_cache: tuple[str, int, list[dict[str, Any]] | None] | None = None
         self._warned: set[str] = set()
@@ -260,18 +264,30 @@ class CellObserver:
                 continue
             self._seen_files.add(key)
             is_config = name in configs
+            with self._data_done:
+                self._pending_data += 1
             context.submit(lambda p=path, n=name, c=is_config: self._record_file(run, p, n, c))
 
     def _record_file(self, run: ActiveRun, path: Path, name: str, is_config: bool) -> None:
-        if run.ended:
-            return
-        run.store.log_data_inputs(run.id, [describe_path(run.store, path, name, "input")])
-        if is_config:
-            from jupyter_mlops.capture import configs
+        # Recorded even while the run is ending: its end hook waits for these jobs, so a cell that read a file
+        # right before `%track stop` still has its data input.
+        try:
+            run.store.log_data_inputs(run.id, [describe_path(run.store, path, name, "input")])
+            if is_config:
+                from jupyter_mlops.capture import configs
 
-            values = configs.try_load_config_params(path)
-            if values:
-                run.log_params(values, source="config")
+                values = configs.try_load_config_params(path)
+                if values:
+                    run.log_params(values, source="config")
+        finally:
+            with self._data_done:
+                self._pending_data -= 1
+                self._data_done.notify_all()
+
+    def _wait_for_data(self, timeout: float = 30.0) -> None:
+        with self._data_done:
+            if not self._data_done.wait_for(lambda: self._pending_data == 0, timeout):
+                self._warn_once("data", "data inputs still being hashed at the end of the run were not waited for")
 
     # -- snapshots ----------------------------------------------------------------------------------------
     def _refresh_code(self, run: ActiveRun) -> None:
@@ -281,6 +297,7 @@ class CellObserver:
             run.store.update_run(run.id, code_hash=run.blobs.put_json(self.log.to_json()))
 
     def _final_fields(self, run: ActiveRun) -> Mapping[str, Any]:
+        self._wait_for_data()
         fields: dict[str, Any] = {"code_hash": run.blobs.put_json(self.log.to_json())}
         cells = None
         path = _notebook_path(run)

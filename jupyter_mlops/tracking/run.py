@@ -101,6 +101,7 @@ class ActiveRun:
         self._end_hooks: list[EndHook] = []
         self._tick_hooks: list[Callable[[], None]] = []
         self._ended = False
+        self._ending = False  # inside end(): its hooks may still record what the run captured
         self._status: RunStatus = RunStatus.RUNNING
         self._writer = BatchWriter(
             store,
@@ -285,16 +286,18 @@ class ActiveRun:
             >>> run.end()  # doctest: +SKIP
         """
         final = _final_status(status)
-        if self._ended:
+        if self._ended or self._ending:
             return self.store.get_run(self.id)
-        self._ended = True
+        self._ending = True
         self._status = final
         fields: dict[str, Any] = {}
+        # Hooks run while the run is still open, so capture still in flight (a data read's hash) is recorded.
         for hook in self._end_hooks:
             try:
                 fields.update(hook())
             except Exception as exc:  # a failed snapshot must not lose the run's status
                 logger.warning("jupyter_mlops: end-of-run capture failed: %s", exc)
+        self._ended = True
         self._writer.close()
         with _OPEN_LOCK:
             _OPEN.pop(self.id, None)
