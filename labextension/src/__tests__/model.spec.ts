@@ -108,3 +108,38 @@ describe('RunsModel edits and selection', () => {
     expect(query.get('filter')).toBe('status = running and notebook_path = "dir/my \\"nb\\".ipynb"');
   });
 });
+
+describe('RunsModel live refresh', () => {
+  beforeEach(() => {
+    request.mockReset();
+    jest.useFakeTimers();
+  });
+  afterEach(() => jest.useRealTimers());
+
+  /** Serve one run whose status the test controls. */
+  function serveOne(status: () => Mlops.IRun['status']): void {
+    request.mockImplementation(
+      async () => ({ runs: [run('1', { status: status() })], total: 1, offset: 0, limit: 100 }) as any
+    );
+  }
+
+  it('refetches while a run is running and stops once every loaded run has ended', async () => {
+    let status: Mlops.IRun['status'] = 'running';
+    serveOne(() => status);
+    const model = new RunsModel({ pageSize: 100, refreshInterval: 2 });
+    await model.refresh();
+    model.start();
+    const calls = () => request.mock.calls.length;
+    const before = calls();
+
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(calls()).toBe(before + 1); // a running run: the list is live
+    status = 'finished';
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(model.rowAt(0)?.status).toBe('finished'); // the refresh picked up the status change
+    const settled = calls();
+    await jest.advanceTimersByTimeAsync(10000);
+    expect(calls()).toBe(settled); // nothing can change any more: no polling
+    model.dispose();
+  });
+});
