@@ -24,6 +24,9 @@ from jupyter_mlops.errors import StoreUnavailable
 BUSY_TIMEOUT_S = 30.0
 WRITE_OPTION = "mlops_write"  # execution option that makes a SQLite transaction BEGIN IMMEDIATE
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+# SQLite's default page cache is 2 MiB per connection: a filtered search over 10,000 runs touches more index pages
+# than that and re-reads them from the OS on every query (~1.6x slower). The cache grows only as pages are used.
+PAGE_CACHE_KIB = 64 * 1024
 
 
 def redact_url(url: str | URL) -> str:
@@ -91,6 +94,8 @@ def _sqlite_engine(url: URL, *, create: bool) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
+        cursor.execute("PRAGMA temp_store = MEMORY")
         cursor.close()
 
     @event.listens_for(engine, "begin")

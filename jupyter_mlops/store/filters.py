@@ -390,7 +390,7 @@ def compile(node: Node, *, now: float, stale_after: float) -> ColumnElement[bool
     # The SQL side lives in its own module so that parsing stays importable without SQLAlchemy's compiler.
     from jupyter_mlops.store.filter_sql import compile_node
 
-    return compile_node(node, now=now, stale_after=stale_after)
+    return compile_node(node, stale_before=now - stale_after)
 
 
 __all__ = [

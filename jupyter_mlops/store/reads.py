@@ -16,7 +16,7 @@ from sqlalchemy import BindParameter, Connection, Select, bindparam, func, selec
 from jupyter_mlops.entities import Artifact, DataInput, Run, RunStatus
 from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.store import schema as s
-from jupyter_mlops.store.filter_sql import run_field_column
+from jupyter_mlops.store.filter_sql import bound, run_field_column
 
 _CHUNK = 900  # ids per IN list: far below SQLite's and PostgreSQL's bound-parameter limits
 SORT_FIELDS = ("start_time", "end_time", "name", "status", "experiment", "duration", "id", "heartbeat")
@@ -117,10 +117,11 @@ RUNS_BY_IDS = runs_select().where(s.runs.c.id.in_(_IDS))
 
 
 def _children(conn: Connection, table: str, query: Select[Any], ids: Sequence[str],
-              id_query: Select[Any] | None) -> list[Any]:
+              id_query: Select[Any] | None, stale_before: float) -> list[Any]:
     if id_query is not None and len(ids) > _CHUNK:
         # Many runs: one statement over the same filter beats dozens of long IN lists.
-        return list(conn.execute(query.where(query.selected_columns[0].in_(id_query))).all())
+        by_filter = query.where(query.selected_columns[0].in_(id_query))
+        return list(conn.execute(by_filter, bound(stale_before)).all())
     by_ids = _BY_IDS[table]
     rows: list[Any] = []
     for chunk in _chunks(ids):
@@ -142,10 +143,10 @@ def load_runs(conn: Connection, rows: Sequence[Any], *, stale_before: float,
     if not ids:
         return []
     tags: dict[str, list[str]] = {}
-    for run_id, tag in _children(conn, "tags", _TAGS, ids, id_query):
+    for run_id, tag in _children(conn, "tags", _TAGS, ids, id_query, stale_before):
         tags.setdefault(run_id, []).append(tag)
-    inputs = _data_inputs(conn, ids, id_query)
-    artifacts = _artifacts(conn, ids, id_query)
+    inputs = _data_inputs(conn, ids, id_query, stale_before)
+    artifacts = _artifacts(conn, ids, id_query, stale_before)
     summaries = _summaries([row.summary for row in rows])
     return [
         run_from_row(row, stale_before=stale_before, summary=summary, tags=tuple(tags.get(row.id, ())),
@@ -169,7 +170,7 @@ def run_columns(conn: Connection, rows: Sequence[Any], *, stale_before: float,
     """Rows from :func:`frame_select` as the columns of :meth:`Store.run_columns`: no entities, one pass."""
     tags: dict[str, list[str]] = {}
     if rows:
-        for run_id, tag in _children(conn, "tags", _TAGS, [row[0] for row in rows], id_query):
+        for run_id, tag in _children(conn, "tags", _TAGS, [row[0] for row in rows], id_query, stale_before):
             tags.setdefault(run_id, []).append(tag)
     ids, names, experiments, stored, starts, ends, beats, texts = (
         (list(column) for column in zip(*rows, strict=True)) if rows else ([] for _ in range(8)))
@@ -192,9 +193,10 @@ def _summaries(texts: list[str | None]) -> list[dict[str, Any]]:
     return json.loads("[" + ",".join(text if text else "{}" for text in texts) + "]")  # type: ignore[no-any-return]
 
 
-def _data_inputs(conn: Connection, ids: Sequence[str], id_query: Select[Any] | None) -> dict[str, list[DataInput]]:
+def _data_inputs(conn: Connection, ids: Sequence[str], id_query: Select[Any] | None,
+                 stale_before: float) -> dict[str, list[DataInput]]:
     found: dict[str, list[DataInput]] = {}
-    for row in _children(conn, "data_inputs", _INPUTS, ids, id_query):
+    for row in _children(conn, "data_inputs", _INPUTS, ids, id_query, stale_before):
         schema = json.loads(row.schema) if row.schema else None
         found.setdefault(row.run_id, []).append(
             DataInput(name=row.name, hash=row.hash, kind=row.kind, path=row.path, size=row.size, schema=schema,
@@ -203,9 +205,10 @@ def _data_inputs(conn: Connection, ids: Sequence[str], id_query: Select[Any] | N
     return found
 
 
-def _artifacts(conn: Connection, ids: Sequence[str], id_query: Select[Any] | None) -> dict[str, list[Artifact]]:
+def _artifacts(conn: Connection, ids: Sequence[str], id_query: Select[Any] | None,
+               stale_before: float) -> dict[str, list[Artifact]]:
     found: dict[str, list[Artifact]] = {}
-    for row in _children(conn, "artifacts", _ARTIFACTS, ids, id_query):
+    for row in _children(conn, "artifacts", _ARTIFACTS, ids, id_query, stale_before):
         found.setdefault(row.run_id, []).append(Artifact(path=row.path, hash=row.hash, size=row.size))
     return found
 

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, delete, exc, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, exc, insert, select, update
 
 from jupyter_mlops.entities import Artifact, DataInput, Experiment, Metric, Page, Param, Run, RunStatus
 from jupyter_mlops.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
@@ -26,8 +26,8 @@ from jupyter_mlops.store import history, migrations, reads
 from jupyter_mlops.store import schema as s
 from jupyter_mlops.store.base import StatCache, Store
 from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
-from jupyter_mlops.store.filters import compile as compile_filter
-from jupyter_mlops.store.filters import parse as parse_filter
+from jupyter_mlops.store.filter_sql import bound
+from jupyter_mlops.store.search import StatementCache
 from jupyter_mlops.store.values import METRIC_COLUMNS, encode_param, metric_rows, metric_tuple_rows, new_run_name
 
 T = TypeVar("T")
@@ -69,6 +69,7 @@ class SqlStore(Store):
         self._writer: Engine = self._engine.execution_options(**{WRITE_OPTION: True})
         self._insert = _upsert_builder(self._engine.dialect.name)
         self._bulk_sql: dict[str, tuple[str, list[int] | None]] = {}
+        self._statements = StatementCache()
 
     # -- plumbing --------------------------------------------------------------------------------------
     @property
@@ -241,32 +242,18 @@ class SqlStore(Store):
         """Runs matching a filter-language expression, ordered and paged; newest first by default."""
         if limit is not None and limit < 0 or offset < 0:
             raise InvalidInput("limit and offset must not be negative")
-        now = self.clock()
-        condition = self._condition(filter, now)
-        paged = limit is not None or offset > 0
-        # A filtered page carries the total as a window count, so the filter is evaluated once, not twice; an
-        # unfiltered page keeps its index-ordered early stop and counts the runs table separately (cheap).
-        windowed = paged and condition is not None
-        query = reads.apply_order(reads.runs_select(with_total=windowed), order_by)
-        counter = select(func.count()).select_from(s.runs)
-        ids = None if paged else select(s.runs.c.id)
-        if condition is not None:
-            query, counter = query.where(condition), counter.where(condition)
-            ids = None if ids is None else ids.where(condition)
-        if limit is not None:
-            query = query.limit(limit)
-        if offset:
-            query = query.offset(offset)
+        search = self._statements.search(filter, order_by, limit, offset)
+        stale_before = self.clock() - self.stale_after
 
         def work(conn: Connection) -> Page[Run]:
-            rows = conn.execute(query).all()
-            if rows and windowed:
+            rows = conn.execute(search.rows, bound(stale_before)).all()
+            if rows and search.windowed:
                 total = int(rows[0].total)
             elif (limit is None or len(rows) < limit) and (rows or not offset):
                 total = offset + len(rows)  # a short page tells the total by itself
             else:
-                total = int(conn.scalar(counter) or 0)
-            items = reads.load_runs(conn, rows, stale_before=now - self.stale_after, id_query=ids)
+                total = int(conn.scalar(search.count, bound(stale_before)) or 0)
+            items = reads.load_runs(conn, rows, stale_before=stale_before, id_query=search.ids)
             return Page(items=tuple(items), total=total, offset=offset, limit=limit)
         return self._read(work)
 
@@ -275,23 +262,10 @@ class SqlStore(Store):
         """:meth:`Store.run_columns` reading only the run columns, summaries and tags (no Run entities)."""
         if limit is not None and limit < 0:
             raise InvalidInput("limit must not be negative")
-        now = self.clock()
-        condition = self._condition(filter, now)
-        query = reads.apply_order(reads.runs_select(), order_by)
-        ids = None if limit is not None else select(s.runs.c.id)
-        if condition is not None:
-            query = query.where(condition)
-            ids = None if ids is None else ids.where(condition)
-        if limit is not None:
-            query = query.limit(limit)
-        query = reads.frame_select(query)
-        return self._read(lambda conn: reads.run_columns(conn, conn.execute(query).all(),
-                                                         stale_before=now - self.stale_after, id_query=ids))
-
-    def _condition(self, filter: str | None, now: float) -> Any:  # noqa: A002
-        if filter and filter.strip():
-            return compile_filter(parse_filter(filter), now=now, stale_after=self.stale_after)
-        return None
+        frame = self._statements.frame(filter, order_by, limit)
+        stale_before = self.clock() - self.stale_after
+        return self._read(lambda conn: reads.run_columns(conn, conn.execute(frame.rows, bound(stale_before)).all(),
+                                                         stale_before=stale_before, id_query=frame.ids))
 
     def update_run(self, run_id: str, **fields: Any) -> Run:
         """Set run columns (see :meth:`Store.update_run`); ``flags`` are merged into the stored ones."""

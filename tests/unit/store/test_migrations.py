@@ -34,7 +34,7 @@ def test_opening_a_v1_store_migrates_without_data_loss(v1_copy):
     raw.close()
     store = open_store(f"sqlite:///{v1_copy}")
     try:
-        assert store.migrate() == []  # open_store already applied 0002 to 0004
+        assert store.migrate() == []  # open_store already applied 0002 to 0005
         run = store.get_run("a" * 32)
         assert (run.name, run.experiment, run.note, run.tags) == ("old-0", "churn", "from v1", ("legacy",))
         assert run.params == {"lr": 0.1, "model.num_leaves": 31, "optimizer": "adam"}
@@ -54,6 +54,9 @@ def test_opening_a_v1_store_migrates_without_data_loss(v1_copy):
     assert raw.execute("SELECT schema_version FROM schema_info").fetchone()[0] == migrations.SCHEMA_VERSION
     assert [r[0] for r in raw.execute("SELECT name FROM migrations ORDER BY name")] == [
         m.name for m in migrations.MIGRATIONS]
+    # 0005 swapped the tag index for a covering one
+    assert [r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tags'"
+                                      " AND sql IS NOT NULL")] == ["ix_tags_tag_run"]
     raw.close()
 
 
@@ -61,7 +64,7 @@ def test_pending_only_reads(v1_copy):
     store = SqlStore(f"sqlite:///{v1_copy}")
     try:
         data = v1_copy.read_bytes()
-        later = ["0002_param_history", "0003_run_summary", "0004_covering_indexes"]
+        later = ["0002_param_history", "0003_run_summary", "0004_covering_indexes", "0005_covering_tag_index"]
         assert store.pending_migrations() == later
         assert store.pending_migrations() == later
         assert v1_copy.read_bytes() == data

@@ -124,6 +124,15 @@ def names(page):
     ("(tag = baseline or tag = tuned) and metrics.auc > 0.82", ["lgbm-2", "xgb-1"]),
     ("tag = baseline or tag = tuned and metrics.auc > 0.82", ["lgbm-1", "lgbm-2", "xgb-1"]),
     ("not (params.lr > 0.1 or params.lr is null)", ["lgbm-1", "lgbm-2"]),
+    # conjunctions of child-table conditions nest into one semi-join (same table twice, mixed tables, under not)
+    ("params.lr >= 0.1 and params.opt = adam", ["lgbm-1"]),
+    ("metrics.auc > 0.8 and params.lr >= 0.1 and tag = baseline", ["lgbm-1", "xgb-1"]),
+    ("metrics.auc > 0.8 and params.lr >= 0.1 and tag = baseline and tag != gpu", ["lgbm-1"]),
+    ("metrics.auc > 0.7 and metrics.loss is not null", ["LGBM-3"]),
+    ("params.lr is not null and params.opt ~ 'adam*' and data.path is null", ["LGBM-3"]),
+    ("tag = baseline and tag = gpu", ["xgb-1"]),
+    ("not (params.lr >= 0.1 and params.opt = adam)", ["LGBM-3", "lgbm-2", "rf-1", "xgb-1", "xgb_2"]),
+    ("(metrics.auc > 0.8 and tag = tuned) or (params.depth = 6 and data.path is null)", ["lgbm-2", "xgb-1"]),
 ])
 def test_filter_semantics(runs, text, expected):
     store, _ = runs
@@ -217,3 +226,30 @@ def test_runs_load_across_id_chunks(store, monkeypatch):
     assert page.total == 5 and [r.id for r in page.items] == made
     assert [(r.params, r.metrics, r.tags) for r in page.items] == [
         ({"n": n}, {"m": float(n)}, (f"t{n}",)) for n in range(5)]
+
+
+def test_a_repeated_search_sees_the_clock_move(make_store, clock, monkeypatch):
+    # Search statements are built once and reused; the derived status must still follow the time of each query.
+    monkeypatch.setattr(reads, "_CHUNK", 2)  # children of an unpaged result load through the filter itself
+    store = make_store(clock=clock, stale_after=30.0)
+    made = [store.create_run(name=f"r{n}", tags=["t"]).id for n in range(3)]
+    for text, limit in (("status = running", None), ("status = running", 2), ("status != crashed", None)):
+        page = store.search_runs(text, limit=limit)
+        assert page.total == 3 and all(r.tags == ("t",) for r in page.items)
+    assert store.run_columns("status = running")["status"] == ["running"] * 3
+    clock.advance(60)  # every heartbeat is now stale
+    for text, limit in (("status = running", None), ("status = running", 2), ("status != crashed", None)):
+        assert store.search_runs(text, limit=limit).total == 0
+    crashed = store.search_runs("status = crashed")
+    assert sorted(r.id for r in crashed.items) == sorted(made) and all(r.tags == ("t",) for r in crashed.items)
+    assert store.search_runs("status = crashed", limit=2).total == 3
+    assert store.run_columns("status = crashed")["status"] == ["crashed"] * 3
+    assert store.run_columns("status = running")["run_id"] == []
+
+
+def test_a_bad_filter_or_sort_fails_every_time_it_is_asked(store):
+    for _ in range(2):  # a failed build is not remembered as a good one
+        with pytest.raises(FilterSyntaxError):
+            store.search_runs("params.lr >")
+        with pytest.raises(InvalidInput):
+            store.search_runs("params.lr > 1", order_by=["colour"])
