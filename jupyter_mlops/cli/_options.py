@@ -17,6 +17,7 @@ import click
 from jupyter_mlops.errors import InvalidInput, StoreUnavailable
 
 if TYPE_CHECKING:
+    from jupyter_mlops.entities import Page, Run
     from jupyter_mlops.store.base import Store
     from jupyter_mlops.store.blobs import BlobStore
 
@@ -119,13 +120,17 @@ def limit_option(default: int | None = 50) -> Callable[[F], F]:
     return decorate
 
 
-def _missing_sqlite_file(url: str) -> Path | None:
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URL; None for other databases and in-memory SQLite."""
     if not url.startswith("sqlite:///"):
         return None
     path = url[len("sqlite:///"):].split("?", 1)[0]
-    if not path or path == ":memory:":
-        return None
-    return None if Path(path).exists() else Path(path)
+    return None if not path or path == ":memory:" else Path(path)
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    path = _sqlite_file(url)
+    return None if path is None or path.exists() else path
 
 
 def open_stores(store_url: str | None) -> tuple[Store, BlobStore]:
@@ -144,6 +149,22 @@ def open_stores(store_url: str | None) -> tuple[Store, BlobStore]:
         raise StoreUnavailable(f"no store at {missing}: no runs recorded yet (or pass --store URL)")
     store = open_store(settings.store_url, create=False, stale_after=settings.stale_after)
     return store, BlobStore(settings.blobs_url)
+
+
+def newest_runs_without_sqlalchemy(store_url: str | None, limit: int | None, offset: int) -> Page[Run] | None:
+    """The unfiltered ``runs list`` page read straight from a SQLite file (see :mod:`jupyter_mlops.store.quick_list`).
+
+    None when the store is not a plain, current SQLite file: the caller then opens the store the usual way, which
+    migrates an older file or reports the problem in one line.
+    """
+    from jupyter_mlops.config import load_settings
+    from jupyter_mlops.store.quick_list import newest_runs
+
+    settings = load_settings(store_url=store_url)
+    path = _sqlite_file(settings.store_url)
+    if path is None or "?" in settings.store_url or not path.is_file():
+        return None
+    return newest_runs(path, limit=limit, offset=offset, stale_after=settings.stale_after)
 
 
 def stdin_is_terminal() -> bool:

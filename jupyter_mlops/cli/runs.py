@@ -19,6 +19,7 @@ from jupyter_mlops.cli._options import (
     filter_option,
     format_option,
     limit_option,
+    newest_runs_without_sqlalchemy,
     non_negative,
     open_stores,
     sort_option,
@@ -91,9 +92,12 @@ def list_runs(
     """
     from jupyter_mlops import render
 
-    store, _ = open_stores(store_url)
-    with store:
-        page = store.search_runs(filter_text, order_by=list(sort), limit=limit, offset=offset)
+    # The plain listing skips importing SQLAlchemy (most of a cold start) when the store is a current SQLite file.
+    page = None if filter_text or sort else newest_runs_without_sqlalchemy(store_url, limit, offset)
+    if page is None:
+        store, _ = open_stores(store_url)
+        with store:
+            page = store.search_runs(filter_text, order_by=list(sort), limit=limit, offset=offset)
     if fmt == "json":
         _json_out({"runs": [r.to_dict() for r in page.items], "total": page.total, "offset": offset, "limit": limit})
     elif fmt == "csv":

@@ -1,48 +1,38 @@
-"""Read side of the SQL store: rows to entities, ordering, and loading a page of runs with their children.
+"""Read side of the SQL store: run queries, ordering, and loading a page of runs with their children.
 
 Params and latest metrics come from each run's ``summary`` JSON (see :mod:`.schema`); the other children (tags,
 data inputs, artifacts) of a page are loaded with one query per child table over the page's ids
-(``run_id IN (...)``, or the filter itself as a subquery for large sets), never one query per run.
+(``run_id IN (...)``, or the filter itself as a subquery for large sets), never one query per run. Rows become
+entities in :mod:`.rows`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import BindParameter, Connection, Select, bindparam, func, select
 
-from jupyter_mlops.entities import Artifact, DataInput, Run, RunStatus
+from jupyter_mlops.entities import Artifact, DataInput, Run
 from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.store import schema as s
 from jupyter_mlops.store.filter_sql import bound, run_field_column
+from jupyter_mlops.store.rows import (
+    ARTIFACT_FIELDS,
+    DATA_INPUT_FIELDS,
+    RUN_FIELDS,
+    artifact_from_row,
+    data_input_from_row,
+    decode_summaries,
+    derive_status,
+    run_from_row,
+)
 
 _CHUNK = 900  # ids per IN list: far below SQLite's and PostgreSQL's bound-parameter limits
 SORT_FIELDS = ("start_time", "end_time", "name", "status", "experiment", "duration", "id", "heartbeat")
 
-RUN_COLUMNS = (
-    s.runs.c.id,
-    s.runs.c.name,
-    s.experiments.c.name.label("experiment"),
-    s.runs.c.status,
-    s.runs.c.start_time,
-    s.runs.c.end_time,
-    s.runs.c.heartbeat,
-    s.runs.c.notebook_path,
-    s.runs.c.git_commit,
-    s.runs.c.git_dirty,
-    s.runs.c.code_hash,
-    s.runs.c.notebook_hash,
-    s.runs.c.env_hash,
-    s.runs.c.note,
-    s.runs.c.reproduction_of,
-    s.runs.c.flags,
-    s.runs.c.summary,
-)
-
-
-_RUN_WIDTH = len(RUN_COLUMNS)
+RUN_COLUMNS = tuple(s.experiments.c.name.label("experiment") if field == "experiment" else s.runs.c[field]
+                    for field in RUN_FIELDS)
 
 
 def runs_select(*, with_total: bool = False) -> Select[Any]:
@@ -105,11 +95,8 @@ def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
 # object with an expanding ``:ids`` parameter skips rebuilding and re-keying the expression on every read.
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 _TAGS = select(s.tags.c.run_id, s.tags.c.tag).order_by(s.tags.c.tag)
-_INPUTS = select(s.data_inputs.c.run_id, s.data_inputs.c.name, s.data_inputs.c.hash, s.data_inputs.c.kind,
-                 s.data_inputs.c.path, s.data_inputs.c.size, s.data_inputs.c.schema,
-                 s.data_inputs.c.role).order_by(s.data_inputs.c.id)
-_ARTIFACTS = select(s.artifacts.c.run_id, s.artifacts.c.path, s.artifacts.c.hash,
-                    s.artifacts.c.size).order_by(s.artifacts.c.path)
+_INPUTS = select(s.data_inputs.c.run_id, *(s.data_inputs.c[f] for f in DATA_INPUT_FIELDS)).order_by(s.data_inputs.c.id)
+_ARTIFACTS = select(s.artifacts.c.run_id, *(s.artifacts.c[f] for f in ARTIFACT_FIELDS)).order_by(s.artifacts.c.path)
 _BY_IDS = {name: q.where(q.selected_columns[0].in_(_IDS))
            for name, q in (("tags", _TAGS), ("data_inputs", _INPUTS), ("artifacts", _ARTIFACTS))}
 #: The run rows of given ids (``ids`` is an expanding parameter).
@@ -147,7 +134,7 @@ def load_runs(conn: Connection, rows: Sequence[Any], *, stale_before: float,
         tags.setdefault(run_id, []).append(tag)
     inputs = _data_inputs(conn, ids, id_query, stale_before)
     artifacts = _artifacts(conn, ids, id_query, stale_before)
-    summaries = _summaries([row.summary for row in rows])
+    summaries = decode_summaries([row.summary for row in rows])
     return [
         run_from_row(row, stale_before=stale_before, summary=summary, tags=tuple(tags.get(row.id, ())),
                      data_inputs=tuple(inputs.get(row.id, ())), artifacts=tuple(artifacts.get(row.id, ())))
@@ -174,7 +161,7 @@ def run_columns(conn: Connection, rows: Sequence[Any], *, stale_before: float,
             tags.setdefault(run_id, []).append(tag)
     ids, names, experiments, stored, starts, ends, beats, texts = (
         (list(column) for column in zip(*rows, strict=True)) if rows else ([] for _ in range(8)))
-    summaries = _summaries(texts)
+    summaries = decode_summaries(texts)
     return {
         "run_id": ids, "name": names, "experiment": experiments,
         "status": [derive_status(status, beat, stale_before).value
@@ -186,22 +173,11 @@ def run_columns(conn: Connection, rows: Sequence[Any], *, stale_before: float,
     }
 
 
-def _summaries(texts: list[str | None]) -> list[dict[str, Any]]:
-    """Decode many summary columns with one ``json.loads`` of a JSON array (per-call overhead paid once)."""
-    if len(texts) < 2:
-        return [_json_object(text) for text in texts]
-    return json.loads("[" + ",".join(text if text else "{}" for text in texts) + "]")  # type: ignore[no-any-return]
-
-
 def _data_inputs(conn: Connection, ids: Sequence[str], id_query: Select[Any] | None,
                  stale_before: float) -> dict[str, list[DataInput]]:
     found: dict[str, list[DataInput]] = {}
     for row in _children(conn, "data_inputs", _INPUTS, ids, id_query, stale_before):
-        schema = json.loads(row.schema) if row.schema else None
-        found.setdefault(row.run_id, []).append(
-            DataInput(name=row.name, hash=row.hash, kind=row.kind, path=row.path, size=row.size, schema=schema,
-                      role=row.role)
-        )
+        found.setdefault(row[0], []).append(data_input_from_row(row))
     return found
 
 
@@ -209,52 +185,5 @@ def _artifacts(conn: Connection, ids: Sequence[str], id_query: Select[Any] | Non
                stale_before: float) -> dict[str, list[Artifact]]:
     found: dict[str, list[Artifact]] = {}
     for row in _children(conn, "artifacts", _ARTIFACTS, ids, id_query, stale_before):
-        found.setdefault(row.run_id, []).append(Artifact(path=row.path, hash=row.hash, size=row.size))
+        found.setdefault(row[0], []).append(artifact_from_row(row))
     return found
-
-
-_STATUSES = {status.value: status for status in RunStatus}
-
-
-def derive_status(stored: str, heartbeat: float | None, stale_before: float) -> RunStatus:
-    """A running run whose heartbeat is older than ``stale_before`` reads as crashed."""
-    status = _STATUSES.get(stored) or RunStatus(stored)  # a dict hit instead of an Enum call per run
-    if status is RunStatus.RUNNING and heartbeat is not None and heartbeat < stale_before:
-        return RunStatus.CRASHED
-    return status
-
-
-def _json_object(text: str | None) -> dict[str, Any]:
-    return json.loads(text) if text and text != "{}" else {}
-
-
-def run_from_row(row: Any, *, stale_before: float, summary: dict[str, Any] | None = None, **children: Any) -> Run:
-    """Build a :class:`Run` from a run row plus children.
-
-    Params and latest metrics come from the row's summary column, or from ``summary`` when the caller already
-    decoded it.
-    """
-    (run_id, name, experiment, status, start_time, end_time, heartbeat, notebook_path, git_commit, git_dirty,
-     code_hash, notebook_hash, env_hash, note, reproduction_of, flags, text) = row[:_RUN_WIDTH]
-    decoded = _json_object(text) if summary is None else summary
-    return Run(
-        id=run_id,
-        name=name,
-        experiment=experiment,
-        status=derive_status(status, heartbeat, stale_before),
-        start_time=start_time,
-        end_time=end_time,
-        heartbeat=heartbeat,
-        notebook_path=notebook_path,
-        git_commit=git_commit,
-        git_dirty=None if git_dirty is None else bool(git_dirty),
-        code_hash=code_hash,
-        notebook_hash=notebook_hash,
-        env_hash=env_hash,
-        note=note or "",
-        reproduction_of=reproduction_of,
-        flags=_json_object(flags),
-        params=decoded.get("params", {}),
-        metrics=decoded.get("metrics", {}),
-        **children,
-    )

@@ -27,6 +27,7 @@ from jupyter_mlops.store import schema as s
 from jupyter_mlops.store.base import StatCache, Store
 from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
 from jupyter_mlops.store.filter_sql import bound
+from jupyter_mlops.store.rows import derive_status
 from jupyter_mlops.store.search import StatementCache
 from jupyter_mlops.store.values import METRIC_COLUMNS, encode_param, metric_rows, metric_tuple_rows, new_run_name
 
@@ -201,7 +202,7 @@ class SqlStore(Store):
         self._write(work)
         # A brand-new run has no children but its tags: build it from what was written instead of reading back.
         return Run(id=run_id, name=run_name, experiment=experiment,
-                   status=reads.derive_status(RunStatus.RUNNING.value, start, self.clock() - self.stale_after),
+                   status=derive_status(RunStatus.RUNNING.value, start, self.clock() - self.stale_after),
                    start_time=start, heartbeat=start, notebook_path=notebook_path, note=note or "",
                    reproduction_of=reproduction_of, tags=tuple(row["tag"] for row in tag_rows))
 

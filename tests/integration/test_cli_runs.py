@@ -197,6 +197,26 @@ def test_store_that_is_not_a_database(env, tmp_path):
     assert code != 0 and "no store at" in err and not (tmp_path / "missing.db").exists()
 
 
+def test_the_plain_list_skips_sqlalchemy_and_says_what_the_store_says(tmp_path):
+    url = f"sqlite:///{tmp_path / 'mlops.db'}"
+    from jupyter_mlops.store.blobs import BlobStore
+
+    with open_store(url) as s:
+        populate(s, BlobStore(tmp_path / "blobs"))
+    program = ("import sys\nfrom jupyter_mlops.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n"
+               "    pass\nprint('sqlalchemy' in sys.modules, file=sys.stderr)")
+    for args, loads_sqlalchemy in ((["--format", "json"], "False"), (["--format", "json", "--limit", "2"], "False"),
+                                   (["--format", "json", "--filter", "name ~ '*'"], "True")):
+        done = subprocess.run([sys.executable, "-c", program, "runs", "list", "--store", url, *args],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                              env={**os.environ, "JUPYTER_MLOPS_BLOBS": str(tmp_path / "blobs")})
+        assert done.returncode == 0 and done.stderr.strip() == loads_sqlalchemy, done.stderr
+        # the same runs, totals and JSON as the store's own path (an explicit sort always takes it)
+        limit = args[3] if "--limit" in args else "50"
+        assert json.loads(done.stdout) == json.loads(ok("runs", "list", "--store", url, "--format", "json",
+                                                        "--limit", limit, "--sort", "start_time desc"))
+
+
 def test_help_of_every_runs_command():
     runner = CliRunner()
     result = runner.invoke(cli, ["runs", "--help"])

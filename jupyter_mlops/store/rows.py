@@ -1,0 +1,89 @@
+"""Stored run rows to entities: status derivation, summary decoding, ``Run`` building. Standard library only.
+
+Kept apart from the queries (:mod:`.reads`) so that a reader that does not load SQLAlchemy
+(:mod:`.quick_list`) builds exactly the same :class:`Run` objects.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jupyter_mlops.entities import Artifact, DataInput, Run, RunStatus
+
+#: The run columns every run query selects, in this order (the ``experiment`` column is the experiment's name).
+RUN_FIELDS = ("id", "name", "experiment", "status", "start_time", "end_time", "heartbeat", "notebook_path",
+              "git_commit", "git_dirty", "code_hash", "notebook_hash", "env_hash", "note", "reproduction_of", "flags",
+              "summary")
+_RUN_WIDTH = len(RUN_FIELDS)
+#: Columns of the child rows, after ``run_id``, that :func:`data_input_from_row` and :func:`artifact_from_row` read.
+DATA_INPUT_FIELDS = ("name", "hash", "kind", "path", "size", "schema", "role")
+ARTIFACT_FIELDS = ("path", "hash", "size")
+
+
+def decode_summaries(texts: list[str | None]) -> list[dict[str, Any]]:
+    """Decode many summary columns with one ``json.loads`` of a JSON array (per-call overhead paid once)."""
+    if len(texts) < 2:
+        return [json_object(text) for text in texts]
+    return json.loads("[" + ",".join(text if text else "{}" for text in texts) + "]")  # type: ignore[no-any-return]
+
+
+_STATUSES = {status.value: status for status in RunStatus}
+
+
+def derive_status(stored: str, heartbeat: float | None, stale_before: float) -> RunStatus:
+    """A running run whose heartbeat is older than ``stale_before`` reads as crashed."""
+    status = _STATUSES.get(stored) or RunStatus(stored)  # a dict hit instead of an Enum call per run
+    if status is RunStatus.RUNNING and heartbeat is not None and heartbeat < stale_before:
+        return RunStatus.CRASHED
+    return status
+
+
+def json_object(text: str | None) -> dict[str, Any]:
+    """A stored JSON object column (NULL and ``{}`` are both empty)."""
+    return json.loads(text) if text and text != "{}" else {}
+
+
+def run_from_row(row: Any, *, stale_before: float, summary: dict[str, Any] | None = None, **children: Any) -> Run:
+    """Build a :class:`Run` from a run row plus children.
+
+    Params and latest metrics come from the row's summary column, or from ``summary`` when the caller already
+    decoded it.
+    """
+    (run_id, name, experiment, status, start_time, end_time, heartbeat, notebook_path, git_commit, git_dirty,
+     code_hash, notebook_hash, env_hash, note, reproduction_of, flags, text) = row[:_RUN_WIDTH]
+    decoded = json_object(text) if summary is None else summary
+    return Run(
+        id=run_id,
+        name=name,
+        experiment=experiment,
+        status=derive_status(status, heartbeat, stale_before),
+        start_time=start_time,
+        end_time=end_time,
+        heartbeat=heartbeat,
+        notebook_path=notebook_path,
+        git_commit=git_commit,
+        git_dirty=None if git_dirty is None else bool(git_dirty),
+        code_hash=code_hash,
+        notebook_hash=notebook_hash,
+        env_hash=env_hash,
+        note=note or "",
+        reproduction_of=reproduction_of,
+        flags=json_object(flags),
+        params=decoded.get("params", {}),
+        metrics=decoded.get("metrics", {}),
+        **children,
+    )
+
+
+def data_input_from_row(row: Any) -> DataInput:
+    """A :class:`DataInput` from ``(run_id, *DATA_INPUT_FIELDS)``."""
+    _, name, digest, kind, path, size, schema, role = row
+    return DataInput(name=name, hash=digest, kind=kind, path=path, size=size,
+                     schema=json.loads(schema) if schema else None, role=role)
+
+
+def artifact_from_row(row: Any) -> Artifact:
+    """An :class:`Artifact` from ``(run_id, *ARTIFACT_FIELDS)``."""
+    _, path, digest, size = row
+    return Artifact(path=path, hash=digest, size=size)
