@@ -9,7 +9,8 @@ with schemas, a 30-cell code snapshot and a 300-package environment per run), th
     next to the same with charts downsampled to charts.COMPACT_MAX_POINTS per run and key, and its parts:
     metric_histories (100 Store.metric_history calls) next to one plain sqlite3 query for the same points,
     and chart building + JSON,
-  * `jupyter-mlops runs list` in a fresh process, next to `jupyter-mlops --help` and `python -c pass` as peers.
+  * `jupyter-mlops runs list` in a fresh process (the plain listing reads SQLite without SQLAlchemy, ADR-015),
+    next to `runs list --filter ...` (the full store path), `jupyter-mlops --help` and `python -c pass` as peers.
 Writes bench/results/compare.json.
 """
 
@@ -133,6 +134,7 @@ def main() -> None:
         env = {**os.environ, "JUPYTER_MLOPS_STORE": url, "JUPYTER_MLOPS_BLOBS": str(root / "blobs")}
         cold = max(3, args.repeat // 3)
         list_ms = cold_start([script, "runs", "list"], env, cold)
+        filtered_ms = cold_start([script, "runs", "list", "--filter", "metrics.m0 >= 0"], env, cold)
         help_ms = cold_start([script, "--help"], env, cold)
         python_ms = cold_start([sys.executable, "-c", "pass"], env, cold)
     finally:
@@ -147,7 +149,7 @@ def main() -> None:
         "charts_and_json_ms": round(charts_ms, 1),
         "endpoint_payload_kb": round(payload_kb, 1),
         "endpoint_500_points_payload_kb": round(compact_kb, 1),
-        "cold_runs_list_ms": round(list_ms), "cold_help_ms": round(help_ms), "cold_python_ms": round(python_ms),
+        "cold_runs_list_ms": round(list_ms), "cold_runs_list_filtered_ms": round(filtered_ms), "cold_help_ms": round(help_ms), "cold_python_ms": round(python_ms),
     }
     for key, value in result.items():
         print(f"{key:>24}: {value}")
