@@ -36,12 +36,13 @@ system-deps:
 demo: install
 	@bash example_notebooks/demo.sh "$(VENV)"
 
-# Lint, layer contracts, and strict typing of the core (store, capture, tracking and the bottom layer).
+# Lint, layer contracts, and strict typing of the core (store, capture, tracking, the bottom layer) and of the
+# kernel-side observer that feeds it.
 check: install-test
 	$(VENV)/bin/ruff check jupyter_mlops tests bench
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy jupyter_mlops/store jupyter_mlops/capture jupyter_mlops/tracking \
-	  jupyter_mlops/entities.py jupyter_mlops/errors.py jupyter_mlops/config.py
+	  jupyter_mlops/entities.py jupyter_mlops/errors.py jupyter_mlops/config.py jupyter_mlops/kernel_events.py
 
 pytest-suite: install-test system-deps
 	$(PY) -m pytest -p no:cacheprovider -q tests

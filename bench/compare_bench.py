@@ -149,7 +149,8 @@ def main() -> None:
         "charts_and_json_ms": round(charts_ms, 1),
         "endpoint_payload_kb": round(payload_kb, 1),
         "endpoint_500_points_payload_kb": round(compact_kb, 1),
-        "cold_runs_list_ms": round(list_ms), "cold_runs_list_filtered_ms": round(filtered_ms), "cold_help_ms": round(help_ms), "cold_python_ms": round(python_ms),
+        "cold_runs_list_ms": round(list_ms), "cold_runs_list_filtered_ms": round(filtered_ms),
+        "cold_help_ms": round(help_ms), "cold_python_ms": round(python_ms),
     }
     for key, value in result.items():
         print(f"{key:>24}: {value}")

@@ -20,6 +20,7 @@ Assumptions:
 from __future__ import annotations
 
 import ast
+import functools
 import logging
 import os
 import threading
@@ -238,6 +239,7 @@ class CellObserver:
 
     def _params_from_history(self, run: ActiveRun) -> None:
         # A parameters cell that ran before `%track start` still defines this run's parameters.
+        sources = [c.source for c in self.log]
         entries = [{"source": c.source, "id": c.cell_id} for c in self.log]
         found = code.find_parameters_cell(entries)
         if found is None:
@@ -245,7 +247,7 @@ class CellObserver:
         for index in (found.index, found.injected_index):
             if index is None:
                 continue
-            analysis = cell_analysis.analyze_source(entries[index]["source"])
+            analysis = cell_analysis.analyze_source(sources[index])
             if analysis is not None and analysis.literal_assignments:
                 run.log_params(analysis.literal_assignments, source=f"parameters:{found.provenance}")
                 self._params_found = True
@@ -266,7 +268,7 @@ class CellObserver:
             is_config = name in configs
             with self._data_done:
                 self._pending_data += 1
-            context.submit(lambda p=path, n=name, c=is_config: self._record_file(run, p, n, c))
+            context.submit(functools.partial(self._record_file, run, path, name, is_config))
 
     def _record_file(self, run: ActiveRun, path: Path, name: str, is_config: bool) -> None:
         # Recorded even while the run is ending: its end hook waits for these jobs, so a cell that read a file
