@@ -13,9 +13,10 @@ $(PY):
 	$(PIP) install --upgrade pip
 
 # Editable install: the hatch-jupyter-builder hook builds the labextension (jlpm) into jupyter_mlops/labextension.
-# One install with the test extras also satisfies the plain install, so the extension is built once.
+# `install` brings what the example notebooks import (the `examples` extra); one install with the test extras
+# also satisfies it, so the extension is built once.
 $(VENV)/.installed: pyproject.toml $(LABEXT_SRC) | $(PY)
-	$(PIP) install -e .
+	$(PIP) install -e ".[examples]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(LABEXT_SRC) | $(PY)
