@@ -154,16 +154,21 @@ def open_stores(store_url: str | None) -> tuple[Store, BlobStore]:
 def newest_runs_without_sqlalchemy(store_url: str | None, limit: int | None, offset: int) -> Page[Run] | None:
     """The unfiltered ``runs list`` page read straight from a SQLite file (see :mod:`jupyter_mlops.store.quick_list`).
 
-    None when the store is not a plain, current SQLite file: the caller then opens the store the usual way, which
-    migrates an older file or reports the problem in one line.
+    None when the store is not a current SQLite file: the caller then opens the store the usual way, which migrates
+    an older file or reports the problem in one line.
+
+    Raises:
+        StoreUnavailable: the file is not a SQLite database or is read-only (as opening the store would).
     """
     from jupyter_mlops.config import load_settings
+    from jupyter_mlops.store.files import check_sqlite_file
     from jupyter_mlops.store.quick_list import newest_runs
 
     settings = load_settings(store_url=store_url)
     path = _sqlite_file(settings.store_url)
-    if path is None or "?" in settings.store_url or not path.is_file():
+    if path is None or "?" in settings.store_url or not path.exists():
         return None
+    check_sqlite_file(path, create=False)
     return newest_runs(path, limit=limit, offset=offset, stale_after=settings.stale_after)
 
 

@@ -10,8 +10,6 @@ failing with "database is locked".
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +18,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
 from jupyter_mlops.errors import StoreUnavailable
+from jupyter_mlops.store.files import check_sqlite_file
 
 BUSY_TIMEOUT_S = 30.0
 WRITE_OPTION = "mlops_write"  # execution option that makes a SQLite transaction BEGIN IMMEDIATE
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 # SQLite's default page cache is 2 MiB per connection: a filtered search over 10,000 runs touches more index pages
 # than that and re-reads them from the OS on every query (~1.6x slower). The cache grows only as pages are used.
 PAGE_CACHE_KIB = 64 * 1024
@@ -43,36 +41,6 @@ def sqlite_path(url: URL) -> Path | None:
     if database in ("", ":memory:") or database.startswith("file::memory:"):
         return None
     return Path(database).expanduser()
-
-
-def check_sqlite_file(path: Path, *, create: bool) -> None:
-    """Refuse, without touching it, a SQLite path that cannot be a writable store.
-
-    Raises:
-        StoreUnavailable: missing (and ``create`` is false), not a file, not a SQLite database, or read-only.
-    """
-    if not path.exists():
-        if not create:
-            raise StoreUnavailable(f"no store at {path}; open it with create=True or start a run to make one")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StoreUnavailable(f"cannot create the store folder {path.parent}: {error.strerror}") from None
-        if not os.access(path.parent, os.W_OK):
-            raise StoreUnavailable(f"cannot create a store in {path.parent}: the folder is read-only")
-        return
-    if not path.is_file():
-        raise StoreUnavailable(f"store path {path} is not a file")
-    try:
-        with path.open("rb") as fh:
-            header = fh.read(len(_SQLITE_MAGIC))
-    except OSError as error:
-        raise StoreUnavailable(f"cannot read store {path}: {error.strerror}") from None
-    if header and header != _SQLITE_MAGIC:
-        raise StoreUnavailable(f"store {path} is not a SQLite database; point JUPYTER_MLOPS_STORE at another file")
-    # Root may write anything, so a file whose mode has no write bit at all is also taken as "read-only on purpose".
-    if not os.access(path, os.W_OK) or not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
-        raise StoreUnavailable(f"store {path} is read-only; make it writable or point JUPYTER_MLOPS_STORE elsewhere")
 
 
 def _sqlite_engine(url: URL, *, create: bool) -> Engine:

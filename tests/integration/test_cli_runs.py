@@ -217,6 +217,22 @@ def test_the_plain_list_skips_sqlalchemy_and_says_what_the_store_says(tmp_path):
                                                         "--limit", limit, "--sort", "start_time desc"))
 
 
+def test_a_read_only_store_is_refused_in_one_line_with_or_without_a_filter(tmp_path, env):
+    path = tmp_path / "ro.db"
+    url = f"sqlite:///{path}"
+    with open_store(url) as s:
+        s.create_run(name="kept")
+    path.chmod(0o444)
+    try:
+        before = path.read_bytes()
+        for extra in ([], ["--filter", "name = kept"], ["--format", "json"]):
+            code, out, err = invoke("runs", "list", "--store", url, *extra)
+            assert code != 0 and out == "" and "read-only" in err and len(err.strip().splitlines()) == 1, err
+        assert path.read_bytes() == before
+    finally:
+        path.chmod(0o644)
+
+
 def test_help_of_every_runs_command():
     runner = CliRunner()
     result = runner.invoke(cli, ["runs", "--help"])
