@@ -23,8 +23,9 @@ from jupyter_mlops.store.files import check_sqlite_file
 BUSY_TIMEOUT_S = 30.0
 WRITE_OPTION = "mlops_write"  # execution option that makes a SQLite transaction BEGIN IMMEDIATE
 # SQLite's default page cache is 2 MiB per connection: a filtered search over 10,000 runs touches more index pages
-# than that and re-reads them from the OS on every query (~1.6x slower). The cache grows only as pages are used.
-PAGE_CACHE_KIB = 64 * 1024
+# than that and re-read them from the OS on every query (13 ms instead of 7 ms). 8, 16 and 64 MiB measured alike;
+# 16 MiB leaves room for larger stores while bounding a pooled connection's memory. The cache fills only as used.
+PAGE_CACHE_KIB = 16 * 1024
 
 
 def redact_url(url: str | URL) -> str:
