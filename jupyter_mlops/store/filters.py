@@ -8,7 +8,7 @@ Examples of the language (full reference with semantics in ``docs/filter-languag
 
 :func:`parse` turns text into a small tree of frozen dataclasses and never touches a database; every mistake
 raises :class:`~jupyter_mlops.errors.FilterSyntaxError` with the 0-based position of the offending token.
-:func:`compile` turns a tree into a boolean Core expression over ``runs`` (EXISTS subqueries for params,
+:func:`compile` turns a tree into a boolean Core expression over ``runs`` (semi-joins for params,
 metrics, tags and data inputs); values are always bound parameters, never pasted into SQL text.
 """
 
