@@ -30,6 +30,7 @@ from pathlib import Path
 from jupyter_mlops import charts
 from jupyter_mlops.compare import compare_runs, metric_histories
 from jupyter_mlops.entities import DataInput, Metric
+from jupyter_mlops.server.handlers import encode
 from jupyter_mlops.store import open_store
 from jupyter_mlops.store.blobs import BlobStore
 
@@ -113,7 +114,7 @@ def main() -> None:
                 cmp = compare_runs(store, blobs, ids)
                 specs = charts.metric_charts(metric_histories(store, cmp), charts.run_labels(cmp.runs),
                                              max_points=max_points)
-                return json.dumps({**cmp.to_dict(), "charts": specs}, separators=(",", ":"))
+                return encode({**cmp.to_dict(), "charts": specs})  # the server's own encoder
 
             def compact_points() -> str:
                 # Peer: the same with charts downsampled to COMPACT_MAX_POINTS (LTTB cost vs smaller JSON).
@@ -127,7 +128,7 @@ def main() -> None:
             histories_ms, _ = timed(lambda: metric_histories(store, cmp), args.repeat)
             histories = metric_histories(store, cmp)
             labels = charts.run_labels(cmp.runs)
-            charts_ms, _ = timed(lambda: json.dumps(charts.metric_charts(histories, labels), separators=(",", ":")),
+            charts_ms, _ = timed(lambda: encode(charts.metric_charts(histories, labels)),
                                  args.repeat)
         raw_ms, _ = timed(lambda: raw_histories(root / "mlops.db", ids), args.repeat)
         script = str(Path(sys.executable).parent / "jupyter-mlops")
