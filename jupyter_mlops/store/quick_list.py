@@ -19,15 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jupyter_mlops.entities import Page, Run
-from jupyter_mlops.store.rows import (
-    ARTIFACT_FIELDS,
-    DATA_INPUT_FIELDS,
-    RUN_FIELDS,
-    artifact_from_row,
-    data_input_from_row,
-    decode_summaries,
-    run_from_row,
-)
+from jupyter_mlops.store.rows import ARTIFACT_FIELDS, DATA_INPUT_FIELDS, RUN_FIELDS, runs_from_rows, short_page_total
 
 #: The schema these statements are written for; tests check it equals ``migrations.SCHEMA_VERSION``.
 SCHEMA_VERSION = 5
@@ -70,27 +62,14 @@ def _page(conn: sqlite3.Connection, limit: int | None, offset: int, stale_before
     if version is None or version[0] != SCHEMA_VERSION:
         return None
     rows = conn.execute(_NEWEST, (-1 if limit is None else limit, offset)).fetchall()
-    if (limit is None or len(rows) < limit) and (rows or not offset):
-        total = offset + len(rows)  # a short page tells the total by itself
-    else:
+    total = short_page_total(len(rows), limit, offset)
+    if total is None:
         total = int(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
     ids = [row[0] for row in rows]
-    tags: dict[str, list[str]] = {}
-    for run_id, tag in _children(conn, "tags", ids):
-        tags.setdefault(run_id, []).append(tag)
-    inputs: dict[str, list[Any]] = {}
-    for row in _children(conn, "data_inputs", ids):
-        inputs.setdefault(row[0], []).append(data_input_from_row(row))
-    artifacts: dict[str, list[Any]] = {}
-    for row in _children(conn, "artifacts", ids):
-        artifacts.setdefault(row[0], []).append(artifact_from_row(row))
-    summaries = decode_summaries([row[-1] for row in rows])
-    items = tuple(
-        run_from_row(row, stale_before=stale_before, summary=summary, tags=tuple(tags.get(row[0], ())),
-                     data_inputs=tuple(inputs.get(row[0], ())), artifacts=tuple(artifacts.get(row[0], ())))
-        for row, summary in zip(rows, summaries, strict=True)
-    )
-    return Page(items=items, total=total, offset=offset, limit=limit)
+    items = runs_from_rows(rows, stale_before=stale_before, tag_rows=_children(conn, "tags", ids),
+                           input_rows=_children(conn, "data_inputs", ids),
+                           artifact_rows=_children(conn, "artifacts", ids))
+    return Page(items=tuple(items), total=total, offset=offset, limit=limit)
 
 
 def _children(conn: sqlite3.Connection, table: str, ids: Sequence[str]) -> list[Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Connection, Select, bindparam, func, select
 
-from jupyter_mlops.entities import Artifact, DataInput, Run
+from jupyter_mlops.entities import Run
 from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.store import schema as s
 from jupyter_mlops.store.filter_sql import bound, run_field_column
@@ -21,11 +21,10 @@ from jupyter_mlops.store.rows import (
     ARTIFACT_FIELDS,
     DATA_INPUT_FIELDS,
     RUN_FIELDS,
-    artifact_from_row,
-    data_input_from_row,
     decode_summaries,
     derive_status,
-    run_from_row,
+    group_by_run,
+    runs_from_rows,
 )
 
 _CHUNK = 900  # ids per IN list: far below SQLite's and PostgreSQL's bound-parameter limits
@@ -127,19 +126,10 @@ def load_runs(conn: Connection, rows: Sequence[Any], *, stale_before: float,
         id_query: ``SELECT runs.id`` selecting exactly these rows' ids, used instead of IN lists for large sets.
     """
     ids = [row.id for row in rows]
-    if not ids:
-        return []
-    tags: dict[str, list[str]] = {}
-    for run_id, tag in _children(conn, "tags", _TAGS, ids, id_query, stale_before):
-        tags.setdefault(run_id, []).append(tag)
-    inputs = _data_inputs(conn, ids, id_query, stale_before)
-    artifacts = _artifacts(conn, ids, id_query, stale_before)
-    summaries = decode_summaries([row.summary for row in rows])
-    return [
-        run_from_row(row, stale_before=stale_before, summary=summary, tags=tuple(tags.get(row.id, ())),
-                     data_inputs=tuple(inputs.get(row.id, ())), artifacts=tuple(artifacts.get(row.id, ())))
-        for row, summary in zip(rows, summaries, strict=True)
-    ]
+    return runs_from_rows(rows, stale_before=stale_before,
+                          tag_rows=_children(conn, "tags", _TAGS, ids, id_query, stale_before),
+                          input_rows=_children(conn, "data_inputs", _INPUTS, ids, id_query, stale_before),
+                          artifact_rows=_children(conn, "artifacts", _ARTIFACTS, ids, id_query, stale_before))
 
 
 #: The run columns a DataFrame needs (:func:`run_columns`), in :func:`runs_select`'s join.
@@ -155,10 +145,8 @@ def frame_select(query: Select[Any]) -> Select[Any]:
 def run_columns(conn: Connection, rows: Sequence[Any], *, stale_before: float,
                 id_query: Select[Any] | None = None) -> dict[str, list[Any]]:
     """Rows from :func:`frame_select` as the columns of :meth:`Store.run_columns`: no entities, one pass."""
-    tags: dict[str, list[str]] = {}
-    if rows:
-        for run_id, tag in _children(conn, "tags", _TAGS, [row[0] for row in rows], id_query, stale_before):
-            tags.setdefault(run_id, []).append(tag)
+    tag_rows = _children(conn, "tags", _TAGS, [row[0] for row in rows], id_query, stale_before)
+    tags = group_by_run(tag_rows, lambda row: row[1])
     ids, names, experiments, stored, starts, ends, beats, texts = (
         (list(column) for column in zip(*rows, strict=True)) if rows else ([] for _ in range(8)))
     summaries = decode_summaries(texts)
@@ -171,19 +159,3 @@ def run_columns(conn: Connection, rows: Sequence[Any], *, stale_before: float,
         "metrics": [summary.get("metrics", {}) for summary in summaries],
         "tags": [tags.get(run_id, []) for run_id in ids],
     }
-
-
-def _data_inputs(conn: Connection, ids: Sequence[str], id_query: Select[Any] | None,
-                 stale_before: float) -> dict[str, list[DataInput]]:
-    found: dict[str, list[DataInput]] = {}
-    for row in _children(conn, "data_inputs", _INPUTS, ids, id_query, stale_before):
-        found.setdefault(row[0], []).append(data_input_from_row(row))
-    return found
-
-
-def _artifacts(conn: Connection, ids: Sequence[str], id_query: Select[Any] | None,
-               stale_before: float) -> dict[str, list[Artifact]]:
-    found: dict[str, list[Artifact]] = {}
-    for row in _children(conn, "artifacts", _ARTIFACTS, ids, id_query, stale_before):
-        found.setdefault(row[0], []).append(artifact_from_row(row))
-    return found

@@ -7,15 +7,19 @@ Kept apart from the queries (:mod:`.reads`) so that a reader that does not load 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from jupyter_mlops.entities import Artifact, DataInput, Run, RunStatus
+
+T = TypeVar("T")
 
 #: The run columns every run query selects, in this order (the ``experiment`` column is the experiment's name).
 RUN_FIELDS = ("id", "name", "experiment", "status", "start_time", "end_time", "heartbeat", "notebook_path",
               "git_commit", "git_dirty", "code_hash", "notebook_hash", "env_hash", "note", "reproduction_of", "flags",
               "summary")
 _RUN_WIDTH = len(RUN_FIELDS)
+_SUMMARY = RUN_FIELDS.index("summary")
 #: Columns of the child rows, after ``run_id``, that :func:`data_input_from_row` and :func:`artifact_from_row` read.
 DATA_INPUT_FIELDS = ("name", "hash", "kind", "path", "size", "schema", "role")
 ARTIFACT_FIELDS = ("path", "hash", "size")
@@ -87,3 +91,36 @@ def artifact_from_row(row: Any) -> Artifact:
     """An :class:`Artifact` from ``(run_id, *ARTIFACT_FIELDS)``."""
     _, path, digest, size = row
     return Artifact(path=path, hash=digest, size=size)
+
+
+def group_by_run(rows: Iterable[Any], convert: Callable[[Any], T]) -> dict[str, list[T]]:
+    """``{run_id: [convert(row), ...]}`` for child rows whose first column is the run id, keeping their order."""
+    found: dict[str, list[T]] = {}
+    for row in rows:
+        found.setdefault(row[0], []).append(convert(row))
+    return found
+
+
+def runs_from_rows(rows: Sequence[Any], *, stale_before: float, tag_rows: Iterable[Any],
+                   input_rows: Iterable[Any], artifact_rows: Iterable[Any]) -> list[Run]:
+    """Full :class:`Run` entities from run rows (:data:`RUN_FIELDS` first) and their child rows.
+
+    Child rows start with the run id: ``(run_id, tag)``, ``(run_id, *DATA_INPUT_FIELDS)``,
+    ``(run_id, *ARTIFACT_FIELDS)``, each in the order the run should list them.
+    """
+    tags = group_by_run(tag_rows, lambda row: row[1])
+    inputs = group_by_run(input_rows, data_input_from_row)
+    artifacts = group_by_run(artifact_rows, artifact_from_row)
+    summaries = decode_summaries([row[_SUMMARY] for row in rows])
+    return [
+        run_from_row(row, stale_before=stale_before, summary=summary, tags=tuple(tags.get(row[0], ())),
+                     data_inputs=tuple(inputs.get(row[0], ())), artifacts=tuple(artifacts.get(row[0], ())))
+        for row, summary in zip(rows, summaries, strict=True)
+    ]
+
+
+def short_page_total(returned: int, limit: int | None, offset: int) -> int | None:
+    """The number of matches when a page tells it by itself (it came back short); None when it must be counted."""
+    if (limit is None or returned < limit) and (returned or not offset):
+        return offset + returned
+    return None

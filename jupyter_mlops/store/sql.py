@@ -27,7 +27,7 @@ from jupyter_mlops.store import schema as s
 from jupyter_mlops.store.base import StatCache, Store
 from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
 from jupyter_mlops.store.filter_sql import bound
-from jupyter_mlops.store.rows import derive_status
+from jupyter_mlops.store.rows import derive_status, short_page_total
 from jupyter_mlops.store.search import StatementCache
 from jupyter_mlops.store.values import METRIC_COLUMNS, encode_param, metric_rows, metric_tuple_rows, new_run_name
 
@@ -248,11 +248,8 @@ class SqlStore(Store):
 
         def work(conn: Connection) -> Page[Run]:
             rows = conn.execute(search.rows, bound(stale_before)).all()
-            if rows and search.windowed:
-                total = int(rows[0].total)
-            elif (limit is None or len(rows) < limit) and (rows or not offset):
-                total = offset + len(rows)  # a short page tells the total by itself
-            else:
+            total = int(rows[0].total) if rows and search.windowed else short_page_total(len(rows), limit, offset)
+            if total is None:
                 total = int(conn.scalar(search.count, bound(stale_before)) or 0)
             items = reads.load_runs(conn, rows, stale_before=stale_before, id_query=search.ids)
             return Page(items=tuple(items), total=total, offset=offset, limit=limit)
