@@ -110,8 +110,9 @@ def load_settings(
     store = store_url or env.get(ENV_STORE) or tool.get("store") or default_store_url(root)
     if isinstance(store, str) and store.startswith("sqlite:///") and not store.startswith("sqlite:////"):
         relative = store[len("sqlite:///"):]
+        # `~` means the home folder, as SQLAlchemy's own SQLite URLs treat it; other relative paths the project root.
         if relative and relative != ":memory:" and not Path(relative).is_absolute():
-            store = f"sqlite:///{(root / relative).resolve()}"
+            store = f"sqlite:///{(root / Path(relative).expanduser()).resolve()}"
     blobs = blobs_url or env.get(ENV_BLOBS) or tool.get("blobs") or str(_default_blobs(store, root))
     numbers = {k: float(tool[k]) for k in ("heartbeat_interval", "stale_after", "flush_interval") if k in tool}
     return Settings(

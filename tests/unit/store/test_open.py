@@ -152,3 +152,16 @@ def test_open_from_settings_gives_store_and_blobs(tmp_path: Path):
         assert os.path.isfile(tmp_path / ".mlops" / "mlops.db")
     finally:
         store.close()
+
+
+def test_sqlite_urls_resolve_against_the_project_root_and_home(tmp_path: Path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    relative = load_settings(start=project, store_url="sqlite:///runs/mlops.db", environ={})
+    assert relative.store_url == f"sqlite:///{project / 'runs' / 'mlops.db'}"
+    homed = load_settings(start=project, store_url="sqlite:///~/runs.db", environ={})
+    assert homed.store_url == f"sqlite:///{home / 'runs.db'}"
+    assert Path(homed.blobs_url) == home / "blobs"
