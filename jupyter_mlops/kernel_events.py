@@ -239,15 +239,14 @@ class CellObserver:
 
     def _params_from_history(self, run: ActiveRun) -> None:
         # A parameters cell that ran before `%track start` still defines this run's parameters.
-        sources = [c.source for c in self.log]
-        entries = [{"source": c.source, "id": c.cell_id} for c in self.log]
+        entries: list[dict[str, Any]] = [{"source": c.source, "id": c.cell_id} for c in self.log]
         found = code.find_parameters_cell(entries)
         if found is None:
             return
         for index in (found.index, found.injected_index):
             if index is None:
                 continue
-            analysis = cell_analysis.analyze_source(sources[index])
+            analysis = cell_analysis.analyze_source(entries[index]["source"])
             if analysis is not None and analysis.literal_assignments:
                 run.log_params(analysis.literal_assignments, source=f"parameters:{found.provenance}")
                 self._params_found = True
