@@ -76,7 +76,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option("--progress/--plain", default=None, help="Live progress display (default: on a terminal, not in CI).")
 @click.option("--prestart", type=click.IntRange(min=0), help="Kernels started ahead of need (default: --jobs).")
 def smoke(paths: tuple[str, ...], **opts: Any) -> None:
-    r"""Execute notebooks in fresh kernels with smoke parameters and report which broke, where and why.
+    """Execute notebooks in fresh kernels with smoke parameters and report which broke, where and why.
 
     PATHS are notebooks, folders (searched recursively; checkpoints, build folders, virtualenvs and hidden
     folders are skipped) or globs; default: the current folder. Parameters also come from
