@@ -6,7 +6,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LABEXT_SRC := $(shell find labextension/src labextension/style labextension/schema labextension/package.json -type f 2>/dev/null)
 
-.PHONY: demo test install install-test system-deps check pytest-suite notebooks-suite frontend-suite bench clean
+.PHONY: demo test dist install install-test system-deps check pytest-suite notebooks-suite frontend-suite bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -60,9 +60,15 @@ frontend-suite: install-test
 
 test: check pytest-suite notebooks-suite frontend-suite
 
+# A wheel with the JupyterLab extension built inside (needs Node.js here, not where the wheel is installed).
+dist: | $(PY)
+	rm -rf dist
+	$(PIP) wheel --no-deps -w dist .
+	@echo "built $$(ls dist/*.whl): install it anywhere with pip, no Node.js needed"
+
 bench: install-test
 	$(PIP) install -e ".[bench]"
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) labextension/node_modules labextension/lib jupyter_mlops/labextension .mlops
+	rm -rf $(VENV) dist labextension/node_modules labextension/lib jupyter_mlops/labextension .mlops

@@ -38,6 +38,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="parameter to inject, typed from the notebook's defaults (repeatable)")
     group.addoption("--nb-smoke-params-file", action="append", default=[], metavar="FILE",
                     help="YAML/JSON file of parameters (repeatable)")
+    group.addoption("--nb-smoke-strict-params", action="store_true",
+                    help="every notebook must define every given parameter (default: each takes the ones it defines)")
     group.addoption("--nb-smoke-kernel", metavar="NAME", help="kernelspec (default: the current interpreter)")
     group.addoption("--nb-smoke-cell-timeout", type=float, default=600.0, metavar="SECONDS",
                     help="seconds a cell may run (cell metadata or a timeout=N tag wins)")
@@ -67,8 +69,21 @@ def pytest_configure(config: pytest.Config) -> None:
         limits=Limits(cell_timeout=config.getoption("nb_smoke_cell_timeout"),
                       timeout=config.getoption("nb_smoke_timeout"),
                       keep_going=config.getoption("nb_smoke_keep_going")),
-        track=not config.getoption("nb_smoke_no_track"),
+        track=not config.getoption("nb_smoke_no_track"), strict_params=config.getoption("nb_smoke_strict_params"),
     )
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A parameter that none of the collected notebooks defines is a usage error, as with ``nb-smoke``."""
+    notebooks = [item.path for item in items if isinstance(item, NotebookItem)]
+    if not notebooks:
+        return
+    from jupyter_mlops.notebooks.smoke import check_parameters
+
+    try:
+        check_parameters(notebooks, config.stash[_OPTIONS])
+    except MlopsError as exc:
+        raise pytest.UsageError(f"--nb-smoke-param: {exc.message}") from None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

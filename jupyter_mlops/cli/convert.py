@@ -24,7 +24,7 @@ import click
 def convert(
     notebook: Path, output: Path | None, target: str, pair: bool, sections: str, name: str | None, force: bool
 ) -> None:
-    r"""Convert NOTEBOOK to a runnable package (default), a script, or a jupytext pair.
+    """Convert NOTEBOOK to a runnable package (default), a script, or a jupytext pair.
 
     OUTPUT is the package's folder (default: <stem>_package) or the script's path (default: NOTEBOOK with
     .py). %track magics become jupyter_mlops API calls; display-only magics are dropped; shell commands, %pip,

@@ -69,7 +69,7 @@ def _load_run(ref: str, store_url: str | None) -> tuple[Any, str]:
 @click.option("--store", "store_url", help="Run store URL, for run-id arguments (default: project settings).")
 def diff(a: str, b: str, outputs: bool, sources_only: bool, metadata: bool, fmt: str, html_file: str | None,
          color: bool | None, exit_code: bool, store_url: str | None) -> None:
-    r"""Diff two notebooks without noise: A and B are files, REV:path git references, or run ids.
+    """Diff two notebooks without noise: A and B are files, REV:path git references, or run ids.
 
     Execution counts, volatile metadata, cell ids and outputs are ignored unless asked for. The summary first
     lists changed parameters-cell values and changed data paths read.
@@ -122,7 +122,7 @@ def diff(a: str, b: str, outputs: bool, sources_only: bool, metadata: bool, fmt:
 @click.option("--list-rules", is_flag=True, help="List the rules and exit.")
 def lint(paths: tuple[str, ...], fmt: str, disable: tuple[str, ...], max_output_bytes: int | None,
          list_rules: bool) -> None:
-    r"""Report notebook hygiene problems in notebooks and folders (PATH may also be REV:path).
+    """Report notebook hygiene problems in notebooks and folders (PATH may also be REV:path).
 
     Configure in pyproject.toml under [tool.jupyter-mlops.lint]: disable = ["NB003"], max-output-bytes = 100000.
     Exit status: 0 clean, 1 findings, 2 unreadable notebook or bad configuration.
@@ -179,7 +179,7 @@ def lint(paths: tuple[str, ...], fmt: str, disable: tuple[str, ...], max_output_
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if any notebook would change.")
 @click.option("--stdin", "use_stdin", is_flag=True, help="Clean the notebook on stdin to stdout (git filter).")
 def clean(paths: tuple[str, ...], check: bool, use_stdin: bool) -> None:
-    r"""Strip outputs, execution counts and volatile metadata from notebooks, in place.
+    """Strip outputs, execution counts and volatile metadata from notebooks, in place.
 
     Cells tagged keep-output keep their outputs; tags and cell ids are never removed. A second run changes
     nothing (byte-identical).
@@ -240,7 +240,7 @@ def _clean_file(path: str, check: bool) -> bool:
 @click.option("--uninstall", is_flag=True, help="Remove the drivers, the filter and the .gitattributes line.")
 @click.option("--repo", type=click.Path(file_okay=False, exists=True), default=".", help="Folder in the repository.")
 def install_git_hooks(uninstall: bool, repo: str) -> None:
-    r"""Configure nbdime's git diff/merge drivers and a clean filter for *.ipynb in this repository.
+    """Configure nbdime's git diff/merge drivers and a clean filter for *.ipynb in this repository.
 
     Git then shows notebook diffs cell by cell, merges notebooks with nbdime, and stores notebooks without
     outputs or volatile metadata (the working copy keeps them). Running it twice changes nothing.

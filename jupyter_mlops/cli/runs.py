@@ -82,7 +82,7 @@ def list_runs(
     metrics: tuple[str, ...],
     fmt: str,
 ) -> None:
-    r"""List runs, newest first.
+    """List runs, newest first.
 
     \b
     Examples:
@@ -116,7 +116,7 @@ def list_runs(
 @store_option
 @format_option("table", "json")
 def show(run_ref: str, store_url: str | None, fmt: str) -> None:
-    r"""Show one run: params, metrics, data inputs, artifacts, environment, tags and note.
+    """Show one run: params, metrics, data inputs, artifacts, environment, tags and note.
 
     \b
     Examples:
@@ -154,7 +154,7 @@ def compare(
     output: str | None,
     store_url: str | None,
 ) -> None:
-    r"""Compare runs: why is this run different? The first run is the baseline.
+    """Compare runs: why is this run different? The first run is the baseline.
 
     Sections, in order: changed params, changed code (executed cells added/removed/changed), changed data
     (hash, size, rows, columns, dtypes), changed environment (Python, packages), metrics with deltas and the
@@ -216,7 +216,7 @@ def _write(text: str, output: str | None) -> None:
 @click.option("--remove", is_flag=True, help="Remove these tags instead of adding them.")
 @store_option
 def tag(run_ref: str, tags: tuple[str, ...], remove: bool, store_url: str | None) -> None:
-    r"""Add tags to a run (or remove them with --remove).
+    """Add tags to a run (or remove them with --remove).
 
     \b
     Examples:
@@ -239,7 +239,7 @@ def tag(run_ref: str, tags: tuple[str, ...], remove: bool, store_url: str | None
 @click.option("--append", is_flag=True, help="Append to the existing note instead of replacing it.")
 @store_option
 def note(run_ref: str, text: str, append: bool, store_url: str | None) -> None:
-    r"""Set a run's note (TEXT, or - to read it from stdin).
+    """Set a run's note (TEXT, or - to read it from stdin).
 
     \b
     Examples:
@@ -263,7 +263,7 @@ def note(run_ref: str, text: str, append: bool, store_url: str | None) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (required when not on a terminal).")
 @store_option
 def delete(run_refs: tuple[str, ...], yes: bool, store_url: str | None) -> None:
-    r"""Delete runs and everything logged to them (blobs stay; they may be shared).
+    """Delete runs and everything logged to them (blobs stay; they may be shared).
 
     Every RUN is resolved before anything is deleted, so one bad reference deletes nothing.
 
@@ -293,7 +293,7 @@ def delete(run_refs: tuple[str, ...], yes: bool, store_url: str | None) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to a file.")
 @store_option
 def export(run_ref: str, output: str | None, store_url: str | None) -> None:
-    r"""Export one run as JSON: the run, full metric and param histories, environment and executed code.
+    """Export one run as JSON: the run, full metric and param histories, environment and executed code.
 
     \b
     Examples:

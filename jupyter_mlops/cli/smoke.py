@@ -55,9 +55,12 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.argument("paths", nargs=-1)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Notebooks run at once (default: CPU count).")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="Parameter to inject (also -p KEY VALUE); typed from the notebook's defaults. Repeatable.")
+              help="Parameter to inject (also -p KEY VALUE) into the notebooks whose parameters cell defines it; "
+                   "typed from their defaults. Repeatable.")
 @click.option("-f", "--params-file", "params_files", multiple=True, type=click.Path(dir_okay=False),
               help="YAML/JSON file of parameters (applied before -p). Repeatable.")
+@click.option("--strict-params", is_flag=True,
+              help="Every notebook must define every -p/-f parameter (default: a notebook takes the ones it defines).")
 @click.option("--kernel", metavar="NAME", help="Kernelspec to use (default: the current Python interpreter).")
 @click.option("--cell-timeout", type=float, default=600.0, show_default=True, callback=_positive,
               help="Seconds a cell may run; a cell's metadata jupyter_mlops.timeout or tag timeout=N wins.")
@@ -76,7 +79,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option("--progress/--plain", default=None, help="Live progress display (default: on a terminal, not in CI).")
 @click.option("--prestart", type=click.IntRange(min=0), help="Kernels started ahead of need (default: --jobs).")
 def smoke(paths: tuple[str, ...], **opts: Any) -> None:
-    r"""Execute notebooks in fresh kernels with smoke parameters and report which broke, where and why.
+    """Execute notebooks in fresh kernels with smoke parameters and report which broke, where and why.
 
     PATHS are notebooks, folders (searched recursively; checkpoints, build folders, virtualenvs and hidden
     folders are skipped) or globs; default: the current folder. Parameters also come from
@@ -96,6 +99,7 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
 
     options = _options(paths, opts)
     notebooks = runner.collect(options)
+    runner.check_parameters(notebooks, options)
     if not notebooks:
         click.echo("nb-smoke: no notebooks to run (nothing changed, or an empty shard)")
         return
@@ -122,7 +126,7 @@ def _options(paths: tuple[str, ...], opts: dict[str, Any]) -> Any:
         limits=Limits(cell_timeout=opts["cell_timeout"], timeout=opts["timeout"], keep_going=opts["keep_going"]),
         output_dir=Path(opts["output_dir"]) if opts["output_dir"] else None, changed_since=opts["changed_since"],
         shard=parse_shard(opts["shard"]) if opts["shard"] else None, durations_from=opts["durations_from"],
-        track=not opts["no_track"],
+        track=not opts["no_track"], strict_params=opts["strict_params"],
     )
 
 

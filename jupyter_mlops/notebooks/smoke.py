@@ -45,6 +45,7 @@ from jupyter_mlops.notebooks.smoke_params import (
     load_params_file,
     pyproject_params,
     resolve_parameters,
+    unknown_given_names,
 )
 from jupyter_mlops.notebooks.smoke_report import NotebookResult, SmokeReport
 
@@ -69,6 +70,8 @@ class SmokeOptions:
         durations_from: a previous ``--json`` report, to balance shards.
         track: False sends ``%track`` runs to a throwaway store.
         startup_timeout: seconds a kernel may take to answer after launch.
+        strict_params: every ``-p``/``-f`` name must be defined by every notebook's parameters cell (by
+            default a notebook takes the names its cell defines; see :func:`check_parameters`).
     """
 
     paths: list[str] = field(default_factory=list)
@@ -84,6 +87,7 @@ class SmokeOptions:
     durations_from: str | None = None
     track: bool = True
     startup_timeout: float = 60.0
+    strict_params: bool = False
 
 
 def collect(options: SmokeOptions) -> list[Path]:
@@ -148,14 +152,46 @@ def prepare(notebook: Path, options: SmokeOptions, output_dir: Path | None,
     if not nb.cells:
         raise NotebookError("the notebook has no cells")
     lines = cell_lines(raw, len(nb.cells))
-    layers = [pyproject_params(notebook, cache), *(load_params_file(f) for f in options.param_files),
-              options.parameters]
-    parameters = resolve_parameters(nb, layers)
+    configured = resolve_parameters(nb, [pyproject_params(notebook, cache)])
+    given = resolve_parameters(nb, _given_layers(options), skip_unknown=not options.strict_params)
+    parameters = {**configured, **given}
     originals = {id(cell): i for i, cell in enumerate(nb.cells)}
     inject_parameters(nb, parameters, notebook_language(nb))
     return Job(path=notebook, key=key, nb=nb, origin=[originals.get(id(c)) for c in nb.cells], lines=lines,
                parameters=parameters, output=output_path(notebook, output_dir) if output_dir else None,
                kernel_name=choose_kernel(nb, options.kernel))
+
+
+def _given_layers(options: SmokeOptions) -> list[dict[str, Any]]:
+    return [*(load_params_file(f) for f in options.param_files), options.parameters]
+
+
+def check_parameters(notebooks: list[Path], options: SmokeOptions) -> None:
+    """Refuse, before anything runs, a ``-p``/``-f`` name that none of ``notebooks`` defines.
+
+    A name only some notebooks define is fine: the others run without it. Unreadable notebooks are skipped
+    here and reported as ``bad-notebook`` when they run.
+
+    Raises:
+        InvalidInput: a name no notebook's parameters cell defines (with a "did you mean" hint), or an
+            unreadable ``-f`` file.
+    """
+    given: dict[str, Any] = {}
+    for layer in _given_layers(options):
+        given.update(layer)
+    if not given:
+        return
+    from jupyter_mlops.notebooks.io import parse_notebook
+
+    parsed = []
+    for notebook in notebooks:
+        try:
+            parsed.append(parse_notebook(notebook.read_bytes(), discover_mod.shard_key(notebook)))
+        except (OSError, NotebookError):
+            continue
+    message = unknown_given_names(given, parsed)
+    if message:
+        raise InvalidInput(message)
 
 
 def _bad(key: str, reason: str, message: str) -> NotebookResult:

@@ -4,7 +4,13 @@ Sources, later wins: per-glob tables in ``[tool.jupyter-mlops.smoke]`` of the ne
 (``[tool.jupyter-mlops.smoke."example_notebooks/*.ipynb"] epochs = 1``), ``-f params.yaml`` files, then ``-p
 key=value`` on the command line. Every value is typed against the default in the notebook's ``parameters``
 cell (papermill's convention), read with :mod:`ast` without running anything: ``"3"`` for ``epochs = 10``
-becomes ``3``, ``"2.5"`` is an error, and a name the cell does not define is an error, not a warning.
+becomes ``3``, and ``"2.5"`` is an error.
+
+Names are checked where they were meant: a per-glob table names the notebooks it is for, so a name their
+parameters cell does not define is an error for that notebook. ``-p`` and ``-f`` are given once for a whole
+folder of notebooks that differ in their parameters, so each notebook takes the names its cell defines and
+ignores the others (:func:`unknown_given_names` makes a name that *no* selected notebook defines a usage error
+before anything runs); ``--strict-params`` asks for the per-notebook rule for them too.
 
 The parameters are injected as papermill does it (a cell tagged ``injected-parameters`` after the
 ``parameters`` cell), so executed notebooks look the same as papermill's. Python values are written with
@@ -14,6 +20,7 @@ The parameters are injected as papermill does it (a cell tagged ``injected-param
 from __future__ import annotations
 
 import ast
+import difflib
 import fnmatch
 import math
 from collections.abc import Mapping, Sequence
@@ -43,6 +50,9 @@ def notebook_defaults(nb: Any) -> dict[str, Any] | None:
     Returns:
         ``{name: default}`` (a non-literal default such as ``Path("x")`` maps to ``...``, accepting any
         value), or None when the notebook has no parameters cell.
+
+    Raises:
+        InvalidInput: the parameters cell is not valid Python (the message names the cell and the line).
     """
     index = parameters_cell_index(nb)
     if index is None:
@@ -52,8 +62,11 @@ def notebook_defaults(nb: Any) -> dict[str, Any] | None:
     lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
     try:
         tree = ast.parse("\n".join(lines))
-    except SyntaxError:
-        return {}
+    except SyntaxError as error:
+        raise InvalidInput(f"the parameters cell (cell {index}) does not parse: line {error.lineno}: "
+                           f"{error.msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise InvalidInput(f"the parameters cell (cell {index}) cannot be read as Python") from None
     defaults: dict[str, Any] = {}
     for node in tree.body:
         targets: list[ast.expr] = []
@@ -194,12 +207,18 @@ def _glob_match(rel: str, pattern: str) -> bool:
     return "**/" in pattern and fnmatch.fnmatchcase(rel, pattern.replace("**/", ""))
 
 
-def resolve_parameters(nb: Any, layers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def resolve_parameters(nb: Any, layers: Sequence[Mapping[str, Any]], *, skip_unknown: bool = False) -> dict[str, Any]:
     """Merge parameter layers (later wins) and type each value against the notebook's defaults.
 
+    Args:
+        nb: the notebook.
+        layers: parameter mappings, later wins.
+        skip_unknown: leave out the names the parameters cell does not define (and give a notebook without a
+            parameters cell nothing) instead of refusing them.
+
     Raises:
-        InvalidInput: an unknown name, a badly typed value, or parameters for a notebook without a
-            ``parameters`` cell.
+        InvalidInput: a badly typed value, a parameters cell that does not parse, or (unless ``skip_unknown``)
+            an unknown name or parameters for a notebook without a ``parameters`` cell.
     """
     merged: dict[str, Any] = {}
     for layer in layers:
@@ -208,13 +227,41 @@ def resolve_parameters(nb: Any, layers: Sequence[Mapping[str, Any]]) -> dict[str
         return {}
     defaults = notebook_defaults(nb)
     if defaults is None:
+        if skip_unknown:
+            return {}
         raise InvalidInput(f"parameters given ({', '.join(sorted(merged))}) but the notebook has no cell tagged "
                            "'parameters'")
     unknown = sorted(set(merged) - set(defaults))
-    if unknown:
+    if unknown and not skip_unknown:
         known = ", ".join(sorted(defaults)) or "none"
         raise InvalidInput(f"unknown parameter {', '.join(unknown)} (the parameters cell defines: {known})")
-    return {name: coerce(name, value, defaults[name]) for name, value in merged.items()}
+    return {name: coerce(name, value, defaults[name]) for name, value in merged.items() if name in defaults}
+
+
+def unknown_given_names(given: Mapping[str, Any], notebooks: Sequence[Any]) -> str | None:
+    """The usage error for ``-p``/``-f`` names that no notebook's parameters cell defines, or None.
+
+    ``notebooks`` are the parsed notebooks of one call; those that cannot be read are left out here (each is
+    reported on its own when it runs), and so are parameters cells that do not parse (their notebook fails with
+    that reason).
+    """
+    if not given:
+        return None
+    defined: set[str] = set()
+    for nb in notebooks:
+        try:
+            defined |= set(notebook_defaults(nb) or {})
+        except InvalidInput:
+            return None  # that notebook's own error says more than a guess about its names would
+    unknown = sorted(set(given) - defined)
+    if not unknown:
+        return None
+    hints = [f"did you mean {match[0]!r}?" for name in unknown
+             if (match := difflib.get_close_matches(name, sorted(defined), n=1))]
+    known = ", ".join(sorted(defined)) or "none"
+    message = (f"unknown parameter {', '.join(unknown)}: no selected notebook's parameters cell defines "
+               f"{'them' if len(unknown) > 1 else 'it'} (defined: {known})")
+    return " ".join([message, *hints])
 
 
 def inject_parameters(nb: Any, parameters: Mapping[str, Any], language: str = "python") -> int | None:

@@ -10,6 +10,7 @@ import os
 import stat
 from pathlib import Path
 
+from jupyter_mlops.config import MLOPS_DIR
 from jupyter_mlops.errors import StoreUnavailable
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -30,6 +31,8 @@ def check_sqlite_file(path: Path, *, create: bool) -> None:
             raise StoreUnavailable(f"cannot create the store folder {path.parent}: {error.strerror}") from None
         if not os.access(path.parent, os.W_OK):
             raise StoreUnavailable(f"cannot create a store in {path.parent}: the folder is read-only")
+        if path.parent.name == MLOPS_DIR:
+            _keep_out_of_git(path.parent)
         return
     if not path.is_file():
         raise StoreUnavailable(f"store path {path} is not a file")
@@ -43,3 +46,14 @@ def check_sqlite_file(path: Path, *, create: bool) -> None:
     # Root may write anything, so a file whose mode has no write bit at all is also taken as "read-only on purpose".
     if not os.access(path, os.W_OK) or not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
         raise StoreUnavailable(f"store {path} is read-only; make it writable or point JUPYTER_MLOPS_STORE elsewhere")
+
+
+def _keep_out_of_git(folder: Path) -> None:
+    # The project's store and blobs are data, not source: a `*` .gitignore inside the folder keeps them out of
+    # `git add .` without touching the project's own .gitignore (the way virtualenv and pytest's cache do it).
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        try:
+            ignore.write_text("# created by jupyter_mlops: the run store is not source\n*\n", encoding="utf-8")
+        except OSError:
+            pass  # a store without the hint still works

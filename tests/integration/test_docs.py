@@ -58,3 +58,27 @@ def test_command_is_documented(name):
         if not re.search(rf"jupyter-mlops {re.escape(' '.join(path))}(?![\w-])", headings)
     ]
     assert not missing, f"no docs/*.md heading names: {', '.join('jupyter-mlops ' + m for m in missing)}"
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_keeps_examples_as_written(name):
+    # click keeps a paragraph unwrapped only after a line holding the \b character; a raw docstring's literal
+    # backslash-b is printed instead and the examples are re-wrapped into one paragraph.
+    runner = CliRunner()
+    for path, command in command_paths(name, load(name)):
+        output = runner.invoke(cli, [*path, "--help"], terminal_width=80).output
+        assert "\\b" not in output, f"jupyter-mlops {' '.join(path)} --help prints a literal \\b"
+        doc = command.help or ""
+        if "Examples:" in doc:
+            examples = doc.split("Examples:", 1)[1].strip().splitlines()
+            for line in (ln.strip() for ln in examples if ln.strip()):
+                assert any(out.strip() == line for out in output.splitlines()), (
+                    f"jupyter-mlops {' '.join(path)} --help re-wrapped the example {line!r}")
+
+
+def test_nb_smoke_script_help_keeps_examples_as_written():
+    from jupyter_mlops.cli.smoke import smoke
+
+    output = CliRunner().invoke(smoke, ["--help"], terminal_width=80).output
+    assert "\\b" not in output
+    assert "\n    nb-smoke example_notebooks/ -j 2 -p epochs=1\n" in output

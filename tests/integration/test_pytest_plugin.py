@@ -56,3 +56,13 @@ def test_malformed_param_is_a_usage_error(pytester: pytest.Pytester):
     result = pytester.runpytest_inprocess("--nb-smoke", "--nb-smoke-param", "epochs")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "expected KEY=VALUE" in "\n".join(result.errlines)
+
+
+def test_a_param_no_collected_notebook_defines_is_a_usage_error(project: Path, pytester: pytest.Pytester):
+    pytester.chdir()
+    shutil.copytree(project / "nbs", pytester.path / "nbs")
+    result = pytester.runpytest_inprocess("--nb-smoke", "--nb-smoke-param", "epoch=1", "nbs")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "did you mean 'epochs'?" in "\n".join(result.errlines)
+    result = pytester.runpytest_inprocess("--nb-smoke", "--nb-smoke-param", "epochs=1", "--collect-only", "nbs")
+    assert result.ret == pytest.ExitCode.OK  # only passes--params defines it: the other notebook takes none

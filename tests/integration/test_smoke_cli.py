@@ -134,4 +134,42 @@ def test_missing_kernel_and_bad_parameters_start_no_kernel(tmp_path: Path):
     assert out.returncode == 2
     assert "[bad-parameter] parameter epochs: '2.5' is not a valid int" in out.stdout
     out = nb_smoke(tmp_path, "passes--params.ipynb", "-p", "epoch=1", "--plain")
-    assert out.returncode == 2 and "unknown parameter epoch" in out.stdout
+    assert out.returncode == 2 and "unknown parameter epoch" in out.stderr  # a usage error, before any kernel
+
+
+def _params_notebook(path: Path, params: str | None, body: str) -> None:
+    cells = [] if params is None else [nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]})]
+    nbformat.write(nbformat.v4.new_notebook(cells=[*cells, nbformat.v4.new_code_cell(body)]), path)
+
+
+def test_a_folder_parameter_goes_to_the_notebooks_that_define_it(tmp_path: Path):
+    # The README's CI line: one -p for a folder whose notebooks differ in their parameters.
+    _params_notebook(tmp_path / "train.ipynb", "epochs = 10", "print('epochs', epochs)")
+    _params_notebook(tmp_path / "data.ipynb", "version = 1", "print('version', version)")
+    _params_notebook(tmp_path / "plain.ipynb", None, "print('no parameters')")
+    out = nb_smoke(tmp_path, ".", "-j", "2", "-p", "epochs=1", "--plain", "--no-track", "--output-dir", "run")
+    assert out.returncode == 0, out.stdout + out.stderr
+    executed = {name: nbformat.read(tmp_path / "run" / name, as_version=4) for name in
+                ("train.ipynb", "data.ipynb", "plain.ipynb")}
+    assert executed["train.ipynb"].cells[-1].outputs[0]["text"] == "epochs 1\n"
+    assert executed["data.ipynb"].cells[-1].outputs[0]["text"] == "version 1\n"
+    assert not any("injected-parameters" in c.metadata.get("tags", []) for name in ("data.ipynb", "plain.ipynb")
+                   for c in executed[name].cells)
+
+    out = nb_smoke(tmp_path, ".", "-p", "epoch=1", "--plain", "--no-track")
+    assert out.returncode == 2
+    assert "unknown parameter epoch: no selected notebook's parameters cell defines it" in out.stderr
+    assert "did you mean 'epochs'?" in out.stderr and "Traceback" not in out.stderr
+    assert "PASS" not in out.stdout  # refused before any kernel started
+
+    out = nb_smoke(tmp_path, ".", "-p", "epochs=1", "--strict-params", "--plain", "--no-track")
+    assert out.returncode == 2
+    assert "FAIL data.ipynb [bad-parameter] unknown parameter epochs" in out.stdout
+    assert "FAIL plain.ipynb [bad-parameter]" in out.stdout and "PASS train.ipynb" in out.stdout
+
+
+def test_a_parameters_cell_that_does_not_parse_is_named_as_the_reason(tmp_path: Path):
+    _params_notebook(tmp_path / "broken.ipynb", "a = 1\nb = (2", "print(a)")
+    out = nb_smoke(tmp_path, "broken.ipynb", "-p", "a=3", "--plain", "--no-track")
+    assert out.returncode == 2
+    assert "[bad-parameter] the parameters cell (cell 0) does not parse: line 2:" in out.stdout

@@ -17,6 +17,7 @@ from jupyter_mlops.notebooks.smoke_params import (
     pyproject_params,
     resolve_parameters,
     split_assignment,
+    unknown_given_names,
 )
 
 PARAMS = ("epochs = 10\nlr: float = 0.1\nname = 'base'\nflag = False\nlayers = [1, 2]\nopt = None\n"
@@ -115,3 +116,27 @@ def test_injection_without_parameters_cell_goes_first_and_nothing_is_injected_fo
     assert inject_parameters(nb, {}) is None
     assert len(nb.cells) == 2
     assert inject_parameters(nb, {"x": 1}) == 0
+
+
+def test_given_parameters_skip_names_a_notebook_does_not_define():
+    assert resolve_parameters(notebook(), [{"epochs": "2", "depth": "3"}], skip_unknown=True) == {"epochs": 2}
+    assert resolve_parameters(notebook(None), [{"epochs": "2"}], skip_unknown=True) == {}
+    with pytest.raises(InvalidInput, match="not a valid int"):  # a name the notebook does take is still typed
+        resolve_parameters(notebook(), [{"epochs": "2.5"}], skip_unknown=True)
+
+
+def test_a_parameters_cell_that_does_not_parse_says_so_with_its_line():
+    with pytest.raises(InvalidInput, match=r"the parameters cell \(cell 1\) does not parse: line 2: "):
+        resolve_parameters(notebook("a = 1\nb = (2"), [{"a": "3"}])
+    with pytest.raises(InvalidInput, match="does not parse"):
+        resolve_parameters(notebook("a = 1\nb = (2"), [{"a": "3"}], skip_unknown=True)
+
+
+def test_a_given_name_no_notebook_defines_is_refused_with_a_suggestion():
+    other = notebook("depth = 3")
+    assert unknown_given_names({"epochs": "1"}, [notebook(), other]) is None  # one of them defines it
+    assert unknown_given_names({"depth": "1", "epochs": "1"}, [notebook(), other]) is None
+    message = unknown_given_names({"epoch": "1"}, [notebook(None), other, notebook()])
+    assert message is not None and message.startswith("unknown parameter epoch: no selected notebook")
+    assert "did you mean 'epochs'?" in message
+    assert unknown_given_names({}, [other]) is None

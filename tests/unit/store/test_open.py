@@ -26,6 +26,22 @@ def test_new_sqlite_store_creates_its_folder(tmp_path):
     assert target.is_file()
 
 
+def test_the_default_store_folder_keeps_itself_out_of_git(tmp_path):
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    target = tmp_path / ".mlops" / "mlops.db"
+    with open_store(f"sqlite:///{target}") as store:
+        store.create_run(name="x")
+    listed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=tmp_path, check=True,
+                            capture_output=True, text=True).stdout
+    assert listed == ""  # neither the database, its WAL files, nor the .gitignore itself show up
+    elsewhere = tmp_path / "shared" / "runs.db"
+    with open_store(f"sqlite:///{elsewhere}") as store:
+        store.create_run(name="y")
+    assert not (elsewhere.parent / ".gitignore").exists()  # a folder the user named is theirs to manage
+
+
 def test_create_false_refuses_a_missing_file(tmp_path):
     with pytest.raises(StoreUnavailable, match="no store at"):
         open_store(f"sqlite:///{tmp_path / 'missing.db'}", create=False)
