@@ -120,7 +120,7 @@ def _item_lines(item: CodeItem) -> tuple[list[str], int]:
         if number in item.removed:
             after_removal = True
         elif number in item.shown:
-            first = number - 1 not in item.shown
+            first = number in item.shown_starts
             out.append(f"{_INDENT}# {'shown in the notebook: ' if first else ''}{line}".rstrip())
         else:
             text = _indent(line, indent)

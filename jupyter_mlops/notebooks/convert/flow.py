@@ -40,6 +40,7 @@ class CodeItem:
     infos: list[StatementInfo]
     removed: set[int] = field(default_factory=set)  # 1-based lines left out: hoisted imports, dropped magics
     shown: set[int] = field(default_factory=set)  # 1-based lines of display-only expressions (kept as comments)
+    shown_starts: set[int] = field(default_factory=set)  # the first line of each of them
     inserts: dict[int, list[tuple[str, bool]]] = field(default_factory=dict)  # after line → (text, indent)
 
 
@@ -147,6 +148,7 @@ def _code_item(
     item = CodeItem(index, lines, [n not in strings for n in range(1, len(lines) + 1)], infos)
     item.removed |= set(placeholders)
     item.shown = {n for _, lines_of in shown for n in lines_of}
+    item.shown_starts = {min(lines_of) for _, lines_of in shown}
     return item
 
 

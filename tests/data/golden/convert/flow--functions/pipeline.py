@@ -44,6 +44,7 @@ def run(params: Params) -> None:
         from .report import report as _report
         from .setup import setup as _setup
         from .shadowing import shadowing as _shadowing
+
         threshold = params.threshold
         factor = params.factor
         name = params.name

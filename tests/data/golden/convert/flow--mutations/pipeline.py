@@ -43,6 +43,7 @@ def run(params: Params) -> None:
         from .mutate import mutate as _mutate
         from .report import report as _report
         from .setup import setup as _setup
+
         n_items = params.n_items
         scale = params.scale
         labels = params.labels

@@ -42,6 +42,7 @@ def run(params: Params) -> None:
         from .evaluate import evaluate as _evaluate
         from .setup import setup as _setup
         from .train import train as _train
+
         lr = params.lr
         steps = params.steps
         tag = params.tag
