@@ -6,6 +6,7 @@ writes. Static analysis decides each section's inputs and outputs (see :mod:`.fl
 
 from __future__ import annotations
 
+import ast
 import keyword
 import os
 import re
@@ -68,7 +69,26 @@ def package_files(
     from jupyter_mlops.notebooks.convert.flow import build_plan
 
     plan = build_plan(nb, sections=sections, origin=notebook)
+    for section in plan.sections:
+        for item in section.code_items():
+            if package in _imported_modules(item.infos):
+                raise InvalidInput(
+                    f"the package name {package!r} is also a module {notebook} imports (cell {item.cell_index}): "
+                    "inside the package that import would find the package itself; choose another name"
+                )
     return render_package(plan, package=package, notebook=notebook, notebook_folder=notebook_folder)
+
+
+def _imported_modules(infos: list[Any]) -> set[str]:
+    """Top-level module names the statements import (``import a.b as c`` → ``a``), relative imports excluded."""
+    modules: set[str] = set()
+    for info in infos:
+        for node in ast.walk(info.node):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module.split(".")[0])
+    return modules
 
 
 def _check_target(path: Path, force: bool) -> None:

@@ -124,6 +124,9 @@ def test_package_name_comes_from_the_folder_or_name(tmp_path, monkeypatch):
         convert_notebook(path, output=tmp_path / "other", name="fit_pkg")
     with pytest.raises(InvalidInput, match="'train-pkg' is not a valid Python package name.*try .*train_pkg"):
         convert_notebook(path, output=tmp_path / "train-pkg")
+    companion = write(tmp_path / "nb", new_notebook(cells=[code("import train\ntrain.main()")]), "train.ipynb")
+    with pytest.raises(InvalidInput, match="'train' is also a module train.ipynb imports"):
+        convert_notebook(companion, output=tmp_path / "train")
 
 
 # --- 19: the script's folder is created ---------------------------------------------------------------------
