@@ -198,13 +198,20 @@ def test_raw_cells_become_comments_and_code_keeps_its_blank_lines():
 
 # --- 20: a %%track metrics cell logs only its numbers ------------------------------------------------------------
 def test_track_metrics_cell_filters_like_the_magic():
-    from jupyter_mlops.notebooks.convert.runtime import tracked_metrics, tracked_params
+    import numpy as np
 
-    values = {"clf": object(), "auc": 0.9, "n": 3, "flag": True, "name": "x", "none": None, "arr": [1.0]}
-    assert tracked_metrics(values) == {"auc": 0.9, "n": 3.0}
-    assert tracked_params({"lr": 0.1, "fn": len, "mod": os, "cls": dict, "layers": [1]}) == {
-        "lr": 0.1, "layers": [1],
+    from jupyter_mlops.magics import _is_number, _is_param_value
+    from jupyter_mlops.notebooks.convert.runtime import is_number, tracked_metrics, tracked_params
+
+    values = {
+        "clf": object(), "auc": 0.9, "n": 3, "flag": True, "name": "x", "none": None, "arr": [1.0],
+        "np_float": np.float32(0.5), "scalar_array": np.array(2.0), "vector": np.array([1.0, 2.0]), "text": b"1",
     }
+    assert tracked_metrics(values) == {"auc": 0.9, "n": 3.0, "np_float": 0.5, "scalar_array": 2.0}
+    assert [is_number(v) for v in values.values()] == [_is_number(v) for v in values.values()]  # one rule
+    params = {"lr": 0.1, "fn": len, "mod": os, "cls": dict, "layers": [1]}
+    assert tracked_params(params) == {"lr": 0.1, "layers": [1]}
+    assert list(tracked_params(params)) == [name for name in params if _is_param_value(params, name)]
 
 
 # --- 21: display-only expressions are comments; plotting does not make a section hand its frame on --------------
