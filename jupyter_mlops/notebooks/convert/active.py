@@ -37,7 +37,7 @@ def active_in_py(cell: Any) -> bool:
     metadata = cell.get("metadata", {}) or {}
     marker = _marker(metadata)
     if marker is None:
-        return cell.get("cell_type") == "code"
+        return bool(cell.get("cell_type") == "code")
     if marker == "frozen":
         return False
     if marker.startswith("active-"):
