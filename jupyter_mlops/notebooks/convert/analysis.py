@@ -27,7 +27,52 @@ PURE_METHODS = frozenset(
     }
 )
 
+#: methods that draw, show or write a value somewhere else without changing it: a section whose only use of
+#: ``df`` is ``df.plot(...)`` or ``df.to_csv(...)`` does not hand ``df`` on as if it had changed it.
+OUTPUT_METHODS = frozenset(
+    {
+        "plot", "hist", "boxplot", "show", "display", "savefig", "to_csv", "to_parquet", "to_excel", "to_pickle",
+        "to_html", "to_latex", "to_markdown", "to_feather", "to_sql", "to_clipboard",
+    }
+)
+#: accessors whose methods draw or style a copy (``df.plot.bar()``, ``df.style.format()``)
+_OUTPUT_ACCESSORS = frozenset({"plot", "style"})
+#: builtins that only look at a value; a bare expression calling nothing else only displayed it
+_LOOKING_BUILTINS = frozenset({"len", "type", "repr", "isinstance", "id", "dir", "vars"})
+#: pure methods that may still run user code given to them (``s.apply(print)``): not safe to drop
+_CALLS_BACK = frozenset({"apply", "map", "agg", "filter", "query"})
+
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def mutating_call(func: ast.Attribute, keywords: list[ast.keyword]) -> bool:
+    """Whether a method call may change its receiver (unknown methods may; ``inplace=True`` always does)."""
+    if any(k.arg == "inplace" and _is_true(k.value) for k in keywords):
+        return True
+    if func.attr in PURE_METHODS or func.attr in OUTPUT_METHODS:
+        return False
+    return not (isinstance(func.value, ast.Attribute) and func.value.attr in _OUTPUT_ACCESSORS)
+
+
+def display_only(stmt: ast.stmt) -> bool:
+    """A bare expression whose only effect in a notebook is showing its value (``x1[0]``, ``df.head()``).
+
+    Nothing in it may call anything but pure methods and looking builtins, assign (walrus), await or yield.
+    """
+    if not isinstance(stmt, ast.Expr):
+        return False
+    for node in ast.walk(stmt.value):
+        if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Lambda)):
+            return False
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in _LOOKING_BUILTINS:
+                continue
+            if not isinstance(func, ast.Attribute) or func.attr not in PURE_METHODS or func.attr in _CALLS_BACK:
+                return False
+            if any(k.arg == "inplace" for k in node.keywords):
+                return False
+    return True
 
 
 @dataclass
@@ -91,12 +136,10 @@ class _Scope(ast.NodeVisitor):
             self.deletes.add(node.id)
 
     def visit_Call(self, node: ast.Call) -> None:
-        if self.immediate and isinstance(node.func, ast.Attribute):
-            inplace = any(k.arg == "inplace" and _is_true(k.value) for k in node.keywords)
-            if inplace or node.func.attr not in PURE_METHODS:
-                name = root_name(node.func.value)
-                if name:
-                    self.mutates.add(name)
+        if self.immediate and isinstance(node.func, ast.Attribute) and mutating_call(node.func, node.keywords):
+            name = root_name(node.func.value)
+            if name:
+                self.mutates.add(name)
         self.generic_visit(node)
 
     def _store_through(self, targets: list[ast.expr]) -> None:

@@ -26,16 +26,20 @@ def _wrap(prefix: str, names: list[str], suffix: str, indent: str = "") -> str:
     return f"{indent}{prefix}\n{inner}{indent}{suffix}"
 
 
-def render_package(plan: Plan, *, package: str, notebook: str) -> dict[str, str]:
-    """All files of the package, keyed by path relative to the output folder (``<package>/...``)."""
+def render_package(plan: Plan, *, package: str, notebook: str, notebook_folder: str = "..") -> dict[str, str]:
+    """All files of the package, keyed by file name (the package folder's contents).
+
+    ``notebook_folder`` is the notebook's folder relative to the package folder (POSIX spelling): the
+    pipeline runs its sections there, as the notebook's cells ran.
+    """
     files = {
-        f"{package}/__init__.py": _init_module(package, notebook),
-        f"{package}/__main__.py": _main_module(package),
-        f"{package}/params.py": render_params_module(plan.spec, notebook=notebook, package=package),
-        f"{package}/pipeline.py": _pipeline_module(plan, notebook),
+        "__init__.py": _init_module(package, notebook),
+        "__main__.py": _main_module(package),
+        "params.py": render_params_module(plan.spec, notebook=notebook, package=package),
+        "pipeline.py": _pipeline_module(plan, notebook, notebook_folder),
     }
     for section in plan.sections:
-        files[f"{package}/{section.name}.py"] = _section_module(section, notebook)
+        files[f"{section.name}.py"] = _section_module(section, notebook)
     return files
 
 
@@ -105,20 +109,32 @@ def _section_module(section: SectionPlan, notebook: str) -> str:
 
 
 def _item_lines(item: CodeItem) -> tuple[list[str], int]:
-    """The cell's lines indented into the function body, without hoisted imports, with re-definitions."""
+    """The cell's lines indented into the function body, as written (blank lines included).
+
+    Hoisted imports and dropped magics are left out, display-only expressions become comments, re-definitions
+    are inserted after the statement that calls for them.
+    """
     out = [f"{_INDENT}# cell {item.cell_index}"]
+    after_removal = False
     for number, (line, indent) in enumerate(zip(item.lines, item.indent, strict=True), start=1):
-        if number not in item.removed:
-            out.append(_indent(line, indent))
+        if number in item.removed:
+            after_removal = True
+        elif number in item.shown:
+            first = number in item.shown_starts
+            out.append(f"{_INDENT}# {'shown in the notebook: ' if first else ''}{line}".rstrip())
+        else:
+            text = _indent(line, indent)
+            blank = not text.strip()
+            if not (blank and after_removal and (len(out) == 1 or not out[-1].strip())):
+                out.append(text)  # a blank line that only separated a removed line from the code is not kept
+            after_removal = after_removal and blank
         for extra, extra_indent in item.inserts.get(number, []):
             out.append(_indent(extra, extra_indent))
-    collapsed = out[:1]
-    for line in out[1:]:  # dropped magics and hoisted imports leave blank runs behind
-        if line.strip() or (collapsed[-1].strip() and len(collapsed) > 1):
-            collapsed.append(line)
-    while collapsed and not collapsed[-1].strip():
-        collapsed.pop()
-    return collapsed, sum(1 for info in item.infos if not info.hoisted)
+    while len(out) > 1 and not out[1].strip():
+        del out[1]
+    while out and not out[-1].strip():
+        out.pop()
+    return out, sum(1 for info in item.infos if not info.hoisted)
 
 
 def _indent(line: str, indent: bool) -> str:
@@ -127,7 +143,30 @@ def _indent(line: str, indent: bool) -> str:
     return _INDENT + line if line.strip() else ""
 
 
-def _pipeline_module(plan: Plan, notebook: str) -> str:
+_FOLDER_HELPER = '''
+
+@contextlib.contextmanager
+def notebook_folder() -> Iterator[Path]:
+    """Run in the notebook's folder, as its cells ran: its relative paths, its own modules and its project's
+    run store resolve as in the notebook. Where the notebook is not there (the package was moved), the current
+    folder is used, as for any script."""
+    folder = (Path(__file__).resolve().parent / NOTEBOOK_FOLDER).resolve()
+    if not (folder / NOTEBOOK).is_file():
+        yield Path.cwd()
+        return
+    previous = os.getcwd()
+    os.chdir(folder)
+    sys.path.insert(0, str(folder))
+    try:
+        yield folder
+    finally:
+        os.chdir(previous)
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(folder))
+'''
+
+
+def _pipeline_module(plan: Plan, notebook: str, notebook_folder: str) -> str:
     taken = set(plan.order)
     aliases: dict[str, str] = {}
     imports = []
@@ -137,28 +176,42 @@ def _pipeline_module(plan: Plan, notebook: str) -> str:
             alias = f"_{alias}"
         taken.add(alias)
         aliases[section.name] = alias
-        imports.append(f"from .{section.name} import {section.function} as {alias}")
+        imports.append(f"{_INDENT * 2}from .{section.name} import {section.function} as {alias}")
     fields = sorted(plan.spec.fields, key=lambda f: f.name == "params")  # `params` itself last: it is the argument
-    body = [f"{_INDENT}{f.name} = params.{f.name}" for f in fields]
+    body = [f"{_INDENT * 2}{f.name} = params.{f.name}" for f in fields]
     for section in plan.sections:
         targets = ", ".join(section.outputs)
+        indent = _INDENT * 2
         if len(targets) > 60:
-            targets = _wrap("(", section.outputs, ")", _INDENT).lstrip()
+            targets = _wrap("(", section.outputs, ")", indent).lstrip()
         prefix = f"{targets} = " if targets else ""
-        body.append(_wrap(f"{prefix}{aliases[section.name]}(", section.args, ")", _INDENT))
+        body.append(_wrap(f"{prefix}{aliases[section.name]}(", section.args, ")", indent))
     return "\n".join(
         [
-            f'"""The pipeline of {notebook}: its sections in notebook order."""',
+            f'"""The pipeline of {notebook}: its sections in notebook order, in the notebook\'s folder."""',
             "",
             "from __future__ import annotations",
             "",
-            *sorted(imports),
+            "import contextlib",
+            "import os",
+            "import sys",
+            "from collections.abc import Iterator",
+            "from pathlib import Path",
+            "",
             "from .params import Params",
             "",
+            "#: the notebook this package was converted from, and its folder relative to this package's folder",
+            f"NOTEBOOK = {notebook!r}",
+            f"NOTEBOOK_FOLDER = {notebook_folder!r}",
+            _FOLDER_HELPER,
             "",
             "def run(params: Params) -> None:",
-            f'{_INDENT}"""Run every section of the notebook in order, with ``params``."""',
-            *(body or [f"{_INDENT}pass"]),
+            f'{_INDENT}"""Run every section of the notebook in order, with ``params``, in the notebook\'s folder."""',
+            f"{_INDENT}with notebook_folder():",
+            f"{_INDENT * 2}# imported here: a section's imports may be modules next to the notebook",
+            *sorted(imports),
+            *([""] if imports and body else []),
+            *(body or ([] if imports else [f"{_INDENT * 2}pass"])),
             "",
         ]
     )

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_mlops.errors import ConversionError
-from jupyter_mlops.notebooks.convert.analysis import StatementInfo, analyze_statement
+from jupyter_mlops.notebooks.convert.active import INACTIVE, py_view
+from jupyter_mlops.notebooks.convert.analysis import StatementInfo, analyze_statement, display_only
 from jupyter_mlops.notebooks.convert.magics import API_IMPORT, translate_cell
 from jupyter_mlops.notebooks.convert.params import ParamSpec, extract_params
 from jupyter_mlops.notebooks.convert.sections import split_sections, unique_names
@@ -37,7 +38,9 @@ class CodeItem:
     lines: list[str]
     indent: list[bool]  # False for lines that continue a multi-line string (indenting them changes the string)
     infos: list[StatementInfo]
-    removed: set[int] = field(default_factory=set)  # 1-based lines of hoisted imports
+    removed: set[int] = field(default_factory=set)  # 1-based lines left out: hoisted imports, dropped magics
+    shown: set[int] = field(default_factory=set)  # 1-based lines of display-only expressions (kept as comments)
+    shown_starts: set[int] = field(default_factory=set)  # the first line of each of them
     inserts: dict[int, list[tuple[str, bool]]] = field(default_factory=dict)  # after line → (text, indent)
 
 
@@ -110,23 +113,43 @@ def _string_lines(tree: ast.Module, code: str) -> set[int]:
     return lines
 
 
-def _code_item(index: int, code: str, errors: list[str], first_line: str) -> CodeItem | None:
+def _alone(stmt: ast.stmt, body: list[ast.stmt]) -> set[int]:
+    """The lines of ``stmt`` if no other statement of ``body`` starts or ends on them, else an empty set."""
+    lines = set(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+    others = [other for other in body if other is not stmt]
+    if any(other.lineno in lines or (other.end_lineno or other.lineno) in lines for other in others):
+        return set()
+    return lines
+
+
+def _code_item(
+    index: int, code: str, errors: list[str], first_line: str, placeholders: frozenset[int] = frozenset()
+) -> CodeItem | None:
     try:
         tree = ast.parse(code)
     except SyntaxError as exc:
         errors.append(f"cell {index} (`{first_line}`): syntax error: {exc.msg} (line {exc.lineno})")
         return None
+    # a bare expression only showed its value in the notebook: the package keeps it as a comment, not as code
+    shown = [(stmt, _alone(stmt, tree.body)) for stmt in tree.body if display_only(stmt)]
+    shown = [(stmt, lines) for stmt, lines in shown if lines]
+    dropped = {id(stmt) for stmt, _ in shown}
+    tree.body = [stmt for stmt in tree.body if id(stmt) not in dropped]
     infos = [analyze_statement(stmt) for stmt in tree.body]
     problems = [p for info in infos for p in info.problems]
     ipython_only = sorted({n for info in infos for n in info.reads} & _IPYTHON_ONLY)
     problems += [f"uses `{name}`, which exists only in IPython" for name in ipython_only]
     if problems:
         errors.append(f"cell {index} (`{first_line}`): {'; '.join(dict.fromkeys(problems))}")
-    if not tree.body:
+    if not tree.body and not shown:
         return None
     lines = code.split("\n")
     strings = _string_lines(tree, code)
-    return CodeItem(index, lines, [n not in strings for n in range(1, len(lines) + 1)], infos)
+    item = CodeItem(index, lines, [n not in strings for n in range(1, len(lines) + 1)], infos)
+    item.removed |= set(placeholders)
+    item.shown = {n for _, lines_of in shown for n in lines_of}
+    item.shown_starts = {min(lines_of) for _, lines_of in shown}
+    return item
 
 
 def _translate(index: int, cell: Any, spec: ParamSpec, errors: list[str]) -> CodeItem | None:
@@ -141,7 +164,10 @@ def _translate(index: int, cell: Any, spec: ParamSpec, errors: list[str]) -> Cod
         if translation.errors:
             errors.append(f"cell {index} (`{first_line}`): {'; '.join(translation.errors)}")
             return None
-        code = (API_IMPORT + "\n" + translation.code) if translation.uses_api else translation.code
+        prefix = ([API_IMPORT] if translation.uses_api else []) + translation.imports
+        code = "\n".join([*prefix, translation.code])
+        placeholders = frozenset(n + len(prefix) for n in translation.placeholders)
+        return _code_item(index, code, errors, first_line, placeholders)
     return _code_item(index, code, errors, first_line)
 
 
@@ -157,7 +183,7 @@ def build_plan(nb: Any, *, sections: str = "h2", origin: str = "notebook") -> Pl
         ConversionError: one line naming every cell that cannot be converted and why.
     """
     normalize_sources(nb)
-    cells = [(i, c) for i, c in enumerate(nb.cells) if "injected-parameters" not in _tags(c)]
+    cells = [(i, py_view(c)) for i, c in enumerate(nb.cells) if "injected-parameters" not in _tags(c)]
     spec = find_parameters(cells)
     errors: list[str] = []
     plans: list[SectionPlan] = []
@@ -167,6 +193,11 @@ def build_plan(nb: Any, *, sections: str = "h2", origin: str = "notebook") -> Pl
         for index, cell in raw_section.cells:
             if cell.get("cell_type") == "markdown":
                 plan.items.append(str(cell.get("source", "")))
+            elif cell.get("cell_type") == "raw" and str(cell.get("source", "")).strip():
+                # kept for the reader, never run: a raw cell does not run in the notebook either
+                inactive = (cell.get("metadata") or {}).get(INACTIVE)
+                why = "runs only in the notebook: jupytext active marker" if inactive else "raw"
+                plan.items.append(f"cell {index} ({why}):\n{cell.get('source', '')}")
             elif cell.get("cell_type") == "code":
                 item = _translate(index, cell, spec, errors)
                 if item is not None:

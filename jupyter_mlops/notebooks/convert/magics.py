@@ -44,6 +44,9 @@ _ASSIGN_MAGIC = re.compile(r"^[ \t]*[A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)
 _HELP_LINE = re.compile(r"^[ \t]*(?:\?{1,2}[\w.]+|[\w.]+\?{1,2})[ \t]*$")
 
 API_IMPORT = "import jupyter_mlops as mlops"
+RUNTIME_MODULE = "jupyter_mlops.notebooks.convert.runtime"
+#: ``%%track KIND`` logs only some of the cell's assignments: the generated call filters them the same way
+_RUNTIME_FILTER = {"metrics": "tracked_metrics", "params": "tracked_params"}
 
 
 @dataclass
@@ -53,6 +56,10 @@ class CellTranslation:
     code: str
     errors: list[str] = field(default_factory=list)
     uses_api: bool = False
+    #: imports the translated code needs besides ``API_IMPORT``
+    imports: list[str] = field(default_factory=list)
+    #: 1-based lines of ``code`` left blank where a magic was dropped (not blank lines of the cell itself)
+    placeholders: set[int] = field(default_factory=set)
 
 
 def translate_cell(source: str, after_start: str = "") -> CellTranslation:
@@ -109,20 +116,19 @@ def _track_cell(kind: str, options: str, body: str) -> CellTranslation:
         tree = ast.parse(inner.code)
     except SyntaxError as exc:
         return CellTranslation("", [f"syntax error in %%track {kind} body: {exc.msg}"])
-    names: list[str] = []
-    for stmt in tree.body:
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
-        for target in targets:
-            if isinstance(target, ast.Name) and target.id not in names:
-                names.append(target.id)
+    from jupyter_mlops.capture.cells import analyze
+
+    names = list(dict.fromkeys(analyze(tree).assigned_names))  # the names the magic looks up after the cell
     mapping = ", ".join(f"{name!r}: {name}" for name in names)
-    call = f"mlops.log_{kind}({{{mapping}}}{step})"
-    return CellTranslation(inner.code.rstrip("\n") + "\n" + call, [], True)
+    call = f"mlops.log_{kind}({_RUNTIME_FILTER[kind]}({{{mapping}}}){step})"
+    imports = [f"from {RUNTIME_MODULE} import {_RUNTIME_FILTER[kind]}"]
+    return CellTranslation(inner.code.rstrip("\n") + "\n" + call, [], True, imports)
 
 
 def _translate_lines(lines: list[str], after_start: str) -> CellTranslation:
-    out: list[str] = []
+    out: list[str] = []  # one entry per source line (a %track start entry holds two lines)
     errors: list[str] = []
+    placeholders: set[int] = set()
     uses_api = False
     for line in lines:
         if not _is_candidate(line) or _continues_statement(out):
@@ -130,6 +136,7 @@ def _translate_lines(lines: list[str], after_start: str) -> CellTranslation:
             continue
         if _HELP_LINE.match(line):
             out.append("")
+            placeholders.add(len(out))
             continue
         if _ASSIGN_MAGIC.match(line):
             errors.append(f"`{line.strip()}` assigns the output of a magic or shell command")
@@ -155,7 +162,14 @@ def _translate_lines(lines: list[str], after_start: str) -> CellTranslation:
             errors.append(error)
         uses_api = uses_api or "mlops." in (code or "")
         out.append(indent + code if code else (indent + "pass" if indent else ""))
-    return CellTranslation("\n".join(out), errors, uses_api)
+        if not code and not indent:
+            placeholders.add(len(out))
+    # entries before a two-line %track start entry shift the line numbers after it
+    numbers, line_number = {}, 0
+    for position, entry in enumerate(out, start=1):
+        numbers[position] = line_number + 1
+        line_number += entry.count("\n") + 1
+    return CellTranslation("\n".join(out), errors, uses_api, [], {numbers[p] for p in placeholders})
 
 
 def _is_candidate(line: str) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.errors import ConversionError
+from jupyter_mlops.notebooks.convert.active import active_in_py, py_view
 from jupyter_mlops.notebooks.convert.flow import find_parameters, normalize_sources
 from jupyter_mlops.notebooks.convert.magics import API_IMPORT, translate_cell
 
@@ -21,25 +22,24 @@ def script_text(nb: Any, *, origin: str = "notebook") -> str:
     import jupytext
 
     normalize_sources(nb)
-    spec = find_parameters(list(enumerate(nb.cells)))
+    spec = find_parameters([(index, py_view(cell)) for index, cell in enumerate(nb.cells)])
     names = [f.name for f in spec.fields]
     after = f"mlops.log_params({{{', '.join(f'{n!r}: {n}' for n in names)}}})" if names else ""
     converted = copy.deepcopy(nb)
     errors: list[str] = []
-    api_imported = False
+    imported: set[str] = set()
     for index, cell in enumerate(converted.cells):
-        if cell.cell_type != "code":
-            continue
+        if cell.cell_type not in ("code", "raw") or not active_in_py(cell):
+            continue  # jupytext comments out a cell that does not run in the .py: its magics need no translation
         source = str(cell.source)
         translation = translate_cell(source, after_start=after)
         if translation.errors:
             first = next((line.strip() for line in source.splitlines() if line.strip()), "")
             errors.append(f"cell {index} (`{first}`): {'; '.join(translation.errors)}")
             continue
-        code = translation.code
-        if translation.uses_api and not api_imported:
-            code, api_imported = f"{API_IMPORT}\n{code}", True
-        cell.source = code
+        needed = ([API_IMPORT] if translation.uses_api else []) + translation.imports
+        cell.source = "\n".join([*(line for line in needed if line not in imported), translation.code])
+        imported.update(needed)
     if errors:
         raise ConversionError(f"cannot convert {origin}: " + "; ".join(errors))
     converted.metadata.pop("jupytext", None)

@@ -90,8 +90,8 @@ def test_unconvertible_statements_are_reported(src, problem):
         ("%%time\nz = 2", "z = 2"),
         ("%%capture out\nz = 2", "z = 2"),
         ("%%html\n<b>x</b>", ""),
-        ("%%track params\nlr = 0.1\nn = 2", "lr = 0.1\nn = 2\nmlops.log_params({'lr': lr, 'n': n})"),
-        ("%%track metrics --step 1\nauc = 0.9", "auc = 0.9\nmlops.log_metrics({'auc': auc}, step=1)"),
+        ("%%track params\nlr = 0.1\nn = 2", "lr = 0.1\nn = 2\nmlops.log_params(tracked_params({'lr': lr, 'n': n}))"),
+        ("%%track metrics --step 1\nauc = 0.9", "auc = 0.9\nmlops.log_metrics(tracked_metrics({'auc': auc}), step=1)"),
         (
             "for i in range(2):\n    %track metric m=i --step $i",
             "for i in range(2):\n    mlops.log_metrics({'m': i}, step=i)",

@@ -57,7 +57,7 @@ def load_params_module(tmp_path: Path):
     nb = notebook(code(PARAMS, metadata={"tags": ["parameters"]}), code("print(learning_rate)"))
     files = package_files(nb, package="demo", notebook="demo.ipynb")
     path = tmp_path / "params_mod.py"
-    path.write_text(files["demo/params.py"])
+    path.write_text(files["params.py"])
     spec = importlib.util.spec_from_file_location("params_mod", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules["params_mod"] = module  # dataclasses resolve the module of the class
@@ -198,11 +198,11 @@ TRICKY = notebook(
 
 def test_package_prints_what_the_notebook_prints(tmp_path):
     path = write(tmp_path, TRICKY)
-    result = convert_notebook(path, output=tmp_path / "out")
-    completed = run_package(result.output, "demo")
+    result = convert_notebook(path, output=tmp_path / "src" / "demo_pkg")
+    completed = run_package(result.output.parent, "demo_pkg")
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout == run_cells(TRICKY)
-    override = run_package(result.output, "demo", "--n", "5")
+    override = run_package(result.output.parent, "demo_pkg", "--n", "5")
     TRICKY.cells[0].source = "n = 5\nscale = 2.0"
     try:
         assert override.stdout == run_cells(TRICKY)
@@ -222,17 +222,27 @@ def test_script_target_runs_like_the_notebook(tmp_path):
 
 def test_existing_output_needs_force_and_force_removes_stale_modules(tmp_path):
     path = write(tmp_path, TRICKY)
-    out = tmp_path / "out"
+    out = tmp_path / "demo"
     convert_notebook(path, output=out)
-    stale = out / "demo" / "old_section.py"
+    stale = out / "old_section.py"
     stale.write_text("x = 1\n")
     with pytest.raises(Conflict, match="pass --force"):
         convert_notebook(path, output=out)
     convert_notebook(path, output=out, force=True)
     assert not stale.exists()
-    assert sorted(p.name for p in (out / "demo").iterdir()) == [
+    assert sorted(p.name for p in out.iterdir()) == [
         "__init__.py", "__main__.py", "params.py", "pipeline.py", "report.py", "setup.py", "work.py",
     ]
+
+
+def test_force_never_replaces_a_folder_convert_did_not_write(tmp_path):
+    path = write(tmp_path, TRICKY)
+    mine = tmp_path / "src"
+    (mine / "keep.py").parent.mkdir()
+    (mine / "keep.py").write_text("precious = 1\n")
+    with pytest.raises(Conflict, match="not a package written by convert"):
+        convert_notebook(path, output=mine, force=True)
+    assert (mine / "keep.py").read_text() == "precious = 1\n"
 
 
 def test_invalid_package_name(tmp_path):
@@ -266,5 +276,5 @@ def test_cli_errors_are_one_line_with_exit_codes(tmp_path, capsys):
         main(["convert", str(tmp_path / "broken.ipynb")])
     assert exc.value.code == 2 and "not valid notebook JSON" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
-        main(["convert", str(write(tmp_path, TRICKY)), str(tmp_path / "ok"), "--name", "pkg"])
+        main(["convert", str(write(tmp_path, TRICKY)), str(tmp_path / "pkg"), "--name", "pkg"])
     assert exc.value.code == 0 and "wrote package pkg (3 sections)" in capsys.readouterr().out

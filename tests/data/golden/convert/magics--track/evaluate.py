@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jupyter_mlops as mlops
+from jupyter_mlops.notebooks.convert.runtime import tracked_metrics
 
 
 def evaluate(history):
@@ -15,6 +16,6 @@ def evaluate(history):
     # cell 8
     best = min(history)
     mean_loss = sum(history) / len(history)
-    mlops.log_metrics({'best': best, 'mean_loss': mean_loss})
+    mlops.log_metrics(tracked_metrics({'best': best, 'mean_loss': mean_loss}))
     # cell 9
     mlops.end_run()

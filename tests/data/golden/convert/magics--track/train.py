@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jupyter_mlops as mlops
+from jupyter_mlops.notebooks.convert.runtime import tracked_params
 
 
 def train(lr, steps):
@@ -18,5 +19,5 @@ def train(lr, steps):
     # cell 5
     optimizer = 'sgd'
     momentum = 0.9
-    mlops.log_params({'optimizer': optimizer, 'momentum': momentum})
+    mlops.log_params(tracked_params({'optimizer': optimizer, 'momentum': momentum}))
     return history
