@@ -39,7 +39,7 @@ def convert(
       jupyter-mlops convert train.ipynb --to package src/train_pkg  # then: PYTHONPATH=src python -m train_pkg
       jupyter-mlops convert train.ipynb --to script scripts/train.py
       jupyter-mlops convert train.ipynb --pair
-    """  # noqa: D301 - "\b" must be click's real backspace marker, which a raw docstring would not give
+    """
     from jupyter_mlops.errors import InvalidInput
     from jupyter_mlops.notebooks.convert import convert_notebook
     from jupyter_mlops.notebooks.convert import pair as pair_notebook
