@@ -18,7 +18,7 @@ from jupyter_mlops.cli.notebooks import clean as clean_cmd
 from jupyter_mlops.cli.notebooks import diff as diff_cmd
 from jupyter_mlops.cli.notebooks import lint as lint_cmd
 from jupyter_mlops.errors import NotebookError
-from jupyter_mlops.notebooks.io import MAX_DEPTH, import_nbformat, json_depth, read_notebook
+from jupyter_mlops.notebooks.io import import_nbformat, read_notebook
 
 import_nbformat()
 
@@ -59,6 +59,8 @@ def test_deep_json_is_a_notebook_error_naming_the_file(hostile: Path):
 
 
 def test_nesting_just_past_the_limit_is_refused_before_any_recursive_step(hostile: Path):
+    from jupyter_mlops.notebooks.io import MAX_DEPTH
+
     # ~100-900 levels parse with json but broke nbformat/jsonschema/nbdime with RecursionError later
     (hostile / "past.ipynb").write_text(notebook_text(MAX_DEPTH))
     with pytest.raises(NotebookError, match="nested too deeply"):
@@ -66,6 +68,8 @@ def test_nesting_just_past_the_limit_is_refused_before_any_recursive_step(hostil
 
 
 def test_nesting_under_the_limit_still_works_in_every_command(hostile: Path):
+    from jupyter_mlops.notebooks.io import MAX_DEPTH
+
     (hostile / "a.ipynb").write_text(notebook_text(MAX_DEPTH - 10))
     (hostile / "b.ipynb").write_text(notebook_text(MAX_DEPTH - 10).replace("x = 1", "x = 2"))
     assert read_notebook("a.ipynb").cells[0].source == "x = 1"
@@ -75,6 +79,8 @@ def test_nesting_under_the_limit_still_works_in_every_command(hostile: Path):
 
 
 def test_json_depth_counts_without_recursion():
+    from jupyter_mlops.notebooks.io import MAX_DEPTH, json_depth
+
     assert (json_depth(1), json_depth([]), json_depth({"a": [1, {"b": []}]})) == (0, 1, 4)
     deep: list = []
     for _ in range(50_000):
