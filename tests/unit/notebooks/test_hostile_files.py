@@ -138,3 +138,29 @@ def test_smoke_discovery_keeps_symlink_loops_as_notebooks(hostile: Path):
     assert shard_key(Path("loop-a.ipynb")) == "loop-a.ipynb"
     assert output_path(Path("loop-a.ipynb"), hostile / "out") == hostile / "out" / "loop-a.ipynb"
     assert len(collect(SmokeOptions(paths=["loop-a.ipynb", "good.ipynb"]))) == 2
+
+
+def test_the_console_script_reports_each_hostile_file_in_one_line_and_goes_on(hostile: Path):
+    """Through ``python -m jupyter_mlops`` (the error wrapper included), not click's test runner."""
+    import subprocess
+    import sys
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_MLOPS_")}
+        return subprocess.run([sys.executable, "-m", "jupyter_mlops", *args], cwd=hostile, capture_output=True,
+                              text=True, timeout=120, env=env, check=False)
+
+    deep = "deep.ipynb: JSON nested too deeply (more than 100 levels)"
+    loop = "loop-a.ipynb: symlink loop (too many levels of symbolic links)"
+    linted = cli("lint", "good.ipynb", "deep.ipynb", "loop-a.ipynb")
+    assert (linted.returncode, linted.stderr.splitlines()) == (2, [f"Error: {deep}", f"Error: {loop}"])
+    assert "good.ipynb: NB003" in linted.stdout
+    nb = v4.new_notebook(cells=[v4.new_code_cell("1", outputs=[v4.new_output("stream", text="x")])])
+    (hostile / "dirty.ipynb").write_text(json.dumps(nb))
+    cleaned = cli("clean", "deep.ipynb", "dirty.ipynb", "loop-a.ipynb")
+    assert (cleaned.returncode, cleaned.stderr.splitlines()) == (2, [f"Error: {deep}", f"Error: {loop}"])
+    assert cleaned.stdout.splitlines() == ["cleaned dirty.ipynb"]
+    for args in (["diff", "good.ipynb", "deep.ipynb"], ["convert", "deep.ipynb", "out"]):
+        failed = cli(*args)
+        assert (failed.returncode, failed.stderr.splitlines()) == (2, [f"Error: {deep}"]), args
+    assert not (hostile / "out").exists()
