@@ -3,7 +3,11 @@
 Faces hold no logic: every sub-command is a few lines over :mod:`jupyter_mlops.tracking.fluent`,
 :mod:`jupyter_mlops.compare` and the renderers. :meth:`TrackMagics.track` is the one place where errors become a
 single red ``UsageError`` line (no traceback); a failing sub-command never touches stored runs it was not asked
-to change. Errors raised by the user's own code inside a ``%%track`` cell keep their normal traceback.
+to change. Every sub-command parses its arguments with argparse, so a missing, extra or mistyped argument and
+an unknown flag are refused the same way (``--`` passes a path or tag that starts with ``-``); integers are
+bounded to 64 bits so a huge one is an argument error, not an ``OverflowError`` deep in the store. Anything else
+that escapes is a bug, still shown as one line (``JUPYTER_MLOPS_DEBUG=1`` shows its traceback). Errors raised by
+the user's own code inside a ``%%track`` cell keep their normal traceback.
 """
 
 from __future__ import annotations
@@ -33,13 +37,15 @@ SUBCOMMANDS = (
     "compare",
 )
 _HELP = "usage: %track {" + ",".join(SUBCOMMANDS) + "} ... (see docs/magics.md)"
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that raises InvalidInput instead of printing usage and exiting the kernel."""
 
     def error(self, message: str) -> Any:  # noqa: D102 - argparse hook
-        raise InvalidInput(f"{self.prog}: {message}")
+        usage = " ".join(self.format_usage().split()[1:])  # argparse wraps it over lines; the error is one line
+        raise InvalidInput(f"{self.prog}: {message} (usage: {usage})")
 
     def exit(self, status: int = 0, message: str | None = None) -> Any:  # noqa: D102, A003 - argparse hook
         raise _HelpShown()
@@ -51,6 +57,22 @@ class _HelpShown(Exception):
 
 def _parser(name: str) -> _Parser:
     return _Parser(prog=f"%track {name}", add_help=True)
+
+
+def _int64(text: str) -> int:
+    """An argparse type: an integer that a 64-bit store column holds."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (a 64-bit integer: {_INT64[0]} to {_INT64[1]})")
+    return value
+
+
+def _one_line(text: str) -> str:
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _split(line: str) -> list[str]:
@@ -72,6 +94,7 @@ class TrackMagics(Magics):
     def __init__(self, shell: Any, observer: CellObserver) -> None:
         super().__init__(shell)
         self.observer = observer
+        self._user_code_failed = False
 
     @line_cell_magic
     def track(self, line: str, cell: str | None = None) -> Any:
@@ -84,6 +107,7 @@ class TrackMagics(Magics):
             raise UsageError(_HELP)
         command, rest = words[0], (words[1] if len(words) > 1 else "")
         handler: Callable[[str, str | None], Any] | None = getattr(self, f"_cmd_{command}", None)
+        self._user_code_failed = False
         try:
             if command not in SUBCOMMANDS or handler is None:
                 raise InvalidInput(f"unknown %track sub-command {command!r}; use one of: {', '.join(SUBCOMMANDS)}")
@@ -92,8 +116,15 @@ class TrackMagics(Magics):
             return handler(rest, cell)
         except _HelpShown:
             return None
-        except MlopsError as exc:  # the one translation point: a single red line, no traceback
-            raise UsageError(exc.message) from None
+        except Exception as exc:  # the one translation point: a single red line, no traceback
+            if self._user_code_failed:  # the user's own cell code: its own traceback, untouched
+                raise
+            if isinstance(exc, MlopsError):
+                raise UsageError(_one_line(exc.message)) from None
+            if os.environ.get("JUPYTER_MLOPS_DEBUG"):
+                raise
+            raise UsageError(f"%track {command}: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+                             "(set JUPYTER_MLOPS_DEBUG=1 for the traceback)") from None
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def _cmd_start(self, rest: str, cell: str | None) -> None:
@@ -138,8 +169,12 @@ class TrackMagics(Magics):
 
     # -- values -------------------------------------------------------------------------------------------
     def _cmd_params(self, rest: str, cell: str | None) -> Any:
-        names = _split(rest)
+        parser = _parser("params")
+        parser.add_argument("names", nargs="*", metavar="VAR")
+        names = parser.parse_args(_split(rest)).names
         if cell is not None:
+            if names:
+                raise InvalidInput("%%track params takes no arguments: it records the cell's assignments")
             assigned = self._run_cell_body(cell)
             values = {n: native(self.shell.user_ns[n]) for n in assigned if _is_param_value(self.shell.user_ns, n)}
             self._log_or_warn(lambda run: run.log_params(values, source="%%track params"), "params")
@@ -156,19 +191,19 @@ class TrackMagics(Magics):
 
     def _cmd_metrics(self, rest: str, cell: str | None) -> None:
         parser = _parser("metrics")
-        parser.add_argument("--step", type=int)
+        parser.add_argument("--step", type=_int64)
         args = parser.parse_args(_split(rest))
         if cell is None:
             raise InvalidInput("%track metrics is a cell magic (%%track metrics); for one value use %track metric")
         assigned = self._run_cell_body(cell)
         ns = self.shell.user_ns
-        values = {n: float(ns[n]) for n in assigned if n in ns and _is_number(ns[n])}
+        values = {n: _metric_value(n, ns[n]) for n in assigned if n in ns and _is_number(ns[n])}
         self._log_or_warn(lambda run: run.log_metrics(values, step=args.step), "metrics")
 
     def _cmd_metric(self, rest: str, cell: str | None) -> None:
         parser = _parser("metric")
         parser.add_argument("pairs", nargs="+", metavar="NAME=VALUE")
-        parser.add_argument("--step", type=int)
+        parser.add_argument("--step", type=_int64)
         args = parser.parse_args(_split(rest))
         values = dict(self._metric_pair(pair) for pair in args.pairs)
         _require().log_metrics(values, step=args.step)
@@ -184,12 +219,12 @@ class TrackMagics(Magics):
         value = self.shell.user_ns.get(text) if text.isidentifier() else None
         if not _is_number(value):
             raise InvalidInput(f"metric {name!r}: {text!r} is not a number or a numeric variable")
-        return name, float(value)  # type: ignore[arg-type]
+        return name, _metric_value(name, value)
 
     def _cmd_data(self, rest: str, cell: str | None) -> None:
-        targets = _split(rest)
-        if not targets:
-            raise InvalidInput("usage: %track data PATH_OR_VARIABLE ...")
+        parser = _parser("data")
+        parser.add_argument("targets", nargs="+", metavar="PATH_OR_VARIABLE")
+        targets = parser.parse_args(_split(rest)).targets
         active = _require()
         for target in targets:
             value = self.shell.user_ns.get(target) if target.isidentifier() else None
@@ -202,21 +237,23 @@ class TrackMagics(Magics):
             _say(f"Recorded data {record.name!r} ({record.kind}, {record.hash[:20]}...).")
 
     def _cmd_artifact(self, rest: str, cell: str | None) -> None:
-        paths = _split(rest)
-        if not paths:
-            raise InvalidInput("usage: %track artifact PATH ...")
+        parser = _parser("artifact")
+        parser.add_argument("paths", nargs="+", metavar="PATH")
+        paths = parser.parse_args(_split(rest)).paths
         active = _require()
         for path in paths:
             for artifact in active.log_artifact(path):
                 _say(f"Stored artifact {artifact.path!r} ({artifact.size} bytes).")
 
     def _cmd_tag(self, rest: str, cell: str | None) -> None:
-        tags = _split(rest)
-        if not tags:
-            raise InvalidInput("usage: %track tag TAG ...")
+        parser = _parser("tag")
+        parser.add_argument("tags", nargs="+", metavar="TAG")
+        tags = parser.parse_args(_split(rest)).tags
         _say("Tags: " + ", ".join(_require().set_tags(*tags)))
 
     def _cmd_note(self, rest: str, cell: str | None) -> None:
+        if not rest.strip():  # the note is free text, flags included: only a missing one is refused
+            raise InvalidInput("usage: %track note TEXT (the text replaces the run's note)")
         _require().note(rest.strip())
         _say("Note saved.")
 
@@ -224,7 +261,7 @@ class TrackMagics(Magics):
     def _cmd_list(self, rest: str, cell: str | None) -> Any:
         parser = _parser("list")
         parser.add_argument("--filter", "-f")
-        parser.add_argument("--limit", "-n", type=int, default=20)
+        parser.add_argument("--limit", "-n", type=_int64, default=20)
         args = parser.parse_args(_split(rest))
         frame = fluent.runs(filter=args.filter, limit=args.limit)
         if frame.empty:
@@ -238,9 +275,10 @@ class TrackMagics(Magics):
         return None
 
     def _cmd_show(self, rest: str, cell: str | None) -> None:
-        refs = _split(rest)
-        if len(refs) > 1:
-            raise InvalidInput("usage: %track show [RUN]")
+        parser = _parser("show")
+        parser.add_argument("run", nargs="?", metavar="RUN")
+        chosen = parser.parse_args(_split(rest)).run
+        refs = [chosen] if chosen is not None else []
         store, blobs, _ = fluent.open_stores()
         if refs:
             run_id = refs[0]
@@ -257,7 +295,7 @@ class TrackMagics(Magics):
     def _cmd_compare(self, rest: str, cell: str | None) -> None:
         parser = _parser("compare")
         parser.add_argument("runs", nargs="*")
-        parser.add_argument("--last", type=int)
+        parser.add_argument("--last", type=_int64)
         parser.add_argument("--all", action="store_true")
         parser.add_argument("--html", action="store_true", help="static HTML instead of the interactive view")
         args = parser.parse_args(_split(rest))
@@ -282,7 +320,11 @@ class TrackMagics(Magics):
         assigned = list(cells.analyze(tree).assigned_names)
         # Registered with IPython's compiler cache so a traceback from the user's own code shows its lines.
         filename = self.shell.compile.cache(source, self.shell.execution_count, raw_code=cell)
-        exec(compile(tree, filename, "exec"), self.shell.user_global_ns, self.shell.user_ns)  # noqa: S102
+        try:
+            exec(compile(tree, filename, "exec"), self.shell.user_global_ns, self.shell.user_ns)  # noqa: S102
+        except BaseException:
+            self._user_code_failed = True  # track() lets it through with its own traceback
+            raise
         return assigned
 
     def _log_or_warn(self, action: Callable[[Any], None], what: str) -> None:
@@ -389,9 +431,19 @@ def _is_number(value: Any) -> bool:
         return False
     try:
         float(value)
+    except OverflowError:
+        return True  # a number, too large for a metric: _metric_value says so
     except (TypeError, ValueError):
         return False
     return getattr(value, "ndim", 0) == 0
+
+
+def _metric_value(name: str, value: Any) -> float:
+    """``float(value)``, or InvalidInput for a number no float holds (``10**400``)."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise InvalidInput(f"metric {name!r}: the value is too large for a float") from None
 
 
 def _is_param_value(ns: dict[str, Any], name: str) -> bool:

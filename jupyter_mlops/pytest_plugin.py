@@ -48,6 +48,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--nb-smoke-keep-going", action="store_true", help="run past failing cells, report all")
     group.addoption("--nb-smoke-output-dir", metavar="DIR", help="where executed notebooks are kept")
     group.addoption("--nb-smoke-no-track", action="store_true", help="send %%track runs to a throwaway store")
+    group.addoption("--nb-smoke-max-cell-output", metavar="SIZE", help="output kept per cell, e.g. 4MiB "
+                    "(default: 4MiB, or max-cell-output in [tool.jupyter-mlops.smoke])")
+    group.addoption("--nb-smoke-max-notebook-output", metavar="SIZE", help="output kept per notebook (default: "
+                    "16MiB, or max-notebook-output in [tool.jupyter-mlops.smoke])")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -56,19 +60,26 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from jupyter_mlops.notebooks.smoke import SmokeOptions
     from jupyter_mlops.notebooks.smoke_exec import Limits
+    from jupyter_mlops.notebooks.smoke_limits import output_caps, project_smoke_table
     from jupyter_mlops.notebooks.smoke_params import split_assignment
 
     try:
         parameters = dict(split_assignment(p) for p in config.getoption("nb_smoke_param"))
     except MlopsError as exc:
         raise pytest.UsageError(f"--nb-smoke-param: {exc.message}") from None
+    try:
+        max_cell, max_notebook = output_caps(config.getoption("nb_smoke_max_cell_output"),
+                                             config.getoption("nb_smoke_max_notebook_output"), project_smoke_table())
+    except MlopsError as exc:
+        raise pytest.UsageError(exc.message.replace("--max-", "--nb-smoke-max-")) from None
     output = config.getoption("nb_smoke_output_dir")
     config.stash[_OPTIONS] = SmokeOptions(
         jobs=1, prestart=0, parameters=parameters, param_files=list(config.getoption("nb_smoke_params_file")),
         kernel=config.getoption("nb_smoke_kernel"), output_dir=Path(output) if output else None,
         limits=Limits(cell_timeout=config.getoption("nb_smoke_cell_timeout"),
                       timeout=config.getoption("nb_smoke_timeout"),
-                      keep_going=config.getoption("nb_smoke_keep_going")),
+                      keep_going=config.getoption("nb_smoke_keep_going"), max_cell_output=max_cell,
+                      max_notebook_output=max_notebook),
         track=not config.getoption("nb_smoke_no_track"), strict_params=config.getoption("nb_smoke_strict_params"),
     )
 

@@ -78,13 +78,18 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option("--no-track", is_flag=True, help="Send %track runs made by the notebooks to a throwaway store.")
 @click.option("--progress/--plain", default=None, help="Live progress display (default: on a terminal, not in CI).")
 @click.option("--prestart", type=click.IntRange(min=0), help="Kernels started ahead of need (default: --jobs).")
+@click.option("--max-cell-output", metavar="SIZE", help="Output kept per cell, e.g. 4MiB or 500kB; the rest is "
+              "dropped and noted (default: 4MiB, or max-cell-output in [tool.jupyter-mlops.smoke]).")
+@click.option("--max-notebook-output", metavar="SIZE", help="Output kept per notebook (default: 16MiB, or "
+              "max-notebook-output in [tool.jupyter-mlops.smoke]).")
 def smoke(paths: tuple[str, ...], **opts: Any) -> None:
     """Execute notebooks in fresh kernels with smoke parameters and report which broke, where and why.
 
     PATHS are notebooks, folders (searched recursively; checkpoints, build folders, virtualenvs and hidden
     folders are skipped) or globs; default: the current folder. Parameters also come from
     [tool.jupyter-mlops.smoke."<glob>"] tables of pyproject.toml. Cells tagged skip-smoke are skipped; cells
-    tagged raises-exception may fail.
+    tagged raises-exception may fail. Output beyond --max-cell-output / --max-notebook-output is dropped (and
+    noted), and every process a notebook's kernel started is ended with it.
 
     Exit status: 0 all notebooks passed, 1 a notebook failed, 2 usage error (bad option or parameter, no
     notebooks found).
@@ -117,13 +122,16 @@ def _options(paths: tuple[str, ...], opts: dict[str, Any]) -> Any:
     from jupyter_mlops.notebooks.smoke import SmokeOptions
     from jupyter_mlops.notebooks.smoke_discover import parse_shard
     from jupyter_mlops.notebooks.smoke_exec import Limits
+    from jupyter_mlops.notebooks.smoke_limits import output_caps, project_smoke_table
     from jupyter_mlops.notebooks.smoke_params import split_assignment
 
     parameters = dict(split_assignment(p) for p in opts["params"])
+    max_cell, max_notebook = output_caps(opts["max_cell_output"], opts["max_notebook_output"], project_smoke_table())
     return SmokeOptions(
         paths=list(paths) or ["."], jobs=opts["jobs"], prestart=opts["prestart"], parameters=parameters,
         param_files=list(opts["params_files"]), kernel=opts["kernel"],
-        limits=Limits(cell_timeout=opts["cell_timeout"], timeout=opts["timeout"], keep_going=opts["keep_going"]),
+        limits=Limits(cell_timeout=opts["cell_timeout"], timeout=opts["timeout"], keep_going=opts["keep_going"],
+                      max_cell_output=max_cell, max_notebook_output=max_notebook),
         output_dir=Path(opts["output_dir"]) if opts["output_dir"] else None, changed_since=opts["changed_since"],
         shard=parse_shard(opts["shard"]) if opts["shard"] else None, durations_from=opts["durations_from"],
         track=not opts["no_track"], strict_params=opts["strict_params"],

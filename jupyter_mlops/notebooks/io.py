@@ -1,12 +1,17 @@
 """Reading and writing v4 notebooks with one-line errors, and ``REV:path`` git references.
 
-Every notebook-reading command goes through :func:`read_notebook`, so truncated JSON, non-UTF-8 bytes, a file
-that is not a notebook, an nbformat v3 file and a notebook failing validation all give the same clear
-``NotebookError`` naming the file. nbformat is imported lazily: its import costs seconds.
+Every notebook-reading command goes through :func:`read_notebook` (nb-smoke through :func:`parse_notebook`), so
+truncated JSON, non-UTF-8 bytes, a file that is not a notebook, an nbformat v3 file, a notebook failing
+validation, JSON nested deeper than :data:`MAX_DEPTH` and a symlink loop all give the same one-line
+``NotebookError`` naming the file, and the caller goes on with its other files. The depth limit exists because
+every later step (nbformat, jsonschema, nbdime, the writers) recurses once or more per level: a hostile file of
+200,000 ``[`` would otherwise surface as a ``RecursionError`` anywhere. nbformat is imported lazily: its import
+costs seconds.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import subprocess
 import sys
@@ -15,6 +20,11 @@ from types import ModuleType
 from typing import Any
 
 from jupyter_mlops.errors import NotebookError
+
+#: Deepest nesting of JSON arrays/objects accepted in a notebook. Real notebooks stay far below it (a notebook
+#: is ~6 levels, plotly/vega/widget outputs add ~20); the readers, validator and differs recurse per level, and
+#: 100 keeps them well inside Python's default recursion limit of 1,000 even from a deep caller.
+MAX_DEPTH = 100
 
 
 def import_nbformat() -> ModuleType:
@@ -55,6 +65,10 @@ def parse_notebook(text: str | bytes, origin: str, *, validate: bool = True) -> 
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NotebookError(f"{origin}: not valid notebook JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise NotebookError(f"{origin}: JSON nested too deeply (more than {MAX_DEPTH} levels)") from None
+    if json_depth(data) > MAX_DEPTH:
+        raise NotebookError(f"{origin}: JSON nested too deeply (more than {MAX_DEPTH} levels)")
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise NotebookError(f"{origin}: not a Jupyter notebook (no 'cells')")
     major = data.get("nbformat")
@@ -64,15 +78,39 @@ def parse_notebook(text: str | bytes, origin: str, *, validate: bool = True) -> 
     nbformat = import_nbformat()
     from nbformat.v4.nbjson import JSONReader
 
-    # As nbformat.reads does: multi-line sources/outputs stored as lists are joined (nbclient needs strings).
-    node = JSONReader().to_notebook(data)
-    if validate:
-        try:
+    try:
+        # As nbformat.reads does: multi-line sources/outputs stored as lists are joined (nbclient needs strings).
+        node = JSONReader().to_notebook(data)
+        if validate:
             nbformat.validate(node)
-        except nbformat.ValidationError as exc:
-            where = "/".join(str(p) for p in exc.absolute_path) or "top level"
-            raise NotebookError(f"{origin}: fails nbformat validation at {where}: {exc.message}") from None
+    except nbformat.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "top level"
+        raise NotebookError(f"{origin}: fails nbformat validation at {where}: {exc.message}") from None
+    except RecursionError:  # MAX_DEPTH should prevent it; called from a deep stack it still must not escape
+        raise NotebookError(f"{origin}: JSON nested too deeply to read here") from None
     return node
+
+
+def json_depth(data: Any) -> int:
+    """How deeply JSON arrays/objects nest in ``data`` (0 for a scalar), without recursion.
+
+    Stops counting once past :data:`MAX_DEPTH`, so a hostile file costs no more than a walk to that depth.
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def read_notebook(path: str | Path, *, validate: bool = True) -> Any:
@@ -81,15 +119,22 @@ def read_notebook(path: str | Path, *, validate: bool = True) -> Any:
     if is_git_ref(text):
         return parse_notebook(read_git_ref(text), text, validate=validate)
     file = Path(path)
+    return parse_notebook(read_notebook_bytes(file), str(file), validate=validate)
+
+
+def read_notebook_bytes(file: Path, origin: str | None = None) -> bytes:
+    """The raw bytes of a notebook file, or NotebookError naming ``origin`` (default: the path)."""
+    name = str(file) if origin is None else origin
     try:
-        raw = file.read_bytes()
+        return file.read_bytes()
     except FileNotFoundError:
-        raise NotebookError(f"{file}: no such file") from None
+        raise NotebookError(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise NotebookError(f"{file}: is a directory, not a notebook") from None
+        raise NotebookError(f"{name}: is a directory, not a notebook") from None
     except OSError as exc:
-        raise NotebookError(f"{file}: cannot read ({exc.strerror})") from None
-    return parse_notebook(raw, str(file), validate=validate)
+        if exc.errno == errno.ELOOP:
+            raise NotebookError(f"{name}: symlink loop (too many levels of symbolic links)") from None
+        raise NotebookError(f"{name}: cannot read ({exc.strerror})") from None
 
 
 def notebook_to_text(nb: Any) -> str:

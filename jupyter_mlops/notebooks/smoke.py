@@ -101,7 +101,7 @@ def collect(options: SmokeOptions) -> list[Path]:
         raise InvalidInput(f"no notebooks found in {' '.join(options.paths or ['.'])}")
     if options.changed_since:
         changed = discover_mod.changed_since(options.changed_since)
-        notebooks = [nb for nb in notebooks if nb.resolve() in changed]
+        notebooks = [nb for nb in notebooks if discover_mod.resolved(nb) in changed]
     if options.shard:
         durations = discover_mod.load_durations(options.durations_from) if options.durations_from else None
         notebooks = discover_mod.select_shard(notebooks, *options.shard, durations=durations)
@@ -116,10 +116,10 @@ def output_path(notebook: Path, output_dir: Path) -> Path:
     """
     key = discover_mod.shard_key(notebook)
     if key.startswith("/"):  # outside the working directory: keep names apart by a short hash of the folder
-        digest = hashlib.sha1(str(notebook.resolve().parent).encode()).hexdigest()[:8]
+        digest = hashlib.sha1(str(discover_mod.resolved(notebook).parent).encode()).hexdigest()[:8]
         key = f"_outside/{digest}/{notebook.name}"
     target = output_dir / key
-    if target.resolve() == notebook.resolve():
+    if discover_mod.resolved(target) == discover_mod.resolved(notebook):
         raise InvalidInput(f"--output-dir {output_dir} would overwrite {notebook}; choose another folder")
     return target
 
@@ -138,13 +138,10 @@ def prepare(notebook: Path, options: SmokeOptions, output_dir: Path | None,
         NotebookError: unreadable, invalid or empty notebook (reason ``bad-notebook``).
         InvalidInput: a parameter the notebook does not define or cannot take (reason ``bad-parameter``).
     """
-    from jupyter_mlops.notebooks.io import parse_notebook
+    from jupyter_mlops.notebooks.io import parse_notebook, read_notebook_bytes
 
     key = discover_mod.shard_key(notebook)
-    try:
-        raw = notebook.read_bytes()
-    except OSError as exc:
-        raise NotebookError(f"cannot read ({exc.strerror})") from None
+    raw = read_notebook_bytes(notebook, key)
     nb = parse_notebook(raw, key)
     from nbformat.v4.rwbase import rejoin_lines
 

@@ -3,7 +3,9 @@
 Discovery takes files, folders (recursively) and globs, and skips checkpoints, build output, virtual
 environments, installed packages and hidden folders. Sharding is deterministic so that N CI machines given the
 same inputs split the same list: by recorded durations (greedy longest-first onto the least-loaded shard) when
-a previous ``--json`` report is given, else round-robin over paths ordered by a stable hash.
+a previous ``--json`` report is given, else round-robin over paths ordered by a stable hash. A symlink that
+loops or dangles is still a notebook the user named: it is kept, so that the runner reports it as
+``bad-notebook`` and the rest of the call goes on (:func:`resolved` never raises on it).
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ SKIP_DIRS = frozenset({"build", "dist", "node_modules", "site-packages", "__pyca
 
 def _skipped_dir(name: str) -> bool:
     return name in SKIP_DIRS or name.startswith(".")  # hidden covers .ipynb_checkpoints, .git, .venv, .tox
+
+
+def resolved(path: Path) -> Path:
+    """``path.resolve()``, or the absolute path when resolving fails (a symlink loop raises on Python 3.11)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
 
 
 def _walk(folder: Path) -> Iterable[Path]:
@@ -47,7 +57,7 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
     for raw in paths:
         text = str(raw)
         path = Path(text)
-        if path.is_file():
+        if path.is_file() or path.is_symlink() and not path.is_dir():  # a broken link: a per-notebook error
             found.append(path)
         elif path.is_dir():
             found.extend(_walk(path))
@@ -66,7 +76,7 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
             raise InvalidInput(f"{text}: no such file or directory")
     unique: dict[Path, Path] = {}
     for path in found:
-        unique.setdefault(path.resolve(), path)
+        unique.setdefault(resolved(path), path)
     return list(unique.values())
 
 
@@ -83,7 +93,7 @@ def changed_since(ref: str, cwd: str | Path | None = None) -> set[Path]:
     changed = _git(["diff", "--name-only", "-z", ref, "--"], root, f"--changed-since {ref}: unknown revision")
     untracked = _git(["ls-files", "--others", "--exclude-standard", "-z"], root, "git ls-files failed")
     names = [n for n in (changed + "\0" + untracked).split("\0") if n]
-    return {(root / name).resolve() for name in names}
+    return {resolved(root / name) for name in names}
 
 
 def _git(args: list[str], cwd: str | Path | None, failure: str) -> str:
@@ -112,9 +122,9 @@ def parse_shard(text: str) -> tuple[int, int]:
 def shard_key(path: Path) -> str:
     """How a notebook is named in reports and matched across runs: posix path relative to cwd when inside it."""
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return resolved(path).relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
-        return path.resolve().as_posix()
+        return resolved(path).as_posix()
 
 
 def load_durations(report: str | Path) -> dict[str, float]:

@@ -7,7 +7,9 @@ fails the notebook — an ``execute_reply`` with status ``error`` but no error o
 got an execution count. Timeouts: each cell's limit is its own (metadata ``{"jupyter_mlops": {"timeout": 5}}``
 or tag ``timeout=5``) else ``--cell-timeout``, capped by what is left of the notebook's ``--timeout``; on
 expiry the kernel is interrupted and the partial executed notebook kept. A dead kernel is reported, not waited
-on. nbclient is imported inside :func:`execute`, so importing this module stays cheap.
+on. Outputs are capped per cell and per notebook as they arrive (:mod:`.smoke_outputs`); what was dropped is
+noted in the cell, in the notebook's metadata and in the result. nbclient is imported inside :func:`execute`, so
+importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from time import monotonic
 from typing import Any
 
 from jupyter_mlops.notebooks.smoke_kernel import Kernel
+from jupyter_mlops.notebooks.smoke_limits import DEFAULT_MAX_CELL_OUTPUT, DEFAULT_MAX_NOTEBOOK_OUTPUT
 from jupyter_mlops.notebooks.smoke_report import CellFailure, NotebookResult, source_head, strip_ansi
 
 SKIP_TAG = "skip-smoke"
@@ -51,11 +54,13 @@ class Job:
 
 @dataclass(frozen=True)
 class Limits:
-    """Execution rules shared by every notebook of a call."""
+    """Execution rules shared by every notebook of a call (output caps in bytes, see :mod:`.smoke_limits`)."""
 
     cell_timeout: float | None = 600.0
     timeout: float | None = None
     keep_going: bool = False
+    max_cell_output: int = DEFAULT_MAX_CELL_OUTPUT
+    max_notebook_output: int = DEFAULT_MAX_NOTEBOOK_OUTPUT
 
 
 def cell_timeout(cell: Any, default: float | None) -> float | None:
@@ -99,7 +104,13 @@ class _Deadlines:
         return self.deadline is not None and monotonic() >= self.deadline
 
 
+#: Longest exception message carried into a report's one-line headline (the executed notebook keeps more).
+MAX_EVALUE = 1000
+
+
 def _failure(job: Job, index: int, ename: str, evalue: str, traceback: list[str] | None = None) -> CellFailure:
+    if len(evalue) > MAX_EVALUE:
+        evalue = evalue[:MAX_EVALUE] + f"... ({len(evalue) - MAX_EVALUE:,} more characters)"
     cell = job.nb.cells[index]
     original = job.origin[index] if index < len(job.origin) else None
     lines = "\n".join(strip_ansi(t) for t in traceback or []).splitlines()
@@ -132,8 +143,9 @@ def check_cell(job: Job, index: int, reply: dict[str, Any] | None) -> CellFailur
 
 async def execute(job: Job, kernel: Kernel, limits: Limits) -> NotebookResult:
     """Run every runnable cell of ``job.nb`` in ``kernel``; write the executed notebook; return the result."""
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    from jupyter_mlops.notebooks.smoke_outputs import CappedClient
 
     replies: dict[int, dict[str, Any]] = {}
     deadlines = _Deadlines(limits)
@@ -141,10 +153,11 @@ async def execute(job: Job, kernel: Kernel, limits: Limits) -> NotebookResult:
     def on_executed(cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
         replies[cell_index] = execute_reply
 
-    client = NotebookClient(
+    client = CappedClient(
         job.nb, km=kernel.manager, timeout_func=deadlines, allow_errors=True, interrupt_on_timeout=False,
         raise_on_iopub_timeout=False, iopub_timeout=4, on_cell_executed=on_executed, record_timing=False,
-        resources={"metadata": {"path": str(job.path.parent)}},
+        resources={"metadata": {"path": str(job.path.parent)}}, max_cell_output=limits.max_cell_output,
+        max_notebook_output=limits.max_notebook_output,
     )
     client.kc = kernel.client
     failures: list[CellFailure] = []
@@ -168,13 +181,31 @@ async def execute(job: Job, kernel: Kernel, limits: Limits) -> NotebookResult:
             reason = "kernel-died"
             failures.append(await _died(job, index, kernel))
             break
+        finally:
+            client.note_truncation(job.nb.cells[index], index)
         failure = check_cell(job, index, replies.get(index))
         if failure is not None:
             failures.append(failure)
             reason = reason or "cell-error"
             if not limits.keep_going:
                 break
-    return _result(job, reason, failures)
+    return _result(job, reason, failures, _truncation(job, client, limits))
+
+
+def _truncation(job: Job, client: Any, limits: Limits) -> dict[str, Any] | None:
+    """What the output caps dropped (None when nothing), also recorded in the notebook's metadata."""
+    if not client.dropped:
+        return None
+    cells = sorted(client.dropped)
+    summary = {
+        "cells": [job.origin[i] if i < len(job.origin) else None for i in cells],
+        "dropped_bytes": sum(client.dropped.values()),
+        "max_cell_output": limits.max_cell_output,
+        "max_notebook_output": limits.max_notebook_output,
+    }
+    meta = dict(job.nb.metadata.get("jupyter_mlops") or {})
+    job.nb.metadata["jupyter_mlops"] = {**meta, "output_truncated": summary}
+    return summary
 
 
 def _timed_out(job: Job, index: int, deadlines: _Deadlines, limits: Limits) -> CellFailure:
@@ -210,7 +241,8 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _result(job: Job, reason: str | None, failures: list[CellFailure]) -> NotebookResult:
+def _result(job: Job, reason: str | None, failures: list[CellFailure],
+            truncated: dict[str, Any] | None = None) -> NotebookResult:
     from jupyter_mlops.notebooks.io import write_notebook
 
     executed = None
@@ -219,9 +251,10 @@ def _result(job: Job, reason: str | None, failures: list[CellFailure]) -> Notebo
         write_notebook(job.nb, job.output)
         executed = _shown(job.output)
     if not failures:
-        return NotebookResult(path=job.key, passed=True, executed_path=executed, parameters=job.parameters)
+        return NotebookResult(path=job.key, passed=True, executed_path=executed, parameters=job.parameters,
+                              output_truncated=truncated)
     message = failures[0].headline()
     if len(failures) > 1:
         message += f" (and {len(failures) - 1} more failing cell{'s' * (len(failures) > 2)})"
     return NotebookResult(path=job.key, passed=False, reason=reason, message=message, failures=failures,
-                          executed_path=executed, parameters=job.parameters)
+                          executed_path=executed, parameters=job.parameters, output_truncated=truncated)

@@ -5,11 +5,13 @@ ipykernel_launcher``) whether or not a kernelspec is installed, so CI never meet
 NAME`` picks an installed kernelspec. The kernel gets the notebook's folder as cwd and its smoke context in the
 environment (``JPY_SESSION_NAME``, ``JUPYTER_MLOPS_CONTEXT``), which ``%track`` reads to tag its runs ``smoke``.
 Kernel output that bypasses Jupyter messaging (C-level writes, startup warnings) goes to a log file beside the
-executed notebook instead of the terminal. jupyter_client is imported only here, inside functions.
+executed notebook instead of the terminal. Shutting a kernel down also ends every process it started
+(:mod:`.smoke_procs`). jupyter_client is imported only here, inside functions.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -19,6 +21,7 @@ from typing import Any
 
 from jupyter_mlops.config import ENV_BLOBS, ENV_RUN_CONTEXT, ENV_STORE
 from jupyter_mlops.errors import MlopsError
+from jupyter_mlops.notebooks import smoke_procs
 
 CURRENT = "<current interpreter>"
 
@@ -35,11 +38,17 @@ class KernelStartError(MlopsError):
 
 @dataclass
 class Kernel:
-    """A started kernel with a ready client."""
+    """A started kernel with a ready client; ``token`` marks every process it starts (:mod:`.smoke_procs`)."""
 
     manager: Any
     client: Any
     name: str
+    token: str = ""
+
+    def pid(self) -> int | None:
+        """The kernel process's id (None when unknown)."""
+        process = getattr(getattr(self.manager, "provisioner", None), "process", None)
+        return getattr(process, "pid", None)
 
     def exit_code(self) -> int | None:
         """The kernel process's exit status once it has died (None while alive or unknown)."""
@@ -119,6 +128,8 @@ async def start_kernel(name: str, cwd: Path, env: dict[str, str], log_path: Path
             during startup (``kernel-died``).
     """
     manager = _manager(name)
+    token = smoke_procs.new_token()
+    env = {**env, smoke_procs.MARKER: token}
     python = name == CURRENT or manager.kernel_spec.language.lower() == "python"
     # An in-memory history keeps parallel kernels off one shared history.sqlite (locking, slow writes).
     extra = ["--HistoryManager.hist_file=:memory:"] if python else []
@@ -136,14 +147,20 @@ async def start_kernel(name: str, cwd: Path, env: dict[str, str], log_path: Path
     except RuntimeError as exc:
         client.stop_channels()
         await _kill(manager)
+        await _end_processes(token, [])
         where = f" (kernel log: {log_path})" if log_path else ""
         raise KernelStartError(f"kernel failed to start: {exc}{where}", "kernel-died") from None
     client.allow_stdin = False
-    return Kernel(manager=manager, client=client, name=name)
+    return Kernel(manager=manager, client=client, name=name, token=token)
 
 
 async def shutdown_kernel(kernel: Kernel) -> None:
-    """Shut down gracefully (so ``%track`` runs end as finished), then release sockets; never raises."""
+    """Shut down, then end every process the kernel started; never raises.
+
+    The shutdown is graceful (so ``%track`` runs end as finished); the kernel's processes are ended even when
+    they left its session or were double-forked.
+    """
+    started = smoke_procs.descendants(kernel.pid())  # before shutdown: orphans lose their parent link
     try:
         kernel.client.stop_channels()
         if await kernel.manager.is_alive():
@@ -152,6 +169,16 @@ async def shutdown_kernel(kernel: Kernel) -> None:
             await kernel.manager.cleanup_resources()
     except Exception:  # noqa: BLE001 - a kernel that refuses to stop must not hide the smoke result
         await _kill(kernel.manager)
+    await _end_processes(kernel.token, started)
+
+
+async def _end_processes(token: str, known: list[Any]) -> None:
+    if not token:
+        return
+    try:
+        await asyncio.to_thread(smoke_procs.end_tree, token, known)
+    except Exception:  # noqa: BLE001 - best effort: a process table we cannot read must not fail the run
+        pass
 
 
 async def _kill(manager: Any) -> None:

@@ -76,6 +76,8 @@ class NotebookResult:
         failures: failing cells (several with ``--keep-going``).
         executed_path: where the executed notebook was written.
         parameters: the parameters injected.
+        output_truncated: when the output caps dropped something: ``cells`` (input indices, None for the
+            injected cell), ``dropped_bytes`` and the two caps; None otherwise.
     """
 
     path: str
@@ -86,19 +88,30 @@ class NotebookResult:
     failures: list[CellFailure] = field(default_factory=list)
     executed_path: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    output_truncated: dict[str, Any] | None = None
 
     def lines(self) -> list[str]:
-        """The human report: one status line, then details for failures."""
+        """The human report: one status line, then details for failures and truncated output."""
         if self.passed:
-            return [f"PASS {self.path} ({self.duration:.1f}s)"]
+            return [f"PASS {self.path} ({self.duration:.1f}s)", *self._truncation_lines()]
         out = [f"FAIL {self.path} [{self.reason}] {self.message}"]
         for failure in self.failures:
             if len(self.failures) > 1 or failure.headline() not in self.message:
                 out.append(f"  {failure.headline()}")
             out.extend(f"    | {row}" for row in failure.source.splitlines())
+        out.extend(self._truncation_lines())
         if self.executed_path:
             out.append(f"  executed notebook: {self.executed_path}")
         return out
+
+    def _truncation_lines(self) -> list[str]:
+        info = self.output_truncated
+        if not info:
+            return []
+        cells = ", ".join("injected" if c is None else str(c) for c in info.get("cells", []))
+        return [f"  output truncated: {info.get('dropped_bytes', 0):,} bytes not kept from cell{'s' * (',' in cells)} "
+                f"{cells} (max-cell-output {info.get('max_cell_output'):,}, max-notebook-output "
+                f"{info.get('max_notebook_output'):,} bytes)"]
 
 
 @dataclass

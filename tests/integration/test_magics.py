@@ -159,6 +159,87 @@ def test_misuse_is_one_line_and_harms_no_run(ip, capsys, source, needle):
     assert view.status == "finished" and view.metrics == {"auc": 0.5}
 
 
+@pytest.mark.parametrize(
+    ("source", "needle"),
+    [  # every sub-command's parser refuses missing, extra, mistyped and unknown arguments (these held on main too)
+        ("%track start one two", "%track start: unrecognized arguments: two"),
+        ("%track start --experiment", "argument --experiment/-e: expected one argument"),
+        ("%track stop now", "%track stop: unrecognized arguments: now"),
+        ("%track status --verbose", "%track status: unrecognized arguments: --verbose"),
+        ("%track metric auc=0.9 --step ten", "argument --step: invalid int value: 'ten'"),
+        ("%%track metrics --bogus\nauc = 0.9\n", "%track metrics: unrecognized arguments: --bogus"),
+        ("%track list --limit many", "argument --limit/-n: invalid int value: 'many'"),
+        ("%track list extra", "%track list: unrecognized arguments: extra"),
+        ("%track compare --last", "argument --last: expected one argument"),
+        ("%track compare --sideways a b", "%track compare: unrecognized arguments: --sideways"),
+    ],
+)
+def test_bad_arguments_of_every_sub_command_are_one_line(ip, capsys, source, needle):
+    assert needle in one_line_error(ip, capsys, source)
+    assert mlops.active_run() is None and mlops.runs().empty  # nothing started, nothing stored
+
+
+@pytest.mark.parametrize(
+    ("source", "needle"),
+    [  # huge integers are argument errors, not an OverflowError traceback or a write the store later refuses
+        ("%track list --limit 99999999999999999999", "argument --limit/-n: 99999999999999999999 is out of"),
+        ("%track compare --last 99999999999999999999", "%track compare: argument --last: 99999999999999999999 is out"),
+        ("%track show --bogus", "%track show: unrecognized arguments: --bogus"),
+        ("%track show keep other", "%track show: unrecognized arguments: other"),
+    ],
+)
+def test_huge_integers_and_flags_of_reading_commands_are_one_line(ip, capsys, source, needle):
+    run(ip, "%track start keep --no-auto")
+    run(ip, "%track start other --no-auto")
+    run(ip, "%track stop")
+    capsys.readouterr()
+    assert needle in one_line_error(ip, capsys, source)
+
+
+@pytest.mark.parametrize(
+    ("source", "needle"),
+    [
+        ("%track metric auc=0.9 --step 99999999999999999999", "argument --step: 99999999999999999999 is out of range"),
+        ("%track metric auc=0.9 --step -9223372036854775809", "argument --step: -9223372036854775809 is out of range"),
+        ("%track metric auc=huge", "metric 'auc': the value is too large for a float"),
+        ("%%track metrics --step 99999999999999999999\nauc = 0.9\n", "argument --step: 99999999999999999999 is out"),
+        ("%%track metrics\nauc = 10**400\n", "metric 'auc': the value is too large for a float"),
+        ("%%track params lr\nlr = 0.1\n", "%%track params takes no arguments"),
+        ("%track params --lr", "%track params: unrecognized arguments: --lr"),
+        ("%track tag --bogus", "%track tag: the following arguments are required: TAG"),
+        ("%track data", "%track data: the following arguments are required: PATH_OR_VARIABLE"),
+        ("%track artifact", "%track artifact: the following arguments are required: PATH"),
+        ("%track note", "usage: %track note TEXT"),
+    ],
+)
+def test_bad_arguments_during_a_run_are_one_line_and_store_nothing(ip, capsys, source, needle):
+    run(ip, "%track start live --no-auto")
+    run(ip, "%track metric auc=0.5 --step 1")
+    run(ip, "%track note keep this note")
+    ip.user_ns["huge"] = 10**400
+    capsys.readouterr()
+    assert needle in one_line_error(ip, capsys, source)
+    active = mlops.active_run()
+    assert active is not None and active.name == "live"  # the run survives the misuse
+    run(ip, "%track stop")
+    view = mlops.get_run("live")
+    assert view.status == "finished" and view.metrics == {"auc": 0.5}
+    assert view.params == {} and not view.tags and view.note == "keep this note"
+
+
+def test_an_unexpected_error_is_one_line_unless_debugging(ip, capsys, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("first line of a bug\nsecond line")
+
+    monkeypatch.setattr(fluent, "runs", broken)  # stands in for a bug below the magic
+    err = one_line_error(ip, capsys, "%track list")
+    assert "%track list: internal error: RuntimeError: first line of a bug" in err and "second line" not in err
+    assert "JUPYTER_MLOPS_DEBUG=1" in err
+    monkeypatch.setenv("JUPYTER_MLOPS_DEBUG", "1")
+    result = run(ip, "%track list")
+    assert isinstance(result.error_in_exec, RuntimeError)  # the traceback, for whoever debugs it
+
+
 def test_missing_data_path_and_variable_during_a_run(ip, capsys):
     run(ip, "%track start miss --no-auto")
     assert "data path not found: nothere.csv" in one_line_error(ip, capsys, "%track data nothere.csv")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -66,3 +67,19 @@ def test_a_param_no_collected_notebook_defines_is_a_usage_error(project: Path, p
     assert "did you mean 'epochs'?" in "\n".join(result.errlines)
     result = pytester.runpytest_inprocess("--nb-smoke", "--nb-smoke-param", "epochs=1", "--collect-only", "nbs")
     assert result.ret == pytest.ExitCode.OK  # only passes--params defines it: the other notebook takes none
+
+
+def test_output_caps_reach_the_runner_and_bad_ones_are_usage_errors(pytester: pytest.Pytester):
+    result = pytester.runpytest_inprocess("--nb-smoke", "--nb-smoke-max-cell-output", "lots")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--nb-smoke-max-cell-output: expected a size" in "\n".join(result.errlines)
+    pytester.makepyprojecttoml('[tool.jupyter-mlops.smoke]\nmax-notebook-output = "2kB"\n')
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "c0", "metadata": {}, "outputs": [],
+                     "source": "print('x' * 50_000)"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    pytester.makefile(".ipynb", loud=json.dumps(nb))
+    result = pytester.runpytest_inprocess("--nb-smoke", "--nb-smoke-max-cell-output", "1kB",
+                                          "--nb-smoke-output-dir", "executed", "loud.ipynb")
+    assert result.ret == pytest.ExitCode.OK
+    kept = json.loads((pytester.path / "executed" / "loud.ipynb").read_text())
+    assert kept["metadata"]["jupyter_mlops"]["output_truncated"]["max_cell_output"] == 1000
+    assert kept["metadata"]["jupyter_mlops"]["output_truncated"]["max_notebook_output"] == 2000

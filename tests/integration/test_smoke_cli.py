@@ -37,6 +37,8 @@ EXPECTED = {
     "silent--error-reply.ipynb": "cell-error",
     "tags--raises-and-skip.ipynb": None,
 }
+# Made by the fixture (issue 8 §5): 200,000 nested `[` in the metadata, and two symlinks pointing at each other.
+GENERATED = {"bad--deep-json.ipynb": "bad-notebook", "loop--a.ipynb": "bad-notebook", "loop--b.ipynb": "bad-notebook"}
 
 
 def nb_smoke(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -49,6 +51,10 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for name in EXPECTED:
         shutil.copy(FIXTURES / name, work / name)
     (work / "pyproject.toml").write_text('[tool.jupyter-mlops.smoke."passes--*.ipynb"]\nepochs = 3\n')
+    deep = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")], metadata={"deep": "DEEP"})
+    (work / "bad--deep-json.ipynb").write_text(json.dumps(deep).replace('"DEEP"', "[" * 200_000 + "]" * 200_000))
+    (work / "loop--a.ipynb").symlink_to("loop--b.ipynb")
+    (work / "loop--b.ipynb").symlink_to("loop--a.ipynb")
     before = {name: (work / name).read_bytes() for name in EXPECTED}
     out = nb_smoke(work, ".", "-j", "2", "--plain", "--no-track", "--json", "r.json", "--junit-xml", "r.xml",
                    "--github", "--output-dir", "executed")
@@ -60,9 +66,11 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_every_bad_input_gets_its_reason_and_the_others_still_run(batch: dict):
     assert batch["out"].returncode == 1, batch["out"].stderr
     reasons = {path: row["reason"] for path, row in batch["results"].items()}
-    assert reasons == EXPECTED
+    assert reasons == {**EXPECTED, **GENERATED}
     assert "Traceback" not in batch["out"].stderr
-    for name, reason in EXPECTED.items():  # one clear line per notebook
+    assert batch["results"]["bad--deep-json.ipynb"]["message"].startswith("JSON nested too deeply")
+    assert batch["results"]["loop--a.ipynb"]["message"].startswith("symlink loop")
+    for name, reason in {**EXPECTED, **GENERATED}.items():  # one clear line per notebook
         prefix = f"PASS {name}" if reason is None else f"FAIL {name} [{reason}]"
         assert any(line.startswith(prefix) for line in batch["out"].stdout.splitlines()), name
 
@@ -103,12 +111,12 @@ def test_timeout_kernel_death_and_silent_errors(batch: dict):
 
 def test_junit_and_github_outputs(batch: dict):
     root = ET.parse(batch["work"] / "r.xml").getroot()
-    assert root.attrib["tests"] == str(len(EXPECTED)) and root.attrib["failures"] == "11"
+    assert root.attrib["tests"] == str(len(EXPECTED) + len(GENERATED)) and root.attrib["failures"] == "14"
     failed = {case.attrib["name"]: case.find("failure") for case in root.iter("testcase")}
     assert failed["passes--params.ipynb"] is None
     assert "y = x / 0" in failed["raises--two-errors.ipynb"].text
     annotations = [line for line in batch["out"].stdout.splitlines() if line.startswith("::error ")]
-    assert len(annotations) == 11
+    assert len(annotations) == 14
     assert any(a.startswith("::error file=raises--two-errors.ipynb,line=") for a in annotations)
 
 
