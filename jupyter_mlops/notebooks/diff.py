@@ -192,15 +192,20 @@ def nbdime_diff_anchored(left: Any, right: Any) -> list[Any]:
 
 def cell_changes(cells_a: list[Any], cells_b: list[Any], entries: list[Any]) -> list[dict[str, Any]]:
     """Turn nbdime's sequence diff of ``/cells`` into one record per added, removed or changed cell."""
-    return [_cell_record(change, i, j, cells_a[i] if i is not None else None, cells_b[j] if j is not None else None)
+    patches = {entry["key"]: entry["diff"] for entry in entries if entry["op"] == "patch"}
+    return [_cell_record(change, i, j, cells_a[i] if i is not None else None, cells_b[j] if j is not None else None,
+                         patches.get(i, []) if change == "changed" else [])
             for change, i, j in sequence_changes(entries)]
 
 
-def _cell_record(change: str, a_index: int | None, b_index: int | None, old: Any, new: Any) -> dict[str, Any]:
+def _cell_record(change: str, a_index: int | None, b_index: int | None, old: Any, new: Any,
+                 patch: list[Any]) -> dict[str, Any]:
     old_source = cell_source(old) if old is not None else ""
     new_source = cell_source(new) if new is not None else ""
     cell = new if new is not None else old
-    outputs = output_changes((old or {}).get("outputs", []), (new or {}).get("outputs", []))
+    # nbdime already diffed this cell's outputs as part of the notebook: reuse that sequence diff
+    outputs_diff = next((e["diff"] for e in patch if e["key"] == "outputs" and e["op"] == "patch"), None)
+    outputs = output_changes((old or {}).get("outputs", []), (new or {}).get("outputs", []), outputs_diff)
     record: dict[str, Any] = {
         "change": change,
         "a_index": a_index,

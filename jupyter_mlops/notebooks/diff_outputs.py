@@ -52,8 +52,14 @@ def sequence_changes(entries: list[Any]) -> Iterator[tuple[str, int | None, int 
             yield "changed", key, key + offset
 
 
-def output_changes(old: list[Any], new: list[Any]) -> list[dict[str, Any]]:
+def output_changes(old: list[Any], new: list[Any], entries: list[Any] | None = None) -> list[dict[str, Any]]:
     r"""One record per added, removed or changed output between two cells' output lists.
+
+    Args:
+        old: the old cell's outputs.
+        new: the new cell's outputs.
+        entries: nbdime's sequence diff of the two lists when the caller already has it (the cell's patch from
+            the notebook diff); computed here otherwise.
 
     Returns:
         ``[{"change", "a_index", "b_index", "output_type", "parts"}]``; ``parts`` as in :func:`part_changes`.
@@ -66,11 +72,12 @@ def output_changes(old: list[Any], new: list[Any]) -> list[dict[str, Any]]:
     """
     if old == new:
         return []
-    from nbdime.diffing.notebooks import diff_item_at_path
-    from nbformat import from_dict
+    if entries is None:
+        from nbdime.diffing.notebooks import diff_item_at_path
+        from nbformat import from_dict
 
-    # nbdime's output predicates read attributes (output.output_type): give it NotebookNodes
-    entries = diff_item_at_path(from_dict(list(old)), from_dict(list(new)), "/cells/*/outputs")
+        # nbdime's output predicates read attributes (output.output_type): give it NotebookNodes
+        entries = diff_item_at_path(from_dict(list(old)), from_dict(list(new)), "/cells/*/outputs")
     records = []
     for change, a_index, b_index in sequence_changes(entries):
         before = old[a_index] if a_index is not None else {}
