@@ -21,6 +21,14 @@ def _error(message: str) -> None:
     click.echo(f"Error: {message}", err=True)
 
 
+def _notes(nb: Any, label: str) -> None:
+    """One ``note: <file>: ...`` line per cell-id or format problem (nbformat would only warn, or repair at random)."""
+    from jupyter_mlops.notebooks.format_checks import notes
+
+    for note in notes(nb):
+        click.echo(f"note: {label}: {note}", err=True)
+
+
 def _split_ids(values: tuple[str, ...]) -> list[str]:
     return [part.strip().upper() for value in values for part in value.split(",") if part.strip()]
 
@@ -97,6 +105,8 @@ def diff(a: str, b: str, outputs: bool, sources_only: bool, metadata: bool, fmt:
     if failed:
         sys.exit(BAD_INPUT)
     (nb_a, label_a), (nb_b, label_b) = sides
+    for nb, label in sides:
+        _notes(nb, label)
     result = diff_notebooks(nb_a, nb_b, options, labels=(label_a, label_b)).to_dict()
     if fmt == "json":
         import json
@@ -122,10 +132,10 @@ def diff(a: str, b: str, outputs: bool, sources_only: bool, metadata: bool, fmt:
 @click.option("--list-rules", is_flag=True, help="List the rules and exit.")
 def lint(paths: tuple[str, ...], fmt: str, disable: tuple[str, ...], max_output_bytes: int | None,
          list_rules: bool) -> None:
-    """Report notebook hygiene problems in notebooks and folders (PATH may also be REV:path).
+    """Report notebook hygiene problems in notebooks and folders (default: the current folder, like ruff).
 
-    Configure in pyproject.toml under [tool.jupyter-mlops.lint]: disable = ["NB003"], max-output-bytes = 100000.
-    Exit status: 0 clean, 1 findings, 2 unreadable notebook or bad configuration.
+    PATH may also be REV:path. Configure in pyproject.toml under [tool.jupyter-mlops.lint]: disable = ["NB003"],
+    max-output-bytes = 100000. Exit status: 0 clean, 1 findings, 2 unreadable notebook or bad configuration.
 
     \b
     Examples:
@@ -138,8 +148,7 @@ def lint(paths: tuple[str, ...], fmt: str, disable: tuple[str, ...], max_output_
         for rule in lint_mod.rules().values():
             click.echo(f"{rule.id}  {rule.name:20}  {rule.description}")
         return
-    if not paths:
-        raise click.UsageError("give at least one notebook or folder")
+    paths = paths or (".",)  # like ruff and nb-smoke
     from jupyter_mlops.notebooks.io import import_nbformat
 
     import_nbformat()
@@ -198,8 +207,8 @@ def clean(paths: tuple[str, ...], check: bool, use_stdin: bool) -> None:
     if use_stdin:
         if paths or check:
             raise click.UsageError("--stdin takes no paths and no --check")
-        raw = sys.stdin.buffer.read()
-        sys.stdout.write(notebook_to_text(clean_notebook(parse_notebook(raw, "<stdin>"))))
+        nb = _cleanable(parse_notebook(sys.stdin.buffer.read(), "<stdin>"), "<stdin>")
+        sys.stdout.write(notebook_to_text(clean_notebook(nb)))
         return
     if not paths:
         raise click.UsageError("give at least one notebook or folder (or --stdin)")
@@ -226,12 +235,25 @@ def _clean_file(path: str, check: bool) -> bool:
 
     if is_git_ref(path):
         raise NotebookError(f"{path}: clean works on files, not git references")
-    cleaned = clean_notebook(read_notebook(path))
+    cleaned = clean_notebook(_cleanable(read_notebook(path), path))
     if notebook_to_text(cleaned).encode("utf-8") == Path(path).read_bytes():
         return False
     if not check:
         write_notebook(cleaned, path)
     return True
+
+
+def _cleanable(nb: Any, label: str) -> Any:
+    """``nb``, after its notes; NotebookError for duplicate cell ids (nbformat would pick a random new id)."""
+    from jupyter_mlops.notebooks.format_checks import duplicate_cell_ids, duplicate_id_message
+
+    duplicates = duplicate_cell_ids(nb)
+    if duplicates:
+        cell_id, indices = next(iter(duplicates.items()))
+        raise NotebookError(f"{label}: {duplicate_id_message(cell_id, indices)}; give each cell its own id "
+                            "(or open and save it in Jupyter) and clean again")
+    _notes(nb, label)
+    return nb
 
 
 # -- install-git-hooks ------------------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ KEEP_OUTPUT_TAG = "keep-output"
 #: Cell metadata keys that record UI or execution state, not content.
 VOLATILE_CELL_METADATA: tuple[str, ...] = ("execution", "collapsed", "scrolled", "ExecuteTime", "papermill")
 
+#: Keys of cell ``metadata.jupyter`` that record whether JupyterLab shows a cell's input or outputs (UI state).
+VOLATILE_JUPYTER_CELL_METADATA: tuple[str, ...] = ("outputs_hidden", "source_hidden")
+
 #: Notebook metadata keys that record widget state or an execution, not content.
 VOLATILE_NOTEBOOK_METADATA: tuple[str, ...] = ("widgets", "papermill")
 
@@ -105,6 +108,12 @@ def _clean_cell(cell: Any, options: CleanOptions) -> None:
     elif options.volatile_metadata:
         for key in VOLATILE_CELL_METADATA:
             metadata.pop(key, None)
+        jupyter = metadata.get("jupyter")
+        if isinstance(jupyter, dict):
+            for key in VOLATILE_JUPYTER_CELL_METADATA:
+                jupyter.pop(key, None)
+            if not jupyter:
+                del metadata["jupyter"]
         # papermill and JupyterLab add `tags: []` to cells they touch: an empty list says nothing, so it is noise.
         if metadata.get("tags") == []:
             del metadata["tags"]

@@ -16,9 +16,8 @@ from typing import Any
 
 from jupyter_mlops.errors import InvalidInput, NotebookError
 from jupyter_mlops.notebooks.clean import CleanOptions, clean_notebook
+from jupyter_mlops.notebooks.diff_outputs import attachment_changes, output_changes, sequence_changes, unified_diff
 from jupyter_mlops.notebooks.summary import cell_source, summarize
-
-_CONTEXT_LINES = 2
 
 
 @dataclass(frozen=True)
@@ -192,32 +191,21 @@ def nbdime_diff_anchored(left: Any, right: Any) -> list[Any]:
 
 
 def cell_changes(cells_a: list[Any], cells_b: list[Any], entries: list[Any]) -> list[dict[str, Any]]:
-    """Turn nbdime's sequence diff of ``/cells`` into one record per added, removed or changed cell.
-
-    nbdime orders entries by key in ``a`` and puts an ``addrange`` before a ``removerange`` at the same key, so
-    the index in ``b`` is the key plus the net number of cells inserted before it.
-    """
-    changes: list[dict[str, Any]] = []
-    offset = 0
-    for entry in entries:
-        op, key = entry["op"], entry["key"]
-        if op == "addrange":
-            for j, _ in enumerate(entry["valuelist"]):
-                changes.append(_cell_record("added", None, key + offset + j, None, cells_b[key + offset + j]))
-            offset += len(entry["valuelist"])
-        elif op == "removerange":
-            for j in range(entry["length"]):
-                changes.append(_cell_record("removed", key + j, None, cells_a[key + j], None))
-            offset -= entry["length"]
-        elif op == "patch":
-            changes.append(_cell_record("changed", key, key + offset, cells_a[key], cells_b[key + offset]))
-    return changes
+    """Turn nbdime's sequence diff of ``/cells`` into one record per added, removed or changed cell."""
+    patches = {entry["key"]: entry["diff"] for entry in entries if entry["op"] == "patch"}
+    return [_cell_record(change, i, j, cells_a[i] if i is not None else None, cells_b[j] if j is not None else None,
+                         patches.get(i, []) if change == "changed" else [])
+            for change, i, j in sequence_changes(entries)]
 
 
-def _cell_record(change: str, a_index: int | None, b_index: int | None, old: Any, new: Any) -> dict[str, Any]:
+def _cell_record(change: str, a_index: int | None, b_index: int | None, old: Any, new: Any,
+                 patch: list[Any]) -> dict[str, Any]:
     old_source = cell_source(old) if old is not None else ""
     new_source = cell_source(new) if new is not None else ""
     cell = new if new is not None else old
+    # nbdime already diffed this cell's outputs as part of the notebook: reuse that sequence diff
+    outputs_diff = next((e["diff"] for e in patch if e["key"] == "outputs" and e["op"] == "patch"), None)
+    outputs = output_changes((old or {}).get("outputs", []), (new or {}).get("outputs", []), outputs_diff)
     record: dict[str, Any] = {
         "change": change,
         "a_index": a_index,
@@ -226,16 +214,17 @@ def _cell_record(change: str, a_index: int | None, b_index: int | None, old: Any
         "a_source": old_source if old is not None else None,
         "b_source": new_source if new is not None else None,
         "source_diff": unified_diff(old_source, new_source) if old_source != new_source else "",
-        "outputs_changed": False,
+        "outputs_changed": bool(outputs),
+        "output_changes": outputs,
+        "attachment_changes": attachment_changes((old or {}).get("attachments"), (new or {}).get("attachments")),
         "metadata_changes": [],
         "other_changes": [],
     }
     if change == "changed":
-        record["outputs_changed"] = old.get("outputs") != new.get("outputs")
         record["metadata_changes"] = mapping_changes(old.get("metadata", {}), new.get("metadata", {}))
         if old.get("cell_type") != new.get("cell_type"):
             record["other_changes"].append({"key": "cell_type", "old": old.get("cell_type"), "new": cell["cell_type"]})
-        for key in ("execution_count", "id", "attachments"):
+        for key in ("execution_count", "id"):
             if old.get(key) != new.get(key):
                 record["other_changes"].append({"key": key, "old": old.get(key), "new": new.get(key)})
     return record
@@ -245,12 +234,6 @@ def mapping_changes(old: Any, new: Any) -> list[dict[str, Any]]:
     """Top-level key changes between two metadata dicts: ``[{"key", "old", "new"}]`` (missing side = None)."""
     keys = [*old, *(k for k in new if k not in old)]
     return [{"key": k, "old": _plain(old.get(k)), "new": _plain(new.get(k))} for k in keys if old.get(k) != new.get(k)]
-
-
-def unified_diff(old: str, new: str) -> str:
-    """Unified diff of two sources without the ``---``/``+++`` header."""
-    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=_CONTEXT_LINES)
-    return "\n".join(line for line in lines if not line.startswith(("---", "+++")))
 
 
 def notebook_from_code_snapshot(snapshot: Any, origin: str = "code snapshot") -> Any:

@@ -7,18 +7,76 @@ JSON output and nbdime.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
+import os
 from typing import Any
 
 _ANSI = {"red": "\x1b[31m", "green": "\x1b[32m", "cyan": "\x1b[36m", "bold": "\x1b[1m", "dim": "\x1b[2m"}
 _RESET = "\x1b[0m"
 _MAX_VALUE_CHARS = 80
+_MAX_PART_LINES = 40
+_WINDOW_LEAD = 20
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def _value(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    text = _json(value)
     return text if len(text) <= _MAX_VALUE_CHARS else text[: _MAX_VALUE_CHARS - 1] + "…"
+
+
+def _pair(old: Any, new: Any) -> str:
+    """``old → new``; two long values show the stretch where they first differ, with their lengths and hashes.
+
+    Truncating both at the same width would print two identical-looking strings for a change past the cut.
+    """
+    a, b = _json(old), _json(new)
+    if len(a) <= _MAX_VALUE_CHARS and len(b) <= _MAX_VALUE_CHARS or old is None or new is None:
+        return f"{_value(old)} → {_value(new)}"
+    start = max(0, len(os.path.commonprefix([a, b])) - _WINDOW_LEAD)
+
+    def window(text: str) -> str:
+        piece = text[start:start + _MAX_VALUE_CHARS]
+        return ("…" if start else "") + piece + ("…" if start + _MAX_VALUE_CHARS < len(text) else "")
+
+    def digest(text: str) -> str:
+        return f"{len(text):,} chars, sha256 {hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]}"
+
+    return f"{window(a)} → {window(b)} ({digest(a)} → {digest(b)})"
+
+
+def part_lines(part: dict[str, Any]) -> list[tuple[str, str]]:
+    """One changed output or attachment part: a capped unified diff for text, size and hash for binary data."""
+    if not part["diff"]:
+        if part["change"] == "added":
+            return [("green", f"{part['name']}: (new) {part['new']}")]
+        if part["change"] == "removed":
+            return [("red", f"{part['name']}: {part['old']} (removed)")]
+        return [("", f"{part['name']}: {part['old']} → {part['new']}")]
+    lines: list[tuple[str, str]] = [("dim", f"{part['name']}:" + (f" ({part['change']})" if part["change"] != "changed"
+                                                                    else ""))]
+    body = part["diff"].splitlines()
+    for line in body[:_MAX_PART_LINES]:
+        lines.append(({"+": "green", "-": "red", "@": "cyan"}.get(line[:1], ""), f"  {line}"))
+    if len(body) > _MAX_PART_LINES:
+        lines.append(("dim", f"  … {len(body) - _MAX_PART_LINES} more lines (all of them in --format json)"))
+    return lines
+
+
+def output_lines(change: dict[str, Any]) -> list[tuple[str, str]]:
+    """What changed in each output of a cell, output by output."""
+    lines: list[tuple[str, str]] = []
+    for output in change.get("output_changes", []):
+        where = output["b_index"] if output["b_index"] is not None else output["a_index"]
+        moved = f" (was {output['a_index']})" if output["change"] == "changed" and output["a_index"] != where else ""
+        style = {"added": "green", "removed": "red"}.get(output["change"], "bold")
+        lines.append((style, f"{output['change']} output {where}{moved} ({output['output_type']})"))
+        lines.extend((s, f"  {text}") for s, text in (x for part in output["parts"] for x in part_lines(part)))
+    return lines
 
 
 def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
@@ -64,10 +122,14 @@ def cell_lines(change: dict[str, Any]) -> list[tuple[str, str]]:
         for line in change["source_diff"].splitlines():
             style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
             lines.append((style, line))
-    if change.get("outputs_changed"):
+    if change.get("output_changes"):
+        lines.extend(output_lines(change))
+    elif change.get("outputs_changed"):
         lines.append(("dim", "outputs changed"))
+    for part in change.get("attachment_changes", []):
+        lines.extend(part_lines({**part, "name": f"attachment {part['name']}"}))
     for item in [*change.get("metadata_changes", []), *change.get("other_changes", [])]:
-        lines.append(("dim", f"{item['key']}: {_value(item['old'])} → {_value(item['new'])}"))
+        lines.append(("dim", f"{item['key']}: {_pair(item['old'], item['new'])}"))
     return lines
 
 
@@ -87,7 +149,7 @@ def render_terminal(result: dict[str, Any], color: bool = False) -> str:
         out.extend(paint(style, f"  {text}") for style, text in cell_lines(change))
     if result["metadata_changes"]:
         out.append(paint("bold", "notebook metadata"))
-        out.extend(f"  {m['key']}: {_value(m['old'])} → {_value(m['new'])}" for m in result["metadata_changes"])
+        out.extend(f"  {m['key']}: {_pair(m['old'], m['new'])}" for m in result["metadata_changes"])
     return "\n".join(out) + "\n"
 
 
@@ -123,7 +185,7 @@ def render_html(result: dict[str, Any]) -> str:
         parts.append(_html_lines(cell_lines(change)))
     if result["metadata_changes"]:
         parts.append("<h2>notebook metadata</h2>")
-        meta = [("dim", f"{m['key']}: {_value(m['old'])} → {_value(m['new'])}") for m in result["metadata_changes"]]
+        meta = [("dim", f"{m['key']}: {_pair(m['old'], m['new'])}") for m in result["metadata_changes"]]
         parts.append(_html_lines(meta))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

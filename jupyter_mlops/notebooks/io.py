@@ -75,17 +75,19 @@ def parse_notebook(text: str | bytes, origin: str, *, validate: bool = True) -> 
     if major != 4:
         hint = " — upgrade it with `jupyter nbconvert --to notebook --inplace`" if major == 3 else ""
         raise NotebookError(f"{origin}: nbformat v{major} is not supported, v4 is required{hint}")
-    nbformat = import_nbformat()
+    import_nbformat()
     from nbformat.v4.nbjson import JSONReader
 
     try:
         # As nbformat.reads does: multi-line sources/outputs stored as lists are joined (nbclient needs strings).
         node = JSONReader().to_notebook(data)
         if validate:
-            nbformat.validate(node)
-    except nbformat.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "top level"
-        raise NotebookError(f"{origin}: fails nbformat validation at {where}: {exc.message}") from None
+            # Not nbformat.validate: that "repairs" duplicate or missing cell ids with random ones (ADR-031).
+            from jupyter_mlops.notebooks.format_checks import validation_problem
+
+            problem = validation_problem(node)
+            if problem is not None:
+                raise NotebookError(f"{origin}: fails nbformat validation at {problem}")
     except RecursionError:  # MAX_DEPTH should prevent it; called from a deep stack it still must not escape
         raise NotebookError(f"{origin}: JSON nested too deeply to read here") from None
     return node
@@ -138,8 +140,12 @@ def read_notebook_bytes(file: Path, origin: str | None = None) -> bytes:
 
 
 def notebook_to_text(nb: Any) -> str:
-    """Serialise like Jupyter does (1-space indent, trailing newline), for byte-stable writes."""
-    return import_nbformat().writes(nb) + "\n"
+    """Serialise like Jupyter does (1-space indent, trailing newline), for byte-stable writes.
+
+    The v4 writer directly, not ``nbformat.writes``: that validates first, and validating repairs duplicate or
+    missing cell ids with random ones, so the same notebook would serialise differently on every call.
+    """
+    return import_nbformat().v4.writes_json(nb) + "\n"
 
 
 def write_notebook(nb: Any, path: str | Path) -> None:

@@ -1,4 +1,4 @@
-"""The built-in lint rules, ``NB001``-``NB008``. Each is a function ``(nb, path, **options) -> list[Finding]``.
+"""The built-in lint rules, ``NB001``-``NB010``. Each is a function ``(nb, path, **options) -> list[Finding]``.
 
 Rules read the notebook only; none modifies it. Secrets are found with
 :func:`jupyter_mlops.capture.redact.find_secrets`, the detector the tracker uses for redaction, so what lint
@@ -16,6 +16,17 @@ from typing import Any
 from jupyter_mlops.capture.redact import find_secrets
 from jupyter_mlops.config import find_project_root
 from jupyter_mlops.notebooks.clean import KEEP_OUTPUT_TAG, cell_tags
+from jupyter_mlops.notebooks.format_checks import (
+    KNOWN_CELL_TYPES,
+    cells_without_id,
+    duplicate_cell_ids,
+    known_minor,
+    missing_ids_message,
+    unknown_cell_types,
+    unknown_minor,
+    unknown_minor_message,
+    unknown_output_types,
+)
 from jupyter_mlops.notebooks.lint import DEFAULT_MAX_OUTPUT_BYTES, Finding, register
 from jupyter_mlops.notebooks.summary import PARAMETERS_TAG, cell_source, parse_python
 
@@ -194,6 +205,34 @@ def _jupytext_config_present(file: Path) -> bool:
     return False
 
 
+def cell_ids(nb: Any, path: str) -> list[Finding]:
+    """Duplicate cell ids, and cells without an id in an nbformat 4.5+ notebook."""
+    findings = []
+    for cell_id, indices in duplicate_cell_ids(nb).items():
+        for index in indices[1:]:
+            findings.append(Finding("NB009", f"duplicate cell id {cell_id!r} (also cell {indices[0]}): nbformat "
+                                    "would replace it with a random id on every save; give it a unique id",
+                                    path, index, None, "error"))
+    missing = cells_without_id(nb)
+    if missing:
+        findings.append(Finding("NB009", missing_ids_message(missing), path))
+    return findings
+
+
+def unknown_format(nb: Any, path: str) -> list[Finding]:
+    """An nbformat minor version, cell type or output type that the installed nbformat does not know."""
+    findings = []
+    minor = unknown_minor(nb)
+    if minor is not None:
+        findings.append(Finding("NB010", unknown_minor_message(minor), path))
+    for index, kind in unknown_cell_types(nb):
+        findings.append(Finding("NB010", f"unknown cell type {kind!r}: Jupyter and nbformat 4.{known_minor()} know "
+                                f"{', '.join(KNOWN_CELL_TYPES)}", path, index))
+    for index, number, kind in unknown_output_types(nb):
+        findings.append(Finding("NB010", f"output {number} has unknown output type {kind!r}", path, index))
+    return findings
+
+
 BUILTIN_RULES = (
     ("NB001", "committed-outputs", committed_outputs, ()),
     ("NB002", "execution-order", execution_order, ()),
@@ -203,6 +242,8 @@ BUILTIN_RULES = (
     ("NB006", "large-output", large_outputs, ("max_output_bytes",)),
     ("NB007", "error-output", error_outputs, ()),
     ("NB008", "not-paired", not_paired, ()),
+    ("NB009", "cell-ids", cell_ids, ()),
+    ("NB010", "unknown-format", unknown_format, ()),
 )
 
 

@@ -118,3 +118,23 @@ def test_commands_have_help(command):
     result = CliRunner().invoke(root, [command, "--help"])
     assert result.exit_code == 0
     assert "Usage:" in result.output and "Examples:" in result.output
+
+
+def test_nbformat_id_warnings_become_one_line_notes(tmp_path):
+    """DuplicateCellId / MissingIDFieldWarning used to reach stderr as raw Python warnings (two lines each)."""
+    def write(name: str, ids: list[str | None]) -> str:
+        cells = [{"cell_type": "code", "metadata": {}, "source": f"x = {i}", "outputs": [], "execution_count": None,
+                  **({"id": cell_id} if cell_id else {})} for i, cell_id in enumerate(ids)]
+        (tmp_path / name).write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}))
+        return name
+
+    dup, noid = write("dup.ipynb", ["a", "a"]), write("noid.ipynb", [None, "b"])
+    result = cli("diff", dup, noid, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().splitlines() == [
+        "note: dup.ipynb: cell id 'a' is used by cells 0, 1: cell ids must be unique",
+        "note: noid.ipynb: 1 cell(s) have no id (cells 0); nbformat 4.5 requires one (Jupyter adds them when it "
+        "saves)"]
+    for command in (["lint", "--disable", "NB003", dup, noid], ["clean", "--check", noid]):
+        stderr = cli(*command, cwd=tmp_path).stderr.decode()
+        assert "Warning" not in stderr and "validator.py" not in stderr, stderr
