@@ -115,6 +115,7 @@ class CellObserver:
         self._last_key: tuple[int | None, str] | None = None
         # The attached run's first cell in self.log, and what each logged cell reads and binds (for its context).
         self._start = 0
+        self._previous_end = 0  # where the kernel's previous run ended in self.log
         self._trees: dict[int, ast.Module | None] = {}
         self._names: dict[int, code.Names | None] = {}
         # How the kernel session goes: the last cell's error, a restart request, the execution counter.
@@ -304,8 +305,14 @@ class CellObserver:
         return self._notebook_cache[2]
 
     def _params_from_history(self, run: ActiveRun) -> None:
-        # A parameters cell that ran before `%track start` still defines this run's parameters.
-        entries: list[dict[str, Any]] = [{"source": c.source, "id": c.cell_id} for c in self.log]
+        # A parameters cell that ran before `%track start` still defines this run's parameters, but only one run
+        # since the previous run ended: a second Run All in the same kernel must not find the first one's values.
+        # Cells of nothing but magics (`%track stop`, `%track compare`) are no code of the notebook's head.
+        entries: list[dict[str, Any]] = [
+            {"source": c.source, "id": c.cell_id}
+            for c in self.log.cells[self._previous_end:self._start]
+            if not _only_magics(c.source)
+        ]
         found = code.find_parameters_cell(entries)
         if found is None:
             return
@@ -384,6 +391,7 @@ class CellObserver:
 
     def _final_fields(self, run: ActiveRun) -> Mapping[str, Any]:
         self._wait_for_data()
+        self._previous_end = len(self.log)
         fields: dict[str, Any] = {"code_hash": run.blobs.put_json(self._run_code())}
         cells = None
         path = _notebook_path(run)
@@ -431,6 +439,11 @@ class CellObserver:
 def _notebook_path(run: ActiveRun) -> str | None:
     path = getattr(run, "notebook_path", None)
     return path if path and os.path.isfile(path) else None
+
+
+def _only_magics(source: str) -> bool:
+    """Every non-blank line is a line magic, a shell escape or a comment."""
+    return all(line.lstrip().startswith(("%", "!", "#")) for line in source.splitlines() if line.strip())
 
 
 def _parse_quietly(source: str) -> ast.Module | None:

@@ -66,6 +66,7 @@ def test_two_run_alls_in_one_kernel_compare_as_the_one_changed_parameter(project
     assert replies[-1]["status"] == "ok", replies[-1]
     first, second = _runs(project)
     assert (first.metrics, second.metrics) == ({"score": 1.0}, {"score": 10.0 ** 0.5})
+    assert (first.params, second.params) == ({"C": 1.0}, {"C": 10.0})
     # the second run holds neither the first run's cells nor its `%track stop`/`%track compare`
     sources = [(c["source"], c.get("context", False)) for c in _code(project, second)["cells"]]
     assert sources == [("%load_ext jupyter_mlops\nimport math", True), ("C = 10.0", True),
