@@ -214,6 +214,11 @@ class CellObserver:
         if auto:
             self._guard("history", lambda: self._params_from_history(run))
 
+    @property
+    def run_cells(self) -> int:
+        """How many cells the attached run has recorded so far (its context not counted)."""
+        return len(self.log) - self._start if self._attached else 0
+
     # -- events -------------------------------------------------------------------------------------------
     def pre_run_cell(self, info: Any = None) -> None:
         """Forget the previous cell's tree and keep the next one parsed (a cell that fails to parse has none)."""
