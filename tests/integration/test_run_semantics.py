@@ -95,6 +95,17 @@ def test_papermill_notebook_raising_after_start_is_failed_with_its_error(project
     assert [r.id for r in open_store(project["url"]).search_runs("status = finished").items] == []
 
 
+def test_nb_smoke_notebook_raising_after_start_is_failed(project: dict) -> None:
+    notebook(project["root"] / "smoke.ipynb", ["%load_ext jupyter_mlops\n%track start", "raise KeyError('label')"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_MLOPS", "JPY_"))}
+    env["JUPYTER_MLOPS_STORE"] = project["url"]
+    done = subprocess.run([sys.executable, "-c", "from jupyter_mlops.cli.smoke import main; main()", "smoke.ipynb",
+                           "--plain"], cwd=project["root"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (run,) = _runs(project)
+    assert run.status.value == "failed" and _code(project, run)["error"] == {"ename": "KeyError", "evalue": "'label'"}
+
+
 def test_error_by_hand_then_kernel_shutdown_is_failed(project: dict) -> None:
     path = project["root"] / "by_hand.ipynb"
     nb = notebook(path, ["%load_ext jupyter_mlops\n%track start", "x = 1", "1 / 0"])
@@ -105,6 +116,9 @@ def test_error_by_hand_then_kernel_shutdown_is_failed(project: dict) -> None:
     (run,) = _runs(project)
     assert run.status.value == "failed"
     assert _code(project, run)["error"] == {"ename": "ZeroDivisionError", "evalue": "division by zero"}
+    from jupyter_mlops import get_run
+
+    assert get_run(run.id, store=project["url"]).error == {"ename": "ZeroDivisionError", "evalue": "division by zero"}
 
 
 def test_error_then_a_good_cell_then_shutdown_is_finished(project: dict) -> None:
