@@ -166,8 +166,8 @@ PACKAGE_MAIN = textwrap.dedent(
 )
 
 
-def test_converted_package_that_raises_is_failed(project: dict) -> None:
-    # the shape `convert --to package` emits: start_run at the top, end_run at the bottom, nothing in between
+def test_script_module_that_raises_without_end_run_is_failed(project: dict) -> None:
+    # a hand-written package: start_run at the top, end_run at the bottom, an uncaught exception in between
     package = project["root"] / "train_pkg"
     package.mkdir()
     (package / "__init__.py").write_text("")
@@ -180,6 +180,24 @@ def test_converted_package_that_raises_is_failed(project: dict) -> None:
     assert done.returncode == 1 and "no data for 2024-02-30" in done.stderr
     (run,) = _runs(project)
     assert run.status.value == "failed" and run.params == {"lr": 0.1}
+
+
+def test_package_converted_from_a_raising_notebook_is_failed(project: dict) -> None:
+    from jupyter_mlops.notebooks.convert import convert_notebook
+
+    path = project["root"] / "train.ipynb"
+    notebook(path, ["%track start converted", "lr = 0.1", "raise RuntimeError(f'diverged at lr={lr}')",
+                    "%track stop"])
+    convert_notebook(path, output=project["root"] / "converted")
+    (main,) = (project["root"] / "converted").rglob("__main__.py")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_MLOPS", "JPY_"))}
+    env.update({"JUPYTER_MLOPS_STORE": project["url"], "PYTHONPATH": os.pathsep.join(
+        [str(main.parent.parent), os.environ.get("PYTHONPATH", "")])})
+    done = subprocess.run([sys.executable, "-m", main.parent.name], cwd=project["root"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1 and "diverged at lr=0.1" in done.stderr, done.stderr[-2000:]
+    (run,) = _runs(project)
+    assert run.name == "converted" and run.status.value == "failed"
 
 
 def test_script_that_exits_cleanly_without_end_run_is_finished(project: dict) -> None:
