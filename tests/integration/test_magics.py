@@ -224,6 +224,23 @@ def test_second_run_in_one_shell_holds_its_own_cells_and_their_context(ip):
         "sem_base = 2", "%track start sem-one", "sem_y = sem_base * 2"]
 
 
+def test_execution_counter_going_back_marks_the_open_run_restarted(ip):
+    from types import SimpleNamespace
+
+    from jupyter_mlops import magics
+
+    run(ip, "%track start counter-back")
+    observer = magics._OBSERVERS[id(ip)]
+    # what IPython reports after a new session in the same process: counting starts again at 1
+    info = SimpleNamespace(raw_cell="restarted_x = 1", store_history=True, cell_id=None)
+    observer.post_run_cell(SimpleNamespace(info=info, execution_count=1, error_in_exec=None, error_before_exec=None))
+    run(ip, "%track stop")
+    run(ip, "%track start counter-fine")
+    run(ip, "%track stop")
+    assert mlops.get_run("counter-back").flags["kernel_restarted"] is True
+    assert mlops.get_run("counter-fine").flags["kernel_restarted"] is False
+
+
 def test_no_auto_records_no_params_or_data(ip, tmp_path):
     (tmp_path / "data.csv").write_text("a\n1\n")
     run(ip, "%track start manual --no-auto")
