@@ -310,16 +310,18 @@ class CellObserver:
         return self._notebook_cache[2]
 
     def _params_from_history(self, run: ActiveRun) -> None:
-        # A parameters cell that ran before `%track start` still defines this run's parameters, but only one run
-        # since the previous run ended: a second Run All in the same kernel must not find the first one's values.
+        # A parameters cell that ran before `%track start` still defines this run's parameters. One run since the
+        # previous run ended comes first: a second Run All in the same kernel must not find the first one's values.
         # Cells of nothing but magics (`%track stop`, `%track compare`) are no code of the notebook's head.
-        entries: list[dict[str, Any]] = [
-            {"source": c.source, "id": c.cell_id}
-            for c in self.log.cells[self._previous_end:self._start]
-            if not _only_magics(c.source)
-        ]
-        found = code.find_parameters_cell(entries)
-        if found is None:
+        cells = self.log.cells[:self._start]
+        for first in (self._previous_end, 0):
+            entries: list[dict[str, Any]] = [
+                {"source": c.source, "id": c.cell_id} for c in cells[first:] if not _only_magics(c.source)
+            ]
+            found = code.find_parameters_cell(entries)
+            if found is not None:
+                break
+        else:
             return
         for index in (found.index, found.injected_index):
             if index is None:
