@@ -311,13 +311,12 @@ class CellObserver:
 
     def _params_from_history(self, run: ActiveRun) -> None:
         # A parameters cell that ran before `%track start` still defines this run's parameters. One run since the
-        # previous run ended comes first: a second Run All in the same kernel must not find the first one's values.
-        # Cells of nothing but magics (`%track stop`, `%track compare`) are no code of the notebook's head.
+        # previous run ended comes first (cells of nothing but magics, the previous `%track stop`/`compare`, left
+        # out): a second Run All in the same kernel must not find the first one's values. Else the whole history.
         cells = self.log.cells[:self._start]
-        for first in (self._previous_end, 0):
-            entries: list[dict[str, Any]] = [
-                {"source": c.source, "id": c.cell_id} for c in cells[first:] if not _only_magics(c.source)
-            ]
+        since_previous = [c for c in cells[self._previous_end:] if not _only_magics(c.source)]
+        for window in ((since_previous if self._previous_end else []), cells):
+            entries: list[dict[str, Any]] = [{"source": c.source, "id": c.cell_id} for c in window]
             found = code.find_parameters_cell(entries)
             if found is not None:
                 break
