@@ -20,7 +20,12 @@ NOTEBOOK_FLAGS = ("out_of_order", "edited_after_run", "kernel_restarted", "cells
 
 
 class RunStatus(str, enum.Enum):
-    """Lifecycle of a run. ``CRASHED`` is derived by the store from a stale heartbeat of a running run."""
+    """Lifecycle of a run.
+
+    ``CRASHED`` is stored for a run cut short by a kernel restart or interrupt, and derived by the store from a
+    stale heartbeat of a running run (a killed process). ``FAILED`` is an explicit failure, an exception leaving
+    the context manager or the script, or a notebook whose last executed cell raised.
+    """
 
     RUNNING = "running"
     FINISHED = "finished"

@@ -6,8 +6,13 @@ Assumptions:
       Not an ``ast_transformers`` entry: with any transformer installed IPython runs ``ast.fix_missing_locations``
       over every cell's tree, which alone cost ~80 % of a 20-line cell's ``run_cell``. A cell parsed by another
       compiler (``shell_futures=False``) is parsed again from its source, off the cell's path.
-    * Every cell executed in the kernel (also before ``%track start``) is logged, because a run's results depend
-      on the kernel state those cells built; silent executions (``store_history=False``) are not user code.
+    * Every cell executed in the kernel is logged (silent executions, ``store_history=False``, are not user
+      code), but a run's code snapshot holds only the cells run between its start and its end, plus as context
+      the latest earlier cell that bound each name the run read first (``capture.code.context_cells``).
+    * How the kernel ends decides an open run's status (``_end_at_exit``): a cell that raised last makes it
+      ``failed`` (its ``ename``/``evalue`` go into the code snapshot), an interrupted last cell or a restart
+      request makes it ``crashed``, else ``finished``. A restart is learnt from the kernel's own shutdown request
+      (``restart=True``) or from IPython's execution counter going back, never from the saved file.
     * Parameters: a cell tagged ``parameters`` in the saved notebook (matched by the cell id JupyterLab sends,
       else by identical source when the notebook path is known, as under our runners), the cell run
       just before papermill's injected ``# Parameters`` cell (plus the injected values), else a leading cell of
@@ -20,6 +25,7 @@ Assumptions:
 from __future__ import annotations
 
 import ast
+import atexit
 import functools
 import logging
 import os
@@ -107,6 +113,19 @@ class CellObserver:
         self._notebook_cache: tuple[str, int, list[dict[str, Any]] | None] | None = None
         self._warned: set[str] = set()
         self._last_key: tuple[int | None, str] | None = None
+        # The attached run's first cell in self.log, and what each logged cell reads and binds (for its context).
+        self._start = 0
+        self._previous_end = 0  # where the kernel's previous run ended in self.log
+        self._trees: dict[int, ast.Module | None] = {}
+        self._names: dict[int, code.Names | None] = {}
+        # How the kernel session goes: the last cell's error, a restart request, the execution counter.
+        self._last_error: dict[str, str] | None = None
+        self._last_count: int | None = None
+        self._counter_went_back = False
+        self._restart_requested = False
+        self._end_error: dict[str, str] | None = None
+        self._shutdown_wrapped: Any = None
+        self._running_cell_logged = False
 
     # -- registration -------------------------------------------------------------------------------------
     def register(self) -> None:
@@ -117,6 +136,9 @@ class CellObserver:
             self._capture.install()
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
+        self._watch_shutdown()
+        # Registered after tracking.run's own exit handler, so it runs first (atexit is last-in, first-out).
+        atexit.register(self._end_at_exit)
         if not self._backfilled:  # registering again (after unregister) must not log the history twice
             self._backfilled = True
             self._backfill()
@@ -131,6 +153,12 @@ class CellObserver:
                 self.shell.events.unregister(name, callback)
             except ValueError:
                 pass
+        atexit.unregister(self._end_at_exit)
+        kernel = getattr(self.shell, "kernel", None)
+        if self._shutdown_wrapped is not None and kernel is not None:
+            if kernel.__dict__.get("do_shutdown") is self._shutdown_wrapped:
+                del kernel.do_shutdown
+            self._shutdown_wrapped = None
 
     def _backfill(self) -> None:
         # Cells executed before the extension loaded are in IPython's history (In[1:]).
@@ -140,13 +168,43 @@ class CellObserver:
         raw = list(getattr(history, "input_hist_raw", []) or [])[1:current]
         for count, source in enumerate(raw, start=1):
             if source.strip():
+                self._trees[len(self.log)] = self._parse_transformed(source)
                 self.log.record(len(self.log), source, count, None)
                 self._last_key = (count, source)
+                self._last_count = count
+        # IPython stores a cell in its history before running it: the loading cell may be logged already.
+        self._running_cell_logged = bool(raw) and self._last_key == (len(raw), raw[-1])
+
+    def _parse_transformed(self, source: str) -> ast.Module | None:
+        try:
+            return _parse_quietly(self.shell.transform_cell(source))
+        except Exception:  # a transformer of another extension failed: the cell's names stay unknown
+            return None
+
+    def _watch_shutdown(self) -> None:
+        # ipykernel calls kernel.do_shutdown(restart) for every shutdown request (JupyterLab's restart too): the
+        # one moment the kernel knows it is being restarted rather than shut down.
+        kernel = getattr(self.shell, "kernel", None)
+        original = getattr(kernel, "do_shutdown", None)
+        if kernel is None or original is None or self._shutdown_wrapped is not None:
+            return
+
+        def do_shutdown(restart: bool) -> Any:
+            if restart:
+                self._restart_requested = True
+            return original(restart)
+
+        kernel.do_shutdown = do_shutdown
+        self._shutdown_wrapped = do_shutdown
 
     def attach(self, run: ActiveRun, *, auto: bool = True) -> None:
         """Start recording into ``run``: snapshots at each heartbeat and at the end, params/data when ``auto``."""
         self.auto = auto
         self._attached = run.id
+        # The cell running `%track start` is logged when it finishes, unless the backfill already holds it.
+        self._start = len(self.log) - 1 if self._running_cell_logged else len(self.log)
+        self._last_error = self._end_error = None
+        self._counter_went_back = False
         self._params_found = False
         self._cells_since_start = 0
         self._seen_files.clear()
@@ -155,6 +213,11 @@ class CellObserver:
         run.add_tick_hook(lambda: self._refresh_code(run))
         if auto:
             self._guard("history", lambda: self._params_from_history(run))
+
+    @property
+    def run_cells(self) -> int:
+        """How many cells the attached run has recorded so far (its context not counted)."""
+        return len(self.log) - self._start if self._attached else 0
 
     # -- events -------------------------------------------------------------------------------------------
     def pre_run_cell(self, info: Any = None) -> None:
@@ -177,17 +240,26 @@ class CellObserver:
             return
         source = info.raw_cell or ""
         cell_id = getattr(info, "cell_id", None)
-        key = (result.execution_count, source)
-        # ipykernel counts the loading cell into history before it finishes: the backfill may already hold it.
-        if key != self._last_key:
-            self._last_key = key
-            self.log.record(len(self.log), source, result.execution_count, cell_id)
-        run = self.active_run()
-        if run is None or run.id != self._attached or not self.auto or not source.strip():
-            return
+        count = result.execution_count
+        failure = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
+        self._last_error = {"ename": type(failure).__name__, "evalue": str(failure)} if failure else None
+        if isinstance(count, int):
+            if self._last_count is not None and count < self._last_count:
+                self._counter_went_back = True  # a new session in this process: the kernel state was reset
+            self._last_count = count
         tree = self._capture.tree if self._capture is not None else None
         if tree is None and getattr(result, "error_before_exec", None) is None:
             tree = _parse_quietly(source)  # run by another compiler (shell_futures=False): parse the raw source
+        key = (count, source)
+        self._running_cell_logged = False
+        # ipykernel counts the loading cell into history before it finishes: the backfill may already hold it.
+        if key != self._last_key:
+            self._last_key = key
+            self._trees[len(self.log)] = tree
+            self.log.record(len(self.log), source, count, cell_id, self._last_error)
+        run = self.active_run()
+        if run is None or run.id != self._attached or not self.auto or not source.strip():
+            return
         analysis = cell_analysis.analyze(tree, source) if tree is not None else None
         self._cells_since_start += 1
         self._params(run, source, cell_id, tree, analysis)
@@ -238,10 +310,17 @@ class CellObserver:
         return self._notebook_cache[2]
 
     def _params_from_history(self, run: ActiveRun) -> None:
-        # A parameters cell that ran before `%track start` still defines this run's parameters.
-        entries: list[dict[str, Any]] = [{"source": c.source, "id": c.cell_id} for c in self.log]
-        found = code.find_parameters_cell(entries)
-        if found is None:
+        # A parameters cell that ran before `%track start` still defines this run's parameters. One run since the
+        # previous run ended comes first (cells of nothing but magics, the previous `%track stop`/`compare`, left
+        # out): a second Run All in the same kernel must not find the first one's values. Else the whole history.
+        cells = self.log.cells[:self._start]
+        since_previous = [c for c in cells[self._previous_end:] if not _only_magics(c.source)]
+        for window in ((since_previous if self._previous_end else []), cells):
+            entries: list[dict[str, Any]] = [{"source": c.source, "id": c.cell_id} for c in window]
+            found = code.find_parameters_cell(entries)
+            if found is not None:
+                break
+        else:
             return
         for index in (found.index, found.injected_index):
             if index is None:
@@ -291,15 +370,35 @@ class CellObserver:
                 self._warn_once("data", "data inputs still being hashed at the end of the run were not waited for")
 
     # -- snapshots ----------------------------------------------------------------------------------------
+    def _run_code(self) -> dict[str, Any]:
+        """The attached run's code snapshot: its context cells, then the cells it ran (and its error, if any)."""
+        end = len(self.log)
+        names = [self._cell_names(position) for position in range(end)]
+        snapshot = self.log.since(self._start, code.context_cells(names, min(self._start, end))).to_json()
+        if self._end_error is not None:
+            snapshot["error"] = dict(self._end_error)
+        return snapshot
+
+    def _cell_names(self, position: int) -> code.Names | None:
+        if position not in self._names:
+            tree = self._trees.pop(position, None)
+            names = None
+            if tree is not None:
+                analysis = cell_analysis.CellAnalysis(tree)
+                names = (frozenset(analysis.names_read), frozenset(analysis.names_defined))
+            self._names[position] = names
+        return self._names[position]
+
     def _refresh_code(self, run: ActiveRun) -> None:
         # Runs on the writer thread after each heartbeat, so a killed kernel still leaves its code behind.
         if len(self.log) != self._snapshot_len and not run.ended:
             self._snapshot_len = len(self.log)
-            run.store.update_run(run.id, code_hash=run.blobs.put_json(self.log.to_json()))
+            run.store.update_run(run.id, code_hash=run.blobs.put_json(self._run_code()))
 
     def _final_fields(self, run: ActiveRun) -> Mapping[str, Any]:
         self._wait_for_data()
-        fields: dict[str, Any] = {"code_hash": run.blobs.put_json(self.log.to_json())}
+        self._previous_end = len(self.log)
+        fields: dict[str, Any] = {"code_hash": run.blobs.put_json(self._run_code())}
         cells = None
         path = _notebook_path(run)
         if path is not None:
@@ -307,20 +406,28 @@ class CellObserver:
             if data is not None:
                 fields["notebook_hash"] = run.blobs.put_bytes(data)
                 cells = code.notebook_cells(data)
-        fields["flags"] = code.notebook_state_flags(self.log, cells, self._restarted(cells))
+        restarted = self._restart_requested or self._counter_went_back
+        fields["flags"] = code.notebook_state_flags(self.log.since(self._start), cells, restarted)
         return fields
 
-    def _restarted(self, cells: list[dict[str, Any]] | None) -> bool:
-        # A saved cell this kernel ran (by id) showing a count this kernel never reached came from an earlier
-        # kernel session: the outputs on screen predate a restart.
-        if not cells:
-            return False
-        ran = {c.cell_id for c in self.log if c.cell_id}
-        reached = int(getattr(self.shell, "execution_count", 0) or 0)
-        return any(
-            c.get("id") in ran and isinstance(c.get("execution_count"), int) and c["execution_count"] > reached
-            for c in cells
-        )
+    # -- the kernel's end ---------------------------------------------------------------------------------
+    def _end_at_exit(self) -> None:
+        """End the attached run as the kernel session ended: failed, crashed (restart, interrupt) or finished."""
+        run = self.active_run()
+        if run is None or run.ended or run.id != self._attached:
+            return
+        error = self._last_error
+        if error is not None and error["ename"] != "KeyboardInterrupt":
+            status = "failed"
+            self._end_error = error
+        elif error is not None or self._restart_requested:
+            status = "crashed"
+        else:
+            status = "finished"
+        try:
+            run.end_crashed() if status == "crashed" else run.end(status)
+        except Exception as exc:
+            self._warn_once("exit", f"could not end run {run.id[:8]} at kernel exit: {exc}")
 
     # -- failures -----------------------------------------------------------------------------------------
     def _guard(self, kind: str, action: Callable[[], None]) -> None:
@@ -338,6 +445,11 @@ class CellObserver:
 def _notebook_path(run: ActiveRun) -> str | None:
     path = getattr(run, "notebook_path", None)
     return path if path and os.path.isfile(path) else None
+
+
+def _only_magics(source: str) -> bool:
+    """Every non-blank line is a line magic, a shell escape or a comment."""
+    return all(line.lstrip().startswith(("%", "!", "#")) for line in source.splitlines() if line.strip())
 
 
 def _parse_quietly(source: str) -> ast.Module | None:

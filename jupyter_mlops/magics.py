@@ -164,7 +164,7 @@ class TrackMagics(Magics):
         auto = "on" if self.observer.auto else "off"
         _say(
             f"Run {active.name!r} ({active.id[:8]}) is running in experiment {active.experiment!r}; "
-            f"auto-capture {auto}; {len(self.observer.log)} cells recorded."
+            f"auto-capture {auto}; {self.observer.run_cells} cells recorded."
         )
 
     # -- values -------------------------------------------------------------------------------------------

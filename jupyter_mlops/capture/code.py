@@ -5,8 +5,13 @@ Comparing the two gives the flags recorded on every notebook run (like git's dir
 
 * ``out_of_order`` — cells ran in a different order than they stand in the notebook;
 * ``edited_after_run`` — a saved cell's source differs from what last ran for that cell id;
-* ``kernel_restarted`` — the kernel restarted during the run (passed in by the caller);
+* ``kernel_restarted`` — the kernel was restarted while the run was open (passed in by the caller, who learns it
+  from the kernel session, never from the saved file's execution counts);
 * ``cells_rerun`` — the same cell (by id, else by identical source) ran more than once.
+
+A run's executed code is the cells run between its start and its end, plus *context*: for each name those cells
+read that none of them had bound before, the latest cell executed before the start that bound it, and so on for
+the names that cell read (:func:`context_cells`). The flags look at the run's own cells only.
 
 The saved notebook is read as plain JSON (never through nbformat, whose import costs seconds). Which facts a
 kernel can see differs by front end (cell ids under JupyterLab, none under papermill): see
@@ -20,7 +25,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jupyter_mlops.capture.cells import literal_value
@@ -29,6 +34,7 @@ __all__ = [
     "ExecutedCell",
     "ExecutedCells",
     "ParametersCell",
+    "context_cells",
     "find_parameters_cell",
     "notebook_cells",
     "notebook_snapshot",
@@ -45,12 +51,30 @@ INFER_WITHIN = 3
 
 @dataclass(frozen=True, slots=True)
 class ExecutedCell:
-    """One executed cell: its position in execution order, source, IPython execution count and cell id."""
+    """One executed cell: its position in execution order, source, IPython execution count and cell id.
+
+    ``error`` is ``{"ename", "evalue"}`` when the cell raised; ``context`` marks a cell that ran before the run
+    started and is kept because the run read a name it bound.
+    """
 
     index: int
     source: str
     execution_count: int | None = None
     cell_id: str | None = None
+    error: Mapping[str, str] | None = None
+    context: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The cell's JSON shape; ``error`` and ``context`` only when set, so plain cells keep their old shape."""
+        data: dict[str, Any] = {
+            "index": self.index, "source": self.source, "execution_count": self.execution_count,
+            "cell_id": self.cell_id,
+        }
+        if self.error:
+            data["error"] = dict(self.error)
+        if self.context:
+            data["context"] = True
+        return data
 
 
 class ExecutedCells:
@@ -68,7 +92,14 @@ class ExecutedCells:
     def __init__(self, cells: Sequence[ExecutedCell] = ()) -> None:
         self._cells: list[ExecutedCell] = list(cells)
 
-    def record(self, index: int, source: str, execution_count: int | None, cell_id: str | None = None) -> None:
+    def record(
+        self,
+        index: int,
+        source: str,
+        execution_count: int | None,
+        cell_id: str | None = None,
+        error: Mapping[str, str] | None = None,
+    ) -> None:
         """Append one executed cell.
 
         Args:
@@ -76,8 +107,9 @@ class ExecutedCells:
             source: the cell's source as it ran.
             execution_count: IPython's execution count (None when unknown).
             cell_id: the notebook cell id when the front end sends it (JupyterLab does; papermill does not).
+            error: ``{"ename", "evalue"}`` when the cell raised.
         """
-        self._cells.append(ExecutedCell(index, source, execution_count, cell_id))
+        self._cells.append(ExecutedCell(index, source, execution_count, cell_id, error))
 
     @property
     def cells(self) -> list[ExecutedCell]:
@@ -90,9 +122,25 @@ class ExecutedCells:
     def __iter__(self) -> Iterator[ExecutedCell]:
         return iter(self._cells)
 
+    def since(self, start: int, context: Sequence[int] = ()) -> ExecutedCells:
+        """One run's log: the ``context`` cells (positions before ``start``) then every cell from ``start`` on.
+
+        Cells are renumbered in the new order; context cells are marked ``context``.
+
+        Example:
+            >>> log = ExecutedCells([ExecutedCell(0, "a = 1"), ExecutedCell(1, "b = 2"), ExecutedCell(2, "print(a)")])
+            >>> [(c.index, c.source, c.context) for c in log.since(2, [0])]
+            [(0, 'a = 1', True), (1, 'print(a)', False)]
+        """
+        chosen = [replace(self._cells[i], context=True) for i in context] + self._cells[start:]
+        return ExecutedCells([replace(cell, index=position) for position, cell in enumerate(chosen)])
+
     def to_json(self) -> dict[str, Any]:
-        """The JSON-ready code snapshot: ``{"version": 1, "cells": [{index, source, execution_count, cell_id}]}``."""
-        return {"version": self.VERSION, "cells": [asdict(cell) for cell in self._cells]}
+        """The JSON-ready code snapshot: ``{"version": 1, "cells": [{index, source, execution_count, cell_id}]}``.
+
+        A cell that raised also has ``error``; a context cell has ``context: true``.
+        """
+        return {"version": self.VERSION, "cells": [cell.to_json() for cell in self._cells]}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ExecutedCells:
@@ -103,6 +151,8 @@ class ExecutedCells:
                 str(item.get("source", "")),
                 item.get("execution_count"),
                 item.get("cell_id"),
+                item.get("error") if isinstance(item.get("error"), Mapping) else None,
+                bool(item.get("context", False)),
             )
             for position, item in enumerate(data.get("cells", []))
         ]
@@ -242,6 +292,55 @@ def notebook_state_flags(
         "kernel_restarted": bool(restarted),
         "cells_rerun": rerun,
     }
+
+
+Names = tuple[frozenset[str], frozenset[str]]
+
+
+def context_cells(names: Sequence[Names | None], start: int) -> list[int]:
+    """The cells before ``start`` that bound what the run read: the run's context, in execution order.
+
+    For each name a run cell reads and no earlier run cell bound, the latest cell before ``start`` that bound it
+    is context; then, the same way, for the names that context cell reads among the cells before it. A cell that
+    both reads and binds a name (``df = df.dropna()``) still reads it, so context errs on including a cell.
+
+    Args:
+        names: ``(names read, names bound)`` of each cell of the kernel's history, None where unknown
+            (a cell that does not parse binds nothing we can see).
+        start: position of the run's first cell in that history.
+
+    Returns:
+        Positions before ``start``, ascending.
+
+    Example:
+        >>> n = lambda reads, binds: (frozenset(reads), frozenset(binds))
+        >>> history = [n("", "pd"), n("pd", "df"), n("", "C"), n("", "C"), n("", "x"), n("df C", "model")]
+        >>> context_cells(history, 5)
+        [0, 1, 3]
+    """
+    wanted: list[tuple[str, int]] = []
+    bound_by_run: set[str] = set()
+    for position in range(start, len(names)):
+        entry = names[position]
+        if entry is None:
+            continue
+        wanted.extend((name, start) for name in entry[0] - bound_by_run)
+        bound_by_run |= entry[1]
+    chosen: set[int] = set()
+    asked: set[tuple[str, int]] = set()
+    while wanted:
+        name, before = wanted.pop()
+        if (name, before) in asked:
+            continue
+        asked.add((name, before))
+        for position in range(before - 1, -1, -1):
+            entry = names[position]
+            if entry is not None and name in entry[1]:
+                if position not in chosen:
+                    chosen.add(position)
+                    wanted.extend((read, position) for read in entry[0])
+                break
+    return sorted(chosen)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,11 @@ Assumptions:
     * Environment, git state and the script snapshot are captured on the shared background thread
       (:func:`jupyter_mlops.tracking.context.submit`) and written with ``update_run`` when ready, possibly after
       the run ended; interpreter exit waits for them.
-    * A run still open at interpreter exit (a script that never called ``end_run``, a kernel that shuts down) is
-      ended as ``finished``. A killed process cannot end its run; the store reads it as ``crashed`` once its
-      heartbeat is stale, and everything flushed before the kill is kept.
+    * A run still open at interpreter exit (a script that never called ``end_run``) is ended as ``failed`` when
+      the interpreter is exiting because of an uncaught exception, else as ``finished``. In a kernel the cell
+      observer ends it first, from how the session ended (``kernel_events``). A killed process cannot end its
+      run; the store reads it as ``crashed`` once its heartbeat is stale, and everything flushed before the kill
+      is kept.
     * Params and tags are redacted (``capture.redact``) before they are stored unless the run opts out.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -285,7 +288,13 @@ class ActiveRun:
         Example:
             >>> run.end()  # doctest: +SKIP
         """
-        final = _final_status(status)
+        return self._finish(_final_status(status))
+
+    def end_crashed(self) -> Run:
+        """End the run as ``crashed``: its kernel was restarted or interrupted with the run open."""
+        return self._finish(RunStatus.CRASHED)
+
+    def _finish(self, final: RunStatus) -> Run:
         if self._ended or self._ending:
             return self.store.get_run(self.id)
         self._ending = True
@@ -431,11 +440,25 @@ def open_runs() -> list[ActiveRun]:
         return list(_OPEN.values())
 
 
+def _exiting_on_an_exception() -> bool:
+    """Whether the interpreter is exiting because the main program raised.
+
+    Python sets ``sys.last_value`` when it prints an uncaught exception, before exit handlers run. IPython sets
+    it for every cell that raised, so inside an IPython shell it says nothing about the exit: the kernel's cell
+    observer decides there.
+    """
+    if getattr(sys, "last_value", None) is None:
+        return False
+    shell = sys.modules.get("IPython.core.interactiveshell")
+    return not (shell is not None and shell.InteractiveShell.initialized())
+
+
 def _end_open_runs() -> None:
-    # Interpreter exit (a script's end, a kernel shutdown): an open run ends as finished.
+    # Interpreter exit (a script's end or its uncaught exception, a kernel shutdown without the observer).
+    status = "failed" if _exiting_on_an_exception() else "finished"
     for active in open_runs():
         try:
-            active.end("finished")
+            active.end(status)
         except Exception as exc:
             logger.warning("jupyter_mlops: could not end run %s at exit: %s", active.id[:8], exc)
 

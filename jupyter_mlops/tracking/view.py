@@ -109,6 +109,12 @@ class RunView:
         return self._blob_json(self.run.code_hash)
 
     @property
+    def error(self) -> dict[str, str] | None:
+        """``{"ename", "evalue"}`` of the exception that failed a notebook run (from its code snapshot), or None."""
+        error = (self.code or {}).get("error")
+        return dict(error) if isinstance(error, dict) else None
+
+    @property
     def env(self) -> dict[str, Any] | None:
         """The environment snapshot (python, platform, packages, cpu, ram, gpu, git), or None."""
         return self._blob_json(self.run.env_hash)

@@ -289,6 +289,39 @@ def test_auto_capture_params_data_configs_and_code(ip, capsys, tmp_path):
     assert [p.source for p in fluent.open_stores()[0].param_history(view.id, "alpha")] == ["parameters:inferred"]
 
 
+def test_second_run_in_one_shell_holds_its_own_cells_and_their_context(ip):
+    run(ip, "sem_base = 2")
+    run(ip, "sem_unused = 3")
+    run(ip, "%track start sem-one")
+    run(ip, "sem_y = sem_base * 2")
+    run(ip, "%track stop")
+    run(ip, "%track start sem-two")
+    run(ip, "sem_z = sem_y + 1")
+    run(ip, "%track stop")
+    cells = [(c["source"], c.get("context", False)) for c in mlops.get_run("sem-two").code["cells"]]
+    assert cells == [("sem_base = 2", True), ("sem_y = sem_base * 2", True), ("%track start sem-two", False),
+                     ("sem_z = sem_y + 1", False)]
+    assert [c["source"] for c in mlops.get_run("sem-one").code["cells"]] == [
+        "sem_base = 2", "%track start sem-one", "sem_y = sem_base * 2"]
+
+
+def test_execution_counter_going_back_marks_the_open_run_restarted(ip):
+    from types import SimpleNamespace
+
+    from jupyter_mlops import magics
+
+    run(ip, "%track start counter-back")
+    observer = magics._OBSERVERS[id(ip)]
+    # what IPython reports after a new session in the same process: counting starts again at 1
+    info = SimpleNamespace(raw_cell="restarted_x = 1", store_history=True, cell_id=None)
+    observer.post_run_cell(SimpleNamespace(info=info, execution_count=1, error_in_exec=None, error_before_exec=None))
+    run(ip, "%track stop")
+    run(ip, "%track start counter-fine")
+    run(ip, "%track stop")
+    assert mlops.get_run("counter-back").flags["kernel_restarted"] is True
+    assert mlops.get_run("counter-fine").flags["kernel_restarted"] is False
+
+
 def test_no_auto_records_no_params_or_data(ip, tmp_path):
     (tmp_path / "data.csv").write_text("a\n1\n")
     run(ip, "%track start manual --no-auto")

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from jupyter_mlops.capture.code import (
+    ExecutedCell,
     ExecutedCells,
     ParametersCell,
+    context_cells,
     find_parameters_cell,
     notebook_cells,
     notebook_snapshot,
@@ -198,3 +200,47 @@ def test_parameters_cell_inferred_from_literal_assignments() -> None:
 )
 def test_no_parameters_cell(sources: tuple[str, ...]) -> None:
     assert find_parameters_cell(cells_of(*sources)) is None
+
+
+# -- one run's cells and their context ----------------------------------------------------------------------------
+def names(reads: str, binds: str) -> tuple[frozenset[str], frozenset[str]]:
+    return frozenset(reads.split()), frozenset(binds.split())
+
+
+def test_context_is_the_latest_cell_binding_each_name_the_run_reads_first() -> None:
+    history = [names("", "C"), names("", "C"), names("", "scratch"), names("C", "model"), names("model", "")]
+    assert context_cells(history, 3) == [1]  # the re-run parameters cell, not its first version nor scratch work
+
+
+def test_context_follows_what_context_cells_read_only_backwards() -> None:
+    # df was built from path; path was set again after df was built, which df never saw
+    history = [names("", "path"), names("pd path", "df"), names("", "path"), names("", "pd"), names("df", "m")]
+    assert context_cells(history, 4) == [0, 1]
+
+
+def test_names_the_run_binds_itself_need_no_context() -> None:
+    history = [names("", "x"), names("", "x"), names("x", "y")]
+    assert context_cells(history, 1) == []  # the run's own first cell binds x before anything reads it
+
+
+def test_a_cell_that_reads_and_rebinds_a_name_still_reads_it() -> None:
+    history = [names("", "df"), names("df", "df")]  # df = df.dropna() as the run's first cell
+    assert context_cells(history, 1) == [0]
+
+
+def test_unparsable_cells_neither_read_nor_bind() -> None:
+    assert context_cells([None, names("a", "")], 1) == []
+    assert context_cells([names("", "a"), None, names("a", "")], 2) == [0]  # the unknown cell hides nothing
+
+
+def test_run_log_puts_context_first_renumbers_and_keeps_errors() -> None:
+    log = ExecutedCells([ExecutedCell(0, "a = 1", 1), ExecutedCell(1, "b = 2", 2), ExecutedCell(2, "%track start", 3),
+                         ExecutedCell(3, "1/0", 4, "c9", {"ename": "ZeroDivisionError", "evalue": "division by zero"})])
+    data = log.since(2, [0]).to_json()
+    assert data["cells"] == [
+        {"index": 0, "source": "a = 1", "execution_count": 1, "cell_id": None, "context": True},
+        {"index": 1, "source": "%track start", "execution_count": 3, "cell_id": None},
+        {"index": 2, "source": "1/0", "execution_count": 4, "cell_id": "c9",
+         "error": {"ename": "ZeroDivisionError", "evalue": "division by zero"}},
+    ]
+    assert ExecutedCells.from_json(data).to_json() == data

@@ -146,6 +146,13 @@ def test_end_status_is_validated(project):
     assert mlops.get_run(run.id).status == "failed"
 
 
+def test_end_crashed_is_stored_and_filtered_as_crashed(project):
+    run = mlops.start_run()
+    assert run.end_crashed().status == "crashed"
+    assert list(mlops.runs("status = crashed")["run_id"]) == [run.id]
+    assert mlops.runs("status = finished").empty
+
+
 def test_note_and_tags(project):
     with mlops.start_run(tags=["a"], note="first") as run:
         assert run.set_tags("b", remove=["a"]) == ("b",)
