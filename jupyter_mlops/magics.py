@@ -162,7 +162,7 @@ class TrackMagics(Magics):
             raise InvalidInput("%track metrics is a cell magic (%%track metrics); for one value use %track metric")
         assigned = self._run_cell_body(cell)
         ns = self.shell.user_ns
-        values = {n: float(ns[n]) for n in assigned if n in ns and _is_number(ns[n])}
+        values = {n: ns[n] for n in assigned if n in ns and _is_number(ns[n])}  # log_metrics checks the range
         self._log_or_warn(lambda run: run.log_metrics(values, step=args.step), "metrics")
 
     def _cmd_metric(self, rest: str, cell: str | None) -> None:
@@ -173,7 +173,7 @@ class TrackMagics(Magics):
         values = dict(self._metric_pair(pair) for pair in args.pairs)
         _require().log_metrics(values, step=args.step)
 
-    def _metric_pair(self, pair: str) -> tuple[str, float]:
+    def _metric_pair(self, pair: str) -> tuple[str, Any]:
         name, sep, text = pair.partition("=")
         if not sep or not name or not text:
             raise InvalidInput(f"expected NAME=VALUE, got {pair!r}")
@@ -184,7 +184,7 @@ class TrackMagics(Magics):
         value = self.shell.user_ns.get(text) if text.isidentifier() else None
         if not _is_number(value):
             raise InvalidInput(f"metric {name!r}: {text!r} is not a number or a numeric variable")
-        return name, float(value)  # type: ignore[arg-type]
+        return name, value  # log_metrics refuses what no float can hold (10**400) in one line
 
     def _cmd_data(self, rest: str, cell: str | None) -> None:
         targets = _split(rest)
@@ -389,6 +389,8 @@ def _is_number(value: Any) -> bool:
         return False
     try:
         float(value)
+    except OverflowError:  # a number all the same; logging it gives the one-line "too large" error
+        pass
     except (TypeError, ValueError):
         return False
     return getattr(value, "ndim", 0) == 0

@@ -184,8 +184,16 @@ class ActiveRun:
             >>> run.log_metrics({"auc": 0.91, "f1": 0.8}, step=3)  # doctest: +SKIP
         """
         now = time.time()
-        for key, value in values.items():
-            self.log_metric(key, value, step, now)
+        points = []
+        for key, value in values.items():  # every value is checked before any is queued: the call is all or nothing
+            name = checks.name(key)
+            number = checks.metric_number(name, value)
+            points.append((name, number, checks.metric_step(name, self._steps.get(name, -1) + 1 if step is None
+                                                            else step), now))
+        self._check_open()
+        for name, _, point_step, _ in points:
+            self._steps[name] = point_step
+        self._writer.put_metrics(points)
 
     def log_data(
         self, path_or_object: Any, name: str | None = None, role: str = "input"
@@ -288,6 +296,8 @@ class ActiveRun:
             _OPEN.pop(self.id, None)
         if self._writer.logging_errors:  # the status stays what the code did; the count says what is missing
             fields["logging_errors"] = self._writer.logging_errors
+            logger.warning("jupyter_mlops: run %s ends with %d metric points or params not stored (logging_errors)",
+                           self.id[:8], self._writer.logging_errors)
         return self.store.update_run(self.id, status=final, end_time=time.time(), **fields)
 
     def __enter__(self) -> ActiveRun:

@@ -252,6 +252,7 @@ class BatchWriter:
             if time.monotonic() >= deadline:  # the store refuses writes: retried on the next round
                 if final:
                     self._give_up()
+                    self._record_count()
                 return
             time.sleep(0.05)
 
