@@ -1,4 +1,4 @@
-"""Values checked where they enter the tracker, so that a bad value costs its own call and nothing else.
+r"""Values checked where they enter the tracker, so that a bad value costs its own call and nothing else.
 
 Assumptions:
     * Metric points and params are written later, on the writer thread, where a failure can no longer reach the
@@ -6,7 +6,7 @@ Assumptions:
       :class:`~jupyter_mlops.errors.InvalidInput`, or made storable before it is queued (ADR-017).
     * Text is stored as UTF-8. Python decodes a non-UTF-8 file name in ``sys.argv`` or ``os.listdir`` into lone
       surrogates (``surrogateescape``); the user rarely chose them (autolog records argv), so they are escaped
-      (``caf\\xe9.csv``) instead of refused.
+      (``caf\xe9.csv``) instead of refused.
     * Steps are signed 64-bit integers and metric values 64-bit floats (NaN and infinities are allowed: the store
       keeps NaN as NULL). Param values are JSON: nested at most :data:`MAX_DEPTH` levels (a list that contains
       itself reaches it too) with at most :data:`MAX_ITEMS` items, integers at most :data:`MAX_INT_BITS` bits.

@@ -273,8 +273,9 @@ class BatchWriter:
             chunk = chunks.pop()
             try:
                 write(chunk)
-            except NotFound as exc:
-                self._refuse(len(chunk) + sum(len(c) for c in chunks), exc)
+            except NotFound as exc:  # the run was deleted meanwhile: nothing of it can be stored any more
+                self._refused += len(chunk) + sum(len(c) for c in chunks)
+                self._warn_once("gone", f"dropping what was logged to run {self.run_id[:8]}: {_first_line(exc)}")
                 return []
             except _ROW_ERRORS as exc:
                 if len(chunk) == 1:
