@@ -345,6 +345,8 @@ def _run_text(view: Any) -> str:
     lines = [f"{view.name} ({view.id[:8]}) · {view.experiment} · {view.status}", f"tags: {', '.join(view.tags) or '-'}"]
     if view.note:
         lines.append(f"note: {view.note}")
+    if view.logging_errors:
+        lines.append(f"logging errors: {view.logging_errors:,} metric points or params could not be stored")
     for title, items in (("params", view.params), ("metrics", view.metrics)):
         lines += [f"{title}:"] + [f"  {k} = {v}" for k, v in sorted(items.items())]
     lines += ["data:"] + [f"  {d.name} {d.kind} {d.hash[:24]}" for d in view.data_inputs]
@@ -368,6 +370,8 @@ def _run_html(view: Any) -> str:
         f"<h3>{esc(view.name)} <small>{esc(view.id[:8])} · {esc(view.experiment)} · {esc(view.status)}</small></h3>"
         f"<p>tags: {esc(', '.join(view.tags) or '-')}</p>"
         + (f"<p>note: {esc(view.note)}</p>" if view.note else "")
+        + (f"<p><strong>logging errors: {view.logging_errors:,}</strong> metric points or params could not be "
+           "stored</p>" if view.logging_errors else "")
     )
     body = table("Params", view.params) + table("Metrics", view.metrics) + table("Data", data)
     return f"<div class='jupyter-mlops-run'>{head}{body}{table('Notebook flags', flags)}</div>"

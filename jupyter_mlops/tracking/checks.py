@@ -42,6 +42,8 @@ def storable_text(text: str) -> str:
         >>> storable_text("caf\udce9.csv")
         'caf\\xe9.csv'
     """
+    if text.isascii():
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -124,6 +126,11 @@ def native(value: Any) -> Any:
         >>> native((1, 2.5, {"a": True}))
         [1, 2.5, {'a': True}]
     """
+    kind = type(value)
+    if kind is str:  # the common scalars skip building a converter
+        return value if value.isascii() else storable_text(value)
+    if value is None or kind is float or kind is bool:
+        return value
     return _Converter().convert(value, 0)
 
 
@@ -134,23 +141,38 @@ class _Converter:
         self.items = 0
 
     def convert(self, value: Any, depth: int) -> Any:
-        if value is None or isinstance(value, (bool, float)):
+        # Exact types first: config dicts of str/int/float are the common case and isinstance on ABCs is slow.
+        kind = type(value)
+        if kind is str:
+            return value if value.isascii() else storable_text(value)
+        if value is None or kind is float or kind is bool:
+            return value
+        if kind is int:
+            return _checked_int(value)
+        if kind is dict or kind is list or kind is tuple:
+            return self._container(value, depth, kind is dict)
+        return self._other(value, depth)
+
+    def _container(self, value: Any, depth: int, mapping: bool) -> Any:
+        if depth >= MAX_DEPTH:
+            raise InvalidInput(f"a param value is nested more than {MAX_DEPTH} levels deep (or contains itself)")
+        self.items += len(value)
+        if self.items > MAX_ITEMS:
+            raise InvalidInput(f"a param value holds more than {MAX_ITEMS:,} items; log it as an artifact instead")
+        if mapping:
+            return {k if type(k) is str and k.isascii() else storable_text(str(k)): self.convert(v, depth + 1)
+                    for k, v in value.items()}
+        return [self.convert(v, depth + 1) for v in value]
+
+    def _other(self, value: Any, depth: int) -> Any:
+        if isinstance(value, (bool, float)):
             return value
         if isinstance(value, int):
-            if value.bit_length() > MAX_INT_BITS:
-                raise InvalidInput(f"a param value holds {shown(value)}; at most {MAX_INT_BITS} bits can be stored")
-            return value
+            return _checked_int(value)
         if isinstance(value, str):
             return storable_text(value)
         if isinstance(value, (Mapping, list, tuple, set, frozenset)):
-            if depth >= MAX_DEPTH:
-                raise InvalidInput(f"a param value is nested more than {MAX_DEPTH} levels deep (or contains itself)")
-            self.items += len(value)
-            if self.items > MAX_ITEMS:
-                raise InvalidInput(f"a param value holds more than {MAX_ITEMS:,} items; log it as an artifact instead")
-            if isinstance(value, Mapping):
-                return {storable_text(str(k)): self.convert(v, depth + 1) for k, v in value.items()}
-            return [self.convert(v, depth + 1) for v in value]
+            return self._container(value, depth, isinstance(value, Mapping))
         if isinstance(value, os.PathLike):
             path = os.fspath(value)
             return storable_text(path if isinstance(path, str) else os.fsdecode(path))
@@ -161,3 +183,9 @@ class _Converter:
             except (TypeError, ValueError):
                 pass
         return storable_text(str(value))
+
+
+def _checked_int(value: int) -> int:
+    if value.bit_length() > MAX_INT_BITS:
+        raise InvalidInput(f"a param value holds {shown(value)}; at most {MAX_INT_BITS} bits can be stored")
+    return value

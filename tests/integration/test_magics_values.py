@@ -51,3 +51,13 @@ def test_an_unstorable_value_is_one_line_and_harms_nothing(ip, capsys, source, n
     view = mlops.get_run(active.id)
     assert len(view.metric_history("loss")) == 100
     assert (view.status, view.logging_errors) == ("finished", 0)
+
+
+def test_show_says_when_a_run_lost_values(ip, capsys):
+    ip.run_cell("%track start lossy", store_history=True)
+    active = mlops.active_run()
+    ip.run_cell("%track stop", store_history=True)
+    active.store.patch_run(active.id, logging_errors=4)
+    capsys.readouterr()
+    ip.run_cell(f"%track show {active.id}", store_history=True)
+    assert "logging errors: 4 metric points or params could not be stored" in capsys.readouterr().out
