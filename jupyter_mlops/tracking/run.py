@@ -32,7 +32,7 @@ from jupyter_mlops.entities import Artifact, DataInput, Param, Run, RunStatus
 from jupyter_mlops.errors import InvalidInput, NotFound
 from jupyter_mlops.store.base import Store
 from jupyter_mlops.tracking import checks, context
-from jupyter_mlops.tracking.checks import STEP_MAX, STEP_MIN, native
+from jupyter_mlops.tracking.checks import native
 from jupyter_mlops.tracking.writer import BatchWriter
 
 __all__ = ["ActiveRun", "native", "start"]
@@ -164,17 +164,21 @@ class ActiveRun:
         """
         # Every check is done here, where an error reaches the caller (checks.py); the common case (a known name,
         # a float, an int step in range) costs a few type tests.
-        if type(key) is not str or key not in self._steps:
+        steps = self._steps
+        previous = steps.get(key) if type(key) is str else None
+        if previous is None:  # a name's first point: check (and escape) the name once
             key = checks.name(key)
+            previous = steps.get(key, -1)
         number = value if type(value) is float else checks.metric_number(key, value)
         if step is None:
-            step = self._steps.get(key, -1) + 1
-        if type(step) is not int or step > STEP_MAX or step < STEP_MIN:
+            step = previous + 1
+        # Literal bounds (folded constants, no global lookups) of the signed 64-bit step column: checks.STEP_MIN/MAX.
+        if type(step) is not int or not -0x8000000000000000 <= step <= 0x7FFFFFFFFFFFFFFF:
             step = checks.metric_step(key, step)
         stamp = time.time() if timestamp is None else checks.metric_number(key, timestamp)
         if self._ended:
             self._check_open()
-        self._steps[key] = step
+        steps[key] = step
         self._writer.put_metric(key, number, step, stamp)
 
     def log_metrics(self, values: Mapping[str, float], step: int | None = None) -> None:
