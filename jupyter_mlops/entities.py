@@ -121,7 +121,9 @@ class Run:
 
     ``metrics`` holds the latest value per key; histories come from ``Store.metric_history``. ``code_hash``,
     ``notebook_hash`` and ``env_hash`` address JSON/bytes snapshots in the blob store. ``flags`` holds the
-    notebook-state flags (see :data:`NOTEBOOK_FLAGS`).
+    notebook-state flags (see :data:`NOTEBOOK_FLAGS`). ``logging_errors`` counts the metric points and params the
+    tracker could not store (a value the store refused, points shed while the disk was full): above 0 the run's
+    record is incomplete whatever its status says (ADR-017).
     """
 
     id: str
@@ -145,6 +147,7 @@ class Run:
     flags: dict[str, bool] = field(default_factory=dict)
     data_inputs: tuple[DataInput, ...] = ()
     artifacts: tuple[Artifact, ...] = ()
+    logging_errors: int = 0
 
     @property
     def duration(self) -> float | None:
@@ -177,6 +180,7 @@ class Run:
             "flags": dict(self.flags),
             "data_inputs": [d.to_dict() for d in self.data_inputs],
             "artifacts": [a.to_dict() for a in self.artifacts],
+            "logging_errors": self.logging_errors,
         }
 
 

@@ -197,7 +197,7 @@ class TrackMagics(Magics):
             raise InvalidInput("%track metrics is a cell magic (%%track metrics); for one value use %track metric")
         assigned = self._run_cell_body(cell)
         ns = self.shell.user_ns
-        values = {n: _metric_value(n, ns[n]) for n in assigned if n in ns and _is_number(ns[n])}
+        values = {n: ns[n] for n in assigned if n in ns and _is_number(ns[n])}  # log_metrics checks the range
         self._log_or_warn(lambda run: run.log_metrics(values, step=args.step), "metrics")
 
     def _cmd_metric(self, rest: str, cell: str | None) -> None:
@@ -208,7 +208,7 @@ class TrackMagics(Magics):
         values = dict(self._metric_pair(pair) for pair in args.pairs)
         _require().log_metrics(values, step=args.step)
 
-    def _metric_pair(self, pair: str) -> tuple[str, float]:
+    def _metric_pair(self, pair: str) -> tuple[str, Any]:
         name, sep, text = pair.partition("=")
         if not sep or not name or not text:
             raise InvalidInput(f"expected NAME=VALUE, got {pair!r}")
@@ -219,7 +219,7 @@ class TrackMagics(Magics):
         value = self.shell.user_ns.get(text) if text.isidentifier() else None
         if not _is_number(value):
             raise InvalidInput(f"metric {name!r}: {text!r} is not a number or a numeric variable")
-        return name, _metric_value(name, value)
+        return name, value  # log_metrics refuses what no float can hold (10**400) in one line
 
     def _cmd_data(self, rest: str, cell: str | None) -> None:
         parser = _parser("data")
@@ -387,6 +387,8 @@ def _run_text(view: Any) -> str:
     lines = [f"{view.name} ({view.id[:8]}) · {view.experiment} · {view.status}", f"tags: {', '.join(view.tags) or '-'}"]
     if view.note:
         lines.append(f"note: {view.note}")
+    if view.logging_errors:
+        lines.append(f"logging errors: {view.logging_errors:,} metric points or params could not be stored")
     for title, items in (("params", view.params), ("metrics", view.metrics)):
         lines += [f"{title}:"] + [f"  {k} = {v}" for k, v in sorted(items.items())]
     lines += ["data:"] + [f"  {d.name} {d.kind} {d.hash[:24]}" for d in view.data_inputs]
@@ -410,6 +412,8 @@ def _run_html(view: Any) -> str:
         f"<h3>{esc(view.name)} <small>{esc(view.id[:8])} · {esc(view.experiment)} · {esc(view.status)}</small></h3>"
         f"<p>tags: {esc(', '.join(view.tags) or '-')}</p>"
         + (f"<p>note: {esc(view.note)}</p>" if view.note else "")
+        + (f"<p><strong>logging errors: {view.logging_errors:,}</strong> metric points or params could not be "
+           "stored</p>" if view.logging_errors else "")
     )
     body = table("Params", view.params) + table("Metrics", view.metrics) + table("Data", data)
     return f"<div class='jupyter-mlops-run'>{head}{body}{table('Notebook flags', flags)}</div>"
@@ -431,19 +435,11 @@ def _is_number(value: Any) -> bool:
         return False
     try:
         float(value)
-    except OverflowError:
-        return True  # a number, too large for a metric: _metric_value says so
+    except OverflowError:  # a number all the same; logging it gives the one-line "too large" error
+        pass
     except (TypeError, ValueError):
         return False
     return getattr(value, "ndim", 0) == 0
-
-
-def _metric_value(name: str, value: Any) -> float:
-    """``float(value)``, or InvalidInput for a number no float holds (``10**400``)."""
-    try:
-        return float(value)
-    except OverflowError:
-        raise InvalidInput(f"metric {name!r}: the value is too large for a float") from None
 
 
 def _is_param_value(ns: dict[str, Any], name: str) -> bool:

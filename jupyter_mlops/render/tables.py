@@ -29,7 +29,7 @@ def run_rows(runs: Sequence[Run], metrics: Sequence[str]) -> tuple[list[str], li
             run.id[:8],
             run.name,
             run.experiment,
-            run.status.value,
+            status_label(run),
             format_time(run.start_time),
             format_duration(run.duration),
             ", ".join(run.tags),
@@ -38,6 +38,13 @@ def run_rows(runs: Sequence[Run], metrics: Sequence[str]) -> tuple[list[str], li
         for run in runs
     ]
     return headers, rows
+
+
+def status_label(run: Run) -> str:
+    """The status as a person should read it: a run with writes that failed never reads as a clean ``finished``."""
+    if not run.logging_errors:
+        return run.status.value
+    return f"{run.status.value} ({run.logging_errors:,} not stored)"
 
 
 def runs_csv(runs: Sequence[Run]) -> str:
@@ -127,12 +134,15 @@ def run_renderables(run: Run, env: dict[str, Any] | None = None) -> list[Any]:
 
     raised = ", ".join(k.replace("_", " ") for k, v in run.flags.items() if v) or "none"
     overview = [
-        ("id", run.id), ("name", run.name), ("experiment", run.experiment), ("status", run.status.value),
+        ("id", run.id), ("name", run.name), ("experiment", run.experiment), ("status", status_label(run)),
         ("started", format_time(run.start_time)), ("duration", format_duration(run.duration)),
         ("notebook", run.notebook_path or "—"),
         ("git", "—" if not run.git_commit else run.git_commit + (" (dirty)" if run.git_dirty else "")),
         ("tags", ", ".join(run.tags) or "—"), ("note", run.note or "—"), ("flags", raised),
     ]
+    if run.logging_errors:
+        overview.append(("logging errors", f"{run.logging_errors:,} metric points or params could not be stored; "
+                                           "the run's record is incomplete"))
     if run.reproduction_of:
         overview.append(("reproduction of", run.reproduction_of))
     out = [kv_table(f"Run {run.name}", overview)]

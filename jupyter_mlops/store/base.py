@@ -99,7 +99,8 @@ class Store(abc.ABC):
         """Set run columns and return the updated run.
 
         Columns: name, status, end_time, note, notebook_path, git_commit, git_dirty, code_hash, notebook_hash,
-        env_hash, flags (merged). Unknown field names raise InvalidInput.
+        env_hash, flags (merged), logging_errors (values the tracker could not store). Unknown field names raise
+        InvalidInput.
         """
 
     @abc.abstractmethod

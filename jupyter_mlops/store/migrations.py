@@ -106,12 +106,19 @@ def _covering_tag_index(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _run_logging_errors(conn: Connection) -> None:
+    # Stores made since 0006 get the column from 0001 (current shapes); older ones start every run at 0. Fixed DDL.
+    if "logging_errors" not in {c["name"] for c in inspect(conn).get_columns("runs")}:
+        conn.execute(text("ALTER TABLE runs ADD COLUMN logging_errors INTEGER NOT NULL DEFAULT 0"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_param_history", _param_history),
     Migration("0003_run_summary", _run_summary),
     Migration("0004_covering_indexes", _covering_indexes),
     Migration("0005_covering_tag_index", _covering_tag_index),
+    Migration("0006_run_logging_errors", _run_logging_errors),
 )
 
 #: The schema version this code writes: the number of migrations it knows.

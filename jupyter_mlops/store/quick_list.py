@@ -22,7 +22,7 @@ from jupyter_mlops.entities import Page, Run
 from jupyter_mlops.store.rows import ARTIFACT_FIELDS, DATA_INPUT_FIELDS, RUN_FIELDS, runs_from_rows, short_page_total
 
 #: The schema these statements are written for; tests check it equals ``migrations.SCHEMA_VERSION``.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _CHUNK = 900
 
 _COLUMNS = ", ".join("experiments.name" if field == "experiment" else f"runs.{field}" for field in RUN_FIELDS)

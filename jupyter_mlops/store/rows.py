@@ -11,13 +11,14 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from jupyter_mlops.entities import Artifact, DataInput, Run, RunStatus
+from jupyter_mlops.errors import InvalidInput
 
 T = TypeVar("T")
 
 #: The run columns every run query selects, in this order (the ``experiment`` column is the experiment's name).
 RUN_FIELDS = ("id", "name", "experiment", "status", "start_time", "end_time", "heartbeat", "notebook_path",
               "git_commit", "git_dirty", "code_hash", "notebook_hash", "env_hash", "note", "reproduction_of", "flags",
-              "summary")
+              "logging_errors", "summary")
 _RUN_WIDTH = len(RUN_FIELDS)
 _SUMMARY = RUN_FIELDS.index("summary")
 #: Columns of the child rows, after ``run_id``, that :func:`data_input_from_row` and :func:`artifact_from_row` read.
@@ -43,6 +44,17 @@ def derive_status(stored: str, heartbeat: float | None, stale_before: float) -> 
     return status
 
 
+def error_count(value: Any) -> int:
+    """A ``logging_errors`` value as a non-negative int.
+
+    Raises:
+        InvalidInput: not a whole number, or negative.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"logging_errors must be a non-negative integer, not {value!r}")
+    return min(value, 2**63 - 1)
+
+
 def json_object(text: str | None) -> dict[str, Any]:
     """A stored JSON object column (NULL and ``{}`` are both empty)."""
     return json.loads(text) if text and text != "{}" else {}
@@ -55,7 +67,7 @@ def run_from_row(row: Any, *, stale_before: float, summary: dict[str, Any] | Non
     decoded it.
     """
     (run_id, name, experiment, status, start_time, end_time, heartbeat, notebook_path, git_commit, git_dirty,
-     code_hash, notebook_hash, env_hash, note, reproduction_of, flags, text) = row[:_RUN_WIDTH]
+     code_hash, notebook_hash, env_hash, note, reproduction_of, flags, logging_errors, text) = row[:_RUN_WIDTH]
     decoded = json_object(text) if summary is None else summary
     return Run(
         id=run_id,
@@ -74,6 +86,7 @@ def run_from_row(row: Any, *, stale_before: float, summary: dict[str, Any] | Non
         note=note or "",
         reproduction_of=reproduction_of,
         flags=json_object(flags),
+        logging_errors=int(logging_errors or 0),
         params=decoded.get("params", {}),
         metrics=decoded.get("metrics", {}),
         **children,

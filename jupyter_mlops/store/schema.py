@@ -78,6 +78,8 @@ runs = Table(
     Column("reproduction_of", _ID),
     Column("flags", Text),  # JSON object of notebook-state flags
     Column("summary", Text),  # JSON {"params": {...}, "metrics": {...}}: see the module docstring
+    # Values and points the tracker could not store (bad value, full disk); > 0 means the run is incomplete.
+    Column("logging_errors", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_runs_start_time", "start_time"),
     Index("ix_runs_name", "name"),
     Index("ix_runs_experiment", "experiment_id"),

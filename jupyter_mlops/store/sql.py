@@ -27,14 +27,14 @@ from jupyter_mlops.store import schema as s
 from jupyter_mlops.store.base import StatCache, Store
 from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
 from jupyter_mlops.store.filter_sql import bound
-from jupyter_mlops.store.rows import derive_status, short_page_total
+from jupyter_mlops.store.rows import derive_status, error_count, short_page_total
 from jupyter_mlops.store.search import StatementCache
 from jupyter_mlops.store.values import METRIC_COLUMNS, encode_param, metric_rows, metric_tuple_rows, new_run_name
 
 T = TypeVar("T")
 
 UPDATABLE = frozenset({"name", "status", "end_time", "note", "notebook_path", "git_commit", "git_dirty",
-                       "code_hash", "notebook_hash", "env_hash", "flags", "heartbeat"})
+                       "code_hash", "notebook_hash", "env_hash", "flags", "heartbeat", "logging_errors"})
 _LOCK_RETRIES = 20
 _EMPTY_SUMMARY = '{"params": {}, "metrics": {}}'
 # Statements on the start/end path are built once: constructing ``.values(...)`` cost ~0.4 ms a call, more
@@ -97,6 +97,8 @@ class SqlStore(Store):
                 if not is_locked(error) or attempt == _LOCK_RETRIES - 1:
                     raise unavailable(error, self.where) from None
                 time.sleep(min(0.05 * (attempt + 1), 1.0) * random.uniform(0.5, 1.5))
+            except (exc.DataError, ValueError, OverflowError) as error:  # the driver refused a value, not the store
+                raise InvalidInput(f"a value cannot be stored: {_first(error)}") from None
             except exc.DBAPIError as error:
                 raise unavailable(error, self.where) from None
         raise StoreUnavailable(f"store {self.where} stayed locked")  # pragma: no cover - loop always returns
@@ -480,6 +482,8 @@ def _checked_fields(fields: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput("a run name cannot be empty")
     if "note" in values:
         values["note"] = values["note"] or ""
+    if "logging_errors" in values:
+        values["logging_errors"] = error_count(values["logging_errors"])
     return values
 
 

@@ -46,13 +46,13 @@ def encode_param(value: Any) -> tuple[str, float | None, str]:
         raise InvalidInput(f"param value of type {type(value).__name__} cannot be stored") from None
     decoded = json.loads(text) if not isinstance(value, (str, int, float, bool)) or value is None else value
     number: float | None = None
-    if isinstance(decoded, (int, float)) and not isinstance(decoded, bool):
-        number = float(decoded)
-    elif isinstance(decoded, str):
-        try:
+    try:
+        if isinstance(decoded, (int, float)) and not isinstance(decoded, bool):
+            number = float(decoded)
+        elif isinstance(decoded, str):
             number = float(decoded.strip())
-        except ValueError:
-            number = None
+    except (ValueError, OverflowError):  # text that is no number; an int beyond float range is kept as JSON only
+        number = None
     if number is not None and math.isnan(number):
         number = None
     return text, number, decoded if isinstance(decoded, str) else text
@@ -65,7 +65,7 @@ METRIC_COLUMNS = ("run_id", "key", "step", "value", "timestamp")
 def _coerce(key: Any, value: Any, step: Any, stamp: Any) -> tuple[float, int, float]:
     try:
         return float(value), int(step), float(stamp)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidInput(f"metric {key!r} needs a numeric value, step and timestamp") from None
 
 

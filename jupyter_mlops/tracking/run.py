@@ -13,6 +13,9 @@ Assumptions:
       run; the store reads it as ``crashed`` once its heartbeat is stale, and everything flushed before the kill
       is kept.
     * Params and tags are redacted (``capture.redact``) before they are stored unless the run opts out.
+    * Values are checked at the call (:mod:`.checks`): a value the store could not hold raises a one-line
+      InvalidInput for that call only, and nothing queued before it is harmed. What the writer still could not
+      store is counted in the run's ``logging_errors`` (ADR-017).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from jupyter_mlops.config import Settings
 from jupyter_mlops.entities import Artifact, DataInput, Param, Run, RunStatus
 from jupyter_mlops.errors import InvalidInput, NotFound
 from jupyter_mlops.store.base import Store
-from jupyter_mlops.tracking import context
+from jupyter_mlops.tracking import checks, context
+from jupyter_mlops.tracking.checks import native
 from jupyter_mlops.tracking.writer import BatchWriter
 
 __all__ = ["ActiveRun", "native", "start"]
@@ -44,30 +48,6 @@ EndHook = Callable[[], Mapping[str, Any]]
 _OPEN: dict[str, ActiveRun] = {}
 _ENV_HASHES: dict[tuple[str, int, str], str] = {}
 _OPEN_LOCK = threading.Lock()
-
-
-def native(value: Any) -> Any:
-    """Turn a param value into plain JSON types, keeping ints, floats, bools, strings, lists and dicts.
-
-    Example:
-        >>> native((1, 2.5, {"a": True}))
-        [1, 2.5, {'a': True}]
-    """
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): native(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [native(v) for v in value]
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    item = getattr(value, "item", None)  # numpy/pandas scalars
-    if callable(item) and getattr(value, "ndim", 1) == 0:
-        try:
-            return native(item())
-        except (TypeError, ValueError):
-            pass
-    return str(value)
 
 
 class ActiveRun:
@@ -143,6 +123,11 @@ class ActiveRun:
         return self._ended
 
     @property
+    def logging_errors(self) -> int:
+        """Metric points and params logged to this run that could not be stored (see ``Run.logging_errors``)."""
+        return self._writer.logging_errors
+
+    @property
     def status(self) -> RunStatus:
         """``running`` until ended, then the final status."""
         return self._status
@@ -166,7 +151,7 @@ class ActiveRun:
             >>> run.log_params({"lr": 0.1, "epochs": 10})  # doctest: +SKIP
         """
         self._check_open()
-        clean = {_key(k): native(v) for k, v in values.items()}
+        clean = {checks.name(k): _param_value(k, v) for k, v in values.items()}
         if self.redact and clean:
             from jupyter_mlops.capture import redact
 
@@ -180,20 +165,24 @@ class ActiveRun:
             >>> for epoch in range(3):  # doctest: +SKIP
             ...     run.log_metric("loss", 1 / (epoch + 1))
         """
-        if type(key) is not str or not key:
-            _key(key)
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise InvalidInput(f"metric {key!r} must be a number, not {value!r}") from None
+        # Every check is done here, where an error reaches the caller (checks.py); the common case (a known name,
+        # a float, an int step in range) costs a few type tests.
+        steps = self._steps
+        previous = steps.get(key) if type(key) is str else None
+        if previous is None:  # a name's first point: check (and escape) the name once
+            key = checks.name(key)
+            previous = steps.get(key, -1)
+        number = value if type(value) is float else checks.metric_number(key, value)
         if step is None:
-            step = self._steps.get(key, -1) + 1
-        elif not isinstance(step, int):
-            step = _int_step(step)
+            step = previous + 1
+        # Literal bounds (folded constants, no global lookups) of the signed 64-bit step column: checks.STEP_MIN/MAX.
+        if type(step) is not int or not -0x8000000000000000 <= step <= 0x7FFFFFFFFFFFFFFF:
+            step = checks.metric_step(key, step)
+        stamp = time.time() if timestamp is None else checks.metric_number(key, timestamp)
         if self._ended:
             self._check_open()
-        self._steps[key] = step
-        self._writer.put_metric(key, number, step, time.time() if timestamp is None else timestamp)
+        steps[key] = step
+        self._writer.put_metric(key, number, step, stamp)
 
     def log_metrics(self, values: Mapping[str, float], step: int | None = None) -> None:
         """Append one point per metric; all share ``step`` when given.
@@ -202,8 +191,16 @@ class ActiveRun:
             >>> run.log_metrics({"auc": 0.91, "f1": 0.8}, step=3)  # doctest: +SKIP
         """
         now = time.time()
-        for key, value in values.items():
-            self.log_metric(_key(key), value, step, now)
+        points = []
+        for key, value in values.items():  # every value is checked before any is queued: the call is all or nothing
+            name = checks.name(key)
+            number = checks.metric_number(name, value)
+            points.append((name, number, checks.metric_step(name, self._steps.get(name, -1) + 1 if step is None
+                                                            else step), now))
+        self._check_open()
+        for name, _, point_step, _ in points:
+            self._steps[name] = point_step
+        self._writer.put_metrics(points)
 
     def log_data(
         self, path_or_object: Any, name: str | None = None, role: str = "input"
@@ -310,6 +307,10 @@ class ActiveRun:
         self._writer.close()
         with _OPEN_LOCK:
             _OPEN.pop(self.id, None)
+        if self._writer.logging_errors:  # the status stays what the code did; the count says what is missing
+            fields["logging_errors"] = self._writer.logging_errors
+            logger.warning("jupyter_mlops: run %s ends with %d metric points or params not stored (logging_errors)",
+                           self.id[:8], self._writer.logging_errors)
         return self.store.update_run(self.id, status=final, end_time=time.time(), **fields)
 
     def __enter__(self) -> ActiveRun:
@@ -411,17 +412,11 @@ def _describe_object(obj: Any, name: str | None, role: str) -> DataInput:
     return DataInput(name=name or type(obj).__name__, hash=digest, kind=kind, schema=schema, role=role)
 
 
-def _key(key: Any) -> str:
-    if not isinstance(key, str) or not key:
-        raise InvalidInput(f"names of params and metrics must be non-empty strings, not {key!r}")
-    return key
-
-
-def _int_step(step: Any) -> int:
+def _param_value(key: Any, value: Any) -> Any:
     try:
-        return int(step)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"step must be an integer, not {step!r}") from None
+        return native(value)
+    except InvalidInput as error:
+        raise InvalidInput(f"param {checks.shown(key)}: {error.message}") from None
 
 
 def _final_status(status: str | RunStatus) -> RunStatus:

@@ -54,6 +54,11 @@ class RunView:
         return self.run.status.value
 
     @property
+    def logging_errors(self) -> int:
+        """Metric points and params that could not be stored; above 0 the run's record is incomplete."""
+        return self.run.logging_errors
+
+    @property
     def params(self) -> dict[str, Any]:
         """Latest value of each param, native types."""
         return dict(self.run.params)

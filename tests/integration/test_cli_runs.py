@@ -85,6 +85,20 @@ def test_show_by_name_and_prefix(store, store_url, env):
     assert "3.11.7" in text and "Linux-6.1-x86_64" in text and "Xeon × 2" in text and "8.0 GB" in text
 
 
+def test_a_run_with_logging_errors_never_reads_as_a_clean_finished(store, store_url, env):
+    clean = store.create_run(name="clean")
+    store.update_run(clean.id, status="finished", end_time=clean.start_time + 1)
+    lossy = store.create_run(name="lossy")
+    store.update_run(lossy.id, status="finished", end_time=lossy.start_time + 1, logging_errors=7)
+    text = ok("runs", "show", "lossy", "--store", store_url)
+    assert "finished (7 not stored)" in text and "logging errors" in text and "incomplete" in text
+    assert "not stored" not in ok("runs", "show", "clean", "--store", store_url)
+    shown = json.loads(ok("runs", "show", "lossy", "--store", store_url, "--format", "json"))
+    assert (shown["run"]["status"], shown["run"]["logging_errors"]) == ("finished", 7)
+    listed = ok("runs", "list", "--store", store_url)
+    assert listed.count("not stored") == 1 and "finished (7 not stored)" in listed
+
+
 def test_export_writes_full_histories(store, store_url, env, tmp_path):
     ids = populate(store, env)
     target = tmp_path / "wide.json"

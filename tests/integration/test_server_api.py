@@ -98,6 +98,15 @@ async def test_run_detail_has_env_and_code(api, project):
     assert [c["source"] for c in reply["code"]["cells"]][0] == "lr = 0.1"
 
 
+async def test_runs_carry_the_logging_errors_count(api, project):
+    with open_store(project.store_url) as store:
+        store.patch_run(project.run_a, logging_errors=3)
+    reply = await api(f"runs/{project.run_a}")
+    assert reply["run"]["logging_errors"] == 3
+    listed = {r["id"]: r["logging_errors"] for r in (await api("runs"))["runs"]}
+    assert listed[project.run_a] == 3 and sorted(listed.values()) == [0, 0, 3]
+
+
 async def test_run_detail_by_prefix_and_name(api, project):
     assert (await api(f"runs/{project.run_a[:8]}"))["run"]["id"] == project.run_a
     assert (await api("runs/wider"))["run"]["id"] == project.run_b

@@ -34,11 +34,12 @@ def test_opening_a_v1_store_migrates_without_data_loss(v1_copy):
     raw.close()
     store = open_store(f"sqlite:///{v1_copy}")
     try:
-        assert store.migrate() == []  # open_store already applied 0002 to 0005
+        assert store.migrate() == []  # open_store already applied 0002 to 0006
         run = store.get_run("a" * 32)
         assert (run.name, run.experiment, run.note, run.tags) == ("old-0", "churn", "from v1", ("legacy",))
         assert run.params == {"lr": 0.1, "model.num_leaves": 31, "optimizer": "adam"}
         assert run.metrics == {"auc": 0.8} and run.flags == {"out_of_order": False}
+        assert run.logging_errors == 0  # 0006: runs made before the count existed read as complete
         assert [m.value for m in store.metric_history(run.id, "auc")] == pytest.approx([0.7, 0.75, 0.8])
         # 0002 seeded the history with the value each param had
         assert [(p.value, p.source) for p in store.param_history(run.id, "lr")] == [(0.1, "papermill")]
@@ -64,7 +65,8 @@ def test_pending_only_reads(v1_copy):
     store = SqlStore(f"sqlite:///{v1_copy}")
     try:
         data = v1_copy.read_bytes()
-        later = ["0002_param_history", "0003_run_summary", "0004_covering_indexes", "0005_covering_tag_index"]
+        later = ["0002_param_history", "0003_run_summary", "0004_covering_indexes", "0005_covering_tag_index",
+                 "0006_run_logging_errors"]
         assert store.pending_migrations() == later
         assert store.pending_migrations() == later
         assert v1_copy.read_bytes() == data
