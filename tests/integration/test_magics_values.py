@@ -31,7 +31,7 @@ def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveS
 @pytest.mark.parametrize(
     ("source", "needle"),
     [
-        ("%track metric m=1 --step 99999999999999999999", "64-bit range"),
+        ("%track metric m=1 --step 99999999999999999999", "is out of range (a 64-bit integer"),
         ("huge = 10**400\n%track metric m=huge", "too large"),
         ("%%track metrics\nbig = 10**400\n", "too large"),
         ("%%track params\ncircular = [1]\ncircular.append(circular)\n", "contains itself"),
