@@ -192,3 +192,13 @@ export function defaultMetricKeys(runs: Mlops.IRun[], max = 3): string[] {
     .slice(0, max)
     .map(([key]) => key);
 }
+
+/**
+ * A server-built Vega-Lite spec sized to its host in the compare view. Specs come with a fixed pixel width,
+ * which is the only safe size in notebook output (a "container" width there has nothing definite to measure
+ * and the chart grows without end). The compare view's chart hosts get their width from CSS (a grid cell with
+ * `min-width: 0`), so here the chart may follow the host's width, legend and axes included.
+ */
+export function fitToHost(spec: object): object {
+  return { ...spec, width: 'container', autosize: { type: 'fit-x', contains: 'padding' } };
+}

@@ -3,6 +3,7 @@ import {
   diffLineKind,
   EMPTY_FILTER,
   filterReducer,
+  fitToHost,
   formatDuration,
   formatValue,
   isBest,
@@ -86,5 +87,18 @@ describe('table helpers', () => {
     expect(parseTags(' a, b  a,,c ')).toEqual(['a', 'b', 'c']);
     const runs = [run('1', { metrics: { auc: 1, loss: 2 } }), run('2', { metrics: { auc: 1 } })];
     expect(defaultMetricKeys(runs, 1)).toEqual(['auc']);
+  });
+});
+
+describe('chart sizing', () => {
+  it('fits a fixed-width server spec to the compare view host, legend and axes included', () => {
+    const spec = { width: 400, height: 240, mark: 'line' };
+    expect(fitToHost(spec)).toEqual({
+      width: 'container',
+      height: 240,
+      mark: 'line',
+      autosize: { type: 'fit-x', contains: 'padding' }
+    });
+    expect(spec.width).toBe(400);
   });
 });

@@ -4,6 +4,7 @@ import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { ChartRenderer, CompareView } from '../components/CompareView';
+import { fitToHost } from '../logic';
 import { RunsModel } from '../model';
 import { Mlops } from '../tokens';
 
@@ -31,11 +32,11 @@ function laidOut(node: HTMLElement): Promise<void> {
  */
 export function makeChartRenderer(rendermime: IRenderMimeRegistry): ChartRenderer {
   return async (spec, host) => {
-    const data = { [VEGALITE_MIME]: spec as any };
+    const data = { [VEGALITE_MIME]: fitToHost(spec) as any };
     if (!rendermime.preferredMimeType(data, 'any')) {
       throw new Error('JupyterLab has no Vega-Lite renderer enabled');
     }
-    // Specs use width "container": drawing into a host that is not laid out yet gives a zero-width chart.
+    // The host's width sizes the chart: drawing into a host that is not laid out yet gives a zero-width chart.
     await laidOut(host);
     const renderer = rendermime.createRenderer(VEGALITE_MIME);
     Widget.attach(renderer, host);
