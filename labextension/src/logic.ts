@@ -202,3 +202,27 @@ export function defaultMetricKeys(runs: Mlops.IRun[], max = 3): string[] {
 export function fitToHost(spec: object): object {
   return { ...spec, width: 'container', autosize: { type: 'fit-x', contains: 'padding' } };
 }
+
+/** Each notebook-state flag in words, as the CLI and HTML report name them (see docs/magics.md). */
+export const FLAG_WORDS: Record<string, string> = {
+  out_of_order: 'executed out of order',
+  edited_after_run: 'cells edited after they ran',
+  kernel_restarted: 'kernel restarted during the run',
+  cells_rerun: 'cells run more than once'
+};
+
+/**
+ * Why a run's result may not be trusted, in words: its raised notebook-state flags, and the points and params
+ * the writer could not store (`logging_errors`; absent from older servers, which counts as none).
+ */
+export function runWarnings(run: Pick<Mlops.IRun, 'flags' | 'logging_errors'>): string[] {
+  const flags = run.flags ?? {};
+  // Known flags in their documented order (the stored order varies), then any flag a newer server adds.
+  const order = [...Object.keys(FLAG_WORDS), ...Object.keys(flags).filter(f => !(f in FLAG_WORDS)).sort()];
+  const warnings = order.filter(flag => flags[flag]).map(flag => FLAG_WORDS[flag] ?? flag.replace(/_/g, ' '));
+  const dropped = run.logging_errors ?? 0;
+  if (dropped > 0) {
+    warnings.push(`${dropped} ${dropped === 1 ? 'point' : 'points'} could not be stored`);
+  }
+  return warnings;
+}

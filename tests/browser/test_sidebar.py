@@ -91,3 +91,28 @@ def test_compare_two_runs(page, screenshot):
     page.wait_for_timeout(300)  # let Vega finish drawing after the resize before the screenshot
     screenshot(page, "compare.png")
     assert page.errors == []
+
+
+def test_flagged_run_shows_a_warning_badge(page, lab_server, screenshot):
+    # Flags are recorded by the kernel (covered elsewhere); here one run is marked as executed out of order and
+    # the sidebar must show it on the row and in the details, in words.
+    with open_store(lab_server.project.store_url, create=False) as store:
+        flagged = store.search_runs(order_by=["start_time DESC"], limit=1).items[0]
+        store.update_run(flagged.id, flags={"out_of_order": True, "kernel_restarted": True})
+    open_sidebar(page)
+    page.locator(SIDEBAR).get_by_role("button", name="Refresh").click()
+    row = page.locator(f"{SIDEBAR} .jp-Mlops-row[data-run-id='{flagged.id}']")
+    badge = row.locator(".jp-Mlops-warnBadge")
+    expect(badge).to_be_visible(timeout=20_000)
+    expect(badge).to_have_attribute("title", "executed out of order; kernel restarted during the run")
+    box = badge.bounding_box()
+    sidebar = page.locator(SIDEBAR).bounding_box()
+    assert box and sidebar and box["x"] + box["width"] <= sidebar["x"] + sidebar["width"], "badge off-screen"
+    expect(page.locator(f"{SIDEBAR} .jp-Mlops-warnBadge")).to_have_count(1)
+
+    row.click(position={"x": 60, "y": 12})
+    warnings = page.locator(f"{SIDEBAR} .jp-Mlops-details .jp-Mlops-warnings")
+    expect(warnings).to_contain_text("executed out of order")
+    expect(warnings).to_contain_text("kernel restarted during the run")
+    screenshot(page.locator(SIDEBAR), "sidebar-warning.png")
+    assert page.errors == []

@@ -4,6 +4,8 @@ import { createRoot, Root } from 'react-dom/client';
 
 import { CompareView } from '../components/CompareView';
 import { FilterBar } from '../components/FilterBar';
+import { RunDetails } from '../components/RunDetails';
+import { RunsTable } from '../components/RunsTable';
 import { Mlops } from '../tokens';
 import { run } from './payloads';
 
@@ -73,5 +75,66 @@ describe('CompareView', () => {
     const toggle = host.querySelector('[data-section=params] input[type=checkbox]') as HTMLInputElement;
     await act(async () => toggle.click());
     expect(host.querySelector('[data-param=seed]')).not.toBeNull();
+  });
+});
+
+describe('run warnings', () => {
+  const flagged = run('f', {
+    name: 'flagged',
+    flags: { out_of_order: true, edited_after_run: false, kernel_restarted: true, cells_rerun: false },
+    logging_errors: 3
+  });
+  const clean = run('c', { name: 'clean', flags: { out_of_order: false } });
+
+  it('puts a warning badge on the row of a flagged run, with the reasons in words', () => {
+    const runs = [flagged, clean];
+    act(() =>
+      root.render(
+        <RunsTable
+          total={2}
+          rowAt={i => runs[i]}
+          keyMetrics={[]}
+          sort={{ key: 'start_time', desc: true }}
+          selection={new Set()}
+          activeId={null}
+          onSort={jest.fn()}
+          onToggleSelected={jest.fn()}
+          onActivate={jest.fn()}
+          onRange={jest.fn()}
+        />
+      )
+    );
+    const badge = host.querySelector('[data-run-id=f] .jp-Mlops-warnBadge');
+    expect(badge?.getAttribute('title')).toBe(
+      'executed out of order; kernel restarted during the run; 3 points could not be stored'
+    );
+    expect(host.querySelector('[data-run-id=f] [data-key=name]')?.textContent).toContain('flagged');
+    expect(host.querySelector('[data-run-id=c] .jp-Mlops-warnBadge')).toBeNull();
+  });
+
+  it('lists the warnings in run details, and none for an older server without logging_errors', () => {
+    const detail = { run: flagged, env: null, code: null };
+    act(() => root.render(<RunDetails detail={detail} onSave={jest.fn()} onClose={jest.fn()} />));
+    const lines = Array.from(host.querySelectorAll('.jp-Mlops-details .jp-Mlops-warnings li'));
+    expect(lines.map(li => li.textContent?.replace('⚠', '').trim())).toEqual([
+      'executed out of order',
+      'kernel restarted during the run',
+      '3 points could not be stored'
+    ]);
+    const older = run('o', { flags: {} });
+    delete older.logging_errors;
+    act(() => root.render(<RunDetails detail={{ run: older, env: null, code: null }} onSave={jest.fn()} onClose={jest.fn()} />));
+    expect(host.querySelector('.jp-Mlops-warnings')).toBeNull();
+  });
+
+  it('names the flagged runs at the top of the compare view', async () => {
+    const cmp = { ...comparison(), runs: [clean, flagged] };
+    await act(async () => root.render(<CompareView comparison={cmp} renderChart={async () => () => undefined} />));
+    const section = host.querySelector('.jp-Mlops-compare > section');
+    expect(section?.getAttribute('data-section')).toBe('flags');
+    expect(section?.textContent).toContain('flagged: executed out of order; kernel restarted during the run');
+    expect(section?.textContent).not.toContain('clean');
+    await act(async () => root.render(<CompareView comparison={comparison()} renderChart={async () => () => undefined} />));
+    expect(host.querySelector('[data-section=flags]')).toBeNull();
   });
 });

@@ -11,6 +11,7 @@ import {
   pagesFor,
   paramRows,
   parseTags,
+  runWarnings,
   visibleRange
 } from '../logic';
 import { run } from './payloads';
@@ -100,5 +101,18 @@ describe('chart sizing', () => {
       autosize: { type: 'fit-x', contains: 'padding' }
     });
     expect(spec.width).toBe(400);
+  });
+});
+
+describe('run warnings', () => {
+  it('words raised flags and dropped points; absent logging_errors counts as none', () => {
+    expect(runWarnings({ flags: { out_of_order: true, cells_rerun: false } })).toEqual(['executed out of order']);
+    expect(runWarnings({ flags: {}, logging_errors: 1 })).toEqual(['1 point could not be stored']);
+    expect(runWarnings({ flags: { some_new_flag: true }, logging_errors: 0 })).toEqual(['some new flag']);
+    expect(runWarnings({ flags: {} })).toEqual([]);
+    expect(runWarnings({ flags: { kernel_restarted: true, out_of_order: true } })).toEqual([
+      'executed out of order',
+      'kernel restarted during the run'
+    ]);
   });
 });

@@ -1,7 +1,8 @@
 import * as React from 'react';
 
-import { diffLineKind, formatBytes, formatValue, isBest, paramRows } from '../logic';
+import { diffLineKind, formatBytes, formatValue, isBest, paramRows, runWarnings } from '../logic';
 import { Mlops } from '../tokens';
+import { WarningBadge } from './RunsTable';
 
 /** Renders a Vega-Lite spec into a host element; returns a disposer. Supplied by the widget (JupyterLab's renderer). */
 export type ChartRenderer = (spec: object, host: HTMLElement) => Promise<() => void>;
@@ -237,13 +238,39 @@ export function CodeDiff(props: { comparison: Mlops.IComparison }): JSX.Element 
   );
 }
 
-/** The compare view: params, metrics, charts, params vs metric, data, packages and code. */
+/**
+ * Runs whose results may not be trusted, one line each: raised notebook-state flags and dropped points. Shown
+ * first, before any number is read, and only when there is something to say.
+ */
+export function RunWarnings(props: { comparison: Mlops.IComparison }): JSX.Element | null {
+  const rows = props.comparison.runs
+    .map(run => ({ run, warnings: runWarnings(run) }))
+    .filter(row => row.warnings.length > 0);
+  if (rows.length === 0) {
+    return null;
+  }
+  return (
+    <section className="jp-Mlops-compareSection" data-section="flags">
+      <h3>Warnings</h3>
+      <ul className="jp-Mlops-warnings">
+        {rows.map(({ run, warnings }) => (
+          <li key={run.id} data-run-id={run.id}>
+            <WarningBadge warnings={warnings} /> <b>{run.name}</b>: {warnings.join('; ')}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+/** The compare view: warnings, params, metrics, charts, params vs metric, data, packages and code. */
 export function CompareView(props: ICompareViewProps): JSX.Element {
   const { comparison } = props;
   const metricKeys = Object.keys(comparison.params_charts ?? {});
   const [metric, setMetric] = React.useState(metricKeys[0] ?? '');
   return (
     <div className="jp-Mlops-compare">
+      <RunWarnings comparison={comparison} />
       <ParamsTable comparison={comparison} />
       <MetricsTable comparison={comparison} />
       {Object.keys(comparison.charts).length > 0 && (

@@ -1,8 +1,8 @@
 import * as React from 'react';
 
-import { formatBytes, formatDuration, formatTime, formatValue, parseTags } from '../logic';
+import { formatBytes, formatDuration, formatTime, formatValue, parseTags, runWarnings } from '../logic';
 import { Mlops } from '../tokens';
-import { StatusDot } from './RunsTable';
+import { StatusDot, WarningBadge } from './RunsTable';
 
 /** Props of the run details panel. */
 export interface IRunDetailsProps {
@@ -120,6 +120,22 @@ function Editable(props: { run: Mlops.IRun; onSave: IRunDetailsProps['onSave'] }
   );
 }
 
+/** One line per reason not to trust a run's result (notebook-state flags, points the writer dropped). */
+export function Warnings(props: { warnings: string[] }): JSX.Element | null {
+  if (props.warnings.length === 0) {
+    return null;
+  }
+  return (
+    <ul className="jp-Mlops-warnings" aria-label="Warnings">
+      {props.warnings.map(w => (
+        <li key={w}>
+          <WarningBadge warnings={[w]} /> {w}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 /** Everything about one run: params, metrics, data inputs, artifacts, environment, git, code; note and tags editable. */
 export function RunDetails(props: IRunDetailsProps): JSX.Element {
   const { run, env, code } = props.detail;
@@ -138,6 +154,7 @@ export function RunDetails(props: IRunDetailsProps): JSX.Element {
         {run.experiment} · {run.status} · {formatTime(run.start_time)} · {formatDuration(run.duration)}
         {run.notebook_path ? ` · ${run.notebook_path}` : ''}
       </div>
+      <Warnings warnings={runWarnings(run)} />
       <Editable run={run} onSave={props.onSave} />
       <Section title="Params">
         <KeyValues values={run.params} empty="No params recorded." />

@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { formatDuration, formatTime, formatValue, ISort, SORTABLE, visibleRange } from '../logic';
+import { formatDuration, formatTime, formatValue, ISort, runWarnings, SORTABLE, visibleRange } from '../logic';
 import { Mlops } from '../tokens';
 
 export const ROW_HEIGHT = 26;
@@ -33,7 +33,17 @@ interface IColumn {
 function columns(keyMetrics: string[]): IColumn[] {
   return [
     { key: 'status', label: '', width: 22, cell: run => <StatusDot status={run.status} /> },
-    { key: 'name', label: 'Name', width: 140, cell: run => run.name },
+    {
+      key: 'name',
+      label: 'Name',
+      width: 140,
+      cell: run => (
+        <>
+          <WarningBadge warnings={runWarnings(run)} />
+          {run.name}
+        </>
+      )
+    },
     { key: 'experiment', label: 'Experiment', width: 100, cell: run => run.experiment },
     { key: 'start_time', label: 'Started', width: 124, cell: run => formatTime(run.start_time) },
     { key: 'duration', label: 'Duration', width: 72, cell: run => formatDuration(run.duration) },
@@ -50,6 +60,19 @@ function columns(keyMetrics: string[]): IColumn[] {
       cell: run => run.tags.map(tag => <span key={tag} className="jp-Mlops-tag">{tag}</span>)
     }
   ];
+}
+
+/** A warning sign for a run whose result may not be trusted; the reasons are its tooltip. */
+export function WarningBadge(props: { warnings: string[] }): JSX.Element | null {
+  if (props.warnings.length === 0) {
+    return null;
+  }
+  const text = props.warnings.join('; ');
+  return (
+    <span className="jp-Mlops-warnBadge" title={text} aria-label={`Warning: ${text}`} role="img">
+      ⚠
+    </span>
+  );
 }
 
 /** A status marker; running runs pulse. */
