@@ -204,7 +204,8 @@ def metric_history_spec(
         # Points help when histories are short (a few epochs); on long histories they are clutter.
         "mark": {"type": "line", "point": longest <= 50, "tooltip": True},
         "encoding": {
-            "x": {"field": "step", "type": "quantitative", "title": "step"},
+            # Steps are whole numbers: no ticks at 0.5, 1.5 on a short history.
+            "x": {"field": "step", "type": "quantitative", "title": "step", "axis": {"tickMinStep": 1}},
             "y": {"field": "value", "type": "quantitative", "title": key, "scale": {"zero": False}},
             "color": {"field": "run", "type": "nominal", "title": "run", "sort": [r["run"] for r in rows]},
         },

@@ -148,3 +148,8 @@ def test_every_spec_has_a_fixed_pixel_width_that_fits_a_notebook_output():
     for spec in specs:
         assert isinstance(spec["width"], int) and 200 <= spec["width"] <= 600, spec["description"]
         assert "container" not in json.dumps(spec)
+
+
+def test_step_axis_has_no_fractional_ticks():
+    spec = charts.metric_history_spec({"a": history(5)}, "loss")
+    assert spec["encoding"]["x"]["axis"]["tickMinStep"] == 1
