@@ -9,7 +9,7 @@ Non-finite values become ``null`` (Vega-Lite leaves a gap), since JSON has no Na
 Specs have a fixed pixel width (:data:`CHART_WIDTH`), never ``"width": "container"``: a chart in notebook output
 or an ipywidgets ``Output`` sits in a box whose width comes from its content, so a container-sized chart keeps
 measuring and growing itself and hangs the browser tab (ADR-025). Only the lab's compare view, whose chart hosts
-have a width set by CSS, switches a spec to the container width (``labextension/src/logic.ts``, ``fitToHost``).
+have a width set by CSS, redraws a spec at its host's width (``labextension/src/logic.ts``, ``fitToHost``).
 """
 
 from __future__ import annotations

@@ -46,7 +46,9 @@ def test_track_compare_in_a_notebook(page, lab_server, screenshot):
     crashes: list[str] = []
     page.on("crash", lambda *_: crashes.append("crashed"))
 
-    page.goto(f"{lab_server.url}/lab/tree/compare-flow/train.ipynb?token={lab_server.token}")
+    # A workspace of its own: the default one would reopen this notebook instead of the launcher in later tests.
+    workspace = f"{lab_server.url}/lab/workspaces/notebook-compare"
+    page.goto(f"{workspace}/tree/compare-flow/train.ipynb?token={lab_server.token}")
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=60_000)
     # Run All is only wired to the notebook once its kernel is up.
     expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60_000)

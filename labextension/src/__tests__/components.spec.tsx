@@ -6,6 +6,7 @@ import { CompareView } from '../components/CompareView';
 import { FilterBar } from '../components/FilterBar';
 import { RunDetails } from '../components/RunDetails';
 import { RunsTable } from '../components/RunsTable';
+import { rememberWholeFloats } from '../logic';
 import { Mlops } from '../tokens';
 import { run } from './payloads';
 
@@ -136,5 +137,60 @@ describe('run warnings', () => {
     expect(section?.textContent).not.toContain('clean');
     await act(async () => root.render(<CompareView comparison={comparison()} renderChart={async () => () => undefined} />));
     expect(host.querySelector('[data-section=flags]')).toBeNull();
+  });
+});
+
+describe('runs with the same explicit name', () => {
+  const twins = [run('aaaa1111xx', { name: 'classifier' }), run('bbbb2222yy', { name: 'classifier' })];
+
+  it('shows a short id beside a shared name in the table', () => {
+    act(() =>
+      root.render(
+        <RunsTable
+          total={2}
+          rowAt={i => twins[i]}
+          keyMetrics={[]}
+          sharedNames={new Set(['classifier'])}
+          sort={{ key: 'start_time', desc: true }}
+          selection={new Set()}
+          activeId={null}
+          onSort={jest.fn()}
+          onToggleSelected={jest.fn()}
+          onActivate={jest.fn()}
+          onRange={jest.fn()}
+        />
+      )
+    );
+    const names = Array.from(host.querySelectorAll('.jp-Mlops-row [data-key=name]')).map(n => n.textContent);
+    expect(names).toEqual(['classifier aaaa1111', 'classifier bbbb2222']);
+  });
+
+  it('tells the runs apart in the compare headers', async () => {
+    const cmp = { ...comparison(), runs: twins };
+    await act(async () => root.render(<CompareView comparison={cmp} renderChart={async () => () => undefined} />));
+    const headers = Array.from(host.querySelectorAll('[data-section=params] thead th')).map(th => th.textContent);
+    expect(headers).toEqual(['param', 'classifier (aaaa1111) (baseline)', 'classifier (bbbb2222)']);
+  });
+});
+
+describe('params shown as given', () => {
+  it('shows C = 1.0 and alpha = 0.0001 in run details and the compare table', async () => {
+    const params: Record<string, unknown> = { C: 1, alpha: 0.0001 };
+    rememberWholeFloats.call(params, 'C', 1, { source: '1.0' });
+    act(() =>
+      root.render(
+        <RunDetails detail={{ run: run('p', { params }), env: null, code: null }} onSave={jest.fn()} onClose={jest.fn()} />
+      )
+    );
+    const cells = Array.from(host.querySelectorAll('.jp-Mlops-kv'))[0].querySelectorAll('td');
+    expect(Array.from(cells).map(td => td.textContent)).toEqual(['1.0', '0.0001']); // keys sorted: C, alpha
+
+    const values = [1, 10];
+    rememberWholeFloats.call(values, '0', 1, { source: '1.0' });
+    rememberWholeFloats.call(values, '1', 10, { source: '10.0' });
+    const cmp = { ...comparison(), params: [{ key: 'C', values, differs: true }] };
+    await act(async () => root.render(<CompareView comparison={cmp} renderChart={async () => () => undefined} />));
+    const row = Array.from(host.querySelectorAll('[data-param=C] td')).map(td => td.textContent);
+    expect(row).toEqual(['1.0', '10.0']);
   });
 });

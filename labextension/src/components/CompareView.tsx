@@ -1,6 +1,16 @@
 import * as React from 'react';
 
-import { diffLineKind, formatBytes, formatValue, isBest, paramRows, runWarnings } from '../logic';
+import {
+  diffLineKind,
+  formatBytes,
+  formatParam,
+  formatValue,
+  isBest,
+  paramRows,
+  runLabels,
+  runWarnings,
+  writtenAsFloat
+} from '../logic';
 import { Mlops } from '../tokens';
 import { WarningBadge } from './RunsTable';
 
@@ -39,11 +49,12 @@ export function VegaChart(props: { spec: object; render: ChartRenderer; label: s
 }
 
 function RunHeader(props: { runs: Mlops.IRun[] }): JSX.Element {
+  const labels = runLabels(props.runs);
   return (
     <>
       {props.runs.map((run, i) => (
         <th key={run.id} title={run.id}>
-          {run.name}
+          {labels.get(run.id)}
           {i === 0 ? <span className="jp-Mlops-muted"> (baseline)</span> : ''}
         </th>
       ))}
@@ -75,7 +86,7 @@ export function ParamsTable(props: { comparison: Mlops.IComparison }): JSX.Eleme
             <tr key={row.key} className={row.differs ? 'jp-mod-differs' : ''} data-param={row.key}>
               <th>{row.key}</th>
               {row.values.map((v, i) => (
-                <td key={i}>{formatValue(v)}</td>
+                <td key={i}>{formatParam(v, writtenAsFloat(row.values, i))}</td>
               ))}
             </tr>
           ))}
@@ -131,7 +142,7 @@ export function MetricsTable(props: { comparison: Mlops.IComparison }): JSX.Elem
 /** Data inputs that changed between runs: hash, size, rows, columns and dtypes. */
 export function DataChanges(props: { comparison: Mlops.IComparison }): JSX.Element | null {
   const rows = props.comparison.data.filter(d => d.differs);
-  const names = new Map(props.comparison.runs.map(r => [r.id, r.name]));
+  const names = runLabels(props.comparison.runs);
   if (rows.length === 0) {
     return null;
   }
@@ -215,7 +226,7 @@ export function DiffText(props: { diff: string }): JSX.Element {
 
 /** Executed-code changes of each run against the baseline. */
 export function CodeDiff(props: { comparison: Mlops.IComparison }): JSX.Element {
-  const names = new Map(props.comparison.runs.map(r => [r.id, r.name]));
+  const names = runLabels(props.comparison.runs);
   const entries = props.comparison.code.filter(c => c.cells.length > 0);
   return (
     <section className="jp-Mlops-compareSection" data-section="code">
@@ -243,6 +254,7 @@ export function CodeDiff(props: { comparison: Mlops.IComparison }): JSX.Element 
  * first, before any number is read, and only when there is something to say.
  */
 export function RunWarnings(props: { comparison: Mlops.IComparison }): JSX.Element | null {
+  const labels = runLabels(props.comparison.runs);
   const rows = props.comparison.runs
     .map(run => ({ run, warnings: runWarnings(run) }))
     .filter(row => row.warnings.length > 0);
@@ -255,7 +267,7 @@ export function RunWarnings(props: { comparison: Mlops.IComparison }): JSX.Eleme
       <ul className="jp-Mlops-warnings">
         {rows.map(({ run, warnings }) => (
           <li key={run.id} data-run-id={run.id}>
-            <WarningBadge warnings={warnings} /> <b>{run.name}</b>: {warnings.join('; ')}
+            <WarningBadge warnings={warnings} /> <b>{labels.get(run.id)}</b>: {warnings.join('; ')}
           </li>
         ))}
       </ul>

@@ -1,6 +1,15 @@
 import * as React from 'react';
 
-import { formatBytes, formatDuration, formatTime, formatValue, parseTags, runWarnings } from '../logic';
+import {
+  formatBytes,
+  formatDuration,
+  formatParam,
+  formatTime,
+  formatValue,
+  parseTags,
+  runWarnings,
+  writtenAsFloat
+} from '../logic';
 import { Mlops } from '../tokens';
 import { StatusDot, WarningBadge } from './RunsTable';
 
@@ -12,8 +21,8 @@ export interface IRunDetailsProps {
   onClose: () => void;
 }
 
-/** Key/value rows. */
-function KeyValues(props: { values: Record<string, unknown>; empty: string }): JSX.Element {
+/** Key/value rows; params show as given, other values rounded. */
+function KeyValues(props: { values: Record<string, unknown>; empty: string; params?: boolean }): JSX.Element {
   const keys = Object.keys(props.values).sort();
   if (keys.length === 0) {
     return <div className="jp-Mlops-empty">{props.empty}</div>;
@@ -24,7 +33,11 @@ function KeyValues(props: { values: Record<string, unknown>; empty: string }): J
         {keys.map(key => (
           <tr key={key}>
             <th>{key}</th>
-            <td>{formatValue(props.values[key])}</td>
+            <td>
+              {props.params
+                ? formatParam(props.values[key], writtenAsFloat(props.values, key))
+                : formatValue(props.values[key])}
+            </td>
           </tr>
         ))}
       </tbody>
@@ -157,7 +170,7 @@ export function RunDetails(props: IRunDetailsProps): JSX.Element {
       <Warnings warnings={runWarnings(run)} />
       <Editable run={run} onSave={props.onSave} />
       <Section title="Params">
-        <KeyValues values={run.params} empty="No params recorded." />
+        <KeyValues values={run.params} empty="No params recorded." params />
       </Section>
       <Section title="Metrics">
         <KeyValues values={run.metrics} empty="No metrics recorded." />
