@@ -5,6 +5,11 @@ renderer (mimetype ``application/vnd.vegalite.v5+json``). Histories longer than 
 (or a caller's ``max_points``, e.g. :data:`COMPACT_MAX_POINTS`) are downsampled with
 largest-triangle-three-buckets (LTTB), which keeps peaks and the overall shape, so specs stay small.
 Non-finite values become ``null`` (Vega-Lite leaves a gap), since JSON has no NaN.
+
+Specs have a fixed pixel width (:data:`CHART_WIDTH`), never ``"width": "container"``: a chart in notebook output
+or an ipywidgets ``Output`` sits in a box whose width comes from its content, so a container-sized chart keeps
+measuring and growing itself and hangs the browser tab (ADR-025). Only the lab's compare view, whose chart hosts
+have a width set by CSS, redraws a spec at its host's width (``labextension/src/logic.ts``, ``fitToHost``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ MAX_POINTS = 2000
 #: show more. Downsampling costs more than it saves when histories are only a few times longer (measured: 10 runs
 #: x 1,000 steps over HTTP), so the REST compare reply keeps :data:`MAX_POINTS`.
 COMPACT_MAX_POINTS = 500
+#: Plot width in pixels: with axis, title and legend a chart is about 560 px wide, which fits a notebook's output
+#: area beside its prompt at JupyterLab's default layout.
+CHART_WIDTH = 400
+#: The parallel-coordinates chart gets a little more room, one axis per param.
+WIDE_CHART_WIDTH = 480
 
 
 def run_labels(runs: Sequence[Run]) -> dict[str, str]:
@@ -187,14 +197,15 @@ def metric_history_spec(
         "$schema": VEGA_LITE_SCHEMA,
         "description": f"History of {key} per run",
         "title": key,
-        "width": "container",
+        "width": CHART_WIDTH,
         "height": 240,
         "data": {"values": rows},
         "transform": [{"flatten": ["step", "value"]}],
         # Points help when histories are short (a few epochs); on long histories they are clutter.
         "mark": {"type": "line", "point": longest <= 50, "tooltip": True},
         "encoding": {
-            "x": {"field": "step", "type": "quantitative", "title": "step"},
+            # Steps are whole numbers: no ticks at 0.5, 1.5 on a short history.
+            "x": {"field": "step", "type": "quantitative", "title": "step", "axis": {"tickMinStep": 1}},
             "y": {"field": "value", "type": "quantitative", "title": key, "scale": {"zero": False}},
             "color": {"field": "run", "type": "nominal", "title": "run", "sort": [r["run"] for r in rows]},
         },
@@ -242,7 +253,7 @@ def params_vs_metric_spec(runs: Sequence[Run], param: str, metric: str) -> dict[
     return {
         "$schema": VEGA_LITE_SCHEMA,
         "description": f"{metric} against {param}",
-        "width": "container",
+        "width": CHART_WIDTH,
         "height": 240,
         "data": {"values": rows},
         "mark": {"type": "point", "filled": True, "size": 80, "tooltip": True},
@@ -299,7 +310,7 @@ def parallel_coordinates_spec(runs: Sequence[Run], params: Sequence[str], metric
     return {
         "$schema": VEGA_LITE_SCHEMA,
         "description": f"Params against {metric}",
-        "width": "container",
+        "width": WIDE_CHART_WIDTH,
         "height": 260,
         "data": {"values": rows},
         "mark": {"type": "line", "point": True, "tooltip": True},

@@ -289,8 +289,7 @@ class TrackMagics(Magics):
             if not latest:
                 raise InvalidInput("no runs yet: start one with %track start")
             run_id = latest[0].id
-        view = fluent.get_run(run_id, store=store, blobs=blobs)
-        display(_Rich(_run_html(view), _run_text(view)))
+        display(_Rich(*_run_views(fluent.get_run(run_id, store=store, blobs=blobs))))
 
     def _cmd_compare(self, rest: str, cell: str | None) -> None:
         parser = _parser("compare")
@@ -301,11 +300,25 @@ class TrackMagics(Magics):
         args = parser.parse_args(_split(rest))
         if bool(args.runs) == (args.last is not None):
             raise InvalidInput("usage: %track compare RUN RUN ... | --last N [--all] [--html]")
+        store, blobs, ids = _compared_runs(args.runs, args.last)
+        if len(ids) < 2:
+            # The first Run All of a notebook ending in `%track compare --last 2` has one run: not an error.
+            self._too_few_to_compare(store, blobs, ids)
+            return
         # In a kernel every frontend (Lab, Notebook 7, VS Code, Colab) renders ipywidgets; a terminal shows text.
         if hasattr(self.shell, "kernel") and not args.html:
-            display(comparison_widget(args.runs, args.last))
+            from jupyter_mlops.widgets import compare_widget
+
+            display(compare_widget(ids, store=store, blobs=blobs))
         else:
-            display(_Rich(*comparison_html(args.runs, args.last, all_values=args.all)))
+            display(_Rich(*_comparison_html(store, blobs, ids, all_values=args.all)))
+
+    def _too_few_to_compare(self, store: Any, blobs: Any, ids: list[str]) -> None:
+        if not ids:
+            _say("No runs to compare yet: start one with %track start, and a second one to compare them.")
+            return
+        display(_Rich(*_run_views(fluent.get_run(ids[0], store=store, blobs=blobs))))
+        _say("Only one run so far: a second run is needed to compare (run the notebook again).")
 
     # -- helpers ------------------------------------------------------------------------------------------
     def _run_cell_body(self, cell: str) -> list[str]:
@@ -347,19 +360,10 @@ def _compared_runs(refs: list[str], last: int | None) -> tuple[Any, Any, list[st
     return store, blobs, ids
 
 
-def comparison_widget(refs: list[str], last: int | None) -> Any:
-    """The ipywidgets compare view (the same tables and charts as the JupyterLab compare view)."""
-    from jupyter_mlops.widgets import compare_widget
-
-    store, blobs, ids = _compared_runs(refs, last)
-    return compare_widget(ids, store=store, blobs=blobs)
-
-
-def comparison_html(refs: list[str], last: int | None, *, all_values: bool = False) -> tuple[str, str]:
-    """Resolve runs (ids, prefixes, names or the last N) and render their comparison as (HTML, plain text)."""
+def _comparison_html(store: Any, blobs: Any, ids: list[str], *, all_values: bool) -> tuple[str, str]:
+    """Render the comparison of resolved runs as (HTML, plain text)."""
     from jupyter_mlops import compare
 
-    store, blobs, ids = _compared_runs(refs, last)
     comparison = compare.compare_runs(store, blobs, ids, all_values=all_values)
     from jupyter_mlops.render import render_comparison_text
 
@@ -381,6 +385,10 @@ class _Rich:
 
     def __repr__(self) -> str:
         return self.plain
+
+
+def _run_views(view: Any) -> tuple[str, str]:
+    return _run_html(view), _run_text(view)
 
 
 def _run_text(view: Any) -> str:

@@ -21,6 +21,7 @@ _EXPORTS = {
     "format_duration": "formatting",
     "format_size": "formatting",
     "format_time": "formatting",
+    "format_param": "formatting",
     "format_value": "formatting",
     "metric_columns": "tables",
     "run_renderables": "tables",

@@ -22,6 +22,18 @@ def format_value(value: Any, limit: int = _MAX_VALUE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def format_param(value: Any, limit: int = _MAX_VALUE) -> str:
+    """A param as it was given: floats keep their shortest exact form (``1.0`` stays ``1.0``, not ``1``).
+
+    Metrics are measurements and read best rounded (:func:`format_value`); a param is a setting someone typed,
+    and ``C = 1.0`` shown as ``1`` reads as a different (integer) setting.
+    """
+    if isinstance(value, float) and math.isfinite(value):
+        text = repr(value)
+        return text if len(text) <= limit else f"{value:.6g}"
+    return format_value(value, limit)
+
+
 def format_time(epoch: float | None) -> str:
     """Epoch seconds as local ``YYYY-MM-DD HH:MM``."""
     if epoch is None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from jupyter_mlops.charts import run_labels
 from jupyter_mlops.comparing import Comparison, DataChange
-from jupyter_mlops.render.formatting import format_duration, format_size, format_time, format_value
+from jupyter_mlops.render.formatting import format_duration, format_param, format_size, format_time, format_value
 
 #: Cell styles: ``differs`` (value differs from the baseline), ``best`` (best metric), ``added``/``removed``.
 STYLES = ("differs", "best", "added", "removed", "muted")
@@ -76,7 +76,7 @@ def _params_section(cmp: Comparison, only_differences: bool) -> Section:
         if only_differences and not p.differs:
             continue
         base = p.values[0]
-        cells = [Cell(format_value(v), "differs" if i and _differs(base, v) else None) for i, v in enumerate(p.values)]
+        cells = [Cell(format_param(v), "differs" if i and _differs(base, v) else None) for i, v in enumerate(p.values)]
         rows.append([Cell(p.key, "differs" if p.differs else None), *cells])
     return Section("params", "Params", _run_headers(cmp, "param"), rows)
 

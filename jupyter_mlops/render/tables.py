@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from jupyter_mlops.entities import Run
-from jupyter_mlops.render.formatting import format_duration, format_size, format_time, format_value
+from jupyter_mlops.render.formatting import format_duration, format_param, format_size, format_time, format_value
 
 
 def metric_columns(runs: Iterable[Run], limit: int = 6) -> list[str]:
@@ -146,7 +146,7 @@ def run_renderables(run: Run, env: dict[str, Any] | None = None) -> list[Any]:
     if run.reproduction_of:
         overview.append(("reproduction of", run.reproduction_of))
     out = [kv_table(f"Run {run.name}", overview)]
-    out.append(kv_table("Params", ((k, format_value(v)) for k, v in sorted(run.params.items())), ("param", "value")))
+    out.append(kv_table("Params", ((k, format_param(v)) for k, v in sorted(run.params.items())), ("param", "value")))
     out.append(kv_table("Metrics (latest)", ((k, format_value(v)) for k, v in sorted(run.metrics.items())),
                         ("metric", "value")))
     if run.data_inputs:

@@ -1,6 +1,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { rememberWholeFloats } from './logic';
 import { Mlops } from './tokens';
 
 /**
@@ -27,7 +28,7 @@ export async function requestAPI<T>(endPoint = '', init: RequestInit = {}): Prom
   let data: any = null;
   if (text.length > 0) {
     try {
-      data = JSON.parse(text);
+      data = JSON.parse(text, rememberWholeFloats as (key: string, value: unknown) => unknown);
     } catch {
       data = { message: text.slice(0, 200) };
     }

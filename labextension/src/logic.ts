@@ -192,3 +192,102 @@ export function defaultMetricKeys(runs: Mlops.IRun[], max = 3): string[] {
     .slice(0, max)
     .map(([key]) => key);
 }
+
+/** Room vega-embed keeps right of a chart for its "..." actions button. */
+export const CHART_ACTIONS_WIDTH = 38;
+
+/**
+ * A server-built Vega-Lite spec sized to its host in the compare view: axes and legend included, the chart
+ * is as wide as the host (less the actions button). Specs come with a fixed pixel width, the only safe size in
+ * notebook output; "container" would measure the host once and follow only window resizes, so a chart kept its
+ * width when the sidebar was dragged and spilled over its neighbour. The view redraws on host resizes instead.
+ */
+export function fitToHost(spec: object, hostWidth: number): object {
+  const width = Math.max(120, Math.floor(hostWidth) - CHART_ACTIONS_WIDTH);
+  return { ...spec, width, autosize: { type: 'fit-x', contains: 'padding' } };
+}
+
+/** Each notebook-state flag in words, as the CLI and HTML report name them (see docs/magics.md). */
+export const FLAG_WORDS: Record<string, string> = {
+  out_of_order: 'executed out of order',
+  edited_after_run: 'cells edited after they ran',
+  kernel_restarted: 'kernel restarted during the run',
+  cells_rerun: 'cells run more than once'
+};
+
+/**
+ * Why a run's result may not be trusted, in words: its raised notebook-state flags, and the points and params
+ * the writer could not store (`logging_errors`; absent from older servers, which counts as none).
+ */
+export function runWarnings(run: Pick<Mlops.IRun, 'flags' | 'logging_errors'>): string[] {
+  const flags = run.flags ?? {};
+  // Known flags in their documented order (the stored order varies), then any flag a newer server adds.
+  const order = [...Object.keys(FLAG_WORDS), ...Object.keys(flags).filter(f => !(f in FLAG_WORDS)).sort()];
+  const warnings = order.filter(flag => flags[flag]).map(flag => FLAG_WORDS[flag] ?? flag.replace(/_/g, ' '));
+  const dropped = run.logging_errors ?? 0;
+  if (dropped > 0) {
+    warnings.push(`${dropped} ${dropped === 1 ? 'point' : 'points'} could not be stored`);
+  }
+  return warnings;
+}
+
+/** Names that more than one of these runs carry (two runs both named `classifier`). */
+export function sharedNames(runs: Iterable<Pick<Mlops.IRun, 'name'>>): Set<string> {
+  const seen = new Set<string>();
+  const shared = new Set<string>();
+  for (const run of runs) {
+    (seen.has(run.name) ? shared : seen).add(run.name);
+  }
+  return shared;
+}
+
+/**
+ * Display labels of compared runs: the name, plus the short id where names repeat (`classifier (3f2a9c1e)`),
+ * the same labels the server's charts use (`jupyter_mlops.charts.run_labels`).
+ */
+export function runLabels(runs: Pick<Mlops.IRun, 'id' | 'name'>[]): Map<string, string> {
+  const shared = sharedNames(runs);
+  return new Map(runs.map(r => [r.id, shared.has(r.name) ? `${r.name} (${r.id.slice(0, 8)})` : r.name]));
+}
+
+/** Per JSON object or array: the keys whose number was written with a fraction or exponent but is whole (`1.0`). */
+const wholeFloats = new WeakMap<object, Set<string>>();
+
+/**
+ * A `JSON.parse` reviver that remembers where the server wrote a whole number as a float (`"C": 1.0`), which
+ * JavaScript otherwise reads as the integer 1. Needs the reviver's source-text context (Chromium 114+,
+ * Firefox 135+); elsewhere nothing is remembered and such a param shows as `1`, as before.
+ */
+export function rememberWholeFloats(
+  this: unknown,
+  key: string,
+  value: unknown,
+  context?: { source?: string }
+): unknown {
+  if (typeof value === 'number' && Number.isInteger(value) && /[.eE]/.test(context?.source ?? '')) {
+    const holder = this as object;
+    let keys = wholeFloats.get(holder);
+    if (!keys) {
+      keys = new Set();
+      wholeFloats.set(holder, keys);
+    }
+    keys.add(key);
+  }
+  return value;
+}
+
+/** Whether `holder[key]` was written as a float by the server (see {@link rememberWholeFloats}). */
+export function writtenAsFloat(holder: object, key: string | number): boolean {
+  return wholeFloats.get(holder)?.has(String(key)) ?? false;
+}
+
+/**
+ * A param as it was given: numbers unrounded (`0.0001`, not `1.000e-4`), a whole float with its `.0`
+ * (`C = 1.0` is not the integer setting `C = 1`). Metrics use {@link formatValue}.
+ */
+export function formatParam(value: unknown, wasFloat = false): string {
+  if (typeof value === 'number' && isFinite(value)) {
+    return Number.isInteger(value) && wasFloat ? value.toFixed(1) : String(value);
+  }
+  return formatValue(value);
+}

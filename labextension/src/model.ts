@@ -1,7 +1,7 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { requestAPI } from './handler';
-import { ISort, pagesFor, runningFilter, sortParam } from './logic';
+import { ISort, pagesFor, runningFilter, sharedNames, sortParam } from './logic';
 import { Mlops } from './tokens';
 
 /**
@@ -70,6 +70,11 @@ export class RunsModel {
   /** The run at a row index, or undefined while its page is loading. */
   rowAt(index: number): Mlops.IRun | undefined {
     return this._pages.get(Math.floor(index / this.pageSize))?.[index % this.pageSize];
+  }
+
+  /** Names carried by more than one loaded run: the table shows a short id beside them. */
+  sharedNames(): Set<string> {
+    return sharedNames(Array.from(this._pages.values()).flat());
   }
 
   /** A loaded run by id. */

@@ -51,6 +51,8 @@ export namespace Mlops {
     params: Record<string, unknown>;
     metrics: Record<string, number | null>;
     flags: Record<string, boolean>;
+    /** Metric points and params the writer had to drop (absent on servers that do not count them). */
+    logging_errors?: number;
     data_inputs: IDataInput[];
     artifacts: IArtifact[];
   }

@@ -134,6 +134,24 @@ def test_list_show_compare(ip, capsys):
     assert "No runs match" in capsys.readouterr().out
 
 
+def test_compare_with_one_run_shows_it_and_asks_for_a_second(ip, capsys):
+    # The first Run All of the README's notebook ends in `%track compare --last 2` with one run in the store.
+    result = run(ip, "%track compare --last 2")
+    assert result.success, result.error_in_exec
+    assert "No runs to compare yet" in capsys.readouterr().out
+    run(ip, "%track start only --no-auto")
+    run(ip, "%track metric auc=0.7")
+    run(ip, "%track stop")
+    capsys.readouterr()
+    result = run(ip, "%track compare --last 2")
+    captured = capsys.readouterr()
+    assert result.success, result.error_in_exec
+    assert captured.err == ""
+    assert "only (" in captured.out and "auc = 0.7" in captured.out
+    assert "a second run is needed to compare" in captured.out
+    assert run(ip, "%track compare only").success
+
+
 @pytest.mark.parametrize(
     ("source", "needle"),
     [

@@ -133,3 +133,23 @@ def test_parallel_coordinates_normalises_each_axis():
 def test_metric_charts_builds_one_spec_per_key():
     specs = charts.metric_charts({"loss": {"a": history(3)}, "auc": {"a": history(2, "auc")}}, {"a": "base"})
     assert set(specs) == {"loss", "auc"} and specs["auc"]["title"] == "auc"
+
+
+def test_every_spec_has_a_fixed_pixel_width_that_fits_a_notebook_output():
+    # "width": "container" hangs the browser tab in notebook output and widgets (issue 9): the box has no
+    # width of its own, so Vega keeps measuring and growing. Every chart builder gives a number instead.
+    runs = [run("a", params={"lr": 0.1}, metrics={"auc": 0.7}), run("b", params={"lr": 0.3}, metrics={"auc": 0.9})]
+    specs = [
+        charts.metric_history_spec({"a": history(3)}, "loss"),
+        *charts.metric_charts({"loss": {"a": history(3)}}).values(),
+        charts.params_vs_metric_spec(runs, "lr", "auc"),
+        charts.parallel_coordinates_spec(runs, ["lr"], "auc"),
+    ]
+    for spec in specs:
+        assert isinstance(spec["width"], int) and 200 <= spec["width"] <= 600, spec["description"]
+        assert "container" not in json.dumps(spec)
+
+
+def test_step_axis_has_no_fractional_ticks():
+    spec = charts.metric_history_spec({"a": history(5)}, "loss")
+    assert spec["encoding"]["x"]["axis"]["tickMinStep"] == 1

@@ -141,3 +141,15 @@ def test_runs_table_leaves_out_metrics_before_squeezing_names_on_a_narrow_termin
 
     wide = _table_text(render.runs_table(runs), 400)
     assert "hidden to fit" not in wide and "metric_5" in wide and "baseline" in wide
+
+
+def test_params_show_as_given_and_metrics_rounded():
+    # `C = 1.0` is a float setting; shown as `1` it reads as an integer (issue 9).
+    assert render.format_param(1.0) == "1.0" and render.format_param(10) == "10"
+    assert render.format_param(0.05) == "0.05" and render.format_param(1e-5) == "1e-05"
+    assert render.format_param("adam") == "adam" and render.format_param(None) == "—"
+    a = make_run("a1", "a", params={"C": 1.0, "n": 3}, metrics={"auc": 0.912345678})
+    b = make_run("b1", "b", params={"C": 10.0, "n": 3}, metrics={"auc": 0.9})
+    text = render.render_comparison_text(build_comparison([RunSnapshot(a), RunSnapshot(b)]))
+    assert "1.0" in text and "10.0" in text and "0.912346" in text
+    assert "1.0" in render.render_comparison_html(build_comparison([RunSnapshot(a), RunSnapshot(b)]))

@@ -4,6 +4,9 @@ import { createRoot, Root } from 'react-dom/client';
 
 import { CompareView } from '../components/CompareView';
 import { FilterBar } from '../components/FilterBar';
+import { RunDetails } from '../components/RunDetails';
+import { RunsTable } from '../components/RunsTable';
+import { rememberWholeFloats } from '../logic';
 import { Mlops } from '../tokens';
 import { run } from './payloads';
 
@@ -73,5 +76,121 @@ describe('CompareView', () => {
     const toggle = host.querySelector('[data-section=params] input[type=checkbox]') as HTMLInputElement;
     await act(async () => toggle.click());
     expect(host.querySelector('[data-param=seed]')).not.toBeNull();
+  });
+});
+
+describe('run warnings', () => {
+  const flagged = run('f', {
+    name: 'flagged',
+    flags: { out_of_order: true, edited_after_run: false, kernel_restarted: true, cells_rerun: false },
+    logging_errors: 3
+  });
+  const clean = run('c', { name: 'clean', flags: { out_of_order: false } });
+
+  it('puts a warning badge on the row of a flagged run, with the reasons in words', () => {
+    const runs = [flagged, clean];
+    act(() =>
+      root.render(
+        <RunsTable
+          total={2}
+          rowAt={i => runs[i]}
+          keyMetrics={[]}
+          sort={{ key: 'start_time', desc: true }}
+          selection={new Set()}
+          activeId={null}
+          onSort={jest.fn()}
+          onToggleSelected={jest.fn()}
+          onActivate={jest.fn()}
+          onRange={jest.fn()}
+        />
+      )
+    );
+    const badge = host.querySelector('[data-run-id=f] .jp-Mlops-warnBadge');
+    expect(badge?.getAttribute('title')).toBe(
+      'executed out of order; kernel restarted during the run; 3 points could not be stored'
+    );
+    expect(host.querySelector('[data-run-id=f] [data-key=name]')?.textContent).toContain('flagged');
+    expect(host.querySelector('[data-run-id=c] .jp-Mlops-warnBadge')).toBeNull();
+  });
+
+  it('lists the warnings in run details, and none for an older server without logging_errors', () => {
+    const detail = { run: flagged, env: null, code: null };
+    act(() => root.render(<RunDetails detail={detail} onSave={jest.fn()} onClose={jest.fn()} />));
+    const lines = Array.from(host.querySelectorAll('.jp-Mlops-details .jp-Mlops-warnings li'));
+    expect(lines.map(li => li.textContent?.replace('⚠', '').trim())).toEqual([
+      'executed out of order',
+      'kernel restarted during the run',
+      '3 points could not be stored'
+    ]);
+    const older = run('o', { flags: {} });
+    delete older.logging_errors;
+    act(() => root.render(<RunDetails detail={{ run: older, env: null, code: null }} onSave={jest.fn()} onClose={jest.fn()} />));
+    expect(host.querySelector('.jp-Mlops-warnings')).toBeNull();
+  });
+
+  it('names the flagged runs at the top of the compare view', async () => {
+    const cmp = { ...comparison(), runs: [clean, flagged] };
+    await act(async () => root.render(<CompareView comparison={cmp} renderChart={async () => () => undefined} />));
+    const section = host.querySelector('.jp-Mlops-compare > section');
+    expect(section?.getAttribute('data-section')).toBe('flags');
+    expect(section?.textContent).toContain('flagged: executed out of order; kernel restarted during the run');
+    expect(section?.textContent).not.toContain('clean');
+    await act(async () => root.render(<CompareView comparison={comparison()} renderChart={async () => () => undefined} />));
+    expect(host.querySelector('[data-section=flags]')).toBeNull();
+  });
+});
+
+describe('runs with the same explicit name', () => {
+  const twins = [run('aaaa1111xx', { name: 'classifier' }), run('bbbb2222yy', { name: 'classifier' })];
+
+  it('shows a short id beside a shared name in the table', () => {
+    act(() =>
+      root.render(
+        <RunsTable
+          total={2}
+          rowAt={i => twins[i]}
+          keyMetrics={[]}
+          sharedNames={new Set(['classifier'])}
+          sort={{ key: 'start_time', desc: true }}
+          selection={new Set()}
+          activeId={null}
+          onSort={jest.fn()}
+          onToggleSelected={jest.fn()}
+          onActivate={jest.fn()}
+          onRange={jest.fn()}
+        />
+      )
+    );
+    const names = Array.from(host.querySelectorAll('.jp-Mlops-row [data-key=name]')).map(n => n.textContent);
+    expect(names).toEqual(['classifier aaaa1111', 'classifier bbbb2222']);
+  });
+
+  it('tells the runs apart in the compare headers', async () => {
+    const cmp = { ...comparison(), runs: twins };
+    await act(async () => root.render(<CompareView comparison={cmp} renderChart={async () => () => undefined} />));
+    const headers = Array.from(host.querySelectorAll('[data-section=params] thead th')).map(th => th.textContent);
+    expect(headers).toEqual(['param', 'classifier (aaaa1111) (baseline)', 'classifier (bbbb2222)']);
+  });
+});
+
+describe('params shown as given', () => {
+  it('shows C = 1.0 and alpha = 0.0001 in run details and the compare table', async () => {
+    const params: Record<string, unknown> = { C: 1, alpha: 0.0001 };
+    rememberWholeFloats.call(params, 'C', 1, { source: '1.0' });
+    act(() =>
+      root.render(
+        <RunDetails detail={{ run: run('p', { params }), env: null, code: null }} onSave={jest.fn()} onClose={jest.fn()} />
+      )
+    );
+    const cells = Array.from(host.querySelectorAll('.jp-Mlops-kv'))[0].querySelectorAll('td');
+    expect(Array.from(cells).map(td => td.textContent)).toEqual(['1.0', '0.0001']); // keys sorted: C, alpha
+
+    const values = [1, 10];
+    rememberWholeFloats.call(values, '0', 1, { source: '1.0' });
+    rememberWholeFloats.call(values, '1', 10, { source: '10.0' });
+    const cmp = { ...comparison(), params: [{ key: 'C', values, differs: true }] };
+    await act(async () => root.render(<CompareView comparison={cmp} renderChart={async () => () => undefined} />));
+    const row = Array.from(host.querySelectorAll('[data-param=C] td')).map(td => td.textContent);
+    expect(row).toEqual(['1.0', '10.0']);
   });
 });

@@ -3,14 +3,21 @@ import {
   diffLineKind,
   EMPTY_FILTER,
   filterReducer,
+  fitToHost,
   formatDuration,
+  formatParam,
   formatValue,
   isBest,
   nextSort,
   pagesFor,
   paramRows,
   parseTags,
-  visibleRange
+  rememberWholeFloats,
+  runLabels,
+  runWarnings,
+  sharedNames,
+  visibleRange,
+  writtenAsFloat
 } from '../logic';
 import { run } from './payloads';
 
@@ -86,5 +93,70 @@ describe('table helpers', () => {
     expect(parseTags(' a, b  a,,c ')).toEqual(['a', 'b', 'c']);
     const runs = [run('1', { metrics: { auc: 1, loss: 2 } }), run('2', { metrics: { auc: 1 } })];
     expect(defaultMetricKeys(runs, 1)).toEqual(['auc']);
+  });
+});
+
+describe('chart sizing', () => {
+  it('fits a fixed-width server spec to its host in the compare view, legend and axes included', () => {
+    const spec = { width: 400, height: 240, mark: 'line' };
+    expect(fitToHost(spec, 538)).toEqual({
+      width: 500,
+      height: 240,
+      mark: 'line',
+      autosize: { type: 'fit-x', contains: 'padding' }
+    });
+    expect(spec.width).toBe(400);
+    expect((fitToHost(spec, 20) as any).width).toBe(120);
+  });
+});
+
+describe('run warnings', () => {
+  it('words raised flags and dropped points; absent logging_errors counts as none', () => {
+    expect(runWarnings({ flags: { out_of_order: true, cells_rerun: false } })).toEqual(['executed out of order']);
+    expect(runWarnings({ flags: {}, logging_errors: 1 })).toEqual(['1 point could not be stored']);
+    expect(runWarnings({ flags: { some_new_flag: true }, logging_errors: 0 })).toEqual(['some new flag']);
+    expect(runWarnings({ flags: {} })).toEqual([]);
+    expect(runWarnings({ flags: { kernel_restarted: true, out_of_order: true } })).toEqual([
+      'executed out of order',
+      'kernel restarted during the run'
+    ]);
+  });
+});
+
+describe('runs with the same name', () => {
+  it('finds shared names and labels those runs with a short id, as the server charts do', () => {
+    const runs = [
+      { id: 'aaaa1111xx', name: 'classifier' },
+      { id: 'bbbb2222yy', name: 'classifier' },
+      { id: 'cccc3333zz', name: 'mellow-yak-865' }
+    ];
+    expect(Array.from(sharedNames(runs))).toEqual(['classifier']);
+    expect(Array.from(runLabels(runs).values())).toEqual([
+      'classifier (aaaa1111)',
+      'classifier (bbbb2222)',
+      'mellow-yak-865'
+    ]);
+  });
+});
+
+describe('params as given', () => {
+  it('keeps the .0 of a whole float the server wrote, and never rounds a param', () => {
+    // What JSON.parse does with source-text access (Chromium 114+): the reviver sees each number's text.
+    const params: Record<string, unknown> = { C: 1, n: 3, alpha: 0.0001 };
+    rememberWholeFloats.call(params, 'C', 1, { source: '1.0' });
+    rememberWholeFloats.call(params, 'n', 3, { source: '3' });
+    rememberWholeFloats.call(params, 'alpha', 0.0001, { source: '0.0001' });
+    expect(writtenAsFloat(params, 'C')).toBe(true);
+    expect(writtenAsFloat(params, 'n')).toBe(false);
+    expect(formatParam(params.C, writtenAsFloat(params, 'C'))).toBe('1.0');
+    expect(formatParam(params.n, writtenAsFloat(params, 'n'))).toBe('3');
+    expect(formatParam(params.alpha)).toBe('0.0001');
+    expect(formatParam(0.123456789)).toBe('0.123456789');
+    expect(formatParam('adam')).toBe('adam');
+  });
+
+  it('remembers nothing where the runtime gives the reviver no source text', () => {
+    const parsed = JSON.parse('{"params": {"C": 1.0}}', rememberWholeFloats as any);
+    expect(parsed.params.C).toBe(1);
   });
 });

@@ -1,7 +1,18 @@
 import * as React from 'react';
 
-import { diffLineKind, formatBytes, formatValue, isBest, paramRows } from '../logic';
+import {
+  diffLineKind,
+  formatBytes,
+  formatParam,
+  formatValue,
+  isBest,
+  paramRows,
+  runLabels,
+  runWarnings,
+  writtenAsFloat
+} from '../logic';
 import { Mlops } from '../tokens';
+import { WarningBadge } from './RunsTable';
 
 /** Renders a Vega-Lite spec into a host element; returns a disposer. Supplied by the widget (JupyterLab's renderer). */
 export type ChartRenderer = (spec: object, host: HTMLElement) => Promise<() => void>;
@@ -38,11 +49,12 @@ export function VegaChart(props: { spec: object; render: ChartRenderer; label: s
 }
 
 function RunHeader(props: { runs: Mlops.IRun[] }): JSX.Element {
+  const labels = runLabels(props.runs);
   return (
     <>
       {props.runs.map((run, i) => (
         <th key={run.id} title={run.id}>
-          {run.name}
+          {labels.get(run.id)}
           {i === 0 ? <span className="jp-Mlops-muted"> (baseline)</span> : ''}
         </th>
       ))}
@@ -74,7 +86,7 @@ export function ParamsTable(props: { comparison: Mlops.IComparison }): JSX.Eleme
             <tr key={row.key} className={row.differs ? 'jp-mod-differs' : ''} data-param={row.key}>
               <th>{row.key}</th>
               {row.values.map((v, i) => (
-                <td key={i}>{formatValue(v)}</td>
+                <td key={i}>{formatParam(v, writtenAsFloat(row.values, i))}</td>
               ))}
             </tr>
           ))}
@@ -130,7 +142,7 @@ export function MetricsTable(props: { comparison: Mlops.IComparison }): JSX.Elem
 /** Data inputs that changed between runs: hash, size, rows, columns and dtypes. */
 export function DataChanges(props: { comparison: Mlops.IComparison }): JSX.Element | null {
   const rows = props.comparison.data.filter(d => d.differs);
-  const names = new Map(props.comparison.runs.map(r => [r.id, r.name]));
+  const names = runLabels(props.comparison.runs);
   if (rows.length === 0) {
     return null;
   }
@@ -214,7 +226,7 @@ export function DiffText(props: { diff: string }): JSX.Element {
 
 /** Executed-code changes of each run against the baseline. */
 export function CodeDiff(props: { comparison: Mlops.IComparison }): JSX.Element {
-  const names = new Map(props.comparison.runs.map(r => [r.id, r.name]));
+  const names = runLabels(props.comparison.runs);
   const entries = props.comparison.code.filter(c => c.cells.length > 0);
   return (
     <section className="jp-Mlops-compareSection" data-section="code">
@@ -237,13 +249,40 @@ export function CodeDiff(props: { comparison: Mlops.IComparison }): JSX.Element 
   );
 }
 
-/** The compare view: params, metrics, charts, params vs metric, data, packages and code. */
+/**
+ * Runs whose results may not be trusted, one line each: raised notebook-state flags and dropped points. Shown
+ * first, before any number is read, and only when there is something to say.
+ */
+export function RunWarnings(props: { comparison: Mlops.IComparison }): JSX.Element | null {
+  const labels = runLabels(props.comparison.runs);
+  const rows = props.comparison.runs
+    .map(run => ({ run, warnings: runWarnings(run) }))
+    .filter(row => row.warnings.length > 0);
+  if (rows.length === 0) {
+    return null;
+  }
+  return (
+    <section className="jp-Mlops-compareSection" data-section="flags">
+      <h3>Warnings</h3>
+      <ul className="jp-Mlops-warnings">
+        {rows.map(({ run, warnings }) => (
+          <li key={run.id} data-run-id={run.id}>
+            <WarningBadge warnings={warnings} /> <b>{labels.get(run.id)}</b>: {warnings.join('; ')}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+/** The compare view: warnings, params, metrics, charts, params vs metric, data, packages and code. */
 export function CompareView(props: ICompareViewProps): JSX.Element {
   const { comparison } = props;
   const metricKeys = Object.keys(comparison.params_charts ?? {});
   const [metric, setMetric] = React.useState(metricKeys[0] ?? '');
   return (
     <div className="jp-Mlops-compare">
+      <RunWarnings comparison={comparison} />
       <ParamsTable comparison={comparison} />
       <MetricsTable comparison={comparison} />
       {Object.keys(comparison.charts).length > 0 && (

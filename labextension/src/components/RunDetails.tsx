@@ -1,8 +1,17 @@
 import * as React from 'react';
 
-import { formatBytes, formatDuration, formatTime, formatValue, parseTags } from '../logic';
+import {
+  formatBytes,
+  formatDuration,
+  formatParam,
+  formatTime,
+  formatValue,
+  parseTags,
+  runWarnings,
+  writtenAsFloat
+} from '../logic';
 import { Mlops } from '../tokens';
-import { StatusDot } from './RunsTable';
+import { StatusDot, WarningBadge } from './RunsTable';
 
 /** Props of the run details panel. */
 export interface IRunDetailsProps {
@@ -12,8 +21,8 @@ export interface IRunDetailsProps {
   onClose: () => void;
 }
 
-/** Key/value rows. */
-function KeyValues(props: { values: Record<string, unknown>; empty: string }): JSX.Element {
+/** Key/value rows; params show as given, other values rounded. */
+function KeyValues(props: { values: Record<string, unknown>; empty: string; params?: boolean }): JSX.Element {
   const keys = Object.keys(props.values).sort();
   if (keys.length === 0) {
     return <div className="jp-Mlops-empty">{props.empty}</div>;
@@ -24,7 +33,11 @@ function KeyValues(props: { values: Record<string, unknown>; empty: string }): J
         {keys.map(key => (
           <tr key={key}>
             <th>{key}</th>
-            <td>{formatValue(props.values[key])}</td>
+            <td>
+              {props.params
+                ? formatParam(props.values[key], writtenAsFloat(props.values, key))
+                : formatValue(props.values[key])}
+            </td>
           </tr>
         ))}
       </tbody>
@@ -120,6 +133,22 @@ function Editable(props: { run: Mlops.IRun; onSave: IRunDetailsProps['onSave'] }
   );
 }
 
+/** One line per reason not to trust a run's result (notebook-state flags, points the writer dropped). */
+export function Warnings(props: { warnings: string[] }): JSX.Element | null {
+  if (props.warnings.length === 0) {
+    return null;
+  }
+  return (
+    <ul className="jp-Mlops-warnings" aria-label="Warnings">
+      {props.warnings.map(w => (
+        <li key={w}>
+          <WarningBadge warnings={[w]} /> {w}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 /** Everything about one run: params, metrics, data inputs, artifacts, environment, git, code; note and tags editable. */
 export function RunDetails(props: IRunDetailsProps): JSX.Element {
   const { run, env, code } = props.detail;
@@ -138,9 +167,10 @@ export function RunDetails(props: IRunDetailsProps): JSX.Element {
         {run.experiment} · {run.status} · {formatTime(run.start_time)} · {formatDuration(run.duration)}
         {run.notebook_path ? ` · ${run.notebook_path}` : ''}
       </div>
+      <Warnings warnings={runWarnings(run)} />
       <Editable run={run} onSave={props.onSave} />
       <Section title="Params">
-        <KeyValues values={run.params} empty="No params recorded." />
+        <KeyValues values={run.params} empty="No params recorded." params />
       </Section>
       <Section title="Metrics">
         <KeyValues values={run.metrics} empty="No metrics recorded." />

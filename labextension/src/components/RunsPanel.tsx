@@ -12,6 +12,7 @@ export interface IRunsPanelProps {
   total: number;
   rowAt: (index: number) => Mlops.IRun | undefined;
   keyMetrics: string[];
+  sharedNames?: ReadonlySet<string>;
   sort: ISort;
   selection: ReadonlySet<string>;
   activeId: string | null;
@@ -86,6 +87,7 @@ export function RunsPanel(props: IRunsPanelProps): JSX.Element {
           total={props.total}
           rowAt={props.rowAt}
           keyMetrics={props.keyMetrics}
+          sharedNames={props.sharedNames}
           sort={props.sort}
           selection={props.selection}
           activeId={props.activeId}

@@ -1,9 +1,10 @@
 import * as React from 'react';
 
-import { formatDuration, formatTime, formatValue, ISort, SORTABLE, visibleRange } from '../logic';
+import { formatDuration, formatTime, formatValue, ISort, runWarnings, SORTABLE, visibleRange } from '../logic';
 import { Mlops } from '../tokens';
 
 export const ROW_HEIGHT = 26;
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 /** Props of the virtualised runs table. */
 export interface IRunsTableProps {
@@ -11,6 +12,8 @@ export interface IRunsTableProps {
   /** The run at a row index, undefined while its page loads. */
   rowAt: (index: number) => Mlops.IRun | undefined;
   keyMetrics: string[];
+  /** Names more than one run carries: those rows show a short id beside the name. */
+  sharedNames?: ReadonlySet<string>;
   sort: ISort;
   selection: ReadonlySet<string>;
   activeId: string | null;
@@ -30,10 +33,26 @@ interface IColumn {
   cell: (run: Mlops.IRun) => React.ReactNode;
 }
 
-function columns(keyMetrics: string[]): IColumn[] {
+function columns(keyMetrics: string[], shared: ReadonlySet<string>): IColumn[] {
   return [
     { key: 'status', label: '', width: 22, cell: run => <StatusDot status={run.status} /> },
-    { key: 'name', label: 'Name', width: 140, cell: run => run.name },
+    {
+      key: 'name',
+      label: 'Name',
+      width: 140,
+      cell: run => (
+        <>
+          <WarningBadge warnings={runWarnings(run)} />
+          {run.name}
+          {shared.has(run.name) && (
+            <span className="jp-Mlops-shortId" title={run.id}>
+              {' '}
+              {run.id.slice(0, 8)}
+            </span>
+          )}
+        </>
+      )
+    },
     { key: 'experiment', label: 'Experiment', width: 100, cell: run => run.experiment },
     { key: 'start_time', label: 'Started', width: 124, cell: run => formatTime(run.start_time) },
     { key: 'duration', label: 'Duration', width: 72, cell: run => formatDuration(run.duration) },
@@ -50,6 +69,19 @@ function columns(keyMetrics: string[]): IColumn[] {
       cell: run => run.tags.map(tag => <span key={tag} className="jp-Mlops-tag">{tag}</span>)
     }
   ];
+}
+
+/** A warning sign for a run whose result may not be trusted; the reasons are its tooltip. */
+export function WarningBadge(props: { warnings: string[] }): JSX.Element | null {
+  if (props.warnings.length === 0) {
+    return null;
+  }
+  const text = props.warnings.join('; ');
+  return (
+    <span className="jp-Mlops-warnBadge" title={text} aria-label={`Warning: ${text}`} role="img">
+      ⚠
+    </span>
+  );
 }
 
 /** A status marker; running runs pulse. */
@@ -72,7 +104,8 @@ function isSortable(key: string): boolean {
  * list scrolls smoothly through 10,000 runs while the model fetches pages as they come into view.
  */
 export function RunsTable(props: IRunsTableProps): JSX.Element {
-  const cols = React.useMemo(() => columns(props.keyMetrics), [props.keyMetrics]);
+  const shared = props.sharedNames ?? NO_NAMES;
+  const cols = React.useMemo(() => columns(props.keyMetrics, shared), [props.keyMetrics, shared]);
   const width = 28 + cols.reduce((sum, c) => sum + c.width, 0);
   const body = React.useRef<HTMLDivElement>(null);
   const [view, setView] = React.useState({ top: 0, height: 400 });

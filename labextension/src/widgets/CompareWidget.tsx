@@ -1,9 +1,10 @@
-import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { IRenderMime, IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { ChartRenderer, CompareView } from '../components/CompareView';
+import { fitToHost } from '../logic';
 import { RunsModel } from '../model';
 import { Mlops } from '../tokens';
 
@@ -27,20 +28,45 @@ function laidOut(node: HTMLElement): Promise<void> {
 
 /**
  * Render a Vega-Lite spec with JupyterLab's own Vega renderer (the one notebooks use), so the lab, the
- * notebook widget and HTML reports share one chart code path.
+ * notebook widget and HTML reports share one chart code path. The chart is drawn to the host's width and
+ * drawn again when that width changes (the sidebar dragged or collapsed); the host's width comes from CSS,
+ * never from the chart, so a redraw cannot feed back into another.
  */
 export function makeChartRenderer(rendermime: IRenderMimeRegistry): ChartRenderer {
   return async (spec, host) => {
-    const data = { [VEGALITE_MIME]: spec as any };
-    if (!rendermime.preferredMimeType(data, 'any')) {
+    if (!rendermime.preferredMimeType({ [VEGALITE_MIME]: spec as any }, 'any')) {
       throw new Error('JupyterLab has no Vega-Lite renderer enabled');
     }
-    // Specs use width "container": drawing into a host that is not laid out yet gives a zero-width chart.
+    // Drawing into a host that is not laid out yet gives a zero-width chart.
     await laidOut(host);
-    const renderer = rendermime.createRenderer(VEGALITE_MIME);
-    Widget.attach(renderer, host);
-    await renderer.renderModel(rendermime.createModel({ data, trusted: true }));
-    return () => renderer.dispose();
+    let renderer: IRenderMime.IRenderer | null = null;
+    let drawnWidth = -1;
+    let disposed = false;
+    const draw = async () => {
+      const width = host.clientWidth;
+      if (disposed || width === drawnWidth || width === 0) {
+        return;
+      }
+      drawnWidth = width;
+      renderer?.dispose();
+      renderer = rendermime.createRenderer(VEGALITE_MIME);
+      Widget.attach(renderer, host);
+      const data = { [VEGALITE_MIME]: fitToHost(spec, width) as any };
+      await renderer.renderModel(rendermime.createModel({ data, trusted: true }));
+    };
+    await draw();
+    let timer: number | undefined;
+    const observer = new ResizeObserver(() => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(() => void draw(), 150);
+    });
+    observer.observe(host);
+    return () => {
+      disposed = true;
+      observer.disconnect();
+      window.clearTimeout(timer);
+      renderer?.dispose();
+    };
   };
 }
 

@@ -80,6 +80,9 @@ function SidebarContainer(props: { model: RunsModel; onCompare: (ids: string[]) 
   const chosen = model.keyMetrics;
   const derived = defaultMetricKeys(firstPage).join('\n');
   const keyMetrics = React.useMemo(() => (chosen.length ? chosen : derived ? derived.split('\n') : []), [chosen, derived]);
+  // A stable set while the shared names stay the same, so the table's columns are not rebuilt on every render.
+  const sharedKey = Array.from(model.sharedNames()).sort().join('\n');
+  const shared = React.useMemo(() => new Set(sharedKey ? sharedKey.split('\n') : []), [sharedKey]);
 
   return (
     <RunsPanel
@@ -87,6 +90,7 @@ function SidebarContainer(props: { model: RunsModel; onCompare: (ids: string[]) 
       total={model.total}
       rowAt={i => model.rowAt(i)}
       keyMetrics={keyMetrics}
+      sharedNames={shared}
       sort={model.sort}
       selection={model.selection}
       activeId={active}
