@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.capture import cells as cell_analysis
-from jupyter_mlops.capture import code
+from jupyter_mlops.capture import code, redact
 from jupyter_mlops.tracking import context, fluent
 from jupyter_mlops.tracking.run import ActiveRun, describe_path
 
@@ -295,17 +295,18 @@ class CellObserver:
         # Runs on the writer thread after each heartbeat, so a killed kernel still leaves its code behind.
         if len(self.log) != self._snapshot_len and not run.ended:
             self._snapshot_len = len(self.log)
-            run.store.update_run(run.id, code_hash=run.blobs.put_json(self.log.to_json()))
+            run.store.update_run(run.id, code_hash=run.blobs.put_json(_code_snapshot(run, self.log)))
 
     def _final_fields(self, run: ActiveRun) -> Mapping[str, Any]:
         self._wait_for_data()
-        fields: dict[str, Any] = {"code_hash": run.blobs.put_json(self.log.to_json())}
+        fields: dict[str, Any] = {"code_hash": run.blobs.put_json(_code_snapshot(run, self.log))}
         cells = None
         path = _notebook_path(run)
         if path is not None:
             data = code.notebook_snapshot(path)
             if data is not None:
-                fields["notebook_hash"] = run.blobs.put_bytes(data)
+                stored = redact.redact_notebook(data) if run.redact else data
+                fields["notebook_hash"] = run.blobs.put_bytes(stored)
                 cells = code.notebook_cells(data)
         fields["flags"] = code.notebook_state_flags(self.log, cells, self._restarted(cells))
         return fields
@@ -333,6 +334,12 @@ class CellObserver:
         if kind not in self._warned:
             self._warned.add(kind)
             logger.warning("jupyter_mlops: %s", message)
+
+
+def _code_snapshot(run: ActiveRun, log: code.ExecutedCells) -> dict[str, Any]:
+    # Cell sources are memoised by the redactor, so a refresh only pays for cells it has not seen.
+    snapshot = log.to_json()
+    return redact.redact_code_snapshot(snapshot) if run.redact else snapshot
 
 
 def _notebook_path(run: ActiveRun) -> str | None:

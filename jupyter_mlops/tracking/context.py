@@ -184,12 +184,14 @@ class CaptureRequest:
         blobs: blob store for snapshots (anything with ``put_json``/``put_bytes``), or None.
         user_ns: kernel namespace, or None outside a kernel.
         environ: environment mapping.
+        redact: mask secrets in what providers store (the script snapshot).
     """
 
     project_root: Path
     blobs: Any = None
     user_ns: Mapping[str, Any] | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    redact: bool = True
 
 
 Facts = dict[str, Any]
@@ -260,6 +262,10 @@ def _script_facts(request: CaptureRequest) -> Facts:
     if not main or not str(main).endswith(".py") or not Path(main).is_file():
         return {}
     source = Path(main).read_text(encoding="utf-8", errors="replace")
+    if request.redact:
+        from jupyter_mlops.capture import redact
+
+        source = redact.redact_text(source)
     cell = {"index": 0, "source": source, "execution_count": None, "cell_id": None, "path": str(Path(main).resolve())}
     return {"code_hash": request.blobs.put_json({"cells": [cell], "script": cell["path"]})}
 
