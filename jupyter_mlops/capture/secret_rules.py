@@ -215,7 +215,7 @@ _SUPPLEMENT: tuple[tuple[str, str, int, tuple[str, ...]], ...] = (
 )  # fmt: skip
 
 #: A 40-character AWS secret access key: base64 alphabet, mixed case and a digit, random-looking.
-_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 #: Shannon entropy (bits per character) a 40-character string needs to count as random: detect-secrets' default
 #: limit for base64 strings. Random keys measure 4.8-5.1; long camelCase words stay under 4.2.
 _AWS_SECRET_ENTROPY = 4.5
