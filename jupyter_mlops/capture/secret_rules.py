@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 __all__ = ["Rule", "is_secret_name", "name_words", "value_rules"]
@@ -243,12 +243,15 @@ def _detect_secrets_rules() -> list[Rule]:
     from detect_secrets.plugins.base import RegexBasedDetector
 
     rules: list[Rule] = []
-    for secret_type, plugin in sorted(get_mapping_from_secret_type_to_class().items()):
+    plugins: dict[str, type] = get_mapping_from_secret_type_to_class()
+    for secret_type, plugin in sorted(plugins.items()):
         if not issubclass(plugin, RegexBasedDetector) or plugin.__name__ in _EXCLUDED_PLUGINS:
             continue
         kind = re.sub(r"[^a-z0-9]+", "_", secret_type.lower()).strip("_")
         check = getattr(plugin, "is_formally_valid", None)
-        for pattern in plugin.denylist:  # class attribute: the compiled patterns, no plugin instance needed
+        # `denylist` is a class attribute (the compiled patterns): no plugin instance, settings or filters needed.
+        patterns: Iterable[re.Pattern[str]] = getattr(plugin, "denylist", ())
+        for pattern in patterns:
             if pattern.pattern.startswith(_KEYWORD_PATTERN_START):
                 continue  # a ``<service>_key = "..."`` rule: the name rule and assignment rule cover it
             hints = _pattern_hints(pattern, _DETECT_SECRETS_HINTS.get(plugin.__name__, ()))
