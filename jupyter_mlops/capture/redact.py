@@ -285,9 +285,9 @@ def redact_notebook(data: bytes) -> bytes:
     return (json.dumps(cleaned, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _redact_json(node: Any, mimetype: str | None = None) -> Any:
+def _redact_json(node: Any, bundle: bool = False) -> Any:
     # Walks the whole notebook: sources, outputs (streams, text mime data, errors) and metadata (papermill keeps
-    # the injected parameters there).
+    # the injected parameters there). ``bundle``: ``node`` is an output's ``data`` (keys are mimetypes).
     if isinstance(node, str):
         return redact_text(node)
     if isinstance(node, list):
@@ -299,12 +299,13 @@ def _redact_json(node: Any, mimetype: str | None = None) -> Any:
         return [_redact_json(item) for item in node]
     if isinstance(node, dict):
         result: dict[str, Any] = {}
+        output = "output_type" in node
         for key, value in node.items():
-            if mimetype == "data" and not str(key).startswith(_TEXT_MIMETYPES):
+            if bundle and not str(key).startswith(_TEXT_MIMETYPES):
                 result[key] = value  # an image or other binary payload
             elif isinstance(value, (str, int, float)) and not isinstance(value, bool) and is_secret_key(key):
                 result[key] = MASK
             else:
-                result[key] = _redact_json(value, "data" if key == "data" else None)
+                result[key] = _redact_json(value, output and key == "data")
         return result
     return node

@@ -9,7 +9,9 @@ from jupyter_mlops.capture.redact import (
     find_secrets,
     is_secret_key,
     looks_secret,
+    redact_code_snapshot,
     redact_mapping,
+    redact_notebook,
     redact_tags,
     redact_text,
     redact_url,
@@ -196,3 +198,37 @@ def test_one_long_line_of_name_characters_does_not_hang_the_detector():
     blob = "x" * 1_000_000
     assert find_secrets(blob) == []
     assert [hit.kind for hit in find_secrets(blob + '\napi_key = "sk-abcdef123456"')] == ["assignment"]
+
+
+def _notebook(source: str, text: str, image: str, parameters: dict | None = None) -> bytes:
+    import json
+
+    output = {"output_type": "display_data", "metadata": {}, "data": {"text/plain": text, "image/png": image}}
+    cell = {"cell_type": "code", "id": "a", "metadata": {}, "execution_count": 1, "source": source,
+            "outputs": [output, {"output_type": "stream", "name": "stdout", "text": [text + "\n", "done\n"]}]}
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"papermill": {"parameters": parameters or {}}},
+          "cells": [cell]}
+    return json.dumps(nb, indent=1).encode()
+
+
+def test_notebook_snapshot_loses_secrets_in_sources_outputs_and_metadata_but_keeps_images() -> None:
+    import json
+
+    image = "iVBORw0KGgo" + AWS  # a binary payload is never rewritten, whatever its bytes look like
+    data = _notebook(f'key = "{AWS}"', f"token is {GITHUB}", image, {"db_password": "hunter2"})
+    redacted = redact_notebook(data)
+    text = redacted.decode()
+    assert AWS not in text.replace(image, "") and GITHUB not in text and "hunter2" not in text
+    nb = json.loads(redacted)
+    assert nb["cells"][0]["outputs"][0]["data"]["image/png"] == image
+    assert nb["cells"][0]["source"] == f'key = "{MASK}"'
+
+
+def test_notebook_without_secrets_is_stored_byte_for_byte() -> None:
+    data = _notebook("x = 1", "3f786850e387550fdab836ed7e6dc881de23001b", "iVBORw0KGgo")
+    assert redact_notebook(data) is data
+
+
+def test_code_snapshot_cells_are_redacted() -> None:
+    snapshot = {"version": 1, "cells": [{"index": 0, "source": f"k = '{AWS}'", "execution_count": 1}]}
+    assert redact_code_snapshot(snapshot)["cells"][0]["source"] == f"k = '{MASK}'"
