@@ -61,6 +61,8 @@ _BARE_ASSIGNMENT = re.compile(
 #: Bare values that are types, literals or references, not secrets (``token: bool``, ``pw: ${PW}``).
 _NOT_VALUES = frozenset({"bool", "str", "int", "float", "bytes", "None", "null", "none", "true", "false", "True",
                          "False", "Optional", "SecretStr", "object", "required", "optional"})
+#: ``token: TokenType`` / ``key: np.ndarray`` (annotations in code): a type or a dotted name, not a secret.
+_TYPE_NAME = re.compile(r"[A-Z][a-z]+(?:[A-Z][a-z]+)*|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _TAIL = re.compile(r"[A-Za-z0-9_\-+/=.]*")
 _TAG = re.compile(r"([^=:]+)([=:])")
 #: Notebook output mimetypes that hold text (images and other binary payloads are left alone).
@@ -190,7 +192,9 @@ def _assignment_spans(text: str) -> list[tuple[int, int, str]]:
             spans.append((match.start("value"), match.end("value"), "assignment"))
     for match in _BARE_ASSIGNMENT.finditer(text):
         value = match.group("value")
-        if value in _NOT_VALUES or value.startswith(("$", "%")) or not is_secret_key(match.group("name")):
+        if value in _NOT_VALUES or value.startswith(("$", "%")) or _TYPE_NAME.fullmatch(value):
+            continue
+        if not is_secret_key(match.group("name")):
             continue
         spans.append((match.start("value"), match.end("value"), "assignment"))
     return spans

@@ -151,7 +151,8 @@ def test_redact_text_keeps_context() -> None:
 
 def test_assignments_need_a_secret_name_and_a_literal() -> None:
     code = 'tokenizer = "bert-base-uncased"\ntoken_count = 5\npassword = os.environ["PW"]\npassword = other_name\n'
-    assert find_secrets(code + "token: bool\npw: ${PW}\n") == []
+    annotations = "token: bool\nauth_token: TokenType\napi_key: np.ndarray\npw: ${PW}\n"
+    assert find_secrets(code + annotations) == []
     assert [h.kind for h in find_secrets('password: "hunter2hunter2"')] == ["assignment"]  # YAML style
 
 
