@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.capture import cells as cell_analysis
-from jupyter_mlops.capture import code
+from jupyter_mlops.capture import code, redact
 from jupyter_mlops.tracking import context, fluent
 from jupyter_mlops.tracking.run import ActiveRun, describe_path
 
@@ -393,18 +393,24 @@ class CellObserver:
         # Runs on the writer thread after each heartbeat, so a killed kernel still leaves its code behind.
         if len(self.log) != self._snapshot_len and not run.ended:
             self._snapshot_len = len(self.log)
-            run.store.update_run(run.id, code_hash=run.blobs.put_json(self._run_code()))
+            run.store.update_run(run.id, code_hash=run.blobs.put_json(self._stored_code(run)))
+
+    def _stored_code(self, run: ActiveRun) -> Mapping[str, Any]:
+        # Cell sources are memoised by the redactor, so a refresh only pays for cells it has not seen.
+        snapshot = self._run_code()
+        return redact.redact_code_snapshot(snapshot) if run.redact else snapshot
 
     def _final_fields(self, run: ActiveRun) -> Mapping[str, Any]:
         self._wait_for_data()
         self._previous_end = len(self.log)
-        fields: dict[str, Any] = {"code_hash": run.blobs.put_json(self._run_code())}
+        fields: dict[str, Any] = {"code_hash": run.blobs.put_json(self._stored_code(run))}
         cells = None
         path = _notebook_path(run)
         if path is not None:
             data = code.notebook_snapshot(path)
             if data is not None:
-                fields["notebook_hash"] = run.blobs.put_bytes(data)
+                stored = redact.redact_notebook(data) if run.redact else data
+                fields["notebook_hash"] = run.blobs.put_bytes(stored)
                 cells = code.notebook_cells(data)
         restarted = self._restart_requested or self._counter_went_back
         fields["flags"] = code.notebook_state_flags(self.log.since(self._start), cells, restarted)

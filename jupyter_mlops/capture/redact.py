@@ -1,26 +1,32 @@
-"""Secret redaction: params, tags, code and outputs lose their secrets before anything is stored.
+"""Secret redaction: every text the tracker stores loses its secrets first, and lint flags the same ones.
 
-Two detectors, used everywhere (capture, the store's callers, and ``notebooks.lint``):
+One pass, :func:`redact_text`, for every stored text: param names and values, tags, notes, run, experiment and
+metric names, config-file params, argparse values, git diffs, code snapshots, notebook snapshots (sources and
+outputs) and script snapshots. The detector (:mod:`jupyter_mlops.capture.secret_rules`, ADR-019) has three
+parts:
 
-* **By name** (:func:`is_secret_key`): a key whose name contains ``password``, ``passwd``, ``secret``,
-  ``credential``, ``api_key``/``apikey``, ``access_key``, ``private_key`` (case-insensitive; ``-``, ``_``, ``.``,
-  spaces and camelCase are all separators), or whose name has ``token`` as a word (``token``, ``auth_token``,
-  ``hfToken``, ``token_count``). ``tokenizer`` and ``max_tokens`` are *not* secret names: ``token`` must be a
-  whole word or the end of one (``authtoken``). Names are redacted whatever their value, numbers included
-  (``pin_password = 1234`` is a secret); see ``docs/decisions.md``.
-* **By value** (:func:`find_secrets`): well-known key formats: AWS access key ids, GitHub and Slack tokens,
-  ``Bearer`` tokens, PEM private key blocks, JWTs, and passwords inside URLs. In code, a quoted literal assigned
-  to a secret name (``api_key = "..."``) is a secret too.
+* **Value formats**: the patterns of detect-secrets' regex plugins plus a supplement for formats it lacks
+  (Google, Anthropic, newer OpenAI/Stripe keys, Hugging Face, npm, Databricks, Azure connection strings and SAS
+  signatures, Slack app tokens), passwords in URLs, PEM blocks, Authorization/Bearer values.
+* **Names** (:func:`is_secret_key`): decided by the name's last word: ``db_password``, ``api_key``, ``conn_str``,
+  ``webhook_url``, ``hfToken`` are secret names, ``password_strength_model``, ``secretary``, ``tokenizer``,
+  ``max_tokens``, ``pad_token`` are not. A value under a secret name is masked whatever it is (numbers too;
+  booleans and None are never secrets).
+* **Assignments in text**: ``api_key = "..."``, YAML ``password: hunter2``, ``.env`` ``DB_PASSWORD=hunter2``.
 
-Redacted values become :data:`MASK` (``"***"``). Hits never carry the secret itself, so reporting one is safe.
+Redacted text becomes :data:`MASK` (``"***"``). Hits never carry the secret itself, so reporting one is safe.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+from jupyter_mlops.capture.secret_rules import is_secret_name, value_rules
 
 __all__ = [
     "MASK",
@@ -28,7 +34,9 @@ __all__ = [
     "find_secrets",
     "is_secret_key",
     "looks_secret",
+    "redact_code_snapshot",
     "redact_mapping",
+    "redact_notebook",
     "redact_tags",
     "redact_text",
     "redact_url",
@@ -37,27 +45,6 @@ __all__ = [
 
 MASK = "***"
 
-_NAME_WORDS = ("password", "passwd", "secret", "credential", "apikey", "accesskey", "privatekey")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_SEPARATORS = re.compile(r"[-_.\s/:]+")
-
-#: (kind, pattern, group holding the secret). Order matters only for overlapping hits (first wins).
-_VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str], int], ...] = (
-    (
-        "private_key",
-        re.compile(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|[\s\S]*)"
-        ),
-        0,
-    ),
-    ("aws_access_key_id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"), 0),
-    ("github_token", re.compile(r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})"), 0),
-    ("slack_token", re.compile(r"(?<![A-Za-z0-9])xox[baprs]-[A-Za-z0-9-]{10,}"), 0),
-    ("bearer_token", re.compile(r"(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{16,}=*)"), 1),
-    ("jwt", re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), 0),
-    ("url_password", re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'\"]+:([^@\s/'\"]+)@"), 1),
-)
-
 #: ``name = "literal"`` / ``name: "literal"`` / ``"name": "literal"`` where the name is a secret name (code, YAML).
 # The lookbehind anchors a name at a name boundary: without it, a long run of name characters (a base64 blob in
 # an output) is retried from every offset, which is quadratic and hangs lint on one long line.
@@ -65,6 +52,23 @@ _ASSIGNMENT = re.compile(
     r"""(?<![A-Za-z0-9_.-])(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)["']?\s*(?::\s*[A-Za-z_][\w\[\], .]*)?\s*[:=]\s*"""
     r"""(?P<quote>["'])(?P<value>[^"'\n]{4,})(?P=quote)"""
 )
+#: An unquoted value that is the rest of its line: YAML ``password: hunter2``, ``.env``/INI/CLI
+#: ``PASSWORD=hunter2`` (no space before ``=``: in Python ``password = other_name`` names a variable).
+_BARE_ASSIGNMENT = re.compile(
+    r"""(?m)(?<![A-Za-z0-9_.-])(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?::[ \t]*|=[ \t]*)"""
+    r"""(?P<value>[^\s'"#,;()\[\]{}<>*]{4,})[ \t]*(?:#.*)?$"""
+)
+#: Bare values that are types, literals or references, not secrets (``token: bool``, ``pw: ${PW}``).
+_NOT_VALUES = frozenset({"bool", "str", "int", "float", "bytes", "None", "null", "none", "true", "false", "True",
+                         "False", "Optional", "SecretStr", "object", "required", "optional"})
+#: ``token: TokenType`` / ``key: np.ndarray`` (annotations in code): a type or a dotted name, not a secret.
+_TYPE_NAME = re.compile(r"[A-Z][a-z]+(?:[A-Z][a-z]+)*|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_TAIL = re.compile(r"[A-Za-z0-9_\-+/=.]*")
+_TAG = re.compile(r"([^=:]+)([=:])")
+#: Notebook output mimetypes that hold text (images and other binary payloads are left alone).
+_TEXT_MIMETYPES = ("text/", "application/json", "application/javascript")
+#: Texts up to this size are memoised (code cells are redacted again at every snapshot refresh).
+_CACHED_TEXT_CHARS = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,36 +81,32 @@ class SecretHit:
     preview: str
 
 
-def _name_words(name: str) -> list[str]:
-    return [word for word in _SEPARATORS.split(_CAMEL.sub("_", name).lower()) if word]
-
-
 def is_secret_key(name: str) -> bool:
-    """Whether a param/tag/variable name says its value is a secret.
+    """Whether a param/tag/variable name says its value is a secret (its last word decides; ADR-019).
 
     Examples:
         >>> is_secret_key("DB_PASSWORD"), is_secret_key("model.apiKey"), is_secret_key("hf-token")
         (True, True, True)
-        >>> is_secret_key("tokenizer"), is_secret_key("max_tokens"), is_secret_key("learning_rate")
+        >>> is_secret_key("tokenizer"), is_secret_key("max_tokens"), is_secret_key("password_strength_model")
         (False, False, False)
     """
-    words = _name_words(str(name))
-    joined = "".join(words)
-    if any(word in joined for word in _NAME_WORDS):
-        return True
-    # "token" must be a word or end one (authtoken): tokenizer/max_tokens are model settings, not secrets.
-    return any(word.endswith("token") for word in words)
+    return is_secret_name(str(name))
 
 
 def looks_secret(value: str) -> bool:
-    """Whether a string contains a well-known key format."""
-    return any(pattern.search(value) for _, pattern, _ in _VALUE_PATTERNS)
+    """Whether a string contains a secret (a known key format, a URL password, a secret assignment)."""
+    return bool(_spans(value))
 
 
 def redact_value(value: Any) -> Any:
-    """A value with secrets masked: a string holding a key becomes :data:`MASK`; dicts and lists recurse."""
+    """A value with secrets masked inside strings; dicts and lists recurse (dict keys too).
+
+    Example:
+        >>> redact_value(["plain", "postgresql://me:pw1@db/x"])
+        ['plain', 'postgresql://me:***@db/x']
+    """
     if isinstance(value, str):
-        return MASK if looks_secret(value) else value
+        return redact_text(value)
     if isinstance(value, Mapping):
         return redact_mapping(value)
     if isinstance(value, (list, tuple)):
@@ -115,26 +115,34 @@ def redact_value(value: Any) -> Any:
 
 
 def redact_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Params (or any mapping) with secret-named keys and secret-looking values masked, recursively.
+    """Params (or any mapping) with secret-named keys' values masked and secrets in keys and values masked.
 
     Examples:
         >>> redact_mapping({"lr": 0.1, "db": {"password": "hunter2"}, "note": "AKIAABCDEFGHIJKLMNOP"})
         {'lr': 0.1, 'db': {'password': '***'}, 'note': '***'}
     """
-    return {key: MASK if is_secret_key(str(key)) else redact_value(value) for key, value in values.items()}
+    result: dict[str, Any] = {}
+    for key, value in values.items():
+        name = redact_text(str(key))
+        masked = is_secret_key(name) and value is not None and not isinstance(value, bool)
+        result[name] = MASK if masked else redact_value(value)
+    return result
 
 
 def redact_tags(tags: Iterable[str]) -> list[str]:
-    """Tags with secrets masked: ``key=value``/``key:value`` tags with a secret key keep the key only."""
+    """Tags with secrets masked: a ``key=value``/``key:value`` tag with a secret key keeps the key only.
+
+    Example:
+        >>> redact_tags(["baseline", "password=hunter2", "lr=0.1"])
+        ['baseline', 'password=***', 'lr=0.1']
+    """
     result: list[str] = []
     for tag in tags:
-        match = re.match(r"([^=:]+)([=:])", tag)
+        match = _TAG.match(tag)
         if match and is_secret_key(match.group(1)):
-            result.append(f"{match.group(1)}{match.group(2)}{MASK}")
-        elif looks_secret(tag):
-            result.append(MASK)
+            result.append(f"{redact_text(match.group(1))}{match.group(2)}{MASK}")
         else:
-            result.append(tag)
+            result.append(redact_text(tag))
     return result
 
 
@@ -144,19 +152,63 @@ def redact_url(url: str) -> str:
 
 
 def _spans(text: str) -> list[tuple[int, int, str]]:
-    """Non-overlapping (start, end, kind) spans of secret text, by position."""
+    """Merged (start, end, kind) spans of secret text, by position."""
     spans: list[tuple[int, int, str]] = []
-    for kind, pattern, group in _VALUE_PATTERNS:
-        for match in pattern.finditer(text):
-            spans.append((match.start(group), match.end(group), kind))
+    lowered: str | None = None
+    for rule in value_rules():
+        if rule.hints:
+            if rule.pattern.flags & re.IGNORECASE:
+                lowered = text.lower() if lowered is None else lowered
+                if not any(hint in lowered for hint in rule.hints):
+                    continue
+            elif not any(hint in text for hint in rule.hints):
+                continue
+        for match in rule.pattern.finditer(text):
+            start, end = _secret_span(match, rule.group)
+            if start == end or (rule.valid is not None and not rule.valid(text[start:end])):
+                continue
+            if rule.extend:
+                end = _TAIL.match(text, end).end()  # type: ignore[union-attr]  # matches empty at worst
+            spans.append((start, end, rule.kind))
+    if "=" in text or ":" in text:
+        spans.extend(_assignment_spans(text))
+    return _merge(spans)
+
+
+def _secret_span(match: re.Match[str], group: int | None) -> tuple[int, int]:
+    if group is not None:
+        return match.span(group)
+    for index in range(1, (match.re.groups or 0) + 1):
+        start, end = match.span(index)
+        if end - start >= 8:
+            return start, end
+    return match.span(0)
+
+
+def _assignment_spans(text: str) -> list[tuple[int, int, str]]:
+    spans = []
     for match in _ASSIGNMENT.finditer(text):
         if is_secret_key(match.group("name")) and match.group("value") != MASK:
             spans.append((match.start("value"), match.end("value"), "assignment"))
+    for match in _BARE_ASSIGNMENT.finditer(text):
+        value = match.group("value")
+        if value in _NOT_VALUES or value.startswith(("$", "%")) or _TYPE_NAME.fullmatch(value):
+            continue
+        if not is_secret_key(match.group("name")):
+            continue
+        spans.append((match.start("value"), match.end("value"), "assignment"))
+    return spans
+
+
+def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    # Overlapping hits become one span covering both, so no part of either secret stays in clear.
     spans.sort()
     merged: list[tuple[int, int, str]] = []
     for start, end, kind in spans:
-        if merged and start < merged[-1][1]:
-            continue  # overlaps an earlier hit (e.g. a token inside a secret assignment): already masked
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end, merged[-1][2])
+            continue
         merged.append((start, end, kind))
     return merged
 
@@ -185,6 +237,17 @@ def redact_text(text: str) -> str:
         >>> redact_text('token = "s3cr3t-value"  # Authorization: Bearer abcdefghijklmnop1234')
         'token = "***"  # Authorization: Bearer ***'
     """
+    if len(text) <= _CACHED_TEXT_CHARS:
+        return _redact_cached(text)
+    return _redact(text)
+
+
+@lru_cache(maxsize=4096)
+def _redact_cached(text: str) -> str:
+    return _redact(text)
+
+
+def _redact(text: str) -> str:
     spans = _spans(text)
     if not spans:
         return text
@@ -196,3 +259,74 @@ def redact_text(text: str) -> str:
         last = end
     parts.append(text[last:])
     return "".join(parts)
+
+
+def redact_code_snapshot(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """A code snapshot (``{"cells": [...], ...}``) with secrets masked in cell sources and recorded errors.
+
+    An exception message can quote a connection string, so the run's and each cell's ``error`` are masked too.
+    """
+    result = dict(snapshot)
+    result["cells"] = [_redact_cell(cell) for cell in snapshot.get("cells", [])]
+    if isinstance(snapshot.get("error"), Mapping):
+        result["error"] = _redact_error(snapshot["error"])
+    return result
+
+
+def _redact_cell(cell: Any) -> Any:
+    if not isinstance(cell, Mapping):
+        return cell
+    cleaned = dict(cell)
+    if isinstance(cell.get("source"), str):
+        cleaned["source"] = redact_text(cell["source"])
+    if isinstance(cell.get("error"), Mapping):
+        cleaned["error"] = _redact_error(cell["error"])
+    return cleaned
+
+
+def _redact_error(error: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: redact_text(value) if isinstance(value, str) else value for key, value in error.items()}
+
+
+def redact_notebook(data: bytes) -> bytes:
+    """A saved notebook's bytes with secrets masked in cell sources, text outputs and metadata values.
+
+    Images and other binary outputs are kept as they are. A file that is not JSON is redacted as text. When
+    nothing is found the bytes are returned unchanged (the snapshot's content hash stays stable).
+    """
+    text = data.decode("utf-8", "replace")
+    try:
+        notebook = json.loads(text)
+    except ValueError:
+        redacted = redact_text(text)
+        return data if redacted == text else redacted.encode("utf-8")
+    cleaned = _redact_json(notebook)
+    if cleaned == notebook:
+        return data
+    return (json.dumps(cleaned, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _redact_json(node: Any, bundle: bool = False) -> Any:
+    # Walks the whole notebook: sources, outputs (streams, text mime data, errors) and metadata (papermill keeps
+    # the injected parameters there). ``bundle``: ``node`` is an output's ``data`` (keys are mimetypes).
+    if isinstance(node, str):
+        return redact_text(node)
+    if isinstance(node, list):
+        if node and all(isinstance(item, str) for item in node):
+            # Multi-line strings are stored as lists of lines: a PEM block spans lines, so redact the joined text.
+            joined = "".join(node)
+            redacted = redact_text(joined)
+            return node if redacted == joined else redacted.splitlines(keepends=True)
+        return [_redact_json(item) for item in node]
+    if isinstance(node, dict):
+        result: dict[str, Any] = {}
+        output = "output_type" in node
+        for key, value in node.items():
+            if bundle and not str(key).startswith(_TEXT_MIMETYPES):
+                result[key] = value  # an image or other binary payload
+            elif isinstance(value, (str, int, float)) and not isinstance(value, bool) and is_secret_key(key):
+                result[key] = MASK
+            else:
+                result[key] = _redact_json(value, output and key == "data")
+        return result
+    return node

@@ -226,10 +226,13 @@ def tag(run_ref: str, tags: tuple[str, ...], remove: bool, store_url: str | None
     cleaned = [t.strip() for t in tags]
     if any(not t for t in cleaned):
         raise InvalidInput("tags must not be empty")
+    from jupyter_mlops.tracking.edits import edit_run
+
     store, _ = open_stores(store_url)
     with store:
         run_id = store.resolve_run(run_ref)
-        now = store.set_tags(run_id, add=() if remove else cleaned, remove=cleaned if remove else ())
+        changes = {"remove_tags": cleaned} if remove else {"add_tags": cleaned}
+        now = edit_run(store, run_id, redact=_redact_setting(store_url), **changes).tags
     click.echo(f"{run_id[:8]} tags: {', '.join(now) or '(none)'}")
 
 
@@ -248,14 +251,20 @@ def note(run_ref: str, text: str, append: bool, store_url: str | None) -> None:
     """
     if text == "-":
         text = sys.stdin.read().rstrip("\n")
+    from jupyter_mlops.tracking.edits import edit_run
+
     store, _ = open_stores(store_url)
     with store:
         run_id = store.resolve_run(run_ref)
-        if append:
-            old = store.get_run(run_id).note
-            text = f"{old}\n{text}" if old else text
-        store.update_run(run_id, note=text)
+        edit_run(store, run_id, note=text, append_note=append, redact=_redact_setting(store_url))
     click.echo(f"{run_id[:8]} note saved")
+
+
+def _redact_setting(store_url: str | None) -> bool:
+    # Secrets in edits are masked like a tracked run's, unless the project set `redact = false`.
+    from jupyter_mlops.config import load_settings
+
+    return load_settings(store_url=store_url).redact
 
 
 @runs.command("delete")

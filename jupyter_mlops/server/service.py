@@ -21,6 +21,7 @@ from jupyter_mlops.entities import Metric, Run
 from jupyter_mlops.errors import MlopsError
 from jupyter_mlops.server.schemas import RunPatch
 from jupyter_mlops.store.base import Store
+from jupyter_mlops.tracking.edits import edit_run
 
 #: Params shown as axes of the parallel-coordinates chart; more than this is unreadable.
 MAX_PARAM_AXES = 8
@@ -87,17 +88,12 @@ class MlopsService:
         return run, self._json_blob(run.env_hash), self._json_blob(run.code_hash)
 
     def patch_run(self, ref: str, patch: RunPatch) -> Run:
-        """Apply tags (the new full set), note and name; return the updated run."""
+        """Apply tags (the new full set), note and name, secrets masked (``edit_run``); return the updated run."""
         store = self.get_store()
         run_id = store.resolve_run(ref)
-        if patch.tags is not None:
-            current = set(store.get_run(run_id).tags)
-            wanted = set(patch.tags)
-            store.set_tags(run_id, add=sorted(wanted - current), remove=sorted(current - wanted))
-        fields = {k: v for k, v in (("note", patch.note), ("name", patch.name)) if v is not None}
-        if fields:
-            return store.update_run(run_id, **fields)
-        return store.get_run(run_id)
+        return edit_run(
+            store, run_id, tags=patch.tags, note=patch.note, name=patch.name, redact=self.settings.redact
+        )
 
     def metric_history(self, ref: str, key: str) -> list[Metric]:
         """Every point of one metric of a run."""

@@ -184,12 +184,23 @@ class CaptureRequest:
         blobs: blob store for snapshots (anything with ``put_json``/``put_bytes``), or None.
         user_ns: kernel namespace, or None outside a kernel.
         environ: environment mapping.
+        redact: mask secrets in what providers store (the script snapshot).
+        main_file: the running script (``__main__.__file__``), read when the request is made: by the time a
+            background provider runs, interpreter exit may already have cleared it (short scripts lost their
+            script snapshot that way).
     """
 
     project_root: Path
     blobs: Any = None
     user_ns: Mapping[str, Any] | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    redact: bool = True
+    main_file: str | None = field(default_factory=lambda: _main_file())
+
+
+def _main_file() -> str | None:
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    return os.path.abspath(main) if isinstance(main, str) else None
 
 
 Facts = dict[str, Any]
@@ -256,10 +267,14 @@ def _script_facts(request: CaptureRequest) -> Facts:
     # Outside a kernel the "code that ran" is the main script; a kernel's code comes from kernel_events.
     if request.user_ns is not None or request.blobs is None:
         return {}
-    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    main = request.main_file
     if not main or not str(main).endswith(".py") or not Path(main).is_file():
         return {}
     source = Path(main).read_text(encoding="utf-8", errors="replace")
+    if request.redact:
+        from jupyter_mlops.capture import redact
+
+        source = redact.redact_text(source)
     cell = {"index": 0, "source": source, "execution_count": None, "cell_id": None, "path": str(Path(main).resolve())}
     return {"code_hash": request.blobs.put_json({"cells": [cell], "script": cell["path"]})}
 

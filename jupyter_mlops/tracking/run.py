@@ -12,7 +12,10 @@ Assumptions:
       observer ends it first, from how the session ended (``kernel_events``). A killed process cannot end its
       run; the store reads it as ``crashed`` once its heartbeat is stale, and everything flushed before the kill
       is kept.
-    * Params and tags are redacted (``capture.redact``) before they are stored unless the run opts out.
+    * Every text a run stores goes through one redaction pass (``capture.redact``) unless the run opts out:
+      run/experiment names, tags and notes (also those given to :func:`start`), param names and values, metric
+      names (memoised per name, so the logging loop pays one dict lookup), and the script snapshot; the kernel
+      observer redacts its code and notebook snapshots the same way.
     * Values are checked at the call (:mod:`.checks`): a value the store could not hold raises a one-line
       InvalidInput for that call only, and nothing queued before it is harmed. What the writer still could not
       store is counted in the run's ``logging_errors`` (ADR-017).
@@ -81,6 +84,7 @@ class ActiveRun:
         self.redact = settings.redact if redact is None else redact
         self._run = run
         self._steps: dict[str, int] = {}
+        self._metric_names: dict[str, str] = {}  # name as logged -> name as stored (redacted)
         self._end_hooks: list[EndHook] = []
         self._tick_hooks: list[Callable[[], None]] = []
         self._ended = False
@@ -182,7 +186,21 @@ class ActiveRun:
         if self._ended:
             self._check_open()
         steps[key] = step
-        self._writer.put_metric(key, number, step, stamp)
+        stored = self._metric_names.get(key) or self._metric_name(key)
+        self._writer.put_metric(stored, number, step, stamp)
+
+    def _metric_name(self, key: str) -> str:
+        stored = self.clean_text(key)
+        self._metric_names[key] = stored
+        return stored
+
+    def clean_text(self, text: str) -> str:
+        """``text`` with its secrets masked, or unchanged when the run opted out of redaction."""
+        if not self.redact:
+            return text
+        from jupyter_mlops.capture import redact
+
+        return redact.redact_text(text)
 
     def log_metrics(self, values: Mapping[str, float], step: int | None = None) -> None:
         """Append one point per metric; all share ``step`` when given.
@@ -200,7 +218,8 @@ class ActiveRun:
         self._check_open()
         for name, _, point_step, _ in points:
             self._steps[name] = point_step
-        self._writer.put_metrics(points)
+        names = self._metric_names
+        self._writer.put_metrics([(names.get(n) or self._metric_name(n), v, s, t) for n, v, s, t in points])
 
     def log_data(
         self, path_or_object: Any, name: str | None = None, role: str = "input"
@@ -252,11 +271,12 @@ class ActiveRun:
             >>> run.set_tags("baseline", "lgbm")  # doctest: +SKIP
         """
         flat = [t for item in tags for t in ([item] if isinstance(item, str) else item)]
-        if self.redact and flat:
+        removed = list(remove)
+        if self.redact and (flat or removed):
             from jupyter_mlops.capture import redact
 
-            flat = redact.redact_tags(flat)
-        return self.store.set_tags(self.id, add=flat, remove=list(remove))
+            flat, removed = redact.redact_tags(flat), redact.redact_tags(removed)
+        return self.store.set_tags(self.id, add=flat, remove=removed)
 
     def note(self, text: str) -> None:
         """Set the run's free-text note.
@@ -264,7 +284,7 @@ class ActiveRun:
         Example:
             >>> run.note("first try with the new features")  # doctest: +SKIP
         """
-        self.store.patch_run(self.id, note=str(text))
+        self.store.patch_run(self.id, note=self.clean_text(str(text)))
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def add_end_hook(self, hook: EndHook) -> None:
@@ -343,14 +363,26 @@ def start(
     capture_context: bool = True,
     redact: bool | None = None,
 ) -> ActiveRun:
-    """Create a run and its handle; fast context (notebook path, runner tags) now, git/env in the background."""
-    request = context.CaptureRequest(settings.project_root, blobs, user_ns)
+    """Create a run and its handle; fast context (notebook path, runner tags) now, git/env in the background.
+
+    Name, experiment, tags and note are redacted before the run is created (unless ``redact`` is False).
+    """
+    masking = settings.redact if redact is None else redact
+    request = context.CaptureRequest(settings.project_root, blobs, user_ns, redact=masking)
     facts = context.resolve(request, background=False) if capture_context else {}
+    all_tags = [*tags, *facts.get("tags", ())]
+    name, experiment, note = name or None, experiment or "default", note or ""
+    if masking:
+        from jupyter_mlops.capture import redact as redaction
+
+        all_tags = redaction.redact_tags(all_tags)
+        name = redaction.redact_text(name) if name else None
+        experiment, note = redaction.redact_text(experiment), redaction.redact_text(note)
     run = store.create_run(
-        name=name or None,
-        experiment=experiment or "default",
-        tags=[*tags, *facts.get("tags", ())],
-        note=note or "",
+        name=name,
+        experiment=experiment,
+        tags=all_tags,
+        note=note,
         notebook_path=facts.get("notebook_path"),
     )
     active = ActiveRun(store, blobs, run, settings=settings, redact=redact)

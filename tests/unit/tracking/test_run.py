@@ -38,6 +38,16 @@ def test_secrets_are_redacted_unless_the_run_opts_out(project):
     assert mlops.get_run(raw.id).params["api_token"] == "abc123"
 
 
+def test_metric_names_are_redacted_on_every_logging_path(project):
+    key = "ghp_" + "a1B2c3D4e5" * 4  # a GitHub token pasted where a metric name goes
+    with mlops.start_run() as run:
+        run.log_metric(f"loss {key}", 1.0)
+        run.log_metrics({f"auc {key}": 0.5, "f1": 0.7}, step=2)
+    names = set(mlops.get_run(run.id).metrics)
+    assert "f1" in names and len(names) == 3
+    assert not any(key in name for name in names)
+
+
 def test_metric_steps_increment_per_key_and_follow_explicit_steps(project):
     with mlops.start_run() as run:
         for value in (3.0, 2.0, 1.0):
