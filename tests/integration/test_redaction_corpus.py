@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import keyword
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -235,11 +236,13 @@ def notebook_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         nbformat.v4.new_code_cell(params),
         nbformat.v4.new_code_cell("%load_ext jupyter_mlops\n%track start nb"),
         nbformat.v4.new_code_cell('import yaml\ncfg = yaml.safe_load(open("config.yaml"))'),
+        # Reading the parameters makes their cell part of the run's code (as context), secrets and all.
+        nbformat.v4.new_code_cell("used = [" + ", ".join(re.findall(r"^(\w+) =", params, re.M)) + "]"),
         nbformat.v4.new_code_cell("print('saved outputs below')"),
         nbformat.v4.new_code_cell("%track stop"),
     ]
     nb.cells[0].metadata["tags"] = ["parameters"]
-    nb.cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text=shown),
+    nb.cells[4].outputs = [nbformat.v4.new_output("stream", name="stdout", text=shown),
                            nbformat.v4.new_output("execute_result", data={"text/plain": shown}, execution_count=4)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "secrets.ipynb")
