@@ -8,8 +8,9 @@ got an execution count. Timeouts: each cell's limit is its own (metadata ``{"jup
 or tag ``timeout=5``) else ``--cell-timeout``, capped by what is left of the notebook's ``--timeout``; on
 expiry the kernel is interrupted and the partial executed notebook kept. A dead kernel is reported, not waited
 on. Outputs are capped per cell and per notebook as they arrive (:mod:`.smoke_outputs`); what was dropped is
-noted in the cell, in the notebook's metadata and in the result. nbclient is imported inside :func:`execute`, so
-importing this module stays cheap.
+noted in the cell, in the notebook's metadata and in the result. The kept notebook marks every code cell with
+what this execution did to it, clearing the cells it did not run (:func:`mark_cells`). nbclient is imported
+inside :func:`execute`, so importing this module stays cheap.
 """
 
 from __future__ import annotations

@@ -225,11 +225,11 @@ async def _start_once(name: str, cwd: Path, env: dict[str, str], log_path: Path 
             await _kill(manager)
             await _end_processes(token, [])
             _remove_ipc_folder(manager)
-            race = _bind_race_line(log, offset)
+            bind_line = _bind_race_line(log, offset)
             where = f" (kernel log: {log_path})" if log_path else ""
-            detail = f": {race}" if race else ""
+            detail = f": {bind_line}" if bind_line else ""
             raise KernelStartError(f"kernel failed to start: {exc}{detail}{where}", "kernel-died",
-                                   bind_race=bool(race)) from None
+                                   bind_race=bool(bind_line)) from None
     finally:
         log.close()
     client.allow_stdin = False
@@ -241,7 +241,7 @@ def _bind_race_line(log: Any, offset: int) -> str:
     try:
         log.flush()
         log.seek(offset)
-        text = log.read(1 << 20).decode("utf-8", "replace")
+        text = bytes(log.read(1 << 20)).decode("utf-8", "replace")
     except (OSError, ValueError):
         return ""
     for line in text.splitlines():
