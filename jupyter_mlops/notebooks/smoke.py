@@ -242,7 +242,9 @@ class _Runner:
                                         kernel_env(notebook, job.parameters, self.throwaway), log,
                                         self.options.startup_timeout)
         except KernelStartError as exc:
-            return _bad(key, exc.reason, exc.message)
+            failed = _bad(key, exc.reason, exc.message)
+            failed.kernel_start_retries = exc.retries
+            return failed
         startup = monotonic() - started
         try:
             async with self.running:
@@ -251,6 +253,7 @@ class _Runner:
                 began = monotonic()
                 result = await execute(job, kernel, self.options.limits)
                 result.duration = startup + monotonic() - began
+                result.kernel_start_retries = kernel.start_retries
         finally:
             task = asyncio.ensure_future(shutdown_kernel(kernel))
             self.shutdowns.add(task)

@@ -8,8 +8,9 @@ got an execution count. Timeouts: each cell's limit is its own (metadata ``{"jup
 or tag ``timeout=5``) else ``--cell-timeout``, capped by what is left of the notebook's ``--timeout``; on
 expiry the kernel is interrupted and the partial executed notebook kept. A dead kernel is reported, not waited
 on. Outputs are capped per cell and per notebook as they arrive (:mod:`.smoke_outputs`); what was dropped is
-noted in the cell, in the notebook's metadata and in the result. nbclient is imported inside :func:`execute`, so
-importing this module stays cheap.
+noted in the cell, in the notebook's metadata and in the result. The kept notebook marks every code cell with
+what this execution did to it, clearing the cells it did not run (:func:`mark_cells`). nbclient is imported
+inside :func:`execute`, so importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ from jupyter_mlops.notebooks.smoke_report import CellFailure, NotebookResult, so
 
 SKIP_TAG = "skip-smoke"
 RAISES_TAG = "raises-exception"
+
+#: What the kept notebook says of each code cell, in its metadata ``jupyter_mlops.smoke`` (ADR-033).
+RAN, FAILED, NOT_RUN, SKIPPED = "completed", "failed", "not-run", "skipped"
+#: The same in papermill's ``metadata.papermill.status`` words, which know no "skipped": a cell that did not run
+#: is ``pending`` there, as papermill leaves the cells after a failure.
+PAPERMILL_STATUS = {RAN: "completed", FAILED: "failed", NOT_RUN: "pending", SKIPPED: "pending"}
 
 
 @dataclass
@@ -131,9 +138,13 @@ def check_cell(job: Job, index: int, reply: dict[str, Any] | None) -> CellFailur
         first = errors[0]
         return _failure(job, index, first.get("ename", ""), first.get("evalue", ""), first.get("traceback"))
     if status == "error":
-        name = content.get("ename") or "SilentError"
-        return _failure(job, index, name, "execute_reply has status 'error' but the cell produced no error "
-                        "output (silent failure)", content.get("traceback"))
+        # IPython shows some errors (UsageError, a failing displayhook) without an error output, but its reply
+        # still names them; only a reply that names nothing is a silent failure.
+        if content.get("ename") or content.get("evalue"):
+            return _failure(job, index, str(content.get("ename") or ""), str(content.get("evalue") or ""),
+                            content.get("traceback"))
+        return _failure(job, index, "SilentError", "execute_reply has status 'error' but the cell produced no "
+                        "error output (silent failure)", content.get("traceback"))
     if status == "aborted":
         return _failure(job, index, "Aborted", "the kernel aborted the execution of this cell")
     if cell.get("execution_count") is None:
@@ -162,6 +173,7 @@ async def execute(job: Job, kernel: Kernel, limits: Limits) -> NotebookResult:
     client.kc = kernel.client
     failures: list[CellFailure] = []
     reason: str | None = None
+    states: dict[int, str] = {}
     for index, cell in enumerate(job.nb.cells):
         if not runnable(cell):
             continue
@@ -173,23 +185,50 @@ async def execute(job: Job, kernel: Kernel, limits: Limits) -> NotebookResult:
         try:
             await client.async_execute_cell(cell, index, execution_count=None)
         except CellTimeoutError:
-            reason = "timeout"
+            reason, states[index] = "timeout", FAILED
             failures.append(_timed_out(job, index, deadlines, limits))
             await _interrupt(kernel)
             break
         except DeadKernelError:
-            reason = "kernel-died"
+            reason, states[index] = "kernel-died", FAILED
             failures.append(await _died(job, index, kernel))
             break
         finally:
             client.note_truncation(job.nb.cells[index], index)
         failure = check_cell(job, index, replies.get(index))
+        states[index] = RAN if failure is None else FAILED
         if failure is not None:
             failures.append(failure)
             reason = reason or "cell-error"
             if not limits.keep_going:
                 break
+    mark_cells(job.nb, states)
     return _result(job, reason, failures, _truncation(job, client, limits))
+
+
+def mark_cells(nb: Any, states: dict[int, str]) -> None:
+    """Make the kept notebook tell what this execution did to each code cell.
+
+    A cell missing from ``states`` did not run here: after a failure (``not-run``) or because it is not
+    runnable (``skipped``). Its stored outputs and execution count come from some earlier run and would make
+    the kept notebook read as a full run, so they are cleared, as papermill clears the cells it did not run.
+
+    Args:
+        nb: the executed notebook (changed in place).
+        states: :data:`RAN` or :data:`FAILED` for each cell index that was executed.
+    """
+    for index, cell in enumerate(nb.cells):
+        if cell.get("cell_type") != "code":
+            continue
+        state = states.get(index) or (NOT_RUN if runnable(cell) else SKIPPED)
+        if state in (NOT_RUN, SKIPPED):
+            cell["outputs"] = []
+            cell["execution_count"] = None
+        meta = cell.setdefault("metadata", {})
+        own = meta.get("jupyter_mlops")
+        meta["jupyter_mlops"] = {**(own if isinstance(own, dict) else {}), "smoke": state}
+        # Replaced whole: timings a papermill run left in the input belong to that run, not to this one.
+        meta["papermill"] = {"status": PAPERMILL_STATUS[state], "exception": state == FAILED}
 
 
 def _truncation(job: Job, client: Any, limits: Limits) -> dict[str, Any] | None:

@@ -7,15 +7,24 @@ environment (``JPY_SESSION_NAME``, ``JUPYTER_MLOPS_CONTEXT``), which ``%track`` 
 Kernel output that bypasses Jupyter messaging (C-level writes, startup warnings) goes to a log file beside the
 executed notebook instead of the terminal. Shutting a kernel down also ends every process it started
 (:mod:`.smoke_procs`). jupyter_client is imported only here, inside functions.
+
+Start races (ADR-034): over TCP, jupyter_client picks free ports and closes them before the kernel binds them,
+so under load another process can take one first and the kernel dies with ``Address already in use``. The
+current-interpreter kernel therefore talks over ``ipc`` (Unix sockets in a private temporary folder) on POSIX,
+where no port is shared; and any kernel whose start fails on a bind is started again, up to
+:data:`START_ATTEMPTS` times, each retry recorded. Other start failures are reported at once, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
+import shutil
 import sys
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,26 +33,46 @@ from jupyter_mlops.errors import MlopsError
 from jupyter_mlops.notebooks import smoke_procs
 
 CURRENT = "<current interpreter>"
+#: Starts of one kernel, in all, when each fails on a bind (a port taken between its choice and its use).
+START_ATTEMPTS = 3
+#: What a kernel that lost the port race prints before it exits (ZMQError / OSError, on Linux and macOS).
+BIND_RACE_MARKERS = ("Address already in use", "EADDRINUSE")
+#: Unix socket paths longer than this do not fit ``sun_path`` (104 bytes on macOS, 108 on Linux).
+MAX_IPC_PATH = 100
+_IPC_PREFIX = "nb-smoke-ipc-"
 
 
 class KernelStartError(MlopsError):
-    """A kernel that could not be started; ``reason`` is ``kernel-missing`` or ``kernel-died``."""
+    """A kernel that could not be started.
+
+    Attributes:
+        reason: ``kernel-missing`` or ``kernel-died``.
+        bind_race: the start failed because a port or socket was already in use (worth another start).
+        retries: the failed starts before this one that were retried (one line each).
+    """
 
     code = "KERNEL_START"
 
-    def __init__(self, message: str, reason: str) -> None:
+    def __init__(self, message: str, reason: str, bind_race: bool = False) -> None:
         super().__init__(message)
         self.reason = reason
+        self.bind_race = bind_race
+        self.retries: list[str] = []
 
 
 @dataclass
 class Kernel:
-    """A started kernel with a ready client; ``token`` marks every process it starts (:mod:`.smoke_procs`)."""
+    """A started kernel with a ready client.
+
+    ``token`` marks every process it starts (:mod:`.smoke_procs`); ``start_retries`` says why earlier starts
+    failed and were retried (empty when the first start worked).
+    """
 
     manager: Any
     client: Any
     name: str
     token: str = ""
+    start_retries: list[str] = field(default_factory=list)
 
     def pid(self) -> int | None:
         """The kernel process's id (None when unknown)."""
@@ -103,7 +132,9 @@ def _manager(name: str) -> Any:
         if importlib.util.find_spec("ipykernel") is None:
             raise KernelStartError(f"ipykernel is not installed for {sys.executable}; install it or pass --kernel",
                                    "kernel-missing")
-        manager = AsyncKernelManager(kernel_name="python3")
+        address = _ipc_address()
+        transport = {"transport": "ipc", "ip": address} if address else {}
+        manager = AsyncKernelManager(kernel_name="python3", **transport)
         # Setting the spec directly skips the kernelspec lookup: the current interpreter needs none installed.
         manager._kernel_spec = KernelSpec(
             argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
@@ -119,39 +150,104 @@ def _manager(name: str) -> Any:
     return manager
 
 
+def _ipc_address() -> str | None:
+    """A socket path prefix in a fresh private folder for an ``ipc`` kernel (None: use TCP)."""
+    if os.name != "posix":
+        return None
+    try:
+        folder = tempfile.mkdtemp(prefix=_IPC_PREFIX)
+    except OSError:
+        return None
+    address = os.path.join(folder, "k")
+    if len(address.encode()) + len("-99") > MAX_IPC_PATH:
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    return address
+
+
+def _remove_ipc_folder(manager: Any) -> None:
+    if getattr(manager, "transport", "tcp") != "ipc":
+        return
+    folder = os.path.dirname(str(manager.ip))
+    if os.path.basename(folder).startswith(_IPC_PREFIX):  # only the folder _ipc_address made
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 async def start_kernel(name: str, cwd: Path, env: dict[str, str], log_path: Path | None,
                        startup_timeout: float = 60.0) -> Kernel:
-    """Start a kernel and wait until it answers ``kernel_info``.
+    """Start a kernel and wait until it answers ``kernel_info``; retry a start that lost a bind race.
 
     Raises:
         KernelStartError: unknown kernel name (``kernel-missing``), or a kernel that exits or does not answer
-            during startup (``kernel-died``).
+            during startup (``kernel-died``), or that failed to bind on each of :data:`START_ATTEMPTS` starts.
     """
+    retries: list[str] = []
+    while True:
+        try:
+            kernel = await _start_once(name, cwd, env, log_path, startup_timeout)
+        except KernelStartError as exc:
+            if exc.bind_race and len(retries) + 1 < START_ATTEMPTS:
+                retries.append(exc.message)
+                continue
+            if exc.bind_race:
+                exc.message += f" (on each of {START_ATTEMPTS} starts)"
+            exc.retries = retries
+            raise
+        kernel.start_retries = retries
+        return kernel
+
+
+async def _start_once(name: str, cwd: Path, env: dict[str, str], log_path: Path | None,
+                      startup_timeout: float) -> Kernel:
     manager = _manager(name)
     token = smoke_procs.new_token()
     env = {**env, smoke_procs.MARKER: token}
     python = name == CURRENT or manager.kernel_spec.language.lower() == "python"
     # An in-memory history keeps parallel kernels off one shared history.sqlite (locking, slow writes).
     extra = ["--HistoryManager.hist_file=:memory:"] if python else []
-    log = open(log_path, "ab") if log_path else open(os.devnull, "wb")  # noqa: SIM115 - Popen dups the fd
+    # The kernel's stderr is kept even without a log file: it is where a lost bind race shows.
+    log = open(log_path, "a+b") if log_path else tempfile.TemporaryFile()  # noqa: SIM115 - Popen dups the fd
     try:
-        await manager.start_kernel(cwd=str(cwd), env=env, stdout=log, stderr=log, extra_arguments=extra)
-    except (OSError, ValueError) as exc:
-        raise KernelStartError(f"cannot start kernel {name}: {exc}", "kernel-missing") from None
+        offset = log.seek(0, os.SEEK_END)
+        try:
+            await manager.start_kernel(cwd=str(cwd), env=env, stdout=log, stderr=log, extra_arguments=extra)
+        except (OSError, ValueError) as exc:
+            _remove_ipc_folder(manager)
+            race = isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE
+            raise KernelStartError(f"cannot start kernel {name}: {exc}", "kernel-died" if race else "kernel-missing",
+                                   bind_race=race) from None
+        client = manager.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=startup_timeout)
+        except RuntimeError as exc:
+            client.stop_channels()
+            await _kill(manager)
+            await _end_processes(token, [])
+            _remove_ipc_folder(manager)
+            bind_line = _bind_race_line(log, offset)
+            where = f" (kernel log: {log_path})" if log_path else ""
+            detail = f": {bind_line}" if bind_line else ""
+            raise KernelStartError(f"kernel failed to start: {exc}{detail}{where}", "kernel-died",
+                                   bind_race=bool(bind_line)) from None
     finally:
         log.close()
-    client = manager.client()
-    client.start_channels()
-    try:
-        await client.wait_for_ready(timeout=startup_timeout)
-    except RuntimeError as exc:
-        client.stop_channels()
-        await _kill(manager)
-        await _end_processes(token, [])
-        where = f" (kernel log: {log_path})" if log_path else ""
-        raise KernelStartError(f"kernel failed to start: {exc}{where}", "kernel-died") from None
     client.allow_stdin = False
     return Kernel(manager=manager, client=client, name=name, token=token)
+
+
+def _bind_race_line(log: Any, offset: int) -> str:
+    """The line of this start's kernel output that says a bind failed ("" when none does)."""
+    try:
+        log.flush()
+        log.seek(offset)
+        text = bytes(log.read(1 << 20)).decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return ""
+    for line in text.splitlines():
+        if any(marker in line for marker in BIND_RACE_MARKERS):
+            return line.strip()[:300]
+    return ""
 
 
 async def shutdown_kernel(kernel: Kernel) -> None:
@@ -170,6 +266,7 @@ async def shutdown_kernel(kernel: Kernel) -> None:
     except Exception:  # noqa: BLE001 - a kernel that refuses to stop must not hide the smoke result
         await _kill(kernel.manager)
     await _end_processes(kernel.token, started)
+    _remove_ipc_folder(kernel.manager)
 
 
 async def _end_processes(token: str, known: list[Any]) -> None:

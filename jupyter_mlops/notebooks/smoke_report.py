@@ -78,6 +78,8 @@ class NotebookResult:
         parameters: the parameters injected.
         output_truncated: when the output caps dropped something: ``cells`` (input indices, None for the
             injected cell), ``dropped_bytes`` and the two caps; None otherwise.
+        kernel_start_retries: why each kernel start that was retried failed (a lost port race); empty when
+            the first start worked.
     """
 
     path: str
@@ -89,12 +91,14 @@ class NotebookResult:
     executed_path: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     output_truncated: dict[str, Any] | None = None
+    kernel_start_retries: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """The human report: one status line, then details for failures and truncated output."""
+        """The human report: one status line, then details for failures, truncated output and start retries."""
+        retried = [f"  kernel start retried after: {why}" for why in self.kernel_start_retries]
         if self.passed:
-            return [f"PASS {self.path} ({self.duration:.1f}s)", *self._truncation_lines()]
-        out = [f"FAIL {self.path} [{self.reason}] {self.message}"]
+            return [f"PASS {self.path} ({self.duration:.1f}s)", *retried, *self._truncation_lines()]
+        out = [f"FAIL {self.path} [{self.reason}] {self.message}", *retried]
         for failure in self.failures:
             if len(self.failures) > 1 or failure.headline() not in self.message:
                 out.append(f"  {failure.headline()}")

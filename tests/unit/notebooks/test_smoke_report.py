@@ -150,7 +150,8 @@ def test_silent_pass_guard():
     ok, error = {"content": {"status": "ok"}}, {"content": {"status": "error", "ename": "X"}}
     assert check_cell(job, 0, ok) is None
     assert check_cell(job, 1, ok).ename == "NotExecuted"
-    assert "silent failure" in check_cell(job, 2, error).evalue
+    assert "silent failure" in check_cell(job, 2, {"content": {"status": "error"}}).evalue
+    assert check_cell(job, 2, error).ename == "X"  # a reply that names its error is reported with it
     assert check_cell(job, 2, {"content": {"status": "aborted"}}).ename == "Aborted"
     assert check_cell(job, 3, error).ename == "ZeroDivisionError"
     assert check_cell(job, 4, error) is None
