@@ -121,7 +121,8 @@ class Run:
 
     ``metrics`` holds the latest value per key; histories come from ``Store.metric_history``. ``code_hash``,
     ``notebook_hash`` and ``env_hash`` address JSON/bytes snapshots in the blob store. ``flags`` holds the
-    notebook-state flags (see :data:`NOTEBOOK_FLAGS`). ``logging_errors`` counts the metric points and params the
+    notebook-state flags (see :data:`NOTEBOOK_FLAGS`) and ``flag_cells`` the saved notebook's cells (1-based) that
+    raised them, where they could be told. ``logging_errors`` counts the metric points and params the
     tracker could not store (a value the store refused, points shed while the disk was full): above 0 the run's
     record is incomplete whatever its status says (ADR-017).
     """
@@ -145,6 +146,7 @@ class Run:
     params: dict[str, ParamValue] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     flags: dict[str, bool] = field(default_factory=dict)
+    flag_cells: dict[str, list[int]] = field(default_factory=dict)
     data_inputs: tuple[DataInput, ...] = ()
     artifacts: tuple[Artifact, ...] = ()
     logging_errors: int = 0
@@ -178,6 +180,7 @@ class Run:
             "params": dict(self.params),
             "metrics": dict(self.metrics),
             "flags": dict(self.flags),
+            "flag_cells": {key: list(cells) for key, cells in self.flag_cells.items()},
             "data_inputs": [d.to_dict() for d in self.data_inputs],
             "artifacts": [a.to_dict() for a in self.artifacts],
             "logging_errors": self.logging_errors,

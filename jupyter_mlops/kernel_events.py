@@ -413,7 +413,9 @@ class CellObserver:
                 fields["notebook_hash"] = run.blobs.put_bytes(stored)
                 cells = code.notebook_cells(data)
         restarted = self._restart_requested or self._counter_went_back
-        fields["flags"] = code.notebook_state_flags(self.log.since(self._start), cells, restarted)
+        own = self.log.since(self._start)
+        fields["flags"] = {**code.notebook_state_flags(own, cells, restarted),
+                           "cells": code.notebook_state_cells(own, cells)}
         return fields
 
     # -- the kernel's end ---------------------------------------------------------------------------------

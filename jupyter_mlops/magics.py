@@ -27,6 +27,7 @@ from IPython.display import display
 
 from jupyter_mlops.errors import InvalidInput, MlopsError, NoActiveRun
 from jupyter_mlops.kernel_events import CellObserver
+from jupyter_mlops.render.formatting import describe_flags
 from jupyter_mlops.tracking import fluent
 from jupyter_mlops.tracking.run import native
 
@@ -400,8 +401,7 @@ def _run_text(view: Any) -> str:
     for title, items in (("params", view.params), ("metrics", view.metrics)):
         lines += [f"{title}:"] + [f"  {k} = {v}" for k, v in sorted(items.items())]
     lines += ["data:"] + [f"  {d.name} {d.kind} {d.hash[:24]}" for d in view.data_inputs]
-    flags = [k for k, v in view.flags.items() if v]
-    lines.append(f"notebook flags: {', '.join(flags) or 'none'}")
+    lines.append(f"notebook flags: {'; '.join(describe_flags(view.flags, view.flag_cells)) or 'none'}")
     return "\n".join(lines)
 
 
@@ -415,7 +415,7 @@ def _run_html(view: Any) -> str:
         return f"<h4>{esc(title)}</h4><table>{rows}</table>"
 
     data = {d.name: f"{d.kind} {d.hash[:20]}... {d.size or ''}" for d in view.data_inputs}
-    flags = {k: v for k, v in view.flags.items() if v}
+    flags = "".join(f"<li>{esc(line)}</li>" for line in describe_flags(view.flags, view.flag_cells))
     head = (
         f"<h3>{esc(view.name)} <small>{esc(view.id[:8])} · {esc(view.experiment)} · {esc(view.status)}</small></h3>"
         f"<p>tags: {esc(', '.join(view.tags) or '-')}</p>"
@@ -424,7 +424,8 @@ def _run_html(view: Any) -> str:
            "stored</p>" if view.logging_errors else "")
     )
     body = table("Params", view.params) + table("Metrics", view.metrics) + table("Data", data)
-    return f"<div class='jupyter-mlops-run'>{head}{body}{table('Notebook flags', flags)}</div>"
+    warnings = f"<h4>Notebook flags</h4><ul>{flags}</ul>" if flags else ""
+    return f"<div class='jupyter-mlops-run'>{head}{body}{warnings}</div>"
 
 
 def _require() -> Any:

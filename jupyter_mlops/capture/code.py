@@ -38,6 +38,7 @@ __all__ = [
     "find_parameters_cell",
     "notebook_cells",
     "notebook_snapshot",
+    "notebook_state_cells",
     "notebook_state_flags",
 ]
 
@@ -292,6 +293,41 @@ def notebook_state_flags(
         "kernel_restarted": bool(restarted),
         "cells_rerun": rerun,
     }
+
+
+#: Most cell numbers kept per flag: enough to find the cells, bounded for a run that executed thousands.
+MAX_FLAG_CELLS = 50
+
+
+def notebook_state_cells(
+    log: ExecutedCells, notebook_cells: Sequence[Mapping[str, Any]] | None
+) -> dict[str, list[int]]:
+    """Which cells raised each flag, as 1-based positions in the saved notebook.
+
+    Markdown cells are counted, as a reader counts cells from the top of the notebook.
+    ``out_of_order`` lists the run's cells in the order they ran (``[4, 2, 5]``), ``edited_after_run`` the cells
+    whose saved source differs from what ran, ``cells_rerun`` the cells that ran more than once. A flag raised
+    without the saved file, or from cells that cannot be matched to it, has no entry: the flag still stands.
+    """
+    if not notebook_cells:
+        return {}
+    positions = _file_positions(log, notebook_cells)
+    found: dict[str, list[int]] = {}
+    if any(later < earlier for earlier, later in zip(positions, positions[1:], strict=False)):
+        found["out_of_order"] = [position + 1 for position in positions[:MAX_FLAG_CELLS]]
+    place = {cell["id"]: position for position, cell in _code_cells(notebook_cells) if cell.get("id")}
+    last_run = {entry.cell_id: _norm(entry.source) for entry in log if entry.cell_id}
+    edited = sorted(place[cell_id] + 1 for cell_id, source in last_run.items()
+                    if cell_id in place and _norm(str(notebook_cells[place[cell_id]].get("source", ""))) != source)
+    if edited:
+        found["edited_after_run"] = edited[:MAX_FLAG_CELLS]
+    seen: dict[int, int] = {}
+    for position in positions:
+        seen[position] = seen.get(position, 0) + 1
+    rerun = sorted(position + 1 for position, times in seen.items() if times > 1)
+    if rerun:
+        found["cells_rerun"] = rerun[:MAX_FLAG_CELLS]
+    return found
 
 
 Names = tuple[frozenset[str], frozenset[str]]

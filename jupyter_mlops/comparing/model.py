@@ -8,7 +8,7 @@ infinity) become ``null`` in ``to_dict`` because browsers' ``JSON.parse`` reject
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -214,10 +214,11 @@ class FlagRow:
 
     run: str
     flags: Mapping[str, bool] = field(default_factory=dict)
+    cells: Mapping[str, Sequence[int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Wire shape."""
-        return {"run": self.run, "flags": dict(self.flags)}
+        return {"run": self.run, "flags": dict(self.flags), "cells": {k: list(v) for k, v in self.cells.items()}}
 
 
 @dataclass(frozen=True, slots=True)

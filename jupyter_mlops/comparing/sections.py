@@ -256,4 +256,5 @@ def metric_rows(runs: Sequence[Run]) -> tuple[MetricDiff, ...]:
 # -- flags ---------------------------------------------------------------------------------------------------------
 def flag_rows(runs: Sequence[Run], all_values: bool = False) -> tuple[FlagRow, ...]:
     """The notebook-state flags of each run; only runs with a raised flag unless ``all_values``."""
-    return tuple(FlagRow(run.id, dict(run.flags)) for run in runs if all_values or any(run.flags.values()))
+    return tuple(FlagRow(run.id, dict(run.flags), dict(run.flag_cells)) for run in runs
+                 if all_values or any(run.flags.values()))

@@ -18,6 +18,7 @@ _EXPORTS = {
     "Section": "layout",
     "comparison_labels": "layout",
     "comparison_sections": "layout",
+    "describe_flags": "formatting",
     "format_duration": "formatting",
     "format_size": "formatting",
     "format_time": "formatting",

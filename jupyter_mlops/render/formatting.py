@@ -5,9 +5,18 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 _MAX_VALUE = 80
+#: The notebook-state flags in words, in the order they are listed (the sidebar's FLAG_WORDS say the same).
+FLAG_WORDS = {
+    "out_of_order": "executed out of order",
+    "edited_after_run": "cells edited after they ran",
+    "kernel_restarted": "kernel restarted during the run",
+    "cells_rerun": "cells run more than once",
+}
+_MAX_CELLS_SHOWN = 12
 
 
 def format_value(value: Any, limit: int = _MAX_VALUE) -> str:
@@ -64,3 +73,21 @@ def format_size(size: int | None) -> str:
             return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{size} B"
+
+
+def describe_flags(flags: Mapping[str, bool], cells: Mapping[str, Sequence[int]] | None = None) -> list[str]:
+    """Raised notebook-state flags in words, with the cells that raised them: ``executed out of order: cells 4, 2, 5``.
+
+    Known flags come in their documented order, then any other raised flag by name.
+    """
+    order = [*FLAG_WORDS, *sorted(set(flags) - set(FLAG_WORDS))]
+    lines = []
+    for flag in (f for f in order if flags.get(f)):
+        text = FLAG_WORDS.get(flag, flag.replace("_", " "))
+        numbers = list((cells or {}).get(flag, ()))
+        if numbers:
+            shown = ", ".join(str(n) for n in numbers[:_MAX_CELLS_SHOWN])
+            shown += ", …" if len(numbers) > _MAX_CELLS_SHOWN else ""
+            text += f": {'cell' if len(numbers) == 1 else 'cells'} {shown}"
+        lines.append(text)
+    return lines

@@ -12,7 +12,14 @@ from typing import Any
 
 from jupyter_mlops.charts import run_labels
 from jupyter_mlops.comparing import Comparison, DataChange
-from jupyter_mlops.render.formatting import format_duration, format_param, format_size, format_time, format_value
+from jupyter_mlops.render.formatting import (
+    describe_flags,
+    format_duration,
+    format_param,
+    format_size,
+    format_time,
+    format_value,
+)
 
 #: Cell styles: ``differs`` (value differs from the baseline), ``best`` (best metric), ``added``/``removed``.
 STYLES = ("differs", "best", "added", "removed", "muted")
@@ -172,8 +179,8 @@ def _flags_section(cmp: Comparison) -> Section:
     labels = comparison_labels(cmp)
     rows = []
     for row in cmp.flags:
-        raised = [name.replace("_", " ") for name, on in row.flags.items() if on]
-        flags = Cell(", ".join(raised) or "none", "differs" if raised else None)
+        raised = describe_flags(row.flags, row.cells)
+        flags = Cell("; ".join(raised) or "none", "differs" if raised else None)
         rows.append([Cell(labels.get(row.run, row.run)), flags])
     return Section("flags", "Notebook state", ["run", "flags"], rows, empty="no notebook-state flags raised")
 

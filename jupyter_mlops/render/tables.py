@@ -9,7 +9,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from jupyter_mlops.entities import Run
-from jupyter_mlops.render.formatting import format_duration, format_param, format_size, format_time, format_value
+from jupyter_mlops.render.formatting import (
+    describe_flags,
+    format_duration,
+    format_param,
+    format_size,
+    format_time,
+    format_value,
+)
 
 
 def metric_columns(runs: Iterable[Run], limit: int = 6) -> list[str]:
@@ -132,7 +139,7 @@ def run_renderables(run: Run, env: dict[str, Any] | None = None) -> list[Any]:
             table.add_row(key, value)
         return table
 
-    raised = ", ".join(k.replace("_", " ") for k, v in run.flags.items() if v) or "none"
+    raised = "; ".join(describe_flags(run.flags, run.flag_cells)) or "none"
     overview = [
         ("id", run.id), ("name", run.name), ("experiment", run.experiment), ("status", status_label(run)),
         ("started", format_time(run.start_time)), ("duration", format_duration(run.duration)),

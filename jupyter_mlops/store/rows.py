@@ -60,6 +60,43 @@ def json_object(text: str | None) -> dict[str, Any]:
     return json.loads(text) if text and text != "{}" else {}
 
 
+#: The key of the flags column's JSON that holds, per flag, the cells that raised it (never a flag itself).
+FLAG_CELLS_KEY = "cells"
+
+
+def split_flags(stored: dict[str, Any]) -> tuple[dict[str, bool], dict[str, list[int]]]:
+    """The flags column's JSON as (flags, cells per flag)."""
+    cells = stored.get(FLAG_CELLS_KEY)
+    flags = {key: bool(value) for key, value in stored.items() if key != FLAG_CELLS_KEY}
+    if not isinstance(cells, dict):
+        return flags, {}
+    return flags, {str(k): [int(n) for n in v] for k, v in cells.items() if isinstance(v, list)}
+
+
+def merge_flags(current: str | None, given: dict[str, Any] | None) -> str:
+    """The flags column after an update: given flags replace stored ones, and so do given cell lists.
+
+    Raises:
+        InvalidInput: cell numbers that are not whole numbers.
+    """
+    flags, cells = split_flags(json_object(current))
+    given_flags: dict[str, bool] = {}
+    given_cells: dict[str, Any] = {}
+    for key, value in (given or {}).items():
+        if str(key) != FLAG_CELLS_KEY:
+            given_flags[str(key)] = bool(value)
+        elif isinstance(value, dict):
+            given_cells = value
+    try:
+        cells.update({str(k): [int(n) for n in v] for k, v in given_cells.items()})
+    except (TypeError, ValueError):
+        raise InvalidInput("flag cells must be lists of cell numbers") from None
+    merged: dict[str, Any] = {**flags, **given_flags}
+    if cells:
+        merged[FLAG_CELLS_KEY] = cells
+    return json.dumps(merged, sort_keys=True)
+
+
 def run_from_row(row: Any, *, stale_before: float, summary: dict[str, Any] | None = None, **children: Any) -> Run:
     """Build a :class:`Run` from a run row plus children.
 
@@ -69,6 +106,7 @@ def run_from_row(row: Any, *, stale_before: float, summary: dict[str, Any] | Non
     (run_id, name, experiment, status, start_time, end_time, heartbeat, notebook_path, git_commit, git_dirty,
      code_hash, notebook_hash, env_hash, note, reproduction_of, flags, logging_errors, text) = row[:_RUN_WIDTH]
     decoded = json_object(text) if summary is None else summary
+    flag_values, flag_cells = split_flags(json_object(flags))
     return Run(
         id=run_id,
         name=name,
@@ -85,7 +123,8 @@ def run_from_row(row: Any, *, stale_before: float, summary: dict[str, Any] | Non
         env_hash=env_hash,
         note=note or "",
         reproduction_of=reproduction_of,
-        flags=json_object(flags),
+        flags=flag_values,
+        flag_cells=flag_cells,
         logging_errors=int(logging_errors or 0),
         params=decoded.get("params", {}),
         metrics=decoded.get("metrics", {}),

@@ -27,7 +27,7 @@ from jupyter_mlops.store import schema as s
 from jupyter_mlops.store.base import StatCache, Store
 from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
 from jupyter_mlops.store.filter_sql import bound
-from jupyter_mlops.store.rows import derive_status, error_count, short_page_total
+from jupyter_mlops.store.rows import derive_status, error_count, merge_flags, short_page_total
 from jupyter_mlops.store.search import StatementCache
 from jupyter_mlops.store.values import METRIC_COLUMNS, encode_param, metric_rows, metric_tuple_rows, new_run_name
 
@@ -288,8 +288,7 @@ class SqlStore(Store):
             current = conn.scalar(select(s.runs.c.flags).where(s.runs.c.id == run_id))
             if current is None:
                 SqlStore._require_run(conn, run_id)
-            given = {str(k): bool(v) for k, v in (values["flags"] or {}).items()}
-            values = {**values, "flags": json.dumps({**json.loads(current or "{}"), **given}, sort_keys=True)}
+            values = {**values, "flags": merge_flags(current, values["flags"])}
         if not values:
             SqlStore._require_run(conn, run_id)
         elif not conn.execute(_UPDATE_RUN, {"target_run_id": run_id, **values}).rowcount:

@@ -84,6 +84,11 @@ class RunView:
         return dict(self.run.flags)
 
     @property
+    def flag_cells(self) -> dict[str, list[int]]:
+        """For each raised flag that could be traced, the saved notebook's cells (1-based) that raised it."""
+        return {key: list(cells) for key, cells in self.run.flag_cells.items()}
+
+    @property
     def data_inputs(self) -> tuple[DataInput, ...]:
         """Datasets read or written."""
         return self.run.data_inputs

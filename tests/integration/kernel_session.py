@@ -36,8 +36,10 @@ class KernelSession:
 
     def run(self, source: str, cell_id: str | None = None) -> dict[str, Any]:
         """Execute one cell (with its id, as JupyterLab sends it) and return the execute_reply's content."""
+        # stop_on_error False: with True, ipykernel aborts a request that arrives within 0.1 s of an error, so a cell
+        # sent right after a failing one would run or not depending on timing (a person clicking is never that fast).
         content = {"code": source, "silent": False, "store_history": True, "user_expressions": {},
-                   "allow_stdin": False, "stop_on_error": True}
+                   "allow_stdin": False, "stop_on_error": False}
         msg = self.client.session.msg("execute_request", content, metadata={"cellId": cell_id} if cell_id else {})
         self.client.shell_channel.send(msg)
         while True:

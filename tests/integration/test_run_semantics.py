@@ -77,6 +77,25 @@ def test_two_run_alls_in_one_kernel_compare_as_the_one_changed_parameter(project
     assert first.flags == NO_FLAGS and second.flags == NO_FLAGS  # a top-to-bottom Run All is in order
 
 
+def test_flags_name_the_cells_that_raised_them(project: dict) -> None:
+    # As in JupyterLab: cells carry ids; the user runs cell 4 before cell 3, then cell 4 again, then edits cell 3.
+    path = project["root"] / "order.ipynb"
+    nb = notebook(path, ["%load_ext jupyter_mlops", "%track start", "a = 1", "b = 2", "%track stop"])
+    kernel = KernelSession(path, project["url"])
+    try:
+        for index in (0, 1, 3, 2, 3):
+            kernel.run(nb.cells[index].source, nb.cells[index].id)
+        nb.cells[2].source = "a = 2"
+        save(nb, path, {})
+        kernel.run(nb.cells[4].source, nb.cells[4].id)
+    finally:
+        kernel.shutdown()
+    (run,) = _runs(project)
+    assert run.flags == {**NO_FLAGS, "out_of_order": True, "edited_after_run": True, "cells_rerun": True}
+    # 1-based cells of the saved notebook; `out_of_order` lists them in the order they ran
+    assert run.flag_cells == {"out_of_order": [2, 4, 3, 4], "edited_after_run": [3], "cells_rerun": [4]}
+
+
 # -- 2. failures read as failures --------------------------------------------------------------------------------
 def test_papermill_notebook_raising_after_start_is_failed_with_its_error(project: dict, monkeypatch) -> None:
     import papermill

@@ -192,7 +192,7 @@ def test_to_dict_shape_is_json_and_leaves_out_data_inputs():
     assert list(out) == ["baseline", "runs", "params", "code", "data", "env", "metrics", "flags"]
     assert out["baseline"] == "a"
     assert "data_inputs" not in out["runs"][0] and out["runs"][0]["params"] == {"lr": 0.1}
-    assert out["flags"] == [{"run": "a", "flags": {"out_of_order": True}}]
+    assert out["flags"] == [{"run": "a", "flags": {"out_of_order": True}, "cells": {}}]
     assert out["code"][0]["run"] == "b" and out["code"][0]["cells"][0]["change"] == "changed"
     assert out["metrics"][0]["values"] == [0.9, None]
     json.loads(json.dumps(out, allow_nan=False))

@@ -153,3 +153,14 @@ def test_params_show_as_given_and_metrics_rounded():
     text = render.render_comparison_text(build_comparison([RunSnapshot(a), RunSnapshot(b)]))
     assert "1.0" in text and "10.0" in text and "0.912346" in text
     assert "1.0" in render.render_comparison_html(build_comparison([RunSnapshot(a), RunSnapshot(b)]))
+
+
+def test_flags_are_described_with_their_cells():
+    from jupyter_mlops.render import describe_flags
+
+    flags = {"cells_rerun": True, "out_of_order": True, "kernel_restarted": False, "future_flag": True}
+    cells = {"out_of_order": [4, 2, 5], "cells_rerun": [3]}
+    assert describe_flags(flags, cells) == ["executed out of order: cells 4, 2, 5", "cells run more than once: cell 3",
+                                            "future flag"]
+    assert describe_flags({"out_of_order": True}, {"out_of_order": list(range(1, 20))})[0].endswith("12, …")
+    assert describe_flags({}, None) == []

@@ -16,6 +16,7 @@ from jupyter_mlops.capture.code import (
     find_parameters_cell,
     notebook_cells,
     notebook_snapshot,
+    notebook_state_cells,
     notebook_state_flags,
 )
 
@@ -244,3 +245,16 @@ def test_run_log_puts_context_first_renumbers_and_keeps_errors() -> None:
          "error": {"ename": "ZeroDivisionError", "evalue": "division by zero"}},
     ]
     assert ExecutedCells.from_json(data).to_json() == data
+
+
+def test_flag_cells_name_the_cells_behind_each_flag() -> None:
+    saved = [{"id": "m", "cell_type": "markdown", "source": "# Title"}, *(dict(cell) for cell in FILE)]
+    saved[2]["source"] = "lr = 0.2"  # edited after it ran
+    log = log_of(("import pandas as pd", "c1"), ("model = fit(lr)", "c3"), ("lr = 0.1", "c2"),
+                 ("model = fit(lr)", "c3"))
+    # 1-based positions in the saved file, markdown counted: c1 is cell 2, c2 cell 3, c3 cell 4.
+    assert notebook_state_cells(log, saved) == {"out_of_order": [2, 4, 3, 4], "edited_after_run": [3],
+                                                "cells_rerun": [4]}
+    clean = log_of(*((cell["source"], cell["id"]) for cell in FILE))
+    assert notebook_state_cells(clean, FILE) == {}
+    assert notebook_state_cells(log, None) == {}  # no saved file: the flags stand without cell numbers

@@ -48,6 +48,17 @@ def test_experiments_are_created_once_and_listed_by_name(store):
         store.get_or_create_experiment("  ")
 
 
+def test_flag_cells_are_kept_beside_the_flags(store):
+    run = store.create_run(name="x")
+    store.update_run(run.id, flags={"out_of_order": True, "cells": {"out_of_order": [4, 2, 5]}})
+    updated = store.update_run(run.id, flags={"cells_rerun": True, "cells": {"cells_rerun": [2]}})
+    assert updated.flags == {"out_of_order": True, "cells_rerun": True}  # only flags, never the cell lists
+    assert updated.flag_cells == {"out_of_order": [4, 2, 5], "cells_rerun": [2]}
+    assert store.get_run(run.id).to_dict()["flag_cells"] == {"out_of_order": [4, 2, 5], "cells_rerun": [2]}
+    with pytest.raises(InvalidInput):
+        store.update_run(run.id, flags={"cells": {"out_of_order": ["four"]}})
+
+
 def test_update_run_sets_fields_and_merges_flags(store):
     run = store.create_run(name="x")
     store.update_run(run.id, flags={"out_of_order": True}, git_commit="abc123", git_dirty=True)
