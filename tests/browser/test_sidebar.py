@@ -35,11 +35,7 @@ def open_sidebar(page) -> None:
     # The workspace may restore the panel already open; clicking its tab then would close it.
     if not page.locator(SIDEBAR).is_visible():
         page.click('.jp-SideBar.jp-mod-left [data-id="jupyter-mlops-sidebar"]')
-    try:
-        expect(page.locator(f"{SIDEBAR} .jp-Mlops-row[data-run-id]")).to_have_count(2, timeout=20_000)
-    except AssertionError:
-        page.screenshot(path="/tmp/sidebar-fail.png")
-        raise
+    expect(page.locator(f"{SIDEBAR} .jp-Mlops-row[data-run-id]")).to_have_count(2, timeout=20_000)
 
 
 def widen_sidebar(page, width: int = 830) -> None:
