@@ -64,7 +64,13 @@ export function compactColumns(keyMetrics: string[], shared: ReadonlySet<string>
   const metric = keyMetrics.length ? [{ ...pick(`metrics.${keyMetrics[0]}`), width: 64 }] : [];
   return [
     { ...pick('status'), width: 18 },
-    { ...pick('name'), width: 64, grow: true },
+    {
+      ...pick('name'),
+      width: 64,
+      grow: true,
+      // The name may be cut with "…" here: the tooltip keeps it (and the short id of a shared name) readable.
+      cell: run => <span title={`${run.name} (${run.id.slice(0, 8)})`}>{pick('name').cell(run)}</span>
+    },
     {
       key: 'start_time',
       label: 'Age',
