@@ -224,7 +224,8 @@ def _step_axis(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """
     steps = [s for row in rows for s in row["step"] if isinstance(s, int)]
     if steps and max(steps) - min(steps) <= LISTED_STEP_SPAN:
-        return {"tickMinStep": 1, "values": list(range(min(steps), max(steps) + 1))}
+        # Listed values get a format from their own spread, "1.0" here; "d" keeps them whole.
+        return {"tickMinStep": 1, "values": list(range(min(steps), max(steps) + 1)), "format": "d"}
     return {"tickMinStep": 1}
 
 
