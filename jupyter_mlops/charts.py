@@ -31,6 +31,10 @@ COMPACT_MAX_POINTS = 500
 #: Plot width in pixels: with axis, title and legend a chart is about 560 px wide, which fits a notebook's output
 #: area beside its prompt at JupyterLab's default layout.
 CHART_WIDTH = 400
+
+#: Step spans up to this get every whole step listed as a tick (see ``_step_axis``); longer ones are left to Vega.
+LISTED_STEP_SPAN = 10
+
 #: The parallel-coordinates chart gets a little more room, one axis per param.
 WIDE_CHART_WIDTH = 480
 
@@ -205,11 +209,24 @@ def metric_history_spec(
         "mark": {"type": "line", "point": longest <= 50, "tooltip": True},
         "encoding": {
             # Steps are whole numbers: no ticks at 0.5, 1.5 on a short history.
-            "x": {"field": "step", "type": "quantitative", "title": "step", "axis": {"tickMinStep": 1}},
+            "x": {"field": "step", "type": "quantitative", "title": "step", "axis": _step_axis(rows)},
             "y": {"field": "value", "type": "quantitative", "title": key, "scale": {"zero": False}},
             "color": {"field": "run", "type": "nominal", "title": "run", "sort": [r["run"] for r in rows]},
         },
     }
+
+
+def _step_axis(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The step axis: whole-number ticks, listed outright when the steps span at most :data:`LISTED_STEP_SPAN`.
+
+    ``tickMinStep: 1`` alone is not enough: Vega caps the tick count at ``span + 1`` and d3 then picks a
+    0.5 step for a span of 1 or 2 (steps 0, 1, 2 got ticks at 0.5 and 1.5 in the lab's compare view).
+    """
+    steps = [s for row in rows for s in row["step"] if isinstance(s, int)]
+    if steps and max(steps) - min(steps) <= LISTED_STEP_SPAN:
+        # Listed values get a format from their own spread, "1.0" here; "d" keeps them whole.
+        return {"tickMinStep": 1, "values": list(range(min(steps), max(steps) + 1)), "format": "d"}
+    return {"tickMinStep": 1}
 
 
 def metric_charts(

@@ -9,7 +9,7 @@ its database on first use, so merely starting JupyterLab in a folder does not cr
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -107,7 +107,8 @@ class MlopsService:
         (LTTB-downsampled, shape and peaks kept); the full history is ``GET runs/{id}/metrics/{key}``.
 
         The params chart is a parallel-coordinates view of the differing params (at most
-        :data:`MAX_PARAM_AXES`) against that metric; it is omitted when no param differs.
+        :data:`MAX_PARAM_AXES`) against that metric, or a scatter of the param against the metric when only one
+        param differs; it is omitted when no param differs.
         """
         store = self.get_store()
         comparison = compare_runs(store, self.blobs, refs)
@@ -120,7 +121,7 @@ class MlopsService:
         data = comparison.to_dict()
         axes = [row["key"] for row in data["params"] if row["differs"]][:MAX_PARAM_AXES]
         keys = sorted({key for run in comparison.runs for key in run.metrics})
-        params = {key: charts.parallel_coordinates_spec(comparison.runs, axes, key) for key in keys} if axes else {}
+        params = {key: _params_chart(comparison.runs, axes, key) for key in keys} if axes else {}
         return data, history, params
 
     def code_diff(self, a: str, b: str) -> tuple[str, str, list[dict[str, Any]]]:
@@ -141,3 +142,11 @@ class MlopsService:
         except (MlopsError, OSError, ValueError):
             return None
         return value if isinstance(value, dict) else None
+
+
+def _params_chart(runs: Sequence[Run], axes: list[str], metric: str) -> dict[str, Any]:
+    # One differing param: parallel coordinates would be two axes with nothing between them (the lab drew an
+    # empty box, issue 9 item 25); a scatter of that param against the metric says the same thing readably.
+    if len(axes) == 1:
+        return charts.params_vs_metric_spec(runs, axes[0], metric)
+    return charts.parallel_coordinates_spec(runs, axes, metric)

@@ -1,16 +1,18 @@
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
-import { INotebookTracker } from '@jupyterlab/notebook';
+import { PageConfig } from '@jupyterlab/coreutils';
+import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { experimentsIcon } from './icons';
+import { compareTitle, isTrackingCell } from './logic';
 import { RunsModel } from './model';
 import { PLUGIN_ID, SIDEBAR_ID } from './tokens';
 import { CompareWidget } from './widgets/CompareWidget';
 import { RunStatusItem } from './widgets/RunStatusItem';
-import { SidebarWidget } from './widgets/SidebarWidget';
+import { RunsTableWidget, SidebarWidget } from './widgets/SidebarWidget';
 
 /** Command ids. */
 export namespace CommandIDs {
@@ -18,6 +20,7 @@ export namespace CommandIDs {
   export const openRun = 'jupyter-mlops:open-run';
   export const compare = 'jupyter-mlops:compare';
   export const refresh = 'jupyter-mlops:refresh';
+  export const openTable = 'jupyter-mlops:open-table';
 }
 
 interface IParts {
@@ -26,13 +29,30 @@ interface IParts {
   sidebar: SidebarWidget;
   rendermime: IRenderMimeRegistry;
   status: RunStatusItem | null;
+  table: MainAreaWidget<RunsTableWidget> | null;
+}
+
+/** The main-area runs table: one per lab, brought forward when already open. */
+function openTable(parts: IParts): void {
+  if (!parts.table || parts.table.isDisposed) {
+    const content = new RunsTableWidget(parts.model, ids => openCompare(parts, ids));
+    const widget = new MainAreaWidget({ content });
+    widget.id = 'jupyter-mlops-runs-table';
+    widget.title.label = 'Runs';
+    widget.title.caption = 'Experiments: all runs';
+    widget.title.icon = experimentsIcon;
+    widget.title.closable = true;
+    parts.table = widget;
+    parts.app.shell.add(widget, 'main');
+  }
+  parts.app.shell.activateById(parts.table.id);
 }
 
 function openCompare(parts: IParts, ids: string[]): void {
   const content = new CompareWidget(parts.model, ids, parts.rendermime);
   const widget = new MainAreaWidget({ content });
   widget.id = `jupyter-mlops-compare-${Date.now()}`;
-  widget.title.label = `Compare ${ids.length} runs`;
+  widget.title.label = compareTitle(ids.map(id => parts.model.findRun(id) ?? { id, name: id.slice(0, 8) }));
   widget.title.icon = experimentsIcon;
   widget.title.closable = true;
   parts.app.shell.add(widget, 'main');
@@ -47,15 +67,20 @@ function addCommands(parts: IParts, palette: ICommandPalette | null): void {
   });
   app.commands.addCommand(CommandIDs.openRun, {
     label: 'Open run in Experiments',
-    caption: "Show a run (default: the active notebook's run) in the Experiments sidebar",
-    isEnabled: args => typeof args.id === 'string' || parts.status?.run !== null,
+    caption: "Show a run (default: the active notebook's run) in the runs table, with its details",
+    isEnabled: args => typeof args.id === 'string' || (parts.status?.run ?? null) !== null,
     execute: args => {
       const id = typeof args.id === 'string' ? args.id : parts.status?.run?.id;
       if (id) {
-        app.shell.activateById(SIDEBAR_ID);
+        openTable(parts);
         model.focusRun(id);
       }
     }
+  });
+  app.commands.addCommand(CommandIDs.openTable, {
+    label: 'Open runs table',
+    caption: 'The full, sortable runs table with a column chooser and run details, in the main area',
+    execute: () => openTable(parts)
   });
   app.commands.addCommand(CommandIDs.compare, {
     label: 'Compare selected runs',
@@ -83,6 +108,13 @@ function trackNotebooks(app: JupyterFrontEnd, parts: IParts, tracker: INotebookT
   const follow = () => status.setNotebook(tracker.currentWidget?.context.path ?? null);
   tracker.currentChanged.connect(follow);
   follow();
+  // A cell that may have started, stopped or logged to a run just finished: refresh now, not at the next tick.
+  NotebookActions.executed.connect((_, { cell }) => {
+    if (cell.model.type === 'code' && isTrackingCell(cell.model.sharedModel.getSource())) {
+      void status.poll();
+      void parts.model.refresh();
+    }
+  });
   const timer = window.setInterval(() => {
     if (parts.model.refreshInterval > 0) {
       void status.poll();
@@ -106,9 +138,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
     notebooks: INotebookTracker | null,
     statusBar: IStatusBar | null
   ) => {
-    const model = new RunsModel();
-    const parts: IParts = { app, model, rendermime, status: null, sidebar: null as unknown as SidebarWidget };
-    const sidebar = new SidebarWidget(model, ids => openCompare(parts, ids));
+    // Kernels record a notebook's absolute path, JupyterLab knows it relative to this root (issue 9, item 24).
+    const model = new RunsModel({ serverRoot: PageConfig.getOption('serverRoot') });
+    const parts: IParts = { app, model, rendermime, status: null, table: null, sidebar: null as unknown as SidebarWidget };
+    const sidebar = new SidebarWidget(
+      model,
+      ids => openCompare(parts, ids),
+      () => openTable(parts)
+    );
     parts.sidebar = sidebar;
     sidebar.id = SIDEBAR_ID;
     sidebar.title.icon = experimentsIcon;

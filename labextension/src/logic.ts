@@ -70,19 +70,23 @@ export function formatValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Bytes as `1.2 MB`. */
+/**
+ * Bytes in SI units (`13.3 kB`, powers of 1000), exactly as the CLI and HTML report write them
+ * (`jupyter_mlops.render.formatting.format_size`), so a size reads the same everywhere.
+ */
 export function formatBytes(size: number | null | undefined): string {
   if (size === null || size === undefined) {
     return '';
   }
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let value = size;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
+  for (const unit of units) {
+    if (value < 1000 || unit === 'TB') {
+      return unit === 'B' ? `${Math.trunc(value)} B` : `${value.toFixed(1)} ${unit}`;
+    }
+    value /= 1000;
   }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+  return `${size} B`;
 }
 
 /** The rows a virtualised list must render: `[start, end)` with `overscan` extra rows on each side. */
@@ -131,7 +135,14 @@ export function diffLineKind(line: string): 'added' | 'removed' | 'hunk' | 'head
 
 /** Whether cell `index` of a metrics row holds its best value. */
 export function isBest(row: Mlops.IMetricRow, index: number): boolean {
-  return row.best === index && row.values.filter(v => v !== null).length > 1;
+  // Ties: every run holding the best value is highlighted, and none when all are equal (the server's `best` is
+  // the first of the tied, usually the baseline, which would read as the baseline winning).
+  const present = row.values.filter((v): v is number => v !== null);
+  if (row.best === null || row.best === undefined || present.length < 2) {
+    return false;
+  }
+  const best = row.values[row.best];
+  return best !== null && row.values[index] === best && present.some(v => v !== best);
 }
 
 /** A filter-language string literal: `"a \"b\""`. */
@@ -139,9 +150,63 @@ export function quote(text: string): string {
   return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
+/**
+ * The forms a notebook's path can be stored in: JupyterLab knows it relative to the server root
+ * (`proj/train.ipynb`) while a kernel records the absolute file path (`/home/me/proj/train.ipynb`), and older
+ * runs or other front ends may hold either. `serverRoot` is the page config's `serverRoot` (absolute, `/`
+ * separated; empty when unknown).
+ */
+export function notebookPathForms(relativePath: string, serverRoot: string): string[] {
+  const relative = relativePath.replace(/^\/+/, '');
+  const root = serverRoot.replace(/\\/g, '/').replace(/\/+$/, '');
+  const forms = [relative];
+  if (root) {
+    forms.push(`${root}/${relative}`);
+  }
+  return forms;
+}
+
+/** The filter that finds the runs of a notebook, whichever path form they were stored with. */
+export function notebookFilter(relativePath: string, serverRoot: string): string {
+  const forms = notebookPathForms(relativePath, serverRoot).map(quote);
+  return `notebook_path in (${forms.join(', ')})`;
+}
+
 /** The filter that finds the running run of a notebook. */
-export function runningFilter(notebookPath: string): string {
-  return `status = running and notebook_path = ${quote(notebookPath)}`;
+export function runningFilter(relativePath: string, serverRoot = ''): string {
+  return `status = running and ${notebookFilter(relativePath, serverRoot)}`;
+}
+
+/** `"12s"`, `"5m"`, `"3h"`, `"2d"`: how long ago a run started, short enough for the narrow sidebar. */
+export function formatAge(epoch: number | null | undefined, now: number = Date.now() / 1000): string {
+  if (!epoch) {
+    return '';
+  }
+  const seconds = Math.max(0, now - epoch);
+  if (seconds < 60) {
+    return `${Math.floor(seconds)}s`;
+  }
+  if (seconds < 3600) {
+    return `${Math.floor(seconds / 60)}m`;
+  }
+  if (seconds < 86400) {
+    return `${Math.floor(seconds / 3600)}h`;
+  }
+  return `${Math.floor(seconds / 86400)}d`;
+}
+
+/**
+ * What the cheap poll compares between two looks at the newest run: a new run, a run that finished, a removed
+ * run or a changed filter result all change it. The full pages are only refetched when it changes.
+ */
+export function headSignature(page: Pick<Mlops.IRunsPage, 'total' | 'runs'>): string {
+  const head = page.runs[0];
+  return head ? `${page.total}|${head.id}|${head.status}|${head.end_time ?? ''}` : `${page.total}|`;
+}
+
+/** Whether a finished notebook cell may have started, stopped or logged to a run (then the lists refresh). */
+export function isTrackingCell(source: string): boolean {
+  return /(^|\n)\s*%{1,2}track\b|\bmlops\.|\bjupyter_mlops\b/.test(source);
 }
 
 /** Parse the tag editor's text (`"a, b c"`) into distinct tags. */
@@ -181,9 +246,18 @@ export const EMPTY_FILTER: IFilterState = { draft: '', applied: '', error: null,
 
 /** Metric columns when the user chose none: the most common keys among the loaded runs (at most `max`). */
 export function defaultMetricKeys(runs: Mlops.IRun[], max = 3): string[] {
+  return commonKeys(runs.map(run => run.metrics), max);
+}
+
+/** Param columns of the full runs table: the most common param names among the loaded runs. */
+export function defaultParamKeys(runs: Mlops.IRun[], max = 6): string[] {
+  return commonKeys(runs.map(run => run.params), max);
+}
+
+function commonKeys(records: object[], max: number): string[] {
   const counts = new Map<string, number>();
-  for (const run of runs) {
-    for (const key of Object.keys(run.metrics)) {
+  for (const record of records) {
+    for (const key of Object.keys(record)) {
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
   }
@@ -290,4 +364,56 @@ export function formatParam(value: unknown, wasFloat = false): string {
     return Number.isInteger(value) && wasFloat ? value.toFixed(1) : String(value);
   }
   return formatValue(value);
+}
+
+/** A compare tab's title from its runs' labels: `classifier vs baseline`, `a vs b vs c`, `a vs b +3 more`. */
+export function compareTitle(runs: Pick<Mlops.IRun, 'id' | 'name'>[]): string {
+  const labels = Array.from(runLabels(runs).values());
+  const shown = labels.slice(0, 3).join(' vs ');
+  return labels.length > 3 ? `${labels.slice(0, 2).join(' vs ')} +${labels.length - 2} more` : shown;
+}
+
+/**
+ * An environment snapshot (`jupyter_mlops.capture.env`) as labelled lines for run details, instead of raw JSON:
+ * `Python 3.11.4 (CPython)`, `Platform Linux 6.1.0 x86_64`, `CPU 8 × Intel…`, `RAM 16.8 GB`, `Packages 143`.
+ * Missing or oddly shaped parts are left out.
+ */
+export function environmentRows(env: Record<string, unknown> | null | undefined): [string, string][] {
+  if (!env) {
+    return [];
+  }
+  const obj = (value: unknown): Record<string, unknown> =>
+    value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  const text = (...parts: unknown[]) =>
+    parts
+      .filter(p => p !== null && p !== undefined && p !== '')
+      .map(String)
+      .join(' ');
+  const rows: [string, string][] = [];
+  const python = obj(env.python);
+  const version = typeof env.python === 'string' ? env.python : text(python.version);
+  if (version) {
+    rows.push(['Python', text(version, python.implementation ? `(${python.implementation})` : '')]);
+  }
+  if (python.executable) {
+    rows.push(['Interpreter', String(python.executable)]);
+  }
+  const platform = obj(env.platform);
+  const system = typeof env.platform === 'string' ? env.platform : text(platform.system, platform.release, platform.machine);
+  if (system) {
+    rows.push(['Platform', system]);
+  }
+  const cpu = obj(env.cpu);
+  if (cpu.count || cpu.model) {
+    rows.push(['CPU', text(cpu.count ? `${cpu.count} ×` : '', cpu.model)]);
+  }
+  const ram = obj(env.ram);
+  if (typeof ram.total === 'number') {
+    rows.push(['RAM', formatBytes(ram.total)]);
+  }
+  if (Array.isArray(env.gpus) && env.gpus.length) {
+    rows.push(['GPUs', env.gpus.map(g => (typeof g === 'string' ? g : text(obj(g).name) || JSON.stringify(g))).join(', ')]);
+  }
+  rows.push(['Packages', String(Object.keys(obj(env.packages)).length)]);
+  return rows;
 }

@@ -1,7 +1,7 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { requestAPI } from './handler';
-import { ISort, pagesFor, runningFilter, sharedNames, sortParam } from './logic';
+import { headSignature, ISort, notebookFilter, pagesFor, sharedNames, sortParam } from './logic';
 import { Mlops } from './tokens';
 
 /**
@@ -16,6 +16,7 @@ export class RunsModel {
   constructor(options: RunsModel.IOptions = {}) {
     this.pageSize = options.pageSize ?? 100;
     this._refreshInterval = options.refreshInterval ?? 5;
+    this._serverRoot = options.serverRoot ?? '';
   }
 
   readonly pageSize: number;
@@ -189,11 +190,56 @@ export class RunsModel {
     return requestAPI<Mlops.IComparison>(`compare?ids=${ids.map(encodeURIComponent).join(',')}`);
   }
 
-  /** The running run of a notebook, or null. @throws {Mlops.ResponseError} */
+  /**
+   * The run of a notebook the status bar shows: its running run, else its latest one; null when it has none.
+   * `notebookPath` is JupyterLab's path (relative to the server root); runs stored with the kernel's absolute
+   * path are found too (see `notebookPathForms`). @throws {Mlops.ResponseError}
+   */
   async currentRun(notebookPath: string): Promise<Mlops.IRun | null> {
-    const filter = encodeURIComponent(runningFilter(notebookPath));
-    const page = await requestAPI<Mlops.IRunsPage>(`runs?filter=${filter}&limit=1`);
-    return page.runs[0] ?? null;
+    const filter = notebookFilter(notebookPath, this._serverRoot);
+    const query = (f: string) => `runs?filter=${encodeURIComponent(f)}&sort=-start_time&limit=1`;
+    const running = await requestAPI<Mlops.IRunsPage>(query(`status = running and ${filter}`));
+    if (running.runs[0]) {
+      return running.runs[0];
+    }
+    const latest = await requestAPI<Mlops.IRunsPage>(query(filter));
+    return latest.runs[0] ?? null;
+  }
+
+  /**
+   * Whether a view of the list is on screen (the sidebar or the runs table). While one is, the model checks the
+   * newest run every `refreshInterval` seconds (one row, see `headSignature`) and reloads when it changed.
+   */
+  setVisible(view: object, visible: boolean): void {
+    if (visible) {
+      this._visible.add(view);
+    } else {
+      this._visible.delete(view);
+    }
+  }
+
+  /** One cheap look at the newest run under the current filter; reloads the loaded pages when it changed. */
+  async checkForNew(): Promise<boolean> {
+    const query = new URLSearchParams({ sort: '-start_time', limit: '1' });
+    if (this._filter) {
+      query.set('filter', this._filter);
+    }
+    const generation = this._generation;
+    let signature: string;
+    try {
+      signature = headSignature(await requestAPI<Mlops.IRunsPage>(`runs?${query.toString()}`));
+    } catch {
+      return false; // the next full refresh reports the error
+    }
+    if (generation !== this._generation) {
+      return false;
+    }
+    const changed = this._head !== null && signature !== this._head;
+    this._head = signature;
+    if (changed) {
+      await this.refresh();
+    }
+    return changed;
   }
 
   /** Start polling (the sidebar calls this once it is shown). */
@@ -230,6 +276,9 @@ export class RunsModel {
     try {
       const reply = await this._fetchPage(page, this._filter, this._sort);
       if (generation === this._generation) {
+        if (page === 0) {
+          this._noteHead(reply);
+        }
         this._pages.set(page, reply.runs);
         this._total = reply.total;
         this._error = null;
@@ -246,11 +295,18 @@ export class RunsModel {
 
   private _reset(first: Mlops.IRunsPage): void {
     this._generation += 1;
+    this._noteHead(first);
     this._pages = new Map([[0, first.runs]]);
     this._pending.clear();
     this._total = first.total;
     this._error = null;
     this._changed.emit();
+  }
+
+  /** The first page in the default order is also the newest-run look `checkForNew` compares against. */
+  private _noteHead(first: Mlops.IRunsPage): void {
+    const newestFirst = this._sort.key === 'start_time' && this._sort.desc;
+    this._head = newestFirst ? headSignature(first) : null;
   }
 
   private _fail(error: unknown): void {
@@ -274,9 +330,12 @@ export class RunsModel {
       return;
     }
     this._timer = window.setInterval(() => {
-      // Finished lists are static; only poll while something can still change (or nothing is loaded yet).
+      // Running rows change every few seconds: reload them. Otherwise a list on screen only asks for its newest
+      // run (one row), so a run started and finished elsewhere shows up without costing a page per tick.
       if (this._hasRunning() || this._pages.size === 0) {
         void this.refresh();
+      } else if (this._visible.size > 0) {
+        void this.checkForNew();
       }
     }, this._refreshInterval * 1000);
   }
@@ -297,6 +356,9 @@ export class RunsModel {
   private _timer = 0;
   private _started = false;
   private _disposed = false;
+  private _serverRoot: string;
+  private _visible = new Set<object>();
+  private _head: string | null = null;
 }
 
 export namespace RunsModel {
@@ -305,5 +367,7 @@ export namespace RunsModel {
     pageSize?: number;
     /** Seconds between refreshes while runs are running (0 disables). */
     refreshInterval?: number;
+    /** The server's root folder (page config `serverRoot`), to find runs stored with absolute notebook paths. */
+    serverRoot?: string;
   }
 }

@@ -7,6 +7,8 @@ the compare view, which shows the differing param, a rendered metric chart and t
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -15,6 +17,7 @@ from jupyter_mlops.store import open_store
 pytestmark = pytest.mark.requires_browser
 
 SIDEBAR = '#jupyter-mlops-sidebar'
+TABLE = '#jupyter-mlops-runs-table'
 
 
 FITS = """() => {
@@ -46,10 +49,40 @@ def widen_sidebar(page, width: int = 830) -> None:
         page.mouse.up()
 
 
+def test_narrow_sidebar_shows_name_status_age_and_metric(page, screenshot):
+    # At the default sidebar width every column of the compact list is inside the panel (issue 9, item 22).
+    open_sidebar(page)
+    sidebar = page.locator(SIDEBAR).bounding_box()
+    assert sidebar and sidebar["width"] < 320, sidebar
+    row = page.locator(f"{SIDEBAR} .jp-Mlops-row[data-run-id]").first
+    for key in ("status", "name", "start_time", "metrics."):
+        cell = row.locator(f".jp-Mlops-cell[data-key^='{key}']")
+        expect(cell).to_be_visible()
+        box = cell.bounding_box()
+        assert box and box["x"] >= sidebar["x"] and box["x"] + box["width"] <= sidebar["x"] + sidebar["width"] + 1, key
+    expect(row.locator(".jp-Mlops-cell[data-key^='metrics.']")).to_have_text(re.compile(r"\d"))
+    expect(row.locator(".jp-Mlops-cell[data-key=start_time]")).to_have_text(re.compile(r"^\d+[smhd]$"))
+    screenshot(page.locator(SIDEBAR), "sidebar.png")
+
+    # "Open runs table": the full table in the main area, sortable, with a column chooser.
+    page.locator(SIDEBAR).get_by_role("button", name="Open runs table").click()
+    table = page.locator(TABLE)
+    expect(table.locator(".jp-Mlops-row[data-run-id]")).to_have_count(2)
+    for key in ("experiment", "duration", "metrics.cv_auc", "tags"):
+        expect(table.locator(f".jp-Mlops-header[data-key='{key}']")).to_be_visible()
+    table.locator(".jp-Mlops-columnChooser summary").click()
+    table.locator(".jp-Mlops-columnChooser input[data-key=experiment]").uncheck()
+    expect(table.locator(".jp-Mlops-header[data-key=experiment]")).to_have_count(0)
+    table.locator(".jp-Mlops-columnChooser summary").click()
+    table.locator(".jp-Mlops-header[data-key=duration]").click()
+    expect(table.locator(".jp-Mlops-header[data-key=duration]")).to_have_attribute("aria-sort", "descending")
+    screenshot(page, "runs-table.png")
+    assert page.errors == []
+
+
 def test_sidebar_filter_and_edit_note(page, lab_server, screenshot):
     open_sidebar(page)
     rows = page.locator(f"{SIDEBAR} .jp-Mlops-row[data-run-id]")
-    expect(page.locator(f"{SIDEBAR} .jp-Mlops-header[data-key='metrics.cv_auc']")).to_be_visible()
 
     # An invalid filter shows the server's message inline and keeps the rows.
     box = page.locator(f"{SIDEBAR} .jp-Mlops-filterInput")
@@ -64,8 +97,9 @@ def test_sidebar_filter_and_edit_note(page, lab_server, screenshot):
     expect(rows).to_have_count(1)
     run_id = rows.first.get_attribute("data-run-id")
 
-    rows.first.click(position={"x": 60, "y": 12})  # near the left edge: no horizontal auto-scroll
-    details = page.locator(f"{SIDEBAR} .jp-Mlops-details")
+    # A row's details open in the main-area table, where they have room.
+    rows.first.click(position={"x": 60, "y": 12})
+    details = page.locator(f"{TABLE} .jp-Mlops-details")
     expect(details).to_contain_text("learning_rate")
     expect(details).to_contain_text("0.05")
     details.locator(".jp-Mlops-noteInput").fill("a higher learning rate converges faster")
@@ -77,9 +111,7 @@ def test_sidebar_filter_and_edit_note(page, lab_server, screenshot):
     box.fill("")
     box.press("Enter")
     expect(rows).to_have_count(2)
-    widen_sidebar(page)
     expect(details).to_contain_text("a higher learning rate converges faster")
-    screenshot(page, "sidebar.png")
     assert page.errors == []
 
 
@@ -125,7 +157,7 @@ def test_flagged_run_shows_a_warning_badge(page, lab_server, screenshot):
     expect(page.locator(f"{SIDEBAR} .jp-Mlops-warnBadge")).to_have_count(1)
 
     row.click(position={"x": 60, "y": 12})
-    warnings = page.locator(f"{SIDEBAR} .jp-Mlops-details .jp-Mlops-warnings")
+    warnings = page.locator(f"{TABLE} .jp-Mlops-details .jp-Mlops-warnings")
     expect(warnings).to_contain_text("executed out of order")
     expect(warnings).to_contain_text("kernel restarted during the run")
     screenshot(page.locator(SIDEBAR), "sidebar-warning.png")
@@ -140,7 +172,7 @@ def test_same_names_get_a_short_id_and_params_show_as_given(page):
         run_id = rows.nth(i).get_attribute("data-run-id")
         expect(rows.nth(i).locator("[data-key=name]")).to_contain_text(f"classifier {run_id[:8]}")
     rows.first.click(position={"x": 60, "y": 12})
-    params = page.locator(f"{SIDEBAR} .jp-Mlops-details .jp-Mlops-kv").first
+    params = page.locator(f"{TABLE} .jp-Mlops-details .jp-Mlops-kv").first
     expect(params.locator("tr", has_text="alpha").locator("td")).to_have_text("0.0001")  # not 1.000e-4
     # Chromium hands the JSON reviver each number's source text, which is what keeps a `1.0` param's ".0".
     assert page.evaluate("JSON.parse('[1.0]', (k, v, c) => (k === '0' ? c.source : v))[0]") == "1.0"

@@ -153,3 +153,14 @@ def test_every_spec_has_a_fixed_pixel_width_that_fits_a_notebook_output():
 def test_step_axis_has_no_fractional_ticks():
     spec = charts.metric_history_spec({"a": history(5)}, "loss")
     assert spec["encoding"]["x"]["axis"]["tickMinStep"] == 1
+
+
+def test_short_step_axis_lists_whole_steps():
+    # Issue 9, item 25: three steps (0, 1, 2) drew ticks at 0.5 and 1.5 in the lab, tickMinStep notwithstanding
+    # (Vega caps the count at span + 1 = 3 and d3 then steps by 0.5). Short histories list their steps outright.
+    spec = charts.metric_history_spec({"a": history(3), "b": history(2)}, "loss")
+    assert spec["encoding"]["x"]["axis"]["values"] == [0, 1, 2]
+    assert spec["encoding"]["x"]["axis"]["format"] == "d"  # "0", not "0.0"
+    long = charts.metric_history_spec({"a": history(40)}, "loss")
+    assert "values" not in long["encoding"]["x"]["axis"]
+    assert long["encoding"]["x"]["axis"]["tickMinStep"] == 1

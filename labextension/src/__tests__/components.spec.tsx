@@ -194,3 +194,75 @@ describe('params shown as given', () => {
     expect(row).toEqual(['1.0', '10.0']);
   });
 });
+
+describe('the narrow sidebar list (issue 9, item 22)', () => {
+  it('shows status, name, age and the key metric in ~250 px, and no experiment, tags or duration', () => {
+    const rows = [run('a', { name: 'classifier', metrics: { cv_auc: 0.91, loss: 0.2 }, tags: ['x'] })];
+    act(() =>
+      root.render(
+        <div style={{ width: 250 }}>
+          <RunsTable
+            compact
+            total={1}
+            rowAt={i => rows[i]}
+            keyMetrics={['cv_auc', 'loss']}
+            sort={{ key: 'start_time', desc: true }}
+            selection={new Set()}
+            activeId={null}
+            onSort={() => undefined}
+            onToggleSelected={() => undefined}
+            onActivate={() => undefined}
+            onRange={() => undefined}
+          />
+        </div>
+      )
+    );
+    const row = host.querySelector('.jp-Mlops-row[data-run-id=a]')!;
+    const keys = Array.from(row.querySelectorAll('.jp-Mlops-cell[data-key]')).map(c => c.getAttribute('data-key'));
+    expect(keys).toEqual(['status', 'name', 'start_time', 'metrics.cv_auc']);
+    expect(row.querySelector('[data-key="metrics.cv_auc"]')?.textContent).toBe('0.91');
+    const fixed = Array.from(row.querySelectorAll<HTMLElement>('.jp-Mlops-cell'))
+      .map(c => parseInt(c.style.width || c.style.minWidth || '0', 10))
+      .reduce((a, b) => a + b, 0);
+    expect(fixed).toBeLessThanOrEqual(250);
+    expect(host.querySelector('.jp-Mlops-table')?.classList.contains('jp-mod-compact')).toBe(true);
+  });
+
+  it('hides the columns the user unticked in the full table, never the name', () => {
+    const rows = [run('a', { params: { lr: 0.1 } })];
+    const render = (hidden: Set<string>) =>
+      act(() =>
+        root.render(
+          <RunsTable
+            total={1}
+            rowAt={i => rows[i]}
+            keyMetrics={['auc']}
+            params={['lr']}
+            hidden={hidden}
+            sort={{ key: 'start_time', desc: true }}
+            selection={new Set()}
+            activeId={null}
+            onSort={() => undefined}
+            onToggleSelected={() => undefined}
+            onActivate={() => undefined}
+            onRange={() => undefined}
+          />
+        )
+      );
+    const headers = () => Array.from(host.querySelectorAll('.jp-Mlops-header')).map(h => h.getAttribute('data-key'));
+    render(new Set());
+    expect(headers()).toEqual(['status', 'name', 'experiment', 'start_time', 'duration', 'metrics.auc', 'params.lr', 'tags']);
+    render(new Set(['experiment', 'tags', 'name']));
+    expect(headers()).toEqual(['status', 'name', 'start_time', 'duration', 'metrics.auc', 'params.lr']);
+  });
+});
+
+describe('compare view order (issue 9, item 25)', () => {
+  it("follows the CLI's order and always has an Environment section", async () => {
+    await act(async () => root.render(<CompareView comparison={comparison()} renderChart={async () => () => undefined} />));
+    const order = Array.from(host.querySelectorAll('.jp-Mlops-compareSection')).map(s => s.getAttribute('data-section'));
+    const tables = order.filter(s => s !== 'charts' && s !== 'params-chart' && s !== 'flags' && s !== 'data');
+    expect(tables).toEqual(['params', 'code', 'environment', 'metrics']);
+    expect(host.querySelector('[data-section=environment]')?.textContent).toContain('Same Python');
+  });
+});

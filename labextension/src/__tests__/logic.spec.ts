@@ -1,5 +1,13 @@
 import {
+  compareTitle,
+  environmentRows,
   defaultMetricKeys,
+  formatAge,
+  formatBytes,
+  headSignature,
+  isTrackingCell,
+  notebookPathForms,
+  runningFilter,
   diffLineKind,
   EMPTY_FILTER,
   filterReducer,
@@ -158,5 +166,79 @@ describe('params as given', () => {
   it('remembers nothing where the runtime gives the reviver no source text', () => {
     const parsed = JSON.parse('{"params": {"C": 1.0}}', rememberWholeFloats as any);
     expect(parsed.params.C).toBe(1);
+  });
+});
+
+describe('issue 9 sidebar helpers', () => {
+  it('writes sizes in the SI units of the CLI (13.3 kB, not 12.9 KB)', () => {
+    expect(formatBytes(13_300)).toBe('13.3 kB');
+    expect(formatBytes(999)).toBe('999 B');
+    expect(formatBytes(2_500_000)).toBe('2.5 MB');
+  });
+
+  it('finds a notebook under the relative and the absolute path', () => {
+    expect(notebookPathForms('sub/train.ipynb', '/srv/proj/')).toEqual(['sub/train.ipynb', '/srv/proj/sub/train.ipynb']);
+    expect(notebookPathForms('train.ipynb', '')).toEqual(['train.ipynb']);
+    expect(notebookPathForms('train.ipynb', 'C:\\work')).toEqual(['train.ipynb', 'C:/work/train.ipynb']);
+    expect(runningFilter('a.ipynb', '/r')).toBe('status = running and notebook_path in ("a.ipynb", "/r/a.ipynb")');
+  });
+
+  it('says how long ago a run started in a few characters', () => {
+    expect(formatAge(1000, 1030)).toBe('30s');
+    expect(formatAge(1000, 1000 + 5 * 60)).toBe('5m');
+    expect(formatAge(1000, 1000 + 3 * 3600)).toBe('3h');
+    expect(formatAge(1000, 1000 + 2 * 86400)).toBe('2d');
+  });
+
+  it('sees a new or finished run in the newest-run signature', () => {
+    const a = headSignature({ total: 1, runs: [run('a', { status: 'running', end_time: null })] });
+    expect(headSignature({ total: 1, runs: [run('a', { status: 'finished' })] })).not.toBe(a);
+    expect(headSignature({ total: 2, runs: [run('b')] })).not.toBe(a);
+    expect(headSignature({ total: 0, runs: [] })).toBe('0|');
+  });
+
+  it('recognises cells that track', () => {
+    expect(isTrackingCell('%load_ext jupyter_mlops\n%track start')).toBe(true);
+    expect(isTrackingCell('%%track metrics\nacc = 1')).toBe(true);
+    expect(isTrackingCell('mlops.log_metric("a", 1)')).toBe(true);
+    expect(isTrackingCell('x = 1  # no tracking')).toBe(false);
+  });
+
+  it('titles a compare tab by its runs', () => {
+    expect(compareTitle([run('a1', { name: 'base' }), run('b1', { name: 'wide' })])).toBe('base vs wide');
+    expect(compareTitle([run('aaaaaaaa1', { name: 'c' }), run('bbbbbbbb2', { name: 'c' })])).toBe(
+      'c (aaaaaaaa) vs c (bbbbbbbb)'
+    );
+    const many = ['a', 'b', 'c', 'd', 'e'].map(n => run(n, { name: n }));
+    expect(compareTitle(many)).toBe('a vs b +3 more');
+  });
+});
+
+describe('compare and details readability (issue 9, item 25 and the small points)', () => {
+  it('does not crown the baseline when metrics tie', () => {
+    const tie = { key: 'auc', values: [0.9, 0.9], deltas: [0, 0], best: 0, goal: 'max' as const };
+    expect([isBest(tie, 0), isBest(tie, 1)]).toEqual([false, false]);
+    const twoBest = { key: 'auc', values: [0.9, 0.8, 0.9], deltas: [0, -0.1, 0], best: 0, goal: 'max' as const };
+    expect([0, 1, 2].map(i => isBest(twoBest, i))).toEqual([true, false, true]);
+  });
+
+  it('writes the environment in words, not JSON', () => {
+    const rows = environmentRows({
+      python: { version: '3.11.4', implementation: 'CPython', executable: '/venv/bin/python' },
+      platform: { system: 'Linux', release: '6.1.0', machine: 'x86_64', platform: 'Linux-6.1.0' },
+      cpu: { model: 'Xeon', count: 8 },
+      ram: { total: 16_800_000_000 },
+      gpus: [],
+      packages: { numpy: '2.0.0', pandas: '2.2.0' }
+    });
+    expect(rows).toEqual([
+      ['Python', '3.11.4 (CPython)'],
+      ['Interpreter', '/venv/bin/python'],
+      ['Platform', 'Linux 6.1.0 x86_64'],
+      ['CPU', '8 × Xeon'],
+      ['RAM', '16.8 GB'],
+      ['Packages', '2']
+    ]);
+    expect(rows.some(([, v]) => v.includes('{'))).toBe(false);
   });
 });

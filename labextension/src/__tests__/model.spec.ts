@@ -101,11 +101,32 @@ describe('RunsModel edits and selection', () => {
   });
 
   it('asks for the running run of a notebook with a quoted path', async () => {
-    request.mockResolvedValueOnce({ runs: [], total: 0, offset: 0, limit: 1 } as any);
+    request.mockResolvedValue({ runs: [], total: 0, offset: 0, limit: 1 } as any);
     const model = new RunsModel();
     expect(await model.currentRun('dir/my "nb".ipynb')).toBeNull();
     const query = new URLSearchParams(request.mock.calls[0][0]!.split('?')[1]);
-    expect(query.get('filter')).toBe('status = running and notebook_path = "dir/my \\"nb\\".ipynb"');
+    expect(query.get('filter')).toBe('status = running and notebook_path in ("dir/my \\"nb\\".ipynb")');
+  });
+
+  it("finds a notebook's run stored with the kernel's absolute path (issue 9, item 24)", async () => {
+    // The kernel stored /srv/proj/sub/train.ipynb; JupyterLab knows sub/train.ipynb under the root /srv/proj.
+    const stored = run('abs', { status: 'running', notebook_path: '/srv/proj/sub/train.ipynb' });
+    request.mockImplementation(async (endPoint = '') => {
+      const filter = new URLSearchParams(endPoint.split('?')[1]).get('filter') ?? '';
+      const hit = filter.includes('"/srv/proj/sub/train.ipynb"');
+      return { runs: hit ? [stored] : [], total: hit ? 1 : 0, offset: 0, limit: 1 } as any;
+    });
+    const model = new RunsModel({ serverRoot: '/srv/proj/' });
+    expect((await model.currentRun('sub/train.ipynb'))?.id).toBe('abs');
+  });
+
+  it("shows the notebook's latest run when none is running", async () => {
+    request.mockImplementation(async (endPoint = '') => {
+      const filter = new URLSearchParams(endPoint.split('?')[1]).get('filter') ?? '';
+      const runs = filter.startsWith('status = running') ? [] : [run('done')];
+      return { runs, total: runs.length, offset: 0, limit: 1 } as any;
+    });
+    expect((await new RunsModel().currentRun('train.ipynb'))?.id).toBe('done');
   });
 });
 
@@ -140,6 +161,36 @@ describe('RunsModel live refresh', () => {
     const settled = calls();
     await jest.advanceTimersByTimeAsync(10000);
     expect(calls()).toBe(settled); // nothing can change any more: no polling
+    model.dispose();
+  });
+
+  it('shows a run made elsewhere while the list is on screen, with one-row checks in between (item 23)', async () => {
+    let runs: Mlops.IRun[] = [];
+    request.mockImplementation(async (endPoint = '') => {
+      const limit = Number(new URLSearchParams(endPoint.split('?')[1]).get('limit'));
+      return { runs: runs.slice(0, limit), total: runs.length, offset: 0, limit } as any;
+    });
+    const model = new RunsModel({ pageSize: 100, refreshInterval: 2 });
+    const view = {};
+    model.setVisible(view, true);
+    await model.refresh();
+    model.start();
+    expect(model.total).toBe(0);
+    const limits = () => request.mock.calls.map(c => new URLSearchParams(c[0]!.split('?')[1]).get('limit'));
+
+    const before = limits().length;
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(limits().slice(before)).toEqual(['1']); // nothing new: one row asked for, no page
+    runs = [run('new', { status: 'finished' })]; // a notebook started and finished a run
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(model.total).toBe(1);
+    expect(model.rowAt(0)?.id).toBe('new');
+
+    model.setVisible(view, false); // hidden: no requests at all
+    const hidden = limits().length;
+    runs = [run('other'), ...runs];
+    await jest.advanceTimersByTimeAsync(10000);
+    expect(limits().length).toBe(hidden);
     model.dispose();
   });
 });

@@ -176,10 +176,17 @@ export function PackageChanges(props: { comparison: Mlops.IComparison }): JSX.El
   const python = env.python ?? [];
   const pythonDiffers = new Set(python).size > 1;
   if (env.packages.length === 0 && !pythonDiffers) {
-    return null;
+    return (
+      <section className="jp-Mlops-compareSection" data-section="environment">
+        <h3>Environment</h3>
+        <div className="jp-Mlops-empty">
+          Same Python{python[0] ? ` (${python[0]})` : ''} and packages.
+        </div>
+      </section>
+    );
   }
   return (
-    <section className="jp-Mlops-compareSection" data-section="packages">
+    <section className="jp-Mlops-compareSection" data-section="environment">
       <h3>Environment</h3>
       <table className="jp-Mlops-grid">
         <thead>
@@ -275,7 +282,10 @@ export function RunWarnings(props: { comparison: Mlops.IComparison }): JSX.Eleme
   );
 }
 
-/** The compare view: warnings, params, metrics, charts, params vs metric, data, packages and code. */
+/**
+ * The compare view, in the CLI's order (`jupyter-mlops compare`): warnings, params, code, data, environment,
+ * metrics; then the charts (metric history, params vs a metric), which only the graphical views have.
+ */
 export function CompareView(props: ICompareViewProps): JSX.Element {
   const { comparison } = props;
   const metricKeys = Object.keys(comparison.params_charts ?? {});
@@ -284,6 +294,9 @@ export function CompareView(props: ICompareViewProps): JSX.Element {
     <div className="jp-Mlops-compare">
       <RunWarnings comparison={comparison} />
       <ParamsTable comparison={comparison} />
+      <CodeDiff comparison={comparison} />
+      <DataChanges comparison={comparison} />
+      <PackageChanges comparison={comparison} />
       <MetricsTable comparison={comparison} />
       {Object.keys(comparison.charts).length > 0 && (
         <section className="jp-Mlops-compareSection" data-section="charts">
@@ -308,9 +321,6 @@ export function CompareView(props: ICompareViewProps): JSX.Element {
           <VegaChart spec={comparison.params_charts[metric]} render={props.renderChart} label={`params-${metric}`} />
         </section>
       )}
-      <DataChanges comparison={comparison} />
-      <PackageChanges comparison={comparison} />
-      <CodeDiff comparison={comparison} />
     </div>
   );
 }

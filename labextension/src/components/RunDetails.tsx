@@ -1,6 +1,7 @@
 import * as React from 'react';
 
 import {
+  environmentRows,
   formatBytes,
   formatDuration,
   formatParam,
@@ -198,10 +199,38 @@ export function RunDetails(props: IRunDetailsProps): JSX.Element {
         />
       </Section>
       <Section title="Environment" open={false}>
-        <KeyValues
-          values={env ? { python: env.python, platform: env.platform, packages: Object.keys(packages).length } : {}}
-          empty="No environment snapshot."
-        />
+        {env ? (
+          <>
+            <table className="jp-Mlops-kv jp-Mlops-envRows">
+              <tbody>
+                {environmentRows(env as Record<string, unknown>).map(([label, value]) => (
+                  <tr key={label}>
+                    <th>{label}</th>
+                    <td>{value}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {Object.keys(packages).length > 0 && (
+              <details className="jp-Mlops-packages">
+                <summary>Package versions</summary>
+                <ul className="jp-Mlops-list">
+                  {Object.keys(packages)
+                    .sort()
+                    .map(name => (
+                      <li key={name}>
+                        <code>
+                          {name}=={String(packages[name])}
+                        </code>
+                      </li>
+                    ))}
+                </ul>
+              </details>
+            )}
+          </>
+        ) : (
+          <div className="jp-Mlops-empty">No environment snapshot.</div>
+        )}
       </Section>
       <Section title="Executed code" open={false}>
         {code?.cells?.length ? (

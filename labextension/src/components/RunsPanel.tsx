@@ -4,7 +4,7 @@ import { IFilterState, ISort } from '../logic';
 import { Mlops } from '../tokens';
 import { FilterBar } from './FilterBar';
 import { RunDetails } from './RunDetails';
-import { RunsTable } from './RunsTable';
+import { columns, RunsTable } from './RunsTable';
 
 /** Props of the whole sidebar: the model's state and the container's callbacks. */
 export interface IRunsPanelProps {
@@ -34,13 +34,63 @@ export interface IRunsPanelProps {
   onRefresh: () => void;
   onSave: (patch: Mlops.IRunPatch) => Promise<void>;
   onCloseDetails: () => void;
+  /**
+   * `sidebar`: the narrow list (status, name, age, key metric) with an "Open runs table" button; a row opens
+   * in the table. `table` (default): the main-area table with every column, a column chooser and the details.
+   */
+  mode?: 'sidebar' | 'table';
+  /** Param columns of the table. */
+  params?: string[];
+  /** Columns hidden in the table, and a change of them. */
+  hidden?: ReadonlySet<string>;
+  onHiddenChange?: (hidden: Set<string>) => void;
+  /** The sidebar's "Open runs table" button. */
+  onOpenTable?: () => void;
+}
+
+/** The table's column chooser: every column but the name, checked when shown. */
+function ColumnChooser(props: {
+  keyMetrics: string[];
+  params: string[];
+  hidden: ReadonlySet<string>;
+  onChange: (hidden: Set<string>) => void;
+}): JSX.Element {
+  const choices = columns(props.keyMetrics, new Set(), props.params).filter(c => c.key !== 'name' && c.key !== 'status');
+  return (
+    <details className="jp-Mlops-columnChooser">
+      <summary className="jp-Mlops-button">Columns</summary>
+      <div className="jp-Mlops-columnList">
+        {choices.map(col => (
+          <label key={col.key} className="jp-Mlops-columnChoice">
+            <input
+              type="checkbox"
+              data-key={col.key}
+              checked={!props.hidden.has(col.key)}
+              onChange={event => {
+                const next = new Set(props.hidden);
+                if (event.currentTarget.checked) {
+                  next.delete(col.key);
+                } else {
+                  next.add(col.key);
+                }
+                props.onChange(next);
+              }}
+            />
+            {col.key.startsWith('params.') ? `param ${col.label}` : col.label}
+          </label>
+        ))}
+      </div>
+    </details>
+  );
 }
 
 /** The Experiments sidebar: filter box, toolbar, virtualised runs table and the selected run's details. */
 export function RunsPanel(props: IRunsPanelProps): JSX.Element {
   const count = props.selection.size;
+  const sidebar = props.mode === 'sidebar';
+  const hidden = props.hidden ?? new Set<string>();
   return (
-    <div className="jp-Mlops-panel">
+    <div className={`jp-Mlops-panel${sidebar ? ' jp-mod-sidebar' : ' jp-mod-table'}`}>
       <div className="jp-Mlops-title">
         <span>Experiments</span>
         <span className="jp-Mlops-muted jp-Mlops-count">
@@ -70,6 +120,24 @@ export function RunsPanel(props: IRunsPanelProps): JSX.Element {
         <button className="jp-Mlops-button" onClick={props.onRefresh} title="Reload runs">
           Refresh
         </button>
+        {sidebar && props.onOpenTable && (
+          <button
+            className="jp-Mlops-button jp-Mlops-openTable"
+            onClick={props.onOpenTable}
+            title="Open the full, sortable runs table (every column, run details) in the main area"
+            aria-label="Open runs table"
+          >
+            Table
+          </button>
+        )}
+        {!sidebar && props.onHiddenChange && (
+          <ColumnChooser
+            keyMetrics={props.keyMetrics}
+            params={props.params ?? []}
+            hidden={hidden}
+            onChange={props.onHiddenChange}
+          />
+        )}
       </div>
       {props.error && (
         <div className="jp-Mlops-error" role="alert">
@@ -96,14 +164,17 @@ export function RunsPanel(props: IRunsPanelProps): JSX.Element {
           onToggleSelected={props.onToggleSelected}
           onActivate={props.onActivate}
           onRange={props.onRange}
+          compact={sidebar}
+          hidden={hidden}
+          params={props.params}
         />
       )}
-      {props.detailError && (
+      {!sidebar && props.detailError && (
         <div className="jp-Mlops-error" role="alert">
           {props.detailError}
         </div>
       )}
-      {props.detail && (
+      {!sidebar && props.detail && (
         <RunDetails detail={props.detail} onSave={props.onSave} onClose={props.onCloseDetails} />
       )}
     </div>

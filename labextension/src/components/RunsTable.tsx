@@ -1,6 +1,17 @@
 import * as React from 'react';
 
-import { formatDuration, formatTime, formatValue, ISort, runWarnings, SORTABLE, visibleRange } from '../logic';
+import {
+  formatAge,
+  formatDuration,
+  formatParam,
+  formatTime,
+  formatValue,
+  ISort,
+  runWarnings,
+  SORTABLE,
+  visibleRange,
+  writtenAsFloat
+} from '../logic';
 import { Mlops } from '../tokens';
 
 export const ROW_HEIGHT = 26;
@@ -24,16 +35,54 @@ export interface IRunsTableProps {
   onActivate: (id: string) => void;
   /** The visible window changed: load rows `[start, end)`. */
   onRange: (start: number, end: number) => void;
+  /**
+   * The narrow sidebar list: status, name, age and the first key metric, fitted to ~250 px with the name taking
+   * the rest. The full table (every column, `hidden` ones left out) is the main-area "Runs table".
+   */
+  compact?: boolean;
+  /** Column keys the user chose to hide in the full table. */
+  hidden?: ReadonlySet<string>;
+  /** Param columns of the full table. */
+  params?: string[];
 }
 
-interface IColumn {
+export interface IColumn {
   key: string;
   label: string;
   width: number;
+  /** Takes the row's remaining width (the compact list's name). */
+  grow?: boolean;
   cell: (run: Mlops.IRun) => React.ReactNode;
 }
 
-function columns(keyMetrics: string[], shared: ReadonlySet<string>): IColumn[] {
+const NO_KEYS: ReadonlySet<string> = new Set();
+
+/** The narrow sidebar's columns: what matters in ~250 px (status, name, age, the key metric). */
+export function compactColumns(keyMetrics: string[], shared: ReadonlySet<string>): IColumn[] {
+  const all = columns(keyMetrics, shared);
+  const pick = (key: string) => all.find(c => c.key === key) as IColumn;
+  const metric = keyMetrics.length ? [{ ...pick(`metrics.${keyMetrics[0]}`), width: 64 }] : [];
+  return [
+    { ...pick('status'), width: 18 },
+    {
+      ...pick('name'),
+      width: 64,
+      grow: true,
+      // The name may be cut with "…" here: the tooltip keeps it (and the short id of a shared name) readable.
+      cell: run => <span title={`${run.name} (${run.id.slice(0, 8)})`}>{pick('name').cell(run)}</span>
+    },
+    {
+      key: 'start_time',
+      label: 'Age',
+      width: 50,
+      cell: run => <span title={formatTime(run.start_time)}>{formatAge(run.start_time)}</span>
+    },
+    ...metric
+  ];
+}
+
+/** Every column the full table can show, in order; the user may hide any but the name. */
+export function columns(keyMetrics: string[], shared: ReadonlySet<string>, params: string[] = []): IColumn[] {
   return [
     { key: 'status', label: '', width: 22, cell: run => <StatusDot status={run.status} /> },
     {
@@ -61,6 +110,12 @@ function columns(keyMetrics: string[], shared: ReadonlySet<string>): IColumn[] {
       label: key,
       width: 80,
       cell: (run: Mlops.IRun) => formatValue(run.metrics[key])
+    })),
+    ...params.map(key => ({
+      key: `params.${key}`,
+      label: key,
+      width: 80,
+      cell: (run: Mlops.IRun) => formatParam(run.params[key], writtenAsFloat(run.params, key))
     })),
     {
       key: 'tags',
@@ -95,6 +150,10 @@ export function StatusDot(props: { status: Mlops.RunStatus }): JSX.Element {
   );
 }
 
+function cellStyle(col: IColumn): React.CSSProperties {
+  return col.grow ? { flex: '1 1 auto', minWidth: col.width } : { width: col.width, flex: 'none' };
+}
+
 function isSortable(key: string): boolean {
   return SORTABLE.has(key) || key.startsWith('metrics.') || key.startsWith('params.');
 }
@@ -105,8 +164,16 @@ function isSortable(key: string): boolean {
  */
 export function RunsTable(props: IRunsTableProps): JSX.Element {
   const shared = props.sharedNames ?? NO_NAMES;
-  const cols = React.useMemo(() => columns(props.keyMetrics, shared), [props.keyMetrics, shared]);
-  const width = 28 + cols.reduce((sum, c) => sum + c.width, 0);
+  const hidden = props.hidden ?? NO_KEYS;
+  const cols = React.useMemo(
+    () =>
+      props.compact
+        ? compactColumns(props.keyMetrics, shared)
+        : columns(props.keyMetrics, shared, props.params).filter(c => c.key === 'name' || !hidden.has(c.key)),
+    [props.compact, props.keyMetrics, shared, hidden, props.params]
+  );
+  // The compact list fits its panel (the name shrinks); the full table is as wide as its columns and scrolls.
+  const width: number | string = props.compact ? '100%' : 28 + cols.reduce((sum, c) => sum + c.width, 0);
   const body = React.useRef<HTMLDivElement>(null);
   const [view, setView] = React.useState({ top: 0, height: 400 });
   const [start, end] = visibleRange(view.top, view.height, ROW_HEIGHT, props.total);
@@ -136,7 +203,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
     rows.push(<Row key={index} index={index} run={props.rowAt(index)} cols={cols} {...props} />);
   }
   return (
-    <div className="jp-Mlops-table" role="grid" aria-rowcount={props.total}>
+    <div className={`jp-Mlops-table${props.compact ? ' jp-mod-compact' : ''}`} role="grid" aria-rowcount={props.total}>
       <div
         className="jp-Mlops-tableBody"
         ref={body}
@@ -152,7 +219,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
               key={col.key}
               role="columnheader"
               className={`jp-Mlops-cell jp-Mlops-header${isSortable(col.key) ? ' jp-mod-sortable' : ''}`}
-              style={{ width: col.width }}
+              style={cellStyle(col)}
               data-key={col.key}
               aria-sort={props.sort.key === col.key ? (props.sort.desc ? 'descending' : 'ascending') : 'none'}
               onClick={() => isSortable(col.key) && props.onSort(col.key)}
@@ -179,7 +246,7 @@ interface IRowProps extends IRunsTableProps {
 
 function Row(props: IRowProps): JSX.Element {
   const { run, index } = props;
-  const style = { top: index * ROW_HEIGHT, height: ROW_HEIGHT };
+  const style = { top: index * ROW_HEIGHT, height: ROW_HEIGHT, width: props.compact ? '100%' : undefined };
   if (!run) {
     return <div className="jp-Mlops-row jp-mod-loading" style={style} role="row" />;
   }
@@ -210,7 +277,7 @@ function Row(props: IRowProps): JSX.Element {
         />
       </span>
       {props.cols.map(col => (
-        <span key={col.key} className="jp-Mlops-cell" style={{ width: col.width }} data-key={col.key}>
+        <span key={col.key} className="jp-Mlops-cell" style={cellStyle(col)} data-key={col.key}>
           {col.cell(run)}
         </span>
       ))}

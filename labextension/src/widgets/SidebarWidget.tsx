@@ -3,7 +3,7 @@ import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { RunsPanel } from '../components/RunsPanel';
-import { defaultMetricKeys, EMPTY_FILTER, filterReducer, nextSort } from '../logic';
+import { defaultMetricKeys, defaultParamKeys, EMPTY_FILTER, filterReducer, nextSort } from '../logic';
 import { RunsModel } from '../model';
 import { Mlops } from '../tokens';
 
@@ -20,10 +20,19 @@ function useModel(model: RunsModel): number {
   return version;
 }
 
+interface IContainerProps {
+  model: RunsModel;
+  onCompare: (ids: string[]) => void;
+  mode: 'sidebar' | 'table';
+  /** Open (or bring forward) the main-area runs table. */
+  onOpenTable?: () => void;
+}
+
 /** Wires the model to the props-only panel: filter box state, details fetching, focusing a run. */
-function SidebarContainer(props: { model: RunsModel; onCompare: (ids: string[]) => void }): JSX.Element {
-  const { model } = props;
+function RunsContainer(props: IContainerProps): JSX.Element {
+  const { model, mode } = props;
   useModel(model);
+  const [hidden, setHidden] = React.useState<ReadonlySet<string>>(new Set());
   const [filter, dispatch] = React.useReducer(filterReducer, EMPTY_FILTER);
   const [detail, setDetail] = React.useState<Mlops.IRunDetail | null>(null);
   const [detailError, setDetailError] = React.useState<string | null>(null);
@@ -32,7 +41,8 @@ function SidebarContainer(props: { model: RunsModel; onCompare: (ids: string[]) 
 
   React.useEffect(() => {
     setDetailError(null);
-    if (!active) {
+    // Details live in the main-area table; the narrow sidebar does not fetch them.
+    if (!active || mode === 'sidebar') {
       setDetail(null);
       return;
     }
@@ -44,7 +54,7 @@ function SidebarContainer(props: { model: RunsModel; onCompare: (ids: string[]) 
     return () => {
       current = false;
     };
-  }, [model, active]);
+  }, [model, active, mode]);
 
   React.useEffect(() => {
     const onFocus = (_: RunsModel, id: string) => {
@@ -78,7 +88,9 @@ function SidebarContainer(props: { model: RunsModel; onCompare: (ids: string[]) 
     }
   }
   const chosen = model.keyMetrics;
-  const derived = defaultMetricKeys(firstPage).join('\n');
+  const derived = defaultMetricKeys(firstPage, mode === 'table' ? 8 : 3).join('\n');
+  const paramKey = mode === 'table' ? defaultParamKeys(firstPage).join('\n') : '';
+  const params = React.useMemo(() => (paramKey ? paramKey.split('\n') : []), [paramKey]);
   const keyMetrics = React.useMemo(() => (chosen.length ? chosen : derived ? derived.split('\n') : []), [chosen, derived]);
   // A stable set while the shared names stay the same, so the table's columns are not rebuilt on every render.
   const sharedKey = Array.from(model.sharedNames()).sort().join('\n');
@@ -86,6 +98,11 @@ function SidebarContainer(props: { model: RunsModel; onCompare: (ids: string[]) 
 
   return (
     <RunsPanel
+      mode={mode}
+      params={params}
+      hidden={hidden}
+      onHiddenChange={setHidden}
+      onOpenTable={props.onOpenTable}
       filter={filter}
       total={model.total}
       rowAt={i => model.rowAt(i)}
@@ -107,7 +124,15 @@ function SidebarContainer(props: { model: RunsModel; onCompare: (ids: string[]) 
       }}
       onSort={key => void model.setSort(nextSort(model.sort, key))}
       onToggleSelected={id => model.toggleSelected(id)}
-      onActivate={id => model.setActive(id === active ? null : id)}
+      onActivate={id => {
+        if (mode === 'sidebar') {
+          // A row's details open in the wide table, where they do not wrap (issue 9, item 22).
+          model.setActive(id);
+          props.onOpenTable?.();
+        } else {
+          model.setActive(id === active ? null : id);
+        }
+      }}
       onRange={onRange}
       onCompare={() => props.onCompare(model.selectedForCompare())}
       onClearSelection={() => model.clearSelection()}
@@ -123,11 +148,12 @@ function SidebarContainer(props: { model: RunsModel; onCompare: (ids: string[]) 
   );
 }
 
-/** The left-sidebar "Experiments" panel. */
+/** The left-sidebar "Experiments" panel: the compact list. */
 export class SidebarWidget extends ReactWidget {
   constructor(
     readonly model: RunsModel,
-    private readonly _onCompare: (ids: string[]) => void
+    private readonly _onCompare: (ids: string[]) => void,
+    private readonly _onOpenTable: () => void = () => undefined
   ) {
     super();
     this.addClass('jp-Mlops-sidebar');
@@ -136,16 +162,56 @@ export class SidebarWidget extends ReactWidget {
   /** Load and poll only once the panel is first shown, so a lab that never opens it costs no requests. */
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
+    this.model.setVisible(this, true);
     if (!this._started) {
       this._started = true;
       this.model.start();
       void this.model.refresh();
+    } else {
+      void this.model.checkForNew();
     }
   }
 
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this.model.setVisible(this, false);
+  }
+
   render(): JSX.Element {
-    return <SidebarContainer model={this.model} onCompare={this._onCompare} />;
+    return <RunsContainer model={this.model} onCompare={this._onCompare} mode="sidebar" onOpenTable={this._onOpenTable} />;
   }
 
   private _started = false;
+}
+
+/** The main-area "Runs" table: every column (choosable), sortable, with the active run's details. */
+export class RunsTableWidget extends ReactWidget {
+  constructor(
+    readonly model: RunsModel,
+    private readonly _onCompare: (ids: string[]) => void
+  ) {
+    super();
+    this.addClass('jp-Mlops-runsTable');
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.model.setVisible(this, true);
+    this.model.start();
+    void this.model.refresh();
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this.model.setVisible(this, false);
+  }
+
+  dispose(): void {
+    this.model.setVisible(this, false);
+    super.dispose();
+  }
+
+  render(): JSX.Element {
+    return <RunsContainer model={this.model} onCompare={this._onCompare} mode="table" />;
+  }
 }
