@@ -293,17 +293,31 @@ export const FLAG_WORDS: Record<string, string> = {
  * Why a run's result may not be trusted, in words: its raised notebook-state flags, and the points and params
  * the writer could not store (`logging_errors`; absent from older servers, which counts as none).
  */
-export function runWarnings(run: Pick<Mlops.IRun, 'flags' | 'logging_errors'>): string[] {
+export function runWarnings(run: Pick<Mlops.IRun, 'flags' | 'logging_errors' | 'flag_cells'>): string[] {
   const flags = run.flags ?? {};
+  const cells = run.flag_cells ?? {};
   // Known flags in their documented order (the stored order varies), then any flag a newer server adds.
   const order = [...Object.keys(FLAG_WORDS), ...Object.keys(flags).filter(f => !(f in FLAG_WORDS)).sort()];
-  const warnings = order.filter(flag => flags[flag]).map(flag => FLAG_WORDS[flag] ?? flag.replace(/_/g, ' '));
+  const warnings = order
+    .filter(flag => flags[flag])
+    .map(flag => (FLAG_WORDS[flag] ?? flag.replace(/_/g, ' ')) + cellList(cells[flag] ?? []));
   const dropped = run.logging_errors ?? 0;
   if (dropped > 0) {
     warnings.push(`${dropped} ${dropped === 1 ? 'point' : 'points'} could not be stored`);
   }
   return warnings;
 }
+
+/** `: cells 4, 2, 5` (at most 12 shown, as the CLI does), or nothing when no cell is known. */
+function cellList(numbers: number[]): string {
+  if (numbers.length === 0) {
+    return '';
+  }
+  const shown = numbers.slice(0, MAX_CELLS_SHOWN).join(', ') + (numbers.length > MAX_CELLS_SHOWN ? ', …' : '');
+  return `: ${numbers.length === 1 ? 'cell' : 'cells'} ${shown}`;
+}
+
+const MAX_CELLS_SHOWN = 12;
 
 /** Names that more than one of these runs carry (two runs both named `classifier`). */
 export function sharedNames(runs: Iterable<Pick<Mlops.IRun, 'name'>>): Set<string> {

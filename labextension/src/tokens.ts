@@ -51,6 +51,11 @@ export namespace Mlops {
     params: Record<string, unknown>;
     metrics: Record<string, number | null>;
     flags: Record<string, boolean>;
+    /**
+     * For each raised flag that could be traced, the saved notebook's cells (1-based, markdown counted) behind it;
+     * `out_of_order` lists them in the order they ran. Absent on older servers.
+     */
+    flag_cells?: Record<string, number[]>;
     /** Metric points and params the writer had to drop (absent on servers that do not count them). */
     logging_errors?: number;
     data_inputs: IDataInput[];
@@ -148,7 +153,7 @@ export namespace Mlops {
     data: IDataRow[];
     env: { python: (string | null)[]; packages: IPackageRow[] };
     metrics: IMetricRow[];
-    flags: { run: string; flags: Record<string, boolean> }[];
+    flags: { run: string; flags: Record<string, boolean>; cells?: Record<string, number[]> }[];
     charts: Record<string, object>;
     params_charts: Record<string, object>;
   }

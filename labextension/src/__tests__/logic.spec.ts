@@ -124,6 +124,9 @@ describe('run warnings', () => {
     expect(runWarnings({ flags: {}, logging_errors: 1 })).toEqual(['1 point could not be stored']);
     expect(runWarnings({ flags: { some_new_flag: true }, logging_errors: 0 })).toEqual(['some new flag']);
     expect(runWarnings({ flags: {} })).toEqual([]);
+    const cells = { out_of_order: [4, 2, 5], cells_rerun: [3], edited_after_run: [] };
+    expect(runWarnings({ flags: { out_of_order: true, cells_rerun: true, edited_after_run: true }, flag_cells: cells }))
+      .toEqual(['executed out of order: cells 4, 2, 5', 'cells edited after they ran', 'cells run more than once: cell 3']);
     expect(runWarnings({ flags: { kernel_restarted: true, out_of_order: true } })).toEqual([
       'executed out of order',
       'kernel restarted during the run'
