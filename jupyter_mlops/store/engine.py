@@ -10,6 +10,7 @@ failing with "database is locked".
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,37 @@ PAGE_CACHE_KIB = 16 * 1024
 
 
 def redact_url(url: str | URL) -> str:
-    """The URL with any password replaced by ``***``, for messages."""
+    """The store URL as it may be shown (logs, errors, the settings endpoint, the CLI): never with a password.
+
+    SQLAlchemy's ``make_url`` parses it and ``render_as_string(hide_password=True)`` draws it. A password holding an
+    unencoded ``@`` makes that parse a guess (``u:p@ss@h`` reads as password ``p`` on host ``ss@h``), so then
+    everything up to the last ``@`` is taken as credentials; a URL that does not parse at all keeps only what
+    follows its last ``@``. Query arguments that name a password, secret, token or key are masked too.
+
+    Example:
+        >>> redact_url("postgresql://u:p@ss@db.example/runs")
+        'postgresql://u:***@db.example/runs'
+    """
+    text = url if isinstance(url, str) else url.render_as_string(hide_password=False)
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except exc.ArgumentError:
-        return "<invalid url>"
+        parsed: URL | None = make_url(text)
+    except (exc.ArgumentError, ValueError):
+        parsed = None
+    scheme, sep, rest = text.partition("://")
+    userinfo, at, host = (rest if sep else text).rpartition("@")
+    if parsed is not None and parsed.get_backend_name() == "sqlite":
+        shown = text  # a file path; SQLite has no password, and an '@' in a folder name is just a character
+    elif parsed is not None and rest.count("@") <= 1:
+        shown = parsed.render_as_string(hide_password=True) if parsed.password is not None else text
+    elif at and (":" in userinfo or parsed is None):
+        shown = f"{scheme + '://' if sep else ''}{userinfo.split(':', 1)[0]}:***@{host}"
+    else:
+        shown = text if parsed is not None else "<unparseable URL>"
+    return _SECRET_QUERY.sub(r"\1***", shown)
+
+
+#: ``?password=...``, ``&sslpassword=...``, ``?api_token=...``: query arguments whose value is a credential.
+_SECRET_QUERY = re.compile(r"([?&][^=&#]*(?:pass|pwd|secret|token|key)[^=&#]*=)[^&#]*", re.IGNORECASE)
 
 
 def sqlite_path(url: URL) -> Path | None:
@@ -88,23 +115,37 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
     try:
         parsed = make_url(url)
     except exc.ArgumentError:
-        raise StoreUnavailable(f"malformed store URL {url!r}") from None
+        raise StoreUnavailable(f"malformed store URL {redact_url(url)!r}") from None
     backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        engine = _sqlite_engine(parsed, create=create)
-    elif backend == "postgresql":
-        engine = _postgres_engine(parsed)
-    else:
-        raise StoreUnavailable(f"unsupported database {backend!r} in store URL {redact_url(url)}")
     try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-    except exc.SQLAlchemyError as error:
-        engine.dispose()
-        raise unavailable(error, redact_url(url)) from None
-    except ModuleNotFoundError as error:
-        raise StoreUnavailable(f"store {redact_url(url)} needs the {error.name!r} package; install it") from None
+        if backend == "sqlite":
+            engine = _sqlite_engine(parsed, create=create)
+        elif backend == "postgresql":
+            engine = _postgres_engine(parsed)
+        else:
+            raise StoreUnavailable(f"unsupported database {backend!r} in store URL {redact_url(url)}")
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except exc.SQLAlchemyError as error:
+            engine.dispose()
+            raise unavailable(error, redact_url(url)) from None
+    except ImportError as error:
+        # SQLAlchemy imports the driver when the engine is built (psycopg for PostgreSQL), not when it connects.
+        raise missing_driver(error, redact_url(url)) from None
     return engine
+
+
+#: The pip extra that installs each database driver jupyter_mlops uses.
+DRIVER_EXTRAS = {"psycopg": "postgres", "psycopg_binary": "postgres", "psycopg_c": "postgres"}
+
+
+def missing_driver(error: ImportError, where: str) -> StoreUnavailable:
+    """A one-line :class:`StoreUnavailable` naming the package, and the extra that installs it, for a store URL."""
+    name = (error.name or "").split(".")[0] or "its database driver"
+    extra = DRIVER_EXTRAS.get(name)
+    hint = f"pip install 'jupyter_mlops[{extra}]'" if extra else f"install the {name!r} package"
+    return StoreUnavailable(f"store {where} needs the {name!r} package, which is not installed: {hint}")
 
 
 def first_line(error: BaseException) -> str:

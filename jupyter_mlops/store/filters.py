@@ -48,6 +48,14 @@ _TOKEN = re.compile(
 )
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
+#: How deeply ``(`` and ``not`` may nest. The parser and the SQL compiler recurse once per level; past a few hundred
+#: levels Python runs out of stack. No filter a person writes comes near this.
+MAX_DEPTH = 64
+#: How many comparisons a filter may hold, each value of an ``in (...)`` list counting as one. Each becomes a
+#: condition in one SQL expression, and SQLite refuses expressions deeper than 1,000 ("Expression tree is too
+#: large"): 400 ``and``-ed param conditions still ran, 500 did not.
+MAX_TERMS = 256
+
 
 @dataclass(frozen=True)
 class Token:
@@ -161,6 +169,8 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.index = 0
+        self.depth = 0
+        self.terms = 0
 
     @property
     def token(self) -> Token:
@@ -200,23 +210,34 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def unary(self) -> Node:
+        if not (self.is_keyword("not") or self.token.kind == "lparen"):
+            return self.predicate()
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"the filter nests '(' and 'not' more than {MAX_DEPTH} deep")
         if self.is_keyword("not"):
             self.take()
-            return Not(self.unary())
-        if self.token.kind == "lparen":
+            node: Node = Not(self.unary())
+        else:
             opening = self.take()
             node = self.or_expr()
             if self.token.kind != "rparen":
                 raise self.error("missing ')' for the '(' here", opening)
             self.take()
-            return node
-        return self.predicate()
+        self.depth -= 1
+        return node
+
+    def count_term(self) -> None:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise self.error(f"the filter has more than {MAX_TERMS} comparisons and listed values")
 
     def predicate(self) -> Node:
         token = self.token
         if token.kind != "bare" or token.text.lower() in KEYWORDS:
             found = "the end of the filter" if token.kind == "end" else repr(token.text)
             raise self.error(f"expected a field such as params.lr, metrics.auc, tag or name, found {found}")
+        self.count_term()
         field = parse_field(self.take(), self.text)
         if self.is_keyword("is"):
             self.take()
@@ -250,6 +271,7 @@ class _Parser:
         values = [self.value()]
         while self.token.kind == "comma":
             self.take()
+            self.count_term()
             values.append(self.value())
         if self.token.kind != "rparen":
             raise self.error("expected ',' or ')' in the value list")
@@ -395,5 +417,5 @@ def compile(node: Node, *, now: float, stale_after: float) -> ColumnElement[bool
 
 __all__ = [
     "And", "Comparison", "Field", "InList", "IsNull", "Node", "Not", "Or", "Token", "Value",
-    "compile", "parse", "tokenize",
+    "MAX_DEPTH", "MAX_TERMS", "compile", "parse", "tokenize",
 ]

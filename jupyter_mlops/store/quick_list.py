@@ -24,6 +24,7 @@ from jupyter_mlops.store.rows import ARTIFACT_FIELDS, DATA_INPUT_FIELDS, RUN_FIE
 #: The schema these statements are written for; tests check it equals ``migrations.SCHEMA_VERSION``.
 SCHEMA_VERSION = 5
 _CHUNK = 900
+_MAX_INTEGER = 2**63 - 1
 
 _COLUMNS = ", ".join("experiments.name" if field == "experiment" else f"runs.{field}" for field in RUN_FIELDS)
 # The same ordering as ``reads.apply_order`` with no sort keys: newest first, id breaks ties.
@@ -43,6 +44,8 @@ def newest_runs(path: Path, *, limit: int | None, offset: int, stale_after: floa
     Returns:
         The page, or None when this reader cannot answer for sure (use the store instead).
     """
+    if offset > _MAX_INTEGER or (limit is not None and limit > _MAX_INTEGER):
+        return None  # the store refuses it with a one-line error
     try:
         conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=1.0,
                                isolation_level=None)

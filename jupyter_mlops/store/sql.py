@@ -36,6 +36,8 @@ T = TypeVar("T")
 UPDATABLE = frozenset({"name", "status", "end_time", "note", "notebook_path", "git_commit", "git_dirty",
                        "code_hash", "notebook_hash", "env_hash", "flags", "heartbeat"})
 _LOCK_RETRIES = 20
+#: The largest limit or offset a search takes (SQLite's integers are signed 64-bit).
+MAX_PAGING = 2**63 - 1
 _EMPTY_SUMMARY = '{"params": {}, "metrics": {}}'
 # Statements on the start/end path are built once: constructing ``.values(...)`` cost ~0.4 ms a call, more
 # than executing it. Column values come in as parameters (an UPDATE sets exactly the columns given).
@@ -241,8 +243,7 @@ class SqlStore(Store):
     def search_runs(self, filter: str | None = None, order_by: Sequence[str] = (),  # noqa: A002
                     limit: int | None = None, offset: int = 0) -> Page[Run]:
         """Runs matching a filter-language expression, ordered and paged; newest first by default."""
-        if limit is not None and limit < 0 or offset < 0:
-            raise InvalidInput("limit and offset must not be negative")
+        _check_paging(limit, offset)
         search = self._statements.search(filter, order_by, limit, offset)
         stale_before = self.clock() - self.stale_after
 
@@ -258,8 +259,7 @@ class SqlStore(Store):
     def run_columns(self, filter: str | None = None, order_by: Sequence[str] = (),  # noqa: A002
                     limit: int | None = None) -> dict[str, list[Any]]:
         """:meth:`Store.run_columns` reading only the run columns, summaries and tags (no Run entities)."""
-        if limit is not None and limit < 0:
-            raise InvalidInput("limit must not be negative")
+        _check_paging(limit, 0)
         frame = self._statements.frame(filter, order_by, limit)
         stale_before = self.clock() - self.stale_after
         return self._read(lambda conn: reads.run_columns(conn, conn.execute(frame.rows, bound(stale_before)).all(),
@@ -481,6 +481,13 @@ def _checked_fields(fields: dict[str, Any]) -> dict[str, Any]:
     if "note" in values:
         values["note"] = values["note"] or ""
     return values
+
+
+def _check_paging(limit: int | None, offset: int) -> None:
+    # Beyond a signed 64-bit integer the driver raises OverflowError, which is not a database error.
+    for name, value in (("limit", limit), ("offset", offset)):
+        if value is not None and not 0 <= value <= MAX_PAGING:
+            raise InvalidInput(f"{name} must be between 0 and {MAX_PAGING}, got {str(value)[:30]}")
 
 
 def _clean_tags(tags: Iterable[str]) -> list[str]:
