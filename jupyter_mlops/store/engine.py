@@ -11,6 +11,7 @@ failing with "database is locked".
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
 from jupyter_mlops.errors import StoreUnavailable
-from jupyter_mlops.store.files import check_sqlite_file
+from jupyter_mlops.store.files import check_sqlite_file, read_only_uri
 
 BUSY_TIMEOUT_S = 30.0
 WRITE_OPTION = "mlops_write"  # execution option that makes a SQLite transaction BEGIN IMMEDIATE
@@ -78,9 +79,14 @@ def _sqlite_engine(url: URL, *, create: bool) -> Engine:
         # One shared connection, or every checkout would see its own empty in-memory database.
         kwargs["poolclass"] = StaticPool
     else:
-        check_sqlite_file(path, create=create)
+        writable = check_sqlite_file(path, create=create)
         url = url.set(database=str(path))
+        if not writable:
+            # Read, never write: no journal mode switch, no -wal/-shm files; a write fails as "read-only".
+            uri = read_only_uri(path, writable=False)
+            kwargs["creator"] = lambda: sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     engine = create_engine(url, **kwargs)
+    read_only = "creator" in kwargs
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -88,7 +94,8 @@ def _sqlite_engine(url: URL, *, create: bool) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
         cursor.close()
