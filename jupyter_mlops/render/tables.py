@@ -54,7 +54,7 @@ def runs_csv(runs: Sequence[Run]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     base = ["run_id", "name", "experiment", "status", "start_time", "end_time", "duration", "tags", "note"]
-    writer.writerow([*base, *(csv_cell(f"params.{k}") for k in params), *(csv_cell(f"metrics.{k}") for k in metrics)])
+    writer.writerow([*base, *(f"params.{k}" for k in params), *(f"metrics.{k}" for k in metrics)])
     for r in runs:
         cells = [r.id, r.name, r.experiment, r.status.value, r.start_time, r.end_time, r.duration, ";".join(r.tags)]
         cells.append(r.note)
