@@ -56,7 +56,9 @@ class BaseHandler(APIHandler):
     def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
         """One warning line for a deliberate error (a bad request, a missing run); a traceback only for bugs."""
         if isinstance(value, MlopsError):
-            self.log.warning("jupyter_mlops: %d %s: %s", http_status(value), self._request_summary(), value.message)
+            # The path only: the query string may carry the server's token.
+            self.log.warning("jupyter_mlops: %d %s %s: %s", http_status(value), self.request.method,
+                             self.request.path, value.message)
             return
         super().log_exception(typ, value, tb)
 
