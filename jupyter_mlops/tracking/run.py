@@ -28,6 +28,7 @@ from jupyter_mlops.config import Settings
 from jupyter_mlops.entities import Artifact, DataInput, Param, Run, RunStatus
 from jupyter_mlops.errors import InvalidInput, NotFound
 from jupyter_mlops.store.base import Store
+from jupyter_mlops.store.checks import check_name
 from jupyter_mlops.tracking import context
 from jupyter_mlops.tracking.writer import BatchWriter
 
@@ -177,8 +178,8 @@ class ActiveRun:
             >>> for epoch in range(3):  # doctest: +SKIP
             ...     run.log_metric("loss", 1 / (epoch + 1))
         """
-        if type(key) is not str or not key:
-            _key(key)
+        if type(key) is not str or not key or key not in self._steps:  # a key seen before was checked then
+            _key(key, "metric name")
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -402,9 +403,11 @@ def _describe_object(obj: Any, name: str | None, role: str) -> DataInput:
     return DataInput(name=name or type(obj).__name__, hash=digest, kind=kind, schema=schema, role=role)
 
 
-def _key(key: Any) -> str:
+def _key(key: Any, what: str = "param name") -> str:
     if not isinstance(key, str) or not key:
         raise InvalidInput(f"names of params and metrics must be non-empty strings, not {key!r}")
+    # At the call, not only in the store: the writer stores points later, in batches shared with other points.
+    check_name(key, what)
     return key
 
 

@@ -117,6 +117,22 @@ def test_the_python_api_refuses_a_run_name_with_an_escape_sequence(tmp_path, mon
     assert mlops.active_run() is None
 
 
+def test_the_python_api_refuses_control_characters_at_the_call_and_keeps_the_other_points(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_MLOPS_STORE", f"sqlite:///{tmp_path / 'mlops.db'}")
+    monkeypatch.setenv("JUPYTER_MLOPS_BLOBS", str(tmp_path / "blobs"))
+    monkeypatch.chdir(tmp_path)
+    with mlops.start_run(name="kept", auto_capture=False) as run:
+        run.log_metric("auc", 0.5)
+        for bad in (lambda: run.log_metric("auc\x1b[2J", 1.0), lambda: run.log_param("lr\r", 0.1),
+                    lambda: run.log_params({"ok": 1, "del\x7f": 2}), lambda: run.set_tags("t\x1b")):
+            with pytest.raises(InvalidInput, match="control character"):
+                bad()
+        run.log_metric("auc", 0.7)
+        run.log_param("lr", 0.1)
+    stored = mlops.get_run(run.id)
+    assert (stored.metrics, stored.params, stored.tags) == ({"auc": 0.7}, {"lr": 0.1}, ())
+
+
 # -- filters ---------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "limit"),
