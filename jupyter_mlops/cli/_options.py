@@ -158,7 +158,7 @@ def newest_runs_without_sqlalchemy(store_url: str | None, limit: int | None, off
     an older file or reports the problem in one line.
 
     Raises:
-        StoreUnavailable: the file is not a SQLite database or is read-only (as opening the store would).
+        StoreUnavailable: the file is not a SQLite database, or not our store (as opening the store would).
     """
     from jupyter_mlops.config import load_settings
     from jupyter_mlops.store.files import check_sqlite_file

@@ -27,6 +27,7 @@ from jupyter_mlops.cli._options import (
     store_option,
 )
 from jupyter_mlops.errors import InvalidInput, NotFound
+from jupyter_mlops.render.safe import terminal_text
 
 #: Version tag of the ``runs export`` document.
 EXPORT_FORMAT = "jupyter-mlops.run/1"
@@ -233,7 +234,7 @@ def tag(run_ref: str, tags: tuple[str, ...], remove: bool, store_url: str | None
         run_id = store.resolve_run(run_ref)
         changes = {"remove_tags": cleaned} if remove else {"add_tags": cleaned}
         now = edit_run(store, run_id, redact=_redact_setting(store_url), **changes).tags
-    click.echo(f"{run_id[:8]} tags: {', '.join(now) or '(none)'}")
+    click.echo(f"{run_id[:8]} tags: {terminal_text(', '.join(now)) or '(none)'}")
 
 
 @runs.command("note")
@@ -290,7 +291,7 @@ def delete(run_refs: tuple[str, ...], yes: bool, store_url: str | None) -> None:
         if not yes:
             if not stdin_is_terminal():
                 raise InvalidInput(f"refusing to delete {len(ids)} run(s) without confirmation; pass --yes")
-            listing = ", ".join(f"{n} ({i[:8]})" for n, i in zip(names, ids, strict=True))
+            listing = ", ".join(f"{terminal_text(n)} ({i[:8]})" for n, i in zip(names, ids, strict=True))
             click.confirm(f"Delete {len(ids)} run(s): {listing}?", abort=True)
         for run_id in ids:
             store.delete_run(run_id)

@@ -6,10 +6,16 @@ import html
 
 from jupyter_mlops.comparing import Comparison
 from jupyter_mlops.render.layout import Cell, Section, comparison_labels, comparison_sections
+from jupyter_mlops.render.safe import terminal_text
+
+
+def _clean(text: str) -> str:
+    # Markdown and HTML are often printed to a terminal too: no escape sequences from user text either way.
+    return terminal_text(text, multiline=True)
 
 
 def _md_cell(cell: Cell) -> str:
-    text = cell.text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+    text = _clean(cell.text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
     if cell.style in ("best", "differs") and text.strip():
         return f"**{text}**"
     return text
@@ -20,7 +26,7 @@ def render_comparison_markdown(cmp: Comparison, only_differences: bool | None = 
 
     Tables per section, bold for differing values and best metrics, and ``diff`` fenced blocks for code changes.
     """
-    lines = [f"## Run comparison (baseline: {comparison_labels(cmp)[cmp.baseline]})", ""]
+    lines = [f"## Run comparison (baseline: {_clean(comparison_labels(cmp)[cmp.baseline])})", ""]
     for section in comparison_sections(cmp, only_differences):
         lines += [f"### {section.title}", ""]
         if section.is_empty:
@@ -32,10 +38,10 @@ def render_comparison_markdown(cmp: Comparison, only_differences: bool | None = 
             lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in section.rows]
             lines.append("")
         for title, diff in section.diffs:
-            lines += [f"**{title}**", ""]
+            lines += [f"**{_clean(title)}**", ""]
             if diff:
                 fence = "````" if "```" in diff else "```"
-                lines += [f"{fence}diff", diff, fence, ""]
+                lines += [f"{fence}diff", _clean(diff), fence, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -55,7 +61,7 @@ white-space:pre-wrap}
 
 def _html_diff(diff: str) -> str:
     out = []
-    for line in diff.splitlines():
+    for line in _clean(diff).splitlines():
         cls = "add" if line.startswith("+") and not line.startswith("+++") else ""
         cls = "del" if line.startswith("-") and not line.startswith("---") else cls
         cls = "hunk" if line.startswith("@@") else cls
@@ -70,11 +76,12 @@ def section_html(section: Section) -> str:
         parts.append(f'<div class="empty">{html.escape(section.empty)}</div>')
         return "".join(parts)
     if section.rows:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in section.headers)
+        head = "".join(f"<th>{html.escape(_clean(h))}</th>" for h in section.headers)
         body = "".join(
             "<tr>"
             + "".join(
-                f'<td class="{c.style}">{html.escape(c.text)}</td>' if c.style else f"<td>{html.escape(c.text)}</td>"
+                f'<td class="{c.style}">{html.escape(_clean(c.text))}</td>' if c.style
+                else f"<td>{html.escape(_clean(c.text))}</td>"
                 for c in row
             )
             + "</tr>"
@@ -82,7 +89,7 @@ def section_html(section: Section) -> str:
         )
         parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
     for title, diff in section.diffs:
-        parts.append(f"<div><b>{html.escape(title)}</b></div>")
+        parts.append(f"<div><b>{html.escape(_clean(title))}</b></div>")
         if diff:
             parts.append(_html_diff(diff))
     return "".join(parts)

@@ -17,6 +17,7 @@ from jupyter_mlops.render.formatting import (
     format_time,
     format_value,
 )
+from jupyter_mlops.render.safe import csv_cell, rich_text, terminal_text
 
 
 def metric_columns(runs: Iterable[Run], limit: int = 6) -> list[str]:
@@ -29,18 +30,21 @@ def metric_columns(runs: Iterable[Run], limit: int = 6) -> list[str]:
 
 
 def run_rows(runs: Sequence[Run], metrics: Sequence[str]) -> tuple[list[str], list[list[str]]]:
-    """Headers and text rows of a run list (id prefix, name, experiment, status, start, duration, tags, metrics)."""
-    headers = ["id", "name", "experiment", "status", "started", "duration", "tags", *metrics]
+    """Headers and text rows of a run list (id prefix, name, experiment, status, start, duration, tags, metrics).
+
+    User text is passed through :func:`~jupyter_mlops.render.safe.terminal_text` (no control characters).
+    """
+    headers = ["id", "name", "experiment", "status", "started", "duration", "tags", *map(terminal_text, metrics)]
     rows = [
         [
             run.id[:8],
-            run.name,
-            run.experiment,
+            terminal_text(run.name),
+            terminal_text(run.experiment),
             status_label(run),
             format_time(run.start_time),
             format_duration(run.duration),
-            ", ".join(run.tags),
-            *(format_value(run.metrics.get(k)) for k in metrics),
+            terminal_text(", ".join(run.tags)),
+            *(terminal_text(format_value(run.metrics.get(k))) for k in metrics),
         ]
         for run in runs
     ]
@@ -55,7 +59,10 @@ def status_label(run: Run) -> str:
 
 
 def runs_csv(runs: Sequence[Run]) -> str:
-    """Runs as CSV with MLflow-style columns ``run_id, name, ..., params.<k>, metrics.<k>``."""
+    """Runs as CSV with MLflow-style columns ``run_id, name, ..., params.<k>, metrics.<k>``.
+
+    A cell that a spreadsheet would run as a formula (``=HYPERLINK(...)``) gets a leading ``'`` (:func:`csv_cell`).
+    """
     params = sorted({k for r in runs for k in r.params})
     metrics = sorted({k for r in runs for k in r.metrics})
     buffer = io.StringIO()
@@ -67,7 +74,7 @@ def runs_csv(runs: Sequence[Run]) -> str:
         cells.append(r.note)
         cells += [_csv_value(r.params.get(k)) for k in params]
         cells += [_csv_value(r.metrics.get(k)) for k in metrics]
-        writer.writerow(["" if c is None else c for c in cells])
+        writer.writerow(["" if c is None else csv_cell(c) for c in cells])
     return buffer.getvalue()
 
 
@@ -92,18 +99,20 @@ def runs_table(
     shown = _columns_that_fit(headers, rows, len(keys), width)
     hidden = [headers[i] for i in range(len(headers)) if i not in shown]
     caption = f"hidden to fit: {', '.join(hidden)} (widen the terminal or use --format csv)" if hidden else None
-    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    # Text, never str: rich would read a run name or tag such as "[/bold]" as markup (and fail on it).
+    table = Table(title=None if title is None else rich_text(title), title_justify="left",
+                  caption=None if caption is None else rich_text(caption), caption_justify="left")
     for i in shown:
         is_metric = i >= len(headers) - len(keys)
         keep_whole = headers[i] in _NEVER_WRAPPED
         table.add_column(
-            headers[i],
+            rich_text(headers[i]),
             justify="right" if is_metric else "left",
             no_wrap=keep_whole,
             overflow="ellipsis" if keep_whole else "fold",
         )
     for row in rows:
-        table.add_row(*(row[i] for i in shown))
+        table.add_row(*(rich_text(row[i]) for i in shown))
     return table
 
 
@@ -132,11 +141,11 @@ def run_renderables(run: Run, env: dict[str, Any] | None = None) -> list[Any]:
     from rich.table import Table
 
     def kv_table(title: str, pairs: Iterable[tuple[str, str]], headers: tuple[str, str] = ("", "")) -> Any:
-        table = Table(title=title, title_justify="left", title_style="bold", show_header=any(headers))
+        table = Table(title=rich_text(title), title_justify="left", title_style="bold", show_header=any(headers))
         table.add_column(headers[0], style="bold")
         table.add_column(headers[1], overflow="fold")
         for key, value in pairs:
-            table.add_row(key, value)
+            table.add_row(rich_text(key), rich_text(value, multiline=True))
         return table
 
     raised = "; ".join(describe_flags(run.flags, run.flag_cells)) or "none"
@@ -162,7 +171,8 @@ def run_renderables(run: Run, env: dict[str, Any] | None = None) -> list[Any]:
             data.add_column(header, overflow="fold")
         for d in run.data_inputs:
             rows = (d.schema or {}).get("rows")
-            data.add_row(d.name, d.role, d.kind, d.hash, format_size(d.size), "—" if rows is None else str(rows))
+            cells = (d.name, d.role, d.kind, d.hash, format_size(d.size), "—" if rows is None else str(rows))
+            data.add_row(*map(rich_text, cells))
         out.append(data)
     if run.artifacts:
         out.append(kv_table("Artifacts", ((a.path, f"{format_size(a.size)}  {a.hash}") for a in run.artifacts),

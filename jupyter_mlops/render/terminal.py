@@ -10,6 +10,7 @@ from jupyter_mlops.render.layout import (
     Section,
     comparison_sections,
 )
+from jupyter_mlops.render.safe import rich_text, terminal_text
 
 _RICH_STYLES = {"differs": "bold yellow", "best": "bold green", "added": "green", "removed": "red", "muted": "dim"}
 
@@ -22,30 +23,30 @@ def _rich_diff(text: str) -> Any:
         style = "green" if line.startswith("+") and not line.startswith("+++") else None
         style = "red" if line.startswith("-") and not line.startswith("---") else style
         style = "cyan" if line.startswith("@@") else style
-        out.append(line + "\n", style=style)
+        out.append(terminal_text(line) + "\n", style=style)
     return out
 
 
 def section_renderables(section: Section) -> list[Any]:
     """Rich renderables for one section (a titled table, or diffs)."""
     from rich.table import Table
-    from rich.text import Text
 
+    # Every piece is a Text from rich_text: run labels and values are user text, never rich markup.
     out: list[Any] = []
     if section.is_empty:
-        out.append(Text(f"{section.title}: {section.empty}", style="dim"))
+        out.append(rich_text(f"{section.title}: {section.empty}", style="dim"))
         return out
     if section.rows:
-        table = Table(title=section.title, title_justify="left", title_style="bold", show_lines=False)
+        table = Table(title=rich_text(section.title), title_justify="left", title_style="bold", show_lines=False)
         for header in section.headers:
-            table.add_column(header, overflow="fold")
+            table.add_column(rich_text(header), overflow="fold")
         for row in section.rows:
-            table.add_row(*(Text(c.text, style=_RICH_STYLES.get(c.style or "", "")) for c in row))
+            table.add_row(*(rich_text(c.text, _RICH_STYLES.get(c.style or "", ""), multiline=True) for c in row))
         out.append(table)
     if section.diffs:
-        out.append(Text(section.title, style="bold"))
+        out.append(rich_text(section.title, style="bold"))
         for title, diff in section.diffs:
-            out.append(Text(title, style="bold magenta"))
+            out.append(rich_text(title, style="bold magenta"))
             if diff:
                 out.append(_rich_diff(diff))
     return out

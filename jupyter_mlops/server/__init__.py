@@ -45,6 +45,7 @@ def load_jupyter_server_extension(server_app: Any) -> None:
     from jupyter_mlops.server.handlers import setup_handlers
     from jupyter_mlops.server.service import MlopsService
     from jupyter_mlops.store import open_from_settings
+    from jupyter_mlops.store.engine import redact_url
 
     config = ServerConfig(config=server_app.config)
     settings = load_settings(store_url=config.store_url or None, blobs_url=config.blobs_url or None,
@@ -57,4 +58,4 @@ def load_jupyter_server_extension(server_app: Any) -> None:
             # The server must still start; every API call then answers 503 with the same one-line message.
             server_app.log.warning("jupyter_mlops: store unavailable: %s", exc.message)
     setup_handlers(server_app.web_app, service)
-    server_app.log.info("jupyter_mlops: Experiments API on %s", settings.store_url)
+    server_app.log.info("jupyter_mlops: Experiments API on %s", redact_url(settings.store_url))

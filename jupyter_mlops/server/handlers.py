@@ -53,6 +53,15 @@ class BaseHandler(APIHandler):
         """A query argument (last value wins), or None."""
         return self.get_query_argument(name, default=None)
 
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        """One warning line for a deliberate error (a bad request, a missing run); a traceback only for bugs."""
+        if isinstance(value, MlopsError):
+            # The path only: the query string may carry the server's token.
+            self.log.warning("jupyter_mlops: %d %s %s: %s", http_status(value), self.request.method,
+                             self.request.path, value.message)
+            return
+        super().log_exception(typ, value, tb)
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """The single error translation: MlopsError → its HTTP status and ``{"code", "message"}``."""
         exc = kwargs.get("exc_info", (None, None, None))[1]

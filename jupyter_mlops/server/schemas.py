@@ -19,6 +19,7 @@ from typing import Any
 
 from jupyter_mlops.entities import Metric, Page, Run
 from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.store.engine import redact_url
 
 #: A run reference in a URL: full id, id prefix or run name made of safe characters (no dots first, no slashes).
 RUN_REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
@@ -34,6 +35,10 @@ MAX_FILTER_CHARS = 4000
 MAX_NOTE_CHARS = 100_000
 MAX_TAG_CHARS = 200
 MAX_TAGS = 200
+#: Larger than any valid PATCH can be (200 tags, a 100,000-character note, every character escaped).
+MAX_BODY_BYTES = 4_000_000
+#: Paging past a billion runs is never meant; SQLite's integers stop at 2**63 and a bigger offset used to be a 500.
+MAX_OFFSET = 1_000_000_000
 
 #: Fields the sidebar may change with PATCH runs/{id}.
 PATCH_FIELDS = frozenset({"tags", "note", "name"})
@@ -80,6 +85,8 @@ def parse_int(value: str | None, name: str, default: int, *, minimum: int = 0, m
     """Parse a bounded integer query argument."""
     if value is None or value == "":
         return default
+    if len(value) > 30:
+        raise InvalidInput(f"{name} must be an integer, got {value[:30]!r}...")
     try:
         number = int(value)
     except ValueError:
@@ -112,7 +119,7 @@ def parse_runs_query(args: dict[str, str | None]) -> RunsQuery:
         filter=text or None,
         order_by=parse_sort(args.get("sort")),
         limit=parse_int(args.get("limit"), "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT),
-        offset=parse_int(args.get("offset"), "offset", 0, minimum=0),
+        offset=parse_int(args.get("offset"), "offset", 0, minimum=0, maximum=MAX_OFFSET),
     )
 
 
@@ -131,10 +138,15 @@ def parse_id_list(value: str | None) -> list[str]:
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
     """Decode a request body that must be one JSON object."""
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidInput(f"request body is larger than {MAX_BODY_BYTES} bytes")
     try:
         data = json.loads(body.decode("utf-8") or "null")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        # No request this API takes nests more than two levels; a deeper body is hostile, not a server fault.
+        raise InvalidInput("request body is nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidInput("request body must be a JSON object")
     return data
@@ -220,11 +232,6 @@ def diff_json(a: str, b: str, cells: Sequence[dict[str, Any]]) -> dict[str, Any]
 def settings_json(version: str, store_url: str) -> dict[str, Any]:
     """``GET settings`` response (version handshake); the store URL has any password removed."""
     return {"version": version, "store": redact_url(store_url)}
-
-
-def redact_url(url: str) -> str:
-    """``postgresql://user:secret@host/db`` → ``postgresql://user:***@host/db``."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
 def _finite(value: float) -> float | None:

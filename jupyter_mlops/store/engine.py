@@ -10,6 +10,8 @@ failing with "database is locked".
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
 from jupyter_mlops.errors import StoreUnavailable
-from jupyter_mlops.store.files import check_sqlite_file
+from jupyter_mlops.store.files import check_sqlite_file, read_only_uri
 
 BUSY_TIMEOUT_S = 30.0
 WRITE_OPTION = "mlops_write"  # execution option that makes a SQLite transaction BEGIN IMMEDIATE
@@ -29,11 +31,37 @@ PAGE_CACHE_KIB = 16 * 1024
 
 
 def redact_url(url: str | URL) -> str:
-    """The URL with any password replaced by ``***``, for messages."""
+    """The store URL as it may be shown (logs, errors, the settings endpoint, the CLI): never with a password.
+
+    SQLAlchemy's ``make_url`` parses it and ``render_as_string(hide_password=True)`` draws it. A password holding an
+    unencoded ``@`` makes that parse a guess (``u:p@ss@h`` reads as password ``p`` on host ``ss@h``), so then
+    everything up to the last ``@`` is taken as credentials; a URL that does not parse at all keeps only what
+    follows its last ``@``. Query arguments that name a password, secret, token or key are masked too.
+
+    Example:
+        >>> redact_url("postgresql://u:p@ss@db.example/runs")
+        'postgresql://u:***@db.example/runs'
+    """
+    text = url if isinstance(url, str) else url.render_as_string(hide_password=False)
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except exc.ArgumentError:
-        return "<invalid url>"
+        parsed: URL | None = make_url(text)
+    except (exc.ArgumentError, ValueError):
+        parsed = None
+    scheme, sep, rest = text.partition("://")
+    userinfo, at, host = (rest if sep else text).rpartition("@")
+    if parsed is not None and parsed.get_backend_name() == "sqlite":
+        shown = text  # a file path; SQLite has no password, and an '@' in a folder name is just a character
+    elif parsed is not None and rest.count("@") <= 1:
+        shown = parsed.render_as_string(hide_password=True) if parsed.password is not None else text
+    elif at and (":" in userinfo or parsed is None):
+        shown = f"{scheme + '://' if sep else ''}{userinfo.split(':', 1)[0]}:***@{host}"
+    else:
+        shown = text if parsed is not None else "<unparseable URL>"
+    return _SECRET_QUERY.sub(r"\1***", shown)
+
+
+#: ``?password=...``, ``&sslpassword=...``, ``?api_token=...``: query arguments whose value is a credential.
+_SECRET_QUERY = re.compile(r"([?&][^=&#]*(?:pass|pwd|secret|token|key)[^=&#]*=)[^&#]*", re.IGNORECASE)
 
 
 def sqlite_path(url: URL) -> Path | None:
@@ -51,9 +79,14 @@ def _sqlite_engine(url: URL, *, create: bool) -> Engine:
         # One shared connection, or every checkout would see its own empty in-memory database.
         kwargs["poolclass"] = StaticPool
     else:
-        check_sqlite_file(path, create=create)
+        writable = check_sqlite_file(path, create=create)
         url = url.set(database=str(path))
+        if not writable:
+            # Read, never write: no journal mode switch, no -wal/-shm files; a write fails as "read-only".
+            uri = read_only_uri(path, writable=False)
+            kwargs["creator"] = lambda: sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     engine = create_engine(url, **kwargs)
+    read_only = "creator" in kwargs
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -61,7 +94,8 @@ def _sqlite_engine(url: URL, *, create: bool) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
         cursor.close()
@@ -88,23 +122,37 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
     try:
         parsed = make_url(url)
     except exc.ArgumentError:
-        raise StoreUnavailable(f"malformed store URL {url!r}") from None
+        raise StoreUnavailable(f"malformed store URL {redact_url(url)!r}") from None
     backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        engine = _sqlite_engine(parsed, create=create)
-    elif backend == "postgresql":
-        engine = _postgres_engine(parsed)
-    else:
-        raise StoreUnavailable(f"unsupported database {backend!r} in store URL {redact_url(url)}")
     try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-    except exc.SQLAlchemyError as error:
-        engine.dispose()
-        raise unavailable(error, redact_url(url)) from None
-    except ModuleNotFoundError as error:
-        raise StoreUnavailable(f"store {redact_url(url)} needs the {error.name!r} package; install it") from None
+        if backend == "sqlite":
+            engine = _sqlite_engine(parsed, create=create)
+        elif backend == "postgresql":
+            engine = _postgres_engine(parsed)
+        else:
+            raise StoreUnavailable(f"unsupported database {backend!r} in store URL {redact_url(url)}")
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except exc.SQLAlchemyError as error:
+            engine.dispose()
+            raise unavailable(error, redact_url(url)) from None
+    except ImportError as error:
+        # SQLAlchemy imports the driver when the engine is built (psycopg for PostgreSQL), not when it connects.
+        raise missing_driver(error, redact_url(url)) from None
     return engine
+
+
+#: The pip extra that installs each database driver jupyter_mlops uses.
+DRIVER_EXTRAS = {"psycopg": "postgres", "psycopg_binary": "postgres", "psycopg_c": "postgres"}
+
+
+def missing_driver(error: ImportError, where: str) -> StoreUnavailable:
+    """A one-line :class:`StoreUnavailable` naming the package, and the extra that installs it, for a store URL."""
+    name = (error.name or "").split(".")[0] or "its database driver"
+    extra = DRIVER_EXTRAS.get(name)
+    hint = f"pip install 'jupyter_mlops[{extra}]'" if extra else f"install the {name!r} package"
+    return StoreUnavailable(f"store {where} needs the {name!r} package, which is not installed: {hint}")
 
 
 def first_line(error: BaseException) -> str:

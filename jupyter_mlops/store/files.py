@@ -1,26 +1,39 @@
 """Checks on a SQLite store file made before any database code touches it. Standard library only.
 
 The CLI's quick listing (:mod:`.quick_list`) and the SQLAlchemy engine (:mod:`.engine`) both refuse the same files
-with the same one-line errors.
+with the same one-line errors, and open a read-only store the same way (:func:`read_only_uri`).
+
+Two promises: a file that is not our store is never changed (no WAL switch, no tables added), and a store that
+cannot be written can still be read. A store is read-only when the process may not write the file or its folder,
+or when either has no write bit at all: root may write anything, so a file or folder whose mode says "nobody
+writes here" is taken as read-only on purpose.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from pathlib import Path
+from urllib.parse import quote
 
 from jupyter_mlops.config import MLOPS_DIR
 from jupyter_mlops.errors import StoreUnavailable
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Our stores all have this table (migration 0001 creates it); a database without it that has tables is not ours.
+_OUR_TABLE = "schema_info"
 
 
-def check_sqlite_file(path: Path, *, create: bool) -> None:
-    """Refuse, without touching it, a SQLite path that cannot be a writable store.
+def check_sqlite_file(path: Path, *, create: bool) -> bool:
+    """Refuse, without changing it, a SQLite path that cannot be our store; say whether it can be written.
+
+    Returns:
+        True for a store this process may write (or create), False for one it may only read.
 
     Raises:
-        StoreUnavailable: missing (and ``create`` is false), not a file, not a SQLite database, or read-only.
+        StoreUnavailable: missing (and ``create`` is false), not a file, not a SQLite database, or a SQLite
+            database that another program made (it has tables but not ours).
     """
     if not path.exists():
         if not create:
@@ -29,11 +42,11 @@ def check_sqlite_file(path: Path, *, create: bool) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StoreUnavailable(f"cannot create the store folder {path.parent}: {error.strerror}") from None
-        if not os.access(path.parent, os.W_OK):
+        if not _writable(path.parent):
             raise StoreUnavailable(f"cannot create a store in {path.parent}: the folder is read-only")
         if path.parent.name == MLOPS_DIR:
             _keep_out_of_git(path.parent)
-        return
+        return True
     if not path.is_file():
         raise StoreUnavailable(f"store path {path} is not a file")
     try:
@@ -43,9 +56,54 @@ def check_sqlite_file(path: Path, *, create: bool) -> None:
         raise StoreUnavailable(f"cannot read store {path}: {error.strerror}") from None
     if header and header != _SQLITE_MAGIC:
         raise StoreUnavailable(f"store {path} is not a SQLite database; point JUPYTER_MLOPS_STORE at another file")
-    # Root may write anything, so a file whose mode has no write bit at all is also taken as "read-only on purpose".
-    if not os.access(path, os.W_OK) or not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
-        raise StoreUnavailable(f"store {path} is read-only; make it writable or point JUPYTER_MLOPS_STORE elsewhere")
+    writable = _writable(path) and _writable(path.parent)
+    if header and not _is_ours(path, writable):
+        raise StoreUnavailable(f"{path} is a SQLite database that jupyter_mlops did not create; it is left alone: "
+                               "point JUPYTER_MLOPS_STORE at another file")
+    return writable
+
+
+def is_read_only(path: Path) -> bool:
+    """Whether an existing store file may only be read (see the module docstring)."""
+    return not (_writable(path) and _writable(path.parent))
+
+
+def read_only_uri(path: Path, *, writable: bool) -> str:
+    """The SQLite URI that opens ``path`` for reading only, without creating or changing any file.
+
+    ``mode=ro`` never writes the database. A store that may not be written and has no write-ahead log waiting is
+    also opened ``immutable=1``: otherwise SQLite would create the ``-shm`` file next to a WAL database (which
+    fails in a read-only folder, or adds a file where none should appear).
+    """
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    wal = path.with_name(path.name + "-wal")
+    if not writable and not (wal.exists() and wal.stat().st_size > 0):
+        uri += "&immutable=1"
+    return uri
+
+
+def _writable(path: Path) -> bool:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return os.access(path, os.W_OK) and bool(mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _is_ours(path: Path, writable: bool) -> bool:
+    """Whether a SQLite file holds no tables or ours, read without changing it."""
+    try:
+        conn = sqlite3.connect(read_only_uri(path, writable=writable), uri=True, timeout=5.0)
+        try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "not a database" in message.lower():
+            raise StoreUnavailable(f"store {path} is not a SQLite database") from None
+        raise StoreUnavailable(f"cannot read store {path}: {message}") from None
+    return not tables or _OUR_TABLE in tables
 
 
 def _keep_out_of_git(folder: Path) -> None:

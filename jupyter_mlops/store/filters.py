@@ -48,6 +48,20 @@ _TOKEN = re.compile(
 )
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
+#: How deeply ``(`` and ``not`` may nest. The parser and the SQL compiler recurse once per level; past a few hundred
+#: levels Python runs out of stack. No filter a person writes comes near this.
+MAX_DEPTH = 64
+#: How many comparisons a filter may hold, each value of an ``in (...)`` list counting as one. Each becomes a
+#: condition in one SQL expression, and SQLite refuses expressions deeper than 1,000 ("Expression tree is too
+#: large"): 400 ``and``-ed param conditions still ran, 500 did not.
+MAX_TERMS = 256
+#: How many conditions a filter may put on params, metrics, tags and data inputs. Each is a semi-join, and
+#: PostgreSQL's planner slows sharply as ``and``-ed semi-joins nest: on the loaded 2-core test machine 8 took
+#: 0.2-0.5 s, 32 took 2.5 s and 256 ran for minutes (SQLite stays in milliseconds). A long ``in (...)`` list is
+#: one condition.
+MAX_CHILD_CONDITIONS = 32
+_CHILD_KINDS = frozenset({"param", "metric", "tag", "data"})
+
 
 @dataclass(frozen=True)
 class Token:
@@ -161,6 +175,9 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.index = 0
+        self.depth = 0
+        self.terms = 0
+        self.child_conditions = 0
 
     @property
     def token(self) -> Token:
@@ -200,24 +217,41 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def unary(self) -> Node:
+        if not (self.is_keyword("not") or self.token.kind == "lparen"):
+            return self.predicate()
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"the filter nests '(' and 'not' more than {MAX_DEPTH} deep")
         if self.is_keyword("not"):
             self.take()
-            return Not(self.unary())
-        if self.token.kind == "lparen":
+            node: Node = Not(self.unary())
+        else:
             opening = self.take()
             node = self.or_expr()
             if self.token.kind != "rparen":
                 raise self.error("missing ')' for the '(' here", opening)
             self.take()
-            return node
-        return self.predicate()
+        self.depth -= 1
+        return node
+
+    def count_term(self) -> None:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise self.error(f"the filter has more than {MAX_TERMS} comparisons and listed values")
 
     def predicate(self) -> Node:
         token = self.token
         if token.kind != "bare" or token.text.lower() in KEYWORDS:
             found = "the end of the filter" if token.kind == "end" else repr(token.text)
             raise self.error(f"expected a field such as params.lr, metrics.auc, tag or name, found {found}")
-        field = parse_field(self.take(), self.text)
+        self.count_term()
+        field = parse_field(token, self.text)
+        if field.kind in _CHILD_KINDS:
+            self.child_conditions += 1
+            if self.child_conditions > MAX_CHILD_CONDITIONS:
+                raise self.error(f"the filter has more than {MAX_CHILD_CONDITIONS} conditions on params, metrics, "
+                                 "tags and data; combine values with 'in (...)'")
+        self.take()
         if self.is_keyword("is"):
             self.take()
             negated = self.is_keyword("not")
@@ -250,6 +284,7 @@ class _Parser:
         values = [self.value()]
         while self.token.kind == "comma":
             self.take()
+            self.count_term()
             values.append(self.value())
         if self.token.kind != "rparen":
             raise self.error("expected ',' or ')' in the value list")
@@ -395,5 +430,5 @@ def compile(node: Node, *, now: float, stale_after: float) -> ColumnElement[bool
 
 __all__ = [
     "And", "Comparison", "Field", "InList", "IsNull", "Node", "Not", "Or", "Token", "Value",
-    "compile", "parse", "tokenize",
+    "MAX_CHILD_CONDITIONS", "MAX_DEPTH", "MAX_TERMS", "compile", "parse", "tokenize",
 ]

@@ -16,14 +16,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from jupyter_mlops.entities import Page, Run
+from jupyter_mlops.store.files import is_read_only, read_only_uri
 from jupyter_mlops.store.rows import ARTIFACT_FIELDS, DATA_INPUT_FIELDS, RUN_FIELDS, runs_from_rows, short_page_total
 
 #: The schema these statements are written for; tests check it equals ``migrations.SCHEMA_VERSION``.
 SCHEMA_VERSION = 6
 _CHUNK = 900
+_MAX_INTEGER = 2**63 - 1
 
 _COLUMNS = ", ".join("experiments.name" if field == "experiment" else f"runs.{field}" for field in RUN_FIELDS)
 # The same ordering as ``reads.apply_order`` with no sort keys: newest first, id breaks ties.
@@ -43,8 +44,10 @@ def newest_runs(path: Path, *, limit: int | None, offset: int, stale_after: floa
     Returns:
         The page, or None when this reader cannot answer for sure (use the store instead).
     """
+    if offset > _MAX_INTEGER or (limit is not None and limit > _MAX_INTEGER):
+        return None  # the store refuses it with a one-line error
     try:
-        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=1.0,
+        conn = sqlite3.connect(read_only_uri(path, writable=not is_read_only(path)), uri=True, timeout=1.0,
                                isolation_level=None)
     except (sqlite3.Error, OSError):
         return None

@@ -25,6 +25,7 @@ from jupyter_mlops.errors import Conflict, InvalidInput, NotFound, StoreUnavaila
 from jupyter_mlops.store import history, migrations, reads
 from jupyter_mlops.store import schema as s
 from jupyter_mlops.store.base import StatCache, Store
+from jupyter_mlops.store.checks import check_name, check_names, check_paging, clean_tags
 from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
 from jupyter_mlops.store.filter_sql import bound
 from jupyter_mlops.store.rows import derive_status, error_count, merge_flags, short_page_total
@@ -160,6 +161,7 @@ class SqlStore(Store):
     def _experiment_id(self, conn: Connection, name: str) -> int:
         if not name or not name.strip():
             raise InvalidInput("an experiment needs a non-empty name")
+        check_name(name, "experiment name")
         # Look first: the experiment almost always exists, and a plain SELECT is cheaper than an upsert.
         found = conn.scalar(_EXPERIMENT_ID, {"name": name})
         if found is None:
@@ -187,10 +189,11 @@ class SqlStore(Store):
         """Create a running run (heartbeat = start); a missing name gets a generated one."""
         run_id = run_id or uuid.uuid4().hex
         start = self.clock() if start_time is None else start_time
-        tag_rows = [{"run_id": run_id, "tag": t} for t in sorted(set(_clean_tags(tags)))]
+        tag_rows = [{"run_id": run_id, "tag": t} for t in sorted(set(clean_tags(tags)))]
 
         run_name = name or new_run_name()
         experiment = experiment or "default"
+        check_name(run_name, "run name")
 
         def work(conn: Connection) -> None:
             exp_id = self._experiment_id(conn, experiment)
@@ -243,8 +246,7 @@ class SqlStore(Store):
     def search_runs(self, filter: str | None = None, order_by: Sequence[str] = (),  # noqa: A002
                     limit: int | None = None, offset: int = 0) -> Page[Run]:
         """Runs matching a filter-language expression, ordered and paged; newest first by default."""
-        if limit is not None and limit < 0 or offset < 0:
-            raise InvalidInput("limit and offset must not be negative")
+        check_paging(limit, offset)
         search = self._statements.search(filter, order_by, limit, offset)
         stale_before = self.clock() - self.stale_after
 
@@ -260,8 +262,7 @@ class SqlStore(Store):
     def run_columns(self, filter: str | None = None, order_by: Sequence[str] = (),  # noqa: A002
                     limit: int | None = None) -> dict[str, list[Any]]:
         """:meth:`Store.run_columns` reading only the run columns, summaries and tags (no Run entities)."""
-        if limit is not None and limit < 0:
-            raise InvalidInput("limit must not be negative")
+        check_paging(limit, 0)
         frame = self._statements.frame(filter, order_by, limit)
         stale_before = self.clock() - self.stale_after
         return self._read(lambda conn: reads.run_columns(conn, conn.execute(frame.rows, bound(stale_before)).all(),
@@ -317,7 +318,7 @@ class SqlStore(Store):
 
     def set_tags(self, run_id: str, add: Iterable[str] = (), remove: Iterable[str] = ()) -> tuple[str, ...]:
         """Add and remove tags; return the run's tags afterwards, sorted."""
-        added, removed = sorted(set(_clean_tags(add))), sorted(set(_clean_tags(remove)))
+        added, removed = sorted(set(clean_tags(add))), sorted(set(clean_tags(remove)))
 
         def work(conn: Connection) -> tuple[str, ...]:
             self._require_run(conn, run_id)
@@ -347,6 +348,8 @@ class SqlStore(Store):
         for key, *_ in encoded:
             if not isinstance(key, str) or not key:
                 raise InvalidInput("a param needs a non-empty string key")
+            check_name(key, "param name")
+        check_names((row["key"] for row in latest), "metric name")
         now = self.clock()
 
         def work(conn: Connection) -> None:
@@ -479,20 +482,12 @@ def _checked_fields(fields: dict[str, Any]) -> dict[str, Any]:
             raise InvalidInput(f"unknown run status {values['status']!r}") from None
     if "name" in values and not str(values["name"] or "").strip():
         raise InvalidInput("a run name cannot be empty")
+    check_name(values.get("name"), "run name")
     if "note" in values:
         values["note"] = values["note"] or ""
     if "logging_errors" in values:
         values["logging_errors"] = error_count(values["logging_errors"])
     return values
-
-
-def _clean_tags(tags: Iterable[str]) -> list[str]:
-    if isinstance(tags, str):
-        tags = [tags]
-    cleaned = [str(t).strip() for t in tags]
-    if any(not t for t in cleaned):
-        raise InvalidInput("a tag cannot be empty")
-    return cleaned
 
 
 def _first(error: BaseException) -> str:

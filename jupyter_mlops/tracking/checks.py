@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.store.checks import check_name
 
 __all__ = ["metric_number", "metric_step", "name", "native", "storable_text"]
 
@@ -71,15 +72,20 @@ def shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def name(key: Any) -> str:
+def name(key: Any, what: str = "param or metric name") -> str:
     """A param or metric name, storable.
 
+    A control character is refused here, at the call, with the store's own rule: the writer batches points, so a
+    refusal inside the store would cost the batch's other rows too.
+
     Raises:
-        InvalidInput: not a non-empty string.
+        InvalidInput: not a non-empty string, or a name holding a control character.
     """
     if not isinstance(key, str) or not key:
         raise InvalidInput(f"names of params and metrics must be non-empty strings, not {shown(key)}")
-    return storable_text(key)
+    text = storable_text(key)
+    check_name(text, what)
+    return text
 
 
 def metric_number(key: str, value: Any) -> float:

@@ -155,7 +155,7 @@ class ActiveRun:
             >>> run.log_params({"lr": 0.1, "epochs": 10})  # doctest: +SKIP
         """
         self._check_open()
-        clean = {checks.name(k): _param_value(k, v) for k, v in values.items()}
+        clean = {checks.name(k, "param name"): _param_value(k, v) for k, v in values.items()}
         if self.redact and clean:
             from jupyter_mlops.capture import redact
 
@@ -174,7 +174,7 @@ class ActiveRun:
         steps = self._steps
         previous = steps.get(key) if type(key) is str else None
         if previous is None:  # a name's first point: check (and escape) the name once
-            key = checks.name(key)
+            key = checks.name(key, "metric name")
             previous = steps.get(key, -1)
         number = value if type(value) is float else checks.metric_number(key, value)
         if step is None:
@@ -211,7 +211,7 @@ class ActiveRun:
         now = time.time()
         points = []
         for key, value in values.items():  # every value is checked before any is queued: the call is all or nothing
-            name = checks.name(key)
+            name = checks.name(key, "metric name")
             number = checks.metric_number(name, value)
             points.append((name, number, checks.metric_step(name, self._steps.get(name, -1) + 1 if step is None
                                                             else step), now))

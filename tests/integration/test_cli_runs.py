@@ -231,20 +231,47 @@ def test_the_plain_list_skips_sqlalchemy_and_says_what_the_store_says(tmp_path):
                                                         "--limit", limit, "--sort", "start_time desc"))
 
 
-def test_a_read_only_store_is_refused_in_one_line_with_or_without_a_filter(tmp_path, env):
-    path = tmp_path / "ro.db"
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_a_read_only_store_is_listed_and_shown_but_writes_are_refused_in_one_line(tmp_path, env, where):
+    # Tests run as root, whom chmod does not stop: a mode without write bits is what marks a store read-only.
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "ro.db"
     url = f"sqlite:///{path}"
     with open_store(url) as s:
         s.create_run(name="kept")
-    path.chmod(0o444)
+    (path if where == "file" else folder).chmod(0o444 if where == "file" else 0o555)
     try:
         before = path.read_bytes()
         for extra in ([], ["--filter", "name = kept"], ["--format", "json"]):
-            code, out, err = invoke("runs", "list", "--store", url, *extra)
-            assert code != 0 and out == "" and "read-only" in err and len(err.strip().splitlines()) == 1, err
+            assert "kept" in ok("runs", "list", "--store", url, *extra)
+        assert "kept" in ok("runs", "show", "kept", "--store", url)
+        for write in (["tag", "kept", "x"], ["note", "kept", "hello"]):
+            code, out, err = invoke("runs", *write, "--store", url)
+            assert code == 1 and out == "" and "read-only" in err and len(err.strip().splitlines()) == 1, err
         assert path.read_bytes() == before
+        assert sorted(p.name for p in folder.iterdir()) == ["ro.db"]
     finally:
+        folder.chmod(0o755)
         path.chmod(0o644)
+
+
+@pytest.mark.parametrize("args", [[], ["--filter", "name = x"], ["--format", "csv"]])
+def test_runs_list_leaves_a_sqlite_file_of_another_program_unchanged(tmp_path, env, args):
+    import sqlite3
+
+    path = tmp_path / "theirs.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+    conn.close()
+    before = path.read_bytes()
+    code, out, err = invoke("runs", "list", "--store", f"sqlite:///{path}", *args)
+    assert code == 1 and out == "" and "did not create" in err and len(err.strip().splitlines()) == 1, err
+    assert path.read_bytes() == before
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    conn.close()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("theirs")) == ["theirs.db"]
 
 
 def test_help_of_every_runs_command():

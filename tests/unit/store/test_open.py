@@ -75,24 +75,60 @@ def test_a_folder_is_not_a_store(tmp_path):
         open_store(f"sqlite:///{tmp_path}")
 
 
-def test_a_read_only_store_is_refused_and_left_alone(tmp_path):
-    target = tmp_path / "mlops.db"
+def _store_with_one_run(target: Path) -> str:
     with open_store(f"sqlite:///{target}") as store:
         run = store.create_run(name="precious")
         store.log_metric(run.id, "auc", 0.9)
-    for extra in tmp_path.glob("mlops.db-*"):
+    for extra in target.parent.glob(f"{target.name}-*"):
         extra.unlink()
+    return run.id
+
+
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_a_read_only_store_is_read_but_never_written(tmp_path, where):
+    # Tests run as root, whom chmod does not stop: a mode without write bits is what marks a store read-only.
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    target = folder / "mlops.db"
+    run_id = _store_with_one_run(target)
     before = target.read_bytes()
-    target.chmod(0o444)
+    (target if where == "file" else folder).chmod(0o444 if where == "file" else 0o555)
     try:
-        with pytest.raises(StoreUnavailable) as info:
-            open_store(f"sqlite:///{target}")
-        assert "read-only" in _one_line(info.value)
+        with open_store(f"sqlite:///{target}", create=False) as store:
+            assert store.get_run(run_id).metrics == {"auc": 0.9}
+            assert store.search_runs("metrics.auc > 0.5").total == 1
+            for write in (lambda: store.create_run(name="new"), lambda: store.set_tags(run_id, add=["x"]),
+                          lambda: store.log_metric(run_id, "auc", 0.1)):
+                with pytest.raises(StoreUnavailable) as info:
+                    write()
+                assert "read-only" in _one_line(info.value)
         assert target.read_bytes() == before
+        assert sorted(p.name for p in folder.iterdir()) == ["mlops.db"]  # no -wal/-shm/-journal appeared
     finally:
+        folder.chmod(0o755)
         target.chmod(0o644)
     with open_store(f"sqlite:///{target}") as store:
-        assert store.get_run(run.id).metrics == {"auc": 0.9}
+        store.set_tags(run_id, add=["writable-again"])
+
+
+def test_a_sqlite_file_of_another_program_is_refused_and_not_changed(tmp_path):
+    import sqlite3
+
+    target = tmp_path / "theirs.db"
+    with sqlite3.connect(target) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+        conn.execute("INSERT INTO invoices (total) VALUES (9.5)")
+    conn.close()
+    before = target.read_bytes()
+    for create in (True, False):
+        with pytest.raises(StoreUnavailable) as info:
+            open_store(f"sqlite:///{target}", create=create)
+        assert "did not create" in _one_line(info.value)
+    assert target.read_bytes() == before
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["invoices"]
+    conn.close()
 
 
 def test_an_unreachable_postgres_server_is_one_line(unused_port):

@@ -1,0 +1,36 @@
+"""``%track list``/``%track tag`` with hostile input in a live IPython shell: one ``UsageError`` line each.
+
+The shell fixtures are the ones of ``test_magics.py`` (imported, so both files share one loaded extension setup).
+"""
+
+from __future__ import annotations
+
+import pytest
+import test_magics
+from test_magics import one_line_error, run
+
+import jupyter_mlops as mlops
+
+shell = test_magics.shell
+ip = test_magics.ip
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [("(" * 1300 + "name = a" + ")" * 1300, "deep"), ("not " * 1000 + "name = a", "deep"),
+     (" or ".join(f"name = n{i}" for i in range(2000)), "comparisons")],
+    ids=["parens", "nots", "or-terms"],
+)
+def test_track_list_with_a_filter_past_the_limits_is_one_line(ip, capsys, text, says):
+    run(ip, "%track start first")
+    capsys.readouterr()
+    err = one_line_error(ip, capsys, f"%track list --filter '{text}'")
+    assert says in err and "RecursionError" not in err
+
+
+def test_track_tag_with_a_control_character_is_one_line_and_stores_nothing(ip, capsys):
+    run(ip, "%track start first")
+    capsys.readouterr()
+    err = one_line_error(ip, capsys, "%track tag 'a\x1b[2J'")
+    assert "control character" in err
+    assert mlops.get_run(mlops.active_run().id).tags == ()
