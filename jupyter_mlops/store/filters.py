@@ -56,10 +56,10 @@ MAX_DEPTH = 64
 #: large"): 400 ``and``-ed param conditions still ran, 500 did not.
 MAX_TERMS = 256
 #: How many conditions a filter may put on params, metrics, tags and data inputs. Each is a semi-join, and
-#: PostgreSQL's planner slows sharply as ``and``-ed semi-joins nest: on the loaded 2-core test machine 8 took
-#: 0.2-0.5 s, 32 took 2.5 s and 256 ran for minutes (SQLite stays in milliseconds). A long ``in (...)`` list is
-#: one condition.
-MAX_CHILD_CONDITIONS = 32
+#: PostgreSQL's planning time grows sharply with ``and``-ed semi-joins and with the table statistics: 16 planned
+#: in 0.1-0.4 s and 32 in 1.5 s over 1,500 runs, while 32 over the test suite's statistics held a server process
+#: at 6 GB for minutes (SQLite stays in milliseconds). A long ``in (...)`` list is one condition.
+MAX_CHILD_CONDITIONS = 16
 _CHILD_KINDS = frozenset({"param", "metric", "tag", "data"})
 
 

@@ -37,6 +37,8 @@ T = TypeVar("T")
 UPDATABLE = frozenset({"name", "status", "end_time", "note", "notebook_path", "git_commit", "git_dirty",
                        "code_hash", "notebook_hash", "env_hash", "flags", "heartbeat", "logging_errors"})
 _LOCK_RETRIES = 20
+#: PostgreSQL's SQLSTATE for a statement stopped by ``statement_timeout``.
+_QUERY_CANCELED = "57014"
 _EMPTY_SUMMARY = '{"params": {}, "metrics": {}}'
 # Statements on the start/end path are built once: constructing ``.values(...)`` cost ~0.4 ms a call, more
 # than executing it. Column values come in as parameters (an UPDATE sets exactly the columns given).
@@ -65,6 +67,8 @@ class SqlStore(Store):
                  clock: Callable[[], float] = time.time) -> None:
         self.url = url
         self.where = redact_url(url)
+        #: Longest a read may run on PostgreSQL before the server stops it (milliseconds).
+        self.read_timeout_ms = 30_000
         self.stale_after = stale_after
         self.clock = clock
         self._engine: Engine = make_engine(url, create=create)
@@ -82,8 +86,16 @@ class SqlStore(Store):
     def _read(self, fn: Callable[[Connection], T]) -> T:
         try:
             with self._engine.connect() as conn:
-                return fn(conn)
+                if conn.dialect.name != "postgresql":
+                    return fn(conn)
+                # A shared server must not be tied up by one search: the read's transaction bounds its statements.
+                with conn.begin():
+                    conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(self.read_timeout_ms)}")
+                    return fn(conn)
         except exc.DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) == _QUERY_CANCELED:
+                raise StoreUnavailable(f"the read took longer than {self.read_timeout_ms / 1000:g} s on {self.where} "
+                                       "and was stopped; narrow the filter") from None
             raise unavailable(error, self.where) from None
 
     def _write(self, fn: Callable[[Connection], T]) -> T:

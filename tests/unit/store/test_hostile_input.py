@@ -176,3 +176,15 @@ def test_paging_beyond_64_bit_integers_is_invalid_input(store, limit, offset):
     with pytest.raises(InvalidInput) as info:
         store.search_runs(limit=limit, offset=offset)
     assert "must be between 0 and" in _one_line(info.value)
+
+
+def test_a_postgresql_read_past_its_time_is_stopped_in_one_line(store):
+    # Every search on a shared server runs under statement_timeout, so no filter can hold the server for minutes.
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reads run in-process; only a server needs the bound")
+    store.read_timeout_ms = 200
+    with pytest.raises(StoreUnavailable, match=r"took longer than 0\.2 s .* narrow the filter") as info:
+        store._read(lambda conn: conn.exec_driver_sql("SELECT pg_sleep(2)").all())
+    assert "\n" not in str(info.value)
+    store.read_timeout_ms = 30_000
+    assert store.search_runs().total == 0  # the connection is usable afterwards
