@@ -50,6 +50,13 @@ def format_time(epoch: float | None) -> str:
     return _dt.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M")
 
 
+def iso_time(epoch: float | None) -> str | None:
+    """An epoch time as ISO 8601 in UTC with milliseconds (``2026-12-07T01:41:08.123+00:00``), for files."""
+    if epoch is None:
+        return None
+    return _dt.datetime.fromtimestamp(epoch, tz=_dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
 def format_duration(seconds: float | None) -> str:
     """Seconds as ``4.2s``, ``3m 05s`` or ``2h 03m``."""
     if seconds is None:

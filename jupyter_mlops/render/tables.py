@@ -16,6 +16,7 @@ from jupyter_mlops.render.formatting import (
     format_size,
     format_time,
     format_value,
+    iso_time,
 )
 from jupyter_mlops.render.safe import csv_cell, rich_text, terminal_text
 
@@ -61,17 +62,20 @@ def status_label(run: Run) -> str:
 def runs_csv(runs: Sequence[Run]) -> str:
     """Runs as CSV with MLflow-style columns ``run_id, name, ..., params.<k>, metrics.<k>``.
 
-    A cell that a spreadsheet would run as a formula (``=HYPERLINK(...)``) gets a leading ``'`` (:func:`csv_cell`).
+    Times are ISO 8601 in UTC with milliseconds (what spreadsheets and ``pandas.read_csv(parse_dates=...)`` read),
+    durations are seconds. A cell that a spreadsheet would run as a formula (``=HYPERLINK(...)``) gets a leading
+    ``'`` (:func:`csv_cell`).
     """
     params = sorted({k for r in runs for k in r.params})
     metrics = sorted({k for r in runs for k in r.metrics})
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    base = ["run_id", "name", "experiment", "status", "start_time", "end_time", "duration", "tags", "note"]
+    base = ["run_id", "name", "experiment", "status", "logging_errors", "start_time", "end_time", "duration", "tags",
+            "note"]
     writer.writerow([*base, *(f"params.{k}" for k in params), *(f"metrics.{k}" for k in metrics)])
     for r in runs:
-        cells = [r.id, r.name, r.experiment, r.status.value, r.start_time, r.end_time, r.duration, ";".join(r.tags)]
-        cells.append(r.note)
+        cells = [r.id, r.name, r.experiment, r.status.value, r.logging_errors, iso_time(r.start_time),
+                 iso_time(r.end_time), r.duration, ";".join(r.tags), r.note]
         cells += [_csv_value(r.params.get(k)) for k in params]
         cells += [_csv_value(r.metrics.get(k)) for k in metrics]
         writer.writerow(["" if c is None else csv_cell(c) for c in cells])

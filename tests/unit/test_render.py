@@ -107,6 +107,16 @@ def test_runs_csv_uses_mlflow_style_columns():
     assert rows[1]["metrics.auc"] == "" and rows[1]["params.depth"] == "3"
 
 
+def test_runs_csv_writes_times_as_iso_8601_and_the_logging_errors_count():
+    import datetime
+
+    run = make_run("a1", "a")
+    (row,) = csv.DictReader(io.StringIO(render.runs_csv([run])))
+    parsed = datetime.datetime.fromisoformat(row["start_time"])
+    assert parsed.tzinfo is not None and abs(parsed.timestamp() - run.start_time) < 0.001
+    assert row["logging_errors"] == "0" and float(row["duration"]) == run.duration
+
+
 def test_runs_table_and_run_view_render():
     from rich.console import Console
 
