@@ -230,7 +230,7 @@ def inject_parameters(nb: Any, parameters: Mapping[str, Any], language: str = "p
     import nbformat
 
     previous = dict(nb.metadata.get("papermill") or {})
-    nb.metadata["papermill"] = nbformat.from_dict({**previous, "parameters": dict(parameters)})
+    nb.metadata["papermill"] = nbformat.from_dict({**previous, "parameters": dict(parameters)})  # type: ignore[no-untyped-call]
     if not parameters:
         return None
     nb.cells = [c for c in nb.cells if INJECTED_TAG not in cell_tags(c)]
@@ -241,7 +241,7 @@ def inject_parameters(nb: Any, parameters: Mapping[str, Any], language: str = "p
         from papermill.translators import translate_parameters
 
         source = translate_parameters(language, language, dict(parameters), "Parameters")
-    cell = nbformat.v4.new_code_cell(source=source, metadata={"tags": [INJECTED_TAG]})
+    cell = nbformat.v4.new_code_cell(source=source, metadata={"tags": [INJECTED_TAG]})  # type: ignore[no-untyped-call]
     at = tagged_index(nb.cells)
     position = 0 if at is None else at + 1
     nb.cells.insert(position, cell)
