@@ -35,15 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.capture import cells as cell_analysis
-from jupyter_mlops.capture import code, redact
+from jupyter_mlops.capture import code, parameters, redact
 from jupyter_mlops.tracking import context, fluent
 from jupyter_mlops.tracking.run import ActiveRun, describe_path
 
 __all__ = ["CellObserver"]
 
 logger = logging.getLogger(__name__)
-
-INFER_WITHIN = 3
 
 
 class _TreeTap:
@@ -270,7 +268,7 @@ class CellObserver:
     def _params(self, run: ActiveRun, source: str, cell_id: str | None, tree: Any, analysis: Any) -> None:
         literals = dict(analysis.literal_assignments) if analysis is not None else {}
         previous, self._prev_literals = self._prev_literals, literals
-        if source.lstrip().startswith("# Parameters"):
+        if source.lstrip().startswith(parameters.INJECTED_HEADER):
             if previous and not self._params_found:
                 run.log_params(previous, source="parameters:injected")
             if literals:
@@ -282,8 +280,9 @@ class CellObserver:
         elif (
             not self._params_found
             and literals
-            and self._cells_since_start <= INFER_WITHIN
-            and _only_literal_assignments(tree, literals)
+            and self._cells_since_start <= parameters.INFER_WITHIN
+            and tree is not None
+            and parameters.only_literal_assignments(tree)
         ):
             run.log_params(literals, source="parameters:inferred")
             self._params_found = True
@@ -295,7 +294,7 @@ class CellObserver:
             return False
         text = source.strip()
         for cell in cells:
-            if "parameters" in (cell.get("tags") or ()):
+            if parameters.PARAMETERS_TAG in parameters.cell_tags(cell):
                 if (cell.get("id") == cell_id) if cell_id else (str(cell.get("source", "")).strip() == text):
                     return True
         return False
@@ -317,7 +316,7 @@ class CellObserver:
         since_previous = [c for c in cells[self._previous_end:] if not _only_magics(c.source)]
         for window in ((since_previous if self._previous_end else []), cells):
             entries: list[dict[str, Any]] = [{"source": c.source, "id": c.cell_id} for c in window]
-            found = code.find_parameters_cell(entries)
+            found = parameters.find_parameters_cell(entries)
             if found is not None:
                 break
         else:
@@ -466,18 +465,3 @@ def _parse_quietly(source: str) -> ast.Module | None:
         return ast.parse(source)
     except (SyntaxError, ValueError):
         return None
-
-
-def _only_literal_assignments(tree: Any, literals: Mapping[str, Any]) -> bool:
-    """Every top-level statement of ``tree`` is an assignment of a literal (docstrings allowed)."""
-    if tree is None or not tree.body:
-        return False
-    for stmt in tree.body:
-        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
-            continue
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
-        if not isinstance(stmt, (ast.Assign, ast.AnnAssign)) or not all(
-            isinstance(t, ast.Name) and t.id in literals for t in targets
-        ):
-            return False
-    return True

@@ -15,12 +15,11 @@ the names that cell read (:func:`context_cells`). The flags look at the run's ow
 
 The saved notebook is read as plain JSON (never through nbformat, whose import costs seconds). Which facts a
 kernel can see differs by front end (cell ids under JupyterLab, none under papermill): see
-``docs/kernel-context.md`` in the shared docs and :func:`find_parameters_cell`.
+``docs/kernel-context.md`` in the shared docs and :func:`jupyter_mlops.capture.parameters.find_parameters_cell`.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import logging
 import os
@@ -28,14 +27,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from jupyter_mlops.capture.cells import literal_value
-
 __all__ = [
     "ExecutedCell",
     "ExecutedCells",
-    "ParametersCell",
     "context_cells",
-    "find_parameters_cell",
     "notebook_cells",
     "notebook_snapshot",
     "notebook_state_cells",
@@ -46,8 +41,6 @@ logger = logging.getLogger(__name__)
 
 #: Notebooks larger than this are not snapshotted (outputs can be huge; the executed-cell log still is kept).
 MAX_SNAPSHOT_BYTES = 64 << 20
-#: How many leading code cells :func:`find_parameters_cell` looks at when it has to guess.
-INFER_WITHIN = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,74 +370,3 @@ def context_cells(names: Sequence[Names | None], start: int) -> list[int]:
                     wanted.extend((read, position) for read in entry[0])
                 break
     return sorted(chosen)
-
-
-@dataclass(frozen=True, slots=True)
-class ParametersCell:
-    """Where a notebook's parameters are.
-
-    Attributes:
-        index: position of the parameters cell in the list given to :func:`find_parameters_cell`.
-        provenance: ``"tagged"`` (``parameters`` tag), ``"injected"`` (found next to papermill's injected cell)
-            or ``"inferred"`` (a leading cell of only literal assignments).
-        injected_index: position of papermill's injected-parameters cell, whose values override, if any.
-    """
-
-    index: int
-    provenance: str
-    injected_index: int | None = None
-
-
-def _is_injected(cell: Mapping[str, Any]) -> bool:
-    if "injected-parameters" in (cell.get("tags") or ()):
-        return True
-    return str(cell.get("source", "")).lstrip().startswith("# Parameters")
-
-
-def _only_literal_assignments(source: str) -> bool:
-    try:
-        body = ast.parse(source).body
-    except (SyntaxError, ValueError):
-        return False
-    if not body:
-        return False
-    for stmt in body:
-        if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
-            value: ast.expr | None = stmt.value
-        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
-            value = stmt.value
-        else:
-            return False
-        try:
-            literal_value(value)  # type: ignore[arg-type]  # both branches above set a non-None value
-        except (ValueError, RecursionError):
-            return False
-    return True
-
-
-def find_parameters_cell(cells: Sequence[Mapping[str, Any]]) -> ParametersCell | None:
-    """Find the parameters cell the way papermill users mean it, with how it was found.
-
-    Works on a saved notebook's cells or on executed cells in order (under papermill the kernel sees no tags:
-    the cell that ran just before the injected ``# Parameters`` cell is the parameters cell).
-
-    Args:
-        cells: dicts with ``source`` and optionally ``tags`` and ``cell_type``.
-
-    Returns:
-        A :class:`ParametersCell`, or None when nothing qualifies.
-    """
-    code = _code_cells(cells)
-    for position, cell in code:
-        if "parameters" in (cell.get("tags") or ()):
-            injected = next((p for p, c in code if p > position and _is_injected(c)), None)
-            return ParametersCell(position, "tagged", injected)
-    for order, (position, cell) in enumerate(code):
-        if _is_injected(cell):
-            if order == 0:
-                return ParametersCell(position, "injected", position)  # papermill put it first: no own cell
-            return ParametersCell(code[order - 1][0], "injected", position)
-    for position, cell in [item for item in code if str(item[1].get("source", "")).strip()][:INFER_WITHIN]:
-        if _only_literal_assignments(str(cell.get("source", ""))):
-            return ParametersCell(position, "inferred")
-    return None

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.capture.parameters import PARAMETERS_TAG, tagged_index
 from jupyter_mlops.capture.redact import find_secrets
 from jupyter_mlops.config import find_project_root
 from jupyter_mlops.notebooks.clean import KEEP_OUTPUT_TAG, cell_tags
@@ -28,7 +29,7 @@ from jupyter_mlops.notebooks.format_checks import (
     unknown_output_types,
 )
 from jupyter_mlops.notebooks.lint import DEFAULT_MAX_OUTPUT_BYTES, Finding, register
-from jupyter_mlops.notebooks.summary import PARAMETERS_TAG, cell_source, parse_python
+from jupyter_mlops.notebooks.summary import cell_source, parse_python
 
 _MAGIC_LINE = re.compile(r"^\s*(%|!)")
 #: Home folders and Windows drive paths: machine-specific, so the notebook will not run elsewhere.
@@ -80,8 +81,7 @@ def execution_order(nb: Any, path: str) -> list[Finding]:
 
 def missing_parameters_cell(nb: Any, path: str) -> list[Finding]:
     """No cell tagged `parameters`, so papermill and nb-smoke cannot inject parameters."""
-    cells = _code_cells(nb)
-    if not cells or any(PARAMETERS_TAG in cell_tags(c) for _, c in cells):
+    if not _code_cells(nb) or tagged_index(nb.get("cells", [])) is not None:
         return []
     return [Finding("NB003", f"no cell tagged '{PARAMETERS_TAG}': papermill/nb-smoke cannot inject parameters",
                     path)]

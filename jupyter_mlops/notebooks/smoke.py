@@ -28,6 +28,7 @@ from pathlib import Path
 from time import monotonic
 from typing import Any
 
+from jupyter_mlops.capture.parameters import inject_parameters
 from jupyter_mlops.config import MLOPS_DIR, find_project_root
 from jupyter_mlops.errors import InvalidInput, NotebookError
 from jupyter_mlops.notebooks import smoke_discover as discover_mod
@@ -41,7 +42,6 @@ from jupyter_mlops.notebooks.smoke_kernel import (
     start_kernel,
 )
 from jupyter_mlops.notebooks.smoke_params import (
-    inject_parameters,
     load_params_file,
     pyproject_params,
     resolve_parameters,

@@ -19,37 +19,32 @@ The parameters are injected as papermill does it (a cell tagged ``injected-param
 
 from __future__ import annotations
 
-import ast
 import difflib
 import fnmatch
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.capture.parameters import (
+    PARAMETERS_TAG,
+    cell_source,
+    parameter_defaults,
+    tagged_index,
+)
 from jupyter_mlops.config import find_project_root, read_tool_table
 from jupyter_mlops.errors import InvalidInput
 
-PARAMETERS_TAG = "parameters"
-INJECTED_TAG = "injected-parameters"
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
 
 def parameters_cell_index(nb: Any) -> int | None:
-    """Index of the first cell tagged ``parameters``, or None."""
-    for index, cell in enumerate(nb.cells):
-        if PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []):
-            return index
-    return None
+    """Index of the first code cell tagged ``parameters``, or None (see :mod:`jupyter_mlops.capture.parameters`)."""
+    return tagged_index(nb.cells)
 
 
 def notebook_defaults(nb: Any) -> dict[str, Any] | None:
-    """The literal assignments of the ``parameters`` cell (``name = literal`` and ``name: T = literal``).
-
-    Returns:
-        ``{name: default}`` (a non-literal default such as ``Path("x")`` maps to ``...``, accepting any
-        value), or None when the notebook has no parameters cell.
+    """The literal assignments of the tagged ``parameters`` cell, or None when the notebook has none.
 
     Raises:
         InvalidInput: the parameters cell is not valid Python (the message names the cell and the line).
@@ -57,31 +52,7 @@ def notebook_defaults(nb: Any) -> dict[str, Any] | None:
     index = parameters_cell_index(nb)
     if index is None:
         return None
-    source = "".join(nb.cells[index].source)
-    # IPython magics/shell lines are not Python: blank them so the literal lines still parse.
-    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
-    try:
-        tree = ast.parse("\n".join(lines))
-    except SyntaxError as error:
-        raise InvalidInput(f"the parameters cell (cell {index}) does not parse: line {error.lineno}: "
-                           f"{error.msg}") from None
-    except (RecursionError, MemoryError, ValueError):
-        raise InvalidInput(f"the parameters cell (cell {index}) cannot be read as Python") from None
-    defaults: dict[str, Any] = {}
-    for node in tree.body:
-        targets: list[ast.expr] = []
-        value: ast.expr | None = None
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        for target in targets:
-            if isinstance(target, ast.Name) and value is not None:
-                try:
-                    defaults[target.id] = ast.literal_eval(value)
-                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                    defaults[target.id] = ...
-    return defaults
+    return parameter_defaults(cell_source(nb.cells[index]), cell=index)
 
 
 def coerce(name: str, value: Any, default: Any) -> Any:
@@ -230,7 +201,7 @@ def resolve_parameters(nb: Any, layers: Sequence[Mapping[str, Any]], *, skip_unk
         if skip_unknown:
             return {}
         raise InvalidInput(f"parameters given ({', '.join(sorted(merged))}) but the notebook has no cell tagged "
-                           "'parameters'")
+                           f"'{PARAMETERS_TAG}'")
     unknown = sorted(set(merged) - set(defaults))
     if unknown and not skip_unknown:
         known = ", ".join(sorted(defaults)) or "none"
@@ -262,36 +233,3 @@ def unknown_given_names(given: Mapping[str, Any], notebooks: Sequence[Any]) -> s
     message = (f"unknown parameter {', '.join(unknown)}: no selected notebook's parameters cell defines "
                f"{'them' if len(unknown) > 1 else 'it'} (defined: {known})")
     return " ".join([message, *hints])
-
-
-def inject_parameters(nb: Any, parameters: Mapping[str, Any], language: str = "python") -> int | None:
-    """Insert a papermill-style ``injected-parameters`` cell; returns its index (None when nothing to inject)."""
-    import nbformat
-
-    previous = dict(nb.metadata.get("papermill") or {})
-    nb.metadata["papermill"] = nbformat.from_dict({**previous, "parameters": dict(parameters)})
-    if not parameters:
-        return None
-    nb.cells = [c for c in nb.cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
-    if language == "python":
-        body = "".join(f"{name} = {_python_literal(value)}\n" for name, value in parameters.items())
-        source = "# Parameters\n" + body
-    else:
-        from papermill.translators import translate_parameters
-
-        source = translate_parameters(language, language, dict(parameters), "Parameters")
-    cell = nbformat.v4.new_code_cell(source=source, metadata={"tags": [INJECTED_TAG]})
-    at = parameters_cell_index(nb)
-    position = 0 if at is None else at + 1
-    nb.cells.insert(position, cell)
-    return position
-
-
-def _python_literal(value: Any) -> str:
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"float({str(value)!r})"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_python_literal(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_python_literal(k)}: {_python_literal(v)}" for k, v in value.items()) + "}"
-    return repr(value)

@@ -1,7 +1,9 @@
 """What an experimenter wants to see first in a notebook diff: changed parameters and changed data paths read.
 
-Parameters are the literal assignments of the cell tagged ``parameters`` (papermill's convention), overridden by a
-papermill ``injected-parameters`` cell when there is one. Data paths are the string-literal paths that code cells
+Parameters are the literal assignments of the notebook's parameters cell, found as the kernel observer finds it
+(:func:`jupyter_mlops.capture.parameters.find_parameters_cell`: tagged ``parameters``, else next to papermill's
+injected cell, else a leading cell of literal assignments), overridden by a papermill ``injected-parameters`` cell
+when there is one. Data paths are the string-literal paths that code cells
 pass to recognised readers (``pd.read_csv("...")``, ``open("...")``, ...), found by
 :func:`jupyter_mlops.capture.cells.analyze`, the same analysis the tracker runs after each executed cell.
 Cells with IPython syntax are parsed with magic and shell lines blanked out; a cell that still does not parse is
@@ -11,32 +13,24 @@ skipped (a static summary is best-effort by nature).
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from jupyter_mlops.capture.cells import CellAnalysis, analyze
-from jupyter_mlops.notebooks.clean import cell_tags
+from jupyter_mlops.capture.parameters import cell_source, find_parameters_cell, python_source
 
-PARAMETERS_TAG = "parameters"
-INJECTED_TAG = "injected-parameters"
-_MAGIC_LINE = re.compile(r"^\s*(%|!)")
+__all__ = ["analyze_cell", "cell_source", "data_paths_of", "parameters_of", "parse_python", "summarize",
+           "summary_is_empty"]
+
 _MISSING = object()
-
-
-def cell_source(cell: Any) -> str:
-    """A cell's source as one string (nbformat allows a list of lines on disk)."""
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
 
 
 def parse_python(source: str) -> ast.Module | None:
     """Parse cell source, blanking IPython magic/shell lines (line numbers are kept); None if it still fails."""
     if source.lstrip().startswith("%%"):
         return None  # a cell magic: the body is not Python (or not ours to judge)
-    lines = ["" if _MAGIC_LINE.match(line) else line for line in source.splitlines()]
     try:
-        return ast.parse("\n".join(lines))
+        return ast.parse(python_source(source))
     except (SyntaxError, ValueError):
         return None
 
@@ -51,14 +45,16 @@ def analyze_cell(cell: Any) -> CellAnalysis | None:
 
 
 def parameters_of(nb: Any) -> dict[str, Any]:
-    """The notebook's effective parameters: the ``parameters`` cell, then the ``injected-parameters`` cell."""
+    """The notebook's effective parameters: the parameters cell, then papermill's ``injected-parameters`` cell."""
+    cells = nb.get("cells", [])
+    found = find_parameters_cell(cells, tags_known=True)
     values: dict[str, Any] = {}
-    for tag in (PARAMETERS_TAG, INJECTED_TAG):
-        for cell in nb.get("cells", []):
-            if tag in cell_tags(cell):
-                analysis = analyze_cell(cell)
-                if analysis is not None:
-                    values.update(analysis.literal_assignments)
+    if found is None:
+        return values
+    for index in dict.fromkeys((found.index, found.injected_index)):
+        analysis = analyze_cell(cells[index]) if index is not None else None
+        if analysis is not None:
+            values.update(analysis.literal_assignments)
     return values
 
 

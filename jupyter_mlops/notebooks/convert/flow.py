@@ -19,6 +19,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
+from jupyter_mlops.capture.parameters import INJECTED_TAG, cell_source, cell_tags, find_parameters_cell
 from jupyter_mlops.errors import ConversionError
 from jupyter_mlops.notebooks.convert.active import INACTIVE, py_view
 from jupyter_mlops.notebooks.convert.analysis import StatementInfo, analyze_statement, display_only
@@ -81,24 +82,23 @@ def normalize_sources(nb: Any) -> Any:
     return nb
 
 
-def _tags(cell: Any) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []) or [])
-
-
 def find_parameters(cells: list[tuple[int, Any]]) -> ParamSpec:
-    """The notebook's parameters: the ``parameters``-tagged cell, else the first cell of literal assignments."""
-    code_cells = [(i, c) for i, c in cells if c.get("cell_type") == "code"]
-    tagged = [(i, c) for i, c in code_cells if "parameters" in _tags(c)]
-    for index, cell in tagged[:1] or code_cells:
-        code = translate_cell(str(cell.get("source", ""))).code
-        try:
-            tree = ast.parse(code)
-        except SyntaxError:
-            continue
-        spec = extract_params(code, tree, index, tagged=bool(tagged))
-        if spec is not None:
-            return spec
-    return ParamSpec()
+    """The notebook's parameters, from the cell :func:`~jupyter_mlops.capture.parameters.find_parameters_cell` finds.
+
+    ``cells`` are ``(notebook index, cell)`` pairs; papermill's injected cell is never the parameters cell here
+    (its values are one run's, not the package's defaults).
+    """
+    own = [(i, c) for i, c in cells if INJECTED_TAG not in cell_tags(c)]
+    found = find_parameters_cell([c for _, c in own], tags_known=True)
+    if found is None:
+        return ParamSpec()
+    index, cell = own[found.index]
+    code = translate_cell(cell_source(cell)).code
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return ParamSpec()
+    return extract_params(code, tree, index, tagged=found.provenance == "tagged") or ParamSpec()
 
 
 def _string_lines(tree: ast.Module, code: str) -> set[int]:
@@ -183,7 +183,7 @@ def build_plan(nb: Any, *, sections: str = "h2", origin: str = "notebook") -> Pl
         ConversionError: one line naming every cell that cannot be converted and why.
     """
     normalize_sources(nb)
-    cells = [(i, py_view(c)) for i, c in enumerate(nb.cells) if "injected-parameters" not in _tags(c)]
+    cells = [(i, py_view(c)) for i, c in enumerate(nb.cells) if INJECTED_TAG not in cell_tags(c)]
     spec = find_parameters(cells)
     errors: list[str] = []
     plans: list[SectionPlan] = []

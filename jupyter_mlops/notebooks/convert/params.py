@@ -1,7 +1,8 @@
 """The ``parameters`` cell → a typed frozen dataclass module with a command line (``params.py`` of a package).
 
-The parameters cell is the code cell tagged ``parameters`` (papermill's convention); without a tag, it is the
-first code cell made only of literal assignments (``lr = 0.1``, ``layers: list[int] = [64, 32]``). Types come
+The parameters cell is found by :func:`jupyter_mlops.capture.parameters.find_parameters_cell`: the code cell
+tagged ``parameters`` (papermill's convention); without a tag, the first of the first three non-blank code cells
+made only of literal assignments (``lr = 0.1``, ``layers: list[int] = [64, 32]``). Types come
 from annotations, else from the default; help text comes from the assignment's trailing ``# comment``. In a
 tagged cell, statements that are not literal assignments stay in the pipeline as ordinary code.
 
@@ -16,6 +17,8 @@ import io
 import tokenize
 from dataclasses import dataclass, field
 from typing import Any
+
+from jupyter_mlops.capture.parameters import literal_assignment
 
 #: annotation (outermost name) → how the command line and config files convert a value.
 _KIND_BY_ANNOTATION = {
@@ -45,18 +48,8 @@ class ParamSpec:
     rest: str = ""
 
 
-def _literal_assignment(stmt: ast.stmt) -> tuple[str, ast.expr | None, ast.expr] | None:
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-        name, annotation, value = stmt.targets[0].id, None, stmt.value
-    elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
-        name, annotation, value = stmt.target.id, stmt.annotation, stmt.value
-    else:
-        return None
-    try:
-        ast.literal_eval(value)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return None
-    return name, annotation, value
+def _docstring_like(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
 
 
 def _kind(annotation: ast.expr | None, value: Any) -> tuple[str, str]:
@@ -99,7 +92,9 @@ def extract_params(source: str, tree: ast.Module, cell_index: int, *, tagged: bo
     rest: list[str] = []
     seen: set[str] = set()
     for stmt in tree.body:
-        found = _literal_assignment(stmt)
+        if not tagged and _docstring_like(stmt):
+            continue  # allowed in an untagged parameters cell (see capture.parameters), not a parameter
+        found = literal_assignment(stmt)
         if found is None or found[0] in seen:
             if not tagged:
                 return None

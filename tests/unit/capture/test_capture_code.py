@@ -11,14 +11,13 @@ import pytest
 from jupyter_mlops.capture.code import (
     ExecutedCell,
     ExecutedCells,
-    ParametersCell,
     context_cells,
-    find_parameters_cell,
     notebook_cells,
     notebook_snapshot,
     notebook_state_cells,
     notebook_state_flags,
 )
+from jupyter_mlops.capture.parameters import ParametersCell, find_parameters_cell
 
 FILE = [
     {"id": "c1", "source": "import pandas as pd", "execution_count": 1},

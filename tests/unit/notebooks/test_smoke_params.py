@@ -8,10 +8,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from jupyter_mlops.capture.parameters import inject_parameters
 from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.notebooks.smoke_params import (
     coerce,
-    inject_parameters,
     load_params_file,
     notebook_defaults,
     pyproject_params,
