@@ -28,6 +28,7 @@ from IPython.display import display
 from jupyter_mlops.errors import InvalidInput, MlopsError, NoActiveRun
 from jupyter_mlops.kernel_events import CellObserver
 from jupyter_mlops.render.formatting import describe_flags
+from jupyter_mlops.render.safe import terminal_text
 from jupyter_mlops.tracking import fluent
 from jupyter_mlops.tracking.run import native
 
@@ -402,7 +403,8 @@ def _run_text(view: Any) -> str:
         lines += [f"{title}:"] + [f"  {k} = {v}" for k, v in sorted(items.items())]
     lines += ["data:"] + [f"  {d.name} {d.kind} {d.hash[:24]}" for d in view.data_inputs]
     lines.append(f"notebook flags: {'; '.join(describe_flags(view.flags, view.flag_cells)) or 'none'}")
-    return "\n".join(lines)
+    # A note may hold escape sequences; a notebook's text output would run them (colours, a cleared screen).
+    return "\n".join(terminal_text(line, multiline=True) for line in lines)
 
 
 def _run_html(view: Any) -> str:

@@ -14,18 +14,14 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from jupyter_process import jupyter_process
 
 REPO = Path(__file__).resolve().parents[2]
 BUILT = REPO / "jupyter_mlops" / "labextension"
@@ -89,12 +85,6 @@ def lab_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     return Project(root, load_settings(start=root, environ={}).store_url)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _settings_dir(base: Path) -> Path:
     # The news/update toast would otherwise cover the screenshots.
     folder = base / "settings" / "@jupyterlab" / "apputils-extension"
@@ -102,19 +92,6 @@ def _settings_dir(base: Path) -> Path:
     (folder / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false",
                                                                          "checkForUpdates": False}))
     return base / "settings"
-
-
-def _wait_ready(url: str, token: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"jupyter lab did not answer within 60 s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="session")
@@ -127,31 +104,14 @@ def lab_server(lab_project: Project, tmp_path_factory: pytest.TempPathFactory) -
     extensions = base / "labextensions"
     extensions.mkdir()
     (extensions / "jupyter-mlops").symlink_to(BUILT, target_is_directory=True)
-    token, port = secrets.token_hex(16), _free_port()
     env = {**_clean_env(), "JUPYTERLAB_SETTINGS_DIR": str(_settings_dir(base)),
            "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"), "JUPYTER_CONFIG_DIR": str(base / "config")}
-    args = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={lab_project.root}",
-            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            f"--LabApp.extra_labextensions_path={extensions}",
-            "--ServerApp.jpserver_extensions={'jupyter_mlops': True}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        args.append("--allow-root")
-    log = base / "lab.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, cwd=lab_project.root, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, token, proc, log)
-        yield Lab(url, token, lab_project)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    options = ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+               f"--LabApp.extra_labextensions_path={extensions}",
+               "--ServerApp.jpserver_extensions={'jupyter_mlops': True}"]
+    with jupyter_process([sys.executable, "-m", "jupyterlab"], root=lab_project.root, env=env, log=base / "lab.log",
+                         options=options, ready_within=60) as lab:
+        yield Lab(lab.url, lab.token, lab_project)
 
 
 @pytest.fixture(scope="module")

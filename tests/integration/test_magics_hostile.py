@@ -34,3 +34,13 @@ def test_track_tag_with_a_control_character_is_one_line_and_stores_nothing(ip, c
     err = one_line_error(ip, capsys, "%track tag 'a\x1b[2J'")
     assert "control character" in err
     assert mlops.get_run(mlops.active_run().id).tags == ()
+
+
+def test_track_show_draws_a_note_with_escape_sequences_inertly(ip, capsys):
+    run(ip, "%track start first")
+    mlops.note("ok\x1b]0;TITLE\x07\x1b[2J\nsecond line")
+    capsys.readouterr()
+    run(ip, "%track show")
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "note: ok]0;TITLE[2J" in out and "second line" in out

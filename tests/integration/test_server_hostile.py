@@ -12,16 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
-import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
+from jupyter_process import jupyter_process
 from tornado.httpclient import HTTPClientError
 
 from jupyter_mlops.store import open_store
@@ -98,31 +94,12 @@ async def test_control_characters_in_names_and_tags_are_400(api, project, body):
 
 
 # -- a real server without psycopg ------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get(url: str) -> tuple[int, str, dict[str, object]]:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
             return response.status, response.headers.get("Content-Type", ""), json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, error.headers.get("Content-Type", ""), json.loads(error.read())
-
-
-def _wait_ready(base: str, token: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"jupyter server exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"jupyter server did not answer within 90 s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.mark.timeout(180)
@@ -132,36 +109,21 @@ def test_a_server_without_psycopg_answers_json_503_and_never_logs_the_password(t
     (shim / "sitecustomize.py").write_text("import sys\nsys.modules['psycopg'] = None\n")
     root = tmp_path / "project"
     root.mkdir()
-    token, port = secrets.token_hex(16), _free_port()
     store_url = "postgresql+psycopg://mlops:hunter2/secret@127.0.0.1:9/runs"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(shim), os.environ.get("PYTHONPATH")) if p),
            "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
            "JUPYTER_DATA_DIR": str(tmp_path / "data")}
     env.pop("JUPYTER_MLOPS_STORE", None)
-    args = [sys.executable, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-            "--ServerApp.open_browser=False", "--ServerApp.jpserver_extensions={'jupyter_mlops': True}",
-            f"--MlopsServerConfig.store_url={store_url}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        args.append("--allow-root")
     log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base, token, proc, log)
+    options = ["--ServerApp.jpserver_extensions={'jupyter_mlops': True}", f"--MlopsServerConfig.store_url={store_url}"]
+    with jupyter_process([sys.executable, "-m", "jupyter_server"], root=root, env=env, log=log,
+                         options=options) as server:
+        base, token = server.url, server.token
         status, kind, payload = _get(f"{base}/jupyter-mlops/api/runs?token={token}")
         assert status == 503 and kind.startswith("application/json"), (status, payload)
         assert payload["code"] == "STORE_UNAVAILABLE" and "jupyter_mlops[postgres]" in str(payload["message"])
         status, _, settings = _get(f"{base}/jupyter-mlops/api/settings?token={token}")
         assert status == 200 and settings["store"] == "postgresql+psycopg://mlops:***@127.0.0.1:9/runs"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
     text = log.read_text()
     assert "Experiments API on postgresql+psycopg://mlops:***@127.0.0.1:9/runs" in text
     assert "hunter2" not in text and "Traceback" not in text, text[-3000:]

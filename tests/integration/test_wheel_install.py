@@ -13,18 +13,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
-import socket
 import subprocess
 import sys
 import sysconfig
-import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from jupyter_process import jupyter_process
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,12 +70,6 @@ def test_wheel_contains_the_prebuilt_extension_and_server_config(wheel: Path):
     assert "etc/jupyter/jupyter_server_config.d/jupyter_mlops.json" in shared
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def lab_without_node(venv: Path, tmp_path: Path) -> Iterator[tuple[str, str]]:
     env = _no_node_env(venv, tmp_path)
@@ -86,34 +78,10 @@ def lab_without_node(venv: Path, tmp_path: Path) -> Iterator[tuple[str, str]]:
                            env=env, cwd=tmp_path, check=True, capture_output=True, text=True).stdout.split()
     assert probe[0] == "None", "node is reachable from the test's PATH"
     assert probe[1].startswith(str(venv)), f"jupyter_mlops imported from {probe[1]}, not from the wheel"
-    token, port = secrets.token_hex(16), _free_port()
-    args = [str(venv / "bin" / "python"), "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}",
-            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        args.append("--allow-root")
-    log = tmp_path / "lab.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, f"jupyter lab exited early:\n{log.read_text()[-3000:]}"
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, f"jupyter lab did not answer:\n{log.read_text()[-3000:]}"
-                time.sleep(0.3)
-        yield url, token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    options = ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    with jupyter_process([str(venv / "bin" / "python"), "-m", "jupyterlab"], root=tmp_path, env=env,
+                         log=tmp_path / "lab.log", options=options) as lab:
+        yield lab.url, lab.token
 
 
 def _get(url: str) -> tuple[int, bytes]:
