@@ -53,12 +53,8 @@ class FastPaths(Protocol):
         """Set run columns without reading the run back (default: :meth:`Store.update_run`)."""
         ...
 
-    def run_columns(
-        self,
-        filter: str | None = None,  # noqa: A002 - same keyword as search_runs
-        order_by: Sequence[str] = (),
-        limit: int | None = None,
-    ) -> dict[str, list[Any]]:
+    def run_columns(self, filter: str | None = None, order_by: Sequence[str] = (),  # noqa: A002
+                    limit: int | None = None) -> dict[str, list[Any]]:
         """What :meth:`Store.search_runs` finds as DataFrame columns (default: built from whole runs)."""
         ...
 
