@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import tomllib
 
@@ -21,6 +22,67 @@ ENV_STORE = "JUPYTER_MLOPS_STORE"
 ENV_BLOBS = "JUPYTER_MLOPS_BLOBS"
 ENV_RUN_CONTEXT = "JUPYTER_MLOPS_CONTEXT"  # JSON our runners hand to kernels (notebook path, tags, parameters)
 MLOPS_DIR = ".mlops"
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where a store URL points, read with the standard library alone: the one place a URL becomes a file path.
+
+    Config (relative paths, the blobs default), the CLI (missing store, the quick listing), the server (open now or
+    on first use) and the SQLAlchemy engine all ask this class, so they agree on which file a URL names. The
+    SQLite part follows SQLAlchemy's own reading: the path after ``sqlite:///`` up to ``?``, percent-decoded, with
+    ``~`` the home folder; ``sqlite://``, ``:memory:`` and ``file::memory:`` are in-memory databases.
+
+    Attributes:
+        url: the URL as given.
+        scheme: the back-end before ``+`` or ``:`` (``postgresql+psycopg://...`` gives ``postgresql``); "" for none.
+        database: a SQLite URL's database text, decoded but not expanded ("" for other databases).
+        query: the ``?...`` part of a SQLite URL without the ``?`` ("" when none).
+
+    Example:
+        >>> StoreLocation.of("sqlite:///runs/mlops.db?timeout=5").sqlite_path
+        PosixPath('runs/mlops.db')
+        >>> StoreLocation.of("postgresql+psycopg://u@db/runs").scheme, StoreLocation.of("sqlite://").sqlite_path
+        ('postgresql', None)
+    """
+
+    url: str
+    scheme: str
+    database: str = ""
+    query: str = ""
+
+    @classmethod
+    def of(cls, url: str) -> StoreLocation:
+        """Parse a store URL (never fails: what is not SQLite is left to the back-end that opens it)."""
+        head, sep, rest = url.partition(":")
+        scheme = head.split("+", 1)[0].lower() if sep else ""
+        if scheme != "sqlite" or not rest.startswith("//"):
+            return cls(url, scheme)
+        location, _, query = rest[2:].partition("?")
+        return cls(url, scheme, unquote(location.partition("/")[2]), query)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file of a SQLite URL; None for in-memory SQLite and for other databases."""
+        if self.database in ("", ":memory:") or self.database.startswith("file::memory:"):
+            return None
+        return Path(self.database).expanduser()
+
+    def exists(self) -> bool:
+        """False only for a SQLite file that is not there yet; other databases are checked when opened."""
+        path = self.sqlite_path
+        return path is None or path.exists()
+
+    def resolved(self, root: Path) -> str:
+        """The URL with a relative SQLite path made absolute against ``root`` (other URLs unchanged)."""
+        path = self.sqlite_path
+        # `~` means the home folder, as SQLAlchemy's own SQLite URLs treat it; other relative paths the project root.
+        if path is None or Path(self.database).is_absolute():
+            return self.url
+        prefix = self.url[: len(self.url) - len(self.url.partition("://")[2])]
+        # Encoded back as SQLAlchemy decodes it, so a folder named with `%` or `?` still names that folder.
+        absolute = str((root / path).resolve()).replace("%", "%25").replace("?", "%3F")
+        return f"{prefix}/{absolute}{'?' + self.query if self.query else ''}"
 
 
 @dataclass(frozen=True)
@@ -46,6 +108,11 @@ class Settings:
     flush_interval: float = 0.5
     redact: bool = True
     tool: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def store_location(self) -> StoreLocation:
+        """Where :attr:`store_url` points (scheme, SQLite file, whether it exists)."""
+        return StoreLocation.of(self.store_url)
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields replaced."""
@@ -107,13 +174,10 @@ def load_settings(
     env = os.environ if environ is None else environ
     root = find_project_root(start)
     tool = read_tool_table(root)
-    store = store_url or env.get(ENV_STORE) or tool.get("store") or default_store_url(root)
-    if isinstance(store, str) and store.startswith("sqlite:///") and not store.startswith("sqlite:////"):
-        relative = store[len("sqlite:///"):]
-        # `~` means the home folder, as SQLAlchemy's own SQLite URLs treat it; other relative paths the project root.
-        if relative and relative != ":memory:" and not Path(relative).is_absolute():
-            store = f"sqlite:///{(root / Path(relative).expanduser()).resolve()}"
-    blobs = blobs_url or env.get(ENV_BLOBS) or tool.get("blobs") or str(_default_blobs(store, root))
+    store = str(store_url or env.get(ENV_STORE) or tool.get("store") or default_store_url(root))
+    location = StoreLocation.of(store)
+    store = location.resolved(root)
+    blobs = blobs_url or env.get(ENV_BLOBS) or tool.get("blobs") or str(_default_blobs(StoreLocation.of(store), root))
     numbers = {k: float(tool[k]) for k in ("heartbeat_interval", "stale_after", "flush_interval") if k in tool}
     return Settings(
         store_url=str(store),
@@ -125,8 +189,7 @@ def load_settings(
     )
 
 
-def _default_blobs(store_url: str, root: Path) -> Path:
+def _default_blobs(location: StoreLocation, root: Path) -> Path:
     # Blobs sit beside a SQLite file by default, so a store copied elsewhere keeps its snapshots.
-    if store_url.startswith("sqlite:///") and ":memory:" not in store_url:
-        return Path(store_url[len("sqlite:///"):]).parent / "blobs"
-    return root / MLOPS_DIR / "blobs"
+    path = location.sqlite_path
+    return root / MLOPS_DIR / "blobs" if path is None else path.parent / "blobs"

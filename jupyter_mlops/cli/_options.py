@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -120,19 +119,6 @@ def limit_option(default: int | None = 50) -> Callable[[F], F]:
     return decorate
 
 
-def _sqlite_file(url: str) -> Path | None:
-    """The database file of a ``sqlite:///`` URL; None for other databases and in-memory SQLite."""
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url[len("sqlite:///"):].split("?", 1)[0]
-    return None if not path or path == ":memory:" else Path(path)
-
-
-def _missing_sqlite_file(url: str) -> Path | None:
-    path = _sqlite_file(url)
-    return None if path is None or path.exists() else path
-
-
 def open_stores(store_url: str | None) -> tuple[Store, BlobStore]:
     """Open the store (never creating one: the ``runs`` commands only read and edit existing runs) and its blobs.
 
@@ -140,15 +126,13 @@ def open_stores(store_url: str | None) -> tuple[Store, BlobStore]:
         StoreUnavailable: no store there, not a database, unreachable.
     """
     from jupyter_mlops.config import load_settings
-    from jupyter_mlops.store import open_store
-    from jupyter_mlops.store.blobs import BlobStore
+    from jupyter_mlops.store import open_from_settings
 
     settings = load_settings(store_url=store_url)
-    missing = _missing_sqlite_file(settings.store_url)
-    if missing is not None:
-        raise StoreUnavailable(f"no store at {missing}: no runs recorded yet (or pass --store URL)")
-    store = open_store(settings.store_url, create=False, stale_after=settings.stale_after)
-    return store, BlobStore(settings.blobs_url)
+    location = settings.store_location
+    if not location.exists():
+        raise StoreUnavailable(f"no store at {location.sqlite_path}: no runs recorded yet (or pass --store URL)")
+    return open_from_settings(settings, create=False)
 
 
 def newest_runs_without_sqlalchemy(store_url: str | None, limit: int | None, offset: int) -> Page[Run] | None:
@@ -165,8 +149,10 @@ def newest_runs_without_sqlalchemy(store_url: str | None, limit: int | None, off
     from jupyter_mlops.store.quick_list import newest_runs
 
     settings = load_settings(store_url=store_url)
-    path = _sqlite_file(settings.store_url)
-    if path is None or "?" in settings.store_url or not path.exists():
+    location = settings.store_location
+    path = location.sqlite_path
+    # URL options (`?mode=...`) change how SQLite opens the file: leave those to the full store.
+    if path is None or location.query or not path.exists():
         return None
     check_sqlite_file(path, create=False)
     return newest_runs(path, limit=limit, offset=offset, stale_after=settings.stale_after)

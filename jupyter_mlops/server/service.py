@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from jupyter_mlops import charts
@@ -53,10 +52,7 @@ class MlopsService:
 
     def store_exists(self) -> bool:
         """False only for a SQLite file that is not there yet."""
-        url = self.settings.store_url
-        if url.startswith("sqlite:///") and ":memory:" not in url:
-            return Path(url[len("sqlite:///"):]).exists()
-        return True
+        return self.settings.store_location.exists()
 
     def get_store(self) -> Store:
         """The store, opened on first use and then kept (a failed open is retried on the next call)."""

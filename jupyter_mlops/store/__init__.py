@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from jupyter_mlops.config import StoreLocation
 from jupyter_mlops.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -44,8 +45,7 @@ register("postgres", _sql_factory)
 
 def scheme_of(url: str) -> str:
     """The back-end scheme of a store URL: ``postgresql+psycopg://...`` gives ``postgresql``."""
-    head, sep, _ = url.partition(":")
-    return head.split("+", 1)[0].lower() if sep else ""
+    return StoreLocation.of(url).scheme
 
 
 def get_factory(scheme: str) -> StoreFactory:
@@ -100,12 +100,18 @@ def open_store(url: str, *, create: bool = True, stale_after: float = 30.0) -> S
     return store
 
 
-def open_from_settings(settings: Settings) -> tuple[Store, BlobStore]:
-    """The store and blob store that resolved settings point at (what every face calls)."""
+def open_from_settings(settings: Settings, *, create: bool = True) -> tuple[Store, BlobStore]:
+    """The store and blob store that resolved settings point at: the one way every face opens them.
+
+    Args:
+        settings: resolved settings.
+        create: create a missing SQLite file (the CLI, which only reads and edits runs, passes False).
+    """
     from jupyter_mlops.store.blobs import BlobStore
 
-    store = open_store(settings.store_url, stale_after=settings.stale_after)
+    store = open_store(settings.store_url, create=create, stale_after=settings.stale_after)
     return store, BlobStore(settings.blobs_url)
 
 
-__all__ = ["ENTRY_POINT_GROUP", "get_factory", "open_from_settings", "open_store", "register", "scheme_of"]
+__all__ = ["ENTRY_POINT_GROUP", "StoreLocation", "get_factory", "open_from_settings", "open_store", "register",
+           "scheme_of"]

@@ -1,9 +1,11 @@
-"""The store contract: abstract primitives, concrete conveniences.
+"""The store contract: abstract primitives, optional fast paths, concrete conveniences.
 
 A back-end implements the abstract methods; ``log_metric``/``log_param``/``log_metrics``/``log_params`` are
-written once here on top of ``log_batch``, so a second back-end has one write path. Every method takes and
-returns entities (never rows). Errors are :mod:`jupyter_mlops.errors` subclasses: unknown ids raise
-``NotFound``, malformed filters ``FilterSyntaxError``, an unusable database ``StoreUnavailable``.
+written once here on top of ``log_batch``, so a second back-end has one write path. The :class:`FastPaths` are
+methods :class:`Store` answers from the primitives and a back-end may answer faster (``SqlStore`` does, each
+measured in docs/benchmarks.md); callers just call them. Every method takes and returns entities (never rows).
+Errors are :mod:`jupyter_mlops.errors` subclasses: unknown ids raise ``NotFound``, malformed filters
+``FilterSyntaxError``, an unusable database ``StoreUnavailable``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import abc
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from jupyter_mlops.entities import Artifact, DataInput, Experiment, Metric, Page, Param, Run, RunStatus
 
@@ -28,6 +30,32 @@ class StatCache(Protocol):
 
     def put_hash(self, key: tuple[str, int, int, int, int], algorithm: str, digest: str) -> None:
         """Remember a hash for this file identity."""
+        ...
+
+
+@runtime_checkable
+class FastPaths(Protocol):
+    """The optional fast paths: :class:`Store` implements each from the primitives, a back-end may override them.
+
+    Named here so a new back-end sees in one place what it can speed up, and so tests can check that ``SqlStore``
+    still overrides every one of them (a lost override is a silent slowdown, not a failure).
+    """
+
+    def log_metric_rows(self, run_id: str, rows: Sequence[tuple[str, float, int, float]]) -> None:
+        """Append ``(key, value, step, timestamp)`` tuples without building a :class:`Metric` per point."""
+        ...
+
+    def metric_histories(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], list[Metric]]:
+        """Histories of several runs and keys at once (default: one :meth:`Store.metric_history` per pair)."""
+        ...
+
+    def patch_run(self, run_id: str, **fields: Any) -> None:
+        """Set run columns without reading the run back (default: :meth:`Store.update_run`)."""
+        ...
+
+    def run_columns(self, filter: str | None = None, order_by: Sequence[str] = (),  # noqa: A002
+                    limit: int | None = None) -> dict[str, list[Any]]:
+        """What :meth:`Store.search_runs` finds as DataFrame columns (default: built from whole runs)."""
         ...
 
 
@@ -148,7 +176,7 @@ class Store(abc.ABC):
     def stat_cache(self) -> StatCache:
         """The persistent hash cache shared by everything that hashes files for this store."""
 
-    # -- conveniences, written once --------------------------------------------------------------------
+    # -- conveniences, written once (the FastPaths among them a back-end may override) -----------------
     def log_metric(self, run_id: str, key: str, value: float, step: int = 0, timestamp: float | None = None) -> None:
         """Append one metric point."""
         at = time.time() if timestamp is None else timestamp

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
+from jupyter_mlops.entities import RunStatus
 from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.store.rows import error_count
 
 #: The largest limit or offset a search takes (SQLite's integers are signed 64-bit).
 MAX_PAGING = 2**63 - 1
@@ -72,3 +75,30 @@ def clean_tags(tags: Iterable[str]) -> list[str]:
         raise InvalidInput("a tag cannot be empty")
     check_names(cleaned, "tag")
     return cleaned
+
+
+#: The run columns ``update_run``/``patch_run`` may set.
+UPDATABLE = frozenset({"name", "status", "end_time", "note", "notebook_path", "git_commit", "git_dirty",
+                       "code_hash", "notebook_hash", "env_hash", "flags", "heartbeat", "logging_errors"})
+
+
+def checked_run_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise ``update_run`` fields (flags are merged later, against the stored ones)."""
+    unknown = sorted(set(fields) - UPDATABLE)
+    if unknown:
+        allowed = ", ".join(sorted(UPDATABLE))
+        raise InvalidInput(f"cannot update run field(s) {', '.join(unknown)}; allowed: {allowed}")
+    values = dict(fields)
+    if "status" in values:
+        try:
+            values["status"] = RunStatus(str(values["status"])).value
+        except ValueError:
+            raise InvalidInput(f"unknown run status {values['status']!r}") from None
+    if "name" in values and not str(values["name"] or "").strip():
+        raise InvalidInput("a run name cannot be empty")
+    check_name(values.get("name"), "run name")
+    if "note" in values:
+        values["note"] = values["note"] or ""
+    if "logging_errors" in values:
+        values["logging_errors"] = error_count(values["logging_errors"])
+    return values

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
+from jupyter_mlops.config import StoreLocation
 from jupyter_mlops.errors import StoreUnavailable
 from jupyter_mlops.store.files import check_sqlite_file, read_only_uri
 
@@ -64,16 +65,7 @@ def redact_url(url: str | URL) -> str:
 _SECRET_QUERY = re.compile(r"([?&][^=&#]*(?:pass|pwd|secret|token|key)[^=&#]*=)[^&#]*", re.IGNORECASE)
 
 
-def sqlite_path(url: URL) -> Path | None:
-    """The database file of a SQLite URL, or None for an in-memory database."""
-    database = url.database or ""
-    if database in ("", ":memory:") or database.startswith("file::memory:"):
-        return None
-    return Path(database).expanduser()
-
-
-def _sqlite_engine(url: URL, *, create: bool) -> Engine:
-    path = sqlite_path(url)
+def _sqlite_engine(url: URL, path: Path | None, *, create: bool) -> Engine:
     kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}}
     if path is None:
         # One shared connection, or every checkout would see its own empty in-memory database.
@@ -126,7 +118,7 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
     backend = parsed.get_backend_name()
     try:
         if backend == "sqlite":
-            engine = _sqlite_engine(parsed, create=create)
+            engine = _sqlite_engine(parsed, StoreLocation.of(url).sqlite_path, create=create)
         elif backend == "postgresql":
             engine = _postgres_engine(parsed)
         else:

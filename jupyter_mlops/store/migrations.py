@@ -23,6 +23,7 @@ from sqlalchemy import Connection, bindparam, func, insert, inspect, select, tex
 
 from jupyter_mlops.errors import SchemaTooNew
 from jupyter_mlops.store import schema as s
+from jupyter_mlops.store.layout import MIGRATION_NAMES, SCHEMA_VERSION
 
 # Any constant works; it only has to be the same for every jupyter_mlops process using one database.
 _PG_LOCK_ID = 0x6D6C6F7073  # "mlops"
@@ -112,17 +113,15 @@ def _run_logging_errors(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE runs ADD COLUMN logging_errors INTEGER NOT NULL DEFAULT 0"))
 
 
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration("0001_initial", _initial),
-    Migration("0002_param_history", _param_history),
-    Migration("0003_run_summary", _run_summary),
-    Migration("0004_covering_indexes", _covering_indexes),
-    Migration("0005_covering_tag_index", _covering_tag_index),
-    Migration("0006_run_logging_errors", _run_logging_errors),
+#: The steps, named in :data:`.layout.MIGRATION_NAMES` (which the SQLAlchemy-free quick listing reads too).
+MIGRATIONS: tuple[Migration, ...] = tuple(
+    Migration(name, apply)
+    for name, apply in zip(
+        MIGRATION_NAMES,
+        (_initial, _param_history, _run_summary, _covering_indexes, _covering_tag_index, _run_logging_errors),
+        strict=True,
+    )
 )
-
-#: The schema version this code writes: the number of migrations it knows.
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def applied(conn: Connection) -> list[str]:

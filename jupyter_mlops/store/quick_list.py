@@ -5,8 +5,9 @@ Importing SQLAlchemy takes 0.3–0.45 s on the 2-core development machine: most 
 so :func:`newest_runs` runs them through ``sqlite3`` on a read-only connection and builds the runs with the same
 code as the store (:mod:`.rows`). It answers exactly what ``SqlStore.search_runs(None, (), limit, offset)``
 answers (tests/unit/store/test_quick_list.py compares both on one database) and steps aside, returning None,
-whenever it cannot be sure: a schema version other than the one this code writes (the full store migrates it),
-a file it cannot open or read, any database error. The full path then opens the store and reports the problem.
+whenever it cannot be sure: a schema version other than :data:`.layout.SCHEMA_VERSION`, the one the migrations
+write too (the full store migrates an older file), a file it cannot open or read, any database error. The full
+path then opens the store and reports the problem.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from typing import Any
 
 from jupyter_mlops.entities import Page, Run
 from jupyter_mlops.store.files import is_read_only, read_only_uri
+from jupyter_mlops.store.layout import SCHEMA_VERSION
 from jupyter_mlops.store.rows import ARTIFACT_FIELDS, DATA_INPUT_FIELDS, RUN_FIELDS, runs_from_rows, short_page_total
 
-#: The schema these statements are written for; tests check it equals ``migrations.SCHEMA_VERSION``.
-SCHEMA_VERSION = 6
 _CHUNK = 900
 _MAX_INTEGER = 2**63 - 1
 

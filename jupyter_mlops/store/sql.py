@@ -24,18 +24,16 @@ from jupyter_mlops.entities import Artifact, DataInput, Experiment, Metric, Page
 from jupyter_mlops.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
 from jupyter_mlops.store import history, migrations, reads
 from jupyter_mlops.store import schema as s
-from jupyter_mlops.store.base import StatCache, Store
-from jupyter_mlops.store.checks import check_name, check_names, check_paging, clean_tags
+from jupyter_mlops.store.base import FastPaths, StatCache, Store
+from jupyter_mlops.store.checks import check_name, check_names, check_paging, checked_run_fields, clean_tags
 from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
 from jupyter_mlops.store.filter_sql import bound
-from jupyter_mlops.store.rows import derive_status, error_count, merge_flags, short_page_total
+from jupyter_mlops.store.rows import derive_status, merge_flags, short_page_total
 from jupyter_mlops.store.search import StatementCache
 from jupyter_mlops.store.values import METRIC_COLUMNS, encode_param, metric_rows, metric_tuple_rows, new_run_name
 
 T = TypeVar("T")
 
-UPDATABLE = frozenset({"name", "status", "end_time", "note", "notebook_path", "git_commit", "git_dirty",
-                       "code_hash", "notebook_hash", "env_hash", "flags", "heartbeat", "logging_errors"})
 _LOCK_RETRIES = 20
 #: PostgreSQL's SQLSTATE for a statement stopped by ``statement_timeout``.
 _QUERY_CANCELED = "57014"
@@ -282,7 +280,7 @@ class SqlStore(Store):
 
     def update_run(self, run_id: str, **fields: Any) -> Run:
         """Set run columns (see :meth:`Store.update_run`); ``flags`` are merged into the stored ones."""
-        values = _checked_fields(fields)
+        values = checked_run_fields(fields)
 
         def work(conn: Connection) -> Run:
             self._update_row(conn, run_id, values)
@@ -292,7 +290,7 @@ class SqlStore(Store):
 
     def patch_run(self, run_id: str, **fields: Any) -> None:
         """Set run columns like :meth:`update_run` without reading the run back."""
-        values = _checked_fields(fields)
+        values = checked_run_fields(fields)
         self._write(lambda conn: self._update_row(conn, run_id, values))
 
     @staticmethod
@@ -480,27 +478,9 @@ def _upsert_builder(dialect: str) -> Callable[..., Any]:
     return sqlite_insert
 
 
-def _checked_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """Validate and normalise ``update_run`` fields (flags are merged later, against the stored ones)."""
-    unknown = sorted(set(fields) - UPDATABLE)
-    if unknown:
-        allowed = ", ".join(sorted(UPDATABLE))
-        raise InvalidInput(f"cannot update run field(s) {', '.join(unknown)}; allowed: {allowed}")
-    values = dict(fields)
-    if "status" in values:
-        try:
-            values["status"] = RunStatus(str(values["status"])).value
-        except ValueError:
-            raise InvalidInput(f"unknown run status {values['status']!r}") from None
-    if "name" in values and not str(values["name"] or "").strip():
-        raise InvalidInput("a run name cannot be empty")
-    check_name(values.get("name"), "run name")
-    if "note" in values:
-        values["note"] = values["note"] or ""
-    if "logging_errors" in values:
-        values["logging_errors"] = error_count(values["logging_errors"])
-    return values
-
-
 def _first(error: BaseException) -> str:
     return (str(getattr(error, "orig", error)).strip().splitlines() or [""])[0]
+
+
+#: Checked by mypy: the SQL store answers every optional fast path with the signature the Protocol declares.
+_FAST_PATHS: type[FastPaths] = SqlStore

@@ -211,6 +211,17 @@ def test_store_that_is_not_a_database(env, tmp_path):
     assert code != 0 and "no store at" in err and not (tmp_path / "missing.db").exists()
 
 
+def test_a_percent_encoded_store_url_names_the_file_the_store_opens(env, tmp_path):
+    # The CLI's "is there a store?" check and the engine read the URL the same way (StoreLocation).
+    url = f"sqlite:///{tmp_path}/my%20runs/mlops.db"
+    with open_store(url) as s:
+        s.create_run(name="spaced")
+    assert (tmp_path / "my runs" / "mlops.db").is_file()
+    listed = json.loads(ok("runs", "list", "--store", url, "--format", "json"))
+    assert [r["name"] for r in listed["runs"]] == ["spaced"]
+    assert "spaced" in ok("runs", "show", "spaced", "--store", url)
+
+
 def test_the_plain_list_skips_sqlalchemy_and_says_what_the_store_says(tmp_path):
     url = f"sqlite:///{tmp_path / 'mlops.db'}"
     from jupyter_mlops.store.blobs import BlobStore

@@ -137,3 +137,16 @@ def test_run_columns_of_an_empty_store_and_bad_input(store):
                                                        "end_time", "params", "metrics", "tags")}
     with pytest.raises(InvalidInput):
         store.run_columns(limit=-1)
+
+
+def test_every_fast_path_is_declared_with_a_default_and_overridden_by_the_sql_store():
+    from jupyter_mlops.store.base import FastPaths
+    from jupyter_mlops.store.sql import SqlStore
+
+    names = sorted(name for name, value in vars(FastPaths).items() if callable(value) and not name.startswith("_"))
+    assert names == ["log_metric_rows", "metric_histories", "patch_run", "run_columns"]
+    for name in names:
+        # The base class answers from the primitives; the SQL back-end's own answer must not silently disappear.
+        assert name in vars(Store), name
+        assert vars(SqlStore)[name] is not vars(Store)[name], name
+    assert issubclass(SqlStore, FastPaths)

@@ -10,14 +10,16 @@ from pathlib import Path
 import pytest
 
 from jupyter_mlops.entities import Artifact, DataInput, RunStatus
-from jupyter_mlops.store import migrations, open_store, quick_list
+from jupyter_mlops.store import layout, migrations, open_store, quick_list
 
 V1 = Path(__file__).parents[2] / "data" / "stores" / "v1.db"
 
 
 def test_it_is_written_for_the_schema_this_code_writes():
-    # A new migration must be checked against quick_list's statements before this number moves with it.
-    assert quick_list.SCHEMA_VERSION == migrations.SCHEMA_VERSION
+    # One definition of the schema version, shared by the migrations and this SQLAlchemy-free reader.
+    assert quick_list.SCHEMA_VERSION is layout.SCHEMA_VERSION is migrations.SCHEMA_VERSION
+    assert tuple(m.name for m in migrations.MIGRATIONS) == layout.MIGRATION_NAMES
+    assert layout.SCHEMA_VERSION == len(layout.MIGRATION_NAMES)
 
 
 @pytest.fixture
