@@ -290,8 +290,17 @@ def test_redaction_can_be_turned_off(tmp_path: Path) -> None:
     assert stored.note == secret and stored.params["api_key"] == secret
 
 
-def test_rates_cover_sixteen_locations() -> None:
-    # Runs last in this module: every location above reported a rate (docs/security.md shows them).
-    if len(RATES) < 16:
-        pytest.skip(f"only {len(RATES)} locations ran (run the whole module)")
-    assert all(done == total for done, total in RATES.values()), RATES
+#: The places the issue measured (params, names, tags, notes, config, argparse, git diff and the three snapshots).
+ISSUE_LOCATIONS = {
+    "param values", "param names", "params under secret names", "argparse values", "run name", "tags (set_tags)",
+    "note()", "metric names", "start_run(tags=...)", "start_run(note=...)", "git diff", "script snapshot",
+    "CLI runs note", "CLI runs tag", "REST PATCH tags", "REST PATCH note", "config file", "code snapshot",
+    "notebook snapshot",
+}
+
+
+def test_every_location_of_the_issue_is_checked_by_a_test_here() -> None:
+    # Each location's own test asserts 100 % (none in clear, every look-alike kept); this one keeps the list whole.
+    recorded = set(re.findall(r'_record\(\s*"([^"]+)"', Path(__file__).read_text(encoding="utf-8")))
+    assert ISSUE_LOCATIONS <= recorded, sorted(ISSUE_LOCATIONS - recorded)
+    assert len(recorded) >= 16

@@ -13,7 +13,7 @@ import pytest
 import jupyter_mlops as mlops
 from jupyter_mlops.entities import Metric, Param
 from jupyter_mlops.errors import FilterSyntaxError, InvalidInput, StoreUnavailable
-from jupyter_mlops.store import checks, engine
+from jupyter_mlops.store import checks, engine, open_store
 from jupyter_mlops.store.engine import make_engine, redact_url
 from jupyter_mlops.store.filters import MAX_CHILD_CONDITIONS, MAX_DEPTH, MAX_TERMS, parse
 
@@ -178,13 +178,16 @@ def test_paging_beyond_64_bit_integers_is_invalid_input(store, limit, offset):
     assert "must be between 0 and" in _one_line(info.value)
 
 
-def test_a_postgresql_read_past_its_time_is_stopped_in_one_line(store):
+def test_a_postgresql_read_past_its_time_is_stopped_in_one_line(_pg_test_db):
     # Every search on a shared server runs under statement_timeout, so no filter can hold the server for minutes.
-    if store.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite reads run in-process; only a server needs the bound")
+    # (SQLite reads run in the user's own process: nothing to bound there.)
+    store = open_store(_pg_test_db)
     store.read_timeout_ms = 200
     with pytest.raises(StoreUnavailable, match=r"took longer than 0\.2 s .* narrow the filter") as info:
         store._read(lambda conn: conn.exec_driver_sql("SELECT pg_sleep(2)").all())
     assert "\n" not in str(info.value)
     store.read_timeout_ms = 30_000
-    assert store.search_runs().total == 0  # the connection is usable afterwards
+    run = store.create_run(name="after-the-timeout")  # the store is usable afterwards
+    assert store.search_runs('name = "after-the-timeout"').items[0].id == run.id
+    store.delete_run(run.id)
+    store.close()

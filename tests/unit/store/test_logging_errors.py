@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from jupyter_mlops.errors import InvalidInput
-from jupyter_mlops.store import quick_list
+from jupyter_mlops.store import open_store, quick_list
 
 
 def test_a_new_run_has_no_logging_errors_and_the_count_is_read_everywhere(store):
@@ -22,12 +20,13 @@ def test_a_new_run_has_no_logging_errors_and_the_count_is_read_everywhere(store)
     assert store.get_run(lossy.id).logging_errors == 13
 
 
-def test_the_quick_list_reads_the_count_too(store, store_url):
-    if not store_url.startswith("sqlite"):
-        pytest.skip("the quick list reads SQLite only")
-    run = store.create_run(name="lossy")
-    store.patch_run(run.id, logging_errors=5)
-    page = quick_list.newest_runs(Path(store_url.removeprefix("sqlite:///")), limit=10, offset=0, stale_after=30.0)
+def test_the_quick_list_reads_the_count_too(tmp_path):
+    # The quick list reads SQLite files only (PostgreSQL stores always go through SQLAlchemy).
+    path = tmp_path / "mlops.db"
+    with open_store(f"sqlite:///{path}") as store:
+        run = store.create_run(name="lossy")
+        store.patch_run(run.id, logging_errors=5)
+    page = quick_list.newest_runs(path, limit=10, offset=0, stale_after=30.0)
     assert page is not None and [r.logging_errors for r in page.items] == [5]
 
 
