@@ -27,6 +27,8 @@ from IPython.display import display
 
 from jupyter_mlops.errors import InvalidInput, MlopsError, NoActiveRun
 from jupyter_mlops.kernel_events import CellObserver
+from jupyter_mlops.notebooks.convert.runtime import is_number as _is_number
+from jupyter_mlops.notebooks.convert.runtime import is_param_value
 from jupyter_mlops.render.formatting import describe_flags
 from jupyter_mlops.render.safe import terminal_text
 from jupyter_mlops.tracking import fluent
@@ -441,21 +443,8 @@ def _say(message: str) -> None:
     print(message)  # noqa: T201 - the magic's output is for the notebook reader
 
 
-def _is_number(value: Any) -> bool:
-    if value is None or isinstance(value, (bool, str, bytes)):
-        return False
-    try:
-        float(value)
-    except OverflowError:  # a number all the same; logging it gives the one-line "too large" error
-        pass
-    except (TypeError, ValueError):
-        return False
-    return getattr(value, "ndim", 0) == 0
-
-
 def _is_param_value(ns: dict[str, Any], name: str) -> bool:
-    value = ns.get(name)
-    return name in ns and not callable(value) and type(value).__name__ != "module"
+    return name in ns and is_param_value(ns[name])
 
 
 _OBSERVERS: dict[int, CellObserver] = {}

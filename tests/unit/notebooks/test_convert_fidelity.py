@@ -212,6 +212,8 @@ def test_track_metrics_cell_filters_like_the_magic():
     params = {"lr": 0.1, "fn": len, "mod": os, "cls": dict, "layers": [1]}
     assert tracked_params(params) == {"lr": 0.1, "layers": [1]}
     assert list(tracked_params(params)) == [name for name in params if _is_param_value(params, name)]
+    # a number no float holds is still a metric: log_metrics refuses it in one line, not float() with a traceback
+    assert is_number(10**400) and tracked_metrics({"big": 10**400}) == {"big": 10**400}
 
 
 # --- 21: display-only expressions are comments; plotting does not make a section hand its frame on --------------
