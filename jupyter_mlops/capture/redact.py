@@ -39,7 +39,6 @@ __all__ = [
     "redact_notebook",
     "redact_tags",
     "redact_text",
-    "redact_url",
     "redact_value",
 ]
 
@@ -144,11 +143,6 @@ def redact_tags(tags: Iterable[str]) -> list[str]:
         else:
             result.append(redact_text(tag))
     return result
-
-
-def redact_url(url: str) -> str:
-    """A URL without its password: ``postgresql://me:pw@host/db`` → ``postgresql://me:***@host/db``."""
-    return redact_text(url)
 
 
 def _spans(text: str) -> list[tuple[int, int, str]]:
