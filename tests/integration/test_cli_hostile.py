@@ -15,9 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from test_cli_runs import invoke
 
-from jupyter_mlops.cli import main
 from jupyter_mlops.store import open_store
 
 LINK = "[link=https://evil.example/x]trusted-run[/link]"
@@ -42,16 +41,6 @@ def url(tmp_path, monkeypatch) -> str:
     conn.close()
     return f"sqlite:///{path}"
 
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    runner = CliRunner()
-    with runner.isolation() as (out, err, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        return code, out.getvalue().decode(), err.getvalue().decode()
 
 
 def one_line_error(result: tuple[int, str, str], expected_code: int) -> str:

@@ -20,20 +20,6 @@ from jupyter_mlops.store import open_store
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
-
-
-@pytest.fixture
-def api(jp_fetch):
-    async def call(path: str, method: str = "GET", body: object | None = None, **params: str):
-        kwargs = {"method": method, "params": params}
-        if body is not None:
-            kwargs["body"] = body if isinstance(body, str) else json.dumps(body)
-        response = await jp_fetch("jupyter-mlops", "api", *path.split("/"), **kwargs)
-        return json.loads(response.body)
-
-    return call
-
-
 async def expect_error(coro, status: int, code: str | None = None) -> dict:
     with pytest.raises(HTTPClientError) as info:
         await coro
