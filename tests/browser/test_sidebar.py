@@ -144,13 +144,15 @@ def test_flagged_run_shows_a_warning_badge(page, lab_server, screenshot):
     # the sidebar must show it on the row and in the details, in words.
     with open_store(lab_server.project.store_url, create=False) as store:
         flagged = store.search_runs(order_by=["start_time DESC"], limit=1).items[0]
-        store.update_run(flagged.id, flags={"out_of_order": True, "kernel_restarted": True})
+        store.update_run(flagged.id, flags={"out_of_order": True, "kernel_restarted": True,
+                                            "cells": {"out_of_order": [4, 2, 5]}})
     open_sidebar(page)
     page.locator(SIDEBAR).get_by_role("button", name="Refresh").click()
     row = page.locator(f"{SIDEBAR} .jp-Mlops-row[data-run-id='{flagged.id}']")
     badge = row.locator(".jp-Mlops-warnBadge")
     expect(badge).to_be_visible(timeout=20_000)
-    expect(badge).to_have_attribute("title", "executed out of order; kernel restarted during the run")
+    expect(badge).to_have_attribute("title",
+                                    "executed out of order: cells 4, 2, 5; kernel restarted during the run")
     box = badge.bounding_box()
     sidebar = page.locator(SIDEBAR).bounding_box()
     assert box and sidebar and box["x"] + box["width"] <= sidebar["x"] + sidebar["width"], "badge off-screen"
@@ -158,7 +160,7 @@ def test_flagged_run_shows_a_warning_badge(page, lab_server, screenshot):
 
     row.click(position={"x": 60, "y": 12})
     warnings = page.locator(f"{TABLE} .jp-Mlops-details .jp-Mlops-warnings")
-    expect(warnings).to_contain_text("executed out of order")
+    expect(warnings).to_contain_text("executed out of order: cells 4, 2, 5")
     expect(warnings).to_contain_text("kernel restarted during the run")
     screenshot(page.locator(SIDEBAR), "sidebar-warning.png")
     assert page.errors == []
