@@ -14,7 +14,6 @@ from jupyter_mlops.capture.redact import (
     redact_notebook,
     redact_tags,
     redact_text,
-    redact_url,
 )
 
 # Fake credentials in the real formats (never valid anywhere).
@@ -170,7 +169,7 @@ def test_unquoted_config_and_env_assignments() -> None:
     ],
 )
 def test_url_passwords_in_every_shape(url: str, expected: str) -> None:
-    assert redact_url(url) == expected
+    assert redact_text(url) == expected
 
 
 def test_a_long_key_is_masked_to_its_end() -> None:
@@ -189,9 +188,9 @@ def test_truncated_pem_block_is_still_redacted() -> None:
     assert redact_text("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg") == MASK
 
 
-def test_redact_url() -> None:
-    assert redact_url("postgresql://me:pw1@host/db") == f"postgresql://me:{MASK}@host/db"
-    assert redact_url("sqlite:///tmp/x.db") == "sqlite:///tmp/x.db"
+def test_url_passwords_are_masked_and_urls_without_one_kept() -> None:
+    assert redact_text("postgresql://me:pw1@host/db") == f"postgresql://me:{MASK}@host/db"
+    assert redact_text("sqlite:///tmp/x.db") == "sqlite:///tmp/x.db"
 
 
 @pytest.mark.timeout(60)  # a hang guard, not a speed assertion: the quadratic pattern took hours on this input
