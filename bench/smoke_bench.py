@@ -68,7 +68,7 @@ for nb in sorted(glob.glob(sys.argv[1] + '/*.ipynb')):
 
 def kernel_floor(repeats: int = 3) -> float:
     """Median seconds of one kernel start (until kernel_info answers) + graceful shutdown, as nb-smoke does."""
-    from jupyter_mlops.notebooks.smoke_kernel import CURRENT, shutdown_kernel, start_kernel
+    from jupyter_mlops.notebooks.smoke.kernel import CURRENT, shutdown_kernel, start_kernel
 
     async def once() -> float:
         start = time.perf_counter()

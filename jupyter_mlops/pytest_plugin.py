@@ -17,6 +17,10 @@ import pytest
 from jupyter_mlops.errors import MlopsError
 
 _OPTIONS = pytest.StashKey[Any]()
+#: SmokeOptions.from_sources's name of each ``--nb-smoke-*`` option (its pytest dest is ``nb_smoke_<flag name>``).
+_PASSED_ON = {"params": "param", "params_files": "params_file", **{name: name for name in (
+    "strict_params", "kernel", "cell_timeout", "timeout", "keep_going", "output_dir", "no_track", "max_cell_output",
+    "max_notebook_output")}}
 
 
 class NotebookSmokeFailed(MlopsError):
@@ -41,8 +45,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--nb-smoke-strict-params", action="store_true",
                     help="every notebook must define every given parameter (default: each takes the ones it defines)")
     group.addoption("--nb-smoke-kernel", metavar="NAME", help="kernelspec (default: the current interpreter)")
-    group.addoption("--nb-smoke-cell-timeout", type=float, default=600.0, metavar="SECONDS",
-                    help="seconds a cell may run (cell metadata or a timeout=N tag wins)")
+    group.addoption("--nb-smoke-cell-timeout", type=float, default=None, metavar="SECONDS",
+                    help="seconds a cell may run (default: 600; cell metadata or a timeout=N tag wins)")
     group.addoption("--nb-smoke-timeout", type=float, default=None, metavar="SECONDS",
                     help="seconds a whole notebook may run")
     group.addoption("--nb-smoke-keep-going", action="store_true", help="run past failing cells, report all")
@@ -58,30 +62,22 @@ def pytest_configure(config: pytest.Config) -> None:
     """Check the options once, so a malformed ``--nb-smoke-param`` is a usage error, not N failures."""
     if not config.getoption("nb_smoke"):
         return
-    from jupyter_mlops.notebooks.smoke import SmokeOptions
-    from jupyter_mlops.notebooks.smoke_exec import Limits
-    from jupyter_mlops.notebooks.smoke_limits import output_caps, project_smoke_table
-    from jupyter_mlops.notebooks.smoke_params import split_assignment
+    try:
+        config.stash[_OPTIONS] = smoke_options(config)
+    except MlopsError as exc:
+        raise pytest.UsageError(exc.message) from None
 
-    try:
-        parameters = dict(split_assignment(p) for p in config.getoption("nb_smoke_param"))
-    except MlopsError as exc:
-        raise pytest.UsageError(f"--nb-smoke-param: {exc.message}") from None
-    try:
-        max_cell, max_notebook = output_caps(config.getoption("nb_smoke_max_cell_output"),
-                                             config.getoption("nb_smoke_max_notebook_output"), project_smoke_table())
-    except MlopsError as exc:
-        raise pytest.UsageError(exc.message.replace("--max-", "--nb-smoke-max-")) from None
-    output = config.getoption("nb_smoke_output_dir")
-    config.stash[_OPTIONS] = SmokeOptions(
-        jobs=1, prestart=0, parameters=parameters, param_files=list(config.getoption("nb_smoke_params_file")),
-        kernel=config.getoption("nb_smoke_kernel"), output_dir=Path(output) if output else None,
-        limits=Limits(cell_timeout=config.getoption("nb_smoke_cell_timeout"),
-                      timeout=config.getoption("nb_smoke_timeout"),
-                      keep_going=config.getoption("nb_smoke_keep_going"), max_cell_output=max_cell,
-                      max_notebook_output=max_notebook),
-        track=not config.getoption("nb_smoke_no_track"), strict_params=config.getoption("nb_smoke_strict_params"),
-    )
+
+def smoke_options(config: pytest.Config) -> Any:
+    """The :class:`~jupyter_mlops.notebooks.smoke.SmokeOptions` of the ``--nb-smoke-*`` flags (ADR-044).
+
+    Each item runs one notebook (pytest, or pytest-xdist with ``-n``, runs the items), so no kernel is started
+    ahead of need; every other rule is :meth:`SmokeOptions.from_sources`'s, as for ``nb-smoke``.
+    """
+    from jupyter_mlops.notebooks.smoke.options import PYTEST_FLAGS, SmokeOptions
+
+    given = {name: config.getoption(f"nb_smoke_{flag}") for name, flag in _PASSED_ON.items()}
+    return SmokeOptions.from_sources({**given, "jobs": 1, "prestart": 0}, flags=PYTEST_FLAGS)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -89,12 +85,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     notebooks = [item.path for item in items if isinstance(item, NotebookItem)]
     if not notebooks:
         return
-    from jupyter_mlops.notebooks.smoke import check_parameters
+    from jupyter_mlops.notebooks.smoke.run import check_parameters
 
     try:
         check_parameters(notebooks, config.stash[_OPTIONS])
     except MlopsError as exc:
-        raise pytest.UsageError(f"--nb-smoke-param: {exc.message}") from None
+        raise pytest.UsageError(exc.message) from None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -119,7 +115,7 @@ class NotebookItem(pytest.Item):
 
     def runtest(self) -> None:
         """Execute the notebook; raise with the smoke result when it fails."""
-        from jupyter_mlops.notebooks.smoke import run_smoke
+        from jupyter_mlops.notebooks.smoke.run import run_smoke
 
         report = run_smoke([self.path], self.config.stash[_OPTIONS])
         result = report.results[0]

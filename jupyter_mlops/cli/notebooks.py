@@ -145,7 +145,7 @@ def lint(paths: tuple[str, ...], fmt: str, disable: tuple[str, ...], max_output_
     from jupyter_mlops.notebooks import lint as lint_mod
 
     if list_rules:
-        for rule in lint_mod.rules().values():
+        for rule in lint_mod.all_rules().values():
             click.echo(f"{rule.id}  {rule.name:20}  {rule.description}")
         return
     paths = paths or (".",)  # like ruff and nb-smoke

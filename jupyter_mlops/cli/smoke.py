@@ -45,12 +45,6 @@ class SmokeCommand(click.Command):
         return super().parse_args(ctx, join_param_pairs(list(args)))
 
 
-def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
-    if value is not None and value <= 0:
-        raise click.BadParameter("must be > 0 seconds")
-    return value
-
-
 @click.command(cls=SmokeCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Notebooks run at once (default: CPU count).")
@@ -62,9 +56,9 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option("--strict-params", is_flag=True,
               help="Every notebook must define every -p/-f parameter (default: a notebook takes the ones it defines).")
 @click.option("--kernel", metavar="NAME", help="Kernelspec to use (default: the current Python interpreter).")
-@click.option("--cell-timeout", type=float, default=600.0, show_default=True, callback=_positive,
-              help="Seconds a cell may run; a cell's metadata jupyter_mlops.timeout or tag timeout=N wins.")
-@click.option("--timeout", type=float, callback=_positive, help="Seconds a whole notebook may run.")
+@click.option("--cell-timeout", type=float, help="Seconds a cell may run (default: 600); a cell's metadata "
+              "jupyter_mlops.timeout or tag timeout=N wins.")
+@click.option("--timeout", type=float, help="Seconds a whole notebook may run.")
 @click.option("--keep-going", is_flag=True, help="Run past failing cells and report every failing cell.")
 @click.option("--output-dir", type=click.Path(file_okay=False), help="Where executed notebooks are kept "
               "(default: .mlops/smoke in the project root).")
@@ -100,9 +94,9 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
       nb-smoke 'notebooks/**/*.ipynb' --changed-since origin/main --junit-xml smoke.xml --github
       nb-smoke notebooks/ --shard 2/4 --durations-from last-smoke.json --json smoke.json
     """
-    from jupyter_mlops.notebooks import smoke as runner
+    from jupyter_mlops.notebooks.smoke import run as runner
 
-    options = _options(paths, opts)
+    options = smoke_options(paths, opts)
     notebooks = runner.collect(options)
     runner.check_parameters(notebooks, options)
     if not notebooks:
@@ -118,28 +112,20 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
         sys.exit(report.exit_code)
 
 
-def _options(paths: tuple[str, ...], opts: dict[str, Any]) -> Any:
-    from jupyter_mlops.notebooks.smoke import SmokeOptions
-    from jupyter_mlops.notebooks.smoke_discover import parse_shard
-    from jupyter_mlops.notebooks.smoke_exec import Limits
-    from jupyter_mlops.notebooks.smoke_limits import output_caps, project_smoke_table
-    from jupyter_mlops.notebooks.smoke_params import split_assignment
+#: Options of the command that are about its reports, not about the call (see SmokeOptions.from_sources).
+_REPORT_OPTIONS = ("junit_xml", "json_path", "github", "progress")
 
-    parameters = dict(split_assignment(p) for p in opts["params"])
-    max_cell, max_notebook = output_caps(opts["max_cell_output"], opts["max_notebook_output"], project_smoke_table())
-    return SmokeOptions(
-        paths=list(paths) or ["."], jobs=opts["jobs"], prestart=opts["prestart"], parameters=parameters,
-        param_files=list(opts["params_files"]), kernel=opts["kernel"],
-        limits=Limits(cell_timeout=opts["cell_timeout"], timeout=opts["timeout"], keep_going=opts["keep_going"],
-                      max_cell_output=max_cell, max_notebook_output=max_notebook),
-        output_dir=Path(opts["output_dir"]) if opts["output_dir"] else None, changed_since=opts["changed_since"],
-        shard=parse_shard(opts["shard"]) if opts["shard"] else None, durations_from=opts["durations_from"],
-        track=not opts["no_track"], strict_params=opts["strict_params"],
-    )
+
+def smoke_options(paths: Sequence[str], opts: dict[str, Any]) -> Any:
+    """The :class:`~jupyter_mlops.notebooks.smoke.SmokeOptions` of a call from the command's parsed values."""
+    from jupyter_mlops.notebooks.smoke import SmokeOptions
+
+    given = {name: value for name, value in opts.items() if name not in _REPORT_OPTIONS}
+    return SmokeOptions.from_sources({**given, "paths": list(paths)})
 
 
 def _write_reports(report: Any, opts: dict[str, Any]) -> None:
-    from jupyter_mlops.notebooks.smoke_report import github_annotations, junit_xml, write_json
+    from jupyter_mlops.notebooks.smoke.report import github_annotations, junit_xml, write_json
 
     if opts["junit_xml"]:
         Path(opts["junit_xml"]).write_text(junit_xml(report), encoding="utf-8")

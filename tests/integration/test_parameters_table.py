@@ -24,7 +24,7 @@ from jupyter_mlops.capture.parameters import find_parameters_cell, inject_parame
 from jupyter_mlops.notebooks.convert.active import py_view
 from jupyter_mlops.notebooks.convert.flow import find_parameters
 from jupyter_mlops.notebooks.lint import lint_notebook
-from jupyter_mlops.notebooks.smoke_params import notebook_defaults
+from jupyter_mlops.notebooks.smoke.params import notebook_defaults
 from jupyter_mlops.notebooks.summary import parameters_of
 from jupyter_mlops.tracking import context, fluent
 

@@ -24,8 +24,9 @@ import_nbformat()
 
 import nbformat.v4 as v4  # noqa: E402
 
-from jupyter_mlops.notebooks.smoke import SmokeOptions, collect, output_path  # noqa: E402
-from jupyter_mlops.notebooks.smoke_discover import discover, shard_key  # noqa: E402
+from jupyter_mlops.notebooks.smoke.discover import discover, shard_key  # noqa: E402
+from jupyter_mlops.notebooks.smoke.options import SmokeOptions  # noqa: E402
+from jupyter_mlops.notebooks.smoke.run import collect, output_path  # noqa: E402
 
 
 def notebook_text(nesting: int) -> str:

@@ -181,7 +181,7 @@ def test_register_custom_rule_and_option_passing():
         assert seen["limit"] == 7
         assert lint.get_rule("XX100").name == "todo_cells"
     finally:
-        lint._REGISTRY.pop("XX100")
+        lint.lint_rules.unregister("XX100")
     with pytest.raises(InvalidInput):
         lint.register("bad id", todo_cells)
 
@@ -200,12 +200,12 @@ def test_entry_point_rules_are_loaded(monkeypatch):
             raise ImportError("missing dependency")
 
     monkeypatch.setattr("importlib.metadata.entry_points", lambda group: [EP(), Broken()])
-    monkeypatch.setattr(lint, "_LOADED", False)
+    monkeypatch.setattr(lint.lint_rules, "_entry_points_loaded", False)
     try:
-        assert "EP001" in lint.rules() and "EP002" not in lint.rules()
+        assert "EP001" in lint.all_rules() and "EP002" not in lint.all_rules()
         assert ("EP001", None) in _ids(_nb(v4.new_code_cell("x", metadata=PARAMS)))
     finally:
-        lint._REGISTRY.pop("EP001", None)
+        lint.lint_rules.unregister("EP001")
 
 
 # -- formats -----------------------------------------------------------------------------------------------------
@@ -266,4 +266,4 @@ def test_cli_disable_and_config(tmp_path, monkeypatch):
     bad = CliRunner().invoke(lint_cmd, ["p.ipynb", "--disable", "NB042"])
     assert bad.exit_code != 0 and isinstance(bad.exception, InvalidInput)
     listed = CliRunner().invoke(lint_cmd, ["--list-rules"])
-    assert listed.exit_code == 0 and len(listed.output.splitlines()) == len(lint.rules())
+    assert listed.exit_code == 0 and len(listed.output.splitlines()) == len(lint.all_rules())

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from jupyter_mlops.errors import InvalidInput
-from jupyter_mlops.notebooks.smoke import SmokeOptions, collect, output_path
-from jupyter_mlops.notebooks.smoke_discover import discover, load_durations, parse_shard, select_shard
+from jupyter_mlops.notebooks.smoke.discover import discover, load_durations, parse_shard, select_shard
+from jupyter_mlops.notebooks.smoke.options import SmokeOptions
+from jupyter_mlops.notebooks.smoke.run import collect, output_path
 
 
 def touch(root: Path, *names: str) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from jupyter_mlops.notebooks.smoke_exec import FAILED, RAN, Job, check_cell, mark_cells
+from jupyter_mlops.notebooks.smoke.execute import FAILED, RAN, Job, check_cell, mark_cells
 
 
 def job_of(*cells: nbformat.NotebookNode) -> Job:

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from jupyter_mlops.cli.smoke import smoke as smoke_cmd
 from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.notebooks.io import import_nbformat
-from jupyter_mlops.notebooks.smoke_limits import (
+from jupyter_mlops.notebooks.smoke.limits import (
     DEFAULT_MAX_CELL_OUTPUT,
     DEFAULT_MAX_NOTEBOOK_OUTPUT,
     output_caps,
@@ -21,7 +21,7 @@ import_nbformat()
 
 import nbformat.v4 as v4  # noqa: E402
 
-from jupyter_mlops.notebooks.smoke_outputs import NOTE_PREFIX, CappedClient, content_size, cut_text  # noqa: E402
+from jupyter_mlops.notebooks.smoke.outputs import NOTE_PREFIX, CappedClient, content_size, cut_text  # noqa: E402
 
 
 @pytest.mark.parametrize(("text", "size"), [(4096, 4096), ("4096", 4096), ("4MiB", 4 * 1024**2), ("2M", 2 * 1024**2),

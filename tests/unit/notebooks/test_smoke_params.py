@@ -10,7 +10,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from jupyter_mlops.capture.parameters import inject_parameters
 from jupyter_mlops.errors import InvalidInput
-from jupyter_mlops.notebooks.smoke_params import (
+from jupyter_mlops.notebooks.smoke.params import (
     coerce,
     load_params_file,
     notebook_defaults,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from jupyter_mlops.cli.smoke import join_param_pairs, main
-from jupyter_mlops.notebooks.smoke import cell_lines
-from jupyter_mlops.notebooks.smoke_exec import Limits, _Deadlines, cell_timeout
-from jupyter_mlops.notebooks.smoke_report import (
+from jupyter_mlops.notebooks.smoke.execute import _Deadlines, cell_timeout
+from jupyter_mlops.notebooks.smoke.limits import Limits
+from jupyter_mlops.notebooks.smoke.report import (
     CellFailure,
     NotebookResult,
     SmokeReport,
@@ -19,6 +19,7 @@ from jupyter_mlops.notebooks.smoke_report import (
     junit_xml,
     write_json,
 )
+from jupyter_mlops.notebooks.smoke.run import cell_lines
 
 
 def report() -> SmokeReport:
@@ -127,7 +128,7 @@ def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]):
 def _job(*cells):
     from nbformat.v4 import new_notebook
 
-    from jupyter_mlops.notebooks.smoke_exec import Job
+    from jupyter_mlops.notebooks.smoke.execute import Job
 
     nb = new_notebook(cells=list(cells))
     return Job(path=Path("x.ipynb"), key="x.ipynb", nb=nb, origin=list(range(len(nb.cells))),
@@ -137,7 +138,7 @@ def _job(*cells):
 def test_silent_pass_guard():
     from nbformat.v4 import new_code_cell, new_output
 
-    from jupyter_mlops.notebooks.smoke_exec import check_cell
+    from jupyter_mlops.notebooks.smoke.execute import check_cell
 
     ran = new_code_cell("a = 1", execution_count=1)
     never_ran = new_code_cell("b = 2")

@@ -1,8 +1,8 @@
-"""How much output a smoke run keeps: the per-cell and per-notebook caps, their sizes and where they are set.
+"""The limits of a smoke run: timeouts, and how much output it keeps (per cell, per notebook) and where that is set.
 
 A notebook that prints a gigabyte must not take a gigabyte of the runner's memory, nor leave a gigabyte executed
 notebook behind, so nb-smoke keeps at most ``max-cell-output`` bytes of outputs per cell and
-``max-notebook-output`` per notebook (:mod:`.smoke_outputs` applies them as messages arrive). Sources, first
+``max-notebook-output`` per notebook (:mod:`.outputs` applies them as messages arrive). Sources, first
 wins: the command line (``--max-cell-output 2MiB``), the ``[tool.jupyter-mlops.smoke]`` table of the project's
 ``pyproject.toml`` (``max-cell-output = "2MiB"``), then the defaults below. Sizes are integers (bytes) or
 strings with a unit: ``B``, ``kB``/``MB``/``GB`` (powers of 1000), ``KiB``/``MiB``/``GiB`` and ``K``/``M``/``G``
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from jupyter_mlops.errors import InvalidInput
@@ -23,6 +24,20 @@ DEFAULT_MAX_CELL_OUTPUT = 4 * MIB
 DEFAULT_MAX_NOTEBOOK_OUTPUT = 16 * MIB
 #: The keys of ``[tool.jupyter-mlops.smoke]`` that are options; every table-valued key is a parameters glob.
 OPTION_KEYS = ("max-cell-output", "max-notebook-output")
+#: Seconds a cell may run when neither the cell nor the call says otherwise.
+DEFAULT_CELL_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Execution rules shared by every notebook of a call: timeouts in seconds, output caps in bytes."""
+
+    cell_timeout: float | None = DEFAULT_CELL_TIMEOUT
+    timeout: float | None = None
+    keep_going: bool = False
+    max_cell_output: int = DEFAULT_MAX_CELL_OUTPUT
+    max_notebook_output: int = DEFAULT_MAX_NOTEBOOK_OUTPUT
+
 
 _UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "k": 1024, "kib": 1024, "m": MIB, "mib": MIB,
           "g": 1024**3, "gib": 1024**3}
@@ -50,13 +65,14 @@ def parse_size(value: Any, what: str) -> int:
     return size
 
 
-def output_caps(cell: Any, notebook: Any, table: Mapping[str, Any]) -> tuple[int, int]:
+def output_caps(cell: Any, notebook: Any, table: Mapping[str, Any], flag_prefix: str = "--") -> tuple[int, int]:
     """``(max cell output, max notebook output)`` in bytes: the given values, else the table's, else defaults.
 
     Args:
         cell: ``--max-cell-output`` (None when not given).
         notebook: ``--max-notebook-output`` (None when not given).
         table: ``[tool.jupyter-mlops.smoke]`` of the project's pyproject.toml.
+        flag_prefix: how the face spells its flags (``--nb-smoke-`` in pytest), for the error message.
 
     Raises:
         InvalidInput: a size that does not parse, or an unknown option in the table.
@@ -68,8 +84,9 @@ def output_caps(cell: Any, notebook: Any, table: Mapping[str, Any]) -> tuple[int
     cell_value = cell if cell is not None else table.get("max-cell-output", DEFAULT_MAX_CELL_OUTPUT)
     notebook_value = notebook if notebook is not None else table.get("max-notebook-output",
                                                                     DEFAULT_MAX_NOTEBOOK_OUTPUT)
-    where = "--max-cell-output" if cell is not None else "[tool.jupyter-mlops.smoke] max-cell-output"
-    nb_where = "--max-notebook-output" if notebook is not None else "[tool.jupyter-mlops.smoke] max-notebook-output"
+    table_name = "[tool.jupyter-mlops.smoke] "
+    where = (flag_prefix if cell is not None else table_name) + "max-cell-output"
+    nb_where = (flag_prefix if notebook is not None else table_name) + "max-notebook-output"
     return parse_size(cell_value, where), parse_size(notebook_value, nb_where)
 
 

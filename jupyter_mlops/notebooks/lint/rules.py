@@ -1,5 +1,8 @@
 """The built-in lint rules, ``NB001``-``NB010``. Each is a function ``(nb, path, **options) -> list[Finding]``.
 
+Importing this module writes them into :data:`.registry.lint_rules` (the package ``__init__`` imports it); the
+runner reads the registry and never imports this module.
+
 Rules read the notebook only; none modifies it. Secrets are found with
 :func:`jupyter_mlops.capture.redact.find_secrets`, the detector the tracker uses for redaction, so what lint
 flags is exactly what the tracker would mask.
@@ -28,7 +31,8 @@ from jupyter_mlops.notebooks.format_checks import (
     unknown_minor_message,
     unknown_output_types,
 )
-from jupyter_mlops.notebooks.lint import DEFAULT_MAX_OUTPUT_BYTES, Finding, register
+from jupyter_mlops.notebooks.lint.config import DEFAULT_MAX_OUTPUT_BYTES
+from jupyter_mlops.notebooks.lint.registry import Finding, lint_rules
 from jupyter_mlops.notebooks.summary import cell_source, parse_python
 
 _MAGIC_LINE = re.compile(r"^\s*(%|!)")
@@ -247,7 +251,6 @@ BUILTIN_RULES = (
 )
 
 
-def register_builtin_rules() -> None:
-    """Register :data:`BUILTIN_RULES` (called once by :func:`.lint.rules`)."""
-    for rule_id, name, check, options in BUILTIN_RULES:
-        register(rule_id, check, name=name, options=options)
+# Registered when this module is imported, as papermill registers its engines; the package imports it.
+for _rule_id, _name, _check, _options in BUILTIN_RULES:
+    lint_rules.register(_rule_id, _check, name=_name, options=_options)

@@ -7,7 +7,7 @@ fails the notebook — an ``execute_reply`` with status ``error`` but no error o
 got an execution count. Timeouts: each cell's limit is its own (metadata ``{"jupyter_mlops": {"timeout": 5}}``
 or tag ``timeout=5``) else ``--cell-timeout``, capped by what is left of the notebook's ``--timeout``; on
 expiry the kernel is interrupted and the partial executed notebook kept. A dead kernel is reported, not waited
-on. Outputs are capped per cell and per notebook as they arrive (:mod:`.smoke_outputs`); what was dropped is
+on. Outputs are capped per cell and per notebook as they arrive (:mod:`.outputs`); what was dropped is
 noted in the cell, in the notebook's metadata and in the result. The kept notebook marks every code cell with
 what this execution did to it, clearing the cells it did not run (:func:`mark_cells`). nbclient is imported
 inside :func:`execute`, so importing this module stays cheap.
@@ -20,9 +20,9 @@ from pathlib import Path
 from time import monotonic
 from typing import Any
 
-from jupyter_mlops.notebooks.smoke_kernel import Kernel
-from jupyter_mlops.notebooks.smoke_limits import DEFAULT_MAX_CELL_OUTPUT, DEFAULT_MAX_NOTEBOOK_OUTPUT
-from jupyter_mlops.notebooks.smoke_report import CellFailure, NotebookResult, source_head, strip_ansi
+from jupyter_mlops.notebooks.smoke.kernel import Kernel
+from jupyter_mlops.notebooks.smoke.limits import Limits
+from jupyter_mlops.notebooks.smoke.report import CellFailure, NotebookResult, source_head, strip_ansi
 
 SKIP_TAG = "skip-smoke"
 RAISES_TAG = "raises-exception"
@@ -57,17 +57,6 @@ class Job:
     parameters: dict[str, Any] = field(default_factory=dict)
     output: Path | None = None
     kernel_name: str = ""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Execution rules shared by every notebook of a call (output caps in bytes, see :mod:`.smoke_limits`)."""
-
-    cell_timeout: float | None = 600.0
-    timeout: float | None = None
-    keep_going: bool = False
-    max_cell_output: int = DEFAULT_MAX_CELL_OUTPUT
-    max_notebook_output: int = DEFAULT_MAX_NOTEBOOK_OUTPUT
 
 
 def cell_timeout(cell: Any, default: float | None) -> float | None:
@@ -156,7 +145,7 @@ async def execute(job: Job, kernel: Kernel, limits: Limits) -> NotebookResult:
     """Run every runnable cell of ``job.nb`` in ``kernel``; write the executed notebook; return the result."""
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    from jupyter_mlops.notebooks.smoke_outputs import CappedClient
+    from jupyter_mlops.notebooks.smoke.outputs import CappedClient
 
     replies: dict[int, dict[str, Any]] = {}
     deadlines = _Deadlines(limits)

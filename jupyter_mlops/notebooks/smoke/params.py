@@ -10,7 +10,8 @@ Names are checked where they were meant: a per-glob table names the notebooks it
 parameters cell does not define is an error for that notebook. ``-p`` and ``-f`` are given once for a whole
 folder of notebooks that differ in their parameters, so each notebook takes the names its cell defines and
 ignores the others (:func:`unknown_given_names` makes a name that *no* selected notebook defines a usage error
-before anything runs); ``--strict-params`` asks for the per-notebook rule for them too.
+before anything runs); ``--strict-params`` asks for the per-notebook rule for them too. The layers are put
+together in one place, :meth:`.options.SmokeOptions.parameters_for`.
 
 The parameters are injected as papermill does it (a cell tagged ``injected-parameters`` after the
 ``parameters`` cell), so executed notebooks look the same as papermill's. Python values are written with
@@ -122,11 +123,14 @@ def _parse_loose(text: str) -> Any:
         return text
 
 
-def split_assignment(text: str) -> tuple[str, str]:
-    """``key=value`` → (key, value); raises InvalidInput without ``=`` or with an empty key."""
+def split_assignment(text: str, hint: str = "", flag: str = "") -> tuple[str, str]:
+    """``key=value`` → (key, value); raises InvalidInput without ``=`` or with an empty key.
+
+    ``flag`` (``--param``) starts the error message and ``hint`` ends it, so that it speaks of what was typed.
+    """
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise InvalidInput(f"bad parameter {text!r}: expected KEY=VALUE (or -p KEY VALUE)")
+        raise InvalidInput(f"{flag + ': ' if flag else ''}bad parameter {text!r}: expected KEY=VALUE{hint}")
     return key.strip(), value
 
 

@@ -6,7 +6,7 @@ NAME`` picks an installed kernelspec. The kernel gets the notebook's folder as c
 environment (``JPY_SESSION_NAME``, ``JUPYTER_MLOPS_CONTEXT``), which ``%track`` reads to tag its runs ``smoke``.
 Kernel output that bypasses Jupyter messaging (C-level writes, startup warnings) goes to a log file beside the
 executed notebook instead of the terminal. Shutting a kernel down also ends every process it started
-(:mod:`.smoke_procs`). jupyter_client is imported only here, inside functions.
+(:mod:`.procs`). jupyter_client is imported only here, inside functions.
 
 Start races (ADR-034): over TCP, jupyter_client picks free ports and closes them before the kernel binds them,
 so under load another process can take one first and the kernel dies with ``Address already in use``. The
@@ -30,7 +30,7 @@ from typing import Any
 
 from jupyter_mlops.config import ENV_BLOBS, ENV_RUN_CONTEXT, ENV_STORE
 from jupyter_mlops.errors import MlopsError
-from jupyter_mlops.notebooks import smoke_procs
+from jupyter_mlops.notebooks.smoke import procs
 
 CURRENT = "<current interpreter>"
 #: Starts of one kernel, in all, when each fails on a bind (a port taken between its choice and its use).
@@ -64,7 +64,7 @@ class KernelStartError(MlopsError):
 class Kernel:
     """A started kernel with a ready client.
 
-    ``token`` marks every process it starts (:mod:`.smoke_procs`); ``start_retries`` says why earlier starts
+    ``token`` marks every process it starts (:mod:`.procs`); ``start_retries`` says why earlier starts
     failed and were retried (empty when the first start worked).
     """
 
@@ -200,8 +200,8 @@ async def start_kernel(name: str, cwd: Path, env: dict[str, str], log_path: Path
 async def _start_once(name: str, cwd: Path, env: dict[str, str], log_path: Path | None,
                       startup_timeout: float) -> Kernel:
     manager = _manager(name)
-    token = smoke_procs.new_token()
-    env = {**env, smoke_procs.MARKER: token}
+    token = procs.new_token()
+    env = {**env, procs.MARKER: token}
     python = name == CURRENT or manager.kernel_spec.language.lower() == "python"
     # An in-memory history keeps parallel kernels off one shared history.sqlite (locking, slow writes).
     extra = ["--HistoryManager.hist_file=:memory:"] if python else []
@@ -256,7 +256,7 @@ async def shutdown_kernel(kernel: Kernel) -> None:
     The shutdown is graceful (so ``%track`` runs end as finished); the kernel's processes are ended even when
     they left its session or were double-forked.
     """
-    started = smoke_procs.descendants(kernel.pid())  # before shutdown: orphans lose their parent link
+    started = procs.descendants(kernel.pid())  # before shutdown: orphans lose their parent link
     try:
         kernel.client.stop_channels()
         if await kernel.manager.is_alive():
@@ -273,7 +273,7 @@ async def _end_processes(token: str, known: list[Any]) -> None:
     if not token:
         return
     try:
-        await asyncio.to_thread(smoke_procs.end_tree, token, known)
+        await asyncio.to_thread(procs.end_tree, token, known)
     except Exception:  # noqa: BLE001 - best effort: a process table we cannot read must not fail the run
         pass
 

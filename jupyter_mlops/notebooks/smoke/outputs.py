@@ -3,7 +3,7 @@
 nbclient appends every iopub output message to the cell, so a notebook printing a gigabyte held a gigabyte (three,
 with the copies made while writing) in the runner and left a gigabyte executed notebook. :class:`CappedClient`
 checks each output message against what the cell and the notebook already keep (``max_cell_output``,
-``max_notebook_output``, see :mod:`.smoke_limits`) before nbclient stores it: a stream message is cut to the room
+``max_notebook_output``, see :mod:`.limits`) before nbclient stores it: a stream message is cut to the room
 left, any other output that does not fit is dropped, and the bytes dropped are counted per cell. What a
 ``clear_output`` removes is room again, so a training loop that redraws its plot each epoch is not cut. Error
 outputs are always kept (the report and the silent-pass guard need them), cut to :data:`ERROR_KEEP` bytes or
@@ -22,7 +22,7 @@ from typing import Any
 
 from nbclient import NotebookClient
 
-from jupyter_mlops.notebooks.smoke_limits import format_size
+from jupyter_mlops.notebooks.smoke.limits import format_size
 
 #: Most of one error output kept (its traceback's last lines), whatever the caps.
 ERROR_KEEP = 64 * 1024

@@ -6,12 +6,6 @@ starting, so a kernel's ~1 s startup overlaps other work instead of adding to th
 down in the background once its notebook is done. Heavy imports (nbclient, nbformat, jupyter_client) happen
 lazily, after the first kernels were launched. A bad notebook, a bad parameter or a missing kernel fails that
 notebook only: the others still run and are reported.
-
-Example:
-    >>> from jupyter_mlops.notebooks.smoke import SmokeOptions, collect, run_smoke
-    >>> report = run_smoke(collect(SmokeOptions(paths=["example_notebooks"])), SmokeOptions())  # doctest: +SKIP
-    >>> report.exit_code  # doctest: +SKIP
-    0
 """
 
 from __future__ import annotations
@@ -23,7 +17,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from time import monotonic
 from typing import Any
@@ -31,9 +24,9 @@ from typing import Any
 from jupyter_mlops.capture.parameters import inject_parameters
 from jupyter_mlops.config import MLOPS_DIR, find_project_root
 from jupyter_mlops.errors import InvalidInput, NotebookError
-from jupyter_mlops.notebooks import smoke_discover as discover_mod
-from jupyter_mlops.notebooks.smoke_exec import Job, Limits, execute
-from jupyter_mlops.notebooks.smoke_kernel import (
+from jupyter_mlops.notebooks.smoke import discover as discover_mod
+from jupyter_mlops.notebooks.smoke.execute import Job, execute
+from jupyter_mlops.notebooks.smoke.kernel import (
     KernelStartError,
     choose_kernel,
     kernel_env,
@@ -41,53 +34,11 @@ from jupyter_mlops.notebooks.smoke_kernel import (
     shutdown_kernel,
     start_kernel,
 )
-from jupyter_mlops.notebooks.smoke_params import (
-    load_params_file,
-    pyproject_params,
-    resolve_parameters,
-    unknown_given_names,
-)
-from jupyter_mlops.notebooks.smoke_report import NotebookResult, SmokeReport
+from jupyter_mlops.notebooks.smoke.options import SmokeOptions
+from jupyter_mlops.notebooks.smoke.params import unknown_given_names
+from jupyter_mlops.notebooks.smoke.report import NotebookResult, SmokeReport
 
 _CELL_KEY = re.compile(rb'^\s*"cell_type"\s*:', re.MULTILINE)
-
-
-@dataclass
-class SmokeOptions:
-    """Everything a smoke call can be told (the CLI and the pytest plugin both build one).
-
-    Attributes:
-        paths: files, folders and globs to discover notebooks in.
-        jobs: notebooks executing at once (default: CPU count).
-        prestart: kernels started ahead of need (default: ``jobs``).
-        parameters: ``-p`` values (strings are typed against the notebook's defaults).
-        param_files: ``-f`` YAML/JSON files, applied before ``parameters``.
-        kernel: kernelspec name (default: the current interpreter for Python notebooks).
-        limits: cell/notebook timeouts and ``keep_going``.
-        output_dir: where executed notebooks go (default ``<project>/.mlops/smoke``).
-        changed_since: only notebooks changed since this git revision.
-        shard: ``(K, N)``: run only shard K of N.
-        durations_from: a previous ``--json`` report, to balance shards.
-        track: False sends ``%track`` runs to a throwaway store.
-        startup_timeout: seconds a kernel may take to answer after launch.
-        strict_params: every ``-p``/``-f`` name must be defined by every notebook's parameters cell (by
-            default a notebook takes the names its cell defines; see :func:`check_parameters`).
-    """
-
-    paths: list[str] = field(default_factory=list)
-    jobs: int | None = None
-    prestart: int | None = None
-    parameters: dict[str, Any] = field(default_factory=dict)
-    param_files: list[str] = field(default_factory=list)
-    kernel: str | None = None
-    limits: Limits = field(default_factory=Limits)
-    output_dir: Path | None = None
-    changed_since: str | None = None
-    shard: tuple[int, int] | None = None
-    durations_from: str | None = None
-    track: bool = True
-    startup_timeout: float = 60.0
-    strict_params: bool = False
 
 
 def collect(options: SmokeOptions) -> list[Path]:
@@ -131,8 +82,8 @@ def cell_lines(raw: bytes, count: int) -> list[int | None]:
 
 
 def prepare(notebook: Path, options: SmokeOptions, output_dir: Path | None,
-            cache: dict[Path, dict[str, Any]]) -> Job:
-    """Read, check and parameterize one notebook.
+            cache: dict[Path, dict[str, Any]], given: dict[str, Any] | None = None) -> Job:
+    """Read, check and parameterize one notebook (``given``: :meth:`SmokeOptions.given_parameters`, read once).
 
     Raises:
         NotebookError: unreadable, invalid or empty notebook (reason ``bad-notebook``).
@@ -149,18 +100,12 @@ def prepare(notebook: Path, options: SmokeOptions, output_dir: Path | None,
     if not nb.cells:
         raise NotebookError("the notebook has no cells")
     lines = cell_lines(raw, len(nb.cells))
-    configured = resolve_parameters(nb, [pyproject_params(notebook, cache)])
-    given = resolve_parameters(nb, _given_layers(options), skip_unknown=not options.strict_params)
-    parameters = {**configured, **given}
+    parameters = options.parameters_for(notebook, nb, given, cache)
     originals = {id(cell): i for i, cell in enumerate(nb.cells)}
     inject_parameters(nb, parameters, notebook_language(nb))
     return Job(path=notebook, key=key, nb=nb, origin=[originals.get(id(c)) for c in nb.cells], lines=lines,
                parameters=parameters, output=output_path(notebook, output_dir) if output_dir else None,
                kernel_name=choose_kernel(nb, options.kernel))
-
-
-def _given_layers(options: SmokeOptions) -> list[dict[str, Any]]:
-    return [*(load_params_file(f) for f in options.param_files), options.parameters]
 
 
 def check_parameters(notebooks: list[Path], options: SmokeOptions) -> None:
@@ -173,9 +118,7 @@ def check_parameters(notebooks: list[Path], options: SmokeOptions) -> None:
         InvalidInput: a name no notebook's parameters cell defines (with a "did you mean" hint), or an
             unreadable ``-f`` file.
     """
-    given: dict[str, Any] = {}
-    for layer in _given_layers(options):
-        given.update(layer)
+    given = options.given_parameters()
     if not given:
         return
     from jupyter_mlops.notebooks.io import parse_notebook
@@ -213,6 +156,7 @@ class _Runner:
         self.live = asyncio.Semaphore(jobs + max(0, jobs if options.prestart is None else options.prestart))
         self.shutdowns: set[asyncio.Task[None]] = set()
         self.cache: dict[Path, dict[str, Any]] = {}
+        self.given: dict[str, Any] | None = None
 
     async def one(self, notebook: Path) -> NotebookResult:
         async with self.live:
@@ -228,7 +172,9 @@ class _Runner:
     async def _one(self, notebook: Path) -> NotebookResult:
         key = discover_mod.shard_key(notebook)
         try:
-            job = prepare(notebook, self.options, self.output_dir, self.cache)
+            if self.given is None:
+                self.given = self.options.given_parameters()
+            job = prepare(notebook, self.options, self.output_dir, self.cache, self.given)
         except NotebookError as exc:
             return _bad(key, "bad-notebook", exc.message)
         except InvalidInput as exc:
