@@ -1,11 +1,11 @@
-"""Notebook diff without the noise: clean copies with :mod:`.clean`, then ``nbdime.diffing.notebooks.diff_notebooks``.
+"""Notebook diff without the noise: clean copies with :mod:`..clean`, then ``nbdime.diffing.notebooks.diff_notebooks``.
 
 Noise is removed from COPIES of the inputs before nbdime sees them, so nbdime's global differ table is never
 touched (``set_notebook_diff_ignores`` mutates module state shared by everything in the process). What is noise
 is chosen per call with an explicit :class:`DiffOptions`. The result is plain data (:meth:`NotebookDiff.to_dict`):
-nbdime's diff format, a cell-level change list that renderers (:mod:`.diff_render`) consume, and the
-experimenter's summary from :mod:`.summary`. Run ids are resolved by the caller: a run's executed-code snapshot
-becomes a notebook with :func:`notebook_from_code_snapshot`.
+nbdime's diff format, a cell-level change list that renderers (:mod:`.render`) consume, and the
+experimenter's summary from :mod:`..summary`. Run ids are resolved by the caller (:mod:`jupyter_mlops.app.diff`):
+a run's executed-code snapshot becomes a notebook with :func:`notebook_from_code_snapshot`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from jupyter_mlops.errors import InvalidInput, NotebookError
 from jupyter_mlops.notebooks.clean import CleanOptions, clean_notebook
-from jupyter_mlops.notebooks.diff_outputs import attachment_changes, output_changes, sequence_changes, unified_diff
+from jupyter_mlops.notebooks.diff.outputs import attachment_changes, output_changes, sequence_changes, unified_diff
 from jupyter_mlops.notebooks.summary import cell_source, summarize
 
 
