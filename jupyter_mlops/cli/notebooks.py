@@ -92,7 +92,7 @@ def diff(a: str, b: str, outputs: bool, sources_only: bool, metadata: bool, fmt:
 
     import_nbformat()
     from jupyter_mlops.notebooks.diff import DiffOptions, diff_notebooks
-    from jupyter_mlops.notebooks.diff_render import render_html, render_terminal
+    from jupyter_mlops.notebooks.diff.render import render_html, render_terminal
 
     options = DiffOptions(outputs=outputs, sources_only=sources_only, metadata=metadata)
     sides, failed = [], False
