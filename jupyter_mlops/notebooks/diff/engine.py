@@ -245,7 +245,8 @@ def notebook_from_code_snapshot(snapshot: Any, origin: str = "code snapshot") ->
         origin: how to name the snapshot in errors.
 
     Returns:
-        An nbformat v4 ``NotebookNode`` with one code cell per executed cell, keeping execution counts and ids.
+        An nbformat v4 ``NotebookNode`` with one code cell per executed cell, keeping execution counts and the
+        recorded cell ids (a cell without one has no id).
 
     Raises:
         NotebookError: the snapshot does not have that shape.
@@ -257,13 +258,21 @@ def notebook_from_code_snapshot(snapshot: Any, origin: str = "code snapshot") ->
         raise NotebookError(f"{origin}: not a code snapshot (no 'cells' list)")
     nb = v4.new_notebook()  # type: ignore[no-untyped-call]
     for position, item in enumerate(cells):
-        if not isinstance(item, dict) or not isinstance(item.get("source", ""), str):
+        source = item.get("source", "") if isinstance(item, dict) else None
+        if isinstance(source, list) and all(isinstance(line, str) for line in source):
+            source = "".join(source)  # nbformat's list-of-lines form
+        if not isinstance(source, str):
             raise NotebookError(f"{origin}: cell {position} is not a code-snapshot entry")
         count = item.get("execution_count")
         number = count if isinstance(count, int) else None
-        cell = v4.new_code_cell(item.get("source", ""), execution_count=number)  # type: ignore[no-untyped-call]
+        cell = v4.new_code_cell(source, execution_count=number)  # type: ignore[no-untyped-call]
         cell_id = item.get("cell_id")
-        cell["id"] = cell_id if isinstance(cell_id, str) and cell_id else f"cell-{position}"
+        if isinstance(cell_id, str) and cell_id:
+            cell["id"] = cell_id
+        else:
+            # No id recorded (papermill sends none): an invented id would pair cells by position, and a random one
+            # would show as an id change; without one, the engine pairs the cell by its content.
+            cell.pop("id", None)
         nb.cells.append(cell)
     return nb
 
