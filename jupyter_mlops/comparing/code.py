@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+
 def snapshot_cells(code: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """The executed cells of a code snapshot, normalised to dicts with ``index`` and ``source`` (str).
 
@@ -35,7 +36,9 @@ def snapshot_cells(code: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     return out
 
 
-def cell_changes(baseline: Sequence[Mapping[str, Any]], other: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
+def cell_changes(
+    baseline: Sequence[Mapping[str, Any]], other: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, Any], ...]:
     """Cells added, removed or changed between two executed-cell lists (as returned by :func:`snapshot_cells`).
 
     Args:
