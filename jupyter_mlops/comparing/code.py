@@ -65,4 +65,4 @@ def cell_changes(
 
     old = notebook_from_code_snapshot({"cells": list(baseline)}, origin="baseline code snapshot")
     new = notebook_from_code_snapshot({"cells": list(other)}, origin="code snapshot")
-    return tuple(diff_notebooks(old, new, DiffOptions()).changes)
+    return tuple(diff_notebooks(old, new, DiffOptions(), summary=False).changes)
