@@ -279,7 +279,7 @@ def notebook_from_code_snapshot(snapshot: Any, origin: str = "code snapshot") ->
         if isinstance(cell_id, str) and cell_id:
             cell["id"] = cell_id
         built.append(cell)
-    return from_dict({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": built})
+    return from_dict({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": built})  # type: ignore[no-untyped-call]
 
 
 def _plain(value: Any) -> Any:
