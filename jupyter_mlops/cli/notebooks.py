@@ -35,32 +35,31 @@ def _split_ids(values: tuple[str, ...]) -> list[str]:
 
 # -- diff -------------------------------------------------------------------------------------------------------
 
-def _load_side(ref: str, store_url: str | None) -> tuple[Any, str]:
-    """A notebook and its label from a file, a ``REV:path`` reference or a run id."""
-    from jupyter_mlops.notebooks.io import is_git_ref, read_notebook
+class _RunStores:
+    """Where run-id arguments are looked up: the run store, opened on first use and never created.
 
-    if Path(ref).exists() or is_git_ref(ref) or ref.endswith(".ipynb"):
-        return read_notebook(ref), ref
-    return _load_run(ref, store_url)
+    A mistyped file name must not leave an empty run store behind.
+    """
 
+    def __init__(self, store_url: str | None) -> None:
+        self._url = store_url
+        self._opened: tuple[Any, Any] | None = None
 
-def _load_run(ref: str, store_url: str | None) -> tuple[Any, str]:
-    from jupyter_mlops.cli._options import open_stores
-    from jupyter_mlops.errors import NotFound, StoreUnavailable
-    from jupyter_mlops.notebooks.diff import notebook_from_code_snapshot
+    @property
+    def store(self) -> Any:
+        if self._opened is None:
+            from jupyter_mlops.cli._options import open_stores
 
-    try:  # never creates a store: a mistyped file name must not leave a run store behind
-        store, blobs = open_stores(store_url)
-    except StoreUnavailable as exc:
-        raise NotFound(f"{ref}: no such file, REV:path or run ({exc.message})") from None
-    try:
-        run = store.get_run(store.resolve_run(ref))
-    finally:
-        store.close()
-    if not run.code_hash:
-        raise NotFound(f"run {run.id} has no executed-code snapshot to diff")
-    snapshot = blobs.get_json(run.code_hash)
-    return notebook_from_code_snapshot(snapshot, origin=f"run {run.id}"), f"run:{run.id}"
+            self._opened = open_stores(self._url)
+        return self._opened[0]
+
+    @property
+    def blobs(self) -> Any:
+        return self._opened[1] if self._opened is not None else None
+
+    def close(self) -> None:
+        if self._opened is not None:
+            self._opened[0].close()
 
 
 @click.command("diff")
@@ -91,23 +90,26 @@ def diff(a: str, b: str, outputs: bool, sources_only: bool, metadata: bool, fmt:
     from jupyter_mlops.notebooks.io import import_nbformat
 
     import_nbformat()
-    from jupyter_mlops.notebooks.diff import DiffOptions, diff_notebooks
-    from jupyter_mlops.notebooks.diff_render import render_html, render_terminal
+    from jupyter_mlops.app.diff import diff_sides, load_side
+    from jupyter_mlops.notebooks.diff import DiffOptions
+    from jupyter_mlops.notebooks.diff.render import render_html, render_terminal
 
     options = DiffOptions(outputs=outputs, sources_only=sources_only, metadata=metadata)
-    sides, failed = [], False
-    for ref in (a, b):
-        try:
-            sides.append(_load_side(ref, store_url))
-        except NotebookError as exc:
-            _error(exc.message)
-            failed = True
+    runs, sides, failed = _RunStores(store_url), [], False
+    try:
+        for ref in (a, b):  # both notebooks are read, so that one call reports every unreadable file
+            try:
+                sides.append(load_side(ref, runs))
+            except NotebookError as exc:
+                _error(exc.message)
+                failed = True
+    finally:
+        runs.close()
     if failed:
         sys.exit(BAD_INPUT)
-    (nb_a, label_a), (nb_b, label_b) = sides
-    for nb, label in sides:
-        _notes(nb, label)
-    result = diff_notebooks(nb_a, nb_b, options, labels=(label_a, label_b)).to_dict()
+    for side in sides:
+        _notes(side.notebook, side.label)
+    result = diff_sides(sides[0], sides[1], options).to_dict()
     if fmt == "json":
         import json
 

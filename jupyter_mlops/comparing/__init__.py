@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from jupyter_mlops.comparing.code import cell_changes, snapshot_cells
 from jupyter_mlops.comparing.model import (
-    CellChange,
     CodeDiff,
     Comparison,
     DataChange,
@@ -28,7 +27,6 @@ from jupyter_mlops.comparing.sections import data_rows, env_diff, flag_rows, met
 from jupyter_mlops.errors import InvalidInput
 
 __all__ = [
-    "CellChange",
     "CodeDiff",
     "Comparison",
     "DataChange",

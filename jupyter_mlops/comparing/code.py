@@ -1,22 +1,18 @@
-"""Cell-level diff of two executed-code snapshots.
+"""The compare's code section: each run's executed code against the baseline's, through the one notebook diff.
 
 A snapshot lists the cells a run executed, in execution order: ``{"cells": [{"index", "execution_count",
-"source", "cell_id"}, ...]}``. Cells are matched on their sources with :class:`difflib.SequenceMatcher`: equal runs
-of cells are skipped, and inside a replaced block an old and a new cell are paired as *changed* when their sources
-are similar enough (:data:`SIMILARITY`), otherwise they are reported as *removed* and *added*. Each changed cell
-carries a unified diff of its source.
+"source", "cell_id"}, ...]}``. Both snapshots become notebooks of code cells
+(:func:`jupyter_mlops.notebooks.diff.notebook_from_code_snapshot`) and go through the same engine as
+``jupyter-mlops diff RUN RUN`` and ``GET diff`` (:func:`jupyter_mlops.notebooks.diff.diff_notebooks`, default
+options: sources and cell types, no noise), so a compare and a diff of the same two runs list the same cell
+changes (ADR-042). Each change is the engine's cell record (documented in ``docs/hygiene.md``); its ``a_index`` and
+``b_index`` count executed cells in execution order, from 0.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-from jupyter_mlops.comparing.model import CellChange
-
-#: Two cell sources at least this similar (difflib ratio) are one changed cell rather than a removal plus an addition.
-SIMILARITY = 0.5
 
 
 def snapshot_cells(code: Mapping[str, Any] | None) -> list[dict[str, Any]]:
@@ -40,7 +36,9 @@ def snapshot_cells(code: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     return out
 
 
-def cell_changes(baseline: Sequence[Mapping[str, Any]], other: Sequence[Mapping[str, Any]]) -> tuple[CellChange, ...]:
+def cell_changes(
+    baseline: Sequence[Mapping[str, Any]], other: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, Any], ...]:
     """Cells added, removed or changed between two executed-cell lists (as returned by :func:`snapshot_cells`).
 
     Args:
@@ -48,88 +46,23 @@ def cell_changes(baseline: Sequence[Mapping[str, Any]], other: Sequence[Mapping[
         other: the compared run's executed cells.
 
     Returns:
-        The changes in the order they occur in the runs' execution.
+        The engine's cell records (``change``, ``a_index``, ``b_index``, ``a_source``, ``b_source``,
+        ``source_diff``, ...), in notebook order.
 
     Example:
         >>> a = [{"index": 0, "source": "x = 1"}, {"index": 1, "source": "print(x)"}]
         >>> b = [{"index": 0, "source": "x = 2"}, {"index": 1, "source": "print(x)"}]
-        >>> [c.change for c in cell_changes(a, b)]
+        >>> [c["change"] for c in cell_changes(a, b)]
         ['changed']
     """
-    old = [c["source"] for c in baseline]
-    new = [c["source"] for c in other]
-    changes: list[CellChange] = []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        changes.extend(_pair_block(baseline[i1:i2], other[j1:j2]))
-    return tuple(changes)
+    if [c["source"] for c in baseline] == [c["source"] for c in other]:
+        # Same sources in the same order: nothing the default options compare can differ, so skip nbdime's import.
+        return ()
+    from jupyter_mlops.notebooks.io import import_nbformat
 
+    import_nbformat()  # before nbdime imports nbformat: skips a second of jsonschema grammar building
+    from jupyter_mlops.notebooks.diff import DiffOptions, diff_notebooks, notebook_from_code_snapshot
 
-def _pair_block(olds: Sequence[Mapping[str, Any]], news: Sequence[Mapping[str, Any]]) -> list[CellChange]:
-    # Order-preserving greedy pairing: each old cell takes the first similar new cell after the last one paired;
-    # new cells skipped over on the way are additions. Blocks are small, so the quadratic worst case is cheap.
-    out: list[CellChange] = []
-    j = 0
-    for old in olds:
-        match = next((k for k in range(j, len(news)) if _similar(old["source"], news[k]["source"])), None)
-        if match is None:
-            out.append(_removed(old))
-            continue
-        out.extend(_added(new) for new in news[j:match])
-        out.append(_changed(old, news[match]))
-        j = match + 1
-    out.extend(_added(new) for new in news[j:])
-    return out
-
-
-def _similar(a: str, b: str) -> bool:
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    # The cheap upper bounds reject most unrelated pairs before the full ratio is computed.
-    return (
-        matcher.real_quick_ratio() >= SIMILARITY
-        and matcher.quick_ratio() >= SIMILARITY
-        and matcher.ratio() >= SIMILARITY
-    )
-
-
-def unified_diff(old: str, new: str, old_label: str, new_label: str) -> str:
-    """A unified diff of two sources without trailing newlines on the lines."""
-    lines = difflib.unified_diff(
-        old.splitlines(), new.splitlines(), fromfile=old_label, tofile=new_label, lineterm=""
-    )
-    return "\n".join(lines)
-
-
-def _removed(cell: Mapping[str, Any]) -> CellChange:
-    return CellChange(
-        change="removed",
-        baseline_index=cell["index"],
-        index=None,
-        baseline_source=cell["source"],
-        source=None,
-        diff=unified_diff(cell["source"], "", f"baseline cell {cell['index']}", "(removed)"),
-    )
-
-
-def _added(cell: Mapping[str, Any]) -> CellChange:
-    return CellChange(
-        change="added",
-        baseline_index=None,
-        index=cell["index"],
-        baseline_source=None,
-        source=cell["source"],
-        diff=unified_diff("", cell["source"], "(added)", f"cell {cell['index']}"),
-    )
-
-
-def _changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> CellChange:
-    return CellChange(
-        change="changed",
-        baseline_index=old["index"],
-        index=new["index"],
-        baseline_source=old["source"],
-        source=new["source"],
-        diff=unified_diff(old["source"], new["source"], f"baseline cell {old['index']}", f"cell {new['index']}"),
-    )
+    old = notebook_from_code_snapshot({"cells": list(baseline)}, origin="baseline code snapshot")
+    new = notebook_from_code_snapshot({"cells": list(other)}, origin="code snapshot")
+    return tuple(diff_notebooks(old, new, DiffOptions(), summary=False).changes)

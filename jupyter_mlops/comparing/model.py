@@ -58,38 +58,19 @@ class ParamDiff:
 
 
 @dataclass(frozen=True, slots=True)
-class CellChange:
-    """One executed cell that was added, removed or changed relative to the baseline's executed code."""
-
-    change: str
-    baseline_index: int | None
-    index: int | None
-    baseline_source: str | None
-    source: str | None
-    diff: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """Wire shape."""
-        return {
-            "change": self.change,
-            "baseline_index": self.baseline_index,
-            "index": self.index,
-            "baseline_source": self.baseline_source,
-            "source": self.source,
-            "diff": self.diff,
-        }
-
-
-@dataclass(frozen=True, slots=True)
 class CodeDiff:
-    """The cell changes of one run against the baseline."""
+    """The cell changes of one run's executed code against the baseline's.
+
+    ``cells`` are the notebook diff engine's cell records, the ``changes`` of ``jupyter-mlops diff A B --format
+    json`` for the same two runs (see :mod:`jupyter_mlops.comparing.code`).
+    """
 
     run: str
-    cells: tuple[CellChange, ...]
+    cells: tuple[Mapping[str, Any], ...]
 
     def to_dict(self) -> dict[str, Any]:
         """Wire shape."""
-        return {"run": self.run, "cells": [c.to_dict() for c in self.cells]}
+        return {"run": self.run, "cells": [dict(c) for c in self.cells]}
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,11 +100,11 @@ def _code_section(cmp: Comparison) -> Section:
             section.diffs.append((f"{labels[entry.run]}: same executed code as the baseline", ""))
         for cell in entry.cells:
             where = {
-                "added": f"cell {cell.index} added",
-                "removed": f"baseline cell {cell.baseline_index} removed",
-                "changed": f"baseline cell {cell.baseline_index} → cell {cell.index} changed",
-            }.get(cell.change, cell.change)
-            section.diffs.append((f"{labels[entry.run]}: {where}", cell.diff))
+                "added": f"executed cell {cell['b_index']} added",
+                "removed": f"baseline executed cell {cell['a_index']} removed",
+                "changed": f"baseline executed cell {cell['a_index']} → {cell['b_index']} changed",
+            }.get(cell["change"], cell["change"])
+            section.diffs.append((f"{labels[entry.run]}: {where}", cell["source_diff"]))
     return section
 
 

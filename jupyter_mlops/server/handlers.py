@@ -155,18 +155,17 @@ class CompareHandler(BaseHandler):
 
 
 class DiffHandler(BaseHandler):
-    """``GET diff?a=&b=``: the executed-code diff between two runs."""
+    """``GET diff?a=&b=``: the executed-code diff between two runs, the JSON of ``jupyter-mlops diff --format json``."""
 
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        """Reply with the changed cells of b relative to a."""
+        """Reply with the diff of run b's executed code against run a's (``app.diff.diff_runs``)."""
         a, b = self.query("a"), self.query("b")
         if not a or not b:
             raise InvalidInput("diff needs two runs: diff?a=<run>&b=<run>")
-        a_id, b_id, cells = await self.call(self.service.code_diff, schemas.parse_run_ref(a, "run a"),
-                                            schemas.parse_run_ref(b, "run b"))
-        self.reply(schemas.diff_json(a_id, b_id, cells))
+        self.reply(await self.call(self.service.code_diff, schemas.parse_run_ref(a, "run a"),
+                                   schemas.parse_run_ref(b, "run b")))
 
 
 class NotFoundHandler(BaseHandler):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,11 +222,6 @@ def compare_json(comparison: dict[str, Any], charts: dict[str, Any], params_char
     differing params against each metric (empty when no param differs).
     """
     return {**comparison, "charts": charts, "params_charts": params_charts}
-
-
-def diff_json(a: str, b: str, cells: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """``GET diff`` response."""
-    return {"a": a, "b": b, "cells": list(cells)}
 
 
 def settings_json(version: str, store_url: str) -> dict[str, Any]:

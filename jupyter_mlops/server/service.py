@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from jupyter_mlops import charts
+from jupyter_mlops.app.diff import OpenStores, diff_runs
 from jupyter_mlops.compare import compare_runs, metric_histories
 from jupyter_mlops.config import Settings
 from jupyter_mlops.entities import Metric, Run
@@ -120,14 +121,10 @@ class MlopsService:
         params = {key: _params_chart(comparison.runs, axes, key) for key in keys} if axes else {}
         return data, history, params
 
-    def code_diff(self, a: str, b: str) -> tuple[str, str, list[dict[str, Any]]]:
-        """The executed-code changes of run ``b`` relative to run ``a``."""
-        comparison = compare_runs(self.get_store(), self.blobs, [a, b], all_values=False).to_dict()
-        ids = [run["id"] for run in comparison["runs"]]
-        if len(ids) < 2:
-            return ids[0], ids[0], []
-        cells = next((entry["cells"] for entry in comparison["code"] if entry["run"] == ids[1]), [])
-        return ids[0], ids[1], cells
+    def code_diff(self, a: str, b: str) -> dict[str, Any]:
+        """The executed-code diff of run ``b`` against run ``a``: ``NotebookDiff.to_dict()``, as the CLI prints it."""
+        store = self.get_store()
+        return diff_runs(OpenStores(store, self.blobs), a, b).to_dict()
 
     def _json_blob(self, digest: str | None) -> dict[str, Any] | None:
         # A snapshot that is missing or unreadable leaves that panel empty rather than failing the request.

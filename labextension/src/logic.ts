@@ -116,6 +116,31 @@ export function paramRows(rows: Mlops.IParamRow[], onlyDifferences: boolean): Ml
   return onlyDifferences ? rows.filter(row => row.differs) : rows;
 }
 
+/** Heading of one changed executed cell: `executed cell 2 changed (was 1)`, `executed cell 3 added`. */
+export function cellChangeHeading(cell: Mlops.ICellChange): string {
+  if (cell.change === 'added') {
+    return `executed cell ${cell.b_index} added`;
+  }
+  if (cell.change === 'removed') {
+    return `executed cell ${cell.a_index} removed`;
+  }
+  const moved = cell.a_index !== cell.b_index ? ` (was ${cell.a_index})` : '';
+  return `executed cell ${cell.b_index} changed${moved}`;
+}
+
+/** The unified diff shown for one cell change (an added or removed cell: all its lines, marked `+` or `-`). */
+export function cellChangeDiff(cell: Mlops.ICellChange): string {
+  if (cell.source_diff) {
+    return cell.source_diff;
+  }
+  const source = cell.b_source ?? cell.a_source ?? '';
+  const mark = cell.change === 'added' ? '+' : cell.change === 'removed' ? '-' : ' ';
+  return source
+    .split('\n')
+    .map(line => mark + line)
+    .join('\n');
+}
+
 /** CSS class of one line of a unified diff. */
 export function diffLineKind(line: string): 'added' | 'removed' | 'hunk' | 'header' | 'context' {
   if (line.startsWith('+++') || line.startsWith('---')) {

@@ -97,14 +97,36 @@ export namespace Mlops {
     name?: string;
   }
 
-  /** One changed cell between two code snapshots. */
+  /**
+   * One added, removed or changed cell, as the notebook diff engine reports it: the same record in the compare's
+   * code section, in `GET diff` and in `jupyter-mlops diff --format json` (docs/hygiene.md, ADR-042). Indices
+   * count the cells of the compared notebooks from 0 (for runs: executed cells in execution order).
+   */
   export interface ICellChange {
     change: 'added' | 'removed' | 'changed';
-    baseline_index: number | null;
-    index: number | null;
-    baseline_source: string | null;
-    source: string | null;
-    diff: string;
+    a_index: number | null;
+    b_index: number | null;
+    cell_type: string;
+    a_source: string | null;
+    b_source: string | null;
+    /** Unified diff of the sources, without `---`/`+++` headers; "" when the sources are equal. */
+    source_diff: string;
+    outputs_changed: boolean;
+    output_changes: unknown[];
+    attachment_changes: unknown[];
+    metadata_changes: { key: string; old: unknown; new: unknown }[];
+    other_changes: { key: string; old: unknown; new: unknown }[];
+  }
+
+  /** `GET diff?a=&b=` response: `NotebookDiff.to_dict()`. */
+  export interface IDiff {
+    a: string;
+    b: string;
+    identical: boolean;
+    summary: { parameters?: { name: string; change: string; old: unknown; new: unknown }[] };
+    changes: ICellChange[];
+    metadata_changes: { key: string; old: unknown; new: unknown }[];
+    diff: unknown[];
   }
 
   export interface IParamRow {

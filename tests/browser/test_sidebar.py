@@ -130,6 +130,9 @@ def test_compare_two_runs(page, screenshot):
     # The older run is the baseline, so the newer run's injected parameters show as added lines.
     added = view.locator("[data-section=code] .jp-Mlops-diffLine.jp-mod-added")
     expect(added.filter(has_text="learning_rate = 0.05")).not_to_have_count(0)
+    # Each change is headed as the CLI diff names it (the engine's records, ADR-042).
+    headings = view.locator("[data-section=code] .jp-Mlops-cellChange .jp-Mlops-muted")
+    expect(headings.first).to_have_text(re.compile(r"^executed cell \d+ (added|removed|changed( \(was \d+\))?)$"))
     widen_sidebar(page, 520)
     # The main area narrowed: every chart is redrawn inside its own grid cell, legend included (it used to keep
     # its old width and spill over the next chart).

@@ -19,7 +19,7 @@ def test_compare_answers_why_runs_differ(store, blobs):
     params = {p.key: p.values for p in cmp.params}
     assert params == {"lr": (0.1, 0.05, 0.05), "depth": (3, 3, 5)}
     assert [d.run for d in cmp.code] == [ids["tuned"], ids["wide"]]
-    assert [c.change for c in cmp.code[1].cells] == ["changed", "added"]
+    assert [c["change"] for c in cmp.code[1].cells] == ["changed", "added"]
     (data,) = cmp.data
     change = data.changes[0]
     assert change.columns_added == ("income",) and change.dtype_changes == (("age", "int64", "float64"),)

@@ -73,7 +73,7 @@ def test_two_run_alls_in_one_kernel_compare_as_the_one_changed_parameter(project
                        ("%track start", False), (RUN_ALL[3], False)]
     comparison = compare_runs(open_store(project["url"]), project["blobs"], [first.id, second.id])
     (diff,) = comparison.code
-    assert [(c.change, c.baseline_source, c.source) for c in diff.cells] == [("changed", "C = 1.0", "C = 10.0")]
+    assert [(c["change"], c["a_source"], c["b_source"]) for c in diff.cells] == [("changed", "C = 1.0", "C = 10.0")]
     assert first.flags == NO_FLAGS and second.flags == NO_FLAGS  # a top-to-bottom Run All is in order
 
 

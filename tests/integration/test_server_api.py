@@ -164,13 +164,28 @@ async def test_patch_unknown_run_is_404(api):
 
 async def test_diff_between_two_runs(api, project):
     reply = await api("diff", a=project.run_a, b=project.run_b)
-    assert (reply["a"], reply["b"]) == (project.run_a, project.run_b)
-    changes = {c["change"] for c in reply["cells"]}
-    assert changes == {"changed"}
-    assert any("depth=4" in c["diff"] for c in reply["cells"])
+    assert (reply["a"], reply["b"]) == (f"run:{project.run_a}", f"run:{project.run_b}")
+    assert [(c["change"], c["a_index"], c["b_index"]) for c in reply["changes"]] == [("changed", 0, 0),
+                                                                                   ("changed", 1, 1)]
+    assert any("+model = fit(lr, depth=4)" in c["source_diff"] for c in reply["changes"])
+    assert reply["summary"]["parameters"] == [{"name": "lr", "change": "changed", "old": 0.1, "new": 0.3}]
 
 
-@pytest.mark.parametrize("params", [{"a": "x"}, {"a": "../x", "b": "y"}, {}])
+async def test_compare_code_section_lists_the_diffs_cell_changes(api, project):
+    # One engine (ADR-042): the compare's code section and GET diff agree on the same two runs.
+    diff = await api("diff", a=project.run_a, b=project.run_b)
+    compare = await api("compare", ids=f"{project.run_a},{project.run_b}")
+    assert compare["code"] == [{"run": project.run_b, "cells": diff["changes"]}]
+
+
+@pytest.mark.parametrize("ref", ["ffffffffffffffffffffffffffffffff", "train.ipynb"])
+async def test_diff_unknown_run_is_404_and_never_reads_a_file(api, project, ref):
+    (project.root / "train.ipynb").write_text("{}")  # a file by that name is not a run
+    await expect_error(api("diff", a=project.run_a, b=ref), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("params", [{"a": "x"}, {"a": "../x", "b": "y"}, {}, {"a": "/etc/passwd", "b": "y"},
+                                    {"a": "x\u0000y", "b": "y"}, {"a": "x" * 300, "b": "y"}])
 async def test_diff_bad_request_is_400(api, params):
     await expect_error(api("diff", **params), 400, "INVALID_INPUT")
 

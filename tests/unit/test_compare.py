@@ -149,25 +149,38 @@ def test_package_change_classification():
 
 
 # -- code ------------------------------------------------------------------------------------------------------
-def code(*sources: str) -> dict:
-    return {"cells": [{"index": i, "execution_count": i + 1, "source": s, "cell_id": f"c{i}"}
+def code(*sources: str, ids: list[str] | None = None) -> dict:
+    return {"cells": [{"index": i, "execution_count": i + 1, "source": s, "cell_id": (ids or [])[i] if ids else f"c{i}"}
                       for i, s in enumerate(sources)]}
 
 
 def test_cell_changes_added_removed_changed_with_unified_diff():
-    base = snapshot_cells(code("import pandas as pd", "df = pd.read_csv('a.csv')", "model.fit(df, lr=0.1)", "print(1)"))
-    new = snapshot_cells(code("import pandas as pd", "model.fit(df, lr=0.2)", "print(1)", "plot(df)"))
+    # The compare's code section is the notebook diff engine's result (ADR-042): cells pair by id first.
+    base = snapshot_cells(code("import pandas as pd", "df = pd.read_csv('a.csv')", "model.fit(df, lr=0.1)", "print(1)",
+                               ids=["imports", "load", "fit", "show"]))
+    new = snapshot_cells(code("import pandas as pd", "model.fit(df, lr=0.2)", "print(1)", "plot(df)",
+                              ids=["imports", "fit", "show", "plot"]))
     changes = cell_changes(base, new)
-    kinds = [(c.change, c.baseline_index, c.index) for c in changes]
+    kinds = [(c["change"], c["a_index"], c["b_index"]) for c in changes]
     assert kinds == [("removed", 1, None), ("changed", 2, 1), ("added", None, 3)]
     changed = changes[1]
-    assert "-model.fit(df, lr=0.1)" in changed.diff and "+model.fit(df, lr=0.2)" in changed.diff
-    assert changed.baseline_source == "model.fit(df, lr=0.1)" and changed.source == "model.fit(df, lr=0.2)"
+    assert "-model.fit(df, lr=0.1)" in changed["source_diff"] and "+model.fit(df, lr=0.2)" in changed["source_diff"]
+    assert changed["a_source"] == "model.fit(df, lr=0.1)" and changed["b_source"] == "model.fit(df, lr=0.2)"
 
 
-def test_dissimilar_replacement_is_removed_plus_added():
-    changes = cell_changes(snapshot_cells(code("x = 1")), snapshot_cells(code("import matplotlib.pyplot as plt")))
-    assert [c.change for c in changes] == ["removed", "added"]
+def test_cell_changes_are_the_diff_engines_changes_for_the_same_snapshots():
+    from jupyter_mlops.notebooks.diff import DiffOptions, diff_notebooks, notebook_from_code_snapshot
+
+    old, new = code("lr = 0.1", "fit(lr)", ids=["p", "f"]), code("lr = 0.3", "fit(lr)", "plot()", ids=["p", "f", "x"])
+    engine = diff_notebooks(notebook_from_code_snapshot(old), notebook_from_code_snapshot(new), DiffOptions())
+    assert list(cell_changes(snapshot_cells(old), snapshot_cells(new))) == engine.changes
+    assert [c["change"] for c in engine.changes] == ["changed", "added"]
+
+
+def test_replacement_without_ids_is_removed_plus_added():
+    changes = cell_changes(snapshot_cells({"cells": [{"source": "x = 1"}]}),
+                           snapshot_cells({"cells": [{"source": "import matplotlib.pyplot as plt"}]}))
+    assert [c["change"] for c in changes] == ["added", "removed"]  # nbdime lists an insertion first
 
 
 def test_identical_code_has_no_entry_unless_all_values_and_missing_snapshots_are_skipped():

@@ -53,7 +53,7 @@ def test_metrics_mark_best_and_show_deltas():
 
 def test_terminal_text_contains_every_section():
     text = render.render_comparison_text(comparison())
-    for expected in ("Params", "lr", "0.2", "baseline cell 0 → cell 0 changed", "+fit(lr=0.2)", "-fit(lr=0.1)",
+    for expected in ("Params", "lr", "0.2", "baseline executed cell 0 → 0 changed", "+fit(lr=0.2)", "-fit(lr=0.1)",
                      "data/train.csv", "+income", "age: int64→float64", "rows 10→12", "numpy", "bumped", "added",
                      "auc", "out of order", "tuned"):
         assert expected in text, expected
@@ -64,7 +64,7 @@ def test_markdown_has_tables_bold_best_and_diff_blocks():
     assert md.startswith("## Run comparison (baseline: base)")
     assert "| param | base (baseline) | tuned |" in md
     assert "**0.93 (+0.03)**" in md
-    assert "```diff\n--- baseline cell 0" in md
+    assert "```diff\n@@ -1 +1 @@\n-fit(lr=0.1)" in md
     assert "| numpy | 1.26.0 | **2.0.0** | **bumped** |" in md
     assert "+income, age: int64→float64" in md
 

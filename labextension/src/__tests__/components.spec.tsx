@@ -24,6 +24,18 @@ afterEach(() => {
   host.remove();
 });
 
+function cellChange(
+  change: Mlops.ICellChange['change'],
+  a_index: number | null,
+  b_index: number | null,
+  a_source: string | null,
+  b_source: string | null,
+  source_diff: string
+): Mlops.ICellChange {
+  return { change, a_index, b_index, cell_type: 'code', a_source, b_source, source_diff, outputs_changed: false,
+           output_changes: [], attachment_changes: [], metadata_changes: [], other_changes: [] };
+}
+
 function comparison(): Mlops.IComparison {
   return {
     baseline: 'a',
@@ -32,8 +44,8 @@ function comparison(): Mlops.IComparison {
       { key: 'lr', values: [0.1, 0.3], differs: true },
       { key: 'seed', values: [0, 0], differs: false }
     ],
-    code: [{ run: 'b', cells: [{ change: 'changed', baseline_index: 0, index: 0, baseline_source: 'lr = 0.1',
-                                 source: 'lr = 0.3', diff: '--- a\n+++ b\n@@ -1 +1 @@\n-lr = 0.1\n+lr = 0.3' }] }],
+    code: [{ run: 'b', cells: [cellChange('changed', 0, 0, 'lr = 0.1', 'lr = 0.3', '@@ -1 +1 @@\n-lr = 0.1\n+lr = 0.3'),
+                               cellChange('added', null, 2, null, 'plot(model)', '@@ -0,0 +1 @@\n+plot(model)')] }],
     data: [],
     env: { python: ['3.11', '3.11'], packages: [] },
     metrics: [{ key: 'auc', values: [0.8, 0.9], deltas: [0, 0.1], best: 1, goal: 'max' }],
@@ -69,6 +81,9 @@ describe('CompareView', () => {
     expect(host.querySelector('td.jp-mod-best')?.textContent).toContain('0.9');
     expect(host.querySelector('.jp-Mlops-diffLine.jp-mod-added')?.textContent).toBe('+lr = 0.3');
     expect(host.querySelector('.jp-Mlops-diffLine.jp-mod-removed')?.textContent).toBe('-lr = 0.1');
+    const headings = Array.from(host.querySelectorAll('[data-section=code] .jp-Mlops-cellChange .jp-Mlops-muted'));
+    expect(headings.map(h => h.textContent)).toEqual(['executed cell 0 changed', 'executed cell 2 added']);
+    expect(host.querySelector('.jp-Mlops-cellChange.jp-mod-added .jp-mod-added')?.textContent).toBe('+plot(model)');
     expect(render).toHaveBeenCalledTimes(1);
     expect(host.querySelector('[data-chart=loss] svg')).not.toBeNull();
 

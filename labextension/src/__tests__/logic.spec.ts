@@ -8,6 +8,8 @@ import {
   isTrackingCell,
   notebookPathForms,
   runningFilter,
+  cellChangeDiff,
+  cellChangeHeading,
   diffLineKind,
   EMPTY_FILTER,
   filterReducer,
@@ -28,6 +30,7 @@ import {
   writtenAsFloat
 } from '../logic';
 import { run } from './payloads';
+import { Mlops } from '../tokens';
 
 describe('filter box state', () => {
   it('keeps the error while editing and clears it when a filter is applied', () => {
@@ -44,6 +47,25 @@ describe('filter box state', () => {
 });
 
 describe('diff highlighting', () => {
+  const cell = (change: Mlops.ICellChange['change'], a: number | null, b: number | null, diff = ''): Mlops.ICellChange => ({
+    change, a_index: a, b_index: b, cell_type: 'code', a_source: a === null ? null : 'x = 1',
+    b_source: b === null ? null : 'x = 2', source_diff: diff, outputs_changed: false, output_changes: [],
+    attachment_changes: [], metadata_changes: [], other_changes: []
+  });
+
+  it('names each changed executed cell as the CLI does', () => {
+    expect(cellChangeHeading(cell('changed', 1, 2))).toBe('executed cell 2 changed (was 1)');
+    expect(cellChangeHeading(cell('changed', 3, 3))).toBe('executed cell 3 changed');
+    expect(cellChangeHeading(cell('added', null, 4))).toBe('executed cell 4 added');
+    expect(cellChangeHeading(cell('removed', 0, null))).toBe('executed cell 0 removed');
+  });
+
+  it('shows the engine\'s source diff, or every line of an added or removed cell', () => {
+    expect(cellChangeDiff(cell('changed', 0, 0, '@@ -1 +1 @@\n-x = 1\n+x = 2'))).toBe('@@ -1 +1 @@\n-x = 1\n+x = 2');
+    expect(cellChangeDiff(cell('added', null, 0))).toBe('+x = 2');
+    expect(cellChangeDiff(cell('removed', 0, null))).toBe('-x = 1');
+  });
+
   it('classifies unified diff lines', () => {
     expect(['--- a', '+++ b', '@@ -1 +1 @@', '-lr = 0.1', '+lr = 0.3', ' x = 1'].map(diffLineKind)).toEqual([
       'header',

@@ -1,6 +1,8 @@
 import * as React from 'react';
 
 import {
+  cellChangeDiff,
+  cellChangeHeading,
   diffLineKind,
   formatBytes,
   formatParam,
@@ -244,10 +246,8 @@ export function CodeDiff(props: { comparison: Mlops.IComparison }): JSX.Element 
           <h4>{names.get(entry.run) ?? entry.run} vs baseline</h4>
           {entry.cells.map((cell, i) => (
             <div key={i} className={`jp-Mlops-cellChange jp-mod-${cell.change}`}>
-              <div className="jp-Mlops-muted">
-                cell {cell.index ?? cell.baseline_index} {cell.change}
-              </div>
-              <DiffText diff={cell.diff || (cell.source ?? cell.baseline_source ?? '')} />
+              <div className="jp-Mlops-muted">{cellChangeHeading(cell)}</div>
+              <DiffText diff={cellChangeDiff(cell)} />
             </div>
           ))}
         </div>

@@ -77,7 +77,7 @@ def output_changes(old: list[Any], new: list[Any], entries: list[Any] | None = N
         from nbformat import from_dict
 
         # nbdime's output predicates read attributes (output.output_type): give it NotebookNodes
-        entries = diff_item_at_path(from_dict(list(old)), from_dict(list(new)), "/cells/*/outputs")
+        entries = diff_item_at_path(from_dict(list(old)), from_dict(list(new)), "/cells/*/outputs")  # type: ignore[no-untyped-call]
     records = []
     for change, a_index, b_index in sequence_changes(entries):
         before = old[a_index] if a_index is not None else {}

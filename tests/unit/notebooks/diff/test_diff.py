@@ -20,11 +20,11 @@ import nbformat.v4 as v4  # noqa: E402
 
 from jupyter_mlops.errors import InvalidInput, NotebookError  # noqa: E402
 from jupyter_mlops.notebooks.diff import DiffOptions, diff_notebooks, notebook_from_code_snapshot  # noqa: E402
-from jupyter_mlops.notebooks.diff_render import render_html, render_terminal  # noqa: E402
+from jupyter_mlops.notebooks.diff.render import render_html, render_terminal  # noqa: E402
 from jupyter_mlops.notebooks.io import read_notebook, write_notebook  # noqa: E402
 from jupyter_mlops.notebooks.summary import summarize  # noqa: E402
 
-DATA = Path(__file__).parents[2] / "data" / "notebooks" / "hygiene"
+DATA = Path(__file__).parents[3] / "data" / "notebooks" / "hygiene"
 
 
 def _nb(*sources: str, tags: tuple[str, ...] = ()):
@@ -158,7 +158,7 @@ def test_anchored_diff_equals_nbdimes_whole_notebook_diff(keep_ids):
     from nbdime.diffing.notebooks import diff_notebooks as nbdime_diff
 
     from jupyter_mlops.notebooks.clean import clean_notebook
-    from jupyter_mlops.notebooks.diff import assign_match_keys, nbdime_diff_anchored
+    from jupyter_mlops.notebooks.diff.engine import assign_match_keys, nbdime_diff_anchored
 
     a = _nb(*[f"x{i} = {i}" for i in range(30)])
     b = copy.deepcopy(a)
@@ -180,7 +180,7 @@ def test_notebook_from_code_snapshot():
                           {"index": 0, "execution_count": 2, "source": "y = x", "cell_id": None}]}
     nb = notebook_from_code_snapshot(snapshot)
     assert [c.source for c in nb.cells] == ["x = 1", "y = x"]
-    assert [c.id for c in nb.cells] == ["abc", "cell-1"] and nb.cells[0].execution_count == 1
+    assert [c.get("id") for c in nb.cells] == ["abc", None] and nb.cells[0].execution_count == 1
     with pytest.raises(NotebookError, match="run x: not a code snapshot"):
         notebook_from_code_snapshot({"code": []}, origin="run x")
     with pytest.raises(NotebookError, match="cell 0"):

@@ -17,7 +17,7 @@ import_nbformat()
 import nbformat.v4 as v4  # noqa: E402
 
 from jupyter_mlops.notebooks.diff import DiffOptions, diff_notebooks  # noqa: E402
-from jupyter_mlops.notebooks.diff_render import cell_lines, render_html, render_terminal  # noqa: E402
+from jupyter_mlops.notebooks.diff.render import cell_lines, render_html, render_terminal  # noqa: E402
 from jupyter_mlops.notebooks.io import write_notebook  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """Render a notebook diff (the plain data of ``NotebookDiff.to_dict()``) for a terminal or as one HTML file.
 
-Renderers only format; every decision about what changed was made in :mod:`.diff`. Both put the experimenter's
+Renderers only format; every decision about what changed was made in :mod:`.engine`. Both put the experimenter's
 summary (parameters, data paths) first, then one block per changed cell. Cell indices are 0-based, as in the
 JSON output and nbdime.
 """
