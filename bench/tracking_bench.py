@@ -8,13 +8,17 @@ Measures (medians of repeated rounds):
   * start_run + end_run including environment and git capture (inside a real git repository);
   * auto-capture overhead per executed cell: run_cell of a 20-line cell with no file reads, bare shell vs
     shell with the extension's observer registered and a run active (auto-capture on); blocks of 1,000 cells
-    (300 with --quick) alternating pairs per round (``--cells-only`` runs just this part).
+    (300 with --quick) alternating pairs per round (``--cells-only`` runs just this part);
+  * the observer's snapshot path, per cell: names read and bound of each cell of a 1,000-cell history (from the
+    tree IPython built, as ``kernel_events`` computes them for a run's context) plus ``context_cells`` over it
+    (``--snapshot-only`` runs just this part).
 Prints a table and writes bench/results/tracking.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import logging
 import os
@@ -48,6 +52,30 @@ CELL_20 = "\n".join(
         "n = m + total",
         "o = str(n)",
         "p = o.upper()",
+    ]
+)
+
+
+#: A modelling cell with the scopes that make name analysis work: a function with locals, a class with a method,
+#: a dict comprehension, a lambda, an in-place call and an augmented assignment in a loop.
+CELL_MODEL = "\n".join(
+    [
+        "import numpy as np",
+        "from sklearn.linear_model import LogisticRegression",
+        "def evaluate(model, X, y):",
+        "    pred = model.predict(X)",
+        "    acc = (pred == y).mean()",
+        "    return {'acc': acc, 'n': len(y)}",
+        "class Scaler:",
+        "    def fit(self, X):",
+        "        self.mean = X.mean(axis=0)",
+        "        return self",
+        "scores = {name: evaluate(m, X_test, y_test) for name, m in models.items()}",
+        "best = max(scores, key=lambda k: scores[k]['acc'])",
+        "df.dropna(inplace=True)",
+        "total = 0",
+        "for v in values:",
+        "    total += v",
     ]
 )
 
@@ -158,6 +186,35 @@ def cell_overhead(rounds: int, cells: int, store: str) -> tuple[float, float]:
     return statistics.median(bare), statistics.median(tracked)
 
 
+def snapshot_names(rounds: int, cells: int) -> tuple[float, float]:
+    """Microseconds per cell of the observer's snapshot name work, for ``CELL_20`` and ``CELL_MODEL`` histories.
+
+    A run's code snapshot needs, for every cell of the kernel's history, the names it reads and binds
+    (``CellAnalysis(tree).names_read`` / ``names_defined`` on the tree IPython built, computed once per cell on
+    the writer thread) and then ``context_cells`` over them. Trees are parsed untimed; each round analyses fresh
+    ``CellAnalysis`` objects, so nothing is memoised between rounds. The run starts at the middle of the history.
+    """
+    from jupyter_mlops.capture import cells as cell_analysis
+    from jupyter_mlops.capture import code
+
+    def per_cell(source: str) -> float:
+        trees = [ast.parse(source) for _ in range(cells)]
+
+        def once() -> float:
+            t0 = time.perf_counter()
+            names = []
+            for tree in trees:
+                analysis = cell_analysis.CellAnalysis(tree)
+                names.append((frozenset(analysis.names_read), frozenset(analysis.names_defined)))
+            code.context_cells(names, cells // 2)
+            return 1e6 * (time.perf_counter() - t0) / cells
+
+        once()  # warm-up
+        return median_of(once, rounds, f"snapshot names, {source.count(chr(10)) + 1}-line cell (µs/cell)")
+
+    return per_cell(CELL_20), per_cell(CELL_MODEL)
+
+
 def git_repo(folder: Path) -> None:
     (folder / "train.py").write_text("print('hi')\n")
     subprocess.run(["git", "init", "-q"], cwd=folder, check=True)
@@ -170,6 +227,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument("--cells-only", action="store_true", help="only the per-cell auto-capture overhead")
+    parser.add_argument("--snapshot-only", action="store_true", help="only the observer's snapshot name analysis")
     args = parser.parse_args()
     rounds = 3 if args.quick else 5
     points = 100_000 if args.quick else 200_000
@@ -180,6 +238,11 @@ def main() -> None:
     git_repo(folder)
     os.chdir(folder)
     ours = f"sqlite:///{folder / 'mlops.db'}"
+    if args.snapshot_only:
+        cell_20, cell_model = snapshot_names(3 * rounds, 1000)
+        report({"snapshot_names_cell20_us": cell_20, "snapshot_names_model_cell_us": cell_model}, {},
+               "tracking_snapshot.json")
+        return
     if args.cells_only:
         bare, tracked = cell_overhead(rounds, 300 if args.quick else 1000, ours)
         report(
@@ -208,6 +271,9 @@ def main() -> None:
     results["ours_start_end_ms"] = 1000 * median_of(lambda: ours_start_end(ours), 5 * rounds, "ours start+end")
     results["mlflow_start_end_ms"] = 1000 * median_of(mlflow_start_end, 5 * rounds, "mlflow start+end")
     bare, tracked = cell_overhead(rounds, 300 if args.quick else 1000, ours)
+    cell_20, cell_model = snapshot_names(3 * rounds, 1000)
+    results["snapshot_names_cell20_us"] = cell_20
+    results["snapshot_names_model_cell_us"] = cell_model
     results["bare_run_cell_ms"] = 1000 * bare
     results["tracked_run_cell_ms"] = 1000 * tracked
     ratios = {

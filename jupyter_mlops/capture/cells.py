@@ -19,6 +19,8 @@ import re
 from collections import OrderedDict
 from typing import Any
 
+from jupyter_mlops.capture import names
+
 __all__ = ["CONFIG_SUFFIXES", "CellAnalysis", "analyze", "analyze_source", "literal_value"]
 
 logger = logging.getLogger(__name__)
@@ -58,9 +60,11 @@ class CellAnalysis:
         assigned_names: every name bound by a top-level assignment, in order (literal or not); ``%%track metrics``
             looks these up in the user namespace after the cell ran.
         uses_argparse: the cell imports argparse or calls ``ArgumentParser``/``parse_args``.
-        names_read: names loaded anywhere in the cell, sorted (computed on first access).
+        names_read: names the cell looks up in the notebook's namespace, sorted (computed on first access): loads
+            at the cell's level plus the free names of the functions, classes, lambdas and comprehensions it
+            defines; a function's parameters and locals are not reads (:func:`capture.names.module_names`).
         names_defined: names bound at the cell's top-level scope (assignments, loops, ``with``, imports, ``def``,
-            ``class``), sorted (computed on first access).
+            ``class``, walrus targets), sorted (computed on first access).
     """
 
     __slots__ = (*_PUBLIC_FIELDS, "_tree", "_names")
@@ -77,7 +81,7 @@ class CellAnalysis:
 
     @property
     def names_read(self) -> list[str]:
-        """Names loaded anywhere in the cell, sorted."""
+        """Names the cell reads from the notebook's namespace, sorted."""
         return list(self._name_sets()[0])
 
     @property
@@ -86,12 +90,11 @@ class CellAnalysis:
         return list(self._name_sets()[1])
 
     def _name_sets(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        # Name flow is only needed by convert and lint, so the post-cell hook never pays for it.
+        # Name flow is only needed for a run's context cells, computed on the writer thread, so the post-cell
+        # hook never pays for it.
         if self._names is None:
-            walker = _NameWalker()
-            if self._tree is not None:
-                walker.walk(self._tree)
-            self._names = (tuple(sorted(walker.reads)), tuple(sorted(walker.defined)))
+            reads, binds = names.module_names(self._tree) if self._tree is not None else (set(), set())
+            self._names = (tuple(sorted(reads)), tuple(sorted(binds)))
         return self._names
 
     def copy(self) -> CellAnalysis:
@@ -255,54 +258,6 @@ def _scan_calls(tree: ast.AST) -> tuple[list[str], bool]:
                 append(child)
     found.sort()
     return list(dict.fromkeys(path for _, _, path in found)), argparse
-
-
-class _NameWalker:
-    """Collects names read anywhere and names bound at the cell's top-level scope."""
-
-    __slots__ = ("reads", "defined")
-
-    def __init__(self) -> None:
-        self.reads: set[str] = set()
-        self.defined: set[str] = set()
-
-    def walk(self, tree: ast.AST) -> None:
-        # Scope per node: cell level, a comprehension at cell level (its loop variables are local, but a walrus
-        # binds in the cell), or inside a function/class/lambda (nothing binds in the cell).
-        stack: list[tuple[ast.AST, int]] = [(tree, _CELL)]
-        pop, push = stack.pop, stack.append
-        while stack:
-            node, scope = pop()
-            kind = type(node)
-            if kind is ast.Name:
-                if type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
-                    self.reads.add(node.id)  # type: ignore[attr-defined]
-                elif scope == _CELL:
-                    self.defined.add(node.id)  # type: ignore[attr-defined]
-                continue
-            if kind is ast.Import or kind is ast.ImportFrom:
-                if scope == _CELL:
-                    for alias in node.names:  # type: ignore[attr-defined]
-                        if alias.name != "*":
-                            self.defined.add(alias.asname or alias.name.partition(".")[0])
-                continue
-            if kind in _SCOPES:
-                if scope == _CELL and kind is not ast.Lambda:
-                    self.defined.add(node.name)  # type: ignore[attr-defined]
-                scope = _LOCAL
-            elif kind in _COMPREHENSIONS and scope == _CELL:
-                scope = _COMPREHENSION
-            elif kind is ast.NamedExpr and scope != _LOCAL:
-                self.defined.add(node.target.id)  # type: ignore[attr-defined]
-            elif kind is ast.ExceptHandler and scope == _CELL and node.name:  # type: ignore[attr-defined]
-                self.defined.add(node.name)  # type: ignore[attr-defined]
-            for child in ast.iter_child_nodes(node):
-                push((child, scope))
-
-
-_CELL, _COMPREHENSION, _LOCAL = 0, 1, 2
-_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
-_COMPREHENSIONS = frozenset({ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp})
 
 
 def _top_level_assignments(body: list[ast.stmt], result: CellAnalysis) -> None:

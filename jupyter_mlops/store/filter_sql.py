@@ -260,7 +260,7 @@ def run_field_column(key: str) -> Any:
 
 
 def compile_node(node: Node, *, stale_before: float | BindParameter[float]) -> ColumnElement[bool]:
-    """Compile a filter tree into a boolean expression over ``schema.runs`` (see :func:`filters.compile`).
+    """Compile a tree from :func:`~jupyter_mlops.store.filters.parse` into a boolean expression over ``schema.runs``.
 
     Args:
         node: a parsed filter.

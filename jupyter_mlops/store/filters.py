@@ -1,4 +1,4 @@
-"""The run filter language: a pure parser and a compiler to SQLAlchemy Core expressions.
+"""The run filter language: a pure parser from text to a tree (no SQLAlchemy here).
 
 Examples of the language (full reference with semantics in ``docs/filter-language.md``)::
 
@@ -8,8 +8,9 @@ Examples of the language (full reference with semantics in ``docs/filter-languag
 
 :func:`parse` turns text into a small tree of frozen dataclasses and never touches a database; every mistake
 raises :class:`~jupyter_mlops.errors.FilterSyntaxError` with the 0-based position of the offending token.
-:func:`compile` turns a tree into a boolean Core expression over ``runs`` (semi-joins for params,
-metrics, tags and data inputs); values are always bound parameters, never pasted into SQL text.
+:func:`jupyter_mlops.store.filter_sql.compile_node` turns a tree into a boolean Core expression over ``runs``
+(semi-joins for params, metrics, tags and data inputs); values are always bound parameters, never pasted into SQL
+text. The compiler imports this module and never the other way round.
 """
 
 from __future__ import annotations
@@ -18,13 +19,9 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 
 from jupyter_mlops.entities import RunStatus
 from jupyter_mlops.errors import FilterSyntaxError
-
-if TYPE_CHECKING:
-    from sqlalchemy import ColumnElement
 
 KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null"})
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "~", "!~")
@@ -411,24 +408,7 @@ def metric_number(value: Value) -> float:
     return math.nan if special is None else special
 
 
-def compile(node: Node, *, now: float, stale_after: float) -> ColumnElement[bool]:  # noqa: A001
-    """Compile a parsed filter into a boolean Core expression over ``schema.runs``.
-
-    Args:
-        node: from :func:`parse`.
-        now: the current time, for the derived ``crashed`` status.
-        stale_after: seconds after which a running run's heartbeat counts as stale.
-
-    Returns:
-        An expression for a ``WHERE`` clause; every value in it is a bound parameter.
-    """
-    # The SQL side lives in its own module so that parsing stays importable without SQLAlchemy's compiler.
-    from jupyter_mlops.store.filter_sql import compile_node
-
-    return compile_node(node, stale_before=now - stale_after)
-
-
 __all__ = [
     "And", "Comparison", "Field", "InList", "IsNull", "Node", "Not", "Or", "Token", "Value",
-    "MAX_CHILD_CONDITIONS", "MAX_DEPTH", "MAX_TERMS", "compile", "parse", "tokenize",
+    "MAX_CHILD_CONDITIONS", "MAX_DEPTH", "MAX_TERMS", "parse", "tokenize",
 ]

@@ -30,6 +30,7 @@ from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, red
 from jupyter_mlops.store.filter_sql import bound
 from jupyter_mlops.store.rows import derive_status, merge_flags, short_page_total
 from jupyter_mlops.store.search import StatementCache
+from jupyter_mlops.store.statcache import SqlStatCache
 from jupyter_mlops.store.values import METRIC_COLUMNS, encode_param, metric_rows, metric_tuple_rows, new_run_name
 
 T = TypeVar("T")
@@ -462,8 +463,6 @@ class SqlStore(Store):
 
     def stat_cache(self) -> StatCache:
         """The persistent hash cache, in this database's ``hash_cache`` table."""
-        from jupyter_mlops.store.statcache import SqlStatCache
-
         return SqlStatCache(self)
 
 

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from jupyter_mlops.errors import MlopsError
 from jupyter_mlops.store import schema as s
 
-if TYPE_CHECKING:
-    from jupyter_mlops.store.sql import SqlStore
+T = TypeVar("T")
+
+
+class SqlTransactions(Protocol):
+    """The transaction helpers the cache needs from :class:`~jupyter_mlops.store.sql.SqlStore`.
+
+    Declared here, rather than importing ``SqlStore``, so that ``sql`` may import this module without the two
+    importing each other.
+    """
+
+    def _read(self, fn: Callable[[Connection], T]) -> T: ...
+
+    def _write(self, fn: Callable[[Connection], T]) -> T: ...
+
+    def _upsert(self, conn: Connection, table: Any, rows: list[dict[str, Any]], keys: Sequence[str],
+                columns: Sequence[str], where: Callable[[Any], Any] | None = None) -> None: ...
 
 
 class SqlStatCache:
@@ -20,7 +35,7 @@ class SqlStatCache:
     ``put_hash`` does nothing, so capture simply re-hashes.
     """
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: SqlTransactions) -> None:
         self._store = store
 
     def get_hash(self, key: tuple[str, int, int, int, int], algorithm: str) -> str | None:

@@ -23,7 +23,7 @@ def test_core_layers_import_no_faces_or_heavy_libraries():
         "import jupyter_mlops.store.sql, jupyter_mlops.store.blobs, jupyter_mlops.store.filters\n"
         "import jupyter_mlops.capture.hashing, jupyter_mlops.capture.cells, jupyter_mlops.capture.env\n"
         "import jupyter_mlops.capture.redact, jupyter_mlops.capture.git, jupyter_mlops.capture.code\n"
-        "import jupyter_mlops.capture.parameters\n"
+        "import jupyter_mlops.capture.parameters, jupyter_mlops.capture.names\n"
         "import jupyter_mlops.tracking.fluent, jupyter_mlops.tracking.run, jupyter_mlops.tracking.writer"
     )
     assert not {name for name in loaded if name.split(".")[0] in HEAVY}

@@ -323,6 +323,19 @@ def test_second_run_in_one_shell_holds_its_own_cells_and_their_context(ip):
         "sem_base = 2", "%track start sem-one", "sem_y = sem_base * 2"]
 
 
+def test_context_holds_what_a_function_reads_from_the_notebook_not_its_locals(ip):
+    # ADR-046: a function's parameters and locals are not reads of the notebook, so the earlier cells that
+    # happened to bind those names are not context; the globals the function looks up are.
+    run(ip, "ctx_model = 'an earlier model'")
+    run(ip, "ctx_scale = 10")
+    run(ip, "%track start ctx-run")
+    run(ip, "def ctx_score(ctx_model):\n    ctx_value = ctx_model * ctx_scale\n    return ctx_value")
+    run(ip, "%track stop")
+    cells = [(c["source"], c.get("context", False)) for c in mlops.get_run("ctx-run").code["cells"]]
+    assert cells == [("ctx_scale = 10", True), ("%track start ctx-run", False),
+                     ("def ctx_score(ctx_model):\n    ctx_value = ctx_model * ctx_scale\n    return ctx_value", False)]
+
+
 def test_execution_counter_going_back_marks_the_open_run_restarted(ip):
     from types import SimpleNamespace
 

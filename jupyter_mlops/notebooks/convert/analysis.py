@@ -8,12 +8,18 @@ attribute (``x[0] = ...``, ``obj.attr = ...``). Scoping follows Python's rules: 
 class bodies, comprehension targets, walrus targets escaping comprehensions, ``except ... as``, ``match``
 captures. Mutation detection is deliberately conservative — an unknown method call on a name counts as a
 mutation — because an extra output costs nothing at run time, while a missed one changes results.
+
+The scoping itself is :mod:`jupyter_mlops.capture.names`, the analysis the kernel observer also uses for a run's
+context cells (ADR-046); this module adds convert's policy: which methods leave their receiver unchanged
+(:data:`MUTATIONS`), which expressions only display a value, and what makes a statement unconvertible.
 """
 
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+
+from jupyter_mlops.capture.names import MutationRules, Scope, function_free_names
 
 #: method names that never mutate their receiver in the libraries notebooks use most (keeps pipelines readable).
 PURE_METHODS = frozenset(
@@ -42,16 +48,8 @@ _LOOKING_BUILTINS = frozenset({"len", "type", "repr", "isinstance", "id", "dir",
 #: pure methods that may still run user code given to them (``s.apply(print)``): not safe to drop
 _CALLS_BACK = frozenset({"apply", "map", "agg", "filter", "query"})
 
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-
-
-def mutating_call(func: ast.Attribute, keywords: list[ast.keyword]) -> bool:
-    """Whether a method call may change its receiver (unknown methods may; ``inplace=True`` always does)."""
-    if any(k.arg == "inplace" and _is_true(k.value) for k in keywords):
-        return True
-    if func.attr in PURE_METHODS or func.attr in OUTPUT_METHODS:
-        return False
-    return not (isinstance(func.value, ast.Attribute) and func.value.attr in _OUTPUT_ACCESSORS)
+#: convert's mutation policy: a section hands on a name it changed in place, unless only these methods touched it
+MUTATIONS = MutationRules(pure_methods=PURE_METHODS, output_methods=OUTPUT_METHODS, output_accessors=_OUTPUT_ACCESSORS)
 
 
 def display_only(stmt: ast.stmt) -> bool:
@@ -110,187 +108,6 @@ def _lambda_name(node: ast.stmt) -> str | None:
     return None
 
 
-class _Scope(ast.NodeVisitor):
-    """Collects the loads and stores of one scope; nested scopes contribute their free names as loads."""
-
-    def __init__(self, *, module: bool, immediate: bool | None = None) -> None:
-        self.module = module
-        #: code of this scope runs now (module level, or a comprehension in it): its mutations count
-        self.immediate = module if immediate is None else immediate
-        self.mutates: set[str] = set()
-        self.loads: set[str] = set()
-        self.stores: set[str] = set()
-        self.deletes: set[str] = set()
-        self.declared: set[str] = set()  # global/nonlocal inside a function
-        self.escaping: set[str] = set()  # walrus targets that bind in the enclosing scope
-        self.problems: list[str] = []
-
-    # --- names -------------------------------------------------------------------------------------------
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, ast.Load):
-            self.loads.add(node.id)
-        elif isinstance(node.ctx, ast.Store):
-            self.stores.add(node.id)
-        else:
-            self.loads.add(node.id)
-            self.deletes.add(node.id)
-
-    def visit_Call(self, node: ast.Call) -> None:
-        if self.immediate and isinstance(node.func, ast.Attribute) and mutating_call(node.func, node.keywords):
-            name = root_name(node.func.value)
-            if name:
-                self.mutates.add(name)
-        self.generic_visit(node)
-
-    def _store_through(self, targets: list[ast.expr]) -> None:
-        if not self.immediate:
-            return
-        for target in targets:
-            for element in ast.walk(target):
-                stored = isinstance(getattr(element, "ctx", None), (ast.Store, ast.Del))
-                if stored and isinstance(element, (ast.Attribute, ast.Subscript)):
-                    name = root_name(element)
-                    if name:
-                        self.mutates.add(name)
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        self._store_through(node.targets)
-        self.generic_visit(node)
-
-    def visit_AugAssign(self, node: ast.AugAssign) -> None:
-        self._store_through([node.target])
-        self.generic_visit(node)
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        self._store_through([node.target])
-        self.generic_visit(node)
-
-    def visit_Delete(self, node: ast.Delete) -> None:
-        self._store_through(node.targets)
-        self.generic_visit(node)
-
-    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
-        self.visit(node.value)
-        self.stores.add(node.target.id)
-
-    def visit_alias(self, node: ast.alias) -> None:
-        if node.name != "*":
-            self.stores.add(node.asname or node.name.split(".")[0])
-
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
-        if node.name:
-            self.stores.add(node.name)
-        self.generic_visit(node)
-
-    def visit_MatchAs(self, node: ast.MatchAs) -> None:
-        if node.name:
-            self.stores.add(node.name)
-        self.generic_visit(node)
-
-    def visit_MatchStar(self, node: ast.MatchStar) -> None:
-        if node.name:
-            self.stores.add(node.name)
-
-    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
-        if node.rest:
-            self.stores.add(node.rest)
-        self.generic_visit(node)
-
-    def visit_Global(self, node: ast.Global) -> None:
-        if self.module:
-            self.problems.append("a top-level `global` statement")
-        else:
-            self.problems.append(f"`global {', '.join(node.names)}` inside a function (pass the value instead)")
-        self.declared.update(node.names)
-
-    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
-        self.declared.update(node.names)
-
-    def visit_Await(self, node: ast.Await) -> None:
-        if self.module:
-            self.problems.append("a top-level `await`")
-        self.generic_visit(node)
-
-    # --- nested scopes -----------------------------------------------------------------------------------
-    def _visit_signature(self, args: ast.arguments) -> None:
-        for default in [*args.defaults, *args.kw_defaults]:
-            if default is not None:
-                self.visit(default)
-        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
-            if arg is not None and arg.annotation is not None:
-                self.visit(arg.annotation)
-
-    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        for decorator in node.decorator_list:
-            self.visit(decorator)
-        self._visit_signature(node.args)
-        if node.returns is not None:
-            self.visit(node.returns)
-        self.stores.add(node.name)
-        self.loads |= self._absorb(function_free_names(node))
-
-    visit_AsyncFunctionDef = visit_FunctionDef  # noqa: N815 - ast visitor naming
-
-    def visit_Lambda(self, node: ast.Lambda) -> None:
-        self._visit_signature(node.args)
-        self.loads |= self._absorb(function_free_names(node))
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
-            self.visit(expr)
-        self.stores.add(node.name)
-        self.loads |= self._absorb(class_free_names(node))
-
-    def _visit_comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> None:
-        self.visit(node.generators[0].iter)  # evaluated in the enclosing scope
-        inner = _Scope(module=False, immediate=self.immediate)
-        for index, generator in enumerate(node.generators):
-            inner.visit(generator.target)
-            if index:
-                inner.visit(generator.iter)
-            for condition in generator.ifs:
-                inner.visit(condition)
-        for part in (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,):
-            inner.visit(part)
-        escaping = _walrus_targets(node)
-        self.stores |= escaping
-        self.mutates |= inner.mutates
-        self.problems += inner.problems
-        self.loads |= inner.loads - (inner.stores - escaping)
-
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comprehension  # noqa: N815
-
-    def _absorb(self, result: tuple[set[str], list[str]]) -> set[str]:
-        free, problems = result
-        self.problems += problems
-        return free
-
-
-def _walrus_targets(node: ast.AST) -> set[str]:
-    return {n.target.id for n in ast.walk(node) if isinstance(n, ast.NamedExpr)}
-
-
-def function_free_names(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> tuple[set[str], list[str]]:
-    """The names a function body looks up outside itself, and the problems found in it."""
-    scope = _Scope(module=False)
-    args = node.args
-    params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a}
-    body = [node.body] if isinstance(node, ast.Lambda) else node.body
-    for stmt in body:
-        scope.visit(stmt)
-    local = (params | scope.stores) - scope.declared
-    return (scope.loads - local) | (scope.declared & scope.loads), scope.problems
-
-
-def class_free_names(node: ast.ClassDef) -> tuple[set[str], list[str]]:
-    """Free names of a class body: every class-level load (conservative) plus its methods' free names."""
-    scope = _Scope(module=False)
-    for stmt in node.body:
-        scope.visit(stmt)
-    # class-level names do not reach the methods, so a method's free name is global even if the class binds it
-    return scope.loads - (scope.stores - scope.loads), scope.problems
-
-
 def _late_reads(node: ast.stmt) -> set[str]:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return function_free_names(node)[0]
@@ -306,20 +123,9 @@ def _late_reads(node: ast.stmt) -> set[str]:
     return set()
 
 
-def root_name(node: ast.expr) -> str | None:
-    """``x`` for ``x``, ``x.a``, ``x[0].b``; None when the chain passes through a call or a literal."""
-    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else None
-
-
-def _is_true(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and node.value is True
-
-
 def analyze_statement(stmt: ast.stmt) -> StatementInfo:
     """Def/use facts of one top-level statement."""
-    scope = _Scope(module=True)
+    scope = Scope(module=True, rules=MUTATIONS)
     scope.visit(stmt)
     info = StatementInfo(
         stmt,
@@ -330,8 +136,7 @@ def analyze_statement(stmt: ast.stmt) -> StatementInfo:
     )
     info.mutates = set(scope.mutates)
     if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
-        info.mutates.add(stmt.target.id)
-        info.reads.add(stmt.target.id)
+        info.mutates.add(stmt.target.id)  # `x += [1]` may change a list in place; Scope already counts the read
     if isinstance(stmt, (ast.AsyncFor, ast.AsyncWith)):
         info.problems.append("a top-level `async for`/`async with`")
     if isinstance(stmt, (ast.Return, ast.Yield)) or (

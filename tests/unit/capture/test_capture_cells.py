@@ -109,8 +109,29 @@ def test_names_read_and_defined() -> None:
     assert set(result.names_defined) == {
         "np", "p", "os", "f", "C", "total", "i", "acc", "sq", "seen", "err", "handle",
     }  # fmt: skip
-    assert {"a", "g", "x", "items", "data", "j", "ctx", "ValueError"} <= set(result.names_read)
+    assert {"g", "x", "items", "data", "ctx", "ValueError"} <= set(result.names_read)
     assert "local" not in result.names_defined and "attr" not in result.names_defined
+    # f's parameter and local and the comprehension's variable never come from the notebook (ADR-046)
+    assert not {"a", "local", "j"} & set(result.names_read)
+
+
+@pytest.mark.parametrize(
+    ("source", "reads", "not_reads"),
+    [
+        ("def score(model, X):\n    pred = model.predict(X)\n    return metric(pred, y)", {"metric", "y"},
+         {"model", "X", "pred"}),
+        ("best = max(scores, key=lambda k: scores[k] * weight)", {"max", "scores", "weight"}, {"k"}),
+        ("class Scaler(Base):\n    def fit(self, data):\n        return helper(data)", {"Base", "helper"},
+         {"self", "data"}),
+        ("for v in values:\n    total += v", {"values", "total"}, set()),  # += needs the earlier total
+        ("del cache", {"cache"}, set()),  # deleting needs the name bound
+        ("def bump():\n    global count\n    count += 1", {"count"}, set()),
+    ],
+)
+def test_names_read_follow_python_scoping(source: str, reads: set[str], not_reads: set[str]) -> None:
+    result = run(source)
+    assert reads <= set(result.names_read)
+    assert not not_reads & set(result.names_read)
 
 
 @pytest.mark.parametrize(

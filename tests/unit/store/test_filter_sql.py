@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.dialects import sqlite
 
-from jupyter_mlops.store.filters import compile as compile_filter
+from jupyter_mlops.store.filter_sql import compile_node
 from jupyter_mlops.store.filters import parse
 
 
 def sql(text: str) -> str:
-    expression = compile_filter(parse(text), now=1_800_000_000.0, stale_after=30.0)
+    expression = compile_node(parse(text), stale_before=1_800_000_000.0 - 30.0)
     return str(expression.compile(dialect=sqlite.dialect()))
 
 
