@@ -15,12 +15,9 @@ from pathlib import Path
 import grimp
 import pytest
 
-# Cycles that exist on main today inside modules this change does not own; each is being removed on another
-# branch (issue 10 item 3: the lint rules registry). The lead empties this list once those branches are merged.
-# An entry only excuses a group made of exactly these modules: a new module joining the cycle still fails.
-ALLOWED_CYCLES: list[frozenset[str]] = [
-    frozenset({"jupyter_mlops.notebooks.lint", "jupyter_mlops.notebooks.lint_rules"}),
-]
+# Empty: every cycle issue 10 found is gone. A cycle that must stay for a while is named here with its reason;
+# an entry only excuses a group made of exactly those modules.
+ALLOWED_CYCLES: list[frozenset[str]] = []
 
 
 def import_cycles(graph: grimp.ImportGraph, package: str) -> list[list[str]]:

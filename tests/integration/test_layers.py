@@ -41,62 +41,10 @@ def test_import_linter_contracts_hold():
     assert result.returncode == 0, result.stdout[-3000:]
 
 
-#: Import cycles that exist today in store/ and are being removed on another branch (issue 10). Any other cycle,
-#: or one of these growing to take in another module, fails the test.
-KNOWN_CYCLES = [
-    {"jupyter_mlops.store.filter_sql", "jupyter_mlops.store.filters"},
-    {"jupyter_mlops.store.sql", "jupyter_mlops.store.statcache"},
-]
-
-
 def _import_graph():
     import grimp
 
     return grimp.build_graph("jupyter_mlops", cache_dir=None)
-
-
-def import_cycles(graph) -> list[set[str]]:
-    """The module sets that import each other in a circle (strongly connected components of more than one module)."""
-    modules = sorted(graph.modules)
-    edges = {m: sorted(graph.find_modules_directly_imported_by(m)) for m in modules}
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    cycles: list[set[str]] = []
-
-    def visit(module: str) -> None:
-        index[module] = low[module] = len(index)
-        stack.append(module)
-        on_stack.add(module)
-        for target in edges[module]:
-            if target not in index:
-                visit(target)
-                low[module] = min(low[module], low[target])
-            elif target in on_stack:
-                low[module] = min(low[module], index[target])
-        if low[module] == index[module]:
-            component = set()
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.add(member)
-                if member == module:
-                    break
-            if len(component) > 1:
-                cycles.append(component)
-
-    for module in modules:
-        if module not in index:
-            visit(module)
-    return cycles
-
-
-def test_no_import_cycle_in_the_package_beyond_the_known_store_ones():
-    cycles = import_cycles(_import_graph())
-    unknown = [sorted(c) for c in cycles if not any(c <= known for known in KNOWN_CYCLES)]
-    assert unknown == []
-    assert not [c for c in cycles if any(m.startswith("jupyter_mlops.notebooks") for m in c)]
 
 
 def test_lint_runner_and_rules_meet_only_in_the_registry():
