@@ -1,65 +1,40 @@
-"""Compare runs: the one function the CLI, the REST API, the ``%track compare`` magic and the widget call.
+"""Compare runs: one answer (the comparison and its charts) for the CLI, the REST API, the magic and the widget.
 
-:func:`compare_runs` loads runs and their code/environment snapshots from a store and its blob store, and returns
-a :class:`~jupyter_mlops.comparing.Comparison` (pure data; ``to_dict()`` is the JSON documented in
-``docs/compare-json.md``). :func:`metric_histories` loads what :mod:`jupyter_mlops.charts` draws. The pure building
-blocks live in :mod:`jupyter_mlops.comparing`.
+:func:`compare_runs` loads runs and their code/environment snapshots and returns a
+:class:`~jupyter_mlops.comparing.Comparison` (pure data; ``to_dict()`` is the JSON documented in
+``docs/compare-json.md``). :func:`comparison_charts` composes the Vega-Lite charts every face shows beside it, and
+:func:`compare` returns both. The pure building blocks (model, sections, chart specs) live in
+:mod:`jupyter_mlops.comparing`; presentation lives in :mod:`jupyter_mlops.render`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from jupyter_mlops.comparing import Comparison, RunSnapshot, build_comparison
+from jupyter_mlops.app.runs import read_json_blob, resolve_runs
+from jupyter_mlops.comparing import Comparison, RunSnapshot, build_comparison, charts
 from jupyter_mlops.entities import Metric, Run
-from jupyter_mlops.errors import InvalidInput, MlopsError
+from jupyter_mlops.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from jupyter_mlops.app.workspace import Workspace
     from jupyter_mlops.store.base import Store
 
-__all__ = ["compare_runs", "last_run_ids", "load_snapshots", "metric_histories", "resolve_runs"]
+__all__ = [
+    "MAX_PARAM_AXES",
+    "CompareAnswer",
+    "compare",
+    "compare_runs",
+    "comparison_charts",
+    "load_snapshots",
+    "metric_histories",
+]
 
-
-def resolve_runs(store: Store, refs: Iterable[str]) -> list[str]:
-    """Turn ids, unique id prefixes or unique names into run ids, in order, without duplicates.
-
-    Raises:
-        NotFound: a reference matches no run.
-        Conflict: a reference is ambiguous.
-    """
-    ids: list[str] = []
-    for ref in refs:
-        run_id = store.resolve_run(str(ref).strip())
-        if run_id not in ids:
-            ids.append(run_id)
-    return ids
-
-
-def last_run_ids(store: Store, count: int, filter_text: str | None = None) -> list[str]:
-    """Ids of the ``count`` most recently started runs matching ``filter_text``, oldest first (the baseline).
-
-    Raises:
-        InvalidInput: ``count`` is less than 1.
-        FilterSyntaxError: ``filter_text`` is malformed.
-    """
-    if count < 1:
-        raise InvalidInput(f"--last needs a positive number of runs, got {count}")
-    page = store.search_runs(filter=filter_text, order_by=["start_time DESC"], limit=count)
-    return [run.id for run in reversed(page.items)]
-
-
-def _load_json(blobs: Any, digest: str | None, cache: dict[str, Any]) -> Any:
-    # A missing or unreadable snapshot must not break a comparison: that section is simply unavailable.
-    if not digest or blobs is None:
-        return None
-    if digest not in cache:
-        try:
-            cache[digest] = blobs.get_json(digest)
-        except (MlopsError, OSError, ValueError, json.JSONDecodeError):
-            cache[digest] = None
-    return cache[digest]
+#: Params shown as axes of the parallel-coordinates chart; more than this is unreadable.
+MAX_PARAM_AXES = 8
 
 
 def load_snapshots(store: Store, blobs: Any, run_refs: Sequence[str]) -> list[RunSnapshot]:
@@ -78,10 +53,8 @@ def load_snapshots(store: Store, blobs: Any, run_refs: Sequence[str]) -> list[Ru
     ids = resolve_runs(store, run_refs)
     snapshots = []
     for run in _load_runs(store, ids):
-        code = _load_json(blobs, run.code_hash, cache)
-        env = _load_json(blobs, run.env_hash, cache)
         snapshots.append(
-            RunSnapshot(run, code if isinstance(code, dict) else None, env if isinstance(env, dict) else None)
+            RunSnapshot(run, read_json_blob(blobs, run.code_hash, cache), read_json_blob(blobs, run.env_hash, cache))
         )
     return snapshots
 
@@ -136,7 +109,7 @@ def metric_histories(
 
     Example:
         ``charts.metric_charts(metric_histories(store, comparison), charts.run_labels(comparison.runs))``
-        gives one Vega-Lite spec per metric key.
+        gives one Vega-Lite spec per metric key (:func:`comparison_charts` is what the compare views show).
     """
     loaded = list(runs.runs) if isinstance(runs, Comparison) else _load_runs(store, list(runs))
     wanted = sorted({k for run in loaded for k in run.metrics}) if keys is None else list(keys)
@@ -148,3 +121,77 @@ def metric_histories(
         if series:
             out[key] = series
     return out
+
+
+@dataclass(frozen=True)
+class CompareAnswer:
+    """A comparison with the charts drawn beside it.
+
+    Attributes:
+        comparison: the :class:`Comparison` (``to_dict()`` is the documented JSON).
+        history_charts: ``{metric key: Vega-Lite spec}``, the metric over steps, one line per run.
+        params_charts: ``{metric key: Vega-Lite spec}``, the differing params against that metric.
+    """
+
+    comparison: Comparison
+    history_charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    params_charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def compare(
+    workspace: Workspace, run_ids: Sequence[str], *, all_values: bool = False, one_run_ok: bool = False
+) -> CompareAnswer:
+    """Compare runs (the first is the baseline) and compose their charts: what every compare view shows.
+
+    Args:
+        workspace: the project's stores.
+        run_ids: ids, unique prefixes or unique names.
+        all_values: list unchanged params, data inputs, packages and flags too.
+        one_run_ok: answer for a single run too (its own values, nothing to compare against), for the notebook
+            views, where the first Run All of a notebook ending in a comparison has one run so far.
+
+    Raises:
+        InvalidInput: fewer than two distinct runs were given (fewer than one with ``one_run_ok``).
+        NotFound: a run does not exist.
+        Conflict: a reference is ambiguous.
+    """
+    store = workspace.store
+    snapshots = load_snapshots(store, workspace.blobs, [run_ids] if isinstance(run_ids, str) else run_ids)
+    if len(snapshots) < (1 if one_run_ok else 2):
+        raise InvalidInput(f"compare needs at least two runs, found {len(snapshots)}")
+    comparison = build_comparison(snapshots, all_values=all_values)
+    history, params = comparison_charts(store, comparison)
+    return CompareAnswer(comparison, history, params)
+
+
+def comparison_charts(
+    store: Store, comparison: Comparison
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The charts of a comparison: ``(history charts, params charts)``, each keyed by metric (ADR-041).
+
+    History charts: one per metric that some run logged more than once. A metric logged once per run is a single
+    dot per run, which the metrics table already says in full. Each carries at most
+    :data:`jupyter_mlops.comparing.charts.MAX_POINTS` points per run (LTTB-downsampled, shape and peaks kept).
+
+    Params charts: one per metric, a parallel-coordinates view of the differing params (at most
+    :data:`MAX_PARAM_AXES`) against it, or a scatter of the param against the metric when only one param
+    differs; none when no param differs.
+    """
+    labels = charts.run_labels(comparison.runs)
+    series = {k: v for k, v in metric_histories(store, comparison).items() if any(len(h) > 1 for h in v.values())}
+    # The default budget (MAX_POINTS), not COMPACT_MAX_POINTS: measured over HTTP with 10 runs x 1,000 steps,
+    # downsampling to 500 cost more time than the smaller reply saved (docs/benchmarks/server.md).
+    history = charts.metric_charts(series, labels)
+    axes = [row.key for row in comparison.params if row.differs][:MAX_PARAM_AXES]
+    if not axes:
+        return history, {}
+    keys = sorted({key for run in comparison.runs for key in run.metrics})
+    return history, {key: _params_chart(comparison.runs, axes, key) for key in keys}
+
+
+def _params_chart(runs: Sequence[Run], axes: list[str], metric: str) -> dict[str, Any]:
+    # One differing param: parallel coordinates would be two axes with nothing between them (the lab drew an
+    # empty box, issue 9 item 25); a scatter of that param against the metric says the same thing readably.
+    if len(axes) == 1:
+        return charts.params_vs_metric_spec(runs, axes[0], metric)
+    return charts.parallel_coordinates_spec(runs, axes, metric)

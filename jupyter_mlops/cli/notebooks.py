@@ -45,18 +45,17 @@ def _load_side(ref: str, store_url: str | None) -> tuple[Any, str]:
 
 
 def _load_run(ref: str, store_url: str | None) -> tuple[Any, str]:
-    from jupyter_mlops.cli._options import open_stores
+    from jupyter_mlops.app.workspace import Workspace
     from jupyter_mlops.errors import NotFound, StoreUnavailable
     from jupyter_mlops.notebooks.diff import notebook_from_code_snapshot
 
-    try:  # never creates a store: a mistyped file name must not leave a run store behind
-        store, blobs = open_stores(store_url)
-    except StoreUnavailable as exc:
-        raise NotFound(f"{ref}: no such file, REV:path or run ({exc.message})") from None
-    try:
+    # never creates a store: a mistyped file name must not leave a run store behind
+    with Workspace.from_url(store_url) as workspace:
+        try:
+            store, blobs = workspace.store, workspace.blobs
+        except StoreUnavailable as exc:
+            raise NotFound(f"{ref}: no such file, REV:path or run ({exc.message})") from None
         run = store.get_run(store.resolve_run(ref))
-    finally:
-        store.close()
     if not run.code_hash:
         raise NotFound(f"run {run.id} has no executed-code snapshot to diff")
     snapshot = blobs.get_json(run.code_hash)

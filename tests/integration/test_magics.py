@@ -249,7 +249,7 @@ def test_an_unexpected_error_is_one_line_unless_debugging(ip, capsys, monkeypatc
     def broken(**kwargs):
         raise RuntimeError("first line of a bug\nsecond line")
 
-    monkeypatch.setattr(fluent, "runs", broken)  # stands in for a bug below the magic
+    monkeypatch.setattr(fluent, "runs_frame", broken)  # stands in for a bug below the magic
     err = one_line_error(ip, capsys, "%track list")
     assert "%track list: internal error: RuntimeError: first line of a bug" in err and "second line" not in err
     assert "JUPYTER_MLOPS_DEBUG=1" in err
