@@ -9,6 +9,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import jupyter_mlops as mlops
+from jupyter_mlops.app import runs as app_runs
 from jupyter_mlops.store import open_store
 from jupyter_mlops.tracking import context, fluent
 
@@ -246,10 +247,10 @@ def test_bad_arguments_during_a_run_are_one_line_and_store_nothing(ip, capsys, s
 
 
 def test_an_unexpected_error_is_one_line_unless_debugging(ip, capsys, monkeypatch):
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("first line of a bug\nsecond line")
 
-    monkeypatch.setattr(fluent, "runs_frame", broken)  # stands in for a bug below the magic
+    monkeypatch.setattr(app_runs, "list_runs", broken)  # stands in for a bug below the magic
     err = one_line_error(ip, capsys, "%track list")
     assert "%track list: internal error: RuntimeError: first line of a bug" in err and "second line" not in err
     assert "JUPYTER_MLOPS_DEBUG=1" in err
