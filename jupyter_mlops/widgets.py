@@ -51,7 +51,8 @@ def _section(cmp: Comparison, key: str, only_differences: bool) -> str:
 def _params_tab(cmp: Comparison) -> ipywidgets.Widget:
     import ipywidgets as w
 
-    toggle = w.ToggleButton(value=True, description="Only differences", icon="filter",
+    # One run has no differences: all its values, then.
+    toggle = w.ToggleButton(value=len(cmp.runs) > 1, description="Only differences", icon="filter",
                             tooltip="Hide params that are the same in every run")
     table = w.HTML()
 
@@ -93,16 +94,17 @@ def build_compare_view(answer: CompareAnswer) -> ipywidgets.Widget:
     import ipywidgets as w
 
     cmp = answer.comparison
+    several = len(cmp.runs) > 1
     metrics = w.VBox([w.HTML(wrap_html(_section(cmp, "metrics", False))), *_charts(answer)])
     children = [
         _params_tab(cmp),
         metrics,
         w.HTML(wrap_html(_section(cmp, "data", False))),
-        w.HTML(wrap_html(_section(cmp, "env", True))),
+        w.HTML(wrap_html(_section(cmp, "env", several))),
         w.HTML(wrap_html(_section(cmp, "code", False) + _section(cmp, "flags", False))),
     ]
     tabs = w.Tab(children=children, titles=TAB_TITLES)
-    if len(cmp.runs) > 1:
+    if several:
         return tabs
     return w.VBox([w.HTML(wrap_html(f"<p>{ONE_RUN}</p>")), tabs])
 

@@ -15,6 +15,7 @@ from nbclient import NotebookClient
 
 from jupyter_mlops.store import open_store
 from jupyter_mlops.store.blobs import BlobStore
+from jupyter_mlops.widgets import compare_widget
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 VEGA = "application/vnd.vegalite.v5+json"
@@ -67,3 +68,25 @@ def test_compare_widget_state_in_a_real_kernel(tmp_path, monkeypatch):
     loss = next(s for s in specs if s.get("title") == "loss")
     assert {r["run"] for r in loss["data"]["values"]} == {"baseline", "tuned", "wide"}
     json.dumps(specs, allow_nan=False)
+
+
+def _html(widget) -> str:
+    """Every HTML string in a widget tree."""
+    own = [widget.value] if hasattr(widget, "value") and isinstance(widget.value, str) else []
+    return "\n".join(own + [_html(child) for child in getattr(widget, "children", ())])
+
+
+def test_compare_widget_of_one_run_shows_it_and_asks_for_a_second(tmp_path):
+    # The first Run All of a notebook that ends in a comparison has one run: the widget raised InvalidInput.
+    with open_store(f"sqlite:///{tmp_path / 'mlops.db'}") as store:
+        blobs = BlobStore(tmp_path / "blobs")
+        ids = populate(store, blobs)
+        view = compare_widget(["tuned"], store=store, blobs=blobs)
+        nothing = compare_widget([], store=store, blobs=blobs)
+
+    html = _html(view)
+    assert "a second run is needed to compare" in html
+    for expected in ("tuned", "0.05", "optimizer", "data/train.csv", "101 rows", "2.0.0"):  # params, data, env
+        assert expected in html, expected
+    assert ids["tuned"][:8] in html and ids["baseline"][:8] not in html and ids["wide"][:8] not in html
+    assert "No runs to compare yet" in _html(nothing)
