@@ -206,9 +206,8 @@ def tag(run_ref: str, tags: tuple[str, ...], remove: bool, store_url: str | None
         raise InvalidInput("tags must not be empty")
     from jupyter_mlops.app.runs import edit_run
 
-    changes = {"remove_tags": cleaned} if remove else {"add_tags": cleaned}
     with Workspace.from_url(store_url) as workspace:
-        run = edit_run(workspace, run_ref, **changes)
+        run = edit_run(workspace, run_ref, remove_tags=cleaned if remove else (), add_tags=() if remove else cleaned)
     click.echo(f"{run.id[:8]} tags: {terminal_text(', '.join(run.tags)) or '(none)'}")
 
 
