@@ -13,7 +13,6 @@ from typing import Any
 
 from jupyter_mlops.app.compare import compare_runs
 from jupyter_mlops.app.workspace import Workspace
-from jupyter_mlops.config import Settings
 from jupyter_mlops.store.base import Store
 
 
@@ -28,11 +27,6 @@ class MlopsService:
     def __init__(self, workspace: Workspace, workers: int = 4) -> None:
         self.workspace = workspace
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jupyter-mlops")
-
-    @property
-    def settings(self) -> Settings:
-        """The resolved settings."""
-        return self.workspace.settings
 
     @property
     def store_url(self) -> str:
