@@ -65,25 +65,26 @@ def _params_tab(cmp: Comparison) -> ipywidgets.Widget:
 
 
 def _charts(answer: CompareAnswer) -> list[ipywidgets.Widget]:
-    """The history charts, then the params chart of a chosen metric (as the lab's compare view has them)."""
+    """The history charts, then the differing params against a chosen metric (as the lab's compare view has them)."""
     import ipywidgets as w
 
-    output = w.Output()
-    picker = w.Dropdown(options=sorted(answer.params_charts), description="Params vs",
-                        layout=w.Layout(display="flex" if answer.params_charts else "none"))
+    # append_display_data formats through IPython's display machinery and stores the output on the widget's model,
+    # so the charts exist without a frontend capturing `with output:` blocks.
+    history = w.Output()
+    for spec in answer.history_charts.values():
+        history.append_display_data(VegaLiteChart(spec))
+    if not answer.params_charts:
+        return [history]
+    picker = w.Dropdown(options=sorted(answer.params_charts), description="Params vs")
+    params = w.Output()
 
     def redraw(change: Any = None) -> None:
-        output.outputs = ()
-        # append_display_data formats through IPython's display machinery and stores the output on the widget's
-        # model, so the charts exist without a frontend capturing `with output:` blocks.
-        for spec in answer.history_charts.values():
-            output.append_display_data(VegaLiteChart(spec))
-        if picker.value is not None:
-            output.append_display_data(VegaLiteChart(answer.params_charts[picker.value]))
+        params.outputs = ()
+        params.append_display_data(VegaLiteChart(answer.params_charts[picker.value]))
 
     picker.observe(redraw, names="value")
     redraw()
-    return [picker, output]
+    return [history, picker, params]
 
 
 def build_compare_view(answer: CompareAnswer) -> ipywidgets.Widget:

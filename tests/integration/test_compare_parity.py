@@ -52,17 +52,16 @@ def as_json(value: Any) -> Any:
 
 def widget_charts(view: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """The specs the widget shows: history charts by metric, and each metric's params chart (via its picker)."""
-    _table, picker, output = view.children[1].children
+    _table, history, picker, params = view.children[1].children
 
-    def shown() -> list[dict[str, Any]]:
+    def shown(output: Any) -> list[dict[str, Any]]:
         return [o["data"][VEGA] for o in output.outputs if VEGA in o.get("data", {})]
 
-    params = {}
+    by_metric = {}
     for key in picker.options:
         picker.value = key
-        params[key] = shown()[-1]
-    history = shown()[:-1] if params else shown()
-    return {spec["title"]: spec for spec in history}, params
+        (by_metric[key],) = shown(params)
+    return {spec["title"]: spec for spec in shown(history)}, by_metric
 
 
 async def test_cli_json_and_rest_reply_carry_the_same_comparison(api, project):

@@ -61,13 +61,17 @@ def test_compare_widget_state_in_a_real_kernel(tmp_path, monkeypatch):
     for expected in ("optimizer", "0.05", "income", "int64→float64", "numpy", "bumped", "+lr = 0.05",
                      "plot(history)", "out of order", 'class="best"'):
         assert expected in html, expected
-    (output,) = by_name["OutputModel"]
-    specs = [o["data"][VEGA] for o in output["outputs"] if VEGA in o.get("data", {})]
-    titles = {s.get("title") for s in specs}
-    assert {"auc", "loss"} <= titles
+    # Two outputs: the history charts, and the params chart of the metric picked in "Params vs".
+    outputs = [[o["data"][VEGA] for o in m["outputs"] if VEGA in o.get("data", {})] for m in by_name["OutputModel"]]
+    (specs,) = [specs for specs in outputs if len(specs) == 2]
+    (params_specs,) = [specs for specs in outputs if len(specs) == 1]
+    assert [s.get("title") for s in specs] == ["auc", "loss"]
+    (picker,) = by_name["DropdownModel"]
+    assert picker["description"] == "Params vs" and picker["_options_labels"] == ["auc", "loss"]
+    assert params_specs[0]["description"] == "Params against auc"  # lr and depth differ: parallel coordinates
     loss = next(s for s in specs if s.get("title") == "loss")
     assert {r["run"] for r in loss["data"]["values"]} == {"baseline", "tuned", "wide"}
-    json.dumps(specs, allow_nan=False)
+    json.dumps(specs + params_specs, allow_nan=False)
 
 
 def _html(widget) -> str:
