@@ -27,8 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from jupyter_mlops import charts
-from jupyter_mlops.compare import compare_runs, metric_histories
+from jupyter_mlops.app.compare import compare_runs, metric_histories
+from jupyter_mlops.comparing import charts
 from jupyter_mlops.entities import DataInput, Metric
 from jupyter_mlops.server.handlers import encode
 from jupyter_mlops.store import open_store

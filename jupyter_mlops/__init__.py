@@ -28,7 +28,7 @@ _API = {
     "get_run": "jupyter_mlops.tracking.fluent",
     "runs": "jupyter_mlops.tracking.fluent",
     "autolog_argparse": "jupyter_mlops.tracking.autolog",
-    "compare_runs": "jupyter_mlops.compare",
+    "compare_runs": "jupyter_mlops.app.compare",
     "compare_widget": "jupyter_mlops.widgets",
     "MlopsError": "jupyter_mlops.errors",
 }

@@ -1,7 +1,7 @@
 """The ``%track`` / ``%%track`` magics: parse the line, call the tracking API, show the result.
 
-Faces hold no logic: every sub-command is a few lines over :mod:`jupyter_mlops.tracking.fluent`,
-:mod:`jupyter_mlops.compare` and the renderers. :meth:`TrackMagics.track` is the one place where errors become a
+Faces hold no logic: every sub-command is a few lines over :mod:`jupyter_mlops.tracking.fluent`, the use cases
+of :mod:`jupyter_mlops.app` and the renderers. :meth:`TrackMagics.track` is the one place where errors become a
 single red ``UsageError`` line (no traceback); a failing sub-command never touches stored runs it was not asked
 to change. Every sub-command parses its arguments with argparse, so a missing, extra or mistyped argument and
 an unknown flag are refused the same way (``--`` passes a path or tag that starts with ``-``); integers are
@@ -263,14 +263,19 @@ class TrackMagics(Magics):
 
     # -- reading ------------------------------------------------------------------------------------------
     def _cmd_list(self, rest: str, cell: str | None) -> Any:
+        from jupyter_mlops.app.runs import list_runs
+
         parser = _parser("list")
         parser.add_argument("--filter", "-f")
         parser.add_argument("--limit", "-n", type=_int64, default=20)
         args = parser.parse_args(_split(rest))
-        frame = fluent.runs(filter=args.filter, limit=args.limit)
-        if frame.empty:
+        if args.limit < 1:
+            raise InvalidInput(f"%track list: --limit must be a positive number; got {args.limit}")
+        page = list_runs(_workspace(), args.filter, limit=args.limit)
+        if not page.items:
             _say("No runs match." if args.filter else "No runs yet.")
             return None
+        frame = fluent.runs_frame(page.items)
         keep = ["run_id", "name", "experiment", "status", "start_time"]
         keep += [c for c in frame.columns if c.startswith("metrics.")][:6]
         shown = frame[keep].copy()
@@ -279,49 +284,50 @@ class TrackMagics(Magics):
         return None
 
     def _cmd_show(self, rest: str, cell: str | None) -> None:
+        from jupyter_mlops.app.runs import list_runs
+
         parser = _parser("show")
         parser.add_argument("run", nargs="?", metavar="RUN")
         chosen = parser.parse_args(_split(rest)).run
-        refs = [chosen] if chosen is not None else []
-        store, blobs, _ = fluent.open_stores()
-        if refs:
-            run_id = refs[0]
-        elif fluent.active_run() is not None:
-            run_id = fluent.active_run().id  # type: ignore[union-attr]
+        workspace = _workspace()
+        active = fluent.active_run()
+        if chosen is not None:
+            run_id = chosen
+        elif active is not None:
+            run_id = active.id
         else:
-            latest = store.search_runs(order_by=["start_time DESC"], limit=1).items
+            latest = list_runs(workspace, limit=1).items
             if not latest:
                 raise InvalidInput("no runs yet: start one with %track start")
             run_id = latest[0].id
-        display(_Rich(*_run_views(fluent.get_run(run_id, store=store, blobs=blobs))))
+        display(_Rich(*_run_views(fluent.get_run(run_id, store=workspace.store, blobs=workspace.blobs))))
 
     def _cmd_compare(self, rest: str, cell: str | None) -> None:
         parser = _parser("compare")
         parser.add_argument("runs", nargs="*")
         parser.add_argument("--last", type=_int64)
+        parser.add_argument("--filter", "-f", help="with --last: only runs matching this filter")
         parser.add_argument("--all", action="store_true")
         parser.add_argument("--html", action="store_true", help="static HTML instead of the interactive view")
         args = parser.parse_args(_split(rest))
-        if bool(args.runs) == (args.last is not None):
-            raise InvalidInput("usage: %track compare RUN RUN ... | --last N [--all] [--html]")
-        store, blobs, ids = _compared_runs(args.runs, args.last)
+        workspace, ids = _compared_runs(args.runs, args.last, args.filter)
         if len(ids) < 2:
             # The first Run All of a notebook ending in `%track compare --last 2` has one run: not an error.
-            self._too_few_to_compare(store, blobs, ids)
+            self._too_few_to_compare(workspace, ids)
             return
         # In a kernel every frontend (Lab, Notebook 7, VS Code, Colab) renders ipywidgets; a terminal shows text.
         if hasattr(self.shell, "kernel") and not args.html:
             from jupyter_mlops.widgets import compare_widget
 
-            display(compare_widget(ids, store=store, blobs=blobs))
+            display(compare_widget(ids, workspace=workspace))
         else:
-            display(_Rich(*_comparison_html(store, blobs, ids, all_values=args.all)))
+            display(_Rich(*_comparison_html(workspace, ids, all_values=args.all)))
 
-    def _too_few_to_compare(self, store: Any, blobs: Any, ids: list[str]) -> None:
+    def _too_few_to_compare(self, workspace: Any, ids: list[str]) -> None:
         if not ids:
             _say("No runs to compare yet: start one with %track start, and a second one to compare them.")
             return
-        display(_Rich(*_run_views(fluent.get_run(ids[0], store=store, blobs=blobs))))
+        display(_Rich(*_run_views(fluent.get_run(ids[0], store=workspace.store, blobs=workspace.blobs))))
         _say("Only one run so far: a second run is needed to compare (run the notebook again).")
 
     # -- helpers ------------------------------------------------------------------------------------------
@@ -352,30 +358,37 @@ class TrackMagics(Magics):
         action(active)
 
 
-def _compared_runs(refs: list[str], last: int | None) -> tuple[Any, Any, list[str]]:
-    """The store, its blobs and the run ids to compare (ids, prefixes, names or the last N)."""
-    from jupyter_mlops import compare
+_COMPARE_USAGE = "usage: %track compare RUN RUN ... | --last N [--filter EXPR] [--all] [--html]"
 
-    store, blobs, _ = fluent.open_stores()
+
+def _workspace() -> Any:
+    """The kernel's workspace (the stores the tracking API opened), with the active run's latest points in it."""
+    from jupyter_mlops.app.workspace import Workspace
+
     active = fluent.active_run()
     if active is not None:
-        active.flush()  # the active run's latest points belong in the comparison
-    ids = compare.last_run_ids(store, last) if last is not None else compare.resolve_runs(store, refs)
-    return store, blobs, ids
+        active.flush()
+    return Workspace.of_process()
 
 
-def _comparison_html(store: Any, blobs: Any, ids: list[str], *, all_values: bool) -> tuple[str, str]:
-    """Render the comparison of resolved runs as (HTML, plain text)."""
-    from jupyter_mlops import compare
+def _compared_runs(refs: list[str], last: int | None, filter_text: str | None) -> tuple[Any, list[str]]:
+    """The workspace and the run ids to compare (``choose_runs``: names, ids, prefixes, or the last N)."""
+    from jupyter_mlops.app.runs import choose_runs
 
-    comparison = compare.compare_runs(store, blobs, ids, all_values=all_values)
-    from jupyter_mlops.render import render_comparison_text
-
+    workspace = _workspace()
     try:
-        from jupyter_mlops.widgets import render_comparison_html  # the notebook renderer, when present
-    except ImportError:
-        from jupyter_mlops.render import render_comparison_html
-    return str(render_comparison_html(comparison)), render_comparison_text(comparison)
+        return workspace, choose_runs(workspace, refs, last, filter_text)
+    except InvalidInput as exc:
+        raise InvalidInput(f"%track compare: {exc.message} ({_COMPARE_USAGE})") from None
+
+
+def _comparison_html(workspace: Any, ids: list[str], *, all_values: bool) -> tuple[str, str]:
+    """Render the comparison of resolved runs as (HTML, plain text)."""
+    from jupyter_mlops.app.compare import compare_runs
+    from jupyter_mlops.render import render_comparison_html, render_comparison_text
+
+    comparison = compare_runs(workspace.store, workspace.blobs, ids, all_values=all_values)
+    return render_comparison_html(comparison), render_comparison_text(comparison)
 
 
 class _Rich:

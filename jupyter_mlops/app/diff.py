@@ -28,7 +28,7 @@ MAX_SHOWN = 80
 #: Longer references are not looked up as runs (run names are at most 200 characters).
 MAX_RUN_REF = 256
 
-__all__ = ["OpenStores", "RunSource", "Side", "diff_refs", "diff_runs", "diff_sides", "is_notebook_ref", "load_side",
+__all__ = ["RunSource", "Side", "diff_refs", "diff_runs", "diff_sides", "is_notebook_ref", "load_side",
            "run_side", "shown"]
 
 
@@ -42,14 +42,6 @@ class RunSource(Protocol):
     @property
     def blobs(self) -> Any:
         """Its blob store (``get_json(hash)``)."""
-
-
-@dataclass(frozen=True)
-class OpenStores:
-    """A :class:`RunSource` over stores that the caller opened and will close."""
-
-    store: Store
-    blobs: Any
 
 
 @dataclass(frozen=True)

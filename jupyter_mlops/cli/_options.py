@@ -1,4 +1,4 @@
-"""Shared options of the ``runs`` commands (the sqlite-utils ``output_options`` pattern) and store opening.
+"""Shared options of the ``runs`` commands (the sqlite-utils ``output_options`` pattern).
 
 Option values are validated here and bad ones raise :class:`~jupyter_mlops.errors.InvalidInput`, so
 ``cli.main`` prints one line instead of click's multi-line usage block. Nothing heavy is imported at module level:
@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
-from jupyter_mlops.errors import InvalidInput, StoreUnavailable
-
-if TYPE_CHECKING:
-    from jupyter_mlops.entities import Page, Run
-    from jupyter_mlops.store.base import Store
-    from jupyter_mlops.store.blobs import BlobStore
+from jupyter_mlops.errors import InvalidInput
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -117,45 +112,6 @@ def limit_option(default: int | None = 50) -> Callable[[F], F]:
         )(func)
 
     return decorate
-
-
-def open_stores(store_url: str | None) -> tuple[Store, BlobStore]:
-    """Open the store (never creating one: the ``runs`` commands only read and edit existing runs) and its blobs.
-
-    Raises:
-        StoreUnavailable: no store there, not a database, unreachable.
-    """
-    from jupyter_mlops.config import load_settings
-    from jupyter_mlops.store import open_from_settings
-
-    settings = load_settings(store_url=store_url)
-    location = settings.store_location
-    if not location.exists():
-        raise StoreUnavailable(f"no store at {location.sqlite_path}: no runs recorded yet (or pass --store URL)")
-    return open_from_settings(settings, create=False)
-
-
-def newest_runs_without_sqlalchemy(store_url: str | None, limit: int | None, offset: int) -> Page[Run] | None:
-    """The unfiltered ``runs list`` page read straight from a SQLite file (see :mod:`jupyter_mlops.store.quick_list`).
-
-    None when the store is not a current SQLite file: the caller then opens the store the usual way, which migrates
-    an older file or reports the problem in one line.
-
-    Raises:
-        StoreUnavailable: the file is not a SQLite database, or not our store (as opening the store would).
-    """
-    from jupyter_mlops.config import load_settings
-    from jupyter_mlops.store.files import check_sqlite_file
-    from jupyter_mlops.store.quick_list import newest_runs
-
-    settings = load_settings(store_url=store_url)
-    location = settings.store_location
-    path = location.sqlite_path
-    # URL options (`?mode=...`) change how SQLite opens the file: leave those to the full store.
-    if path is None or location.query or not path.exists():
-        return None
-    check_sqlite_file(path, create=False)
-    return newest_runs(path, limit=limit, offset=offset, stale_after=settings.stale_after)
 
 
 def stdin_is_terminal() -> bool:

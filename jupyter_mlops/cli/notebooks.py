@@ -35,33 +35,6 @@ def _split_ids(values: tuple[str, ...]) -> list[str]:
 
 # -- diff -------------------------------------------------------------------------------------------------------
 
-class _RunStores:
-    """Where run-id arguments are looked up: the run store, opened on first use and never created.
-
-    A mistyped file name must not leave an empty run store behind.
-    """
-
-    def __init__(self, store_url: str | None) -> None:
-        self._url = store_url
-        self._opened: tuple[Any, Any] | None = None
-
-    @property
-    def store(self) -> Any:
-        if self._opened is None:
-            from jupyter_mlops.cli._options import open_stores
-
-            self._opened = open_stores(self._url)
-        return self._opened[0]
-
-    @property
-    def blobs(self) -> Any:
-        return self._opened[1] if self._opened is not None else None
-
-    def close(self) -> None:
-        if self._opened is not None:
-            self._opened[0].close()
-
-
 @click.command("diff")
 @click.argument("a")
 @click.argument("b")
@@ -95,7 +68,10 @@ def diff(a: str, b: str, outputs: bool, sources_only: bool, metadata: bool, fmt:
     from jupyter_mlops.notebooks.diff.render import render_html, render_terminal
 
     options = DiffOptions(outputs=outputs, sources_only=sources_only, metadata=metadata)
-    runs, sides, failed = _RunStores(store_url), [], False
+    from jupyter_mlops.app.workspace import Workspace
+
+    # Opened only when an argument is a run, and never created: a mistyped file name leaves no store behind.
+    runs, sides, failed = Workspace.from_url(store_url), [], False
     try:
         for ref in (a, b):  # both notebooks are read, so that one call reports every unreadable file
             try:

@@ -1,7 +1,8 @@
 """``jupyter-mlops runs``: list, show, compare, tag, note, delete and export runs.
 
-A thin face: each command parses its options, calls the store or :func:`jupyter_mlops.compare.compare_runs`, and
-draws the result with :mod:`jupyter_mlops.render`. Errors are ``MlopsError`` subclasses that ``cli.main`` turns
+A thin face: each command parses its options, calls a use case of :mod:`jupyter_mlops.app` over a
+:class:`~jupyter_mlops.app.workspace.Workspace` (never creating a store), and draws the result with
+:mod:`jupyter_mlops.render`. Errors are ``MlopsError`` subclasses that ``cli.main`` turns
 into one line and an exit code. JSON output is stable and documented in ``docs/compare-json.md``. Heavy modules
 (the store, rich) are imported inside the commands so ``runs list`` starts fast.
 """
@@ -15,22 +16,18 @@ from typing import Any
 
 import click
 
+from jupyter_mlops.app.workspace import Workspace
 from jupyter_mlops.cli._options import (
     filter_option,
     format_option,
     limit_option,
-    newest_runs_without_sqlalchemy,
     non_negative,
-    open_stores,
     sort_option,
     stdin_is_terminal,
     store_option,
 )
 from jupyter_mlops.errors import InvalidInput, NotFound
 from jupyter_mlops.render.safe import terminal_text
-
-#: Version tag of the ``runs export`` document.
-EXPORT_FORMAT = "jupyter-mlops.run/1"
 
 
 def _json_out(data: Any) -> None:
@@ -45,17 +42,6 @@ def _console() -> Any:
     # Piped output gets a wide, fixed width so tables are not squeezed to 80 columns.
     width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
     return Console(highlight=False, width=width)
-
-
-def _load_blob(blobs: Any, digest: str | None) -> Any:
-    from jupyter_mlops.errors import MlopsError
-
-    if not digest:
-        return None
-    try:
-        return blobs.get_json(digest)
-    except (MlopsError, OSError, ValueError):
-        return None
 
 
 @click.group("runs")
@@ -92,13 +78,10 @@ def list_runs(
       jupyter-mlops runs list --format csv --limit 1000 > runs.csv
     """
     from jupyter_mlops import render
+    from jupyter_mlops.app.runs import list_runs
 
-    # The plain listing skips importing SQLAlchemy (most of a cold start) when the store is a current SQLite file.
-    page = None if filter_text or sort else newest_runs_without_sqlalchemy(store_url, limit, offset)
-    if page is None:
-        store, _ = open_stores(store_url)
-        with store:
-            page = store.search_runs(filter_text, order_by=list(sort), limit=limit, offset=offset)
+    with Workspace.from_url(store_url) as workspace:
+        page = list_runs(workspace, filter_text, sort, limit=limit, offset=offset)
     if fmt == "json":
         _json_out({"runs": [r.to_dict() for r in page.items], "total": page.total, "offset": offset, "limit": limit})
     elif fmt == "csv":
@@ -125,16 +108,15 @@ def show(run_ref: str, store_url: str | None, fmt: str) -> None:
       jupyter-mlops runs show 3f2a --format json
     """
     from jupyter_mlops import render
+    from jupyter_mlops.app.runs import show_run
 
-    store, blobs = open_stores(store_url)
-    with store:
-        run = store.get_run(store.resolve_run(run_ref))
-    env = _load_blob(blobs, run.env_hash)
+    with Workspace.from_url(store_url) as workspace:
+        detail = show_run(workspace, run_ref)
     if fmt == "json":
-        _json_out({"run": run.to_dict(), "env": env, "code": _load_blob(blobs, run.code_hash)})
+        _json_out({"run": detail.run.to_dict(), "env": detail.env, "code": detail.code})
         return
     console = _console()
-    for item in render.run_renderables(run, env if isinstance(env, dict) else None):
+    for item in render.run_renderables(detail.run, detail.env):
         console.print(item)
 
 
@@ -168,21 +150,16 @@ def compare(
       jupyter-mlops runs compare baseline tuned --format markdown > comparison.md
     """
     from jupyter_mlops import render
-    from jupyter_mlops.compare import compare_runs, last_run_ids
+    from jupyter_mlops.app.compare import compare_runs
+    from jupyter_mlops.app.runs import choose_runs
 
-    if run_refs and last is not None:
-        raise InvalidInput("give runs or --last N, not both")
-    if not run_refs and last is None:
-        raise InvalidInput("name the runs to compare (RUN RUN ...) or use --last N")
-    if filter_text and last is None:
-        raise InvalidInput("--filter works with --last N; name runs directly otherwise")
-    store, blobs = open_stores(store_url)
-    with store:
-        refs = last_run_ids(store, last, filter_text) if last is not None else list(run_refs)
-        if not refs:
+    with Workspace.from_url(store_url) as workspace:
+        ids = choose_runs(workspace, run_refs, last, filter_text)
+        if not ids:
             # exit 1 like an unknown run (docs/cli.md): the input was fine, the runs are not there
             raise NotFound(f"no runs match {filter_text!r}" if filter_text else "no runs to compare yet")
-        comparison = compare_runs(store, blobs, refs, all_values=all_values)
+        # The comparison only (ADR-041): chart specs are for views that draw them; the REST reply carries them.
+        comparison = compare_runs(workspace.store, workspace.blobs, ids, all_values=all_values)
     if fmt == "table" and output is None:
         console = _console()
         for item in render.comparison_renderables(comparison):
@@ -227,14 +204,11 @@ def tag(run_ref: str, tags: tuple[str, ...], remove: bool, store_url: str | None
     cleaned = [t.strip() for t in tags]
     if any(not t for t in cleaned):
         raise InvalidInput("tags must not be empty")
-    from jupyter_mlops.tracking.edits import edit_run
+    from jupyter_mlops.app.runs import edit_run
 
-    store, _ = open_stores(store_url)
-    with store:
-        run_id = store.resolve_run(run_ref)
-        changes = {"remove_tags": cleaned} if remove else {"add_tags": cleaned}
-        now = edit_run(store, run_id, redact=_redact_setting(store_url), **changes).tags
-    click.echo(f"{run_id[:8]} tags: {terminal_text(', '.join(now)) or '(none)'}")
+    with Workspace.from_url(store_url) as workspace:
+        run = edit_run(workspace, run_ref, remove_tags=cleaned if remove else (), add_tags=() if remove else cleaned)
+    click.echo(f"{run.id[:8]} tags: {terminal_text(', '.join(run.tags)) or '(none)'}")
 
 
 @runs.command("note")
@@ -252,20 +226,11 @@ def note(run_ref: str, text: str, append: bool, store_url: str | None) -> None:
     """
     if text == "-":
         text = sys.stdin.read().rstrip("\n")
-    from jupyter_mlops.tracking.edits import edit_run
+    from jupyter_mlops.app.runs import edit_run
 
-    store, _ = open_stores(store_url)
-    with store:
-        run_id = store.resolve_run(run_ref)
-        edit_run(store, run_id, note=text, append_note=append, redact=_redact_setting(store_url))
-    click.echo(f"{run_id[:8]} note saved")
-
-
-def _redact_setting(store_url: str | None) -> bool:
-    # Secrets in edits are masked like a tracked run's, unless the project set `redact = false`.
-    from jupyter_mlops.config import load_settings
-
-    return load_settings(store_url=store_url).redact
+    with Workspace.from_url(store_url) as workspace:
+        run = edit_run(workspace, run_ref, note=text, append_note=append)
+    click.echo(f"{run.id[:8]} note saved")
 
 
 @runs.command("delete")
@@ -282,20 +247,17 @@ def delete(run_refs: tuple[str, ...], yes: bool, store_url: str | None) -> None:
       jupyter-mlops runs delete 3f2a 9c41
       jupyter-mlops runs delete old-baseline --yes
     """
-    from jupyter_mlops.compare import resolve_runs
+    from jupyter_mlops.app.runs import delete_runs, find_runs
 
-    store, _ = open_stores(store_url)
-    with store:
-        ids = resolve_runs(store, run_refs)
-        names = [store.get_run(run_id).name for run_id in ids]
+    with Workspace.from_url(store_url) as workspace:
+        chosen = find_runs(workspace, run_refs)
         if not yes:
             if not stdin_is_terminal():
-                raise InvalidInput(f"refusing to delete {len(ids)} run(s) without confirmation; pass --yes")
-            listing = ", ".join(f"{terminal_text(n)} ({i[:8]})" for n, i in zip(names, ids, strict=True))
-            click.confirm(f"Delete {len(ids)} run(s): {listing}?", abort=True)
-        for run_id in ids:
-            store.delete_run(run_id)
-    click.echo(f"Deleted {len(ids)} run(s).")
+                raise InvalidInput(f"refusing to delete {len(chosen)} run(s) without confirmation; pass --yes")
+            listing = ", ".join(f"{terminal_text(run.name)} ({run.id[:8]})" for run in chosen)
+            click.confirm(f"Delete {len(chosen)} run(s): {listing}?", abort=True)
+        deleted = delete_runs(workspace, [run.id for run in chosen])
+    click.echo(f"Deleted {deleted} run(s).")
 
 
 @runs.command("export")
@@ -309,22 +271,9 @@ def export(run_ref: str, output: str | None, store_url: str | None) -> None:
     Examples:
       jupyter-mlops runs export tuned -o tuned.json
     """
+    from jupyter_mlops.app.runs import export_run
     from jupyter_mlops.comparing.model import json_safe
 
-    store, blobs = open_stores(store_url)
-    with store:
-        run = store.get_run(store.resolve_run(run_ref))
-        metrics = {k: [m.to_dict() for m in store.metric_history(run.id, k)] for k in sorted(run.metrics)}
-        params = {
-            k: [{"value": p.value, "source": p.source} for p in store.param_history(run.id, k)]
-            for k in sorted(run.params)
-        }
-    document = {
-        "format": EXPORT_FORMAT,
-        "run": run.to_dict(),
-        "metric_history": metrics,
-        "param_history": params,
-        "env": _load_blob(blobs, run.env_hash),
-        "code": _load_blob(blobs, run.code_hash),
-    }
+    with Workspace.from_url(store_url) as workspace:
+        document = export_run(workspace, run_ref)
     _write(json.dumps(json_safe(document), indent=2, ensure_ascii=False, allow_nan=False), output)

@@ -2,7 +2,7 @@
 
 :func:`build_comparison` turns already-loaded :class:`RunSnapshot` objects into a :class:`Comparison`, section by
 section in the order that answers the question: params → code → data → environment → metrics → flags. It never
-touches a store; :func:`jupyter_mlops.compare.compare_runs` loads the snapshots and calls it. Rendering lives in
+touches a store; :func:`jupyter_mlops.app.compare.compare_runs` loads the snapshots and calls it. Rendering lives in
 :mod:`jupyter_mlops.render`.
 """
 

@@ -1,7 +1,7 @@
 """Pure builders of the comparison sections: params, data, environment, metrics, flags.
 
 Each builder takes runs (or snapshots) baseline first and returns rows in a stable order (sorted by key/name).
-Nothing here touches a store; :func:`jupyter_mlops.compare.compare_runs` loads the inputs.
+Nothing here touches a store; :func:`jupyter_mlops.app.compare.compare_runs` loads the inputs.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from jupyter_mlops.charts import run_labels
 from jupyter_mlops.comparing import Comparison, DataChange
+from jupyter_mlops.comparing.charts import run_labels
 from jupyter_mlops.render.formatting import (
     describe_flags,
     format_duration,

@@ -42,15 +42,15 @@ def load_jupyter_server_extension(server_app: Any) -> None:
     Args:
         server_app: the running ``jupyter_server.serverapp.ServerApp``.
     """
+    from jupyter_mlops.app.workspace import Workspace
     from jupyter_mlops.server.handlers import setup_handlers
     from jupyter_mlops.server.service import MlopsService
-    from jupyter_mlops.store import open_from_settings
     from jupyter_mlops.store.engine import redact_url
 
     config = ServerConfig(config=server_app.config)
     settings = load_settings(store_url=config.store_url or None, blobs_url=config.blobs_url or None,
                              start=server_app.root_dir)
-    service = MlopsService(settings, open_from_settings, workers=config.workers)
+    service = MlopsService(Workspace.from_settings(settings), workers=config.workers)
     if service.store_exists():
         try:
             service.get_store()

@@ -1,10 +1,10 @@
 """REST handlers of the Experiments sidebar, under ``<base_url>/jupyter-mlops/api/``.
 
-Handlers are thin: parse with :mod:`.schemas`, call the same store/compare/chart functions as the CLI, serialise
-with :mod:`.schemas`. Every verb is ``@tornado.web.authenticated`` and ``@authorized`` (jupyter_server's
-authorizer, resource ``jupyter_mlops``); PATCH is XSRF-checked by ``APIHandler`` itself. Errors are translated
-in exactly one place, :meth:`BaseHandler.write_error`. Blocking store calls run on a small thread pool so a slow
-database never stalls the server's event loop.
+Handlers are thin: parse with :mod:`.schemas`, call the same :mod:`jupyter_mlops.app` use cases as the CLI over
+the service's workspace, serialise with :mod:`.schemas`. Every verb is ``@tornado.web.authenticated`` and
+``@authorized`` (jupyter_server's authorizer, resource ``jupyter_mlops``); PATCH is XSRF-checked by ``APIHandler``
+itself. Errors are translated in exactly one place, :meth:`BaseHandler.write_error`. Blocking store calls run on a
+small thread pool so a slow database never stalls the server's event loop.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from jupyter_server.utils import url_path_join
 from tornado.ioloop import IOLoop
 
 from jupyter_mlops import _version
+from jupyter_mlops.app import compare, runs
 from jupyter_mlops.errors import InvalidInput, MlopsError, NotFound, http_status
 from jupyter_mlops.server import schemas
 from jupyter_mlops.server.service import MlopsService
@@ -37,8 +38,12 @@ class BaseHandler(APIHandler):
 
     @property
     def service(self) -> MlopsService:
-        """The service built once at extension load (store, blobs, thread pool)."""
+        """The service built once at extension load (workspace, thread pool)."""
         return self.settings[SETTINGS_KEY]  # type: ignore[no-any-return]
+
+    async def use(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a use case of :mod:`jupyter_mlops.app` over the service's workspace, off the event loop."""
+        return await self.call(fn, self.service.workspace, *args)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking store/compare call on the service's thread pool."""
@@ -100,8 +105,7 @@ class RunsHandler(BaseHandler):
     async def get(self) -> None:
         """Reply with a page of runs matching the filter."""
         q = schemas.parse_runs_query({k: self.query(k) for k in ("filter", "sort", "limit", "offset")})
-        store = await self.call(self.service.get_store)
-        page = await self.call(lambda: store.search_runs(q.filter, q.order_by, q.limit, q.offset))
+        page = await self.use(runs.list_runs, q.filter, q.order_by, q.limit, q.offset)
         self.reply(schemas.runs_page_json(page))
 
 
@@ -113,8 +117,8 @@ class RunHandler(BaseHandler):
     async def get(self, ref: str) -> None:
         """Reply with the run, its environment snapshot and its executed code."""
         run_ref = schemas.parse_run_ref(ref)
-        run, env, code = await self.call(self.service.run_detail, run_ref)
-        self.reply(schemas.run_detail_json(run, env, code))
+        detail = await self.use(runs.show_run, run_ref)
+        self.reply(schemas.run_detail_json(detail.run, detail.env, detail.code))
 
     @tornado.web.authenticated
     @authorized
@@ -122,7 +126,7 @@ class RunHandler(BaseHandler):
         """Apply a validated patch and reply with the updated run."""
         run_ref = schemas.parse_run_ref(ref)
         patch = schemas.parse_run_patch(self.request.body)
-        run = await self.call(self.service.patch_run, run_ref, patch)
+        run = await self.use(lambda ws: runs.edit_run(ws, run_ref, tags=patch.tags, note=patch.note, name=patch.name))
         self.reply({"run": schemas.run_json(run)})
 
 
@@ -135,7 +139,7 @@ class MetricHistoryHandler(BaseHandler):
         """Reply with the metric's history (by step)."""
         run_ref = schemas.parse_run_ref(ref)
         metric_key = schemas.parse_metric_key(key)
-        points = await self.call(self.service.metric_history, run_ref, metric_key)
+        points = await self.use(runs.metric_history, run_ref, metric_key)
         self.reply(schemas.metric_history_json(metric_key, points))
 
 
@@ -151,7 +155,8 @@ class CompareHandler(BaseHandler):
         self.reply(await self.call(self._compare_text, ids))
 
     def _compare_text(self, ids: list[str]) -> bytes:
-        return encode(schemas.compare_json(*self.service.compare(ids)))
+        answer = compare.compare(self.service.workspace, ids)
+        return encode(schemas.compare_json(answer.comparison.to_dict(), answer.history_charts, answer.params_charts))
 
 
 class DiffHandler(BaseHandler):

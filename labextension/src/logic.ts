@@ -356,7 +356,7 @@ export function sharedNames(runs: Iterable<Pick<Mlops.IRun, 'name'>>): Set<strin
 
 /**
  * Display labels of compared runs: the name, plus the short id where names repeat (`classifier (3f2a9c1e)`),
- * the same labels the server's charts use (`jupyter_mlops.charts.run_labels`).
+ * the same labels the server's charts use (`jupyter_mlops.comparing.charts.run_labels`).
  */
 export function runLabels(runs: Pick<Mlops.IRun, 'id' | 'name'>[]): Map<string, string> {
   const shared = sharedNames(runs);

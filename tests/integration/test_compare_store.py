@@ -7,8 +7,9 @@ import json
 import pytest
 from compare_data import STEPS, populate
 
-from jupyter_mlops import charts
-from jupyter_mlops.compare import compare_runs, last_run_ids, metric_histories
+from jupyter_mlops.app.compare import compare_runs, metric_histories
+from jupyter_mlops.app.runs import last_run_ids
+from jupyter_mlops.comparing import charts
 from jupyter_mlops.errors import Conflict, InvalidInput, NotFound
 
 

@@ -9,6 +9,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import jupyter_mlops as mlops
+from jupyter_mlops.app import runs as app_runs
 from jupyter_mlops.store import open_store
 from jupyter_mlops.tracking import context, fluent
 
@@ -134,6 +135,19 @@ def test_list_show_compare(ip, capsys):
     assert "No runs match" in capsys.readouterr().out
 
 
+def test_compare_last_n_takes_a_filter_as_the_cli_does(ip, capsys):
+    for lr in (0.1, 0.2, 0.3):
+        run(ip, f"%track start lr{lr} --no-auto")
+        run(ip, f"%track metric auc={lr + 0.5}")
+        run(ip, "%track stop")
+    capsys.readouterr()
+    assert run(ip, "%track compare --last 5 --filter 'metrics.auc > 0.65'").success
+    out = capsys.readouterr().out
+    assert "lr0.2" in out and "lr0.3" in out and "lr0.1" not in out
+    assert run(ip, "%track compare --last 5 --filter 'metrics.auc > 0.75'").success
+    assert "a second run is needed to compare" in capsys.readouterr().out
+
+
 def test_compare_with_one_run_shows_it_and_asks_for_a_second(ip, capsys):
     # The first Run All of the README's notebook ends in `%track compare --last 2` with one run in the store.
     result = run(ip, "%track compare --last 2")
@@ -162,6 +176,9 @@ def test_compare_with_one_run_shows_it_and_asks_for_a_second(ip, capsys):
         ("%track show no-such-run", "no run matches"),
         ("%track compare no-such-run other", "no run matches"),
         ("%track compare", "usage: %track compare"),
+        ("%track compare a b --filter 'x = 1'", "--filter works with --last N"),
+        ("%track compare --last 0", "--last needs a positive number of runs, got 0"),
+        ("%track list --limit 0", "--limit must be a positive number"),
         ("%track metric auc", "expected NAME=VALUE"),
         ("%track start --bogus-flag", "unrecognized arguments"),
         ("%track start 'unclosed", "cannot read the %track line"),
@@ -246,10 +263,10 @@ def test_bad_arguments_during_a_run_are_one_line_and_store_nothing(ip, capsys, s
 
 
 def test_an_unexpected_error_is_one_line_unless_debugging(ip, capsys, monkeypatch):
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("first line of a bug\nsecond line")
 
-    monkeypatch.setattr(fluent, "runs", broken)  # stands in for a bug below the magic
+    monkeypatch.setattr(app_runs, "list_runs", broken)  # stands in for a bug below the magic
     err = one_line_error(ip, capsys, "%track list")
     assert "%track list: internal error: RuntimeError: first line of a bug" in err and "second line" not in err
     assert "JUPYTER_MLOPS_DEBUG=1" in err

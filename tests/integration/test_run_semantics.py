@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from kernel_session import KernelSession, notebook, save
 
-from jupyter_mlops.compare import compare_runs
+from jupyter_mlops.app.compare import compare_runs
 from jupyter_mlops.store import open_store
 from jupyter_mlops.store.blobs import BlobStore
 

@@ -13,7 +13,8 @@ from urllib.parse import quote
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from jupyter_mlops import _version, charts
+from jupyter_mlops import _version
+from jupyter_mlops.comparing import charts
 from jupyter_mlops.entities import Metric
 from jupyter_mlops.store import open_store
 

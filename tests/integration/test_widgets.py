@@ -15,6 +15,7 @@ from nbclient import NotebookClient
 
 from jupyter_mlops.store import open_store
 from jupyter_mlops.store.blobs import BlobStore
+from jupyter_mlops.widgets import compare_widget
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 VEGA = "application/vnd.vegalite.v5+json"
@@ -60,10 +61,36 @@ def test_compare_widget_state_in_a_real_kernel(tmp_path, monkeypatch):
     for expected in ("optimizer", "0.05", "income", "int64→float64", "numpy", "bumped", "+lr = 0.05",
                      "plot(history)", "out of order", 'class="best"'):
         assert expected in html, expected
-    (output,) = by_name["OutputModel"]
-    specs = [o["data"][VEGA] for o in output["outputs"] if VEGA in o.get("data", {})]
-    titles = {s.get("title") for s in specs}
-    assert {"auc", "loss"} <= titles
+    # Two outputs: the history charts, and the params chart of the metric picked in "Params vs".
+    outputs = [[o["data"][VEGA] for o in m["outputs"] if VEGA in o.get("data", {})] for m in by_name["OutputModel"]]
+    (specs,) = [specs for specs in outputs if len(specs) == 2]
+    (params_specs,) = [specs for specs in outputs if len(specs) == 1]
+    assert [s.get("title") for s in specs] == ["auc", "loss"]
+    (picker,) = by_name["DropdownModel"]
+    assert picker["description"] == "Params vs" and picker["_options_labels"] == ["auc", "loss"]
+    assert params_specs[0]["description"] == "Params against auc"  # lr and depth differ: parallel coordinates
     loss = next(s for s in specs if s.get("title") == "loss")
     assert {r["run"] for r in loss["data"]["values"]} == {"baseline", "tuned", "wide"}
-    json.dumps(specs, allow_nan=False)
+    json.dumps(specs + params_specs, allow_nan=False)
+
+
+def _html(widget) -> str:
+    """Every HTML string in a widget tree."""
+    own = [widget.value] if hasattr(widget, "value") and isinstance(widget.value, str) else []
+    return "\n".join(own + [_html(child) for child in getattr(widget, "children", ())])
+
+
+def test_compare_widget_of_one_run_shows_it_and_asks_for_a_second(tmp_path):
+    # The first Run All of a notebook that ends in a comparison has one run: the widget raised InvalidInput.
+    with open_store(f"sqlite:///{tmp_path / 'mlops.db'}") as store:
+        blobs = BlobStore(tmp_path / "blobs")
+        ids = populate(store, blobs)
+        view = compare_widget(["tuned"], store=store, blobs=blobs)
+        nothing = compare_widget([], store=store, blobs=blobs)
+
+    html = _html(view)
+    assert "a second run is needed to compare" in html
+    for expected in ("tuned", "0.05", "optimizer", "data/train.csv", "101 rows", "2.0.0"):  # params, data, env
+        assert expected in html, expected
+    assert ids["tuned"][:8] in html and ids["baseline"][:8] not in html and ids["wide"][:8] not in html
+    assert "No runs to compare yet" in _html(nothing)

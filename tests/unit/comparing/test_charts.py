@@ -1,11 +1,11 @@
-"""Vega-Lite specs from entities (jupyter_mlops.charts)."""
+"""Vega-Lite specs from entities (jupyter_mlops.comparing.charts)."""
 
 from __future__ import annotations
 
 import json
 import math
 
-from jupyter_mlops import charts
+from jupyter_mlops.comparing import charts
 from jupyter_mlops.entities import Metric, Run, RunStatus
 
 

@@ -1,0 +1,197 @@
+"""Compare runs: one answer (the comparison and its charts) for the CLI, the REST API, the magic and the widget.
+
+:func:`compare_runs` loads runs and their code/environment snapshots and returns a
+:class:`~jupyter_mlops.comparing.Comparison` (pure data; ``to_dict()`` is the JSON documented in
+``docs/compare-json.md``). :func:`comparison_charts` composes the Vega-Lite charts every face shows beside it, and
+:func:`compare` returns both. The pure building blocks (model, sections, chart specs) live in
+:mod:`jupyter_mlops.comparing`; presentation lives in :mod:`jupyter_mlops.render`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from jupyter_mlops.app.runs import read_json_blob, resolve_runs
+from jupyter_mlops.comparing import Comparison, RunSnapshot, build_comparison, charts
+from jupyter_mlops.entities import Metric, Run
+from jupyter_mlops.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from jupyter_mlops.app.workspace import Workspace
+    from jupyter_mlops.store.base import Store
+
+__all__ = [
+    "MAX_PARAM_AXES",
+    "CompareAnswer",
+    "compare",
+    "compare_runs",
+    "comparison_charts",
+    "load_snapshots",
+    "metric_histories",
+]
+
+#: Params shown as axes of the parallel-coordinates chart; more than this is unreadable.
+MAX_PARAM_AXES = 8
+
+
+def load_snapshots(store: Store, blobs: Any, run_refs: Sequence[str]) -> list[RunSnapshot]:
+    """Load runs with their executed-code and environment snapshots (each blob read once).
+
+    Args:
+        store: the run store.
+        blobs: the blob store (``get_json(hash)``), or None to compare without code and environment.
+        run_refs: run ids, unique id prefixes or unique names; duplicates are dropped.
+
+    Raises:
+        NotFound: a run does not exist.
+        Conflict: a reference is ambiguous.
+    """
+    cache: dict[str, Any] = {}
+    ids = resolve_runs(store, run_refs)
+    snapshots = []
+    for run in _load_runs(store, ids):
+        snapshots.append(
+            RunSnapshot(run, read_json_blob(blobs, run.code_hash, cache), read_json_blob(blobs, run.env_hash, cache))
+        )
+    return snapshots
+
+
+def _load_runs(store: Store, ids: Sequence[str]) -> list[Run]:
+    # One search loads every run with its children in a few batched queries; get_run per id costs ~7 queries
+    # each. Ids come from resolve_run (the store's own ids), so quoting them as filter strings is safe.
+    if not ids:
+        return []
+    quoted = ", ".join(json.dumps(run_id) for run_id in ids)
+    found = {run.id: run for run in store.search_runs(filter=f"id in ({quoted})", limit=len(ids)).items}
+    return [found[run_id] if run_id in found else store.get_run(run_id) for run_id in ids]
+
+
+def compare_runs(store: Store, blobs: Any, run_ids: Sequence[str], *, all_values: bool = False) -> Comparison:
+    """Compare runs; the first one is the baseline.
+
+    Args:
+        store: the run store.
+        blobs: its blob store (or None: code and environment sections stay empty).
+        run_ids: two or more runs: ids, unique prefixes or unique names.
+        all_values: list unchanged params, data inputs, packages and flags too (metrics are always all listed).
+
+    Returns:
+        The :class:`Comparison`; ``to_dict()`` gives the documented JSON.
+
+    Raises:
+        InvalidInput: fewer than two distinct runs were given.
+        NotFound: a run does not exist.
+        Conflict: a reference is ambiguous.
+    """
+    if isinstance(run_ids, str):
+        run_ids = [run_ids]
+    snapshots = load_snapshots(store, blobs, run_ids)
+    if len(snapshots) < 2:
+        raise InvalidInput(f"compare needs at least two runs, found {len(snapshots)}")
+    return build_comparison(snapshots, all_values=all_values)
+
+
+def metric_histories(
+    store: Store, runs: Comparison | Sequence[str], keys: Iterable[str] | None = None
+) -> dict[str, dict[str, list[Metric]]]:
+    """Metric histories for charts: ``{key: {run_id: [Metric, ...]}}``.
+
+    Args:
+        store: the run store.
+        runs: a comparison (its runs are used as loaded) or full run ids.
+        keys: metric keys to load; default every key any of the runs logged.
+
+    Raises:
+        NotFound: a run does not exist.
+
+    Example:
+        ``charts.metric_charts(metric_histories(store, comparison), charts.run_labels(comparison.runs))``
+        gives one Vega-Lite spec per metric key (:func:`comparison_charts` is what the compare views show).
+    """
+    loaded = list(runs.runs) if isinstance(runs, Comparison) else _load_runs(store, list(runs))
+    wanted = sorted({k for run in loaded for k in run.metrics}) if keys is None else list(keys)
+    # One query for every (run, key) pair instead of one per pair; runs that never logged a key are skipped.
+    found = store.metric_histories([run.id for run in loaded], wanted)
+    out: dict[str, dict[str, list[Metric]]] = {}
+    for key in wanted:
+        series = {run.id: found.get((run.id, key), []) for run in loaded if key in run.metrics}
+        if series:
+            out[key] = series
+    return out
+
+
+@dataclass(frozen=True)
+class CompareAnswer:
+    """A comparison with the charts drawn beside it.
+
+    Attributes:
+        comparison: the :class:`Comparison` (``to_dict()`` is the documented JSON).
+        history_charts: ``{metric key: Vega-Lite spec}``, the metric over steps, one line per run.
+        params_charts: ``{metric key: Vega-Lite spec}``, the differing params against that metric.
+    """
+
+    comparison: Comparison
+    history_charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    params_charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def compare(
+    workspace: Workspace, run_ids: Sequence[str], *, all_values: bool = False, one_run_ok: bool = False
+) -> CompareAnswer:
+    """Compare runs (the first is the baseline) and compose their charts: what every compare view shows.
+
+    Args:
+        workspace: the project's stores.
+        run_ids: ids, unique prefixes or unique names.
+        all_values: list unchanged params, data inputs, packages and flags too.
+        one_run_ok: answer for a single run too (its own values, nothing to compare against), for the notebook
+            views, where the first Run All of a notebook ending in a comparison has one run so far.
+
+    Raises:
+        InvalidInput: fewer than two distinct runs were given (fewer than one with ``one_run_ok``).
+        NotFound: a run does not exist.
+        Conflict: a reference is ambiguous.
+    """
+    store = workspace.store
+    snapshots = load_snapshots(store, workspace.blobs, [run_ids] if isinstance(run_ids, str) else run_ids)
+    if len(snapshots) < (1 if one_run_ok else 2):
+        raise InvalidInput(f"compare needs at least two runs, found {len(snapshots)}")
+    comparison = build_comparison(snapshots, all_values=all_values)
+    history, params = comparison_charts(store, comparison)
+    return CompareAnswer(comparison, history, params)
+
+
+def comparison_charts(
+    store: Store, comparison: Comparison
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The charts of a comparison: ``(history charts, params charts)``, each keyed by metric (ADR-041).
+
+    History charts: one per metric that some run logged more than once. A metric logged once per run is a single
+    dot per run, which the metrics table already says in full. Each carries at most
+    :data:`jupyter_mlops.comparing.charts.MAX_POINTS` points per run (LTTB-downsampled, shape and peaks kept).
+
+    Params charts: one per metric, a parallel-coordinates view of the differing params (at most
+    :data:`MAX_PARAM_AXES`) against it, or a scatter of the param against the metric when only one param
+    differs; none when no param differs.
+    """
+    labels = charts.run_labels(comparison.runs)
+    series = {k: v for k, v in metric_histories(store, comparison).items() if any(len(h) > 1 for h in v.values())}
+    # The default budget (MAX_POINTS), not COMPACT_MAX_POINTS: measured over HTTP with 10 runs x 1,000 steps,
+    # downsampling to 500 cost more time than the smaller reply saved (docs/benchmarks/server.md).
+    history = charts.metric_charts(series, labels)
+    axes = [row.key for row in comparison.params if row.differs][:MAX_PARAM_AXES]
+    if not axes:
+        return history, {}
+    keys = sorted({key for run in comparison.runs for key in run.metrics})
+    return history, {key: _params_chart(comparison.runs, axes, key) for key in keys}
+
+
+def _params_chart(runs: Sequence[Run], axes: list[str], metric: str) -> dict[str, Any]:
+    # One differing param: parallel coordinates would be two axes with nothing between them (the lab drew an
+    # empty box, issue 9 item 25); a scatter of that param against the metric says the same thing readably.
+    if len(axes) == 1:
+        return charts.params_vs_metric_spec(runs, axes[0], metric)
+    return charts.parallel_coordinates_spec(runs, axes, metric)

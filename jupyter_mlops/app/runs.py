@@ -1,0 +1,277 @@
+"""Run use cases: list, show, edit, delete, export, and choosing which runs a command means.
+
+Each function is one behaviour over a :class:`~jupyter_mlops.app.workspace.Workspace`, written once for the CLI,
+the REST API, the magics and the widget; faces parse their input, call these, and format what they return.
+:func:`read_json_blob` is the one reader of the JSON snapshots (executed code, environment) kept in the blob store.
+Nothing heavy is imported at module level: ``jupyter-mlops runs list`` must start fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from jupyter_mlops.errors import InvalidInput, MlopsError
+
+if TYPE_CHECKING:
+    from jupyter_mlops.app.workspace import Workspace
+    from jupyter_mlops.entities import Metric, Page, Run
+    from jupyter_mlops.store.base import Store
+
+#: Version tag of the ``runs export`` document.
+EXPORT_FORMAT = "jupyter-mlops.run/1"
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "RunDetail",
+    "choose_runs",
+    "delete_runs",
+    "edit_run",
+    "export_run",
+    "find_runs",
+    "last_run_ids",
+    "list_runs",
+    "metric_history",
+    "read_json_blob",
+    "resolve_runs",
+    "show_run",
+]
+
+
+def read_json_blob(blobs: Any, digest: str | None, cache: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """A JSON snapshot (executed code, environment) from the blob store, or None when it is not there.
+
+    A missing, unreadable or malformed snapshot must not fail the page or comparison around it: that panel or
+    section is simply unavailable. Snapshots are JSON objects; anything else counts as malformed.
+
+    Args:
+        blobs: the blob store (``get_json(digest)``), or None.
+        digest: the snapshot's content hash, or None when the run has none.
+        cache: digests already read (runs often share an environment), filled in here.
+    """
+    if not digest or blobs is None:
+        return None
+    if cache is not None and digest in cache:
+        return cache[digest]  # type: ignore[no-any-return]
+    try:
+        value = blobs.get_json(digest)
+    except (MlopsError, OSError, ValueError, json.JSONDecodeError):
+        value = None
+    snapshot = value if isinstance(value, dict) else None
+    if cache is not None:
+        cache[digest] = snapshot
+    return snapshot
+
+
+# -- choosing runs ----------------------------------------------------------------------------------------------
+
+
+def resolve_runs(store: Store, refs: Iterable[str]) -> list[str]:
+    """Turn ids, unique id prefixes or unique names into run ids, in order, without duplicates.
+
+    Raises:
+        NotFound: a reference matches no run.
+        Conflict: a reference is ambiguous.
+    """
+    ids: list[str] = []
+    for ref in refs:
+        run_id = store.resolve_run(str(ref).strip())
+        if run_id not in ids:
+            ids.append(run_id)
+    return ids
+
+
+def last_run_ids(store: Store, count: int, filter_text: str | None = None) -> list[str]:
+    """Ids of the ``count`` most recently started runs matching ``filter_text``, oldest first (the baseline).
+
+    Raises:
+        InvalidInput: ``count`` is less than 1.
+        FilterSyntaxError: ``filter_text`` is malformed.
+    """
+    if count < 1:
+        raise InvalidInput(f"--last needs a positive number of runs, got {count}")
+    page = store.search_runs(filter=filter_text, order_by=["start_time DESC"], limit=count)
+    return [run.id for run in reversed(page.items)]
+
+
+def choose_runs(
+    workspace: Workspace, refs: Sequence[str] = (), last: int | None = None, filter_text: str | None = None
+) -> list[str]:
+    """The runs a command means: ``RUN...`` (ids, unique prefixes, unique names) or ``--last N [--filter EXPR]``.
+
+    One rule for every face: name runs or give ``--last N``, not both and not neither; ``--filter`` narrows
+    ``--last``. Fewer runs than a command needs is the face's call (the CLI refuses; the first Run All of a
+    notebook shows the one run it has).
+
+    Returns:
+        Run ids in order, without duplicates; with ``--last`` the oldest first (the baseline); possibly empty.
+
+    Raises:
+        InvalidInput: both or neither of runs and ``--last``; ``--filter`` without ``--last``; ``--last`` < 1.
+        NotFound: a named run does not exist.
+        Conflict: a reference is ambiguous.
+        FilterSyntaxError: the filter is malformed.
+    """
+    if refs and last is not None:
+        raise InvalidInput("give runs or --last N, not both")
+    if not refs and last is None:
+        raise InvalidInput("name the runs (RUN RUN ...) or use --last N")
+    if filter_text and last is None:
+        raise InvalidInput("--filter works with --last N; name runs directly otherwise")
+    if last is not None:
+        return last_run_ids(workspace.store, last, filter_text)
+    return resolve_runs(workspace.store, refs)
+
+
+# -- reading ----------------------------------------------------------------------------------------------------
+
+
+def list_runs(
+    workspace: Workspace,
+    filter_text: str | None = None,
+    sort: Sequence[str] = (),
+    limit: int | None = 50,
+    offset: int = 0,
+) -> Page[Run]:
+    """One page of runs matching a filter, in the given order (default: newest first).
+
+    The plain listing of a SQLite store that is not open yet is read straight from the file, skipping the import
+    of SQLAlchemy (most of a cold ``jupyter-mlops runs list``; :mod:`jupyter_mlops.store.quick_list`).
+
+    Raises:
+        StoreUnavailable: no store, not a database, unreachable.
+        FilterSyntaxError: the filter is malformed.
+        InvalidInput: a sort key is unknown.
+    """
+    if not filter_text and not sort and not workspace.is_open:
+        page = _newest_runs_from_file(workspace, limit, offset)
+        if page is not None:
+            return page
+    return workspace.store.search_runs(filter_text, order_by=list(sort), limit=limit, offset=offset)
+
+
+def _newest_runs_from_file(workspace: Workspace, limit: int | None, offset: int) -> Page[Run] | None:
+    # None when the store is not a current SQLite file: the full store then migrates an older file or reports
+    # the problem in one line. URL options (`?mode=...`) change how SQLite opens the file: left to the full store.
+    from jupyter_mlops.store.files import check_sqlite_file
+    from jupyter_mlops.store.quick_list import newest_runs
+
+    location = workspace.settings.store_location
+    path = location.sqlite_path
+    if path is None or location.query or not path.exists():
+        return None
+    check_sqlite_file(path, create=False)
+    return newest_runs(path, limit=limit, offset=offset, stale_after=workspace.settings.stale_after)
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """A run with its environment and executed-code snapshots (None when not stored or unreadable)."""
+
+    run: Run
+    env: dict[str, Any] | None
+    code: dict[str, Any] | None
+
+
+def show_run(workspace: Workspace, ref: str) -> RunDetail:
+    """One run (id, unique prefix or unique name) with its snapshots.
+
+    Raises:
+        NotFound: no such run.
+        Conflict: the reference is ambiguous.
+    """
+    store = workspace.store
+    run = store.get_run(store.resolve_run(ref))
+    blobs = workspace.blobs
+    return RunDetail(run, read_json_blob(blobs, run.env_hash), read_json_blob(blobs, run.code_hash))
+
+
+def metric_history(workspace: Workspace, ref: str, key: str) -> list[Metric]:
+    """Every point of one metric of a run, by step."""
+    store = workspace.store
+    return store.metric_history(store.resolve_run(ref), key)
+
+
+def find_runs(workspace: Workspace, refs: Sequence[str]) -> list[Run]:
+    """The runs behind references, every one resolved before any is returned (for a confirmation prompt)."""
+    store = workspace.store
+    return [store.get_run(run_id) for run_id in resolve_runs(store, refs)]
+
+
+def export_run(workspace: Workspace, ref: str) -> dict[str, Any]:
+    """One run as a self-contained document: the run, full metric and param histories, environment, code.
+
+    The document is versioned (:data:`EXPORT_FORMAT`); serialise it with ``comparing.model.json_safe``.
+    """
+    store = workspace.store
+    run = store.get_run(store.resolve_run(ref))
+    metrics = {k: [m.to_dict() for m in store.metric_history(run.id, k)] for k in sorted(run.metrics)}
+    params = {
+        k: [{"value": p.value, "source": p.source} for p in store.param_history(run.id, k)] for k in sorted(run.params)
+    }
+    blobs = workspace.blobs
+    return {
+        "format": EXPORT_FORMAT,
+        "run": run.to_dict(),
+        "metric_history": metrics,
+        "param_history": params,
+        "env": read_json_blob(blobs, run.env_hash),
+        "code": read_json_blob(blobs, run.code_hash),
+    }
+
+
+# -- editing ----------------------------------------------------------------------------------------------------
+
+
+def edit_run(
+    workspace: Workspace,
+    ref: str,
+    *,
+    tags: Iterable[str] | None = None,
+    add_tags: Iterable[str] = (),
+    remove_tags: Iterable[str] = (),
+    note: str | None = None,
+    append_note: bool = False,
+    name: str | None = None,
+) -> Run:
+    """Edit a run's tags (a new full set, or tags to add or remove), note and name; return the run afterwards.
+
+    Secrets in the new values are masked like a tracked run's, unless the project set ``redact = false``.
+
+    Raises:
+        NotFound: no such run.
+        Conflict: the reference is ambiguous.
+        InvalidInput: a value is refused (see :func:`jupyter_mlops.tracking.edits.edit_run`).
+    """
+    from jupyter_mlops.tracking.edits import edit_run as apply_edits
+
+    store = workspace.store
+    return apply_edits(
+        store,
+        store.resolve_run(ref),
+        tags=tags,
+        add_tags=add_tags,
+        remove_tags=remove_tags,
+        note=note,
+        append_note=append_note,
+        name=name,
+        redact=workspace.settings.redact,
+    )
+
+
+def delete_runs(workspace: Workspace, run_ids: Sequence[str]) -> int:
+    """Delete runs (full ids) and everything logged to them; blobs stay, as runs may share them.
+
+    Returns:
+        How many runs were deleted.
+
+    Raises:
+        NotFound: a run does not exist (the ones before it are already deleted: resolve every reference first).
+    """
+    store = workspace.store
+    for run_id in run_ids:
+        store.delete_run(run_id)
+    return len(run_ids)
+
