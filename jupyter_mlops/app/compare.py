@@ -14,10 +14,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from jupyter_mlops.app.runs import read_json_blob, resolve_runs
+from jupyter_mlops.app.runs import resolve_runs
 from jupyter_mlops.comparing import Comparison, RunSnapshot, build_comparison, charts
 from jupyter_mlops.entities import Metric, Run
 from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.store.blobs import read_snapshot
 
 if TYPE_CHECKING:
     from jupyter_mlops.app.workspace import Workspace
@@ -54,7 +55,7 @@ def load_snapshots(store: Store, blobs: Any, run_refs: Sequence[str]) -> list[Ru
     snapshots = []
     for run in _load_runs(store, ids):
         snapshots.append(
-            RunSnapshot(run, read_json_blob(blobs, run.code_hash, cache), read_json_blob(blobs, run.env_hash, cache))
+            RunSnapshot(run, read_snapshot(blobs, run.code_hash, cache), read_snapshot(blobs, run.env_hash, cache))
         )
     return snapshots
 

@@ -2,18 +2,19 @@
 
 Each function is one behaviour over a :class:`~jupyter_mlops.app.workspace.Workspace`, written once for the CLI,
 the REST API, the magics and the widget; faces parse their input, call these, and format what they return.
-:func:`read_json_blob` is the one reader of the JSON snapshots (executed code, environment) kept in the blob store.
+:func:`~jupyter_mlops.store.blobs.read_snapshot` (the one reader of the JSON snapshots kept in the blob store)
+fills the run details and exports.
 Nothing heavy is imported at module level: ``jupyter-mlops runs list`` must start fast.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from jupyter_mlops.errors import InvalidInput, MlopsError
+from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.store.blobs import read_snapshot
 
 if TYPE_CHECKING:
     from jupyter_mlops.app.workspace import Workspace
@@ -34,35 +35,9 @@ __all__ = [
     "last_run_ids",
     "list_runs",
     "metric_history",
-    "read_json_blob",
     "resolve_runs",
     "show_run",
 ]
-
-
-def read_json_blob(blobs: Any, digest: str | None, cache: dict[str, Any] | None = None) -> dict[str, Any] | None:
-    """A JSON snapshot (executed code, environment) from the blob store, or None when it is not there.
-
-    A missing, unreadable or malformed snapshot must not fail the page or comparison around it: that panel or
-    section is simply unavailable. Snapshots are JSON objects; anything else counts as malformed.
-
-    Args:
-        blobs: the blob store (``get_json(digest)``), or None.
-        digest: the snapshot's content hash, or None when the run has none.
-        cache: digests already read (runs often share an environment), filled in here.
-    """
-    if not digest or blobs is None:
-        return None
-    if cache is not None and digest in cache:
-        return cache[digest]  # type: ignore[no-any-return]
-    try:
-        value = blobs.get_json(digest)
-    except (MlopsError, OSError, ValueError, json.JSONDecodeError):
-        value = None
-    snapshot = value if isinstance(value, dict) else None
-    if cache is not None:
-        cache[digest] = snapshot
-    return snapshot
 
 
 # -- choosing runs ----------------------------------------------------------------------------------------------
@@ -185,7 +160,7 @@ def show_run(workspace: Workspace, ref: str) -> RunDetail:
     store = workspace.store
     run = store.get_run(store.resolve_run(ref))
     blobs = workspace.blobs
-    return RunDetail(run, read_json_blob(blobs, run.env_hash), read_json_blob(blobs, run.code_hash))
+    return RunDetail(run, read_snapshot(blobs, run.env_hash), read_snapshot(blobs, run.code_hash))
 
 
 def metric_history(workspace: Workspace, ref: str, key: str) -> list[Metric]:
@@ -217,8 +192,8 @@ def export_run(workspace: Workspace, ref: str) -> dict[str, Any]:
         "run": run.to_dict(),
         "metric_history": metrics,
         "param_history": params,
-        "env": read_json_blob(blobs, run.env_hash),
-        "code": read_json_blob(blobs, run.code_hash),
+        "env": read_snapshot(blobs, run.env_hash),
+        "code": read_snapshot(blobs, run.code_hash),
     }
 
 

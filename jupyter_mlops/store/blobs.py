@@ -17,7 +17,7 @@ from typing import Any
 
 import xxhash
 
-from jupyter_mlops.errors import InvalidInput, NotFound, StoreUnavailable
+from jupyter_mlops.errors import InvalidInput, MlopsError, NotFound, StoreUnavailable
 
 ALGORITHM = "xxh3_128"
 _HASH = re.compile(r"^[a-z0-9_]+:[0-9a-f]+$")
@@ -139,3 +139,29 @@ class BlobStore:
                     out.write(block)
         self._store(self.path_of(digest), copy)
         return digest, size
+
+
+def read_snapshot(blobs: Any, digest: str | None, cache: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """A JSON snapshot (executed code, environment) from a blob store, or None when it is not there.
+
+    The one reader of snapshots for every face and for ``RunView``: a missing, unreadable or malformed snapshot
+    must not fail the page, comparison or script around it; that panel or section is simply unavailable.
+    Snapshots are JSON objects; anything else counts as malformed.
+
+    Args:
+        blobs: the blob store (``get_json(digest)``), or None.
+        digest: the snapshot's content hash, or None when the run has none.
+        cache: digests already read (runs often share an environment), filled in here.
+    """
+    if not digest or blobs is None:
+        return None
+    if cache is not None and digest in cache:
+        return cache[digest]  # type: ignore[no-any-return]
+    try:
+        value = blobs.get_json(digest)
+    except (MlopsError, OSError, ValueError):  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+        value = None
+    snapshot = value if isinstance(value, dict) else None
+    if cache is not None:
+        cache[digest] = snapshot
+    return snapshot

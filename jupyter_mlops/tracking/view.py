@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_mlops.entities import Artifact, DataInput, Metric, Run
+from jupyter_mlops.store.blobs import read_snapshot
 
 __all__ = ["RunView"]
 
@@ -142,10 +143,7 @@ class RunView:
         return self.run.to_dict()
 
     def _blob_json(self, digest: str | None) -> dict[str, Any] | None:
-        if not digest or self._blobs is None:
-            return None
-        value = self._blobs.get_json(digest)
-        return value if isinstance(value, dict) else {"value": value}
+        return read_snapshot(self._blobs, digest)
 
     def __repr__(self) -> str:
         return f"<RunView {self.name!r} id={self.id[:8]} status={self.status} experiment={self.experiment!r}>"

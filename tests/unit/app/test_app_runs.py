@@ -8,7 +8,7 @@ from jupyter_mlops.app import runs
 from jupyter_mlops.app.workspace import Workspace
 from jupyter_mlops.errors import InvalidInput, NotFound
 from jupyter_mlops.store import open_store
-from jupyter_mlops.store.blobs import BlobStore
+from jupyter_mlops.store.blobs import BlobStore, read_snapshot
 
 
 @pytest.fixture
@@ -57,16 +57,16 @@ def test_the_plain_list_reads_the_file_without_opening_the_store(workspace):
     assert [r.name for r in filtered.items] == ["third"] and workspace.is_open
 
 
-def test_read_json_blob_gives_none_for_what_is_not_a_snapshot(tmp_path):
+def test_read_snapshot_gives_none_for_what_is_not_a_snapshot(tmp_path):
     blobs = BlobStore(tmp_path / "blobs")
     good, scalar = blobs.put_json({"cells": []}), blobs.put_json([1, 2])
     cache: dict = {}
-    assert runs.read_json_blob(blobs, good, cache) == {"cells": []} and good in cache
-    assert runs.read_json_blob(blobs, scalar) is None  # a snapshot is an object
-    assert runs.read_json_blob(blobs, "xxh3_128:" + "0" * 32) is None  # missing
-    assert runs.read_json_blob(blobs, None) is None and runs.read_json_blob(None, good) is None
+    assert read_snapshot(blobs, good, cache) == {"cells": []} and good in cache
+    assert read_snapshot(blobs, scalar) is None  # a snapshot is an object
+    assert read_snapshot(blobs, "xxh3_128:" + "0" * 32) is None  # missing
+    assert read_snapshot(blobs, None) is None and read_snapshot(None, good) is None
     blobs.path_of(good).write_bytes(b"{not json")
-    assert runs.read_json_blob(blobs, good) is None  # unreadable
+    assert read_snapshot(blobs, good) is None  # unreadable
 
 
 def test_edit_show_export_delete(workspace):

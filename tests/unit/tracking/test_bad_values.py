@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.tracking.view import RunView
 
 
 def _one_line(info: pytest.ExceptionInfo[InvalidInput]) -> str:
@@ -86,3 +89,18 @@ def _nested(depth: int) -> list[object]:
     for _ in range(depth):
         value = [value]
     return value
+
+
+def test_a_lost_or_damaged_snapshot_leaves_that_view_empty(stores):
+    """``get_run(...).code``/``.env`` read snapshots as every face does: a gone or broken blob is None, not a crash."""
+    store, blobs, _ = stores
+    with mlops.start_run("snapshots") as run:
+        run.log_metric("m", 1.0)
+    digest = blobs.put_json({"python": "3.11"})
+    view = RunView(dataclasses.replace(store.get_run(run.id), env_hash=digest), store, blobs)
+    assert view.env == {"python": "3.11"}
+    blobs.path_of(digest).write_bytes(b"\xff not json")
+    assert view.env is None
+    blobs.path_of(digest).unlink()
+    assert view.env is None
+    assert RunView(dataclasses.replace(view.run, env_hash=blobs.put_json([1, 2])), store, blobs).env is None
