@@ -152,34 +152,31 @@ class NotebookSession:
             error: ``{"ename", "evalue"}`` when the cell raised (or failed before it ran).
             tree: the tree the kernel parsed (after its own transformations), or None.
         """
+        # One frame on the cell's path (no helper call): this runs after every cell of the kernel.
         try:
-            self._observe(source, execution_count, cell_id, error, tree)
+            self._last_error = error
+            count = execution_count
+            if count is not None:
+                if self._last_count is not None and count < self._last_count:
+                    self._counter_went_back = True  # a new session in this process: the kernel state was reset
+                self._last_count = count
+            key = (count, source)
+            self._running_cell_logged = False
+            # A kernel counts the loading cell into its history before it finishes: the backfill may hold it.
+            if key != self._last_key:
+                self._last_key = key
+                self._trees[len(self.log)] = tree
+                self.log.record(len(self.log), source, count, cell_id, error)
+            run = self.active_run()
+            if run is None or run.id != self._attached or not self.auto or not source.strip():
+                return
+            analysis = cell_analysis.analyze(tree, source) if tree is not None else None
+            self._cells_since_start += 1
+            self._params(run, source, cell_id, tree, analysis)
+            if analysis is not None and analysis.files_read:
+                self._data(run, analysis.files_read, analysis.config_files)
         except Exception as exc:  # capture never breaks the user's cell
             self.warn_once("cell", f"cell capture failed: {exc}")
-
-    def _observe(
-        self, source: str, count: int | None, cell_id: str | None, error: CellError | None, tree: ast.Module | None
-    ) -> None:
-        self._last_error = error
-        if isinstance(count, int):
-            if self._last_count is not None and count < self._last_count:
-                self._counter_went_back = True  # a new session in this process: the kernel state was reset
-            self._last_count = count
-        key = (count, source)
-        self._running_cell_logged = False
-        # ipykernel counts the loading cell into history before it finishes: the backfill may already hold it.
-        if key != self._last_key:
-            self._last_key = key
-            self._trees[len(self.log)] = tree
-            self.log.record(len(self.log), source, count, cell_id, error)
-        run = self.active_run()
-        if run is None or run.id != self._attached or not self.auto or not source.strip():
-            return
-        analysis = cell_analysis.analyze(tree, source) if tree is not None else None
-        self._cells_since_start += 1
-        self._params(run, source, cell_id, tree, analysis)
-        if analysis is not None and analysis.files_read:
-            self._data(run, analysis.files_read, analysis.config_files)
 
     # -- parameters ---------------------------------------------------------------------------------------
     def _params(
