@@ -11,7 +11,9 @@ Measures (medians of repeated rounds):
     (300 with --quick) alternating pairs per round (``--cells-only`` runs just this part);
   * the observer's snapshot path, per cell: names read and bound of each cell of a 1,000-cell history (from the
     tree IPython built, as ``kernel_events`` computes them for a run's context) plus ``context_cells`` over it
-    (``--snapshot-only`` runs just this part).
+    (``--snapshot-only`` runs just this part);
+  * the observer's own post-cell path, ``post_run_cell`` called directly on 5,000 cells per round (2,000 with
+    --quick), a source seen before and a new one (``--callbacks`` runs just this part).
 Prints a table and writes bench/results/tracking.json.
 """
 
@@ -213,6 +215,49 @@ def snapshot_names(rounds: int, cells: int) -> tuple[float, float]:
         return median_of(once, rounds, f"snapshot names, {source.count(chr(10)) + 1}-line cell (µs/cell)")
 
     return per_cell(CELL_20), per_cell(CELL_MODEL)
+def callback_cost(rounds: int, cells: int, store: str) -> tuple[float, float]:
+    """Seconds the observer's ``post_run_cell`` takes per cell, called directly (IPython's parse is untimed).
+
+    Each cell goes through ``pre_run_cell``, the shell compiler's ``ast_parse`` (which the observer's tap keeps)
+    and a timed ``post_run_cell`` with an ``ExecutionResult``-like object, so what is measured is the observer's
+    own path: the adapter, the session, ``capture.cells.analyze``, parameter inference. Returns the median round's
+    median cell for a source seen before (its analysis cached) and for a new source each time.
+    """
+    from types import SimpleNamespace
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import jupyter_mlops as mlops
+    from jupyter_mlops import magics
+
+    ip = InteractiveShell.instance()
+    observer = magics.CellObserver(ip)
+    observer.register()
+    run = mlops.start_run(store=store, user_ns=ip.user_ns)
+    observer.attach(run)
+    count = 1_000_000  # far from the shell's own counter, and rising: no "counter went back"
+
+    def one(source: str) -> float:
+        nonlocal count
+        count += 1
+        observer.pre_run_cell(None)
+        ip.compile.ast_parse(source)
+        info = SimpleNamespace(raw_cell=source, store_history=True, cell_id=None)
+        result = SimpleNamespace(info=info, execution_count=count, error_in_exec=None, error_before_exec=None)
+        t0 = time.perf_counter()
+        observer.post_run_cell(result)
+        return time.perf_counter() - t0
+
+    medians: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        for new in (False, True):
+            medians[new].append(statistics.median(one(CELL_20 + (f"\n# {count}" if new else "")) for _ in range(cells)))
+    mlops.end_run()
+    observer.unregister()
+    for new, values in medians.items():
+        label = "new source" if new else "cached"
+        print(f"  post_run_cell {label} us: {[round(1e6 * v, 2) for v in values]}", file=sys.stderr)
+    return statistics.median(medians[False]), statistics.median(medians[True])
 
 
 def git_repo(folder: Path) -> None:
@@ -228,6 +273,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument("--cells-only", action="store_true", help="only the per-cell auto-capture overhead")
     parser.add_argument("--snapshot-only", action="store_true", help="only the observer's snapshot name analysis")
+    parser.add_argument("--callbacks", action="store_true", help="only the observer's own post-cell path")
     args = parser.parse_args()
     rounds = 3 if args.quick else 5
     points = 100_000 if args.quick else 200_000
@@ -242,6 +288,11 @@ def main() -> None:
         cell_20, cell_model = snapshot_names(3 * rounds, 1000)
         report({"snapshot_names_cell20_us": cell_20, "snapshot_names_model_cell_us": cell_model}, {},
                "tracking_snapshot.json")
+        return
+    if args.callbacks:
+        cached, new = callback_cost(rounds, 2000 if args.quick else 5000, ours)
+        report({"post_run_cell_cached_us": 1e6 * cached, "post_run_cell_new_source_us": 1e6 * new}, {},
+               "tracking_callbacks.json")
         return
     if args.cells_only:
         bare, tracked = cell_overhead(rounds, 300 if args.quick else 1000, ours)

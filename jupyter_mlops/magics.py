@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import html
 import os
 import shlex
 import sys
@@ -29,8 +28,8 @@ from jupyter_mlops.errors import InvalidInput, MlopsError, NoActiveRun
 from jupyter_mlops.kernel_events import CellObserver
 from jupyter_mlops.notebooks.convert.runtime import is_number as _is_number
 from jupyter_mlops.notebooks.convert.runtime import is_param_value
-from jupyter_mlops.render.formatting import describe_flags
-from jupyter_mlops.render.safe import terminal_text
+from jupyter_mlops.render.run_view import RichText as _Rich
+from jupyter_mlops.render.run_view import run_views as _run_views
 from jupyter_mlops.tracking import fluent
 from jupyter_mlops.tracking.run import native
 
@@ -389,60 +388,6 @@ def _comparison_html(workspace: Any, ids: list[str], *, all_values: bool) -> tup
 
     comparison = compare_runs(workspace.store, workspace.blobs, ids, all_values=all_values)
     return render_comparison_html(comparison), render_comparison_text(comparison)
-
-
-class _Rich:
-    """Shows HTML in a notebook and plain text in a terminal."""
-
-    def __init__(self, html_text: str, plain: str) -> None:
-        self.html_text, self.plain = html_text, plain
-
-    def _repr_html_(self) -> str:
-        return self.html_text
-
-    def __repr__(self) -> str:
-        return self.plain
-
-
-def _run_views(view: Any) -> tuple[str, str]:
-    return _run_html(view), _run_text(view)
-
-
-def _run_text(view: Any) -> str:
-    lines = [f"{view.name} ({view.id[:8]}) · {view.experiment} · {view.status}", f"tags: {', '.join(view.tags) or '-'}"]
-    if view.note:
-        lines.append(f"note: {view.note}")
-    if view.logging_errors:
-        lines.append(f"logging errors: {view.logging_errors:,} metric points or params could not be stored")
-    for title, items in (("params", view.params), ("metrics", view.metrics)):
-        lines += [f"{title}:"] + [f"  {k} = {v}" for k, v in sorted(items.items())]
-    lines += ["data:"] + [f"  {d.name} {d.kind} {d.hash[:24]}" for d in view.data_inputs]
-    lines.append(f"notebook flags: {'; '.join(describe_flags(view.flags, view.flag_cells)) or 'none'}")
-    # A note may hold escape sequences; a notebook's text output would run them (colours, a cleared screen).
-    return "\n".join(terminal_text(line, multiline=True) for line in lines)
-
-
-def _run_html(view: Any) -> str:
-    esc = html.escape
-
-    def table(title: str, items: dict[str, Any]) -> str:
-        if not items:
-            return ""
-        rows = "".join(f"<tr><td>{esc(str(k))}</td><td>{esc(str(v))}</td></tr>" for k, v in sorted(items.items()))
-        return f"<h4>{esc(title)}</h4><table>{rows}</table>"
-
-    data = {d.name: f"{d.kind} {d.hash[:20]}... {d.size or ''}" for d in view.data_inputs}
-    flags = "".join(f"<li>{esc(line)}</li>" for line in describe_flags(view.flags, view.flag_cells))
-    head = (
-        f"<h3>{esc(view.name)} <small>{esc(view.id[:8])} · {esc(view.experiment)} · {esc(view.status)}</small></h3>"
-        f"<p>tags: {esc(', '.join(view.tags) or '-')}</p>"
-        + (f"<p>note: {esc(view.note)}</p>" if view.note else "")
-        + (f"<p><strong>logging errors: {view.logging_errors:,}</strong> metric points or params could not be "
-           "stored</p>" if view.logging_errors else "")
-    )
-    body = table("Params", view.params) + table("Metrics", view.metrics) + table("Data", data)
-    warnings = f"<h4>Notebook flags</h4><ul>{flags}</ul>" if flags else ""
-    return f"<div class='jupyter-mlops-run'>{head}{body}{warnings}</div>"
 
 
 def _require() -> Any:

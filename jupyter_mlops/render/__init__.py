@@ -3,7 +3,8 @@
 Pure presentation: every function takes a :class:`~jupyter_mlops.comparing.Comparison` or run entities that were
 already loaded and returns text or rich renderables. Each comparison section is laid out once
 (:mod:`.layout`); :mod:`.terminal` draws it with rich, :mod:`.markup` as markdown or escaped HTML, so the terminal,
-a pull request and a notebook show the same content. Run lists live in :mod:`.tables`.
+a pull request and a notebook show the same content. Run lists live in :mod:`.tables`, one run as ``%track show``
+draws it in :mod:`.run_view`.
 
 Names are re-exported lazily (PEP 562): ``jupyter-mlops runs list`` imports only what a run table needs.
 """
@@ -35,6 +36,10 @@ _EXPORTS = {
     "comparison_renderables": "terminal",
     "render_comparison_text": "terminal",
     "section_renderables": "terminal",
+    "RichText": "run_view",
+    "run_html": "run_view",
+    "run_text": "run_view",
+    "run_views": "run_view",
     "render_comparison_html": "markup",
     "render_comparison_markdown": "markup",
     "section_html": "markup",

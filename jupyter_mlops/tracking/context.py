@@ -264,7 +264,7 @@ def _env_facts(request: CaptureRequest) -> Facts:
 
 
 def _script_facts(request: CaptureRequest) -> Facts:
-    # Outside a kernel the "code that ran" is the main script; a kernel's code comes from kernel_events.
+    # Outside a kernel the "code that ran" is the main script; a kernel's code comes from its notebook session.
     if request.user_ns is not None or request.blobs is None:
         return {}
     main = request.main_file

@@ -8,14 +8,14 @@ Assumptions:
       (:func:`jupyter_mlops.tracking.context.submit`) and written with ``update_run`` when ready, possibly after
       the run ended; interpreter exit waits for them.
     * A run still open at interpreter exit (a script that never called ``end_run``) is ended as ``failed`` when
-      the interpreter is exiting because of an uncaught exception, else as ``finished``. In a kernel the cell
-      observer ends it first, from how the session ended (``kernel_events``). A killed process cannot end its
+      the interpreter is exiting because of an uncaught exception, else as ``finished``. In a kernel the notebook
+      session ends it first, from how the session ended (``notebook_session``). A killed process cannot end its
       run; the store reads it as ``crashed`` once its heartbeat is stale, and everything flushed before the kill
       is kept.
     * Every text a run stores goes through one redaction pass (``capture.redact``) unless the run opts out:
       run/experiment names, tags and notes (also those given to :func:`start`), param names and values, metric
-      names (memoised per name, so the logging loop pays one dict lookup), and the script snapshot; the kernel
-      observer redacts its code and notebook snapshots the same way.
+      names (memoised per name, so the logging loop pays one dict lookup), the script snapshot, and the code and
+      notebook snapshots a kernel's session stores through :meth:`ActiveRun.put_code_snapshot` and friends.
     * Values are checked at the call (:mod:`.checks`): a value the store could not hold raises a one-line
       InvalidInput for that call only, and nothing queued before it is harmed. What the writer still could not
       store is counted in the run's ``logging_errors`` (ADR-017).
@@ -37,7 +37,7 @@ from jupyter_mlops.config import Settings
 from jupyter_mlops.entities import Artifact, DataInput, Param, Run, RunStatus
 from jupyter_mlops.errors import InvalidInput, NotFound
 from jupyter_mlops.store.base import Store
-from jupyter_mlops.tracking import checks, context
+from jupyter_mlops.tracking import checks, context, snapshots
 from jupyter_mlops.tracking.checks import native
 from jupyter_mlops.tracking.writer import BatchWriter
 
@@ -49,7 +49,6 @@ logger = logging.getLogger(__name__)
 EndHook = Callable[[], Mapping[str, Any]]
 
 _OPEN: dict[str, ActiveRun] = {}
-_ENV_HASHES: dict[tuple[str, int, str], str] = {}
 _OPEN_LOCK = threading.Lock()
 
 
@@ -238,9 +237,10 @@ class ActiveRun:
         if role not in ("input", "output"):
             raise InvalidInput(f"role must be 'input' or 'output', not {role!r}")
         if isinstance(path_or_object, (str, os.PathLike)):
-            record = describe_path(self.store, path_or_object, name, role)
+            record = snapshots.describe_path(self.store, path_or_object, name, role)
         else:
-            record = _describe_object(path_or_object, name, role)
+            record = snapshots.describe_object(path_or_object, name, role)
+        self._check_open()  # hashing a big file takes a while: the run may have ended meanwhile
         self.store.log_data_inputs(self.id, [record])
         return record
 
@@ -285,6 +285,38 @@ class ActiveRun:
             >>> run.note("first try with the new features")  # doctest: +SKIP
         """
         self.store.patch_run(self.id, note=self.clean_text(str(text)))
+
+    # -- snapshots ----------------------------------------------------------------------------------------
+    def put_code_snapshot(self, snapshot: Mapping[str, Any]) -> str:
+        """Store a code snapshot (``capture.code`` JSON, redacted unless the run opted out); return its hash.
+
+        For an end hook, which returns the hash as the run's final ``code_hash`` (:meth:`add_end_hook`).
+
+        Raises:
+            Conflict: the run has ended (its end hooks may still call this).
+        """
+        self._check_open()
+        return snapshots.code_blob(self.blobs, snapshot, redact=self.redact)
+
+    def put_notebook_snapshot(self, data: bytes) -> str:
+        """Store the saved notebook's bytes (redacted unless the run opted out); return the ``notebook_hash``.
+
+        Raises:
+            Conflict: the run has ended (its end hooks may still call this).
+        """
+        self._check_open()
+        return snapshots.notebook_blob(self.blobs, data, redact=self.redact)
+
+    def refresh_code_snapshot(self, snapshot: Mapping[str, Any]) -> bool:
+        """Make ``snapshot`` the run's code now, so a killed kernel still leaves the code it ran behind.
+
+        Returns False and stores nothing once the run is ending or has ended: its end writes the final snapshot,
+        and a heartbeat's refresh that lost the race with it must not replace that.
+        """
+        if self._ended or self._ending:
+            return False
+        self.store.patch_run(self.id, code_hash=self.put_code_snapshot(snapshot))
+        return True
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def add_end_hook(self, hook: EndHook) -> None:
@@ -389,59 +421,8 @@ def start(
     if facts.get("params"):
         active.log_params(facts["params"], source="runner")
     if capture_context:
-        context.submit(lambda: _capture_background(store, blobs, request, run.id))
+        context.submit(lambda: snapshots.capture_background(store, blobs, request, run.id))
     return active
-
-
-def _capture_background(store: Store, blobs: Any, request: context.CaptureRequest, run_id: str) -> None:
-    facts = context.resolve(request, background=True)
-    fields: dict[str, Any] = {k: facts[k] for k in ("git_commit", "git_dirty", "code_hash") if k in facts}
-    if "_env" in facts or "_git" in facts:
-        git = facts.get("_git")
-        # The env snapshot is cached per process and git state for a moment: write the blob once per change.
-        key = (str(getattr(blobs, "root", id(blobs))), id(facts.get("_env")), repr(sorted(git.items())) if git else "")
-        env_hash = _ENV_HASHES.get(key)
-        if env_hash is None:
-            snapshot = dict(facts.get("_env") or {})
-            if git:
-                snapshot["git"] = git
-            env_hash = _ENV_HASHES[key] = blobs.put_json(snapshot)
-        fields["env_hash"] = env_hash
-    if fields:
-        store.patch_run(run_id, **fields)
-
-
-def describe_path(store: Store, path: str | os.PathLike[str], name: str | None, role: str) -> DataInput:
-    """Hash a file or folder (with the store's stat cache) into a :class:`DataInput`; NotFound when missing."""
-    from jupyter_mlops.capture import frames, hashing
-
-    target = Path(path)
-    if not target.exists():
-        raise NotFound(f"data path not found: {os.fspath(path)}")
-    result = hashing.hash_path(target, cache=store.stat_cache())
-    schema = frames.describe_tabular_file(target) if result.kind == "file" else None
-    return DataInput(
-        name=name or os.fspath(path),
-        hash=result.hash,
-        kind=result.kind,
-        path=str(target.resolve()),
-        size=result.size,
-        schema=schema,
-        role=role,
-    )
-
-
-def _describe_object(obj: Any, name: str | None, role: str) -> DataInput:
-    from jupyter_mlops.capture import frames
-
-    described = frames.describe_object(obj)
-    if described is None:
-        raise InvalidInput(
-            f"cannot record a {type(obj).__name__} as data; pass a path, a DataFrame or an array"
-        )
-    digest, schema = described
-    kind = {"DataFrame": "dataframe", "Series": "dataframe", "ndarray": "array"}.get(type(obj).__name__, "object")
-    return DataInput(name=name or type(obj).__name__, hash=digest, kind=kind, schema=schema, role=role)
 
 
 def _param_value(key: Any, value: Any) -> Any:
@@ -471,8 +452,8 @@ def _exiting_on_an_exception() -> bool:
     """Whether the interpreter is exiting because the main program raised.
 
     Python sets ``sys.last_value`` when it prints an uncaught exception, before exit handlers run. IPython sets
-    it for every cell that raised, so inside an IPython shell it says nothing about the exit: the kernel's cell
-    observer decides there.
+    it for every cell that raised, so inside an IPython shell it says nothing about the exit: the kernel's
+    notebook session decides there.
     """
     if getattr(sys, "last_value", None) is None:
         return False
@@ -481,7 +462,7 @@ def _exiting_on_an_exception() -> bool:
 
 
 def _end_open_runs() -> None:
-    # Interpreter exit (a script's end or its uncaught exception, a kernel shutdown without the observer).
+    # Interpreter exit (a script's end or its uncaught exception, a kernel shutdown without a notebook session).
     status = "failed" if _exiting_on_an_exception() else "finished"
     for active in open_runs():
         try:

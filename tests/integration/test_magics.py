@@ -384,14 +384,15 @@ def test_no_auto_records_no_params_or_data(ip, tmp_path):
 
 def test_capture_failure_never_breaks_the_cell(ip, tmp_path, caplog):
     run(ip, "%track start fragile")
-    observer = next(iter(__import__("jupyter_mlops.magics").magics._OBSERVERS.values()))
-    original = observer._params
-    observer._params = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("analysis exploded"))
+    session = next(iter(__import__("jupyter_mlops.magics").magics._OBSERVERS.values())).session
+    original = session._params
+    session._params = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("analysis exploded"))
     try:
         result = run(ip, "gamma = 1\n")
     finally:
-        observer._params = original
+        session._params = original
     assert result.success and ip.user_ns["gamma"] == 1
+    assert "analysis exploded" in caplog.text  # the failure did happen, and became a warning
 
 
 def test_cell_magics_without_a_run_still_run_the_cell(ip, capsys):

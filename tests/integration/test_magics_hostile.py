@@ -44,3 +44,15 @@ def test_track_show_draws_a_note_with_escape_sequences_inertly(ip, capsys):
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
     assert "note: ok]0;TITLE[2J" in out and "second line" in out
+
+
+def test_a_cell_holding_a_lone_surrogate_keeps_the_runs_code_and_flags(ip):
+    # A frontend can send one ("\udce9" in the message's JSON); the cell fails to compile, but the run's end used
+    # to fail on encoding the code snapshot and lose its code, notebook snapshot and flags together.
+    run(ip, "%track start surrogate")
+    run(ip, "name = 'caf\udce9'")
+    run(ip, "after = 2")
+    run(ip, "%track stop")
+    view = mlops.get_run("surrogate")
+    assert [c["source"] for c in view.code["cells"]][1:] == ["name = 'caf\\xe9'", "after = 2"]
+    assert view.flags["kernel_restarted"] is False

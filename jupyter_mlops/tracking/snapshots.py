@@ -1,0 +1,116 @@
+"""What a run stores besides its values: data descriptions and its code, notebook and environment snapshots.
+
+Assumptions:
+    * Snapshots are content-addressed blobs (``store.blobs``): storing the same snapshot twice stores it once, so a
+      heartbeat that refreshes an unchanged code snapshot costs a hash, not a file.
+    * Every text a snapshot holds is redacted (``capture.redact``) unless the run opted out, the same pass as the
+      run's params and tags; cell sources are memoised by the redactor, so a refresh pays only for new cells.
+    * A code snapshot is JSON of text the kernel received; a lone surrogate in it (a frontend can send one) cannot
+      be encoded as UTF-8, so the snapshot is made storable (``checks.storable_text``) rather than lost.
+    * Describing a dataset hashes it (with the store's stat cache) on the caller's thread: the kernel's cell
+      session calls it from the background capture thread, explicit ``log_data`` calls from the user's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jupyter_mlops.entities import DataInput
+from jupyter_mlops.errors import InvalidInput, NotFound
+from jupyter_mlops.store.base import Store
+from jupyter_mlops.tracking import checks, context
+
+__all__ = ["capture_background", "code_blob", "describe_object", "describe_path", "notebook_blob"]
+
+_ENV_HASHES: dict[tuple[str, int, str], str] = {}
+
+
+def code_blob(blobs: Any, snapshot: Mapping[str, Any], *, redact: bool) -> str:
+    """Store a code snapshot (``capture.code`` JSON) as a blob, redacted when ``redact``; return its hash."""
+    if redact:
+        from jupyter_mlops.capture import redact as redaction
+
+        snapshot = redaction.redact_code_snapshot(snapshot)
+    try:
+        return str(blobs.put_json(snapshot))
+    except UnicodeEncodeError:  # a lone surrogate: rare, so the common case pays no extra walk
+        return str(blobs.put_json(_storable(snapshot)))
+
+
+def notebook_blob(blobs: Any, data: bytes, *, redact: bool) -> str:
+    """Store a saved notebook's bytes as a blob, redacted when ``redact``; return its hash."""
+    if redact:
+        from jupyter_mlops.capture import redact as redaction
+
+        data = redaction.redact_notebook(data)
+    return str(blobs.put_bytes(data))
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str):
+        return checks.storable_text(value)
+    if isinstance(value, Mapping):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_storable(v) for v in value]
+    return value
+
+
+def describe_path(store: Store, path: str | os.PathLike[str], name: str | None, role: str) -> DataInput:
+    """Hash a file or folder (with the store's stat cache) into a :class:`DataInput`; NotFound when missing."""
+    from jupyter_mlops.capture import frames, hashing
+
+    target = Path(path)
+    if not target.exists():
+        raise NotFound(f"data path not found: {os.fspath(path)}")
+    result = hashing.hash_path(target, cache=store.stat_cache())
+    schema = frames.describe_tabular_file(target) if result.kind == "file" else None
+    return DataInput(
+        name=name or os.fspath(path),
+        hash=result.hash,
+        kind=result.kind,
+        path=str(target.resolve()),
+        size=result.size,
+        schema=schema,
+        role=role,
+    )
+
+
+def describe_object(obj: Any, name: str | None, role: str) -> DataInput:
+    """Describe a DataFrame/array in memory (content hash and schema) as a :class:`DataInput`.
+
+    Raises:
+        InvalidInput: ``capture.frames`` cannot describe the object.
+    """
+    from jupyter_mlops.capture import frames
+
+    described = frames.describe_object(obj)
+    if described is None:
+        raise InvalidInput(
+            f"cannot record a {type(obj).__name__} as data; pass a path, a DataFrame or an array"
+        )
+    digest, schema = described
+    kind = {"DataFrame": "dataframe", "Series": "dataframe", "ndarray": "array"}.get(type(obj).__name__, "object")
+    return DataInput(name=name or type(obj).__name__, hash=digest, kind=kind, schema=schema, role=role)
+
+
+def capture_background(store: Store, blobs: Any, request: context.CaptureRequest, run_id: str) -> None:
+    """Write the slow context of a new run (git state, environment snapshot, script snapshot) when it is ready."""
+    facts = context.resolve(request, background=True)
+    fields: dict[str, Any] = {k: facts[k] for k in ("git_commit", "git_dirty", "code_hash") if k in facts}
+    if "_env" in facts or "_git" in facts:
+        git = facts.get("_git")
+        # The env snapshot is cached per process and git state for a moment: write the blob once per change.
+        key = (str(getattr(blobs, "root", id(blobs))), id(facts.get("_env")), repr(sorted(git.items())) if git else "")
+        env_hash = _ENV_HASHES.get(key)
+        if env_hash is None:
+            snapshot = dict(facts.get("_env") or {})
+            if git:
+                snapshot["git"] = git
+            env_hash = _ENV_HASHES[key] = blobs.put_json(snapshot)
+        fields["env_hash"] = env_hash
+    if fields:
+        store.patch_run(run_id, **fields)
