@@ -153,7 +153,7 @@ def cell_overhead(rounds: int, cells: int, store: str) -> tuple[float, float]:
     from IPython.core.interactiveshell import InteractiveShell
 
     import jupyter_mlops as mlops
-    from jupyter_mlops import magics
+    from jupyter_mlops.ipython import magics
 
     ip = InteractiveShell.instance()
     ip.run_cell(CELL_20, store_history=True)  # warm caches
@@ -228,7 +228,7 @@ def callback_cost(rounds: int, cells: int, store: str) -> tuple[float, float]:
     from IPython.core.interactiveshell import InteractiveShell
 
     import jupyter_mlops as mlops
-    from jupyter_mlops import magics
+    from jupyter_mlops.ipython import magics
 
     ip = InteractiveShell.instance()
     observer = magics.CellObserver(ip)

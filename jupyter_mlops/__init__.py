@@ -29,7 +29,7 @@ _API = {
     "runs": "jupyter_mlops.tracking.fluent",
     "autolog_argparse": "jupyter_mlops.tracking.autolog",
     "compare_runs": "jupyter_mlops.app.compare",
-    "compare_widget": "jupyter_mlops.widgets",
+    "compare_widget": "jupyter_mlops.ipython.widgets",
     "MlopsError": "jupyter_mlops.errors",
 }
 
@@ -51,14 +51,14 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_mlops``: register the ``%track`` magics and the post-cell observer."""
-    from jupyter_mlops.magics import load_ipython_extension as load
+    from jupyter_mlops.ipython.magics import load_ipython_extension as load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext jupyter_mlops``."""
-    from jupyter_mlops.magics import unload_ipython_extension as unload
+    from jupyter_mlops.ipython.magics import unload_ipython_extension as unload
 
     unload(ipython)
 

@@ -1,10 +1,10 @@
 """A notebook kernel's session of cells: what each finished cell adds to the run attached to it.
 
 Assumptions:
-    * The kernel's adapter (``jupyter_mlops.kernel_events``, the only module that knows IPython) hands every finished
-      cell over as plain values: its raw source, execution count, cell id, error (``ename``/``evalue``) and the
-      ``ast.Module`` the kernel already parsed (None when the cell is not plain Python). The session never parses
-      a cell the kernel parsed; ``capture.cells.analyze`` works on that tree.
+    * The kernel's adapter (``jupyter_mlops.ipython.kernel_events``, the only module that knows IPython) hands
+      every finished cell over as plain values: its raw source, execution count, cell id, error
+      (``ename``/``evalue``) and the ``ast.Module`` the kernel already parsed (None when the cell is not plain
+      Python). The session never parses a cell the kernel parsed; ``capture.cells.analyze`` works on that tree.
     * Every cell executed in the kernel is logged, but a run's code snapshot holds only the cells run between its
       start and its end, plus as context the latest earlier cell that bound each name the run read first
       (``capture.code.context_cells``).

@@ -20,8 +20,8 @@ from server_fixtures import Project
 
 from jupyter_mlops.app.workspace import Workspace
 from jupyter_mlops.config import load_settings
+from jupyter_mlops.ipython.widgets import compare_widget
 from jupyter_mlops.store import open_store
-from jupyter_mlops.widgets import compare_widget
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 

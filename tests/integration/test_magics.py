@@ -356,7 +356,7 @@ def test_context_holds_what_a_function_reads_from_the_notebook_not_its_locals(ip
 def test_execution_counter_going_back_marks_the_open_run_restarted(ip):
     from types import SimpleNamespace
 
-    from jupyter_mlops import magics
+    from jupyter_mlops.ipython import magics
 
     run(ip, "%track start counter-back")
     observer = magics._OBSERVERS[id(ip)]
@@ -384,7 +384,7 @@ def test_no_auto_records_no_params_or_data(ip, tmp_path):
 
 def test_capture_failure_never_breaks_the_cell(ip, tmp_path, caplog):
     run(ip, "%track start fragile")
-    session = next(iter(__import__("jupyter_mlops.magics").magics._OBSERVERS.values())).session
+    session = next(iter(__import__("jupyter_mlops.ipython.magics").ipython.magics._OBSERVERS.values())).session
     original = session._params
     session._params = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("analysis exploded"))
     try:
@@ -471,7 +471,7 @@ def test_observer_reuses_ipythons_tree_without_an_ast_transformer(ip, tmp_path):
 
 def test_unloading_restores_the_compiler(tmp_path):
     shell = InteractiveShell.instance()
-    from jupyter_mlops import magics
+    from jupyter_mlops.ipython import magics
 
     observer = magics.CellObserver(shell)
     observer.register()

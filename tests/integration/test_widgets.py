@@ -13,15 +13,15 @@ import pytest
 from compare_data import populate
 from nbclient import NotebookClient
 
+from jupyter_mlops.ipython.widgets import compare_widget
 from jupyter_mlops.store import open_store
 from jupyter_mlops.store.blobs import BlobStore
-from jupyter_mlops.widgets import compare_widget
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 VEGA = "application/vnd.vegalite.v5+json"
 
 SETUP = """
-from jupyter_mlops.widgets import compare_widget
+from jupyter_mlops.ipython.widgets import compare_widget
 view = compare_widget(["baseline", "tuned", "wide"])
 params_html = view.children[0].children[1]
 print("before", "optimizer" in params_html.value, "depth" in params_html.value)

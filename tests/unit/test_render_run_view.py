@@ -61,6 +61,6 @@ def test_rich_text_shows_html_in_a_notebook_and_text_in_a_terminal():
 
 
 def test_the_magics_keep_their_names_for_the_moved_renderers():
-    from jupyter_mlops import magics
+    from jupyter_mlops.ipython import magics
 
     assert magics._Rich is run_view.RichText and magics._run_views is run_view.run_views

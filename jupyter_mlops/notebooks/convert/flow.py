@@ -23,9 +23,9 @@ from jupyter_mlops.capture.parameters import INJECTED_TAG, cell_source, cell_tag
 from jupyter_mlops.errors import ConversionError
 from jupyter_mlops.notebooks.convert.active import INACTIVE, py_view
 from jupyter_mlops.notebooks.convert.analysis import StatementInfo, analyze_statement, display_only
-from jupyter_mlops.notebooks.convert.magics import API_IMPORT, translate_cell
 from jupyter_mlops.notebooks.convert.params import ParamSpec, extract_params
 from jupyter_mlops.notebooks.convert.sections import split_sections, unique_names
+from jupyter_mlops.notebooks.convert.translate import API_IMPORT, translate_cell
 
 #: names that only exist inside IPython: reading them cannot be converted
 _IPYTHON_ONLY = frozenset({"get_ipython", "In", "Out"})

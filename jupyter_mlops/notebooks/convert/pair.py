@@ -12,7 +12,7 @@ from typing import Any
 from jupyter_mlops.errors import ConversionError
 from jupyter_mlops.notebooks.convert.active import active_in_py, py_view
 from jupyter_mlops.notebooks.convert.flow import find_parameters, normalize_sources
-from jupyter_mlops.notebooks.convert.magics import API_IMPORT, translate_cell
+from jupyter_mlops.notebooks.convert.translate import API_IMPORT, translate_cell
 
 PAIRED_FORMATS = "ipynb,py:percent"
 

@@ -3,7 +3,7 @@
 ``%%track metrics`` and ``%%track params`` record only some of the names their cell assigns: a metrics cell that
 also builds ``clf = LogisticRegression()`` logs the numbers, not the model. The generated code keeps that rule by
 passing every assigned name through :func:`tracked_metrics` / :func:`tracked_params`, which apply the same tests
-as the magics (``jupyter_mlops.magics`` calls these same functions).
+as the magics (``jupyter_mlops.ipython.magics`` calls these same functions).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import ast
 import pytest
 
 from jupyter_mlops.notebooks.convert.analysis import analyze_statement
-from jupyter_mlops.notebooks.convert.magics import translate_cell
+from jupyter_mlops.notebooks.convert.translate import translate_cell
 
 
 def facts(src: str):

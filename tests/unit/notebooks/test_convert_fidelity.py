@@ -200,7 +200,7 @@ def test_raw_cells_become_comments_and_code_keeps_its_blank_lines():
 def test_track_metrics_cell_filters_like_the_magic():
     import numpy as np
 
-    from jupyter_mlops.magics import _is_number, _is_param_value
+    from jupyter_mlops.ipython.magics import _is_number, _is_param_value
     from jupyter_mlops.notebooks.convert.runtime import is_number, tracked_metrics, tracked_params
 
     values = {

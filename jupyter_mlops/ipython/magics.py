@@ -25,7 +25,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 
 from jupyter_mlops.errors import InvalidInput, MlopsError, NoActiveRun
-from jupyter_mlops.kernel_events import CellObserver
+from jupyter_mlops.ipython.kernel_events import CellObserver
 from jupyter_mlops.notebooks.convert.runtime import is_number as _is_number
 from jupyter_mlops.notebooks.convert.runtime import is_param_value
 from jupyter_mlops.render.run_view import RichText as _Rich
@@ -316,7 +316,7 @@ class TrackMagics(Magics):
             return
         # In a kernel every frontend (Lab, Notebook 7, VS Code, Colab) renders ipywidgets; a terminal shows text.
         if hasattr(self.shell, "kernel") and not args.html:
-            from jupyter_mlops.widgets import compare_widget
+            from jupyter_mlops.ipython.widgets import compare_widget
 
             display(compare_widget(ids, workspace=workspace))
         else:
