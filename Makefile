@@ -37,13 +37,14 @@ system-deps:
 demo: install
 	@bash example_notebooks/demo.sh "$(VENV)"
 
-# Lint, layer contracts, and strict typing of the core (store, capture, tracking, the bottom layer) and of the
-# kernel-side observer that feeds it.
+# Lint, layer contracts, and strict typing of the core (store, capture, tracking, the bottom layer), of the
+# kernel-side observer that feeds it, and of the use cases every face calls (app/).
 check: install-test
 	$(VENV)/bin/ruff check jupyter_mlops tests bench
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy jupyter_mlops/store jupyter_mlops/capture jupyter_mlops/tracking \
-	  jupyter_mlops/entities.py jupyter_mlops/errors.py jupyter_mlops/config.py jupyter_mlops/ipython/kernel_events.py
+	  jupyter_mlops/entities.py jupyter_mlops/errors.py jupyter_mlops/config.py jupyter_mlops/ipython/kernel_events.py \
+	  jupyter_mlops/app
 
 pytest-suite: install-test system-deps
 	$(PY) -m pytest -p no:cacheprovider -q tests
