@@ -16,6 +16,7 @@ import click
 
 from jupyter_mlops.cli._options import filter_option, store_option
 from jupyter_mlops.errors import MlopsError
+from jupyter_mlops.render.safe import terminal_text
 
 if TYPE_CHECKING:
     from jupyter_mlops.comparing.gate import GateResult
@@ -96,6 +97,9 @@ def gate(
             click.echo(row)
     _write(junit_xml, render.gate_junit_xml(result) if junit_xml else "")
     _write(markdown, render.gate_markdown(result) if markdown else "")
+    unjudged = [m.reason for m in result.metrics if m.verdict == "error"]
+    if unjudged:  # the report above says it too; stderr is where a CI log reader looks for why a step broke
+        click.echo(f"Error: {'; '.join(terminal_text(r) for r in unjudged)}", err=True)
     return result.exit_code
 
 

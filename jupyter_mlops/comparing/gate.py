@@ -51,7 +51,7 @@ DIRECTIONS = ("max", "min")
 EXIT_CODES = {"pass": 0, "regression": 1, "error": 2}
 #: Longest text quoted whole in an error message (a hostile argument must not flood the one error line).
 _MAX_SHOWN = 60
-_KEY = re.compile(r"^[^\s=:]+$")
+_KEY = re.compile(r"^[^\s=]+$")
 # 0.912 - 0.910 is 0.0020000000000000018 but 0.3 - 0.1 is 0.19999999999999998: a candidate exactly on the
 # tolerance must pass whichever way the float subtraction rounds, so comparisons allow this relative slack.
 _SLACK = 1e-9
