@@ -3,9 +3,9 @@
 :func:`baseline_run` finds the baseline, :func:`gate` judges the candidate against it and returns a
 :class:`~jupyter_mlops.comparing.gate.GateResult` (each metric's verdict, the lineage difference, the overall
 verdict and its exit code). The rules and the judgement are pure (:mod:`jupyter_mlops.comparing.gate`); the
-lineage difference is :func:`jupyter_mlops.app.compare.compare_runs` of the two runs, so ``gate`` and
-``runs compare`` report the same changes. Presentation (text, markdown, JUnit XML, GitHub annotations) lives in
-:mod:`jupyter_mlops.render.gate`.
+lineage difference is read from the two runs' :class:`~jupyter_mlops.comparing.Comparison` (the one
+``runs compare`` builds), so ``gate`` and ``runs compare`` report the same changes.
+Presentation (text, markdown, JUnit XML, GitHub annotations) lives in :mod:`jupyter_mlops.render.gate`.
 
 Assumptions: a model's versions come from the model registry (:mod:`jupyter_mlops.app.models`,
 ``resolve_version(workspace, ref)`` returning a version whose ``run_id`` is the run that produced it); it is
@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from jupyter_mlops.comparing import RunSnapshot, build_comparison
 from jupyter_mlops.comparing.gate import GateResult, MetricRule, judge, lineage_of
 from jupyter_mlops.errors import InvalidInput, NotFound
 
@@ -107,10 +108,13 @@ def gate(workspace: Workspace, baseline: Baseline, candidate_id: str, rules: Seq
         InvalidInput: the candidate is the baseline run itself.
         NotFound: a run does not exist.
     """
-    from jupyter_mlops.app.compare import compare_runs
+    from jupyter_mlops.app.compare import load_snapshots
 
     if candidate_id == baseline.run_id:
         raise InvalidInput(f"the candidate is the baseline run itself ({candidate_id[:8]}); nothing to gate")
-    comparison = compare_runs(workspace.store, workspace.blobs, [baseline.run_id, candidate_id])
-    base, cand = comparison.runs[0], comparison.runs[-1]
-    return judge(base, cand, rules, baseline_label=baseline.label, lineage=lineage_of(comparison))
+    snapshots = load_snapshots(workspace.store, workspace.blobs, [baseline.run_id, candidate_id])
+    # The comparison without its code section: that section runs nbdime, whose import alone is ~0.4 s of a cold
+    # gate (ADR-056); the gate says whether the code changed and how many cells, from the snapshots themselves.
+    comparison = build_comparison([RunSnapshot(s.run, None, s.env) for s in snapshots])
+    lineage = lineage_of(comparison, (snapshots[0].code, snapshots[-1].code))
+    return judge(snapshots[0].run, snapshots[-1].run, rules, baseline_label=baseline.label, lineage=lineage)

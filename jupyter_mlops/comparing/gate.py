@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from jupyter_mlops.comparing.code import snapshot_cells
 from jupyter_mlops.comparing.model import Comparison, json_safe
 from jupyter_mlops.entities import Run
 from jupyter_mlops.errors import InvalidInput
@@ -256,7 +258,7 @@ class Lineage:
         data: data inputs whose hash changed, or that only one run read.
         params: ``(key, baseline value, candidate value)``; a value is None where that run lacks the param.
         code_changed: whether the executed-code snapshots differ (None: a run has no snapshot).
-        code_cells: executed cells added, removed or changed (from the comparison's code section).
+        code_cells: how many executed cells differ (an edited cell counts on both sides, as in a diff).
         packages: ``(name, baseline version, candidate version)`` of packages that changed.
     """
 
@@ -281,8 +283,16 @@ class Lineage:
         })
 
 
-def lineage_of(comparison: Comparison) -> Lineage:
-    """The lineage difference of a two-run comparison (baseline first), as the gate reports it."""
+def lineage_of(comparison: Comparison, codes: tuple[Mapping[str, Any] | None, Mapping[str, Any] | None] = (None, None)
+               ) -> Lineage:
+    """The lineage difference of a two-run comparison (baseline first), as the gate reports it.
+
+    Args:
+        comparison: the two runs' comparison, baseline first.
+        codes: their executed-code snapshots, to count the cells that differ when the comparison was built
+            without its code section (the gate's, which skips nbdime's import: ADR-056); otherwise the
+            comparison's code section is counted.
+    """
     base, cand = comparison.runs[0], comparison.runs[-1]
     data = []
     for row in comparison.data:
@@ -293,9 +303,22 @@ def lineage_of(comparison: Comparison) -> Lineage:
         data.append(DataHashChange(row.name, status, (before or {}).get("hash"), (after or {}).get("hash")))
     params = tuple((p.key, p.values[0], p.values[-1]) for p in comparison.params if p.differs)
     code_changed = None if not (base.code_hash and cand.code_hash) else base.code_hash != cand.code_hash
-    cells = sum(len(c.cells) for c in comparison.code)
+    if comparison.code:
+        cells = sum(len(c.cells) for c in comparison.code)
+    else:
+        cells = _cells_differing(*codes) if code_changed else 0
     packages = tuple((p.name, p.values[0], p.values[-1]) for p in comparison.env.packages if p.change != "unchanged")
     return Lineage(tuple(data), params, code_changed, cells, packages)
+
+
+def _cells_differing(base: Mapping[str, Any] | None, cand: Mapping[str, Any] | None) -> int:
+    # Sources only one side executed (as multisets): an edited cell counts twice, once each side, as in a diff's
+    # -/+ lines. Enough to size the change; `jupyter-mlops diff run:A run:B` shows it cell by cell.
+    if base is None or cand is None:
+        return 0
+    before = Counter(c.get("source", "") for c in snapshot_cells(base))
+    after = Counter(c.get("source", "") for c in snapshot_cells(cand))
+    return sum(((before - after) + (after - before)).values())
 
 
 @dataclass(frozen=True, slots=True)

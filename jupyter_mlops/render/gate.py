@@ -71,7 +71,8 @@ def lineage_lines(lineage: Lineage) -> list[str]:
         lines.append(f"param changed: {terminal_text(key)} {terminal_text(format_param(before))} → "
                      f"{terminal_text(format_param(after))}")
     if lineage.code_changed:
-        cells = f" ({lineage.code_cells} cell{'s' * (lineage.code_cells != 1)} differ)" if lineage.code_cells else ""
+        n = lineage.code_cells
+        cells = f" ({n} executed cell{'s' * (n != 1)} differ{'s' * (n == 1)})" if n else ""
         lines.append(f"code changed: the executed-code snapshots differ{cells}")
     for name, before, after in lineage.packages:
         lines.append(f"package changed: {terminal_text(name)} {before or '—'} → {after or '—'}")

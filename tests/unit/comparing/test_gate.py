@@ -93,3 +93,17 @@ def test_overall_verdict_and_lineage_from_the_comparison():
     assert judge(base, cand, build_rules(["auc:max"])).exit_code == 0
     assert judge(base, cand, build_rules(["auc:max", "f1:max"])).exit_code == 2
     assert result.to_dict()["lineage"]["params"] == [{"key": "lr", "baseline": 0.1, "candidate": 0.2}]
+
+
+def test_code_cells_are_counted_from_the_snapshots_without_nbdime():
+    base = _run("a" * 32, {}, {}, "xxh3_128:" + "1" * 32, "h1")
+    cand = _run("b" * 32, {}, {}, "xxh3_128:" + "1" * 32, "h2")
+    code = lambda *sources: {"cells": [{"index": i, "execution_count": i + 1, "source": s, "cell_id": f"c{i}"}  # noqa: E731
+                                       for i, s in enumerate(sources)]}
+    comparison = build_comparison([RunSnapshot(base), RunSnapshot(cand)])  # no code section, as the gate builds it
+    lineage = lineage_of(comparison, (code("import x", "fit(lr=0.1)", "plot()"), code("import x", "fit(lr=0.2)")))
+    assert (lineage.code_changed, lineage.code_cells) == (True, 3)  # one edited (counted each side), one removed
+    same = _run("c" * 32, {}, {}, "xxh3_128:" + "1" * 32, "h1")
+    assert lineage_of(build_comparison([RunSnapshot(base), RunSnapshot(same)])).code_changed is False
+    assert lineage_of(build_comparison([RunSnapshot(base), RunSnapshot(_run("d" * 32, {}, {}, "x:1", None))])
+                      ).code_changed is None
