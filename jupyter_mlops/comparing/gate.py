@@ -210,6 +210,8 @@ class MetricVerdict:
 
 def judge_metric(rule: MetricRule, baseline: float | None, candidate: float | None) -> MetricVerdict:
     """Judge one metric (values as the runs logged them last; None when a run never logged it)."""
+    if baseline is None and candidate is None:
+        return MetricVerdict(rule, baseline, candidate, "error", f"{rule.key} is missing on both runs")
     for side, value in (("baseline", baseline), ("candidate", candidate)):
         if value is None:
             return MetricVerdict(rule, baseline, candidate, "error", f"{rule.key} is missing on the {side} run")
@@ -221,17 +223,17 @@ def judge_metric(rule: MetricRule, baseline: float | None, candidate: float | No
     improvement = delta if rule.direction == "max" else -delta
     if rule.min_delta is not None:
         required = rule.min_delta.amount(baseline)
-        wanted = f"better by at least {_amount(rule.min_delta, required)}"
+        wanted = f"must be better by at least {_amount(rule.min_delta, required)}"
     elif rule.max_regression is not None:
         required = -rule.max_regression.amount(baseline)
-        wanted = f"worse by at most {_amount(rule.max_regression, -required)}"
+        wanted = f"may be worse by at most {_amount(rule.max_regression, -required)}"
     else:
-        required, wanted = 0.0, "no worse than the baseline"
+        required, wanted = 0.0, "must be no worse"
     slack = _SLACK * max(1.0, abs(baseline), abs(candidate))
     verdict = "pass" if improvement >= required - slack else "regression"
     better = "better" if improvement > 0 else "worse" if improvement < 0 else "equal"
     reason = f"{better} by {abs(delta):g}" if better != "equal" else "equal to the baseline"
-    reason += f"; {'needed' if verdict == 'pass' else 'needs'} {wanted}"
+    reason += f"; the candidate {wanted}"
     return MetricVerdict(rule, baseline, candidate, verdict, reason, delta, relative, improvement, required)
 
 

@@ -96,7 +96,10 @@ def test_equal_values_pass_without_a_tolerance(project):
     project.log("base", {"auc": 0.9})
     project.log("cand", {"auc": 0.9})
     code, out, _ = invoke(*GATE, "--metric", "auc:max")
-    assert code == 0 and "equal to the baseline" not in out.split("Lineage:")[0].split("\n\n")[1]
+    row = next(line for line in out.splitlines() if line.startswith("auc "))
+    assert code == 0 and row.split() == ["auc", "max", "0.9", "0.9", "+0", "(+0.00%)", "no", "worse", "pass"]
+    code, out, _ = invoke(*GATE, "--metric", "auc:max", "--min-delta", "auc=0.001")
+    assert code == 1 and "auc: equal to the baseline; the candidate must be better by at least 0.001" in out
 
 
 # Each tolerance kind, just inside and just outside it (baseline auc 0.90 / latency 100 ms).
