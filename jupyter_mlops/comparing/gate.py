@@ -201,11 +201,12 @@ class MetricVerdict:
 
     def to_dict(self) -> dict[str, Any]:
         """Wire shape."""
-        return json_safe({
+        out: dict[str, Any] = json_safe({
             "key": self.key, "direction": self.rule.direction, "rule": self.rule.describe(),
             "baseline": self.baseline, "candidate": self.candidate, "delta": self.delta,
             "relative_delta": self.relative_delta, "verdict": self.verdict, "reason": self.reason,
         })
+        return out
 
 
 def judge_metric(rule: MetricRule, baseline: float | None, candidate: float | None) -> MetricVerdict:
@@ -277,12 +278,13 @@ class Lineage:
 
     def to_dict(self) -> dict[str, Any]:
         """Wire shape."""
-        return json_safe({
+        out: dict[str, Any] = json_safe({
             "data": [d.to_dict() for d in self.data],
             "params": [{"key": k, "baseline": a, "candidate": b} for k, a, b in self.params],
             "code_changed": self.code_changed, "code_cells": self.code_cells,
             "packages": [{"name": n, "baseline": a, "candidate": b} for n, a, b in self.packages],
         })
+        return out
 
 
 def lineage_of(comparison: Comparison, codes: tuple[Mapping[str, Any] | None, Mapping[str, Any] | None] = (None, None)
