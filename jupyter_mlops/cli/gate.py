@@ -1,0 +1,129 @@
+"""``jupyter-mlops gate``: fail CI when a candidate run does worse than the champion (or a version, or a run).
+
+A thin face over :mod:`jupyter_mlops.app.gate`: parse the options, judge, print the report
+(:mod:`jupyter_mlops.render.gate`) and exit 0 pass / 1 regression / 2 error. *Every* error is exit 2, a missing
+run as much as a bad option, so a CI job can tell "the model got worse" (1) from "the gate could not judge" (2).
+Only click and the standard library are imported at module level: the gate runs in a fresh process in CI.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from jupyter_mlops.cli._options import filter_option, store_option
+from jupyter_mlops.errors import MlopsError
+from jupyter_mlops.render.safe import terminal_text
+
+if TYPE_CHECKING:
+    from jupyter_mlops.comparing.gate import GateResult
+
+
+class GateError(MlopsError):
+    """Any error of the gate, with the original's code and message, and exit code 2 whatever its kind."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, code: str = "GATE_ERROR") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@click.command("gate", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--model", metavar="NAME", help="Baseline: this registered model's champion (or --version).")
+@click.option("--version", "version", metavar="V", help="With --model: this version (1.2.0, latest) instead.")
+@click.option("--baseline", metavar="RUN", help="Baseline: this run (id, unique prefix or unique name).")
+@click.option("--candidate", metavar="RUN", help="The run to judge (id, unique prefix or unique name).")
+@click.option("--last", is_flag=True, help="Judge the most recent run (narrowed by --filter).")
+@filter_option
+@click.option("--metric", "metrics", multiple=True, metavar="KEY:max|min",
+              help="A metric to gate on and which way is better; repeatable, at least one.")
+@click.option("--min-delta", "min_deltas", multiple=True, metavar="KEY=N[%]",
+              help="The candidate must beat the baseline on KEY by at least N (N% of the baseline). Repeatable.")
+@click.option("--max-regression", "max_regressions", multiple=True, metavar="KEY=N[%]",
+              help="The candidate may be worse on KEY by at most N (N% of the baseline). Repeatable.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False), help="Write a JUnit XML report (a testcase per metric).")
+@click.option("--markdown", type=click.Path(dir_okay=False), help="Write a markdown report for a PR comment.")
+@click.option("--github", is_flag=True, help="Print GitHub Actions ::error / ::notice annotations.")
+@store_option
+def gate(
+    model: str | None,
+    version: str | None,
+    baseline: str | None,
+    candidate: str | None,
+    last: bool,
+    filter_text: str | None,
+    metrics: tuple[str, ...],
+    min_deltas: tuple[str, ...],
+    max_regressions: tuple[str, ...],
+    junit_xml: str | None,
+    markdown: str | None,
+    github: bool,
+    store_url: str | None,
+) -> int:
+    """Judge a candidate run against a baseline on metrics: exit 0 pass, 1 regression, 2 error.
+
+    The baseline is a model's champion (--model NAME), one of its versions (--model NAME --version V) or a run
+    (--baseline RUN); the candidate is --candidate RUN or the most recent run (--last [--filter EXPR]). Without a
+    tolerance a metric must be no worse than the baseline's. Prints both values, the delta and the verdict per
+    metric, and what changed between the two runs (data hashes, params, code, packages).
+
+    \b
+    Examples:
+      jupyter-mlops gate --model churn --last --metric auc:max --min-delta auc=0.002
+      jupyter-mlops gate --baseline baseline --candidate tuned --metric auc:max \\
+          --metric latency_ms:min --max-regression latency_ms=5% --junit-xml gate.xml --github
+    """
+    try:
+        result = _judge(store_url, model, version, baseline, candidate, last, filter_text, metrics, min_deltas,
+                        max_regressions)
+    except MlopsError as error:
+        raise GateError(error.message, error.code) from None
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except Exception as error:  # a bug must still read as "could not judge" (2), never as a regression (1)
+        if os.environ.get("JUPYTER_MLOPS_DEBUG"):
+            raise
+        raise GateError(f"internal error: {type(error).__name__}: {error} (set JUPYTER_MLOPS_DEBUG=1 for details)",
+                        "INTERNAL") from None
+    from jupyter_mlops.render import gate as render
+
+    click.echo(render.gate_text(result), nl=False)
+    if github:
+        for row in render.gate_github(result):
+            click.echo(row)
+    _write(junit_xml, render.gate_junit_xml(result) if junit_xml else "")
+    _write(markdown, render.gate_markdown(result) if markdown else "")
+    unjudged = [m.reason for m in result.metrics if m.verdict == "error"]
+    if unjudged:  # the report above says it too; stderr is where a CI log reader looks for why a step broke
+        click.echo(f"Error: {'; '.join(terminal_text(r) for r in unjudged)}", err=True)
+    return result.exit_code
+
+
+def _judge(store_url: str | None, model: str | None, version: str | None, baseline: str | None,
+           candidate: str | None, last: bool, filter_text: str | None, metrics: tuple[str, ...],
+           min_deltas: tuple[str, ...], max_regressions: tuple[str, ...]) -> GateResult:
+    from jupyter_mlops.app.gate import baseline_run, candidate_run, gate
+    from jupyter_mlops.app.workspace import Workspace
+    from jupyter_mlops.comparing.gate import build_rules
+
+    rules = build_rules(metrics, min_deltas, max_regressions)  # bad options fail before the store is opened
+    if (model is None) == (baseline is None):
+        raise GateError("give the baseline as --model NAME [--version V] or --baseline RUN (one of them)")
+    if (candidate is None) == (not last):
+        raise GateError("give the candidate as --candidate RUN or --last [--filter EXPR] (one of them)")
+    with Workspace.from_url(store_url) as workspace:
+        chosen = baseline_run(workspace, model=model, version=version, baseline=baseline)
+        return gate(workspace, chosen, candidate_run(workspace, candidate, last, filter_text), rules)
+
+
+def _write(path: str | None, text: str) -> None:
+    if not path:
+        return
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise GateError(f"cannot write {path}: {error.strerror}") from None
