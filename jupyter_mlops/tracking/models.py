@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import xxhash
 
@@ -30,9 +30,6 @@ from jupyter_mlops.errors import Conflict, InvalidInput, NotFound
 from jupyter_mlops.store.base import Store
 from jupyter_mlops.store.blobs import ALGORITHM, digest_bytes
 from jupyter_mlops.store.model_rules import check_model_name, data_fingerprint, schema_fingerprint
-
-if TYPE_CHECKING:
-    from jupyter_mlops.tracking.run import ActiveRun
 
 __all__ = ["current_user", "effective_lineage", "lineage_gaps", "load_version", "parents_of", "register"]
 
@@ -54,9 +51,11 @@ def current_user() -> str:
 # -- registering ------------------------------------------------------------------------------------------------
 
 
-def register(run: ActiveRun, obj_or_path: Any, name: str, flavor: str | None = None, version: str | None = None,
-             parents: Iterable[str] = ()) -> ModelVersion:
-    """Store a model from an active run and register it as a new immutable version (see ``ActiveRun.log_model``).
+def register(store: Store, blobs: Any, run_id: str, obj_or_path: Any, name: str, flavor: str | None = None,
+             version: str | None = None, parents: Iterable[str] = ()) -> ModelVersion:
+    """Store a model for a run and register it as a new immutable version (see ``ActiveRun.log_model``).
+
+    The caller flushes the run's queued params and metrics first, so the lineage sees them.
 
     Raises:
         InvalidInput: a malformed name, version or parent reference; an object that cannot be pickled.
@@ -64,11 +63,9 @@ def register(run: ActiveRun, obj_or_path: Any, name: str, flavor: str | None = N
         Conflict: the explicit ``version`` is already registered.
     """
     check_model_name(name)
-    store: Store = run.store
     parent_refs = [store.resolve_model(str(p)).ref for p in parents]  # aliases and 'latest' pinned now
-    fmt, digest, size, detected, signature = _put(run.blobs, obj_or_path)
-    run.flush()  # the lineage must see every param and metric logged so far
-    lineage = _lineage(store.get_run(run.id), signature)
+    fmt, digest, size, detected, signature = _put(blobs, obj_or_path)
+    lineage = _lineage(store.get_run(run_id), signature)
     return store.create_model_version(
         name, artifact_hash=digest, format=fmt, flavor=flavor or detected, size=size, lineage=lineage,
         parents=parent_refs, version=version, created_by=current_user(),

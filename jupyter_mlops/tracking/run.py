@@ -276,7 +276,8 @@ class ActiveRun:
         self._check_open()
         from jupyter_mlops.tracking import models
 
-        return models.register(self, obj_or_path, name, flavor, version, parents)
+        self.flush()  # the lineage must see every param and metric logged so far
+        return models.register(self.store, self.blobs, self.id, obj_or_path, name, flavor, version, parents)
 
     def set_tags(self, *tags: str | Iterable[str], remove: Iterable[str] = ()) -> tuple[str, ...]:
         """Add (and remove) tags; returns the run's tags afterwards.
