@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 
 def _json_out(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    from jupyter_mlops.comparing.model import json_safe  # NaN/inf metrics as null/strings: strict JSON only
+
+    click.echo(json.dumps(json_safe(data), indent=2, ensure_ascii=False, allow_nan=False, default=str))
 
 
 def _when(at: float) -> str:

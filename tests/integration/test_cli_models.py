@@ -123,3 +123,15 @@ def test_a_missing_store_is_not_created(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, _, err = invoke("models", "list", "--store", f"sqlite:///{tmp_path / 'none.db'}")
     assert code == 1 and "no store at" in err and not (tmp_path / "none.db").exists()
+
+
+def test_json_output_is_strict_json_when_a_metric_is_nan(url):
+    with mlops.start_run("nan", store=url, auto_capture=False) as run:
+        run.log_metric("loss", float("nan"))
+        run.log_model({"w": 0}, "odd")
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"non-standard JSON constant {constant}")
+
+    shown = json.loads(ok("models", "show", "odd:1.0.0", "--store", url, "-f", "json"), parse_constant=refuse)
+    assert shown["versions"][0]["lineage"]["metrics"] == {"loss": None}
