@@ -23,6 +23,8 @@ _API = {
     "log_metrics": "jupyter_mlops.tracking.fluent",
     "log_data": "jupyter_mlops.tracking.fluent",
     "log_artifact": "jupyter_mlops.tracking.fluent",
+    "log_model": "jupyter_mlops.tracking.fluent",
+    "load_model": "jupyter_mlops.tracking.fluent",
     "set_tags": "jupyter_mlops.tracking.fluent",
     "note": "jupyter_mlops.tracking.fluent",
     "get_run": "jupyter_mlops.tracking.fluent",

@@ -187,16 +187,120 @@ class Run:
         }
 
 
+#: The stages a model version can be in (``none`` until first staged).
+MODEL_STAGES = ("none", "staging", "production", "archived")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelLineage:
+    """Where a model version came from, recorded when it was registered and never changed afterwards.
+
+    ``data`` holds the run's input datasets with their full content hashes; ``data_fingerprint`` and
+    ``schema_fingerprint`` digest them (and the model's input ``signature``) for the version rule (ADR-053).
+    ``code_hash``/``notebook_hash``/``env_hash`` address snapshots in the blob store (the environment snapshot
+    carries the package lock); ``flags`` are the run's notebook-state flags.
+    """
+
+    run_id: str | None = None
+    data: tuple[DataInput, ...] = ()
+    code_hash: str | None = None
+    notebook_hash: str | None = None
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    env_hash: str | None = None
+    params: dict[str, ParamValue] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    flags: dict[str, bool] = field(default_factory=dict)
+    signature: dict[str, Any] | None = None
+    data_fingerprint: str = ""
+    schema_fingerprint: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Wire shape."""
+        return {
+            "run_id": self.run_id, "data": [d.to_dict() for d in self.data], "code_hash": self.code_hash,
+            "notebook_hash": self.notebook_hash, "git_commit": self.git_commit, "git_dirty": self.git_dirty,
+            "env_hash": self.env_hash, "params": dict(self.params), "metrics": dict(self.metrics),
+            "flags": dict(self.flags), "signature": self.signature, "data_fingerprint": self.data_fingerprint,
+            "schema_fingerprint": self.schema_fingerprint,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelLineage:
+        """Inverse of :meth:`to_dict` (missing keys take their defaults)."""
+        return cls(
+            run_id=data.get("run_id"), data=tuple(DataInput.from_dict(d) for d in data.get("data") or ()),
+            code_hash=data.get("code_hash"), notebook_hash=data.get("notebook_hash"),
+            git_commit=data.get("git_commit"), git_dirty=data.get("git_dirty"), env_hash=data.get("env_hash"),
+            params=dict(data.get("params") or {}), metrics=dict(data.get("metrics") or {}),
+            flags=dict(data.get("flags") or {}), signature=data.get("signature"),
+            data_fingerprint=str(data.get("data_fingerprint") or ""),
+            schema_fingerprint=str(data.get("schema_fingerprint") or ""),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ModelVersion:
-    """A version of a named model, with the run (and so the lineage) that produced it."""
+    """One immutable version of a named model: its stored content, lineage, stage and aliases.
+
+    ``version`` is ``MAJOR.MINOR.PIPELINE`` (ADR-053). ``artifact_hash`` addresses the stored model in the blob
+    store: the serialized object (``format`` ``joblib`` or ``pickle``), the file (``file``) or a JSON manifest of
+    a folder's files (``dir``). ``parents`` are the ``NAME:VERSION`` of the models this one was built from.
+    Only ``stage`` and ``aliases`` change after registration, each change recorded as a :class:`ModelEvent`.
+    """
 
     name: str
-    version: int
-    run_id: str
+    version: str
     artifact_hash: str
+    format: str = "pickle"
+    flavor: str = "python"
+    size: int = 0
+    run_id: str | None = None
+    lineage: ModelLineage = field(default_factory=ModelLineage)
+    parents: tuple[str, ...] = ()
     stage: str = "none"
+    aliases: tuple[str, ...] = ()
     created: float = 0.0
+    created_by: str = ""
+
+    @property
+    def ref(self) -> str:
+        """``NAME:VERSION``, the reference that always means this version."""
+        return f"{self.name}:{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Wire shape."""
+        return {
+            "name": self.name, "version": self.version, "artifact_hash": self.artifact_hash, "format": self.format,
+            "flavor": self.flavor, "size": self.size, "run_id": self.run_id, "lineage": self.lineage.to_dict(),
+            "parents": list(self.parents), "stage": self.stage, "aliases": list(self.aliases),
+            "created": self.created, "created_by": self.created_by,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEvent:
+    """One row of a model's append-only history: an alias moved or a stage changed.
+
+    For an alias change ``label`` is the alias and ``from_value``/``to_value`` the versions that held it before
+    and after (None: none); for a stage change ``label`` is ``"stage"`` and they are the stages of ``version``.
+    ``forced`` marks a promotion of a version with incomplete lineage; its reason is in the ``note``.
+    """
+
+    name: str
+    version: str
+    change: str
+    label: str
+    from_value: str | None
+    to_value: str | None
+    who: str
+    at: float
+    note: str = ""
+    forced: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Wire shape."""
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,8 +36,8 @@ from jupyter_mlops.tracking.run import native
 __all__ = ["TrackMagics", "load_ipython_extension", "unload_ipython_extension"]
 
 SUBCOMMANDS = (
-    "start", "stop", "status", "params", "metric", "metrics", "data", "artifact", "tag", "note", "list", "show",
-    "compare",
+    "start", "stop", "status", "params", "metric", "metrics", "data", "artifact", "model", "tag", "note", "list",
+    "show", "compare",
 )
 _HELP = "usage: %track {" + ",".join(SUBCOMMANDS) + "} ... (see docs/magics.md)"
 _INT64 = (-(2**63), 2**63 - 1)
@@ -101,7 +101,7 @@ class TrackMagics(Magics):
 
     @line_cell_magic
     def track(self, line: str, cell: str | None = None) -> Any:
-        """Track experiments: ``%track start|stop|status|params|metric|data|artifact|tag|note|list|show|compare``.
+        """Track experiments: ``%track start|stop|status|params|metric|data|artifact|model|tag|note|list|show|compare``.
 
         ``%%track params`` and ``%%track metrics`` run the cell and record its assignments.
         """
@@ -247,6 +247,21 @@ class TrackMagics(Magics):
         for path in paths:
             for artifact in active.log_artifact(path):
                 _say(f"Stored artifact {artifact.path!r} ({artifact.size} bytes).")
+
+    def _cmd_model(self, rest: str, cell: str | None) -> None:
+        parser = _parser("model")
+        parser.add_argument("name", metavar="NAME")
+        parser.add_argument("target", metavar="VARIABLE_OR_PATH")
+        parser.add_argument("--flavor", default=None)
+        parser.add_argument("--version", default=None, metavar="MAJOR.MINOR.PIPELINE")
+        parser.add_argument("--parent", action="append", default=[], metavar="NAME:VERSION|NAME@ALIAS")
+        args = parser.parse_args(_split(rest))
+        active = _require()
+        # A variable of the notebook wins over a file of the same name, as in %track data.
+        ns = self.shell.user_ns
+        target = ns[args.target] if args.target.isidentifier() and args.target in ns else args.target
+        version = active.log_model(target, args.name, args.flavor, args.version, args.parent)
+        _say(f"Registered model {version.ref} ({version.format}, {version.artifact_hash[:20]}...).")
 
     def _cmd_tag(self, rest: str, cell: str | None) -> None:
         parser = _parser("tag")

@@ -15,7 +15,21 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from jupyter_mlops.entities import Artifact, DataInput, Experiment, Metric, Page, Param, Run, RunStatus
+from jupyter_mlops.entities import (
+    Artifact,
+    DataInput,
+    Experiment,
+    Metric,
+    ModelEvent,
+    ModelLineage,
+    ModelVersion,
+    Page,
+    Param,
+    Run,
+    RunStatus,
+)
+from jupyter_mlops.errors import NotFound
+from jupyter_mlops.store.model_rules import ModelRef, parse_model_ref
 
 
 class StatCache(Protocol):
@@ -175,6 +189,75 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def stat_cache(self) -> StatCache:
         """The persistent hash cache shared by everything that hashes files for this store."""
+
+    # -- model versions (ADR-053, ADR-054) -------------------------------------------------------------
+    @abc.abstractmethod
+    def create_model_version(
+        self,
+        name: str,
+        *,
+        artifact_hash: str,
+        format: str,  # noqa: A002 - the entity's field
+        flavor: str,
+        size: int,
+        lineage: ModelLineage,
+        parents: Sequence[str] = (),
+        version: str | None = None,
+        created_by: str = "",
+    ) -> ModelVersion:
+        """Register a new, immutable version of a model (the model exists once it has a version).
+
+        ``version`` None numbers it by the rule of ADR-053 against the newest version, in the same transaction.
+        ``parents`` are ``NAME:VERSION`` of registered versions.
+
+        Raises:
+            Conflict: ``version`` is already registered for this model (versions are never overwritten).
+            NotFound: a parent version is not registered.
+            InvalidInput: a malformed name, version or parent.
+        """
+
+    @abc.abstractmethod
+    def get_model_version(self, name: str, version: str) -> ModelVersion:
+        """One version. Raises NotFound for an unknown model or version."""
+
+    @abc.abstractmethod
+    def model_versions(self, name: str | None = None) -> list[ModelVersion]:
+        """Versions of one model (or of all, by name), newest first. An unknown name gives an empty list."""
+
+    @abc.abstractmethod
+    def model_alias(self, name: str, alias: str) -> str:
+        """The version an alias points at. Raises NotFound for an unknown model or alias."""
+
+    @abc.abstractmethod
+    def set_model_alias(self, name: str, alias: str, version: str, *, who: str, note: str = "",
+                        forced: bool = False) -> ModelEvent:
+        """Point an alias at a version and append the change to the history, in one transaction."""
+
+    @abc.abstractmethod
+    def set_model_stage(self, name: str, version: str, stage: str, *, who: str, note: str = "",
+                        forced: bool = False) -> ModelEvent:
+        """Move a version to a stage and append the change to the history, in one transaction."""
+
+    @abc.abstractmethod
+    def model_history(self, name: str) -> list[ModelEvent]:
+        """Every alias and stage change of a model, oldest first. Raises NotFound for an unknown model."""
+
+    def resolve_model(self, ref: str | ModelRef) -> ModelVersion:
+        """The version a reference means: ``NAME:VERSION``, ``NAME:latest`` or ``NAME@ALIAS``.
+
+        Raises:
+            InvalidInput: a malformed reference.
+            NotFound: an unknown model, version or alias (one line naming which).
+        """
+        parsed = ref if isinstance(ref, ModelRef) else parse_model_ref(ref)
+        if parsed.alias:
+            return self.get_model_version(parsed.name, self.model_alias(parsed.name, parsed.alias))
+        if parsed.version:
+            return self.get_model_version(parsed.name, parsed.version)
+        versions = self.model_versions(parsed.name)
+        if not versions:
+            raise NotFound(f"no model named {parsed.name!r}")
+        return versions[0]
 
     # -- conveniences, written once (the FastPaths among them a back-end may override) -----------------
     def log_metric(self, run_id: str, key: str, value: float, step: int = 0, timestamp: float | None = None) -> None:

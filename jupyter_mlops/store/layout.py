@@ -16,6 +16,7 @@ MIGRATION_NAMES = (
     "0004_covering_indexes",
     "0005_covering_tag_index",
     "0006_run_logging_errors",
+    "0007_model_versions",
 )
 
 #: The schema version this code writes: the number of migrations it knows.

@@ -19,7 +19,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, inspect, select, text, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 
 from jupyter_mlops.errors import SchemaTooNew
 from jupyter_mlops.store import schema as s
@@ -53,7 +68,6 @@ _INITIAL_TABLES = (
     s.tags,
     s.data_inputs,
     s.artifacts,
-    s.models,
     s.hash_cache,
 )
 
@@ -113,12 +127,50 @@ def _run_logging_errors(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE runs ADD COLUMN logging_errors INTEGER NOT NULL DEFAULT 0"))
 
 
+# The integer-versioned ``models`` table that 0001 created up to 0006: read (and dropped) only by 0007.
+_legacy_models = Table(
+    "models", MetaData(),
+    Column("name", String(250), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("run_id", String(32)),
+    Column("artifact_hash", String(100), nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("created", Float, nullable=False),
+)
+
+
+def _model_versions(conn: Connection) -> None:
+    # Versions become MAJOR.MINOR.PIPELINE with lineage, aliases and an append-only history (ADR-053/054).
+    # Nothing ever wrote the old table, but a store that holds rows keeps them: version N becomes N.0.0, its
+    # lineage only the run, and its stage an event stamped by the migration, so no history starts mid-way.
+    for table in s.MODEL_TABLES:
+        table.create(conn, checkfirst=True)
+    if not inspect(conn).has_table("models"):
+        return
+    old = _legacy_models.c
+    for row in conn.execute(select(_legacy_models).order_by(old.name, old.version)).all():
+        version = f"{int(row.version)}.0.0"
+        stage = row.stage if row.stage in ("staging", "production", "archived") else "none"
+        conn.execute(insert(s.model_versions).values(
+            name=row.name, version=version, major=int(row.version), minor=0, pipeline=0, run_id=row.run_id,
+            artifact_hash=row.artifact_hash, format="pickle", flavor="python", size=0,
+            lineage=json.dumps({"run_id": row.run_id}), data_fingerprint="", schema_fingerprint="", parents="[]",
+            stage=stage, created=row.created, created_by="migration 0007"))
+        if stage != "none":
+            conn.execute(insert(s.model_events).values(
+                name=row.name, version=version, change="stage", label="stage", from_value="none", to_value=stage,
+                who="migration 0007", at=time.time(), note="stage carried over from the integer-versioned table",
+                forced=False))
+    _legacy_models.drop(conn)
+
+
 #: The steps, named in :data:`.layout.MIGRATION_NAMES` (which the SQLAlchemy-free quick listing reads too).
 MIGRATIONS: tuple[Migration, ...] = tuple(
     Migration(name, apply)
     for name, apply in zip(
         MIGRATION_NAMES,
-        (_initial, _param_history, _run_summary, _covering_indexes, _covering_tag_index, _run_logging_errors),
+        (_initial, _param_history, _run_summary, _covering_indexes, _covering_tag_index, _run_logging_errors,
+         _model_versions),
         strict=True,
     )
 )

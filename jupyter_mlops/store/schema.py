@@ -172,16 +172,59 @@ artifacts = Table(
     Column("size", BigInteger, nullable=False),
 )
 
-models = Table(
-    "models",
+# Model versions (migration 0007; the integer-versioned ``models`` table of 0001 was folded into it). A version's
+# row is written once: only ``stage`` changes afterwards, and every change of a stage or an alias appends a row
+# to ``model_events`` in the same transaction. The store has no statement that updates or deletes an event.
+model_versions = Table(
+    "model_versions",
     metadata,
     Column("name", _KEY, primary_key=True),
-    Column("version", Integer, primary_key=True),
+    Column("version", String(32), primary_key=True),  # MAJOR.MINOR.PIPELINE
+    Column("major", Integer, nullable=False),
+    Column("minor", Integer, nullable=False),
+    Column("pipeline", Integer, nullable=False),
     Column("run_id", _ID, ForeignKey("runs.id", ondelete="SET NULL")),
     Column("artifact_hash", String(100), nullable=False),
-    Column("stage", String(32), nullable=False, default="none"),
+    Column("format", String(16), nullable=False),
+    Column("flavor", String(50), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("lineage", Text, nullable=False),  # JSON: ModelLineage.to_dict()
+    Column("data_fingerprint", String(100), nullable=False),
+    Column("schema_fingerprint", String(100), nullable=False),
+    Column("parents", Text, nullable=False),  # JSON list of NAME:VERSION
+    Column("stage", String(16), nullable=False, default="none"),
     Column("created", Float, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Index("ix_model_versions_order", "name", "major", "minor", "pipeline"),
+    Index("ix_model_versions_run", "run_id"),
 )
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("name", _KEY, primary_key=True),
+    Column("alias", _KEY, primary_key=True),
+    Column("version", String(32), nullable=False),
+)
+
+model_events = Table(
+    "model_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", _KEY, nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("change", String(16), nullable=False),  # alias | stage
+    Column("label", _KEY, nullable=False),  # the alias, or "stage"
+    Column("from_value", String(32)),
+    Column("to_value", String(32)),
+    Column("who", String(200), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("forced", Boolean, nullable=False, default=False),
+    Index("ix_model_events_name", "name", "id"),
+)
+
+MODEL_TABLES = (model_versions, model_aliases, model_events)
 
 hash_cache = Table(
     "hash_cache",

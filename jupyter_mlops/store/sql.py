@@ -28,6 +28,7 @@ from jupyter_mlops.store.base import FastPaths, StatCache, Store
 from jupyter_mlops.store.checks import check_name, check_names, check_paging, checked_run_fields, clean_tags
 from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
 from jupyter_mlops.store.filter_sql import bound
+from jupyter_mlops.store.models import SqlModels
 from jupyter_mlops.store.rows import derive_status, merge_flags, short_page_total
 from jupyter_mlops.store.search import StatementCache
 from jupyter_mlops.store.statcache import SqlStatCache
@@ -46,8 +47,8 @@ _INSERT_RUN = insert(s.runs)
 _UPDATE_RUN = update(s.runs).where(s.runs.c.id == bindparam("target_run_id"))
 
 
-class SqlStore(Store):
-    """The run store on a SQL database.
+class SqlStore(SqlModels, Store):
+    """The run store on a SQL database (the model registry's primitives come from :class:`.models.SqlModels`).
 
     Args:
         url: SQLAlchemy URL: ``sqlite:///path/to/mlops.db``, ``sqlite://`` (in memory) or
@@ -312,7 +313,7 @@ class SqlStore(Store):
             self._require_run(conn, run_id)
             for table in s.RUN_CHILD_TABLES:
                 conn.execute(delete(table).where(table.c.run_id == run_id))
-            conn.execute(update(s.models).where(s.models.c.run_id == run_id).values(run_id=None))
+            conn.execute(update(s.model_versions).where(s.model_versions.c.run_id == run_id).values(run_id=None))
             conn.execute(delete(s.runs).where(s.runs.c.id == run_id))
         self._write(work)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jupyter_mlops.config import Settings, load_settings
-from jupyter_mlops.entities import Artifact, DataInput, Run
+from jupyter_mlops.entities import Artifact, DataInput, ModelVersion, Run
 from jupyter_mlops.errors import Conflict, NoActiveRun
 from jupyter_mlops.store.base import Store
 from jupyter_mlops.tracking import run as run_module
@@ -33,10 +33,12 @@ __all__ = [
     "end_run",
     "get_run",
     "isolated_context",
+    "load_model",
     "log_artifact",
     "log_data",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "note",
@@ -276,6 +278,43 @@ def log_artifact(path: str, name: str | None = None) -> list[Artifact]:
         ['model.txt']
     """
     return _require().log_artifact(path, name)
+
+
+def log_model(obj_or_path: Any, name: str, flavor: str | None = None, version: str | None = None,
+              parents: Iterable[str] = ()) -> ModelVersion:
+    """Store a model on the active run as a new immutable version of ``name`` (see ``ActiveRun.log_model``).
+
+    Example:
+        >>> import jupyter_mlops as mlops, tempfile
+        >>> with mlops.start_run(store=f"sqlite:///{tempfile.mkdtemp()}/mlops.db"):
+        ...     mlops.log_model({"weights": [1, 2]}, "toy").version
+        '1.0.0'
+    """
+    return _require().log_model(obj_or_path, name, flavor, version, parents)
+
+
+def load_model(ref: str, *, dest: str | None = None, store: StoreArg = None, blobs: Any = None) -> Any:
+    """Load a model version by ``NAME:VERSION``, ``NAME:latest`` or ``NAME@ALIAS``, verifying its content hash.
+
+    Objects come back as objects; a file or folder as the path of a verified copy (under ``dest``).
+
+    Raises:
+        InvalidInput: a malformed reference.
+        NotFound: an unknown model, version or alias.
+        Conflict: the stored content does not match its hash (nothing is unpickled).
+
+    Example:
+        >>> import jupyter_mlops as mlops, tempfile
+        >>> store = f"sqlite:///{tempfile.mkdtemp()}/mlops.db"
+        >>> with mlops.start_run(store=store):
+        ...     _ = mlops.log_model({"weights": [1, 2]}, "toy")
+        >>> mlops.load_model("toy:latest", store=store)
+        {'weights': [1, 2]}
+    """
+    from jupyter_mlops.tracking.models import load_version
+
+    opened_store, opened_blobs, _ = open_stores(store, blobs)
+    return load_version(opened_blobs, opened_store.resolve_model(ref), dest)
 
 
 def set_tags(*tags: str) -> tuple[str, ...]:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.config import Settings
-from jupyter_mlops.entities import Artifact, DataInput, Param, Run, RunStatus
+from jupyter_mlops.entities import Artifact, DataInput, ModelVersion, Param, Run, RunStatus
 from jupyter_mlops.errors import InvalidInput, NotFound
 from jupyter_mlops.store.base import Store
 from jupyter_mlops.tracking import checks, context, snapshots
@@ -263,6 +263,21 @@ class ActiveRun:
             artifacts.append(Artifact(rel, digest, int(size)))
         self.store.log_artifacts(self.id, artifacts)
         return artifacts
+
+    def log_model(self, obj_or_path: Any, name: str, flavor: str | None = None, version: str | None = None,
+                  parents: Iterable[str] = ()) -> ModelVersion:
+        """Store a model (object, file or folder) and register it as a new immutable version with this run's lineage.
+
+        The version follows ADR-053 unless ``version`` names one never used; ``parents`` are model references.
+
+        Example:
+            >>> run.log_model(clf, "churn")  # doctest: +SKIP
+        """
+        self._check_open()
+        from jupyter_mlops.tracking import models
+
+        self.flush()  # the lineage must see every param and metric logged so far
+        return models.register(self.store, self.blobs, self.id, obj_or_path, name, flavor, version, parents)
 
     def set_tags(self, *tags: str | Iterable[str], remove: Iterable[str] = ()) -> tuple[str, ...]:
         """Add (and remove) tags; returns the run's tags afterwards.
