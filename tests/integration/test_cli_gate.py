@@ -312,6 +312,29 @@ def test_model_champion_and_version_read_the_versions_run(project, monkeypatch):
     assert code == 0 and f"vs churn:0.9.0, baseline v0 ({older[:8]})" in out
 
 
+def test_model_champion_from_the_real_registry(project):
+    """--model reads the registry: the champion alias names a version, whose run is the baseline."""
+    from jupyter_mlops.app.models import set_alias
+    from jupyter_mlops.app.workspace import Workspace
+
+    project.log("v1", {"auc": 0.90})  # a run without a model: never a baseline for --model
+    with mlops.start_run("trained", experiment="churn", store=project.url, auto_capture=False) as trained:
+        mlops.log_metrics({"auc": 0.92})
+        mlops.log_data(project.root / "train.csv", name="train.csv")
+        mlops.log_model({"weights": [1, 2, 3]}, "churn")
+    with Workspace.from_url(project.url) as workspace:
+        set_alias(workspace, "churn:1.0.0", "champion", force=True, reason="test: no code recorded")
+    project.log("cand-worse", {"auc": 0.91})
+    project.log("cand-better", {"auc": 0.95})
+
+    code, out, _ = invoke("--model", "churn", "--candidate", "cand-worse", "--metric", "auc:max")
+    assert code == 1 and f"vs churn@champion (1.0.0), baseline trained ({trained.id[:8]})" in out, out
+    code, out, _ = invoke("--model", "churn", "--version", "1.0.0", "--candidate", "cand-better", "--metric", "auc:max")
+    assert code == 0, out
+    code, _, err = invoke("--model", "churn", "--version", "9.9.9", "--candidate", "cand-better", "--metric", "auc:max")
+    one_line_error(code, err, "9.9.9")
+
+
 def test_model_without_a_registry_is_one_line(project, monkeypatch):
     project.log("cand", {"auc": 0.85})
     monkeypatch.setitem(sys.modules, "jupyter_mlops.app.models", None)  # import fails as if not installed
