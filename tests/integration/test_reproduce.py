@@ -1,0 +1,160 @@
+"""``jupyter-mlops reproduce``: real kernels (a JupyterLab-like session records, papermill reproduces), real SQLite.
+
+Each test records a run the way a user does (cells sent with their ids to a real kernel, the notebook saved), then
+runs the ``jupyter-mlops reproduce`` console entry point in a subprocess and reads the store it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from kernel_session import KernelSession, notebook, save
+
+from jupyter_mlops.store import open_store
+
+pytestmark = [pytest.mark.requires_kernel, pytest.mark.slow]
+
+SEEDED = [
+    "%load_ext jupyter_mlops",
+    "seed = 7\nscale = 1.0",
+    "%track start",
+    "import random\nrandom.seed(seed)\nwith open('data.csv') as f:\n    values = [float(v) for v in f.read().split()[1:]]",
+    "total = sum(values) * scale + random.random()\n%track metric total=total",
+    "%track stop",
+]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    for key in [k for k in os.environ if k.startswith(("JUPYTER_MLOPS", "JPY_"))]:
+        monkeypatch.delenv(key)
+    (tmp_path / "data.csv").write_text("value\n1\n2\n3\n", encoding="utf-8")
+    return {"root": tmp_path, "url": f"sqlite:///{tmp_path / 'mlops.db'}"}
+
+
+def _record(project: dict, sources: list[str], order: list[int] | None = None, name: str = "train.ipynb") -> str:
+    """Run the cells in a real kernel as JupyterLab would (saved first, as a user saves), return the run's id."""
+    path = project["root"] / name
+    nb = notebook(path, sources)
+    nb.cells[1].metadata["tags"] = ["parameters"]
+    save(nb, path, {})
+    kernel = KernelSession(path, project["url"])
+    try:
+        for index in order if order is not None else range(len(sources)):
+            reply = kernel.run(nb.cells[index].source, nb.cells[index].id)
+            assert reply["status"] == "ok", reply
+    finally:
+        kernel.shutdown()
+    (run,) = open_store(project["url"]).search_runs().items
+    return run.id
+
+
+def _reproduce(project: dict, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_MLOPS", "JPY_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_mlops", "reproduce", "--store", project["url"], *args],
+        cwd=project["root"], env=env, capture_output=True, text=True, timeout=600,
+    )
+
+
+def _json(done: subprocess.CompletedProcess[str]) -> dict:
+    return json.loads(done.stdout)
+
+
+def test_a_seeded_notebook_reproduces_exactly_as_a_linked_run(project: dict) -> None:
+    original = _record(project, SEEDED)
+    done = _reproduce(project, original[:8], "--format", "json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = _json(done)
+    assert report["outcome"] == "reproduced" and report["mode"] == "top-to-bottom"
+    assert [(m["key"], m["status"]) for m in report["metrics"]] == [("total", "exact")]
+    assert report["parameters"] == {"seed": 7, "scale": 1.0}
+    new = open_store(project["url"]).get_run(report["reproduction"])
+    assert new.reproduction_of == original and new.status.value == "finished"
+    assert "reproduction" in new.tags
+    assert [d.hash for d in new.data_inputs] == [d.hash for d in open_store(project["url"]).get_run(original).data_inputs]
+    table = _reproduce(project, original)
+    assert table.returncode == 0 and "REPRODUCED" in table.stdout and "exact" in table.stdout, table.stdout
+
+
+def test_one_changed_byte_of_data_refuses_naming_the_file_and_both_hashes(project: dict) -> None:
+    original = _record(project, SEEDED)
+    recorded = open_store(project["url"]).get_run(original).data_inputs[0]
+    (project["root"] / "data.csv").write_text("value\n1\n2\n4\n", encoding="utf-8")
+    done = _reproduce(project, original)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert str(project["root"] / "data.csv") in done.stderr and recorded.hash in done.stderr
+    assert "--allow-changed-data" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert recorded.hash in done.stdout  # the report shows old -> new
+    assert len(open_store(project["url"]).search_runs().items) == 1  # nothing ran
+
+    allowed = _reproduce(project, original, "--allow-changed-data", "--format", "json")
+    assert allowed.returncode == 1, allowed.stdout + allowed.stderr
+    report = _json(allowed)
+    assert report["outcome"] == "diverged"
+    (row,) = report["metrics"]
+    assert row["status"] == "diverged" and row["difference"] == pytest.approx(1.0)
+    (check,) = report["verification"]["data"]
+    assert check["status"] == "changed" and check["old_hash"] == recorded.hash != check["new_hash"]
+
+
+def test_a_deleted_data_file_refuses_naming_it(project: dict) -> None:
+    original = _record(project, SEEDED)
+    (project["root"] / "data.csv").unlink()
+    for extra in ((), ("--allow-changed-data",)):
+        done = _reproduce(project, original, *extra)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "data.csv" in done.stderr and "no longer exists" in done.stderr
+
+
+def test_an_out_of_order_run_reproduces_only_as_executed(project: dict) -> None:
+    # `x = 100` (cell 5) ran before `y = x + 1` (cell 4): the kernel computed 101; top to bottom gives 2.
+    sources = ["%load_ext jupyter_mlops", "x = 1", "%track start", "y = x + 1", "x = 100",
+               "%track metric y=y", "%track stop"]
+    original = _record(project, sources, order=[0, 1, 2, 4, 3, 5, 6])
+    run = open_store(project["url"]).get_run(original)
+    assert run.flags["out_of_order"] and run.metrics == {"y": 101.0}
+
+    plain = _reproduce(project, original)
+    assert plain.returncode == 2, plain.stdout + plain.stderr
+    assert "not reproducible as run top-to-bottom" in plain.stderr and "--as-executed" in plain.stderr
+
+    replay = _reproduce(project, original, "--as-executed", "--format", "json")
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    report = _json(replay)
+    assert (report["outcome"], report["mode"]) == ("reproduced", "as-executed")
+    assert report["metrics"][0]["reproduced"] == 101.0
+
+
+def test_a_param_override_compares_but_never_claims_reproduced(project: dict) -> None:
+    original = _record(project, SEEDED)
+    done = _reproduce(project, original, "--param", "scale=1.0", "--format", "json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = _json(done)
+    assert report["outcome"] == "compared" and report["overrides"] == {"scale": 1.0}
+    assert report["metrics"][0]["status"] == "exact"  # same values, still not a reproduction
+    table = _reproduce(project, original, "--param", "scale=2.0")
+    assert table.returncode == 0 and "REPRODUCED" not in table.stdout and "what-if" in table.stdout, table.stdout
+    unknown = _reproduce(project, original, "--param", "nosuch=1")
+    assert unknown.returncode == 2 and "not a parameter" in unknown.stderr, unknown.stderr
+    assert len(open_store(project["url"]).search_runs().items) == 3  # the original and the two what-if runs
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("nosuchrun",), "nosuchrun"),
+    (("nosuchrun", "--tolerance", "auc=abc"), "--tolerance"),
+    (("nosuchrun", "--tolerance", "=1"), "--tolerance"),
+    (("nosuchrun", "--tolerance", "auc=-1%"), "--tolerance"),
+    (("nosuchrun", "--param", "lr"), "--param"),
+])
+def test_bad_input_is_one_line_and_exit_2(project: dict, args: tuple[str, ...], message: str) -> None:
+    open_store(project["url"]).close()  # an empty store: bad input is refused before any run is looked at
+    done = _reproduce(project, *args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
