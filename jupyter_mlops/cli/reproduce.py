@@ -17,7 +17,8 @@ from jupyter_mlops.cli._options import format_option, store_option
 
 @click.command("reproduce")
 @click.argument("run_ref", metavar="RUN")
-@click.option("--as-executed", is_flag=True, help="Replay the recorded executed-cell sequence instead of top to bottom.")
+@click.option("--as-executed", is_flag=True,
+              help="Replay the recorded executed-cell sequence instead of top to bottom.")
 @click.option("--allow-changed-data", is_flag=True, help="Run even though recorded data inputs changed.")
 @click.option("--strict-env", is_flag=True, help="Refuse when Python or a package differs from the recorded ones.")
 @click.option("--tolerance", "tolerances", multiple=True, metavar="[METRIC=]AMOUNT[%]",

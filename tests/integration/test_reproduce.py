@@ -23,7 +23,8 @@ SEEDED = [
     "%load_ext jupyter_mlops",
     "seed = 7\nscale = 1.0",
     "%track start",
-    "import random\nrandom.seed(seed)\nwith open('data.csv') as f:\n    values = [float(v) for v in f.read().split()[1:]]",
+    "import random\nrandom.seed(seed)\n"
+    "with open('data.csv') as f:\n    values = [float(v) for v in f.read().split()[1:]]",
     "total = sum(values) * scale + random.random()\n%track metric total=total",
     "%track stop",
 ]
@@ -77,7 +78,8 @@ def test_a_seeded_notebook_reproduces_exactly_as_a_linked_run(project: dict) -> 
     new = open_store(project["url"]).get_run(report["reproduction"])
     assert new.reproduction_of == original and new.status.value == "finished"
     assert "reproduction" in new.tags
-    assert [d.hash for d in new.data_inputs] == [d.hash for d in open_store(project["url"]).get_run(original).data_inputs]
+    recorded = open_store(project["url"]).get_run(original).data_inputs
+    assert [d.hash for d in new.data_inputs] == [d.hash for d in recorded]
     table = _reproduce(project, original)
     assert table.returncode == 0 and "REPRODUCED" in table.stdout and "exact" in table.stdout, table.stdout
 

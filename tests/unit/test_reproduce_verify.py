@@ -36,8 +36,9 @@ def test_unchanged_changed_missing_and_in_memory_inputs(tmp_path: Path) -> None:
                                                     ("gone.csv", "missing"), ("df", "unchecked")]
     moved = checks[1]
     assert moved.old_hash == inputs[1].hash != moved.new_hash and moved.new_size == changed.stat().st_size
-    assert moved.schema_diff == {"added": ["c"], "removed": [], "retyped": [{"name": "b", "dtypes": [inputs[1].schema["columns"][1]["dtype"], "int64"]}],
-                                 "rows": [2, 3]}
+    text_dtype = inputs[1].schema["columns"][1]["dtype"]
+    assert moved.schema_diff == {"added": ["c"], "removed": [],
+                                 "retyped": [{"name": "b", "dtypes": [text_dtype, "int64"]}], "rows": [2, 3]}
 
 
 def test_environment_differences_name_python_and_packages() -> None:

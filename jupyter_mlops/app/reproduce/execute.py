@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +42,7 @@ def _uses_track(source: str) -> bool:
     return any(line.lstrip().startswith(("%track", "%%track")) for line in source.splitlines())
 
 
-def parse_params(values: list[str] | tuple[str, ...]) -> dict[str, Any]:
+def parse_params(values: Iterable[str]) -> dict[str, Any]:
     """``--param k=v`` values: ``v`` is read as a Python literal (``0.1``, ``'a'``, ``[1, 2]``), else kept as text.
 
     Raises:
@@ -160,7 +160,8 @@ def execute_notebook(nb: Any, *, settings: Settings, cwd: Path, original_id: str
             try:
                 papermill.execute_notebook(
                     str(source), str(Path(folder) / "executed.ipynb"), cwd=str(cwd), progress_bar=False,
-                    log_output=False, execution_timeout=timeout, kernel_name=nb.metadata.get("kernelspec", {}).get("name"),
+                    log_output=False, execution_timeout=timeout,
+                    kernel_name=nb.metadata.get("kernelspec", {}).get("name"),
                 )
             except papermill.PapermillExecutionError as exc:
                 return Execution(started, f"cell {exc.cell_index + 1} raised {exc.ename}: {exc.evalue}".strip())

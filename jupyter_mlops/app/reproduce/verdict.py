@@ -61,7 +61,9 @@ def _parse_amount(text: str, option: str) -> Tolerance:
     try:
         value = float(number)
     except ValueError:
-        raise InvalidInput(f"--tolerance {option!r}: {number!r} is not a number (e.g. 1e-6, auc=0.002, auc=1%)") from None
+        raise InvalidInput(
+            f"--tolerance {option!r}: {number!r} is not a number (e.g. 1e-6, auc=0.002, auc=1%)"
+        ) from None
     if not math.isfinite(value) or value < 0:
         raise InvalidInput(f"--tolerance {option!r}: a tolerance is a finite number >= 0")
     return Tolerance(value / 100 if relative else value, relative)

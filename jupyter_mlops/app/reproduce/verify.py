@@ -124,21 +124,20 @@ def _schema_diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict
 def _check_one(data: DataInput, cache: Any) -> DataCheck:
     from jupyter_mlops.capture import frames, hashing
 
-    base = {"name": data.name, "path": data.path, "old_hash": data.hash, "old_size": data.size}
     if data.kind not in ON_DISK or not data.path:
-        return DataCheck(status="unchecked", **base)
+        return DataCheck(data.name, data.path, "unchecked", data.hash, old_size=data.size)
     target = Path(data.path)
     if not target.exists():
-        return DataCheck(status="missing", **base)
+        return DataCheck(data.name, data.path, "missing", data.hash, old_size=data.size)
     algorithm = data.hash.partition(":")[0]
     if algorithm not in hashing.ALGORITHMS:
         algorithm = hashing.DEFAULT_ALGORITHM
     result = hashing.hash_path(target, cache, algorithm=algorithm)
     if result.hash == data.hash:
-        return DataCheck(status="unchanged", new_hash=result.hash, new_size=result.size, **base)
+        return DataCheck(data.name, data.path, "unchanged", data.hash, result.hash, data.size, result.size)
     schema = frames.describe_tabular_file(target) if result.kind == "file" and data.schema else None
-    return DataCheck(status="changed", new_hash=result.hash, new_size=result.size,
-                     schema_diff=_schema_diff(data.schema, schema), **base)
+    return DataCheck(data.name, data.path, "changed", data.hash, result.hash, data.size, result.size,
+                     _schema_diff(data.schema, schema))
 
 
 def check_data(run: Run, stat_cache: Any) -> list[DataCheck]:
