@@ -13,12 +13,12 @@ from typing import Any
 from jupyter_mlops.render.formatting import format_size
 from jupyter_mlops.render.safe import rich_text
 
-__all__ = ["reproduction_renderables"]
+__all__ = ["reproduction_renderables", "reproduction_views"]
 
 _STYLES = {"exact": "green", "within": "green", "diverged": "bold red", "missing": "bold red", "new": "yellow"}
 _OUTCOMES = {
     "reproduced": ("REPRODUCED", "bold green"),
-    "compared": ("COMPARED (parameters overridden: a what-if run, not a reproduction)", "bold yellow"),
+    "compared": ("COMPARED (a what-if run, not a reproduction)", "bold yellow"),
     "diverged": ("DIVERGED", "bold red"),
     "refused": ("NOT RUN", "bold red"),
     "failed": ("FAILED", "bold red"),
@@ -103,8 +103,23 @@ def reproduction_renderables(report: Mapping[str, Any]) -> list[Any]:
     if report["metrics"]:
         out.append(_verdict_table(report))
     label, style = _OUTCOMES[report["outcome"]]
-    line = f"{label}" + (f": {report['reason']}" if report["reason"] else "")
+    # The reason of a refusal or failure is the face's one error line, so it is not repeated here.
+    line = label + "".join(f" · {caveat}" for caveat in report.get("caveats") or [])
     if report["reproduction"]:
         line += f" · new run {report['reproduction']}"
     out.append(rich_text(line, style))
     return out
+
+
+def reproduction_views(report: Mapping[str, Any], width: int = 110) -> tuple[str, str]:
+    """The report as (HTML, plain text), for a notebook (``%track reproduce``)."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(record=True, width=width, file=io.StringIO(), highlight=False, force_terminal=False)
+    for renderable in reproduction_renderables(report):
+        console.print(renderable)
+    html_text = console.export_html(inline_styles=True, clear=False,
+                                    code_format="<pre style=\"font-family:monospace\">{code}</pre>")
+    return html_text, console.export_text()

@@ -103,6 +103,10 @@ def test_one_changed_byte_of_data_refuses_naming_the_file_and_both_hashes(projec
     assert row["status"] == "diverged" and row["difference"] == pytest.approx(1.0)
     (check,) = report["verification"]["data"]
     assert check["status"] == "changed" and check["old_hash"] == recorded.hash != check["new_hash"]
+    # within a loose tolerance, a run on other data is compared, never called reproduced
+    loose = _reproduce(project, original, "--allow-changed-data", "--tolerance", "total=50%", "--format", "json")
+    assert loose.returncode == 0, loose.stdout + loose.stderr
+    assert _json(loose)["outcome"] == "compared" and _json(loose)["metrics"][0]["status"] == "within"
 
 
 def test_a_deleted_data_file_refuses_naming_it(project: dict) -> None:
@@ -160,3 +164,18 @@ def test_bad_input_is_one_line_and_exit_2(project: dict, args: tuple[str, ...], 
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_track_reproduce_in_a_notebook_runs_the_same_use_case(project: dict) -> None:
+    original = _record(project, SEEDED)
+    path = project["root"] / "check.ipynb"
+    nb = notebook(path, ["%load_ext jupyter_mlops", f"%track reproduce {original}", "%track reproduce nosuchrun"])
+    kernel = KernelSession(path, project["url"])
+    try:
+        replies = kernel.run_cells(nb.cells)
+    finally:
+        kernel.shutdown()
+    assert replies[1]["status"] == "ok", replies[1]
+    assert replies[2]["status"] == "error" and "nosuchrun" in replies[2]["evalue"]
+    (new,) = open_store(project["url"]).search_runs(f'reproduction_of = "{original}"').items
+    assert new.status.value == "finished" and new.metrics == open_store(project["url"]).get_run(original).metrics

@@ -5,8 +5,10 @@ runs), :mod:`.execute` (the notebook to run and papermill) and :mod:`.verdict` (
 is a result, not an exception, so the face can show the report that explains it; malformed input raises
 ``InvalidInput`` (exit 2) before anything is read or run.
 
-Outcomes and exit codes: ``reproduced`` 0, ``compared`` 0 (parameters were overridden: a what-if run is never called
-a reproduction), ``diverged`` 1, ``refused`` and ``failed`` 2 (could not run).
+Outcomes and exit codes: ``reproduced`` 0; ``compared`` 0 (the inputs were not the recorded ones: parameters
+overridden, or data changed under ``--allow-changed-data`` with every metric within tolerance: never called a
+reproduction); ``diverged`` 1 (also with changed data; a what-if run with overridden parameters is compared whatever
+its metrics); ``refused`` and ``failed`` 2 (could not run).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Reproduction:
         metrics: the verdict, metric by metric.
         overrides: the ``--param`` values (then the outcome is ``compared``, never ``reproduced``).
         injected: the parameters handed to the notebook.
+        caveats: why the inputs were not the recorded ones (overridden parameters, changed data).
     """
 
     original: Run
@@ -62,6 +65,7 @@ class Reproduction:
     metrics: list[verdict.MetricVerdict] = field(default_factory=list)
     overrides: dict[str, Any] = field(default_factory=dict)
     injected: dict[str, Any] = field(default_factory=dict)
+    caveats: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -79,6 +83,7 @@ class Reproduction:
             "reproduction": self.reproduction.id if self.reproduction is not None else None,
             "overrides": self.overrides,
             "parameters": self.injected,
+            "caveats": self.caveats,
             "verification": self.verification.to_dict(),
             "metrics": [row.to_dict() for row in self.metrics],
         }
@@ -220,9 +225,14 @@ def reproduce_run(
         return result
     result.metrics = verdict.compare_metrics(original.metrics, result.reproduction.metrics, limits)
     if overrides:
-        result.outcome = COMPARED
-    elif any(row.status in verdict.FAILING for row in result.metrics):
+        result.caveats.append(f"parameters overridden: {', '.join(sorted(overrides))}")
+    if checks.changed_data:
+        result.caveats.append(f"data changed: {', '.join(c.path or c.name for c in checks.changed_data)}")
+    diverged = any(row.status in verdict.FAILING for row in result.metrics)
+    if overrides:
+        result.outcome = COMPARED  # a what-if run: differences are its point
+    elif diverged:
         result.outcome = DIVERGED
     else:
-        result.outcome = REPRODUCED
+        result.outcome = COMPARED if result.caveats else REPRODUCED
     return result
