@@ -101,8 +101,9 @@ class TrackMagics(Magics):
 
     @line_cell_magic
     def track(self, line: str, cell: str | None = None) -> Any:
-        """Track experiments: ``%track start|stop|status|params|metric|data|artifact|tag|note|list|show|compare``,
-        ``%track reproduce RUN``.
+        """Track experiments: ``%track start|stop|status|params|metric|data|artifact|tag|note|list|show|compare``.
+
+        ``%track reproduce RUN`` re-executes a run in a fresh kernel and shows the verdict.
 
         ``%%track params`` and ``%%track metrics`` run the cell and record its assignments.
         """
