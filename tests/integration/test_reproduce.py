@@ -82,6 +82,7 @@ def test_a_seeded_notebook_reproduces_exactly_as_a_linked_run(project: dict) -> 
     assert [d.hash for d in new.data_inputs] == [d.hash for d in recorded]
     table = _reproduce(project, original)
     assert table.returncode == 0 and "REPRODUCED" in table.stdout and "exact" in table.stdout, table.stdout
+    assert table.stderr == ""  # the kernel talks over ipc: no TCP warning, nothing else on stderr
 
 
 def test_one_changed_byte_of_data_refuses_naming_the_file_and_both_hashes(project: dict) -> None:
@@ -149,6 +150,30 @@ def test_a_param_override_compares_but_never_claims_reproduced(project: dict) ->
     unknown = _reproduce(project, original, "--param", "nosuch=1")
     assert unknown.returncode == 2 and "not a parameter" in unknown.stderr, unknown.stderr
     assert len(open_store(project["url"]).search_runs().items) == 3  # the original and the two what-if runs
+
+
+def test_a_cell_that_raises_now_is_could_not_run_with_the_failed_run_linked(project: dict) -> None:
+    original = _record(project, SEEDED)
+    (project["root"] / "data.csv").write_text("value\n1\nnot-a-number\n", encoding="utf-8")
+    done = _reproduce(project, original, "--allow-changed-data", "--format", "json")
+    assert done.returncode == 2, done.stdout + done.stderr
+    report = _json(done)
+    assert report["outcome"] == "failed" and "ValueError" in report["reason"]
+    assert done.stderr.strip().splitlines() == [f"Error: {report['reason']}"]
+    failed = open_store(project["url"]).get_run(report["reproduction"])
+    assert failed.reproduction_of == original and failed.status.value == "failed"
+
+
+def test_a_script_run_says_it_cannot_be_re_run(project: dict) -> None:
+    script = project["root"] / "train.py"
+    script.write_text(f"import jupyter_mlops as mlops\nwith mlops.start_run('s', store={project['url']!r}):\n"
+                      "    mlops.log_metric('m', 1.0)\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_MLOPS", "JPY_"))}
+    subprocess.run([sys.executable, str(script)], cwd=project["root"], env=env, check=True, timeout=120)
+    done = _reproduce(project, "s")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "script run" in done.stderr and "train.py" in done.stderr and "not recorded" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(("args", "message"), [

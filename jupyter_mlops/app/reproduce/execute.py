@@ -7,10 +7,14 @@ Assumptions:
     * The recorded parameters are injected after the parameters cell (tagged, papermill's, or the inferred leading
       cell of literal assignments), papermill style, because the saved notebook may show values edited after the
       run. Only names that cell assigns are injected: a config value recorded as ``model.lr`` is no variable.
-    * The kernel is papermill's, started in the original notebook's folder (data paths are relative to it) with the
-      run context in ``JUPYTER_MLOPS_CONTEXT``: its ``%track``/``mlops.start_run`` runs are created with
-      ``reproduction_of`` set and go into the same store. The environment is set for the kernel's start only and
-      restored after, under a lock, since a kernel inherits its parent's environment.
+    * papermill executes the notebook in a kernel of *this* interpreter (``sys.executable -m ipykernel_launcher``,
+      as nb-smoke does), whatever kernelspec the notebook names: the environment verified before is then the one
+      that runs it. It talks over ``ipc`` sockets in a private folder on POSIX (no port races, no warning about
+      unencrypted TCP on stderr).
+    * The kernel starts in the original notebook's folder (data paths are relative to it) with the run context in
+      ``JUPYTER_MLOPS_CONTEXT`` and the store locations, given through its kernel spec's ``env`` so this process's
+      environment is never changed (``%track reproduce`` runs inside a kernel): its ``%track``/``mlops.start_run``
+      runs are created with ``reproduction_of`` set and go into the same store.
 """
 
 from __future__ import annotations
@@ -18,10 +22,9 @@ from __future__ import annotations
 import ast
 import json
 import os
+import sys
 import tempfile
-import threading
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +37,6 @@ __all__ = ["Execution", "build_as_executed", "execute_notebook", "inject", "pars
 
 #: Tag of the runs a reproduction creates (with ``what-if`` when parameters were overridden).
 REPRODUCTION_TAG = "reproduction"
-_ENV_LOCK = threading.Lock()
 LOAD_EXTENSION = "%load_ext jupyter_mlops"
 
 
@@ -125,19 +127,19 @@ def _store_env(settings: Settings) -> dict[str, str]:
     return {ENV_STORE: store, ENV_BLOBS: blobs}
 
 
-@contextmanager
-def _kernel_environment(values: Mapping[str, str]) -> Iterator[None]:
-    with _ENV_LOCK:
-        saved = {key: os.environ.get(key) for key in values}
-        os.environ.update(values)
-        try:
-            yield
-        finally:
-            for key, old in saved.items():
-                if old is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = old
+def _kernel_manager(folder: Path, env: Mapping[str, str]) -> Any:
+    """A kernel manager for this interpreter, with ``env`` added to the kernel's environment."""
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import KernelManager
+
+    transport = {"transport": "ipc", "ip": str(folder / "k")} if os.name == "posix" else {}
+    manager = KernelManager(kernel_name="python3", **transport)
+    # Setting the spec skips the kernelspec lookup: this interpreter needs none installed (as nb-smoke does it).
+    manager._kernel_spec = KernelSpec(
+        argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        display_name=f"Python ({sys.executable})", language="python", env=dict(env),
+    )
+    return manager
 
 
 def execute_notebook(nb: Any, *, settings: Settings, cwd: Path, original_id: str, what_if: bool,
@@ -156,15 +158,18 @@ def execute_notebook(nb: Any, *, settings: Settings, cwd: Path, original_id: str
         context = {"notebook_path": str(source), "tags": tags, "parameters": dict(injected),
                    "reproduction_of": original_id}
         values = {**_store_env(settings), ENV_RUN_CONTEXT: json.dumps(context, default=str)}
-        with _kernel_environment(values):
-            try:
-                papermill.execute_notebook(
-                    str(source), str(Path(folder) / "executed.ipynb"), cwd=str(cwd), progress_bar=False,
-                    log_output=False, execution_timeout=timeout,
-                    kernel_name=nb.metadata.get("kernelspec", {}).get("name"),
-                )
-            except papermill.PapermillExecutionError as exc:
-                return Execution(started, f"cell {exc.cell_index + 1} raised {exc.ename}: {exc.evalue}".strip())
-            except Exception as exc:  # a kernel that would not start, a timeout: the run could not be done
-                return Execution(started, f"{type(exc).__name__}: {exc}".splitlines()[0])
+        manager = _kernel_manager(Path(folder), values)
+        try:
+            papermill.execute_notebook(
+                str(source), str(Path(folder) / "executed.ipynb"), cwd=str(cwd), progress_bar=False,
+                log_output=False, execution_timeout=timeout, kernel_name="python3", km=manager,
+            )
+        except papermill.PapermillExecutionError as exc:
+            return Execution(started, f"cell {exc.cell_index + 1} raised {exc.ename}: {exc.evalue}".strip())
+        except Exception as exc:  # a kernel that would not start, a timeout: the run could not be done
+            return Execution(started, f"{type(exc).__name__}: {exc}".splitlines()[0])
+        finally:
+            # nbclient leaves a kernel it did not create running; its graceful shutdown is what ends an open run.
+            if manager.has_kernel:
+                manager.shutdown_kernel(now=False)
     return Execution(started)
