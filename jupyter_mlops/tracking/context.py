@@ -2,7 +2,8 @@
 
 A provider is a row in a small registry (:data:`PROVIDERS`): a name, a function from a :class:`CaptureRequest`
 to run facts, and whether it is slow enough to run off the caller's path. Run facts are a dict with any of the
-keys ``notebook_path``, ``tags``, ``params``, ``git_commit``, ``git_dirty``, ``env_hash``, ``code_hash``.
+keys ``notebook_path``, ``tags``, ``params``, ``reproduction_of``, ``git_commit``, ``git_dirty``, ``env_hash``,
+``code_hash``.
 Third parties add providers with :func:`register` or the ``jupyter_mlops.context`` entry-point group.
 
 Assumptions:

@@ -176,6 +176,26 @@ def test_a_script_run_says_it_cannot_be_re_run(project: dict) -> None:
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+def test_environment_differences_are_reported_and_refused_only_with_strict_env(project: dict) -> None:
+    from jupyter_mlops.store.blobs import BlobStore
+
+    store = open_store(project["url"])
+    env_hash = BlobStore(project["root"] / "blobs").put_json(
+        {"python": {"version": "2.7.18"}, "packages": {"surely-not-installed-pkg": "1.0"}})
+    run = store.create_run(name="old-env")
+    store.update_run(run.id, env_hash=env_hash, status="finished")
+    strict = _reproduce(project, run.id, "--strict-env", "--format", "json")
+    assert strict.returncode == 2 and "--strict-env" in strict.stderr, strict.stdout + strict.stderr
+    env = _json(strict)["verification"]["env"]
+    changes = {package["name"]: package["change"] for package in env["packages"]}
+    assert env["python"][0] == "2.7.18" and changes["surely-not-installed-pkg"] == "removed"
+    assert changes["jupyter-mlops"] == "added" or changes.get("jupyter_mlops") == "added"
+    lenient = _reproduce(project, run.id)
+    # without --strict-env the differences are only reported: it goes on, and stops at what is really missing
+    assert lenient.returncode == 2 and "no notebook snapshot" in lenient.stderr, lenient.stderr
+    assert "python 2.7.18 ->" in lenient.stdout and "surely-not-installed-pkg: 1.0 -> (none)" in lenient.stdout
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("nosuchrun",), "nosuchrun"),
     (("nosuchrun", "--tolerance", "auc=abc"), "--tolerance"),
