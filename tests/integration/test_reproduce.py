@@ -224,3 +224,17 @@ def test_track_reproduce_in_a_notebook_runs_the_same_use_case(project: dict) -> 
     assert replies[2]["status"] == "error" and "nosuchrun" in replies[2]["evalue"]
     (new,) = open_store(project["url"]).search_runs(f'reproduction_of = "{original}"').items
     assert new.status.value == "finished" and new.metrics == open_store(project["url"]).get_run(original).metrics
+
+
+def test_the_docs_example_runs_as_written(tmp_path: Path) -> None:
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = text[text.index("## `jupyter-mlops reproduce`"):]
+    script = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_MLOPS", "JPY_"))}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stdout + done.stderr  # the last command: diverged on the changed data
+    assert "REPRODUCED" in done.stdout and "NOT RUN" in done.stdout and '"outcome": "diverged"' in done.stdout
+    assert "data changed since the run" in done.stderr
