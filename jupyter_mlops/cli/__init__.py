@@ -20,6 +20,11 @@ from jupyter_mlops.errors import MlopsError
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "runs": ("jupyter_mlops.cli.runs", "runs", "List, show, compare, tag, annotate, export and delete runs."),
     "models": ("jupyter_mlops.cli.models", "models", "List, show, trace, alias and stage model versions."),
+    "reproduce": (
+        "jupyter_mlops.cli.reproduce",
+        "reproduce",
+        "Verify a run's data, environment and code, execute it again and judge its metrics.",
+    ),
     "smoke": ("jupyter_mlops.cli.smoke", "smoke", "Execute notebooks in fresh kernels and report failures (nb-smoke)."),
     "convert": ("jupyter_mlops.cli.convert", "convert", "Convert a notebook to a package or a script."),
     "diff": ("jupyter_mlops.cli.notebooks", "diff", "Diff notebooks, git revisions or runs without metadata noise."),

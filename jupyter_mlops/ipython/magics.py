@@ -37,7 +37,7 @@ __all__ = ["TrackMagics", "load_ipython_extension", "unload_ipython_extension"]
 
 SUBCOMMANDS = (
     "start", "stop", "status", "params", "metric", "metrics", "data", "artifact", "model", "tag", "note", "list",
-    "show", "compare",
+    "show", "compare", "reproduce",
 )
 _HELP = "usage: %track {" + ",".join(SUBCOMMANDS) + "} ... (see docs/magics.md)"
 _INT64 = (-(2**63), 2**63 - 1)
@@ -102,6 +102,8 @@ class TrackMagics(Magics):
     @line_cell_magic
     def track(self, line: str, cell: str | None = None) -> Any:
         """Track experiments: ``%track start|stop|status|params|metric|data|artifact|model|tag|note|list|show|compare``.
+
+        ``%track reproduce RUN`` re-executes a run in a fresh kernel and shows the verdict.
 
         ``%%track params`` and ``%%track metrics`` run the cell and record its assignments.
         """
@@ -336,6 +338,26 @@ class TrackMagics(Magics):
             display(compare_widget(ids, workspace=workspace))
         else:
             display(_Rich(*_comparison_html(workspace, ids, all_values=args.all)))
+
+    def _cmd_reproduce(self, rest: str, cell: str | None) -> None:
+        from jupyter_mlops.app.reproduce import reproduce_run
+        from jupyter_mlops.render.reproduction import reproduction_views
+
+        parser = _parser("reproduce")
+        parser.add_argument("run", metavar="RUN")
+        parser.add_argument("--as-executed", action="store_true")
+        parser.add_argument("--allow-changed-data", action="store_true")
+        parser.add_argument("--strict-env", action="store_true")
+        parser.add_argument("--tolerance", action="append", default=[])
+        parser.add_argument("--param", action="append", default=[])
+        args = parser.parse_args(_split(rest))
+        # The same use case as `jupyter-mlops reproduce`: a fresh kernel, tracked into this kernel's store.
+        result = reproduce_run(_workspace(), args.run, as_executed=args.as_executed,
+                               allow_changed_data=args.allow_changed_data, strict_env=args.strict_env,
+                               tolerances=args.tolerance, params=args.param)
+        display(_Rich(*reproduction_views(result.to_dict())))
+        if result.reason:
+            raise InvalidInput(result.reason)
 
     def _too_few_to_compare(self, workspace: Any, ids: list[str]) -> None:
         if not ids:

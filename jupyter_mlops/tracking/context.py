@@ -2,7 +2,8 @@
 
 A provider is a row in a small registry (:data:`PROVIDERS`): a name, a function from a :class:`CaptureRequest`
 to run facts, and whether it is slow enough to run off the caller's path. Run facts are a dict with any of the
-keys ``notebook_path``, ``tags``, ``params``, ``git_commit``, ``git_dirty``, ``env_hash``, ``code_hash``.
+keys ``notebook_path``, ``tags``, ``params``, ``reproduction_of``, ``git_commit``, ``git_dirty``, ``env_hash``,
+``code_hash``.
 Third parties add providers with :func:`register` or the ``jupyter_mlops.context`` entry-point group.
 
 Assumptions:
@@ -62,12 +63,14 @@ class KernelContext:
         parameters: parameters our runner injected (papermill ``-p``).
         source: where the path came from: ``runner``, ``jupyter-server``, ``ipykernel``, ``vscode``, ``papermill``
             (the papermill command that started the kernel) or ``none``.
+        reproduction_of: the run that ``jupyter-mlops reproduce`` is re-executing (its runs link back to it).
     """
 
     notebook_path: str | None = None
     tags: tuple[str, ...] = ()
     parameters: dict[str, Any] = field(default_factory=dict)
     source: str = "none"
+    reproduction_of: str | None = None
 
 
 def kernel_context(user_ns: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> KernelContext:
@@ -100,6 +103,8 @@ def kernel_context(user_ns: Mapping[str, Any] | None = None, environ: Mapping[st
             _warn_once(ENV_RUN_CONTEXT, f"{ENV_RUN_CONTEXT} is not valid JSON; ignored")
     tags = tuple(str(t) for t in handed.get("tags") or ())
     parameters = handed.get("parameters") if isinstance(handed.get("parameters"), dict) else {}
+    origin = handed.get("reproduction_of")
+    reproduction_of = origin if isinstance(origin, str) and origin else None
     candidates = (
         (handed.get("notebook_path"), "runner"),
         (env.get("JPY_SESSION_NAME"), "jupyter-server"),
@@ -108,12 +113,13 @@ def kernel_context(user_ns: Mapping[str, Any] | None = None, environ: Mapping[st
     )
     for value, source in candidates:
         if isinstance(value, str) and value.endswith(".ipynb"):
-            return KernelContext(str(Path(value).expanduser().absolute()), tags, dict(parameters or {}), source)
+            return KernelContext(str(Path(value).expanduser().absolute()), tags, dict(parameters or {}), source,
+                                 reproduction_of)
     if user_ns is not None:  # a kernel: the papermill CLI that started it names the notebook on its command line
         path = _parent_papermill_notebook()
         if path is not None:
-            return KernelContext(path, tags, dict(parameters or {}), "papermill")
-    return KernelContext(None, tags, dict(parameters or {}), "none")
+            return KernelContext(path, tags, dict(parameters or {}), "papermill", reproduction_of)
+    return KernelContext(None, tags, dict(parameters or {}), "none", reproduction_of)
 
 
 #: papermill CLI options that take two values / none; every other option takes one (``--cwd DIR``).
@@ -224,6 +230,8 @@ def _kernel_facts(request: CaptureRequest) -> Facts:
         facts["tags"] = list(ctx.tags)
     if ctx.parameters:
         facts["params"] = dict(ctx.parameters)
+    if ctx.reproduction_of:
+        facts["reproduction_of"] = ctx.reproduction_of
     return facts
 
 

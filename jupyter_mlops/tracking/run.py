@@ -431,6 +431,7 @@ def start(
         tags=all_tags,
         note=note,
         notebook_path=facts.get("notebook_path"),
+        reproduction_of=facts.get("reproduction_of"),
     )
     active = ActiveRun(store, blobs, run, settings=settings, redact=redact)
     if facts.get("params"):

@@ -23,6 +23,28 @@ def test_runner_context_wins_over_session_and_namespace():
     assert (ctx.notebook_path, ctx.tags, ctx.parameters, ctx.source) == ("/a/run.ipynb", ("smoke",), {"x": 1}, "runner")
 
 
+def test_the_run_a_reproduction_links_to_comes_from_the_runner_context(tmp_path, monkeypatch):
+    from jupyter_mlops.config import load_settings
+    from jupyter_mlops.store import open_store
+    from jupyter_mlops.tracking import run as run_module
+
+    handed = {"JUPYTER_MLOPS_CONTEXT": json.dumps({"tags": ["reproduction"], "reproduction_of": "abc123"})}
+    assert context.kernel_context({}, handed).reproduction_of == "abc123"
+    assert context.kernel_context({}, {"JUPYTER_MLOPS_CONTEXT": '{"reproduction_of": 7}'}).reproduction_of is None
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    store = open_store(url)
+    request = context.CaptureRequest(tmp_path, environ=handed)
+    assert context.resolve(request, background=False)["reproduction_of"] == "abc123"
+    settings = load_settings(store_url=url, environ={})
+    original = store.create_run(name="original")
+    monkeypatch.setenv("JUPYTER_MLOPS_CONTEXT", json.dumps({"reproduction_of": original.id}))
+    active = run_module.start(store, None, settings, capture_context=True)
+    try:
+        assert store.get_run(active.id).reproduction_of == original.id
+    finally:
+        active.end()
+
+
 @pytest.mark.parametrize(
     ("ns", "env", "expected", "source"),
     [
