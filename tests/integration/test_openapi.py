@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 from jsonschema import Draft202012Validator, ValidationError
+from model_fixtures import add_models
 from tornado.httpclient import HTTPClientError
 
 from jupyter_mlops.server.handlers import ROUTES
-from model_fixtures import add_models
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
