@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from jupyter_mlops.app.model_json import history_json, lineage_json, models_json, versions_json
 from jupyter_mlops.app.workspace import Workspace
 from jupyter_mlops.cli._options import format_option, store_option
 from jupyter_mlops.errors import InvalidInput
@@ -76,7 +77,7 @@ def list_command(store_url: str | None, fmt: str) -> None:
     with Workspace.from_url(store_url) as workspace:
         found = list_models(workspace)
     if fmt == "json":
-        _json_out({"models": [vars(m) for m in found]})
+        _json_out(models_json(found))
     elif not found:
         click.echo("No models registered yet.")
     else:
@@ -103,7 +104,7 @@ def show(ref: str, store_url: str | None, fmt: str) -> None:
     with Workspace.from_url(store_url) as workspace:
         details = show_model(workspace, ref)
     if fmt == "json":
-        _json_out({"versions": [_detail_json(d) for d in details]})
+        _json_out(versions_json(details))
     elif ":" in ref or "@" in ref:
         click.echo(_detail_text(details[0]))
     else:
@@ -111,10 +112,6 @@ def show(ref: str, store_url: str | None, fmt: str) -> None:
             [d.version.version, d.version.stage, ", ".join(d.version.aliases) or "-", d.version.flavor,
              (d.version.run_id or "-")[:8], _when(d.version.created), d.version.created_by,
              "complete" if not d.gaps else "incomplete"] for d in details]))
-
-
-def _detail_json(detail: VersionDetail) -> dict[str, Any]:
-    return {**detail.version.to_dict(), "lineage": detail.lineage.to_dict(), "lineage_gaps": detail.gaps}
 
 
 def _detail_text(detail: VersionDetail) -> str:
@@ -153,16 +150,9 @@ def lineage(ref: str, store_url: str | None, fmt: str) -> None:
     with Workspace.from_url(store_url) as workspace:
         graph = version_lineage(workspace, ref)
     if fmt == "json":
-        _json_out(_lineage_json(graph))
+        _json_out(lineage_json(graph))
     else:
         click.echo("\n".join(terminal_text(line) for line in _lineage_lines(graph, "")))
-
-
-def _lineage_json(graph: Lineage) -> dict[str, Any]:
-    run = graph.run
-    return {"model": _detail_json(graph.detail),
-            "run": None if run is None else {"id": run.id, "name": run.name, "status": run.status.value},
-            "parents": [_lineage_json(p) for p in graph.parents]}
 
 
 def _lineage_lines(graph: Lineage, indent: str) -> list[str]:
@@ -275,7 +265,7 @@ def history(name: str, store_url: str | None, fmt: str) -> None:
     with Workspace.from_url(store_url) as workspace:
         events = model_history(workspace, name)
     if fmt == "json":
-        _json_out({"history": [e.to_dict() for e in events]})
+        _json_out(history_json(events))
     elif not events:
         click.echo(f"No alias or stage changes recorded for {terminal_text(name)}.")
     else:

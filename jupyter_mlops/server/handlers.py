@@ -21,7 +21,7 @@ from jupyter_server.utils import url_path_join
 from tornado.ioloop import IOLoop
 
 from jupyter_mlops import _version
-from jupyter_mlops.app import compare, runs
+from jupyter_mlops.app import compare, model_json, models, runs
 from jupyter_mlops.errors import InvalidInput, MlopsError, NotFound, http_status
 from jupyter_mlops.server import schemas
 from jupyter_mlops.server.service import MlopsService
@@ -173,6 +173,46 @@ class DiffHandler(BaseHandler):
                                    schemas.parse_run_ref(b, "run b")))
 
 
+class ModelsHandler(BaseHandler):
+    """``GET models``: every registered model, the JSON of ``jupyter-mlops models list --format json``."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Reply with the registered models (newest version, aliases, stages)."""
+        self.reply(model_json.models_json(await self.use(models.list_models)))
+
+
+class ModelHandler(BaseHandler):
+    """``GET models/{NAME[:VERSION]}``: a model's versions (or one), as ``models show --format json`` prints them."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        """Reply with the versions the reference names, newest first, each with its lineage and gaps."""
+        self.reply(model_json.versions_json(await self.use(models.show_model, schemas.parse_model_ref(ref))))
+
+
+class ModelLineageHandler(BaseHandler):
+    """``GET models/{NAME:VERSION|NAME:latest|NAME@ALIAS}/lineage``: the graph of ``models lineage --format json``."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        """Reply with the version's lineage: data -> run -> model, and its parents' in turn."""
+        self.reply(model_json.lineage_json(await self.use(models.version_lineage, schemas.parse_model_ref(ref))))
+
+
+class ModelHistoryHandler(BaseHandler):
+    """``GET models/{NAME}/history``: every alias and stage change, as ``models history --format json``."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        """Reply with the model's append-only alias/stage history, oldest first."""
+        self.reply(model_json.history_json(await self.use(models.model_history, schemas.parse_model_ref(name))))
+
+
 class NotFoundHandler(BaseHandler):
     """Anything else under the API prefix: a JSON 404 rather than an HTML page."""
 
@@ -190,6 +230,10 @@ ROUTES: list[tuple[str, type[BaseHandler]]] = [
     (r"runs/([^/]+)/metrics/(.+)", MetricHistoryHandler),
     (r"compare", CompareHandler),
     (r"diff", DiffHandler),
+    (r"models", ModelsHandler),
+    (r"models/([^/]+)", ModelHandler),
+    (r"models/([^/]+)/lineage", ModelLineageHandler),
+    (r"models/([^/]+)/history", ModelHistoryHandler),
     (r"(.*)", NotFoundHandler),
 ]
 

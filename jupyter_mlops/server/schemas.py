@@ -23,6 +23,8 @@ from jupyter_mlops.store.engine import redact_url
 
 #: A run reference in a URL: full id, id prefix or run name made of safe characters (no dots first, no slashes).
 RUN_REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
+#: A model reference in a URL: NAME, NAME:VERSION, NAME:latest or NAME@ALIAS, printable and bounded.
+MODEL_REF = re.compile(r"^[^\x00-\x1f\x7f/]{1,300}$")
 #: A metric key: printable, no control characters, bounded length.
 METRIC_KEY = re.compile(r"^[^\x00-\x1f\x7f]{1,250}$")
 #: A sort key: a column (``name``, ``start_time``...) or ``params.<key>`` / ``metrics.<key>``; ``-`` = descending.
@@ -71,6 +73,18 @@ def parse_run_ref(value: str, what: str = "run id") -> str:
     """
     if not RUN_REF.match(value or ""):
         raise InvalidInput(f"invalid {what} {value[:60]!r}: use letters, digits, '_', '-' or '.'")
+    return value
+
+
+def parse_model_ref(value: str) -> str:
+    """A model reference from a URL segment (already URL-decoded), bounded and free of control characters.
+
+    The use case's own parser (``store.model_rules.parse_model_ref``) then checks its form; this only keeps an
+    absurd segment from travelling further and gives the 400 a short message.
+    """
+    if not isinstance(value, str) or not MODEL_REF.fullmatch(value):
+        raise InvalidInput(f"invalid model reference {str(value)[:80]!r}: expected NAME, NAME:VERSION, "
+                           "NAME:latest or NAME@ALIAS")
     return value
 
 

@@ -11,6 +11,7 @@ import { compareTitle, isTrackingCell } from './logic';
 import { RunsModel } from './model';
 import { PLUGIN_ID, SIDEBAR_ID } from './tokens';
 import { CompareWidget } from './widgets/CompareWidget';
+import { ModelsWidget } from './widgets/ModelsWidget';
 import { RunStatusItem } from './widgets/RunStatusItem';
 import { RunsTableWidget, SidebarWidget } from './widgets/SidebarWidget';
 
@@ -21,6 +22,7 @@ export namespace CommandIDs {
   export const compare = 'jupyter-mlops:compare';
   export const refresh = 'jupyter-mlops:refresh';
   export const openTable = 'jupyter-mlops:open-table';
+  export const openModels = 'jupyter-mlops:open-models';
 }
 
 interface IParts {
@@ -30,6 +32,7 @@ interface IParts {
   rendermime: IRenderMimeRegistry;
   status: RunStatusItem | null;
   table: MainAreaWidget<RunsTableWidget> | null;
+  models: MainAreaWidget<ModelsWidget> | null;
 }
 
 /** The main-area runs table: one per lab, brought forward when already open. */
@@ -46,6 +49,21 @@ function openTable(parts: IParts): void {
     parts.app.shell.add(widget, 'main');
   }
   parts.app.shell.activateById(parts.table.id);
+}
+
+/** The main-area Models view (registered models, versions, lineage, history): one per lab, like the table. */
+function openModels(parts: IParts): void {
+  if (!parts.models || parts.models.isDisposed) {
+    const widget = new MainAreaWidget({ content: new ModelsWidget() });
+    widget.id = 'jupyter-mlops-models';
+    widget.title.label = 'Models';
+    widget.title.caption = 'Experiments: registered models, versions and lineage';
+    widget.title.icon = experimentsIcon;
+    widget.title.closable = true;
+    parts.models = widget;
+    parts.app.shell.add(widget, 'main');
+  }
+  parts.app.shell.activateById(parts.models.id);
 }
 
 function openCompare(parts: IParts, ids: string[]): void {
@@ -81,6 +99,11 @@ function addCommands(parts: IParts, palette: ICommandPalette | null): void {
     label: 'Open runs table',
     caption: 'The full, sortable runs table with a column chooser and run details, in the main area',
     execute: () => openTable(parts)
+  });
+  app.commands.addCommand(CommandIDs.openModels, {
+    label: 'Open models',
+    caption: 'Registered models: versions with aliases and stages, lineage (data → run → model) and history',
+    execute: () => openModels(parts)
   });
   app.commands.addCommand(CommandIDs.compare, {
     label: 'Compare selected runs',
@@ -140,11 +163,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
   ) => {
     // Kernels record a notebook's absolute path, JupyterLab knows it relative to this root (issue 9, item 24).
     const model = new RunsModel({ serverRoot: PageConfig.getOption('serverRoot') });
-    const parts: IParts = { app, model, rendermime, status: null, table: null, sidebar: null as unknown as SidebarWidget };
+    const parts: IParts = { app, model, rendermime, status: null, table: null, models: null, sidebar: null as unknown as SidebarWidget };
     const sidebar = new SidebarWidget(
       model,
       ids => openCompare(parts, ids),
-      () => openTable(parts)
+      () => openTable(parts),
+      () => openModels(parts)
     );
     parts.sidebar = sidebar;
     sidebar.id = SIDEBAR_ID;

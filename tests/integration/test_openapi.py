@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from jsonschema import Draft202012Validator, ValidationError
+from model_fixtures import add_models
 from tornado.httpclient import HTTPClientError
 
 from jupyter_mlops.server.handlers import ROUTES
@@ -69,12 +70,24 @@ CALLS = [
     ("/compare", "get", "compare", {"ids": "{a}"}, None, 400),
     ("/diff", "get", "diff", {"a": "{a}", "b": "{b}"}, None, 200),
     ("/diff", "get", "diff", {"a": "{a}", "b": "ffffffffffff"}, None, 404),
+    ("/models", "get", "models", {}, None, 200),
+    ("/models/{model}", "get", "models/churn", {}, None, 200),
+    ("/models/{model}", "get", "models/churn@champion", {}, None, 200),
+    ("/models/{model}", "get", "models/nope", {}, None, 404),
+    ("/models/{model}", "get", "models/churn:1.x", {}, None, 400),
+    ("/models/{model}/lineage", "get", "models/churn:1.1.0/lineage", {}, None, 200),
+    ("/models/{model}/lineage", "get", "models/churn/lineage", {}, None, 400),
+    ("/models/{model}/lineage", "get", "models/churn:9.9.9/lineage", {}, None, 404),
+    ("/models/{model}/history", "get", "models/churn/history", {}, None, 200),
+    ("/models/{model}/history", "get", "models/nope/history", {}, None, 404),
 ]
 
 
 @pytest.mark.parametrize(("path", "method", "url", "params", "body", "status"), CALLS,
                          ids=[f"{c[1]} {c[2]} {c[5]}" for c in CALLS])
 async def test_response_matches_spec(jp_fetch, project, path, method, url, params, body, status):
+    if path.startswith("/models"):
+        add_models(project.root, project.store_url)
     ids = {"a": project.run_a, "b": project.run_b, "live": project.running}
     kwargs = {"method": method.upper(), "params": {k: v.format(**ids) for k, v in params.items()}}
     if body is not None:

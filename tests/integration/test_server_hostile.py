@@ -18,6 +18,7 @@ import urllib.request
 
 import pytest
 from jupyter_process import jupyter_process
+from model_fixtures import HOSTILE_NOTE, add_models
 from tornado.httpclient import HTTPClientError
 
 from jupyter_mlops.store import open_store
@@ -81,6 +82,39 @@ async def test_control_characters_in_names_and_tags_are_400(api, project, body):
     with open_store(project.store_url, create=False) as store:
         run = store.get_run(project.run_a)
     assert (run.name, run.tags) == ("base", ("lgbm",))
+
+
+@pytest.mark.parametrize(
+    ("segment", "expect"),
+    [("churn%3A1.x", "invalid model reference"), ("churn", "names no version"), ("%3Cscript%3E%3A1.0.0", "invalid"),
+     ("churn%40latest", "reserved"), ("a%2F..%2Fb%3A1.0.0", "invalid model reference"), ("x" * 400, "invalid"),
+     ("churn%1B%5B2J%3A1.0.0", "invalid model reference"), ("churn%3A99999999999999999999.0.0", "")],
+    ids=["bad-version", "no-version", "markup", "latest-alias", "slashes", "long", "escape", "huge-number"],
+)
+async def test_hostile_model_references_are_400_in_one_line(http_server_client, jp_auth_header, jp_base_url,
+                                                             project, segment, expect, caplog):
+    caplog.set_level(logging.WARNING)
+    with pytest.raises(HTTPClientError) as info:  # the segment goes out exactly as written (already encoded)
+        await http_server_client.fetch(f"{jp_base_url}jupyter-mlops/api/models/{segment}/lineage",
+                                       headers=jp_auth_header)
+    assert info.value.code == 400, info.value.response.body
+    payload = json.loads(info.value.response.body)
+    assert payload["code"] == "INVALID_INPUT" and "\n" not in payload["message"] and expect in payload["message"]
+    assert not [r for r in caplog.records if r.exc_info or "Uncaught exception" in r.getMessage()]
+
+
+async def test_unknown_models_versions_and_aliases_are_404(api, project):
+    add_models(project.root, project.store_url)
+    for path in ("models/nope", "models/nope/history", "models/churn:7.0.0/lineage", "models/churn@gone/lineage"):
+        with pytest.raises(HTTPClientError) as info:
+            await api(path)
+        assert info.value.code == 404 and json.loads(info.value.response.body)["code"] == "NOT_FOUND"
+
+
+async def test_markup_in_a_model_note_comes_back_as_the_same_text(api, project):
+    add_models(project.root, project.store_url)
+    (event, _stage) = (await api("models/churn/history"))["history"]
+    assert HOSTILE_NOTE in event["note"]  # JSON carries it verbatim; the sidebar renders it as text (jest, browser)
 
 
 # -- a real server without psycopg ------------------------------------------------------------------------------

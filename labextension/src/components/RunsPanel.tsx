@@ -46,6 +46,8 @@ export interface IRunsPanelProps {
   onHiddenChange?: (hidden: Set<string>) => void;
   /** The sidebar's "Open runs table" button. */
   onOpenTable?: () => void;
+  /** The sidebar's "Models" button: registered models, versions and lineage in the main area. */
+  onOpenModels?: () => void;
 }
 
 /** The table's column chooser: every column but the name, checked when shown. */
@@ -128,6 +130,16 @@ export function RunsPanel(props: IRunsPanelProps): JSX.Element {
             aria-label="Open runs table"
           >
             Table
+          </button>
+        )}
+        {sidebar && props.onOpenModels && (
+          <button
+            className="jp-Mlops-button jp-Mlops-openModels"
+            onClick={props.onOpenModels}
+            title="Open the registered models: versions, aliases, stages, lineage and history"
+            aria-label="Open models"
+          >
+            Models
           </button>
         )}
         {!sidebar && props.onHiddenChange && (

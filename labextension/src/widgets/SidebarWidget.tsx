@@ -26,6 +26,8 @@ interface IContainerProps {
   mode: 'sidebar' | 'table';
   /** Open (or bring forward) the main-area runs table. */
   onOpenTable?: () => void;
+  /** Open (or bring forward) the main-area Models view. */
+  onOpenModels?: () => void;
 }
 
 /** Wires the model to the props-only panel: filter box state, details fetching, focusing a run. */
@@ -103,6 +105,7 @@ function RunsContainer(props: IContainerProps): JSX.Element {
       hidden={hidden}
       onHiddenChange={setHidden}
       onOpenTable={props.onOpenTable}
+      onOpenModels={props.onOpenModels}
       filter={filter}
       total={model.total}
       rowAt={i => model.rowAt(i)}
@@ -153,7 +156,8 @@ export class SidebarWidget extends ReactWidget {
   constructor(
     readonly model: RunsModel,
     private readonly _onCompare: (ids: string[]) => void,
-    private readonly _onOpenTable: () => void = () => undefined
+    private readonly _onOpenTable: () => void = () => undefined,
+    private readonly _onOpenModels?: () => void
   ) {
     super();
     this.addClass('jp-Mlops-sidebar');
@@ -178,7 +182,7 @@ export class SidebarWidget extends ReactWidget {
   }
 
   render(): JSX.Element {
-    return <RunsContainer model={this.model} onCompare={this._onCompare} mode="sidebar" onOpenTable={this._onOpenTable} />;
+    return <RunsContainer model={this.model} onCompare={this._onCompare} mode="sidebar" onOpenTable={this._onOpenTable} onOpenModels={this._onOpenModels} />;
   }
 
   private _started = false;
