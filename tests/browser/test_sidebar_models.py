@@ -5,8 +5,8 @@ Given the e2e project, a model version is registered through the public Python A
 markup. The user opens Models from the Experiments sidebar, picks the model, opens the newest version's lineage
 and sees the data input, the run, the model version and its parent in the picture; the note shows as text.
 
-This module runs after test_sidebar.py (which counts the project's two runs); test_sidebar_live.py counts runs
-relative to what it finds, so the runs added here do not disturb it.
+The two runs are deleted when the module ends (their versions keep the recorded lineage), so the tests that count
+the project's runs (test_sidebar.py) pass in any order.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 import jupyter_mlops as mlops
 from jupyter_mlops.app import models
+from jupyter_mlops.app.runs import delete_runs
 from jupyter_mlops.app.workspace import Workspace
 from jupyter_mlops.config import load_settings
 from jupyter_mlops.store import open_from_settings
@@ -36,6 +37,7 @@ def registered(lab_server):
     data = root / "data" / "churn.csv"
     data.parent.mkdir(exist_ok=True)
     store, blobs = open_from_settings(settings)
+    run_ids = []
     try:
         for rows, run_name in ((["a,b", "1,2"], "lineage-one"), (["a,b", "1,2", "3,4"], "lineage-two")):
             data.write_text("\n".join(rows) + "\n")
@@ -44,6 +46,7 @@ def registered(lab_server):
                 run.log_metric("auc", 0.81)
                 run.log_model({"rows": len(rows)}, "churn-model",
                               parents=["churn-model:latest"] if run_name == "lineage-two" else ())
+            run_ids.append(run.id)
     finally:
         fluent.end_run()
         context.drain()
@@ -52,6 +55,9 @@ def registered(lab_server):
         models.set_alias(workspace, "churn-model:1.0.0", "champion", force=True, reason="e2e: no code recorded",
                          note=NOTE)
         models.set_stage(workspace, "churn-model:1.0.0", "production", force=True, reason="e2e: no code recorded")
+    yield
+    with Workspace.from_settings(settings) as workspace:
+        delete_runs(workspace, run_ids)
 
 
 def test_models_view_draws_the_lineage_of_a_version(page, registered, screenshot):
