@@ -1,14 +1,23 @@
-"""Fixtures of the server tests (test_server_api, test_server_auth, test_server_hostile, test_openapi), defined once.
+"""Fixtures shared by the integration tests, defined once.
+
+The server tests (test_server_api, test_server_auth, test_server_hostile, test_openapi, the parity tests):
 
 ``project`` is a store with two runs inside the Jupyter server's root dir; ``jp_server_config`` enables the
 extension, whose store URL is resolved from that root dir like a user's would be; ``api`` calls its REST API.
+
+The magics tests (test_magics, test_magics_model, test_magics_values): ``shell`` is one IPython shell per module
+with the extension loaded; ``ip`` is that shell in a fresh project folder (fast flush and heartbeat, no store
+settings from the environment), with the active run ended afterwards.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
 from server_fixtures import Project, make_project
 
 
@@ -34,3 +43,28 @@ def api(jp_fetch):
         return json.loads(response.body)
 
     return call
+
+
+FAST = "[tool.jupyter-mlops]\nheartbeat_interval = 0.05\nflush_interval = 0.02\n"
+
+
+@pytest.fixture(scope="module")
+def shell() -> Iterator[InteractiveShell]:
+    ip = InteractiveShell.instance()
+    ip.run_cell("%load_ext jupyter_mlops", store_history=True)
+    yield ip
+    ip.run_cell("%unload_ext jupyter_mlops")
+
+
+@pytest.fixture
+def ip(shell: InteractiveShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
+    from jupyter_mlops.tracking import context, fluent
+
+    (tmp_path / "pyproject.toml").write_text(FAST)
+    monkeypatch.chdir(tmp_path)
+    for name in ("JUPYTER_MLOPS_STORE", "JUPYTER_MLOPS_BLOBS", "JUPYTER_MLOPS_CONTEXT", "JPY_SESSION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    yield shell
+    fluent.end_run()
+    context.drain()
+

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
@@ -12,27 +9,6 @@ import jupyter_mlops as mlops
 from jupyter_mlops.app import runs as app_runs
 from jupyter_mlops.store import open_store
 from jupyter_mlops.tracking import context, fluent
-
-FAST = "[tool.jupyter-mlops]\nheartbeat_interval = 0.05\nflush_interval = 0.02\n"
-
-
-@pytest.fixture(scope="module")
-def shell() -> Iterator[InteractiveShell]:
-    ip = InteractiveShell.instance()
-    ip.run_cell("%load_ext jupyter_mlops", store_history=True)
-    yield ip
-    ip.run_cell("%unload_ext jupyter_mlops")
-
-
-@pytest.fixture
-def ip(shell: InteractiveShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    (tmp_path / "pyproject.toml").write_text(FAST)
-    monkeypatch.chdir(tmp_path)
-    for name in ("JUPYTER_MLOPS_STORE", "JUPYTER_MLOPS_CONTEXT", "JPY_SESSION_NAME"):
-        monkeypatch.delenv(name, raising=False)
-    yield shell
-    fluent.end_run()
-    context.drain()
 
 
 def run(ip: InteractiveShell, source: str):

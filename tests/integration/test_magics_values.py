@@ -2,30 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
 import jupyter_mlops as mlops
-from jupyter_mlops.tracking import context, fluent
-
-FAST = "[tool.jupyter-mlops]\nheartbeat_interval = 0.05\nflush_interval = 0.02\n"
-
-
-@pytest.fixture
-def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    (tmp_path / "pyproject.toml").write_text(FAST)
-    monkeypatch.chdir(tmp_path)
-    for name in ("JUPYTER_MLOPS_STORE", "JUPYTER_MLOPS_CONTEXT", "JPY_SESSION_NAME"):
-        monkeypatch.delenv(name, raising=False)
-    shell = InteractiveShell.instance()
-    shell.run_cell("%load_ext jupyter_mlops", store_history=True)
-    yield shell
-    fluent.end_run()
-    context.drain()
-    shell.run_cell("%unload_ext jupyter_mlops")
 
 
 @pytest.mark.parametrize(
