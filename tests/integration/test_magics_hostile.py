@@ -1,18 +1,15 @@
 """``%track list``/``%track tag`` with hostile input in a live IPython shell: one ``UsageError`` line each.
 
-The shell fixtures are the ones of ``test_magics.py`` (imported, so both files share one loaded extension setup).
+The shell fixtures (``shell``, ``ip``) come from the integration conftest; ``run`` and ``one_line_error`` from
+``test_magics.py``.
 """
 
 from __future__ import annotations
 
 import pytest
-import test_magics
 from test_magics import one_line_error, run
 
 import jupyter_mlops as mlops
-
-shell = test_magics.shell
-ip = test_magics.ip
 
 
 @pytest.mark.parametrize(
