@@ -32,6 +32,7 @@ __all__ = [
     "comparison_charts",
     "load_snapshots",
     "metric_histories",
+    "snapshots_of",
 ]
 
 #: Params shown as axes of the parallel-coordinates chart; more than this is unreadable.
@@ -50,14 +51,14 @@ def load_snapshots(store: Store, blobs: Any, run_refs: Sequence[str]) -> list[Ru
         NotFound: a run does not exist.
         Conflict: a reference is ambiguous.
     """
+    return snapshots_of(blobs, _load_runs(store, resolve_runs(store, run_refs)))
+
+
+def snapshots_of(blobs: Any, runs: Iterable[Run]) -> list[RunSnapshot]:
+    """Loaded runs with their executed-code and environment snapshots (each blob read once; None: without)."""
     cache: dict[str, Any] = {}
-    ids = resolve_runs(store, run_refs)
-    snapshots = []
-    for run in _load_runs(store, ids):
-        snapshots.append(
-            RunSnapshot(run, read_snapshot(blobs, run.code_hash, cache), read_snapshot(blobs, run.env_hash, cache))
-        )
-    return snapshots
+    return [RunSnapshot(run, read_snapshot(blobs, run.code_hash, cache), read_snapshot(blobs, run.env_hash, cache))
+            for run in runs]
 
 
 def _load_runs(store: Store, ids: Sequence[str]) -> list[Run]:

@@ -17,6 +17,8 @@ from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.store.blobs import read_snapshot
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from jupyter_mlops.app.workspace import Workspace
     from jupyter_mlops.entities import Metric, Page, Run
     from jupyter_mlops.store.base import Store
@@ -128,17 +130,48 @@ def list_runs(
 
 
 def _newest_runs_from_file(workspace: Workspace, limit: int | None, offset: int) -> Page[Run] | None:
+    from jupyter_mlops.store.quick_list import newest_runs
+
+    path = _sqlite_file(workspace)
+    if path is None:
+        return None
+    return newest_runs(path, limit=limit, offset=offset, stale_after=workspace.settings.stale_after)
+
+
+def runs_from_file(workspace: Workspace, refs: Sequence[str]) -> list[Run] | None:
+    """Runs by id, unique prefix or unique name, read straight from a SQLite store that is not open yet.
+
+    What ``resolve_runs`` then ``find_runs`` answer, without importing SQLAlchemy (a cold ``gate``, ADR-059).
+
+    Returns:
+        The runs in order without duplicates, or None when the store must answer (not SQLite, already open, an
+        older schema, anything unexpected).
+
+    Raises:
+        StoreUnavailable: the file is not a database.
+        InvalidInput: a reference is empty.
+        NotFound: a reference matches no run.
+        Conflict: a reference is ambiguous.
+    """
+    from jupyter_mlops.store.quick_list import runs_by_ref
+
+    path = None if workspace.is_open else _sqlite_file(workspace)
+    if path is None:
+        return None
+    return runs_by_ref(path, refs, stale_after=workspace.settings.stale_after)
+
+
+def _sqlite_file(workspace: Workspace) -> Path | None:
     # None when the store is not a current SQLite file: the full store then migrates an older file or reports
     # the problem in one line. URL options (`?mode=...`) change how SQLite opens the file: left to the full store.
     from jupyter_mlops.store.files import check_sqlite_file
-    from jupyter_mlops.store.quick_list import newest_runs
 
     location = workspace.settings.store_location
     path = location.sqlite_path
     if path is None or location.query or not path.exists():
         return None
     check_sqlite_file(path, create=False)
-    return newest_runs(path, limit=limit, offset=offset, stale_after=workspace.settings.stale_after)
+    return path
 
 
 @dataclass(frozen=True)

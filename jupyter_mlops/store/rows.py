@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from jupyter_mlops.entities import Artifact, DataInput, Run, RunStatus
-from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.errors import Conflict, InvalidInput, NotFound
 
 T = TypeVar("T")
 
@@ -24,6 +24,38 @@ _SUMMARY = RUN_FIELDS.index("summary")
 #: Columns of the child rows, after ``run_id``, that :func:`data_input_from_row` and :func:`artifact_from_row` read.
 DATA_INPUT_FIELDS = ("name", "hash", "kind", "path", "size", "schema", "role")
 ARTIFACT_FIELDS = ("path", "hash", "size")
+
+
+#: How many matches a run reference query fetches: enough to list ten when it is ambiguous.
+RESOLVE_LIMIT = 11
+
+
+def run_reference(ref: str | None) -> tuple[str, str | None]:
+    """A run reference, stripped, and the id prefix it may be (lowercase hex, >= 4 characters), else None.
+
+    Raises:
+        InvalidInput: the reference is empty.
+    """
+    ref = (ref or "").strip()
+    if not ref:
+        raise InvalidInput("empty run reference; give a run id, an id prefix or a run name")
+    is_prefix = len(ref) >= 4 and all(c in "0123456789abcdef" for c in ref.lower())
+    return ref, ref.lower() if is_prefix else None
+
+
+def only_match(ref: str, matches: Sequence[str]) -> str:
+    """The one run id a reference matched (by name or id prefix, oldest first).
+
+    Raises:
+        NotFound: nothing matched.
+        Conflict: more than one run matched.
+    """
+    if not matches:
+        raise NotFound(f"no run matches {ref!r} (by id, id prefix or name)")
+    if len(matches) > 1:
+        shown = ", ".join(m[:12] for m in matches[:10])
+        raise Conflict(f"{ref!r} is ambiguous: it matches runs {shown}; give more of the id")
+    return matches[0]
 
 
 def decode_summaries(texts: list[str | None]) -> list[dict[str, Any]]:

@@ -29,7 +29,14 @@ from jupyter_mlops.store.checks import check_name, check_names, check_paging, ch
 from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
 from jupyter_mlops.store.filter_sql import bound
 from jupyter_mlops.store.models import SqlModels
-from jupyter_mlops.store.rows import derive_status, merge_flags, short_page_total
+from jupyter_mlops.store.rows import (
+    RESOLVE_LIMIT,
+    derive_status,
+    merge_flags,
+    only_match,
+    run_reference,
+    short_page_total,
+)
 from jupyter_mlops.store.search import StatementCache
 from jupyter_mlops.store.statcache import SqlStatCache
 from jupyter_mlops.store.values import METRIC_COLUMNS, encode_param, metric_rows, metric_tuple_rows, new_run_name
@@ -236,24 +243,17 @@ class SqlStore(SqlModels, Store):
 
     def resolve_run(self, ref: str) -> str:
         """A full id, a unique id prefix (>= 4 characters) or a unique run name, as a run id."""
-        ref = (ref or "").strip()
-        if not ref:
-            raise InvalidInput("empty run reference; give a run id, an id prefix or a run name")
+        ref, prefix = run_reference(ref)
 
         def work(conn: Connection) -> list[str]:
             if conn.scalar(select(s.runs.c.id).where(s.runs.c.id == ref)) is not None:
                 return [ref]
             test = s.runs.c.name == ref
-            if len(ref) >= 4 and all(c in "0123456789abcdef" for c in ref.lower()):
-                test = test | s.runs.c.id.startswith(ref.lower(), autoescape=True)
-            return list(conn.scalars(select(s.runs.c.id).where(test).order_by(s.runs.c.start_time).limit(11)))
-        matches = self._read(work)
-        if not matches:
-            raise NotFound(f"no run matches {ref!r} (by id, id prefix or name)")
-        if len(matches) > 1:
-            shown = ", ".join(m[:12] for m in matches[:10])
-            raise Conflict(f"{ref!r} is ambiguous: it matches runs {shown}; give more of the id")
-        return matches[0]
+            if prefix is not None:
+                test = test | s.runs.c.id.startswith(prefix, autoescape=True)
+            query = select(s.runs.c.id).where(test).order_by(s.runs.c.start_time).limit(RESOLVE_LIMIT)
+            return list(conn.scalars(query))
+        return only_match(ref, self._read(work))
 
     def search_runs(self, filter: str | None = None, order_by: Sequence[str] = (),  # noqa: A002
                     limit: int | None = None, offset: int = 0) -> Page[Run]:

@@ -349,3 +349,22 @@ def test_console_script_exit_code(project):
     out = subprocess.run([str(script), "gate", *GATE, "--metric", "auc:max"], capture_output=True, text=True,
                          check=False, timeout=120)
     assert out.returncode == 1 and "Gate REGRESSION" in out.stdout and out.stderr == ""
+
+
+def test_a_cold_gate_on_a_sqlite_store_never_imports_sqlalchemy(project):
+    # Importing SQLAlchemy was ~0.2 s of a cold gate (ADR-059): the runs come straight from the file instead
+    # (tests/unit/app/test_gate_quick_loading.py checks that answer against the store's).
+    project.log("base", {"auc": 0.91}, {"lr": 0.1})
+    project.log("cand", {"auc": 0.90}, {"lr": 0.2}, data="age,y\n31,0\n")
+    program = ("import sys\nfrom jupyter_mlops.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
+               "    print(e.code, 'sqlalchemy' in sys.modules, file=sys.stderr)")
+
+    def cold(*refs: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", program, "gate", *refs, "--metric", "auc:max"],
+                              capture_output=True, text=True, check=False, timeout=120)
+
+    judged = cold(*GATE)
+    assert judged.stderr == "1 False\n", judged.stderr
+    assert all(text in judged.stdout for text in ("Gate REGRESSION", "data changed", "param changed: lr"))
+    missing = cold("--baseline", "base", "--candidate", "nope")
+    assert missing.stderr.splitlines() == ["Error: no run matches 'nope' (by id, id prefix or name)", "2 False"]
