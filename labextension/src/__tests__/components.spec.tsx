@@ -1,6 +1,5 @@
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
 
 import { CompareView } from '../components/CompareView';
 import { FilterBar } from '../components/FilterBar';
@@ -8,21 +7,10 @@ import { RunDetails } from '../components/RunDetails';
 import { RunsTable } from '../components/RunsTable';
 import { rememberWholeFloats } from '../logic';
 import { Mlops } from '../tokens';
+import { mountPoint } from './dom';
 import { run } from './payloads';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
-let host: HTMLDivElement;
-let root: Root;
-beforeEach(() => {
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-});
-afterEach(() => {
-  act(() => root.unmount());
-  host.remove();
-});
+const dom = mountPoint();
 
 function cellChange(
   change: Mlops.ICellChange['change'],
@@ -59,11 +47,11 @@ describe('FilterBar', () => {
   it('shows the error with a caret under the column and applies on submit', () => {
     const onApply = jest.fn();
     const state = { draft: 'params.lr >>> 1', applied: '', error: 'invalid filter: unexpected', position: 11 };
-    act(() => root.render(<FilterBar state={state} onEdit={jest.fn()} onApply={onApply} onClear={jest.fn()} />));
-    expect(host.querySelector('[role=alert]')?.textContent).toContain('invalid filter: unexpected');
-    expect(host.querySelector('.jp-Mlops-filterCaret')?.textContent?.split('\n')[1]).toBe(' '.repeat(11) + '^');
-    expect(host.querySelector('input')?.getAttribute('aria-invalid')).toBe('true');
-    act(() => host.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true })));
+    act(() => dom.root.render(<FilterBar state={state} onEdit={jest.fn()} onApply={onApply} onClear={jest.fn()} />));
+    expect(dom.host.querySelector('[role=alert]')?.textContent).toContain('invalid filter: unexpected');
+    expect(dom.host.querySelector('.jp-Mlops-filterCaret')?.textContent?.split('\n')[1]).toBe(' '.repeat(11) + '^');
+    expect(dom.host.querySelector('input')?.getAttribute('aria-invalid')).toBe('true');
+    act(() => dom.host.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true })));
     expect(onApply).toHaveBeenCalledWith('params.lr >>> 1');
   });
 });
@@ -74,23 +62,23 @@ describe('CompareView', () => {
       node.appendChild(document.createElement('svg'));
       return () => undefined;
     });
-    await act(async () => root.render(<CompareView comparison={comparison()} renderChart={render} />));
-    const differing = Array.from(host.querySelectorAll('[data-section=params] tr.jp-mod-differs th'));
+    await act(async () => dom.root.render(<CompareView comparison={comparison()} renderChart={render} />));
+    const differing = Array.from(dom.host.querySelectorAll('[data-section=params] tr.jp-mod-differs th'));
     expect(differing.map(th => th.textContent)).toEqual(['lr']);
-    expect(host.querySelector('[data-section=params] [data-param=seed]')).toBeNull();
-    expect(host.querySelector('td.jp-mod-best')?.textContent).toContain('0.9');
-    expect(host.querySelector('.jp-Mlops-diffLine.jp-mod-added')?.textContent).toBe('+lr = 0.3');
-    expect(host.querySelector('.jp-Mlops-diffLine.jp-mod-removed')?.textContent).toBe('-lr = 0.1');
-    const headings = Array.from(host.querySelectorAll('[data-section=code] .jp-Mlops-cellChange .jp-Mlops-muted'));
+    expect(dom.host.querySelector('[data-section=params] [data-param=seed]')).toBeNull();
+    expect(dom.host.querySelector('td.jp-mod-best')?.textContent).toContain('0.9');
+    expect(dom.host.querySelector('.jp-Mlops-diffLine.jp-mod-added')?.textContent).toBe('+lr = 0.3');
+    expect(dom.host.querySelector('.jp-Mlops-diffLine.jp-mod-removed')?.textContent).toBe('-lr = 0.1');
+    const headings = Array.from(dom.host.querySelectorAll('[data-section=code] .jp-Mlops-cellChange .jp-Mlops-muted'));
     expect(headings.map(h => h.textContent)).toEqual(['executed cell 0 changed', 'executed cell 2 added']);
-    expect(host.querySelector('.jp-Mlops-cellChange.jp-mod-added .jp-mod-added')?.textContent).toBe('+plot(model)');
+    expect(dom.host.querySelector('.jp-Mlops-cellChange.jp-mod-added .jp-mod-added')?.textContent).toBe('+plot(model)');
     expect(render).toHaveBeenCalledTimes(1);
-    expect(host.querySelector('[data-chart=loss] svg')).not.toBeNull();
+    expect(dom.host.querySelector('[data-chart=loss] svg')).not.toBeNull();
 
     // "only differences" off: the equal param appears too.
-    const toggle = host.querySelector('[data-section=params] input[type=checkbox]') as HTMLInputElement;
+    const toggle = dom.host.querySelector('[data-section=params] input[type=checkbox]') as HTMLInputElement;
     await act(async () => toggle.click());
-    expect(host.querySelector('[data-param=seed]')).not.toBeNull();
+    expect(dom.host.querySelector('[data-param=seed]')).not.toBeNull();
   });
 });
 
@@ -105,7 +93,7 @@ describe('run warnings', () => {
   it('puts a warning badge on the row of a flagged run, with the reasons in words', () => {
     const runs = [flagged, clean];
     act(() =>
-      root.render(
+      dom.root.render(
         <RunsTable
           total={2}
           rowAt={i => runs[i]}
@@ -120,18 +108,18 @@ describe('run warnings', () => {
         />
       )
     );
-    const badge = host.querySelector('[data-run-id=f] .jp-Mlops-warnBadge');
+    const badge = dom.host.querySelector('[data-run-id=f] .jp-Mlops-warnBadge');
     expect(badge?.getAttribute('title')).toBe(
       'executed out of order; kernel restarted during the run; 3 points could not be stored'
     );
-    expect(host.querySelector('[data-run-id=f] [data-key=name]')?.textContent).toContain('flagged');
-    expect(host.querySelector('[data-run-id=c] .jp-Mlops-warnBadge')).toBeNull();
+    expect(dom.host.querySelector('[data-run-id=f] [data-key=name]')?.textContent).toContain('flagged');
+    expect(dom.host.querySelector('[data-run-id=c] .jp-Mlops-warnBadge')).toBeNull();
   });
 
   it('lists the warnings in run details, and none for an older server without logging_errors', () => {
     const detail = { run: flagged, env: null, code: null };
-    act(() => root.render(<RunDetails detail={detail} onSave={jest.fn()} onClose={jest.fn()} />));
-    const lines = Array.from(host.querySelectorAll('.jp-Mlops-details .jp-Mlops-warnings li'));
+    act(() => dom.root.render(<RunDetails detail={detail} onSave={jest.fn()} onClose={jest.fn()} />));
+    const lines = Array.from(dom.host.querySelectorAll('.jp-Mlops-details .jp-Mlops-warnings li'));
     expect(lines.map(li => li.textContent?.replace('⚠', '').trim())).toEqual([
       'executed out of order',
       'kernel restarted during the run',
@@ -139,19 +127,19 @@ describe('run warnings', () => {
     ]);
     const older = run('o', { flags: {} });
     delete older.logging_errors;
-    act(() => root.render(<RunDetails detail={{ run: older, env: null, code: null }} onSave={jest.fn()} onClose={jest.fn()} />));
-    expect(host.querySelector('.jp-Mlops-warnings')).toBeNull();
+    act(() => dom.root.render(<RunDetails detail={{ run: older, env: null, code: null }} onSave={jest.fn()} onClose={jest.fn()} />));
+    expect(dom.host.querySelector('.jp-Mlops-warnings')).toBeNull();
   });
 
   it('names the flagged runs at the top of the compare view', async () => {
     const cmp = { ...comparison(), runs: [clean, flagged] };
-    await act(async () => root.render(<CompareView comparison={cmp} renderChart={async () => () => undefined} />));
-    const section = host.querySelector('.jp-Mlops-compare > section');
+    await act(async () => dom.root.render(<CompareView comparison={cmp} renderChart={async () => () => undefined} />));
+    const section = dom.host.querySelector('.jp-Mlops-compare > section');
     expect(section?.getAttribute('data-section')).toBe('flags');
     expect(section?.textContent).toContain('flagged: executed out of order; kernel restarted during the run');
     expect(section?.textContent).not.toContain('clean');
-    await act(async () => root.render(<CompareView comparison={comparison()} renderChart={async () => () => undefined} />));
-    expect(host.querySelector('[data-section=flags]')).toBeNull();
+    await act(async () => dom.root.render(<CompareView comparison={comparison()} renderChart={async () => () => undefined} />));
+    expect(dom.host.querySelector('[data-section=flags]')).toBeNull();
   });
 });
 
@@ -160,7 +148,7 @@ describe('runs with the same explicit name', () => {
 
   it('shows a short id beside a shared name in the table', () => {
     act(() =>
-      root.render(
+      dom.root.render(
         <RunsTable
           total={2}
           rowAt={i => twins[i]}
@@ -176,14 +164,14 @@ describe('runs with the same explicit name', () => {
         />
       )
     );
-    const names = Array.from(host.querySelectorAll('.jp-Mlops-row [data-key=name]')).map(n => n.textContent);
+    const names = Array.from(dom.host.querySelectorAll('.jp-Mlops-row [data-key=name]')).map(n => n.textContent);
     expect(names).toEqual(['classifier aaaa1111', 'classifier bbbb2222']);
   });
 
   it('tells the runs apart in the compare headers', async () => {
     const cmp = { ...comparison(), runs: twins };
-    await act(async () => root.render(<CompareView comparison={cmp} renderChart={async () => () => undefined} />));
-    const headers = Array.from(host.querySelectorAll('[data-section=params] thead th')).map(th => th.textContent);
+    await act(async () => dom.root.render(<CompareView comparison={cmp} renderChart={async () => () => undefined} />));
+    const headers = Array.from(dom.host.querySelectorAll('[data-section=params] thead th')).map(th => th.textContent);
     expect(headers).toEqual(['param', 'classifier (aaaa1111) (baseline)', 'classifier (bbbb2222)']);
   });
 });
@@ -193,19 +181,19 @@ describe('params shown as given', () => {
     const params: Record<string, unknown> = { C: 1, alpha: 0.0001 };
     rememberWholeFloats.call(params, 'C', 1, { source: '1.0' });
     act(() =>
-      root.render(
+      dom.root.render(
         <RunDetails detail={{ run: run('p', { params }), env: null, code: null }} onSave={jest.fn()} onClose={jest.fn()} />
       )
     );
-    const cells = Array.from(host.querySelectorAll('.jp-Mlops-kv'))[0].querySelectorAll('td');
+    const cells = Array.from(dom.host.querySelectorAll('.jp-Mlops-kv'))[0].querySelectorAll('td');
     expect(Array.from(cells).map(td => td.textContent)).toEqual(['1.0', '0.0001']); // keys sorted: C, alpha
 
     const values = [1, 10];
     rememberWholeFloats.call(values, '0', 1, { source: '1.0' });
     rememberWholeFloats.call(values, '1', 10, { source: '10.0' });
     const cmp = { ...comparison(), params: [{ key: 'C', values, differs: true }] };
-    await act(async () => root.render(<CompareView comparison={cmp} renderChart={async () => () => undefined} />));
-    const row = Array.from(host.querySelectorAll('[data-param=C] td')).map(td => td.textContent);
+    await act(async () => dom.root.render(<CompareView comparison={cmp} renderChart={async () => () => undefined} />));
+    const row = Array.from(dom.host.querySelectorAll('[data-param=C] td')).map(td => td.textContent);
     expect(row).toEqual(['1.0', '10.0']);
   });
 });
@@ -214,7 +202,7 @@ describe('the narrow sidebar list (issue 9, item 22)', () => {
   it('shows status, name, age and the key metric in ~250 px, and no experiment, tags or duration', () => {
     const rows = [run('a', { name: 'classifier', metrics: { cv_auc: 0.91, loss: 0.2 }, tags: ['x'] })];
     act(() =>
-      root.render(
+      dom.root.render(
         <div style={{ width: 250 }}>
           <RunsTable
             compact
@@ -232,7 +220,7 @@ describe('the narrow sidebar list (issue 9, item 22)', () => {
         </div>
       )
     );
-    const row = host.querySelector('.jp-Mlops-row[data-run-id=a]')!;
+    const row = dom.host.querySelector('.jp-Mlops-row[data-run-id=a]')!;
     const keys = Array.from(row.querySelectorAll('.jp-Mlops-cell[data-key]')).map(c => c.getAttribute('data-key'));
     expect(keys).toEqual(['status', 'name', 'start_time', 'metrics.cv_auc']);
     expect(row.querySelector('[data-key="metrics.cv_auc"]')?.textContent).toBe('0.91');
@@ -240,14 +228,14 @@ describe('the narrow sidebar list (issue 9, item 22)', () => {
       .map(c => parseInt(c.style.width || c.style.minWidth || '0', 10))
       .reduce((a, b) => a + b, 0);
     expect(fixed).toBeLessThanOrEqual(250);
-    expect(host.querySelector('.jp-Mlops-table')?.classList.contains('jp-mod-compact')).toBe(true);
+    expect(dom.host.querySelector('.jp-Mlops-table')?.classList.contains('jp-mod-compact')).toBe(true);
   });
 
   it('hides the columns the user unticked in the full table, never the name', () => {
     const rows = [run('a', { params: { lr: 0.1 } })];
     const render = (hidden: Set<string>) =>
       act(() =>
-        root.render(
+        dom.root.render(
           <RunsTable
             total={1}
             rowAt={i => rows[i]}
@@ -264,7 +252,7 @@ describe('the narrow sidebar list (issue 9, item 22)', () => {
           />
         )
       );
-    const headers = () => Array.from(host.querySelectorAll('.jp-Mlops-header')).map(h => h.getAttribute('data-key'));
+    const headers = () => Array.from(dom.host.querySelectorAll('.jp-Mlops-header')).map(h => h.getAttribute('data-key'));
     render(new Set());
     expect(headers()).toEqual(['status', 'name', 'experiment', 'start_time', 'duration', 'metrics.auc', 'params.lr', 'tags']);
     render(new Set(['experiment', 'tags', 'name']));
@@ -274,10 +262,10 @@ describe('the narrow sidebar list (issue 9, item 22)', () => {
 
 describe('compare view order (issue 9, item 25)', () => {
   it("follows the CLI's order and always has an Environment section", async () => {
-    await act(async () => root.render(<CompareView comparison={comparison()} renderChart={async () => () => undefined} />));
-    const order = Array.from(host.querySelectorAll('.jp-Mlops-compareSection')).map(s => s.getAttribute('data-section'));
+    await act(async () => dom.root.render(<CompareView comparison={comparison()} renderChart={async () => () => undefined} />));
+    const order = Array.from(dom.host.querySelectorAll('.jp-Mlops-compareSection')).map(s => s.getAttribute('data-section'));
     const tables = order.filter(s => s !== 'charts' && s !== 'params-chart' && s !== 'flags' && s !== 'data');
     expect(tables).toEqual(['params', 'code', 'environment', 'metrics']);
-    expect(host.querySelector('[data-section=environment]')?.textContent).toContain('Same Python');
+    expect(dom.host.querySelector('[data-section=environment]')?.textContent).toContain('Same Python');
   });
 });

@@ -1,11 +1,9 @@
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
 
 import { IModelsSource, ModelsView } from '../components/ModelsView';
 import { historyRow, layoutLineage, modelPath, Models, shortHash } from '../modelsLogic';
-
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+import { mountPoint } from './dom';
 
 const HOSTILE = '<img src=x onerror="window.__pwned=1">';
 
@@ -78,17 +76,7 @@ describe('modelsLogic', () => {
 });
 
 describe('ModelsView', () => {
-  let host: HTMLDivElement;
-  let root: Root;
-  beforeEach(() => {
-    host = document.createElement('div');
-    document.body.appendChild(host);
-    root = createRoot(host);
-  });
-  afterEach(() => {
-    act(() => root.unmount());
-    host.remove();
-  });
+  const dom = mountPoint();
 
   const source: IModelsSource = {
     list: async () => [{ name: HOSTILE, latest: '1.1.0', versions: 2, aliases: { champion: '1.0.0' }, stages: {}, updated: 0 }],
@@ -108,31 +96,31 @@ describe('ModelsView', () => {
   }
 
   it('lists models, opens versions, history and the lineage picture, with hostile text kept as text', async () => {
-    act(() => root.render(<ModelsView source={source} />));
+    act(() => dom.root.render(<ModelsView source={source} />));
     await settle();
-    const row = host.querySelector('tr[data-model]') as HTMLElement;
+    const row = dom.host.querySelector('tr[data-model]') as HTMLElement;
     expect(row.textContent).toContain(HOSTILE);
     act(() => row.click());
     await settle();
-    expect(Array.from(host.querySelectorAll('tr[data-version]')).map(r => r.getAttribute('data-version'))).toEqual(['1.1.0', '1.0.0']);
-    expect(host.querySelector('.jp-Mlops-modelHistory')?.textContent).toContain(HOSTILE);
-    act(() => (host.querySelector('tr[data-version="1.1.0"] .jp-Mlops-lineageButton') as HTMLElement).click());
+    expect(Array.from(dom.host.querySelectorAll('tr[data-version]')).map(r => r.getAttribute('data-version'))).toEqual(['1.1.0', '1.0.0']);
+    expect(dom.host.querySelector('.jp-Mlops-modelHistory')?.textContent).toContain(HOSTILE);
+    act(() => (dom.host.querySelector('tr[data-version="1.1.0"] .jp-Mlops-lineageButton') as HTMLElement).click());
     await settle();
-    const svg = host.querySelector('svg.jp-Mlops-lineage') as SVGElement;
+    const svg = dom.host.querySelector('svg.jp-Mlops-lineage') as SVGElement;
     expect(Array.from(svg.querySelectorAll('[data-kind]')).map(n => n.getAttribute('data-kind'))).toEqual(
       ['data', 'data', 'run', 'model', 'data', 'run', 'model']
     );
     expect(svg.textContent).toContain('fit-two');
     expect(svg.textContent).toContain('churn:1.1.0');
     expect(svg.querySelectorAll('path.jp-Mlops-lineageEdge.jp-mod-parent').length).toBe(1);
-    expect(host.querySelector('img')).toBeNull(); // no markup was parsed anywhere
+    expect(dom.host.querySelector('img')).toBeNull(); // no markup was parsed anywhere
     expect((window as any).__pwned).toBeUndefined();
   });
 
   it('shows a failed request as its one-line message', async () => {
     const failing = { ...source, list: async () => Promise.reject(new Error('no such model: nope')) };
-    act(() => root.render(<ModelsView source={failing} />));
+    act(() => dom.root.render(<ModelsView source={failing} />));
     await settle();
-    expect(host.querySelector('.jp-Mlops-error')?.textContent).toBe('no such model: nope');
+    expect(dom.host.querySelector('.jp-Mlops-error')?.textContent).toBe('no such model: nope');
   });
 });
