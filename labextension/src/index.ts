@@ -5,6 +5,7 @@ import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { Widget } from '@lumino/widgets';
 
 import { experimentsIcon } from './icons';
 import { compareTitle, isTrackingCell } from './logic';
@@ -35,44 +36,62 @@ interface IParts {
   models: MainAreaWidget<ModelsWidget> | null;
 }
 
+/** A closable main-area tab of the extension, titled and iconed like the others. */
+function mainArea<T extends Widget>(content: T, id: string, label: string, caption = ''): MainAreaWidget<T> {
+  const widget = new MainAreaWidget({ content });
+  widget.id = id;
+  widget.title.label = label;
+  widget.title.caption = caption;
+  widget.title.icon = experimentsIcon;
+  widget.title.closable = true;
+  return widget;
+}
+
+/** Bring ``current`` forward, or add the tab ``create`` makes when there is none (or it was closed). */
+function showOnce<T extends Widget>(
+  app: JupyterFrontEnd,
+  current: MainAreaWidget<T> | null,
+  create: () => MainAreaWidget<T>
+): MainAreaWidget<T> {
+  const widget = current && !current.isDisposed ? current : create();
+  if (widget !== current) {
+    app.shell.add(widget, 'main');
+  }
+  app.shell.activateById(widget.id);
+  return widget;
+}
+
 /** The main-area runs table: one per lab, brought forward when already open. */
 function openTable(parts: IParts): void {
-  if (!parts.table || parts.table.isDisposed) {
-    const content = new RunsTableWidget(parts.model, ids => openCompare(parts, ids));
-    const widget = new MainAreaWidget({ content });
-    widget.id = 'jupyter-mlops-runs-table';
-    widget.title.label = 'Runs';
-    widget.title.caption = 'Experiments: all runs';
-    widget.title.icon = experimentsIcon;
-    widget.title.closable = true;
-    parts.table = widget;
-    parts.app.shell.add(widget, 'main');
-  }
-  parts.app.shell.activateById(parts.table.id);
+  parts.table = showOnce(parts.app, parts.table, () =>
+    mainArea(
+      new RunsTableWidget(parts.model, ids => openCompare(parts, ids)),
+      'jupyter-mlops-runs-table',
+      'Runs',
+      'Experiments: all runs'
+    )
+  );
 }
 
 /** The main-area Models view (registered models, versions, lineage, history): one per lab, like the table. */
 function openModels(parts: IParts): void {
-  if (!parts.models || parts.models.isDisposed) {
-    const widget = new MainAreaWidget({ content: new ModelsWidget() });
-    widget.id = 'jupyter-mlops-models';
-    widget.title.label = 'Models';
-    widget.title.caption = 'Experiments: registered models, versions and lineage';
-    widget.title.icon = experimentsIcon;
-    widget.title.closable = true;
-    parts.models = widget;
-    parts.app.shell.add(widget, 'main');
-  }
-  parts.app.shell.activateById(parts.models.id);
+  parts.models = showOnce(parts.app, parts.models, () =>
+    mainArea(
+      new ModelsWidget(),
+      'jupyter-mlops-models',
+      'Models',
+      'Experiments: registered models, versions and lineage'
+    )
+  );
 }
 
 function openCompare(parts: IParts, ids: string[]): void {
-  const content = new CompareWidget(parts.model, ids, parts.rendermime);
-  const widget = new MainAreaWidget({ content });
-  widget.id = `jupyter-mlops-compare-${Date.now()}`;
-  widget.title.label = compareTitle(ids.map(id => parts.model.findRun(id) ?? { id, name: id.slice(0, 8) }));
-  widget.title.icon = experimentsIcon;
-  widget.title.closable = true;
+  const label = compareTitle(ids.map(id => parts.model.findRun(id) ?? { id, name: id.slice(0, 8) }));
+  const widget = mainArea(
+    new CompareWidget(parts.model, ids, parts.rendermime),
+    `jupyter-mlops-compare-${Date.now()}`,
+    label
+  );
   parts.app.shell.add(widget, 'main');
   parts.app.shell.activateById(widget.id);
 }
