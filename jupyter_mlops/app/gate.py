@@ -9,14 +9,13 @@ Presentation (text, markdown, JUnit XML, GitHub annotations) lives in :mod:`jupy
 On a SQLite store not yet open, runs given by reference are resolved and read straight from the file
 (:func:`jupyter_mlops.app.runs.runs_from_file`, ADR-059), so a cold gate does not import SQLAlchemy.
 
-Assumptions: a model's versions come from the model registry (:mod:`jupyter_mlops.app.models`,
-``resolve_version(workspace, ref)`` returning a version whose ``run_id`` is the run that produced it); it is
-imported only when ``--model`` is used, so a gate on runs works without it.
+A model's versions come from the model registry (:func:`jupyter_mlops.app.models.resolve_version`, whose
+``run_id`` is the run that produced the version); it is imported only when ``--model`` is used, so a cold gate
+on runs does not pay for it.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,10 +27,8 @@ from jupyter_mlops.errors import InvalidInput, NotFound
 if TYPE_CHECKING:
     from jupyter_mlops.app.workspace import Workspace
 
-__all__ = ["REGISTRY", "Baseline", "baseline_run", "candidate_run", "gate"]
+__all__ = ["Baseline", "baseline_run", "candidate_run", "gate"]
 
-#: The model registry's use cases: ``resolve_version(workspace, ref)`` → a version with ``run_id``.
-REGISTRY = "jupyter_mlops.app.models"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +55,7 @@ def baseline_run(
 
     Raises:
         InvalidInput: neither or both of ``model`` and ``baseline``; ``version`` without ``model``.
-        NotFound: no such run, model, version or alias (or no model registry in this installation).
+        NotFound: no such run, model, version or alias.
         Conflict: a run reference is ambiguous.
     """
     if (model is None) == (baseline is None):
@@ -68,22 +65,14 @@ def baseline_run(
     if baseline is not None:
         return Baseline(_resolve(workspace, baseline), "")
     assert model is not None  # one of the two is given (checked above)
-    try:
-        # By name, on use: the registry is only needed for --model, and a gate on runs must not load it. (An
-        # import statement naming a module this tree does not have yet reads to import-linter as importing the
-        # root package, which the layers forbid.)
-        registry = importlib.import_module(REGISTRY)
-    except ModuleNotFoundError as error:
-        if error.name != REGISTRY:
-            raise
-        raise NotFound(f"--model {model}: this installation has no model registry; use --baseline RUN") from None
+    from jupyter_mlops.app.models import resolve_version
+
     ref = f"{model}:{version}" if version is not None else f"{model}@champion"
-    found = registry.resolve_version(workspace, ref)
+    found = resolve_version(workspace, ref)
     run_id = found.run_id
     if not run_id:
         raise NotFound(f"{ref} records no run, so there is nothing to compare with")
-    number = getattr(found, "version", None)
-    return Baseline(run_id, f"{ref} ({number})" if number and str(number) != version else ref)
+    return Baseline(run_id, f"{ref} ({found.version})" if found.version != version else ref)
 
 
 def candidate_run(workspace: Workspace, candidate: str | None = None, last: bool = False,

@@ -107,11 +107,16 @@ def open_from_settings(settings: Settings, *, create: bool = True) -> tuple[Stor
         settings: resolved settings.
         create: create a missing SQLite file (the CLI, which only reads and edits runs, passes False).
     """
+    store = open_store(settings.store_url, create=create, stale_after=settings.stale_after)
+    return store, open_blobs(settings)
+
+
+def open_blobs(settings: Settings) -> BlobStore:
+    """The blob store that resolved settings point at, alone (a cold ``gate`` reads runs without the run store)."""
     from jupyter_mlops.store.blobs import BlobStore
 
-    store = open_store(settings.store_url, create=create, stale_after=settings.stale_after)
-    return store, BlobStore(settings.blobs_url)
+    return BlobStore(settings.blobs_url)
 
 
-__all__ = ["ENTRY_POINT_GROUP", "StoreLocation", "get_factory", "open_from_settings", "open_store", "register",
-           "scheme_of"]
+__all__ = ["ENTRY_POINT_GROUP", "StoreLocation", "get_factory", "open_blobs", "open_from_settings", "open_store",
+           "register", "scheme_of"]

@@ -335,13 +335,6 @@ def test_model_champion_from_the_real_registry(project):
     one_line_error(code, err, "9.9.9")
 
 
-def test_model_without_a_registry_is_one_line(project, monkeypatch):
-    project.log("cand", {"auc": 0.85})
-    monkeypatch.setitem(sys.modules, "jupyter_mlops.app.models", None)  # import fails as if not installed
-    code, _, err = invoke("--model", "churn", "--candidate", "cand", "--metric", "auc:max")
-    one_line_error(code, err, "no model registry")
-
-
 def test_console_script_exit_code(project):
     project.log("base", {"auc": 0.91})
     project.log("cand", {"auc": 0.90})
