@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from test_cli_runs import invoke as cli_invoke
 
 import jupyter_mlops as mlops
-from jupyter_mlops.cli import main
 from jupyter_mlops.store import open_store
 
 
@@ -43,15 +42,8 @@ def project(tmp_path, monkeypatch):
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    """Run ``main`` in click's isolation; returns (exit code, stdout, stderr)."""
-    runner = CliRunner()
-    with runner.isolation() as (out, err, _):
-        try:
-            main(["gate", *args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        return code, out.getvalue().decode(), err.getvalue().decode()
+    """``jupyter-mlops gate ARGS`` through ``main``: (exit code, stdout, stderr)."""
+    return cli_invoke("gate", *args)
 
 
 def one_line_error(code: int, err: str, *needles: str) -> None:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
+from test_cli_runs import invoke
 
 import jupyter_mlops as mlops
-from jupyter_mlops.cli import main
 from jupyter_mlops.store import open_store
 from jupyter_mlops.tracking import context, fluent
 
@@ -37,17 +36,6 @@ def url(tmp_path, monkeypatch):
     yield url
     fluent.end_run()
     context.drain()
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    runner = CliRunner()
-    with runner.isolation() as (out, err, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        return code, out.getvalue().decode(), err.getvalue().decode()
 
 
 def ok(*args: str) -> str:
