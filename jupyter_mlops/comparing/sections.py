@@ -68,7 +68,8 @@ def param_rows(runs: Sequence[Run], all_values: bool = False) -> tuple[ParamDiff
 
 
 # -- data --------------------------------------------------------------------------------------------------------
-def _columns(schema: Mapping[str, Any] | None) -> dict[str, str]:
+def schema_columns(schema: Mapping[str, Any] | None) -> dict[str, str]:
+    """``{column: dtype}`` of a recorded data schema (empty without one)."""
     # Capture writes [{"name", "dtype"}]; accept {name: dtype} and [name, ...] too, since older runs may differ.
     if not schema:
         return {}
@@ -84,7 +85,8 @@ def _columns(schema: Mapping[str, Any] | None) -> dict[str, str]:
     return out
 
 
-def _rows(schema: Mapping[str, Any] | None) -> int | None:
+def schema_rows(schema: Mapping[str, Any] | None) -> int | None:
+    """The row count of a recorded data schema (its ``rows``, else the first of its ``shape``), or None."""
     if not schema:
         return None
     rows = schema.get("rows")
@@ -107,7 +109,7 @@ def data_change(run_id: str, base: DataInput | None, other: DataInput | None) ->
     status = "added" if base is None else "removed" if other is None else "changed"
     base_schema = base.schema if base else None
     other_schema = other.schema if other else None
-    old_cols, new_cols = _columns(base_schema), _columns(other_schema)
+    old_cols, new_cols = schema_columns(base_schema), schema_columns(other_schema)
     # Column lists are only meaningful when both sides have a schema; otherwise every column would look added.
     comparable = base_schema is not None and other_schema is not None
     return DataChange(
@@ -115,7 +117,7 @@ def data_change(run_id: str, base: DataInput | None, other: DataInput | None) ->
         status=status,
         hash_changed=(base.hash if base else None) != (other.hash if other else None),
         size=(base.size if base else None, other.size if other else None),
-        rows=(_rows(base_schema), _rows(other_schema)),
+        rows=(schema_rows(base_schema), schema_rows(other_schema)),
         columns_added=tuple(c for c in new_cols if c not in old_cols) if comparable else (),
         columns_removed=tuple(c for c in old_cols if c not in new_cols) if comparable else (),
         dtype_changes=tuple(

@@ -105,19 +105,24 @@ class Verification:
 
 
 def _schema_diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Columns added/removed/retyped and the row count, between two recorded tabular schemas (None: no change)."""
+    """Columns added/removed/retyped and the row count, between two recorded tabular schemas (None: no change).
+
+    Schemas are read as the compare's data section reads them (:func:`comparing.sections.schema_columns`).
+    """
+    from jupyter_mlops.comparing.sections import schema_columns, schema_rows
+
     if not old or not new:
         return None
-    before = {c.get("name"): c.get("dtype") for c in old.get("columns") or []}
-    after = {c.get("name"): c.get("dtype") for c in new.get("columns") or []}
+    before, after = schema_columns(old), schema_columns(new)
     diff: dict[str, Any] = {
         "added": [name for name in after if name not in before],
         "removed": [name for name in before if name not in after],
         "retyped": [{"name": name, "dtypes": [before[name], after[name]]}
                     for name in before if name in after and before[name] != after[name]],
     }
-    if old.get("rows") != new.get("rows"):
-        diff["rows"] = [old.get("rows"), new.get("rows")]
+    rows = [schema_rows(old), schema_rows(new)]
+    if rows[0] != rows[1]:
+        diff["rows"] = rows
     return diff if any(diff.values()) else None
 
 
