@@ -164,18 +164,6 @@ def test_a_cell_that_raises_now_is_could_not_run_with_the_failed_run_linked(proj
     assert failed.reproduction_of == original and failed.status.value == "failed"
 
 
-def test_a_script_run_says_it_cannot_be_re_run(project: dict) -> None:
-    script = project["root"] / "train.py"
-    script.write_text(f"import jupyter_mlops as mlops\nwith mlops.start_run('s', store={project['url']!r}):\n"
-                      "    mlops.log_metric('m', 1.0)\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_MLOPS", "JPY_"))}
-    subprocess.run([sys.executable, str(script)], cwd=project["root"], env=env, check=True, timeout=120)
-    done = _reproduce(project, "s")
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert "script run" in done.stderr and "train.py" in done.stderr and "not recorded" in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
-
-
 def test_environment_differences_are_reported_and_refused_only_with_strict_env(project: dict) -> None:
     from jupyter_mlops.store.blobs import BlobStore
 
