@@ -78,6 +78,8 @@ def test_a_seeded_notebook_reproduces_exactly_as_a_linked_run(project: dict) -> 
     new = open_store(project["url"]).get_run(report["reproduction"])
     assert new.reproduction_of == original and new.status.value == "finished"
     assert "reproduction" in new.tags
+    # papermill ran a temporary copy, gone now: the run names the notebook it reproduces
+    assert new.notebook_path == str(project["root"] / "train.ipynb") and new.notebook_hash
     recorded = open_store(project["url"]).get_run(original).data_inputs
     assert [d.hash for d in new.data_inputs] == [d.hash for d in recorded]
     table = _reproduce(project, original)

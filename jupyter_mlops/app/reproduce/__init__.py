@@ -232,6 +232,9 @@ def reproduce_run(
         ran = execute.execute_notebook(nb, settings=workspace.settings, cwd=cwd, original_id=original.id,
                                        what_if=bool(overrides), injected=result.injected, timeout=timeout)
     result.reproduction = _find_reproduction(workspace, original, ran.started)
+    if result.reproduction is not None and command is None:
+        # papermill ran a temporary copy, removed by now: the run names the notebook it reproduces instead.
+        result.reproduction = workspace.store.update_run(result.reproduction.id, notebook_path=original.notebook_path)
     what = "script" if command is not None else "notebook"
     if ran.error is not None:
         result.outcome, result.reason = FAILED, f"the {what} did not run to the end: {ran.error}"
