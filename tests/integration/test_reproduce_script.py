@@ -96,7 +96,8 @@ def test_a_seeded_argparse_script_reproduces_exactly_as_a_linked_run(project: di
     store = open_store(project["url"])
     new = store.get_run(report["reproduction"])
     assert new.reproduction_of == original and new.status.value == "finished" and "reproduction" in new.tags
-    assert new.params == store.get_run(original).params == {"seed": 7, "scale": 2.0, "password": "***", "api_key": "***"}
+    recorded = {"seed": 7, "scale": 2.0, "password": "***", "api_key": "***"}  # secret names: masked
+    assert new.params == store.get_run(original).params == recorded
     assert _code(project, new.id)["command"]["argv"] == ["scripts/train.py", "--seed", "7", "--scale=2"]
     table = _reproduce(project, original)
     assert table.returncode == 0 and "REPRODUCED" in table.stdout and "mode script" in table.stdout, table.stdout
