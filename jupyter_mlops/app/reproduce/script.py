@@ -131,9 +131,9 @@ def override_argv(command: ScriptCommand, recorded: Mapping[str, Any], overrides
             index, option = found
             if "=" in argv[index]:
                 argv[index] = f"{option}={value}"
-            elif index + 1 < len(argv):
+            elif index + 1 < len(argv) and not argv[index + 1].startswith("--"):
                 argv[index + 1] = str(value)
-            else:
+            else:  # a flag (store_true and the like): there is no value to rewrite
                 raise InvalidInput(f"--param {key}: {option} takes no value on the recorded command line")
             continue
         declared = [f"--{spelling}" for spelling in dict.fromkeys((key, key.replace("_", "-")))
