@@ -17,10 +17,13 @@ import pytest
 from jupyter_mlops.errors import MlopsError
 
 _OPTIONS = pytest.StashKey[Any]()
+_GATE = pytest.StashKey[Any]()
 #: SmokeOptions.from_sources's name of each ``--nb-smoke-*`` option (its pytest dest is ``nb_smoke_<flag name>``).
-_PASSED_ON = {"params": "param", "params_files": "params_file", **{name: name for name in (
-    "strict_params", "kernel", "cell_timeout", "timeout", "keep_going", "output_dir", "no_track", "max_cell_output",
-    "max_notebook_output")}}
+_PASSED_ON = {"params": "param", "params_files": "params_file", "gate_metrics": "gate_metric",
+              "gate_min_deltas": "gate_min_delta", "gate_max_regressions": "gate_max_regression", **{
+                  name: name for name in ("strict_params", "kernel", "cell_timeout", "timeout", "keep_going",
+                                          "output_dir", "no_track", "max_cell_output", "max_notebook_output",
+                                          "gate_model", "gate_version")}}
 
 
 class NotebookSmokeFailed(MlopsError):
@@ -56,6 +59,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "(default: 4MiB, or max-cell-output in [tool.jupyter-mlops.smoke])")
     group.addoption("--nb-smoke-max-notebook-output", metavar="SIZE", help="output kept per notebook (default: "
                     "16MiB, or max-notebook-output in [tool.jupyter-mlops.smoke])")
+    group.addoption("--nb-smoke-gate-model", metavar="NAME", help="judge each notebook's run against this "
+                    "registered model's champion (jupyter-mlops gate); a regression fails the item")
+    group.addoption("--nb-smoke-gate-version", metavar="V", help="with --nb-smoke-gate-model: this version instead")
+    group.addoption("--nb-smoke-gate-metric", action="append", default=[], metavar="KEY:max|min",
+                    help="a metric the gate judges and which way is better (repeatable)")
+    group.addoption("--nb-smoke-gate-min-delta", action="append", default=[], metavar="KEY=N[%]",
+                    help="the run must beat the champion on KEY by at least N (repeatable)")
+    group.addoption("--nb-smoke-gate-max-regression", action="append", default=[], metavar="KEY=N[%]",
+                    help="the run may be worse than the champion on KEY by at most N (repeatable)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -63,7 +75,16 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("nb_smoke"):
         return
     try:
-        config.stash[_OPTIONS] = smoke_options(config)
+        options = smoke_options(config)
+        config.stash[_GATE] = None
+        if options.gate is not None:
+            import dataclasses
+
+            from jupyter_mlops.app.smoke_gate import prepare
+
+            gate = config.stash[_GATE] = prepare(options.gate)
+            options = dataclasses.replace(options, kernel_env={**options.kernel_env, **gate.kernel_env})
+        config.stash[_OPTIONS] = options
     except MlopsError as exc:
         raise pytest.UsageError(exc.message) from None
 
@@ -115,10 +136,21 @@ class NotebookItem(pytest.Item):
 
     def runtest(self) -> None:
         """Execute the notebook; raise with the smoke result when it fails."""
+        import time
+
         from jupyter_mlops.notebooks.smoke.run import run_smoke
 
+        since = time.time()
         report = run_smoke([self.path], self.config.stash[_OPTIONS])
         result = report.results[0]
+        gate = self.config.stash[_GATE]
+        if gate is not None:  # the kernel has ended, and with it the notebook's run
+            from jupyter_mlops.app.smoke_gate import judge_notebooks
+            from jupyter_mlops.render.gate import gate_lines
+
+            for answer in judge_notebooks(gate, [result], since):
+                result.add_gate(answer.verdict, answer.data, gate_lines(answer.result, answer.error))
+                self.user_properties.append(("nb_smoke_gate", answer.verdict))
         self.user_properties.append(("nb_smoke_executed", result.executed_path))
         if not result.passed:
             raise NotebookSmokeFailed(result)

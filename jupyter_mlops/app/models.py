@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from jupyter_mlops.errors import Conflict, InvalidInput
-from jupyter_mlops.store.model_rules import check_stage, parse_model_ref
+from jupyter_mlops.store.model_rules import check_model_name, check_stage, parse_model_ref
 from jupyter_mlops.tracking.models import current_user, effective_lineage, lineage_gaps
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ __all__ = [
     "VersionDetail",
     "model_history",
     "list_models",
+    "remove_alias",
     "resolve_version",
     "set_alias",
     "set_stage",
@@ -137,6 +138,20 @@ def set_alias(workspace: Workspace, ref: str, alias: str, *, force: bool = False
     forced, text = _check_promotion(workspace, version, f"alias {alias!r}", force, reason, note)
     return workspace.store.set_model_alias(version.name, alias, version.version, who=current_user(), note=text,
                                            forced=forced)
+
+
+def remove_alias(workspace: Workspace, name: str, alias: str, *, note: str = "") -> ModelEvent:
+    """Remove ``alias`` from model ``name``, recording who, when, which version held it, and why (``note``).
+
+    Never refused: taking an alias away promotes nothing (as archiving is never refused).
+
+    Raises:
+        NotFound: no such model, or it has no such alias.
+        InvalidInput: a malformed name or alias.
+    """
+    model = parse_model_ref(name, need_version=False).name
+    check_model_name(alias, "alias")
+    return workspace.store.remove_model_alias(model, alias, who=current_user(), note=note)
 
 
 def set_stage(workspace: Workspace, ref: str, stage: str, *, force: bool = False, reason: str = "",

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -34,6 +34,7 @@ __all__ = [
     "find_secrets",
     "is_secret_key",
     "looks_secret",
+    "redact_argv",
     "redact_code_snapshot",
     "redact_mapping",
     "redact_notebook",
@@ -253,6 +254,42 @@ def _redact(text: str) -> str:
         last = end
     parts.append(text[last:])
     return "".join(parts)
+
+
+def _option_name(arg: str) -> str | None:
+    """``--api-key`` / ``--api-key=x`` -> ``api-key``; None for a value or a short option (``-p``)."""
+    if not arg.startswith("--") or len(arg) == 2:
+        return None
+    return arg[2:].partition("=")[0]
+
+
+def redact_argv(argv: Sequence[str]) -> tuple[list[str], list[int]]:
+    """A command line with secrets masked, and the indices of the arguments that were changed.
+
+    The value of an option with a secret name (``--password x``, ``--api-key=x``) is masked whatever it is, and
+    any argument holding a secret (a key format, a URL password) loses it. The indices let a replay of the
+    command refuse, naming the argument, instead of passing ``***`` on as if it were the value.
+
+    Examples:
+        >>> redact_argv(["train.py", "--password", "hunter2", "--api-key=abc123", "--lr", "0.1"])
+        (['train.py', '--password', '***', '--api-key=***', '--lr', '0.1'], [2, 3])
+    """
+    result = [str(arg) for arg in argv]
+    changed: list[int] = []
+    secret_value_next = False
+    for index, arg in enumerate(result):
+        name = _option_name(arg)
+        if secret_value_next and name is None:
+            result[index] = MASK
+        elif name is not None and "=" in arg and is_secret_key(name):
+            result[index] = f"{arg.partition('=')[0]}={MASK}"
+        else:
+            result[index] = redact_text(arg)
+        if result[index] != argv[index]:
+            changed.append(index)
+        # an option's value follows it unless it is given with `=` (a bare flag then masks nothing)
+        secret_value_next = name is not None and "=" not in arg and is_secret_key(name)
+    return result, changed
 
 
 def redact_code_snapshot(snapshot: Mapping[str, Any]) -> dict[str, Any]:

@@ -156,20 +156,26 @@ def lineage(ref: str, store_url: str | None, fmt: str) -> None:
 
 
 def _lineage_lines(graph: Lineage, indent: str) -> list[str]:
+    """The graph read left to right, data -> run -> model; details and each parent's lineage indented below."""
     v, lineage = graph.detail.version, graph.detail.lineage
     run = graph.run
     run_text = (f"run {run.name} ({run.id[:8]}, {run.status.value})" if run is not None
                 else f"run {(v.run_id or lineage.run_id or '-')[:8]} (deleted)" if (v.run_id or lineage.run_id)
                 else "run -")
-    lines = [f"{indent}model {v.ref}  [{v.stage}{', ' + ', '.join(v.aliases) if v.aliases else ''}]"]
-    lines += [f"{indent}  <- data {d.name}  {_short(d.hash)}" for d in lineage.data] or [f"{indent}  <- data -"]
-    lines.append(f"{indent}  <- {run_text}  code {_short(lineage.code_hash or lineage.notebook_hash)}"
-                 f"  env {_short(lineage.env_hash)}")
+    model = f"model {v.ref}  [{v.stage}{', ' + ', '.join(v.aliases) if v.aliases else ''}]"
+    data = [f"data {d.name}  {_short(d.hash)}" for d in lineage.data] or ["data -"]
+    width = max(len(text) for text in data)
+    # Several inputs join into the one run: "--+" on each, the last one carrying the arrows on.
+    lines = [f"{indent}{text.ljust(width)} --+" for text in data[:-1]]
+    joint = "--+--> " if len(data) > 1 else "--> "
+    lines.append(f"{indent}{data[-1].ljust(width)} {joint}{run_text} --> {model}")
+    code = _short(lineage.code_hash or lineage.notebook_hash)
+    lines.append(f"{indent}    the run's code {code}  env {_short(lineage.env_hash)}")
     if graph.detail.gaps:
-        lines.append(f"{indent}  ! lineage incomplete: {'; '.join(graph.detail.gaps)}")
+        lines.append(f"{indent}    ! lineage incomplete: {'; '.join(graph.detail.gaps)}")
     for parent in graph.parents:
-        lines.append(f"{indent}  <- parent")
-        lines += _lineage_lines(parent, indent + "     ")
+        lines.append(f"{indent}model {parent.detail.version.ref} --> model {v.ref}  (parent)")
+        lines += _lineage_lines(parent, indent + "    ")
     return lines
 
 
@@ -182,15 +188,17 @@ def _promotion_options(func: Any) -> Any:
 
 @models.command("alias")
 @click.argument("name")
-@click.argument("version")
+@click.argument("version", required=False)
 @click.argument("alias", required=False)
 @click.option("--stage", "stage", default=None, metavar="staging|production|archived",
               help="Set the version's stage instead of (or as well as) an alias.")
+@click.option("--remove", "remove", default=None, metavar="ALIAS",
+              help="Remove this alias from the model (no VERSION then); recorded in the history like any change.")
 @_promotion_options
 @store_option
-def alias_command(name: str, version: str, alias: str | None, stage: str | None, force: bool, reason: str,
-                  note: str, store_url: str | None) -> None:
-    """Point an alias (e.g. champion) at a version, or set its stage with --stage; each change is recorded.
+def alias_command(name: str, version: str | None, alias: str | None, stage: str | None, remove: str | None,
+                  force: bool, reason: str, note: str, store_url: str | None) -> None:
+    """Point an alias (e.g. champion) at a version, set its stage with --stage, or --remove an alias; recorded.
 
     VERSION is MAJOR.MINOR.PIPELINE, latest, or @ALIAS (the version another alias points at).
 
@@ -199,10 +207,21 @@ def alias_command(name: str, version: str, alias: str | None, stage: str | None,
       jupyter-mlops models alias churn 1.2.0 champion
       jupyter-mlops models alias churn 1.2.0 --stage production
       jupyter-mlops models alias churn latest champion --force --reason "hotfix"
+      jupyter-mlops models alias churn --remove candidate --note "experiment over"
     """
-    from jupyter_mlops.app.models import set_alias, set_stage
+    from jupyter_mlops.app.models import remove_alias, set_alias, set_stage
     from jupyter_mlops.store.model_rules import check_model_name, check_stage
 
+    if remove is not None:
+        if version is not None or alias is not None or stage is not None or force:
+            raise InvalidInput("--remove ALIAS takes only the model NAME (and --note): models alias NAME --remove "
+                               "ALIAS")
+        with Workspace.from_url(store_url) as workspace:
+            event = remove_alias(workspace, name, remove, note=note)
+        click.echo(terminal_text(_event_line(event)))
+        return
+    if version is None:
+        raise InvalidInput("give a VERSION and an ALIAS (or --stage STAGE), or --remove ALIAS")
     if alias is None and stage is None:
         raise InvalidInput("give an ALIAS or --stage STAGE")
     if stage is not None:  # both checked before either change is made

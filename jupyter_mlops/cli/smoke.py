@@ -6,8 +6,10 @@ fraction of a second; the runner (and through it nbclient and jupyter_client) is
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,15 @@ class SmokeCommand(click.Command):
               "dropped and noted (default: 4MiB, or max-cell-output in [tool.jupyter-mlops.smoke]).")
 @click.option("--max-notebook-output", metavar="SIZE", help="Output kept per notebook (default: 16MiB, or "
               "max-notebook-output in [tool.jupyter-mlops.smoke]).")
+@click.option("--gate-model", metavar="NAME", help="After the notebooks ran, judge each one's run against this "
+              "registered model's champion, as `jupyter-mlops gate` does: a regression fails the notebook.")
+@click.option("--gate-version", metavar="V", help="With --gate-model: this version (1.2.0, latest) instead.")
+@click.option("--gate-metric", "gate_metrics", multiple=True, metavar="KEY:max|min",
+              help="A metric the gate judges and which way is better; repeatable, at least one with --gate-model.")
+@click.option("--gate-min-delta", "gate_min_deltas", multiple=True, metavar="KEY=N[%]",
+              help="The run must beat the champion on KEY by at least N (N% of it). Repeatable.")
+@click.option("--gate-max-regression", "gate_max_regressions", multiple=True, metavar="KEY=N[%]",
+              help="The run may be worse than the champion on KEY by at most N (N% of it). Repeatable.")
 def smoke(paths: tuple[str, ...], **opts: Any) -> None:
     """Execute notebooks in fresh kernels with smoke parameters and report which broke, where and why.
 
@@ -85,26 +96,40 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
     tagged raises-exception may fail. Output beyond --max-cell-output / --max-notebook-output is dropped (and
     noted), and every process a notebook's kernel started is ended with it.
 
-    Exit status: 0 all notebooks passed, 1 a notebook failed, 2 usage error (bad option or parameter, no
-    notebooks found).
+    With --gate-model and --gate-metric, each notebook that passed is then judged like `jupyter-mlops gate
+    --model NAME --candidate <its run>`: its runs go to the project store (where the model registry is), and a
+    regression fails the notebook (exit 1), a run that cannot be judged is a gate error (exit 2).
+
+    Exit status: 0 all notebooks passed, 1 a notebook failed (or regressed), 2 usage error (bad option or
+    parameter, no notebooks found) or a gate that could not judge.
 
     \b
     Examples:
       nb-smoke example_notebooks/ -j 2 -p epochs=1
       nb-smoke 'notebooks/**/*.ipynb' --changed-since origin/main --junit-xml smoke.xml --github
       nb-smoke notebooks/ --shard 2/4 --durations-from last-smoke.json --json smoke.json
+      nb-smoke train.ipynb -p epochs=1 --gate-model churn --gate-metric auc:max --gate-max-regression auc=0.01
     """
     from jupyter_mlops.notebooks.smoke import run as runner
 
     options = smoke_options(paths, opts)
+    gate = None
+    if options.gate is not None:
+        from jupyter_mlops.app import smoke_gate
+
+        gate = smoke_gate.prepare(options.gate)  # bad gate options fail before a kernel starts
+        options = dataclasses.replace(options, kernel_env={**options.kernel_env, **gate.kernel_env})
     notebooks = runner.collect(options)
     runner.check_parameters(notebooks, options)
     if not notebooks:
         click.echo("nb-smoke: no notebooks to run (nothing changed, or an empty shard)")
         return
     display = _Display(len(notebooks), _use_progress(opts["progress"]))
+    since = time.time()
     with display:
         report = runner.run_smoke(notebooks, options, on_start=display.started, on_result=display.finished)
+    if gate is not None:
+        _judge(gate, report, since)
     display.summary(report)
     _write_reports(report, opts)
     # SystemExit rather than ctx.exit: a non-standalone click main returns ctx.exit's code instead of raising.
@@ -122,6 +147,18 @@ def smoke_options(paths: Sequence[str], opts: dict[str, Any]) -> Any:
 
     given = {name: value for name, value in opts.items() if name not in _REPORT_OPTIONS}
     return SmokeOptions.from_sources({**given, "paths": list(paths)})
+
+
+def _judge(gate: Any, report: Any, since: float) -> None:
+    """Gate the notebooks that passed (their kernels have ended, so have their runs) and show each verdict."""
+    from jupyter_mlops.app.smoke_gate import judge_notebooks
+    from jupyter_mlops.render.gate import gate_lines
+
+    for answer in judge_notebooks(gate, report.results, since):
+        answer.notebook.add_gate(answer.verdict, answer.data, gate_lines(answer.result, answer.error))
+        click.echo(f"GATE {answer.notebook.path}")
+        for line in answer.notebook.gate_lines:
+            click.echo(f"  {line}")
 
 
 def _write_reports(report: Any, opts: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from jupyter_mlops.comparing.gate import GateResult, Lineage, MetricVerdict
 from jupyter_mlops.render.formatting import format_param, format_value
 from jupyter_mlops.render.safe import terminal_text
 
-__all__ = ["gate_github", "gate_junit_xml", "gate_markdown", "gate_text", "lineage_lines"]
+__all__ = ["gate_github", "gate_junit_xml", "gate_lines", "gate_markdown", "gate_text", "lineage_lines"]
 
 #: Characters of a content hash's digest shown in the terminal and markdown (JSON and JUnit keep it whole).
 HASH_SHOWN = 16
@@ -89,6 +89,16 @@ def gate_text(result: GateResult) -> str:
     notes = [f"  {m.key}: {terminal_text(m.reason)}" for m in result.metrics if m.verdict != "pass"]
     lineage = [f"  {line}" for line in lineage_lines(result.lineage)]
     return "\n".join([headline(result), "", *table, *(["", *notes] if notes else []), "", "Lineage:", *lineage]) + "\n"
+
+
+def gate_lines(result: GateResult | None, error: str = "") -> list[str]:
+    """A notebook's gate for its smoke report: the headline first, then the report's non-blank lines.
+
+    ``result`` None: the gate could not judge the notebook, for the reason ``error``.
+    """
+    if result is None:
+        return [f"Gate ERROR: {terminal_text(error)}"]
+    return [row for row in gate_text(result).splitlines() if row.strip()]
 
 
 def _md(text: Any) -> str:

@@ -80,6 +80,22 @@ def _git_lines(report: Mapping[str, Any]) -> list[Any]:
     return lines
 
 
+def _script_lines(report: Mapping[str, Any]) -> list[Any]:
+    command = report.get("script")
+    if not command:
+        return []
+    import shlex
+
+    lines = [rich_text(f"script {command['path']}: {shlex.join(command['replayed_argv'])} (in {command['cwd']})")]
+    if command["replayed_argv"] != command["argv"]:
+        lines.append(rich_text(f"recorded command line: {shlex.join(command['argv'])}", "yellow"))
+    if command["changed_on_disk"]:
+        lines.append(rich_text("script: the file changed since the run; the recorded source is what runs", "yellow"))
+    elif command["changed_on_disk"] is None:
+        lines.append(rich_text("script: the file is gone; the recorded source is what runs", "yellow"))
+    return lines
+
+
 def _verdict_table(report: Mapping[str, Any]) -> Any:
     from rich.table import Table
 
@@ -96,7 +112,7 @@ def _verdict_table(report: Mapping[str, Any]) -> Any:
 def reproduction_renderables(report: Mapping[str, Any]) -> list[Any]:
     """Rich renderables for a reproduction report, top to bottom."""
     out: list[Any] = [rich_text(f"run {report['run']} · mode {report['mode']}", "bold")]
-    out += _data_lines(report) + _env_lines(report) + _git_lines(report)
+    out += _script_lines(report) + _data_lines(report) + _env_lines(report) + _git_lines(report)
     if report["parameters"]:
         shown = ", ".join(f"{k}={v!r}" for k, v in report["parameters"].items())
         out.append(rich_text(f"parameters: {shown}"))

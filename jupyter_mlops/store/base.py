@@ -234,6 +234,13 @@ class Store(abc.ABC):
         """Point an alias at a version and append the change to the history, in one transaction."""
 
     @abc.abstractmethod
+    def remove_model_alias(self, name: str, alias: str, *, who: str, note: str = "") -> ModelEvent:
+        """Remove an alias and append the removal (from its version to none) to the history, in one transaction.
+
+        Raises NotFound for an unknown model or alias.
+        """
+
+    @abc.abstractmethod
     def set_model_stage(self, name: str, version: str, stage: str, *, who: str, note: str = "",
                         forced: bool = False) -> ModelEvent:
         """Move a version to a stage and append the change to the history, in one transaction."""

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from jupyter_mlops.entities import ModelEvent, ModelLineage, ModelVersion
 from jupyter_mlops.errors import Conflict, InvalidInput, NotFound
@@ -112,14 +112,18 @@ class SqlModels:
     def model_alias(self, name: str, alias: str) -> str:
         """The version an alias points at."""
         def work(conn: Connection) -> str:
-            found = conn.scalar(select(_A.version).where(_A.name == name, _A.alias == alias))
-            if found is None:
-                _require_model(conn, name)
-                known = sorted(conn.scalars(select(_A.alias).where(_A.name == name)))
-                hint = f" (aliases: {', '.join(known)})" if known else " (it has no aliases yet)"
-                raise NotFound(f"model {name!r} has no alias {alias!r}{hint}")
-            return str(found)
+            return _alias_version(conn, name, alias)
         result: str = self._read(work)
+        return result
+
+    def remove_model_alias(self, name: str, alias: str, *, who: str, note: str = "") -> ModelEvent:
+        """Remove ``alias``; the removal (its version -> none) is appended to the history in the same transaction."""
+        def work(conn: Connection) -> ModelEvent:
+            current = _alias_version(conn, name, alias)
+            conn.execute(delete(s.model_aliases).where(_A.name == name, _A.alias == alias))
+            return _append_event(conn, ModelEvent(name, current, "alias", alias, current, None, who, self.clock(),
+                                                  note))
+        result: ModelEvent = self._write(work)
         return result
 
     def set_model_alias(self, name: str, alias: str, version: str, *, who: str, note: str = "",
@@ -164,6 +168,16 @@ class SqlModels:
                                r.note or "", bool(r.forced)) for r in rows]
         result: list[ModelEvent] = self._read(work)
         return result
+
+
+def _alias_version(conn: Connection, name: str, alias: str) -> str:
+    found = conn.scalar(select(_A.version).where(_A.name == name, _A.alias == alias))
+    if found is None:
+        _require_model(conn, name)
+        known = sorted(conn.scalars(select(_A.alias).where(_A.name == name)))
+        hint = f" (aliases: {', '.join(known)})" if known else " (it has no aliases yet)"
+        raise NotFound(f"model {name!r} has no alias {alias!r}{hint}")
+    return str(found)
 
 
 def _require_model(conn: Connection, name: str) -> None:

@@ -194,6 +194,10 @@ class CaptureRequest:
         main_file: the running script (``__main__.__file__``), read when the request is made: by the time a
             background provider runs, interpreter exit may already have cleared it (short scripts lost their
             script snapshot that way).
+        main_loader: ``__main__.__loader__``, read then too: its ``get_source`` gives the code that runs, which
+            ``reproduce`` hands a replayed script while the file on disk may say something else.
+        command: how the process was started (``argv``, ``cwd``, ``python``), read when the request is made,
+            before the program can change its directory; a script run records it so ``reproduce`` can replay it.
     """
 
     project_root: Path
@@ -202,11 +206,21 @@ class CaptureRequest:
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     redact: bool = True
     main_file: str | None = field(default_factory=lambda: _main_file())
+    main_loader: Any = field(default_factory=lambda: getattr(sys.modules.get("__main__"), "__loader__", None))
+    command: dict[str, Any] = field(default_factory=lambda: _command())
 
 
 def _main_file() -> str | None:
     main = getattr(sys.modules.get("__main__"), "__file__", None)
     return os.path.abspath(main) if isinstance(main, str) else None
+
+
+def _command() -> dict[str, Any]:
+    try:
+        cwd = os.getcwd()
+    except OSError:  # the working directory was removed under the process
+        cwd = None
+    return {"argv": [str(arg) for arg in sys.argv], "cwd": cwd, "python": sys.executable}
 
 
 Facts = dict[str, Any]
@@ -278,13 +292,28 @@ def _script_facts(request: CaptureRequest) -> Facts:
     main = request.main_file
     if not main or not str(main).endswith(".py") or not Path(main).is_file():
         return {}
-    source = Path(main).read_text(encoding="utf-8", errors="replace")
+    source = _main_source(request.main_loader) or Path(main).read_text(encoding="utf-8", errors="replace")
+    command = dict(request.command)
+    argv: list[str] = list(command.get("argv") or [])
+    redacted: list[int] = []
     if request.redact:
         from jupyter_mlops.capture import redact
 
         source = redact.redact_text(source)
+        argv, redacted = redact.redact_argv(argv)
+    command.update(argv=argv, redacted=redacted)
     cell = {"index": 0, "source": source, "execution_count": None, "cell_id": None, "path": str(Path(main).resolve())}
-    return {"code_hash": request.blobs.put_json({"cells": [cell], "script": cell["path"]})}
+    return {"code_hash": request.blobs.put_json({"cells": [cell], "script": cell["path"], "command": command})}
+
+
+def _main_source(loader: Any) -> str | None:
+    # A replayed script (``reproduce``) runs recorded source whose loader says so; a plain script's loader reads
+    # the file, as the fallback does.
+    try:
+        source = loader.get_source("__main__")
+    except Exception:  # no loader, or one that cannot tell: read the file
+        return None
+    return source if isinstance(source, str) else None
 
 
 #: Built-in providers, in the order they run.

@@ -59,9 +59,12 @@ def test_list_show_lineage_alias_stage_history(url):
 
     graph = ok("models", "lineage", "churn:latest", "--store", url)
     lines = graph.splitlines()
-    assert lines[0].startswith("model churn:1.1.0")
-    assert any("<- data train" in line for line in lines) and any("<- run second" in line for line in lines)
-    assert "<- parent" in graph and "model churn:1.0.0  [production, champion]" in graph
+    # read left to right: data -> run -> model, the parent's lineage below its "parent" line
+    first = lines[0]
+    assert first.startswith("data train") and first.index("--> run second") < first.index("--> model churn:1.1.0")
+    parent = lines.index("model churn:1.0.0 --> model churn:1.1.0  (parent)")
+    assert lines[parent + 1].startswith("    data train") and lines[parent + 1].endswith(
+        "--> model churn:1.0.0  [production, champion]")
     lineage = json.loads(ok("models", "lineage", "churn:1.1.0", "--store", url, "--format", "json"))
     assert lineage["run"]["name"] == "second" and lineage["parents"][0]["model"]["version"] == "1.0.0"
     assert len(lineage["model"]["lineage"]["data"][0]["hash"]) > 30
@@ -70,6 +73,24 @@ def test_list_show_lineage_alias_stage_history(url):
     assert [(h["label"], h["from_value"], h["to_value"], h["who"]) for h in history] == [
         ("champion", None, "1.0.0", "ana"), ("stage", "none", "production", "ana")]
     assert "ana" in ok("models", "history", "churn", "--store", url)
+
+
+def test_an_alias_is_removed_with_a_history_row(url):
+    ok("models", "alias", "churn", "1.0.0", "champion", "--store", url)
+    assert ok("models", "alias", "churn", "--remove", "champion", "--note", "retired", "--store", url).strip() == (
+        "churn: alias champion 1.0.0 -> -")
+    code, _, err = invoke("models", "show", "churn@champion", "--store", url)
+    assert code == 1 and "has no alias 'champion'" in err
+    history = json.loads(ok("models", "history", "churn", "--store", url, "--format", "json"))["history"]
+    assert [(h["label"], h["version"], h["from_value"], h["to_value"], h["note"]) for h in history] == [
+        ("champion", "1.0.0", None, "1.0.0", ""), ("champion", "1.0.0", "1.0.0", None, "retired")]
+    code, _, err = invoke("models", "alias", "churn", "--remove", "champion", "--store", url)
+    assert code == 1 and "has no alias 'champion'" in err and len(err.strip().splitlines()) == 1
+    code, _, err = invoke("models", "alias", "churn", "1.0.0", "--remove", "champion", "--store", url)
+    assert code == 2 and "--remove ALIAS takes only the model NAME" in err
+    code, _, err = invoke("models", "alias", "churn", "--store", url)
+    assert code == 2 and "or --remove ALIAS" in err
+    assert len(json.loads(ok("models", "history", "churn", "--store", url, "-f", "json"))["history"]) == 2
 
 
 def test_promotion_refused_then_forced_with_a_recorded_reason(url):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_mlops.app.reproduce import execute, verdict, verify
+from jupyter_mlops.app.reproduce import execute, script, verdict, verify
 from jupyter_mlops.errors import Conflict, InvalidInput, NotFound
 from jupyter_mlops.store.blobs import read_snapshot
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AS_EXECUTED", "TOP_TO_BOTTOM", "Reproduction", "reproduce_run"]
 
-TOP_TO_BOTTOM, AS_EXECUTED = "top-to-bottom", "as-executed"
+TOP_TO_BOTTOM, AS_EXECUTED, SCRIPT = "top-to-bottom", "as-executed", "script"
 REPRODUCED, COMPARED, DIVERGED, REFUSED, FAILED = "reproduced", "compared", "diverged", "refused", "failed"
 EXIT_CODES = {REPRODUCED: 0, COMPARED: 0, DIVERGED: 1, REFUSED: 2, FAILED: 2}
 #: Notebook-state flags that make a top-to-bottom execution something other than what ran.
@@ -45,7 +45,7 @@ class Reproduction:
 
     Attributes:
         original: the run reproduced.
-        mode: ``top-to-bottom`` or ``as-executed``.
+        mode: ``top-to-bottom``, ``as-executed`` or ``script`` (a script run's recorded source and command line).
         outcome: ``reproduced``, ``compared``, ``diverged``, ``refused`` or ``failed``.
         reason: one line saying why it was refused or failed (empty otherwise).
         verification: the checks made before executing.
@@ -54,6 +54,7 @@ class Reproduction:
         overrides: the ``--param`` values (then the outcome is ``compared``, never ``reproduced``).
         injected: the parameters handed to the notebook.
         caveats: why the inputs were not the recorded ones (overridden parameters, changed data).
+        script: for a script run, its recorded command and the one replayed (``ScriptCommand.to_dict``).
     """
 
     original: Run
@@ -66,6 +67,7 @@ class Reproduction:
     overrides: dict[str, Any] = field(default_factory=dict)
     injected: dict[str, Any] = field(default_factory=dict)
     caveats: list[str] = field(default_factory=list)
+    script: dict[str, Any] | None = None
 
     @property
     def exit_code(self) -> int:
@@ -86,6 +88,7 @@ class Reproduction:
             "caveats": self.caveats,
             "verification": self.verification.to_dict(),
             "metrics": [row.to_dict() for row in self.metrics],
+            "script": self.script,
         }
 
 
@@ -132,9 +135,6 @@ def _notebook(workspace: Workspace, run: Run, mode: str) -> tuple[Any, str | Non
             data = workspace.blobs.get_bytes(run.notebook_hash)
         except (NotFound, OSError):
             data = None
-    if data is None and code is not None and code.get("script"):
-        return None, (f"run {run.id[:8]} is a script run ({code['script']}): its command line is not recorded, "
-                      "so it cannot be re-run; only notebook runs can be reproduced")
     saved = nbformat.reads(data.decode("utf-8"), as_version=4) if data is not None else None  # type: ignore[no-untyped-call]
     if mode == AS_EXECUTED:
         if code is None or not code.get("cells"):
@@ -203,25 +203,44 @@ def reproduce_run(
         reason = "the environment differs from the recorded one (--strict-env)"
     if reason is None and mode == TOP_TO_BOTTOM:
         reason = _order_reason(original)
+    command = script.recorded_command(read_snapshot(workspace.blobs, original.code_hash))
+    argv: list[str] = []
+    if isinstance(command, script.ScriptCommand):
+        if as_executed:
+            raise InvalidInput(f"--as-executed replays a notebook's executed cells; run {original.id[:8]} is a "
+                               "script run, which reproduce replays by its recorded command line")
+        argv = script.override_argv(command, original.params, overrides)
+        result.mode, result.script = SCRIPT, command.to_dict(argv)
+        reason = reason or script.refusal(command, argv)
+    elif command is not None:
+        reason = reason or f"run {original.id[:8]} is a {command}"
     nb = None
-    if reason is None:
+    if reason is None and command is None:
         nb, reason = _notebook(workspace, original, mode)
     if reason is not None:
         result.reason = reason
         return result
-    # Replayed cells are the sources as they ran, values included: only overrides are injected into them.
-    recorded = original.params if mode == TOP_TO_BOTTOM else {}
-    result.injected = execute.inject(nb, recorded, overrides, tags_known=mode == TOP_TO_BOTTOM)
-    folder = Path(original.notebook_path).parent if original.notebook_path else workspace.settings.project_root
-    cwd = folder if folder.is_dir() else workspace.settings.project_root
-    ran = execute.execute_notebook(nb, settings=workspace.settings, cwd=cwd, original_id=original.id,
-                                   what_if=bool(overrides), injected=result.injected, timeout=timeout)
+    if isinstance(command, script.ScriptCommand):
+        ran = script.execute_script(command, argv, settings=workspace.settings, original_id=original.id,
+                                    what_if=bool(overrides), timeout=timeout)
+    else:
+        # Replayed cells are the sources as they ran, values included: only overrides are injected into them.
+        recorded = original.params if mode == TOP_TO_BOTTOM else {}
+        result.injected = execute.inject(nb, recorded, overrides, tags_known=mode == TOP_TO_BOTTOM)
+        folder = Path(original.notebook_path).parent if original.notebook_path else workspace.settings.project_root
+        cwd = folder if folder.is_dir() else workspace.settings.project_root
+        ran = execute.execute_notebook(nb, settings=workspace.settings, cwd=cwd, original_id=original.id,
+                                       what_if=bool(overrides), injected=result.injected, timeout=timeout)
     result.reproduction = _find_reproduction(workspace, original, ran.started)
+    if result.reproduction is not None and command is None:
+        # papermill ran a temporary copy, removed by now: the run names the notebook it reproduces instead.
+        result.reproduction = workspace.store.update_run(result.reproduction.id, notebook_path=original.notebook_path)
+    what = "script" if command is not None else "notebook"
     if ran.error is not None:
-        result.outcome, result.reason = FAILED, f"the notebook did not run to the end: {ran.error}"
+        result.outcome, result.reason = FAILED, f"the {what} did not run to the end: {ran.error}"
         return result
     if result.reproduction is None:
-        result.outcome, result.reason = FAILED, "the notebook ran but tracked no run (no %track start or start_run)"
+        result.outcome, result.reason = FAILED, f"the {what} ran but tracked no run (no %track start or start_run)"
         return result
     result.metrics = verdict.compare_metrics(original.metrics, result.reproduction.metrics, limits)
     if overrides:

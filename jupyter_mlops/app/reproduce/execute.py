@@ -33,7 +33,7 @@ from jupyter_mlops.capture import parameters
 from jupyter_mlops.config import ENV_BLOBS, ENV_RUN_CONTEXT, ENV_STORE, Settings
 from jupyter_mlops.errors import InvalidInput
 
-__all__ = ["Execution", "build_as_executed", "execute_notebook", "inject", "parse_params"]
+__all__ = ["Execution", "build_as_executed", "execute_notebook", "inject", "parse_params", "store_env"]
 
 #: Tag of the runs a reproduction creates (with ``what-if`` when parameters were overridden).
 REPRODUCTION_TAG = "reproduction"
@@ -117,8 +117,8 @@ class Execution:
     error: str | None = None
 
 
-def _store_env(settings: Settings) -> dict[str, str]:
-    # A kernel starts in another folder: hand it absolute locations of the same stores.
+def store_env(settings: Settings) -> dict[str, str]:
+    """Absolute locations of the workspace's stores, for a kernel or interpreter started in another folder."""
     location = settings.store_location
     store = f"sqlite:///{Path(location.sqlite_path).resolve()}" if location.sqlite_path else settings.store_url
     blobs = settings.blobs_url
@@ -157,7 +157,7 @@ def execute_notebook(nb: Any, *, settings: Settings, cwd: Path, original_id: str
         nbformat.write(nb, source)  # type: ignore[no-untyped-call]
         context = {"notebook_path": str(source), "tags": tags, "parameters": dict(injected),
                    "reproduction_of": original_id}
-        values = {**_store_env(settings), ENV_RUN_CONTEXT: json.dumps(context, default=str)}
+        values = {**store_env(settings), ENV_RUN_CONTEXT: json.dumps(context, default=str)}
         manager = _kernel_manager(Path(folder), values)
         try:
             papermill.execute_notebook(

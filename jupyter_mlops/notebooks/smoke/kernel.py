@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,15 +102,17 @@ def choose_kernel(nb: Any, requested: str | None) -> str:
     return str(nb.get("metadata", {}).get("kernelspec", {}).get("name") or "python3")
 
 
-def kernel_env(notebook: Path, parameters: dict[str, Any], throwaway: Path | None) -> dict[str, str]:
+def kernel_env(notebook: Path, parameters: dict[str, Any], throwaway: Path | None,
+               extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a smoke kernel: ours plus the smoke context.
 
     Args:
         notebook: the notebook the kernel will run.
         parameters: the injected parameters (recorded in the context).
         throwaway: with ``--no-track``, a folder for a throwaway store so ``%track`` writes nowhere that matters.
+        extra: variables the call adds (a gate's store locations: ``SmokeOptions.kernel_env``).
     """
-    env = dict(os.environ)
+    env = {**os.environ, **(extra or {})}
     path = str(notebook.resolve())
     env["JPY_SESSION_NAME"] = path
     env[ENV_RUN_CONTEXT] = json.dumps(

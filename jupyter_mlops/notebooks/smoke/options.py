@@ -10,7 +10,10 @@ only here and in :meth:`SmokeOptions.parameters_for` (ADR-044):
 - output caps: the flag, else ``[tool.jupyter-mlops.smoke]`` of the working directory's project, else the
   defaults (:func:`.limits.output_caps`);
 - timeouts: positive seconds; a cell may run 600 s unless the cell or the call says otherwise, a notebook has
-  no limit of its own unless given one.
+  no limit of its own unless given one;
+- the gate (``--gate-model NAME --gate-metric KEY:max|min ...``, ADR-066): given whole or not at all, never with
+  ``--no-track`` (the notebooks' runs must reach the store the model registry is in). Its rules are judged by
+  ``app.smoke_gate``, above this package; here they are only carried, as the user spelled them.
 
 Every bad value is an :class:`~jupyter_mlops.errors.InvalidInput` that names the flag as the face spells it
 (:class:`Flags`), raised before any kernel starts.
@@ -42,7 +45,7 @@ from jupyter_mlops.notebooks.smoke.params import (
 ARG_NAMES = frozenset({
     "paths", "jobs", "prestart", "params", "params_files", "strict_params", "kernel", "cell_timeout", "timeout",
     "keep_going", "output_dir", "changed_since", "shard", "durations_from", "no_track", "max_cell_output",
-    "max_notebook_output",
+    "max_notebook_output", "gate_model", "gate_version", "gate_metrics", "gate_min_deltas", "gate_max_regressions",
 })
 
 
@@ -61,6 +64,26 @@ class Flags:
     def __call__(self, name: str) -> str:
         """The flag of option ``name`` (``cell-timeout``)."""
         return self.prefix + name
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """``nb-smoke --gate-*``: judge each notebook's run against a registered model's champion (or a version).
+
+    Attributes:
+        model: the registered model whose ``champion`` (or ``version``) is the baseline.
+        version: a version of ``model`` instead of its champion.
+        metrics: ``KEY:max|min`` texts; ``min_deltas``/``max_regressions``: ``KEY=N[%]`` texts (``jupyter-mlops
+            gate``'s syntax, checked by the gate's own parser).
+        prefix: how the face spells the gate's flags (``--gate-`` or ``--nb-smoke-gate-``), for error messages.
+    """
+
+    model: str
+    metrics: tuple[str, ...]
+    version: str | None = None
+    min_deltas: tuple[str, ...] = ()
+    max_regressions: tuple[str, ...] = ()
+    prefix: str = "--gate-"
 
 
 #: ``nb-smoke`` and ``jupyter-mlops smoke``.
@@ -89,6 +112,8 @@ class SmokeOptions:
         startup_timeout: seconds a kernel may take to answer after launch.
         strict_params: every ``-p``/``-f`` name must be defined by every notebook's parameters cell (by
             default a notebook takes the names its cell defines; see :func:`.run.check_parameters`).
+        gate: judge each notebook's run after it executed (None: no gate).
+        kernel_env: variables added to every kernel's environment (the gate sends runs to the project store).
     """
 
     paths: list[str] = field(default_factory=list)
@@ -105,6 +130,8 @@ class SmokeOptions:
     track: bool = True
     startup_timeout: float = 60.0
     strict_params: bool = False
+    gate: GateOptions | None = None
+    kernel_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_sources(cls, cli_args: Mapping[str, Any], pyproject: Mapping[str, Any] | None = None,
@@ -147,7 +174,7 @@ class SmokeOptions:
             changed_since=args["changed_since"] or None,
             shard=parse_shard(args["shard"]) if args["shard"] else None,
             durations_from=args["durations_from"] or None, track=not args["no_track"],
-            strict_params=bool(args["strict_params"]),
+            strict_params=bool(args["strict_params"]), gate=_gate(args, flags),
         )
 
     def given_parameters(self) -> dict[str, Any]:
@@ -183,6 +210,31 @@ class SmokeOptions:
         layer = self.given_parameters() if given is None else given
         chosen = resolve_parameters(nb, [layer], skip_unknown=not self.strict_params)
         return {**configured, **chosen}
+
+
+#: The gate's options other than the model, by their from_sources name.
+_GATE_FLAGS = {"gate_version": "gate-version", "gate_metrics": "gate-metric", "gate_min_deltas": "gate-min-delta",
+               "gate_max_regressions": "gate-max-regression"}
+
+
+def _gate(args: Mapping[str, Any], flags: Flags) -> GateOptions | None:
+    given = [flag for name, flag in _GATE_FLAGS.items() if args[name]]
+    if not args["gate_model"]:
+        if given:
+            raise InvalidInput(f"{flags(given[0])} needs {flags('gate-model')} NAME (the model whose champion the "
+                               "notebooks' runs are judged against)")
+        return None
+    if not args["gate_metrics"]:
+        raise InvalidInput(f"{flags('gate-model')} needs at least one {flags('gate-metric')} KEY:max|min")
+    if args["no_track"]:
+        raise InvalidInput(f"{flags('no-track')} sends the notebooks' runs to a throwaway store; "
+                           f"{flags('gate-model')} needs them in the project store, where the model registry is")
+    return GateOptions(
+        model=str(args["gate_model"]), metrics=tuple(args["gate_metrics"]),
+        version=str(args["gate_version"]) if args["gate_version"] else None,
+        min_deltas=tuple(args["gate_min_deltas"] or ()), max_regressions=tuple(args["gate_max_regressions"] or ()),
+        prefix=flags("gate-"),
+    )
 
 
 def _seconds(value: Any, flag: str) -> float | None:

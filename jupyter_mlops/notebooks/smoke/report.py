@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 REASONS = ("cell-error", "timeout", "kernel-died", "kernel-missing", "bad-notebook", "bad-parameter",
-           "internal-error")
+           "internal-error", "gate-regression", "gate-error")
+#: Reasons that make the call a usage error or a judgement that could not be made (exit 2), not a failure (1).
+EXIT_2_REASONS = ("bad-parameter", "gate-error")
 SOURCE_LINES = 3
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -80,6 +82,9 @@ class NotebookResult:
             injected cell), ``dropped_bytes`` and the two caps; None otherwise.
         kernel_start_retries: why each kernel start that was retried failed (a lost port race); empty when
             the first start worked.
+        gate: with ``--gate-*``, the gate's verdict on the notebook's run (``jupyter-mlops gate``'s JSON, or
+            ``{"verdict": "error", "message": ...}``); None without a gate or when the notebook failed first.
+        gate_lines: the gate's report as text lines, shown under the notebook's status line.
     """
 
     path: str
@@ -92,13 +97,31 @@ class NotebookResult:
     parameters: dict[str, Any] = field(default_factory=dict)
     output_truncated: dict[str, Any] | None = None
     kernel_start_retries: list[str] = field(default_factory=list)
+    gate: dict[str, Any] | None = None
+    gate_lines: list[str] = field(default_factory=list)
+
+    def add_gate(self, verdict: str, data: dict[str, Any], lines: list[str]) -> None:
+        """Make the gate's verdict part of this result: a regression or a gate error fails the notebook.
+
+        Args:
+            verdict: ``pass``, ``regression`` or ``error``.
+            data: the gate's JSON for the reports.
+            lines: the gate's text report, its one-line verdict first (the failure message when it fails).
+        """
+        self.gate, self.gate_lines = {**data, "verdict": verdict}, list(lines)
+        if verdict != "pass" and self.passed:
+            self.passed, self.message = False, lines[0] if lines else f"gate {verdict}"
+            self.reason = "gate-regression" if verdict == "regression" else "gate-error"
 
     def lines(self) -> list[str]:
         """The human report: one status line, then details for failures, truncated output and start retries."""
         retried = [f"  kernel start retried after: {why}" for why in self.kernel_start_retries]
+        # A failing gate's verdict line is the FAIL line's message already.
+        shown = self.gate_lines[1:] if self.gate_lines[:1] == [self.message] else self.gate_lines
+        gated = [f"  gate: {line}" for line in shown]
         if self.passed:
-            return [f"PASS {self.path} ({self.duration:.1f}s)", *retried, *self._truncation_lines()]
-        out = [f"FAIL {self.path} [{self.reason}] {self.message}", *retried]
+            return [f"PASS {self.path} ({self.duration:.1f}s)", *retried, *gated, *self._truncation_lines()]
+        out = [f"FAIL {self.path} [{self.reason}] {self.message}", *retried, *gated]
         for failure in self.failures:
             if len(self.failures) > 1 or failure.headline() not in self.message:
                 out.append(f"  {failure.headline()}")
@@ -132,8 +155,8 @@ class SmokeReport:
 
     @property
     def exit_code(self) -> int:
-        """0 all passed, 2 when a parameter was bad (a usage error), else 1 when any notebook failed."""
-        if any(r.reason == "bad-parameter" for r in self.results):
+        """0 all passed; 2 a bad parameter (usage error) or a gate that could not judge; else 1 when any failed."""
+        if any(r.reason in EXIT_2_REASONS for r in self.results):
             return 2
         return 1 if self.failed else 0
 
@@ -172,6 +195,8 @@ def junit_xml(report: SmokeReport) -> str:
             for cell in result.failures:
                 details.extend(cell.traceback)
             failure.text = _xml_safe("\n".join(details))
+        elif result.gate_lines:
+            ET.SubElement(case, "system-out").text = _xml_safe("\n".join(result.gate_lines))
     ET.indent(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
 

@@ -185,7 +185,8 @@ class _Runner:
             log.parent.mkdir(parents=True, exist_ok=True)
         try:
             kernel = await start_kernel(job.kernel_name, notebook.resolve().parent,
-                                        kernel_env(notebook, job.parameters, self.throwaway), log,
+                                        kernel_env(notebook, job.parameters, self.throwaway,
+                                                   self.options.kernel_env), log,
                                         self.options.startup_timeout)
         except KernelStartError as exc:
             failed = _bad(key, exc.reason, exc.message)

@@ -244,3 +244,18 @@ def test_code_snapshot_errors_are_redacted_too():
     assert "Zq8Zq8" not in str(cleaned)
     assert cleaned["error"]["ename"] == "OperationalError" and "db.internal/prod" in cleaned["error"]["evalue"]
     assert snapshot["error"]["evalue"].endswith(url)  # the input is not changed in place
+
+
+@pytest.mark.parametrize(("argv", "masked", "indices"), [
+    (["t.py", "--password", "hunter2", "--lr", "0.1"], ["t.py", "--password", "***", "--lr", "0.1"], [2]),
+    (["t.py", "--api-key=abc123", "--db-password", "x1"], ["t.py", "--api-key=***", "--db-password", "***"], [1, 3]),
+    (["t.py", "--token"], ["t.py", "--token"], []),  # a bare flag: nothing to mask
+    (["t.py", "--password", "--lr", "1"], ["t.py", "--password", "--lr", "1"], []),
+    (["t.py", "--db", "postgresql://me:pw12345@h/x"], ["t.py", "--db", "postgresql://me:***@h/x"], [2]),
+    (["t.py", "--tokenizer", "bert", "--max-tokens", "12"], ["t.py", "--tokenizer", "bert", "--max-tokens", "12"], []),
+])
+def test_redact_argv_masks_secret_options_and_says_where(argv: list[str], masked: list[str],
+                                                         indices: list[int]) -> None:
+    from jupyter_mlops.capture.redact import redact_argv
+
+    assert redact_argv(argv) == (masked, indices)

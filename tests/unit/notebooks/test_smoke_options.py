@@ -53,3 +53,19 @@ def test_parameter_layers_table_then_files_then_flags(tmp_path: Path):
                                        pyproject={})
     with pytest.raises(InvalidInput, match="unknown parameter unknown"):
         strict.parameters_for(notebook, _nb())
+
+
+def test_the_gate_is_given_whole_and_never_with_no_track():
+    options = SmokeOptions.from_sources({"gate_model": "churn", "gate_metrics": ("auc:max",),
+                                         "gate_max_regressions": ("auc=1%",)}, pyproject={})
+    assert options.gate is not None and options.gate.model == "churn" and options.gate.metrics == ("auc:max",)
+    assert options.gate.max_regressions == ("auc=1%",) and options.gate.prefix == "--gate-"
+    assert SmokeOptions.from_sources({}, pyproject={}).gate is None
+    for given, message in [({"gate_metrics": ("auc:max",)}, "--gate-metric needs --gate-model"),
+                           ({"gate_version": "1.0.0"}, "--gate-version needs --gate-model"),
+                           ({"gate_model": "churn"}, "needs at least one --gate-metric"),
+                           ({"gate_model": "churn", "gate_metrics": ("auc:max",), "no_track": True}, "--no-track")]:
+        with pytest.raises(InvalidInput, match=message):
+            SmokeOptions.from_sources(given, pyproject={})
+    with pytest.raises(InvalidInput, match="--nb-smoke-gate-metric needs --nb-smoke-gate-model"):
+        SmokeOptions.from_sources({"gate_metrics": ["auc:max"]}, pyproject={}, flags=PYTEST_FLAGS)

@@ -167,3 +167,23 @@ def test_rich_display_prints_results_verbatim(capsys: pytest.CaptureFixture[str]
             display.finished(result)
     out = capsys.readouterr().out
     assert "FAIL nbs/bad, one.ipynb [cell-error] cell 3" in out and "[bad-notebook]" in out
+
+
+def test_a_gate_verdict_becomes_part_of_the_notebook_result():
+    passed = NotebookResult(path="a.ipynb", passed=True)
+    passed.add_gate("pass", {"metrics": []}, ["Gate PASS: candidate x", "auc ok"])
+    regressed = NotebookResult(path="b.ipynb", passed=True)
+    regressed.add_gate("regression", {"metrics": []}, ["Gate REGRESSION: candidate y", "auc worse"])
+    assert passed.passed and passed.gate == {"metrics": [], "verdict": "pass"}
+    assert passed.lines()[1:] == ["  gate: Gate PASS: candidate x", "  gate: auc ok"]
+    assert not regressed.passed and regressed.reason == "gate-regression"
+    assert regressed.lines() == ["FAIL b.ipynb [gate-regression] Gate REGRESSION: candidate y", "  gate: auc worse"]
+    assert SmokeReport([passed, regressed]).exit_code == 1
+    errored = NotebookResult(path="c.ipynb", passed=True)
+    errored.add_gate("error", {"message": "no champion"}, ["Gate ERROR: no champion"])
+    assert errored.reason == "gate-error" and SmokeReport([passed, regressed, errored]).exit_code == 2
+    cases = {c.attrib["name"]: c for c in ET.fromstring(junit_xml(SmokeReport([passed, regressed]))).iter("testcase")}
+    assert cases["a.ipynb"].find("system-out").text.startswith("Gate PASS")
+    assert cases["b.ipynb"].find("failure").attrib["type"] == "gate-regression"
+    (annotation,) = github_annotations(SmokeReport([passed, regressed]))
+    assert "gate-regression" in annotation and "Gate REGRESSION" in annotation

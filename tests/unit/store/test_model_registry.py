@@ -155,3 +155,28 @@ def test_an_unknown_run_is_refused(store):
     with pytest.raises(NotFound):
         register(store, "f" * 32)
     assert store.model_versions() == []
+
+
+def test_removing_an_alias_appends_a_row_and_frees_the_name(store, make_store, clock):
+    timed = make_store(clock=clock)
+    run = timed.create_run(name="r")
+    register(timed, run.id)
+    timed.set_model_alias("churn", "champion", "1.0.0", who="ana")
+    clock.advance(60)
+    event = timed.remove_model_alias("churn", "champion", who="bo", note="retired")
+    assert (event.change, event.label, event.version, event.from_value, event.to_value) == (
+        "alias", "champion", "1.0.0", "1.0.0", None)
+    history = timed.model_history("churn")
+    assert [(e.label, e.from_value, e.to_value, e.who, e.note) for e in history] == [
+        ("champion", None, "1.0.0", "ana", ""), ("champion", "1.0.0", None, "bo", "retired")]
+    assert history[1].at - history[0].at == 60
+    assert timed.get_model_version("churn", "1.0.0").aliases == ()
+    with pytest.raises(NotFound, match="has no alias 'champion'"):
+        timed.resolve_model("churn@champion")
+    with pytest.raises(NotFound, match="has no alias 'champion'"):
+        timed.remove_model_alias("churn", "champion", who="bo")
+    with pytest.raises(NotFound, match="no model named 'nope'"):
+        timed.remove_model_alias("nope", "champion", who="bo")
+    assert len(timed.model_history("churn")) == 2  # a refused removal records nothing
+    timed.set_model_alias("churn", "champion", "1.0.0", who="cy")  # the alias can be given again
+    assert timed.model_history("churn")[-1].from_value is None
