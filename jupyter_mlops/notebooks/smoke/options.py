@@ -37,12 +37,13 @@ from jupyter_mlops.notebooks.smoke.params import (
     resolve_parameters,
     split_assignment,
 )
+from jupyter_mlops.notebooks.smoke.preload import Preload, parse_preload
 
 #: What a face may pass to :meth:`SmokeOptions.from_sources` (absent or None: not given).
 ARG_NAMES = frozenset({
     "paths", "jobs", "prestart", "params", "params_files", "strict_params", "kernel", "cell_timeout", "timeout",
     "keep_going", "output_dir", "changed_since", "shard", "durations_from", "no_track", "max_cell_output",
-    "max_notebook_output",
+    "max_notebook_output", "preload",
 })
 
 
@@ -89,6 +90,7 @@ class SmokeOptions:
         startup_timeout: seconds a kernel may take to answer after launch.
         strict_params: every ``-p``/``-f`` name must be defined by every notebook's parameters cell (by
             default a notebook takes the names its cell defines; see :func:`.run.check_parameters`).
+        preload: modules imported in each Python notebook's fresh kernel before it runs (:mod:`.preload`).
     """
 
     paths: list[str] = field(default_factory=list)
@@ -105,6 +107,7 @@ class SmokeOptions:
     track: bool = True
     startup_timeout: float = 60.0
     strict_params: bool = False
+    preload: Preload | None = None
 
     @classmethod
     def from_sources(cls, cli_args: Mapping[str, Any], pyproject: Mapping[str, Any] | None = None,
@@ -147,7 +150,7 @@ class SmokeOptions:
             changed_since=args["changed_since"] or None,
             shard=parse_shard(args["shard"]) if args["shard"] else None,
             durations_from=args["durations_from"] or None, track=not args["no_track"],
-            strict_params=bool(args["strict_params"]),
+            strict_params=bool(args["strict_params"]), preload=parse_preload(args["preload"], flags("preload")),
         )
 
     def given_parameters(self) -> dict[str, Any]:

@@ -80,6 +80,8 @@ class NotebookResult:
             injected cell), ``dropped_bytes`` and the two caps; None otherwise.
         kernel_start_retries: why each kernel start that was retried failed (a lost port race); empty when
             the first start worked.
+        preload: with ``--preload``: ``loaded`` and ``failed`` modules (name → error) and ``seconds``; None
+            when nothing was preloaded.
     """
 
     path: str
@@ -92,6 +94,16 @@ class NotebookResult:
     parameters: dict[str, Any] = field(default_factory=dict)
     output_truncated: dict[str, Any] | None = None
     kernel_start_retries: list[str] = field(default_factory=list)
+    preload: dict[str, Any] | None = None
+
+    def preload_lines(self) -> list[str]:
+        """What ``--preload`` did in this notebook's kernel (the verbose report)."""
+        if not self.preload:
+            return []
+        loaded = ", ".join(self.preload.get("loaded", [])) or "nothing"
+        out = [f"  preloaded {loaded} in {self.preload.get('seconds', 0):.2f}s"]
+        out += [f"  preload failed (ignored): {name}: {why}" for name, why in self.preload.get("failed", {}).items()]
+        return out
 
     def lines(self) -> list[str]:
         """The human report: one status line, then details for failures, truncated output and start retries."""
