@@ -12,7 +12,8 @@ answers ``kernel_info``:
 And what the zygote holds at the moment it would fork (the risks): ``threading.active_count()``, the OS threads
 of the process (``/proc/self/task``, which counts OpenBLAS's worker pool), the BLAS libraries and their thread
 counts (threadpoolctl, when installed), whether a zmq context exists, whether a CUDA driver library is mapped.
-Each forked kernel then runs a 500×500 matrix product, with a timeout, to see that BLAS still works after fork.
+Each forked kernel then runs a 500×500 matrix product, with a timeout, to see that BLAS still works after fork,
+and draws from numpy's and Python's global random generators, to see whether the forks share a seed.
 
 Usage: .venv/bin/python bench/fork_probe.py [--repeat 5]  (writes bench/results/fork_probe.json)
 """
@@ -84,6 +85,8 @@ for line in sys.stdin:
         os._exit(0)
     print(json.dumps({"pid": pid}), flush=True)
 '''
+#: numpy's legacy global generator is seeded once, at import: every fork of the zygote would draw the same numbers.
+RANDOMS = "import numpy as np, random\nprint(np.random.rand(), random.random())"
 PRODUCT = "import numpy as np\nassert (np.ones((500, 500)) @ np.ones((500, 500))).sum() == 500 ** 3"
 
 
@@ -107,6 +110,18 @@ def fresh(repeat: int) -> dict[str, Any]:
             "fresh_preload_median_s": round(statistics.median(r[1] for r in rows), 3)}
 
 
+def printed_by(client: Any, code: str) -> str:
+    """What ``code`` prints in the kernel behind ``client``."""
+    printed: list[str] = []
+
+    def hook(msg: dict[str, Any]) -> None:
+        if msg["msg_type"] == "stream":
+            printed.append(msg["content"].get("text", ""))
+
+    client.execute_interactive(code, timeout=60, output_hook=hook)
+    return "".join(printed).strip()
+
+
 def forked(repeat: int) -> dict[str, Any]:
     from jupyter_client.blocking import BlockingKernelClient
     from jupyter_client.connect import write_connection_file
@@ -116,7 +131,7 @@ def forked(repeat: int) -> dict[str, Any]:
     assert zygote.stdin is not None and zygote.stdout is not None
     state = json.loads(zygote.stdout.readline())
     folder = Path(tempfile.mkdtemp(prefix="fork-probe-"))
-    starts, products, bare = [], [], []
+    starts, products, bare, randoms = [], [], [], []
     try:
         for i in range(repeat):
             zygote.stdin.write("bare\n")
@@ -137,6 +152,7 @@ def forked(repeat: int) -> dict[str, Any]:
             reply = client.execute_interactive(PRODUCT, timeout=60, output_hook=lambda msg: None)
             products.append({"status": reply["content"]["status"], "seconds": round(time.perf_counter() - t0, 3),
                              "ename": reply["content"].get("ename")})
+            randoms.append(printed_by(client, RANDOMS))
             client.shutdown()
             client.stop_channels()
     finally:
@@ -144,7 +160,9 @@ def forked(repeat: int) -> dict[str, Any]:
         zygote.wait(timeout=30)
     return {"zygote": state, "fork_to_kernel_info_s": [round(s, 3) for s in starts],
             "fork_median_s": round(statistics.median(starts), 4),
-            "bare_fork_median_ms": round(statistics.median(bare) * 1000, 2), "matrix_product_after_fork": products}
+            "bare_fork_median_ms": round(statistics.median(bare) * 1000, 2), "matrix_product_after_fork": products,
+            "random_draws_per_fork": randoms, "numpy_global_random_same_in_every_fork":
+                len({r.split()[0] for r in randoms if r}) == 1 and len(randoms) > 1}
 
 
 def main() -> None:
