@@ -5,9 +5,12 @@ answers ``kernel_info``:
 
 - ``fresh``: nb-smoke's own ``start_kernel`` (``python -m ipykernel_launcher``, until ``kernel_info`` answers);
 - ``fresh + preload``: the same, then ``--preload numpy,pandas`` done by nb-smoke's ``preload``;
+  also the CPU seconds the kernel process used (user + system, psutil): on a loaded machine wall times grow with
+  the load, CPU seconds much less, and on 2 busy cores CPU is what a runner can save;
 - ``fork``: a *zygote* process that imported ipykernel's app, numpy and pandas once; on each request it forks,
   and the child initialises and starts an ``IPKernelApp`` on a fresh connection file; timed from the request
-  until the child's ``kernel_info`` reply. Also the bare ``os.fork()`` + ``_exit`` + ``waitpid`` of the zygote.
+  until the child's ``kernel_info`` reply, and the child's own CPU seconds by then. Also the bare ``os.fork()`` +
+  ``_exit`` + ``waitpid`` of the zygote.
 
 And what the zygote holds at the moment it would fork (the risks): ``threading.active_count()``, the OS threads
 of the process (``/proc/self/task``, which counts OpenBLAS's worker pool), the BLAS libraries and their thread
@@ -101,13 +104,23 @@ def fresh(repeat: int) -> dict[str, Any]:
         result = await preload(kernel, ["numpy", "pandas"], 120)
         assert not result.failed, result.failed
         loaded = time.perf_counter()
+        cpu = cpu_seconds(kernel.pid())
         await shutdown_kernel(kernel)
-        return started - began, loaded - began
+        return started - began, loaded - began, cpu
 
     rows = [asyncio.run(once()) for _ in range(repeat)]
     return {"fresh_s": [round(r[0], 3) for r in rows], "fresh_preload_s": [round(r[1], 3) for r in rows],
             "fresh_median_s": round(statistics.median(r[0] for r in rows), 3),
-            "fresh_preload_median_s": round(statistics.median(r[1] for r in rows), 3)}
+            "fresh_preload_median_s": round(statistics.median(r[1] for r in rows), 3),
+            "fresh_preload_cpu_median_s": round(statistics.median(r[2] for r in rows), 3)}
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds the process has used itself (a forked child starts at 0)."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def printed_by(client: Any, code: str) -> str:
@@ -131,7 +144,7 @@ def forked(repeat: int) -> dict[str, Any]:
     assert zygote.stdin is not None and zygote.stdout is not None
     state = json.loads(zygote.stdout.readline())
     folder = Path(tempfile.mkdtemp(prefix="fork-probe-"))
-    starts, products, bare, randoms = [], [], [], []
+    starts, products, bare, randoms, cpus = [], [], [], [], []
     try:
         for i in range(repeat):
             zygote.stdin.write("bare\n")
@@ -144,10 +157,11 @@ def forked(repeat: int) -> dict[str, Any]:
             began = time.perf_counter()
             zygote.stdin.write(connection + "\n")
             zygote.stdin.flush()
-            json.loads(zygote.stdout.readline())
+            pid = json.loads(zygote.stdout.readline())["pid"]
             client.start_channels()
             client.wait_for_ready(timeout=60)
             starts.append(time.perf_counter() - began)
+            cpus.append(cpu_seconds(pid))
             t0 = time.perf_counter()
             reply = client.execute_interactive(PRODUCT, timeout=60, output_hook=lambda msg: None)
             products.append({"status": reply["content"]["status"], "seconds": round(time.perf_counter() - t0, 3),
@@ -160,6 +174,7 @@ def forked(repeat: int) -> dict[str, Any]:
         zygote.wait(timeout=30)
     return {"zygote": state, "fork_to_kernel_info_s": [round(s, 3) for s in starts],
             "fork_median_s": round(statistics.median(starts), 4),
+            "fork_cpu_median_s": round(statistics.median(cpus), 3),
             "bare_fork_median_ms": round(statistics.median(bare) * 1000, 2), "matrix_product_after_fork": products,
             "random_draws_per_fork": randoms, "numpy_global_random_same_in_every_fork":
                 len({r.split()[0] for r in randoms if r}) == 1 and len(randoms) > 1}
@@ -174,6 +189,7 @@ def main() -> None:
     result = {"load_before": round(load, 2), "cpus": os.cpu_count(), **fresh(args.repeat), **forked(args.repeat),
               "load_after": round(os.getloadavg()[0], 2)}
     result["saved_per_kernel_s"] = round(result["fresh_preload_median_s"] - result["fork_median_s"], 3)
+    result["saved_cpu_per_kernel_s"] = round(result["fresh_preload_cpu_median_s"] - result["fork_cpu_median_s"], 3)
     print(json.dumps(result, indent=2))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
