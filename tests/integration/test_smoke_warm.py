@@ -133,3 +133,26 @@ def test_the_pytest_plugin_takes_the_same_preload(pytester: pytest.Pytester):
     result = pytester.runpytest_inprocess("--nb-smoke", "--nb-smoke-preload", "a b", "n.ipynb")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--nb-smoke-preload: 'a b' is not a module name" in "\n".join(result.errlines)
+
+
+def test_a_preload_slower_than_its_time_is_interrupted_and_the_kernel_stays_usable(tmp_path: Path):
+    import asyncio
+
+    from jupyter_mlops.notebooks.smoke.kernel import CURRENT, shutdown_kernel, start_kernel
+    from jupyter_mlops.notebooks.smoke.preload import preload
+
+    (tmp_path / "slow_import.py").write_text("import time\ntime.sleep(120)\n")
+
+    async def scenario() -> tuple[dict[str, str], str]:
+        kernel = await start_kernel(CURRENT, tmp_path, dict(os.environ), None)
+        try:
+            result = await preload(kernel, ["json", "slow_import", "csv"], timeout=2)
+            reply = await kernel.client.execute_interactive("import sys\nassert 'slow_import' not in sys.modules",
+                                                            timeout=60)
+            return result.failed, reply["content"]["status"]
+        finally:
+            await shutdown_kernel(kernel)
+
+    failed, status = asyncio.run(scenario())
+    assert set(failed) == {"slow_import", "csv"} and "KeyboardInterrupt" in failed["slow_import"]
+    assert status == "ok"
