@@ -23,7 +23,7 @@ _PASSED_ON = {"params": "param", "params_files": "params_file", "gate_metrics": 
               "gate_min_deltas": "gate_min_delta", "gate_max_regressions": "gate_max_regression", **{
                   name: name for name in ("strict_params", "kernel", "cell_timeout", "timeout", "keep_going",
                                           "output_dir", "no_track", "max_cell_output", "max_notebook_output",
-                                          "gate_model", "gate_version")}}
+                                          "gate_model", "gate_version", "preload")}}
 
 
 class NotebookSmokeFailed(MlopsError):
@@ -57,6 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--nb-smoke-no-track", action="store_true", help="send %%track runs to a throwaway store")
     group.addoption("--nb-smoke-max-cell-output", metavar="SIZE", help="output kept per cell, e.g. 4MiB "
                     "(default: 4MiB, or max-cell-output in [tool.jupyter-mlops.smoke])")
+    group.addoption("--nb-smoke-preload", metavar="MODULES|auto", help="modules imported in each notebook's fresh "
+                    "kernel before it runs (comma-separated; 'auto': the installed packages it imports)")
     group.addoption("--nb-smoke-max-notebook-output", metavar="SIZE", help="output kept per notebook (default: "
                     "16MiB, or max-notebook-output in [tool.jupyter-mlops.smoke])")
     group.addoption("--nb-smoke-gate-model", metavar="NAME", help="judge each notebook's run against this "

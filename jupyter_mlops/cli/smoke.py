@@ -76,6 +76,9 @@ class SmokeCommand(click.Command):
 @click.option("--prestart", type=click.IntRange(min=0), help="Kernels started ahead of need (default: --jobs).")
 @click.option("--max-cell-output", metavar="SIZE", help="Output kept per cell, e.g. 4MiB or 500kB; the rest is "
               "dropped and noted (default: 4MiB, or max-cell-output in [tool.jupyter-mlops.smoke]).")
+@click.option("--preload", metavar="MODULES|auto", help="Import these modules (comma-separated) in each Python "
+              "notebook's fresh kernel before it runs; 'auto': the installed packages its import statements name.")
+@click.option("-v", "--verbose", is_flag=True, help="Also say what --preload imported, or failed to, per notebook.")
 @click.option("--max-notebook-output", metavar="SIZE", help="Output kept per notebook (default: 16MiB, or "
               "max-notebook-output in [tool.jupyter-mlops.smoke]).")
 @click.option("--gate-model", metavar="NAME", help="After the notebooks ran, judge each one's run against this "
@@ -124,7 +127,7 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
     if not notebooks:
         click.echo("nb-smoke: no notebooks to run (nothing changed, or an empty shard)")
         return
-    display = _Display(len(notebooks), _use_progress(opts["progress"]))
+    display = _Display(len(notebooks), _use_progress(opts["progress"]), opts["verbose"])
     since = time.time()
     with display:
         report = runner.run_smoke(notebooks, options, on_start=display.started, on_result=display.finished)
@@ -138,7 +141,7 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
 
 
 #: Options of the command that are about its reports, not about the call (see SmokeOptions.from_sources).
-_REPORT_OPTIONS = ("junit_xml", "json_path", "github", "progress")
+_REPORT_OPTIONS = ("junit_xml", "json_path", "github", "progress", "verbose")
 
 
 def smoke_options(paths: Sequence[str], opts: dict[str, Any]) -> Any:
@@ -183,9 +186,10 @@ def _use_progress(choice: bool | None) -> bool:
 class _Display:
     """Live rich progress on a terminal; plain lines (one per notebook, details for failures) otherwise."""
 
-    def __init__(self, total: int, live: bool) -> None:
+    def __init__(self, total: int, live: bool, verbose: bool = False) -> None:
         self.total = total
         self.live = live
+        self.verbose = verbose
         self.running: list[str] = []
         self.progress: Any = None
         self.task: Any = None
@@ -215,7 +219,7 @@ class _Display:
         """A notebook's result is known."""
         if result.path in self.running:
             self.running.remove(result.path)
-        lines = result.lines()
+        lines = result.lines() + (result.preload_lines() if self.verbose else [])
         if self.progress is None:
             for line in lines:
                 click.echo(line)

@@ -40,12 +40,14 @@ from jupyter_mlops.notebooks.smoke.params import (
     resolve_parameters,
     split_assignment,
 )
+from jupyter_mlops.notebooks.smoke.preload import Preload, parse_preload
 
 #: What a face may pass to :meth:`SmokeOptions.from_sources` (absent or None: not given).
 ARG_NAMES = frozenset({
     "paths", "jobs", "prestart", "params", "params_files", "strict_params", "kernel", "cell_timeout", "timeout",
     "keep_going", "output_dir", "changed_since", "shard", "durations_from", "no_track", "max_cell_output",
     "max_notebook_output", "gate_model", "gate_version", "gate_metrics", "gate_min_deltas", "gate_max_regressions",
+    "preload",
 })
 
 
@@ -114,6 +116,7 @@ class SmokeOptions:
             default a notebook takes the names its cell defines; see :func:`.run.check_parameters`).
         gate: judge each notebook's run after it executed (None: no gate).
         kernel_env: variables added to every kernel's environment (the gate sends runs to the project store).
+        preload: modules imported in each Python notebook's fresh kernel before it runs (:mod:`.preload`).
     """
 
     paths: list[str] = field(default_factory=list)
@@ -132,6 +135,7 @@ class SmokeOptions:
     strict_params: bool = False
     gate: GateOptions | None = None
     kernel_env: dict[str, str] = field(default_factory=dict)
+    preload: Preload | None = None
 
     @classmethod
     def from_sources(cls, cli_args: Mapping[str, Any], pyproject: Mapping[str, Any] | None = None,
@@ -175,6 +179,7 @@ class SmokeOptions:
             shard=parse_shard(args["shard"]) if args["shard"] else None,
             durations_from=args["durations_from"] or None, track=not args["no_track"],
             strict_params=bool(args["strict_params"]), gate=_gate(args, flags),
+            preload=parse_preload(args["preload"], flags("preload")),
         )
 
     def given_parameters(self) -> dict[str, Any]:

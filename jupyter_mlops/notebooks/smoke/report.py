@@ -85,6 +85,8 @@ class NotebookResult:
         gate: with ``--gate-*``, the gate's verdict on the notebook's run (``jupyter-mlops gate``'s JSON, or
             ``{"verdict": "error", "message": ...}``); None without a gate or when the notebook failed first.
         gate_lines: the gate's report as text lines, shown under the notebook's status line.
+        preload: with ``--preload``: ``loaded`` and ``failed`` modules (name → error) and ``seconds``; None
+            when nothing was preloaded.
     """
 
     path: str
@@ -99,6 +101,7 @@ class NotebookResult:
     kernel_start_retries: list[str] = field(default_factory=list)
     gate: dict[str, Any] | None = None
     gate_lines: list[str] = field(default_factory=list)
+    preload: dict[str, Any] | None = None
 
     def add_gate(self, verdict: str, data: dict[str, Any], lines: list[str]) -> None:
         """Make the gate's verdict part of this result: a regression or a gate error fails the notebook.
@@ -112,6 +115,15 @@ class NotebookResult:
         if verdict != "pass" and self.passed:
             self.passed, self.message = False, lines[0] if lines else f"gate {verdict}"
             self.reason = "gate-regression" if verdict == "regression" else "gate-error"
+
+    def preload_lines(self) -> list[str]:
+        """What ``--preload`` did in this notebook's kernel (the verbose report)."""
+        if not self.preload:
+            return []
+        loaded = ", ".join(self.preload.get("loaded", [])) or "nothing"
+        out = [f"  preloaded {loaded} in {self.preload.get('seconds', 0):.2f}s"]
+        out += [f"  preload failed (ignored): {name}: {why}" for name, why in self.preload.get("failed", {}).items()]
+        return out
 
     def lines(self) -> list[str]:
         """The human report: one status line, then details for failures, truncated output and start retries."""

@@ -27,6 +27,7 @@ from jupyter_mlops.errors import InvalidInput, NotebookError
 from jupyter_mlops.notebooks.smoke import discover as discover_mod
 from jupyter_mlops.notebooks.smoke.execute import Job, execute
 from jupyter_mlops.notebooks.smoke.kernel import (
+    Kernel,
     KernelStartError,
     choose_kernel,
     kernel_env,
@@ -36,6 +37,7 @@ from jupyter_mlops.notebooks.smoke.kernel import (
 )
 from jupyter_mlops.notebooks.smoke.options import SmokeOptions
 from jupyter_mlops.notebooks.smoke.params import unknown_given_names
+from jupyter_mlops.notebooks.smoke.preload import modules_for, preload
 from jupyter_mlops.notebooks.smoke.report import NotebookResult, SmokeReport
 
 _CELL_KEY = re.compile(rb'^\s*"cell_type"\s*:', re.MULTILINE)
@@ -192,8 +194,9 @@ class _Runner:
             failed = _bad(key, exc.reason, exc.message)
             failed.kernel_start_retries = exc.retries
             return failed
-        startup = monotonic() - started
         try:
+            preloaded = await self._preload(job, kernel)
+            startup = monotonic() - started
             async with self.running:
                 if self.on_start:
                     self.on_start(key)
@@ -201,11 +204,21 @@ class _Runner:
                 result = await execute(job, kernel, self.options.limits)
                 result.duration = startup + monotonic() - began
                 result.kernel_start_retries = kernel.start_retries
+                result.preload = preloaded
         finally:
             task = asyncio.ensure_future(shutdown_kernel(kernel))
             self.shutdowns.add(task)
             task.add_done_callback(self.shutdowns.discard)
         return result
+
+    async def _preload(self, job: Job, kernel: Kernel) -> dict[str, Any] | None:
+        """Import the notebook's ``--preload`` modules in its kernel while it waits for a slot (ADR-073)."""
+        if self.options.preload is None or notebook_language(job.nb) != "python":
+            return None
+        names = modules_for(self.options.preload, job.nb, job.path, find_project_root(job.path))
+        if not names:
+            return None
+        return (await preload(kernel, names, self.options.startup_timeout)).to_dict()
 
     async def run(self, notebooks: list[Path]) -> list[NotebookResult]:
         try:
