@@ -174,7 +174,7 @@ class ActiveRun:
             ...     run.log_metric("loss", 1 / (epoch + 1))
             >>> run.log_metric("auc", 0.87, slice={"region": "EU"})  # doctest: +SKIP
         """
-        if slice is not None:
+        if slice is not None and (slice or not isinstance(slice, Mapping)):  # {} is the whole data
             self.log_sliced([(slice, {key: value})], step, timestamp)
             return
         # Every check is done here, where an error reaches the caller (checks.py); the common case (a known name,
