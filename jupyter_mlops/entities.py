@@ -183,9 +183,9 @@ class Run:
 
     ``metrics`` holds the latest value per key; histories come from ``Store.metric_history``. ``slices`` holds
     the latest value of each sliced metric: ``{"auc": {"region=EU": 0.91}}`` (labels from :func:`slice_label`).
-    ``code_hash``, ``notebook_hash`` and ``env_hash`` address JSON/bytes snapshots in the blob store. ``flags`` holds the
-    notebook-state flags (see :data:`NOTEBOOK_FLAGS`) and ``flag_cells`` the saved notebook's cells (1-based) that
-    raised them, where they could be told. ``logging_errors`` counts the metric points and params the
+    ``code_hash``, ``notebook_hash`` and ``env_hash`` address JSON/bytes snapshots in the blob store. ``flags``
+    holds the notebook-state flags (see :data:`NOTEBOOK_FLAGS`) and ``flag_cells`` the saved notebook's cells
+    (1-based) that raised them, where they could be told. ``logging_errors`` counts the metric points and params the
     tracker could not store (a value the store refused, points shed while the disk was full): above 0 the run's
     record is incomplete whatever its status says (ADR-017).
     """
