@@ -41,6 +41,21 @@ def checked_label(label: Any) -> str:
     return label
 
 
+def sliced_key(key: str) -> tuple[str, str] | None:
+    """A filter's metric key naming a slice, ``auc[region=EU]``, as ``(key, canonical label)``; else None.
+
+    The label is read as ``name=value`` pairs in any order (and made canonical); brackets are escaped inside labels,
+    so the last ``[`` starts it. A key whose bracketed part is not such pairs (``acc[0]``) is an unsliced key.
+    """
+    if not key.endswith("]") or "[" not in key:
+        return None
+    name, _, inner = key[:-1].rpartition("[")
+    dims = slice_dims(inner)
+    if not name or not dims or any(not k or "=" not in pair for k, pair in zip(dims, inner.split(","), strict=False)):
+        return None
+    return name, slice_label(dims)
+
+
 def slice_rows(run_id: str, points: Sequence[SliceMetric]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """History rows plus one latest row per (key, slice); NaN becomes NULL.
 
@@ -98,4 +113,4 @@ def history(conn: Connection, run_id: str, key: str) -> list[SliceMetric]:
             for k, label, v, step, stamp in conn.execute(query)]
 
 
-__all__ = ["checked_label", "history", "slice_rows", "write"]
+__all__ = ["checked_label", "history", "slice_rows", "sliced_key", "write"]

@@ -99,3 +99,21 @@ def test_migration_0010_adds_the_tables_to_an_older_store(tmp_path):
     assert "0010_metric_slices" in {row[0] for row in raw.execute("SELECT name FROM migrations")}
     raw.close()
     assert MIGRATION_NAMES[-1] == "0010_metric_slices"
+
+
+def test_the_filter_language_reads_a_slice_in_backquotes(store):
+    a, b = store.create_run(name="a"), store.create_run(name="b")
+    store.log_batch(a.id, metrics=[Metric("auc", 0.9)], sliced=[SliceMetric("auc", "region=EU", 0.7),
+                                                                SliceMetric("auc", "device=m,region=EU", 0.6)])
+    store.log_batch(b.id, metrics=[Metric("auc", 0.8)], sliced=[SliceMetric("auc", "region=EU", 0.95)])
+
+    def names(text: str) -> list[str]:
+        return sorted(r.name for r in store.search_runs(text).items)
+
+    assert names("metrics.`auc[region=EU]` > 0.9") == ["b"]
+    assert names("metrics.`auc[region=EU]` < 0.9 and metrics.auc > 0.85") == ["a"]
+    assert names("metrics.`auc[region=EU,device=m]` = 0.6") == ["a"]  # any order of the pairs
+    assert names("metrics.`auc[region=US]` is null") == ["a", "b"]
+    assert names("metrics.`auc[region=EU]` is not null") == ["a", "b"]
+    assert names("metrics.auc > 0.85") == ["a"]  # the unsliced metric, as before
+    assert names("metrics.`acc[0]` is null") == ["a", "b"]  # brackets without pairs: an ordinary key
