@@ -4,11 +4,13 @@ Usage: .venv/bin/python bench/gate_bench.py [--repeat 11]
 
 Builds a SQLite store in a temporary folder with a baseline and a candidate run as a notebook run records them
 (20 params, 10 metrics × 1,000 steps, two data inputs with schemas, a 30-cell executed-code snapshot, a
-300-package environment), the candidate differing in one param, one data hash, 3 packages and one cell.
+300-package environment, ``auc`` and ``latency_ms`` on 20 region slices), the candidate differing in one param,
+one data hash, 3 packages and one cell.
 Prints medians of fresh processes, in rotating order:
   * ``gate`` — two metrics with tolerances, the text report;
   * ``gate + reports`` — the same with ``--junit-xml``, ``--markdown`` and ``--github``;
   * ``gate, same code`` — a candidate whose executed code equals the baseline's (the compare skips nbdime);
+  * ``gate --per-slice region`` — ``gate`` judging each metric on the 20 slices too (ADR-071);
   * peers: ``jupyter-mlops --help`` (the CLI's floor) and ``python -c pass`` (the interpreter's).
 Writes bench/results/gate.json.
 """
@@ -26,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from jupyter_mlops.entities import DataInput, Metric
+from jupyter_mlops.entities import DataInput, Metric, SliceMetric
 from jupyter_mlops.store import open_store
 from jupyter_mlops.store.blobs import BlobStore
 
@@ -46,6 +48,9 @@ def build(root: Path) -> str:
             points += [Metric("auc", 0.90 + 0.01 * r, s, 1_700_000_000.0 + s) for s in range(1000)]
             points += [Metric("latency_ms", 100.0 + r, s, 1_700_000_000.0 + s) for s in range(1000)]
             store.log_batch(run.id, metrics=points)
+            store.log_batch(run.id, sliced=[
+                SliceMetric(key, f"region=r{g:02d}", base + 0.01 * r + g * 1e-3, 0, 1_700_000_000.0)
+                for key, base in (("auc", 0.9), ("latency_ms", 100.0)) for g in range(20)])
             cols = [{"name": f"c{c}", "dtype": "float64"} for c in range(8)]
             store.log_data_inputs(run.id, [
                 DataInput("data/train.csv", f"xxh3_128:{min(r, 1):032x}", size=10_000, schema={"columns": cols,
@@ -79,6 +84,8 @@ def main() -> None:
             "gate + reports": [*cli, "gate", "--baseline", "baseline", "--candidate", "candidate", *rules,
                                "--junit-xml", str(tmp / "g.xml"), "--markdown", str(tmp / "g.md"), "--github"],
             "gate, same code": [*cli, "gate", "--baseline", "baseline", "--candidate", "samecode", *rules],
+            "gate --per-slice region": [*cli, "gate", "--baseline", "baseline", "--candidate", "candidate", *rules,
+                                        "--per-slice", "region"],
             "jupyter-mlops --help": [*cli, "--help"],
             "python -c pass": [sys.executable, "-c", "pass"],
         }

@@ -21,6 +21,7 @@ _API = {
     "log_params": "jupyter_mlops.tracking.fluent",
     "log_metric": "jupyter_mlops.tracking.fluent",
     "log_metrics": "jupyter_mlops.tracking.fluent",
+    "log_sliced_metrics": "jupyter_mlops.tracking.fluent",
     "log_data": "jupyter_mlops.tracking.fluent",
     "log_artifact": "jupyter_mlops.tracking.fluent",
     "log_model": "jupyter_mlops.tracking.fluent",

@@ -7,8 +7,11 @@ Rows never leave the store; these do. ``to_dict``/``from_dict`` give the JSON wi
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, TypeVar
+from urllib.parse import unquote
 
 T = TypeVar("T")
 
@@ -57,6 +60,65 @@ class Metric:
     def to_dict(self) -> dict[str, Any]:
         """Wire shape."""
         return asdict(self)
+
+
+#: Most dimensions one slice may have (``{"region": "EU", "device": "mobile"}`` has two).
+SLICE_MAX_DIMENSIONS = 8
+#: Longest slice label in UTF-8 bytes: with the metric key and run id it must fit one PostgreSQL B-tree entry.
+SLICE_MAX_BYTES = 1000
+# Escaped in a label: its separators, the filter language's brackets, and control characters (the same set the
+# store refuses in names: C0, DEL, C1, bidi overrides), so a label is one unambiguous, printable line.
+_SLICE_ESCAPE = re.compile("[%,=\\[\\]\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape_slice_text(text: str) -> str:
+    return _SLICE_ESCAPE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode("utf-8")), text)
+
+
+def slice_label(dims: Mapping[str, str]) -> str:
+    """The canonical text of a slice (ADR-070): ``name=value`` pairs sorted by name, joined with ``,``.
+
+    ``%``, ``,``, ``=``, ``[``, ``]`` and control characters are percent-escaped, so every label reads back
+    (:func:`slice_dims`) to the mapping it came from, and two equal mappings always give the same label.
+
+    Example:
+        >>> slice_label({"region": "EU", "device": "a,b"})
+        'device=a%2Cb,region=EU'
+    """
+    return ",".join(f"{_escape_slice_text(k)}={_escape_slice_text(v)}" for k, v in sorted(dims.items()))
+
+
+def slice_dims(label: str) -> dict[str, str]:
+    """The mapping a :func:`slice_label` was made from.
+
+    Example:
+        >>> slice_dims("device=a%2Cb,region=EU")
+        {'device': 'a,b', 'region': 'EU'}
+    """
+    out: dict[str, str] = {}
+    for pair in label.split(",") if label else ():
+        name, _, value = pair.partition("=")
+        out[unquote(name)] = unquote(value)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class SliceMetric:
+    """One point of a metric measured on a slice of the data (``auc`` on ``region=EU``).
+
+    ``slice`` is the canonical label (:func:`slice_label`); the unsliced metric of the same key is a separate
+    :class:`Metric` series (ADR-070).
+    """
+
+    key: str
+    slice: str
+    value: float
+    step: int = 0
+    timestamp: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Wire shape, with the slice's dimensions spelled out."""
+        return {**asdict(self), "dims": slice_dims(self.slice)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +181,11 @@ class Artifact:
 class Run:
     """Everything the store knows about one run.
 
-    ``metrics`` holds the latest value per key; histories come from ``Store.metric_history``. ``code_hash``,
-    ``notebook_hash`` and ``env_hash`` address JSON/bytes snapshots in the blob store. ``flags`` holds the
-    notebook-state flags (see :data:`NOTEBOOK_FLAGS`) and ``flag_cells`` the saved notebook's cells (1-based) that
-    raised them, where they could be told. ``logging_errors`` counts the metric points and params the
+    ``metrics`` holds the latest value per key; histories come from ``Store.metric_history``. ``slices`` holds
+    the latest value of each sliced metric: ``{"auc": {"region=EU": 0.91}}`` (labels from :func:`slice_label`).
+    ``code_hash``, ``notebook_hash`` and ``env_hash`` address JSON/bytes snapshots in the blob store. ``flags``
+    holds the notebook-state flags (see :data:`NOTEBOOK_FLAGS`) and ``flag_cells`` the saved notebook's cells
+    (1-based) that raised them, where they could be told. ``logging_errors`` counts the metric points and params the
     tracker could not store (a value the store refused, points shed while the disk was full): above 0 the run's
     record is incomplete whatever its status says (ADR-017).
     """
@@ -150,6 +213,7 @@ class Run:
     data_inputs: tuple[DataInput, ...] = ()
     artifacts: tuple[Artifact, ...] = ()
     logging_errors: int = 0
+    slices: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def duration(self) -> float | None:
@@ -184,6 +248,7 @@ class Run:
             "data_inputs": [d.to_dict() for d in self.data_inputs],
             "artifacts": [a.to_dict() for a in self.artifacts],
             "logging_errors": self.logging_errors,
+            "slices": {key: dict(values) for key, values in self.slices.items()},
         }
 
 

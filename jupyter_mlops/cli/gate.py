@@ -41,10 +41,15 @@ class GateError(MlopsError):
 @filter_option
 @click.option("--metric", "metrics", multiple=True, metavar="KEY:max|min",
               help="A metric to gate on and which way is better; repeatable, at least one.")
-@click.option("--min-delta", "min_deltas", multiple=True, metavar="KEY=N[%]",
-              help="The candidate must beat the baseline on KEY by at least N (N% of the baseline). Repeatable.")
-@click.option("--max-regression", "max_regressions", multiple=True, metavar="KEY=N[%]",
-              help="The candidate may be worse on KEY by at most N (N% of the baseline). Repeatable.")
+@click.option("--min-delta", "min_deltas", multiple=True, metavar="[KEY=]N[%]",
+              help="The candidate must beat the baseline on KEY by at least N (N% of the baseline); without KEY=, "
+                   "every metric not given its own. Repeatable.")
+@click.option("--max-regression", "max_regressions", multiple=True, metavar="[KEY=]N[%]",
+              help="The candidate may be worse on KEY by at most N (N% of the baseline); without KEY=, every "
+                   "metric not given its own. Repeatable.")
+@click.option("--per-slice", "per_slice", multiple=True, metavar="DIM[,DIM...]",
+              help="Judge every metric on each slice over these dimensions too (logged with slice=...), by the "
+                   "same rule: each baseline slice must be measured on the candidate. Repeatable.")
 @click.option("--junit-xml", type=click.Path(dir_okay=False), help="Write a JUnit XML report (a testcase per metric).")
 @click.option("--markdown", type=click.Path(dir_okay=False), help="Write a markdown report for a PR comment.")
 @click.option("--github", is_flag=True, help="Print GitHub Actions ::error / ::notice annotations.")
@@ -59,6 +64,7 @@ def gate(
     metrics: tuple[str, ...],
     min_deltas: tuple[str, ...],
     max_regressions: tuple[str, ...],
+    per_slice: tuple[str, ...],
     junit_xml: str | None,
     markdown: str | None,
     github: bool,
@@ -69,17 +75,19 @@ def gate(
     The baseline is a model's champion (--model NAME), one of its versions (--model NAME --version V) or a run
     (--baseline RUN); the candidate is --candidate RUN or the most recent run (--last [--filter EXPR]). Without a
     tolerance a metric must be no worse than the baseline's. Prints both values, the delta and the verdict per
-    metric, and what changed between the two runs (data hashes, params, code, packages).
+    metric, and what changed between the two runs (data hashes, params, code, packages). With --per-slice each
+    metric is judged on every slice too, so a candidate better overall but worse on one slice fails naming it.
 
     \b
     Examples:
       jupyter-mlops gate --model churn --last --metric auc:max --min-delta auc=0.002
       jupyter-mlops gate --baseline baseline --candidate tuned --metric auc:max \\
           --metric latency_ms:min --max-regression latency_ms=5% --junit-xml gate.xml --github
+      jupyter-mlops gate --model churn --last --metric auc:max --per-slice region --max-regression 2%
     """
     try:
         result = _judge(store_url, model, version, baseline, candidate, last, filter_text, metrics, min_deltas,
-                        max_regressions)
+                        max_regressions, per_slice)
     except MlopsError as error:
         raise GateError(error.message, error.code) from None
     except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -105,12 +113,13 @@ def gate(
 
 def _judge(store_url: str | None, model: str | None, version: str | None, baseline: str | None,
            candidate: str | None, last: bool, filter_text: str | None, metrics: tuple[str, ...],
-           min_deltas: tuple[str, ...], max_regressions: tuple[str, ...]) -> GateResult:
+           min_deltas: tuple[str, ...], max_regressions: tuple[str, ...], per_slice: tuple[str, ...] = ()
+           ) -> GateResult:
     from jupyter_mlops.app.gate import baseline_run, candidate_run, gate
     from jupyter_mlops.app.workspace import Workspace
     from jupyter_mlops.comparing.gate import build_rules
 
-    rules = build_rules(metrics, min_deltas, max_regressions)  # bad options fail before the store is opened
+    rules = build_rules(metrics, min_deltas, max_regressions, per_slice)  # bad options fail before the store opens
     if (model is None) == (baseline is None):
         raise GateError("give the baseline as --model NAME [--version V] or --baseline RUN (one of them)")
     if (candidate is None) == (not last):

@@ -23,7 +23,15 @@ from jupyter_mlops.comparing.model import (
     ParamDiff,
     RunSnapshot,
 )
-from jupyter_mlops.comparing.sections import data_rows, env_diff, flag_rows, metric_goal, metric_rows, param_rows
+from jupyter_mlops.comparing.sections import (
+    data_rows,
+    env_diff,
+    flag_rows,
+    metric_goal,
+    metric_rows,
+    param_rows,
+    slice_rows,
+)
 from jupyter_mlops.errors import InvalidInput
 
 __all__ = [
@@ -87,5 +95,6 @@ def build_comparison(snapshots: Sequence[RunSnapshot], *, all_values: bool = Fal
         env=env_diff(snapshots, all_values),
         metrics=metric_rows(runs),
         flags=flag_rows(runs, all_values),
+        slices=slice_rows(runs),
         all_values=all_values,
     )

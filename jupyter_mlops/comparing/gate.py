@@ -23,12 +23,12 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from jupyter_mlops.comparing.code import snapshot_cells
 from jupyter_mlops.comparing.model import Comparison, json_safe
-from jupyter_mlops.entities import Run
+from jupyter_mlops.entities import Run, slice_dims
 from jupyter_mlops.errors import InvalidInput
 
 __all__ = [
@@ -42,8 +42,10 @@ __all__ = [
     "build_rules",
     "judge",
     "judge_metric",
+    "judge_slices",
     "lineage_of",
     "parse_metric",
+    "parse_per_slice",
     "parse_tolerance",
 ]
 
@@ -54,6 +56,7 @@ EXIT_CODES = {"pass": 0, "regression": 1, "error": 2}
 #: Longest text quoted whole in an error message (a hostile argument must not flood the one error line).
 _MAX_SHOWN = 60
 _KEY = re.compile(r"^[^\s=]+$")
+_NUMBER_START = "0123456789."
 # 0.912 - 0.910 is 0.0020000000000000018 but 0.3 - 0.1 is 0.19999999999999998: a candidate exactly on the
 # tolerance must pass whichever way the float subtraction rounds, so comparisons allow this relative slack.
 _SLACK = 1e-9
@@ -86,6 +89,9 @@ class MetricRule:
     direction: str
     min_delta: Tolerance | None = None
     max_regression: Tolerance | None = None
+    #: ``--per-slice``: each a set of slice dimension names; every slice of the key over exactly those names is
+    #: judged by the same rule as the whole (ADR-071).
+    per_slice: tuple[frozenset[str], ...] = ()
 
     def describe(self) -> str:
         """The rule in words, as reports print it: ``min-delta 0.002``, ``max-regression 5%``, ``no worse``."""
@@ -113,14 +119,18 @@ def parse_metric(text: str) -> tuple[str, str]:
 def parse_tolerance(text: str, option: str) -> tuple[str, Tolerance]:
     """``"auc=0.002"`` → ``("auc", Tolerance(0.002))``; ``"latency_ms=5%"`` → relative 5 percent.
 
+    A bare ``"2%"`` (no key) gives the key ``""``: the tolerance of every metric not given its own.
+
     Args:
-        text: ``KEY=NUMBER`` or ``KEY=NUMBER%``.
+        text: ``KEY=NUMBER``, ``KEY=NUMBER%``, ``NUMBER`` or ``NUMBER%``.
         option: the option's flag, for the error message.
 
     Raises:
-        InvalidInput: not ``KEY=NUMBER[%]``, or the number is negative or not finite.
+        InvalidInput: not ``[KEY=]NUMBER[%]``, or the number is negative or not finite.
     """
     key, sep, amount = text.strip().partition("=")
+    if not sep and key[:1] in _NUMBER_START:
+        key, sep, amount = "", "=", key
     key, amount = key.strip(), amount.strip()
     relative = amount.endswith("%")
     number = amount[:-1].strip() if relative else amount
@@ -128,22 +138,47 @@ def parse_tolerance(text: str, option: str) -> tuple[str, Tolerance]:
         value = float(number)
     except ValueError:
         value = math.nan
-    if not sep or not key or not _KEY.match(key) or not math.isfinite(value):
+    if not sep or (key and not _KEY.match(key)) or (not key and text.strip()[:1] not in _NUMBER_START) \
+            or not math.isfinite(value):
         raise InvalidInput(f"{option} must be KEY=NUMBER or KEY=NUMBER% (e.g. auc=0.002); got {_shown(text)}")
     if value < 0:
         raise InvalidInput(f"{option} {_shown(text)}: the tolerance must not be negative")
     return key, Tolerance(value, relative)
 
 
+def parse_per_slice(texts: Sequence[str]) -> tuple[frozenset[str], ...]:
+    """``--per-slice region`` / ``--per-slice region,device`` as sets of dimension names, in order.
+
+    Raises:
+        InvalidInput: an empty name, or a set given twice.
+    """
+    out: list[frozenset[str]] = []
+    for text in texts:
+        names = [name.strip() for name in text.split(",")]
+        if not all(names):
+            raise InvalidInput(f"--per-slice must name slice dimensions such as region or region,device; "
+                               f"got {_shown(text)}")
+        dims = frozenset(names)
+        if dims in out:
+            raise InvalidInput(f"--per-slice {_shown(text)} is given more than once")
+        out.append(dims)
+    return tuple(out)
+
+
 def build_rules(
-    metrics: Sequence[str], min_deltas: Sequence[str] = (), max_regressions: Sequence[str] = ()
+    metrics: Sequence[str], min_deltas: Sequence[str] = (), max_regressions: Sequence[str] = (),
+    per_slice: Sequence[str] = (),
 ) -> list[MetricRule]:
     """The gate's rules from its options, in ``--metric`` order.
+
+    A tolerance without a key (``--max-regression 2%``) applies to every metric not given its own.
+    ``per_slice`` (``--per-slice region``) judges every metric on each of those slices too (ADR-071).
 
     Raises:
         InvalidInput: no metric; bad syntax; a metric named twice; a tolerance for a metric not given with
             ``--metric``, given twice, or both a min-delta and a max-regression for one metric.
     """
+    slicing = parse_per_slice(per_slice)
     if not metrics:
         raise InvalidInput("name at least one metric to gate on: --metric KEY:max or --metric KEY:min")
     directions: dict[str, str] = {}
@@ -156,17 +191,20 @@ def build_rules(
     for option, texts in (("--min-delta", min_deltas), ("--max-regression", max_regressions)):
         for text in texts:
             key, tolerance = parse_tolerance(text, option)
-            if key not in directions:
+            if key and key not in directions:
                 raise InvalidInput(f"{option} {_shown(key)}: no such --metric (add --metric {key}:max or :min)")
             if key in tolerances:
                 # "beat by at least X" and "worse by at most Y" at once would be a contradiction; twice, a typo.
-                raise InvalidInput(f"{option} {_shown(key)}: {key} already has {tolerances[key][0]}; give one")
+                what = _shown(key) if key else "without a key (every metric)"
+                raise InvalidInput(f"{option} {what}: {key or 'every metric'} already has {tolerances[key][0]}; "
+                                   "give one")
             tolerances[key] = (option, tolerance)
     rules = []
     for key, direction in directions.items():
-        option, tolerance = tolerances.get(key, ("", Tolerance(0.0)))
+        option, tolerance = tolerances.get(key) or tolerances.get("", ("", Tolerance(0.0)))
         rules.append(MetricRule(key, direction, min_delta=tolerance if option == "--min-delta" else None,
-                                max_regression=tolerance if option == "--max-regression" else None))
+                                max_regression=tolerance if option == "--max-regression" else None,
+                                per_slice=slicing))
     return rules
 
 
@@ -193,19 +231,27 @@ class MetricVerdict:
     relative_delta: float | None = None
     improvement: float | None = None
     required: float | None = None
+    slice: str | None = None
 
     @property
     def key(self) -> str:
         """The metric key."""
         return self.rule.key
 
+    @property
+    def label(self) -> str:
+        """The key, with the slice for a per-slice verdict: ``auc [region=EU]``."""
+        return self.key if self.slice is None else f"{self.key} [{self.slice}]"
+
     def to_dict(self) -> dict[str, Any]:
-        """Wire shape."""
+        """Wire shape (a per-slice verdict adds ``slice``, the slice's label)."""
         out: dict[str, Any] = json_safe({
             "key": self.key, "direction": self.rule.direction, "rule": self.rule.describe(),
             "baseline": self.baseline, "candidate": self.candidate, "delta": self.delta,
             "relative_delta": self.relative_delta, "verdict": self.verdict, "reason": self.reason,
         })
+        if self.slice is not None:
+            out["slice"] = self.slice
         return out
 
 
@@ -370,8 +416,36 @@ def judge(
     baseline: Run, candidate: Run, rules: Sequence[MetricRule], *, baseline_label: str = "",
     lineage: Lineage | None = None,
 ) -> GateResult:
-    """Judge every rule on the two runs' latest metric values (what ``run.metrics`` holds)."""
-    verdicts = tuple(judge_metric(rule, baseline.metrics.get(rule.key), candidate.metrics.get(rule.key))
-                     for rule in rules)
-    return GateResult(baseline, candidate, baseline_label, verdicts,
+    """Judge every rule on the two runs' latest metric values (what ``run.metrics`` holds), then on its slices."""
+    verdicts: list[MetricVerdict] = []
+    for rule in rules:
+        verdicts.append(judge_metric(rule, baseline.metrics.get(rule.key), candidate.metrics.get(rule.key)))
+        for dims in rule.per_slice:
+            verdicts.extend(judge_slices(rule, dims, baseline.slices.get(rule.key, {}),
+                                         candidate.slices.get(rule.key, {})))
+    return GateResult(baseline, candidate, baseline_label, tuple(verdicts),
                       lineage if lineage is not None else Lineage())
+
+
+def judge_slices(rule: MetricRule, dims: frozenset[str], baseline: Mapping[str, float],
+                 candidate: Mapping[str, float]) -> list[MetricVerdict]:
+    """Judge each of the baseline's slices of ``rule.key`` over exactly the dimensions ``dims`` (ADR-071).
+
+    Every baseline slice must be there in the candidate: one it lacks is an error naming it (a model not measured
+    on a slice cannot be said to be no worse there). Slices only the candidate has are new and not judged. With
+    no such slice on the baseline the rule cannot be applied at all, which is an error too.
+    """
+    def over(values: Mapping[str, float]) -> dict[str, float]:
+        return {label: v for label, v in values.items() if frozenset(slice_dims(label)) == dims}
+
+    before, after = over(baseline), over(candidate)
+    by = ",".join(sorted(dims))
+    if not before:
+        where = "either run" if not after else "the baseline run"
+        return [MetricVerdict(rule, None, None, "error", f"{rule.key} has no slices by {by} on {where}", slice=by)]
+    out = []
+    for label in sorted(before):
+        verdict = judge_metric(rule, before[label], after.get(label))
+        reason = verdict.reason.replace(f"{rule.key} is", f"{rule.key} on slice {label} is", 1)
+        out.append(replace(verdict, slice=label, reason=reason))
+    return out

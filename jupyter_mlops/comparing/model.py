@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jupyter_mlops.entities import Run
+from jupyter_mlops.entities import Run, slice_dims
 
 #: Keys of ``Run.to_dict()`` left out of ``Comparison.to_dict()["runs"]``; the data section covers them.
-_RUN_KEYS_LEFT_OUT = ("data_inputs", "artifacts")
+_RUN_KEYS_LEFT_OUT = ("data_inputs", "artifacts", "slices")  # slices: the comparison's own section
 
 
 def json_safe(value: Any) -> Any:
@@ -165,13 +165,17 @@ class EnvDiff:
 
 @dataclass(frozen=True, slots=True)
 class MetricDiff:
-    """The latest value of one metric across the runs, its delta to the baseline and the best run."""
+    """The latest value of one metric across the runs, its delta to the baseline and the best run.
+
+    ``slice`` is the slice's label for a metric measured on a slice of the data (ADR-070), else None.
+    """
 
     key: str
     values: tuple[float | None, ...]
     deltas: tuple[float | None, ...]
     best: int | None
     goal: str
+    slice: str | None = None
 
     @property
     def differs(self) -> bool:
@@ -179,14 +183,17 @@ class MetricDiff:
         return len(set(self.values)) > 1
 
     def to_dict(self) -> dict[str, Any]:
-        """Wire shape."""
-        return {
+        """Wire shape (a sliced row adds ``slice``, its label, and ``dims``, the slice's dimensions)."""
+        out = {
             "key": self.key,
             "values": json_safe(list(self.values)),
             "deltas": json_safe(list(self.deltas)),
             "best": self.best,
             "goal": self.goal,
         }
+        if self.slice is not None:
+            out.update(slice=self.slice, dims=slice_dims(self.slice))
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +227,7 @@ class Comparison:
     env: EnvDiff = field(default_factory=EnvDiff)
     metrics: tuple[MetricDiff, ...] = ()
     flags: tuple[FlagRow, ...] = ()
+    slices: tuple[MetricDiff, ...] = ()
     all_values: bool = False
 
     @property
@@ -244,4 +252,5 @@ class Comparison:
             "env": self.env.to_dict(),
             "metrics": [m.to_dict() for m in self.metrics],
             "flags": [f.to_dict() for f in self.flags],
+            "slices": [m.to_dict() for m in self.slices],
         }

@@ -241,18 +241,28 @@ def metric_rows(runs: Sequence[Run]) -> tuple[MetricDiff, ...]:
     the earliest run, so an unchanged metric marks the baseline as best.
     """
     keys = sorted({key for run in runs for key in run.metrics})
-    rows = []
-    for key in keys:
-        values = tuple(run.metrics.get(key) for run in runs)
-        base = values[0]
-        deltas = tuple(v - base if _finite(v) and _finite(base) else None for v in values)  # type: ignore[operator]
-        goal = metric_goal(key)
-        candidates = [(v, i) for i, v in enumerate(values) if _finite(v)]
-        best = None
-        if candidates:
-            best = min(candidates)[1] if goal == "min" else max(candidates, key=lambda c: (c[0], -c[1]))[1]
-        rows.append(MetricDiff(key, values, deltas, best, goal))
-    return tuple(rows)
+    return tuple(_metric_row(key, tuple(run.metrics.get(key) for run in runs)) for key in keys)
+
+
+def slice_rows(runs: Sequence[Run]) -> tuple[MetricDiff, ...]:
+    """Latest value of every sliced metric per run (ADR-070), by key then slice label, as :func:`metric_rows`.
+
+    A slice only some runs measured is listed with None for the others, so a slice missing in a candidate shows.
+    """
+    pairs = sorted({(key, label) for run in runs for key, values in run.slices.items() for label in values})
+    return tuple(_metric_row(key, tuple(run.slices.get(key, {}).get(label) for run in runs), label)
+                 for key, label in pairs)
+
+
+def _metric_row(key: str, values: tuple[float | None, ...], label: str | None = None) -> MetricDiff:
+    base = values[0]
+    deltas = tuple(v - base if _finite(v) and _finite(base) else None for v in values)  # type: ignore[operator]
+    goal = metric_goal(key)
+    candidates = [(v, i) for i, v in enumerate(values) if _finite(v)]
+    best = None
+    if candidates:
+        best = min(candidates)[1] if goal == "min" else max(candidates, key=lambda c: (c[0], -c[1]))[1]
+    return MetricDiff(key, values, deltas, best, goal, label)
 
 
 # -- flags ---------------------------------------------------------------------------------------------------------

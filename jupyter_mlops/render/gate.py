@@ -49,7 +49,9 @@ def headline(result: GateResult) -> str:
     regressed``.
     """
     n = len(result.metrics)
-    counts = {"pass": f"{n} of {n} passed", "regression": f"{result.count('regression')} of {n} regressed",
+    regressed = ", ".join(terminal_text(m.label) for m in result.metrics if m.verdict == "regression")
+    counts = {"pass": f"{n} of {n} passed",
+              "regression": f"{result.count('regression')} of {n} regressed ({regressed})",
               "error": f"{result.count('error')} of {n} could not be judged"}
     return (f"Gate {_WORDS[result.verdict]}: candidate {_run_name(result.candidate)} vs {_baseline(result)}: "
             f"{counts[result.verdict]}")
@@ -82,11 +84,11 @@ def lineage_lines(lineage: Lineage) -> list[str]:
 def gate_text(result: GateResult) -> str:
     """The terminal report: one row per metric (both values, delta, rule, verdict), the lineage, the verdict."""
     header = ("metric", "dir", "baseline", "candidate", "delta", "rule", "verdict")
-    rows = [(terminal_text(m.key), m.rule.direction, format_value(m.baseline), format_value(m.candidate),
+    rows = [(terminal_text(m.label), m.rule.direction, format_value(m.baseline), format_value(m.candidate),
              _delta(m), m.rule.describe(), m.verdict) for m in result.metrics]
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
     table = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in (header, *rows)]
-    notes = [f"  {m.key}: {terminal_text(m.reason)}" for m in result.metrics if m.verdict != "pass"]
+    notes = [f"  {terminal_text(m.label)}: {terminal_text(m.reason)}" for m in result.metrics if m.verdict != "pass"]
     lineage = [f"  {line}" for line in lineage_lines(result.lineage)]
     return "\n".join([headline(result), "", *table, *(["", *notes] if notes else []), "", "Lineage:", *lineage]) + "\n"
 
@@ -115,9 +117,9 @@ def gate_markdown(result: GateResult) -> str:
              "| Metric | Direction | Baseline | Candidate | Delta | Rule | Verdict |", "|---|---|---|---|---|---|---|"]
     for m in result.metrics:
         verdict = f"{icon[m.verdict]} {m.verdict}"
-        lines.append(f"| {_md(m.key)} | {m.rule.direction} | {format_value(m.baseline)} | "
+        lines.append(f"| {_md(m.label)} | {m.rule.direction} | {format_value(m.baseline)} | "
                      f"{format_value(m.candidate)} | {_delta(m)} | {m.rule.describe()} | {verdict} |")
-    problems = [f"- **{_md(m.key)}**: {_md(m.reason)}" for m in result.metrics if m.verdict != "pass"]
+    problems = [f"- **{_md(m.label)}**: {_md(m.reason)}" for m in result.metrics if m.verdict != "pass"]
     lines += ["", *problems, *([""] if problems else []), "### Lineage difference", ""]
     lines += [f"- {_md(line)}" for line in lineage_lines(result.lineage)]
     return "\n".join(lines) + "\n"
@@ -138,7 +140,7 @@ def gate_junit_xml(result: GateResult) -> str:
                        failures=str(result.count("regression")), errors=str(result.count("error")), time="0")
     classname = f"gate.{result.candidate.id[:8]}"
     for m in result.metrics:
-        case = ET.SubElement(suite, "testcase", classname=classname, name=_xml_safe(f"{m.key}:{m.rule.direction}"))
+        case = ET.SubElement(suite, "testcase", classname=classname, name=_xml_safe(f"{m.label}:{m.rule.direction}"))
         if m.verdict == "pass":
             continue
         tag = "failure" if m.verdict == "regression" else "error"
@@ -167,8 +169,8 @@ def gate_github(result: GateResult) -> list[str]:
     rows = []
     for m in result.metrics:
         kind = "notice" if m.verdict == "pass" else "error"
-        title = _escape_prop(f"gate {m.verdict}: {m.key}")
-        message = (f"{m.key} ({m.rule.direction}): baseline {format_value(m.baseline)}, candidate "
+        title = _escape_prop(f"gate {m.verdict}: {m.label}")
+        message = (f"{m.label} ({m.rule.direction}): baseline {format_value(m.baseline)}, candidate "
                    f"{format_value(m.candidate)}, delta {_delta(m)}, rule {m.rule.describe()}: {m.reason}")
         rows.append(f"::{kind} title={title}::{_escape_data(terminal_text(message))}")
     lineage = "\n".join(lineage_lines(result.lineage))

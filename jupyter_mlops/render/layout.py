@@ -162,16 +162,20 @@ def _env_section(cmp: Comparison, only_differences: bool) -> Section:
     return Section("env", "Environment", headers, rows)
 
 
-def _metrics_section(cmp: Comparison) -> Section:
+def _metrics_section(cmp: Comparison, sliced: bool = False) -> Section:
     rows = []
-    for m in cmp.metrics:
+    for m in cmp.slices if sliced else cmp.metrics:
         cells = []
         for i, (value, delta) in enumerate(zip(m.values, m.deltas, strict=True)):
             text = format_value(value)
             if i and delta is not None and value is not None:
                 text += f" ({delta:+.4g})"
             cells.append(Cell(text, "best" if m.best == i and len(m.values) > 1 else None))
-        rows.append([Cell(m.key), *cells, Cell("↑ max" if m.goal == "max" else "↓ min", "muted")])
+        name = [Cell(m.key), Cell(m.slice or "")] if sliced else [Cell(m.key)]
+        rows.append([*name, *cells, Cell("↑ max" if m.goal == "max" else "↓ min", "muted")])
+    if sliced:  # a slice one run lacks shows as "—" in that run's column (ADR-070)
+        return Section("slices", "Metrics on slices", ["metric", "slice", *_run_headers(cmp, "metric")[1:], "goal"],
+                       rows, empty="no metrics on slices")
     return Section("metrics", "Metrics", [*_run_headers(cmp, "metric"), "goal"], rows, empty="no metrics")
 
 
@@ -200,6 +204,7 @@ def comparison_sections(cmp: Comparison, only_differences: bool | None = None) -
         _data_section(cmp),
         _env_section(cmp, only),
         _metrics_section(cmp),
+        *([_metrics_section(cmp, sliced=True)] if cmp.slices else []),
         _flags_section(cmp),
     ]
 

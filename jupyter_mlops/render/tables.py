@@ -169,6 +169,11 @@ def run_renderables(run: Run, env: dict[str, Any] | None = None) -> list[Any]:
     out.append(kv_table("Params", ((k, format_param(v)) for k, v in sorted(run.params.items())), ("param", "value")))
     out.append(kv_table("Metrics (latest)", ((k, format_value(v)) for k, v in sorted(run.metrics.items())),
                         ("metric", "value")))
+    if run.slices:
+        out.append(kv_table("Metrics on slices (latest)", ((f"{k} [{label}]", format_value(v))
+                                                            for k, values in sorted(run.slices.items())
+                                                            for label, v in sorted(values.items())),
+                            ("metric [slice]", "value")))
     if run.data_inputs:
         data = Table(title="Data", title_justify="left", title_style="bold")
         for header in ("name", "role", "kind", "hash", "size", "rows"):

@@ -27,6 +27,7 @@ from jupyter_mlops.entities import (
     Param,
     Run,
     RunStatus,
+    SliceMetric,
 )
 from jupyter_mlops.errors import NotFound
 from jupyter_mlops.store.model_rules import ModelRef, parse_model_ref
@@ -163,16 +164,22 @@ class Store(abc.ABC):
         run_id: str,
         metrics: Sequence[Metric] = (),
         params: Sequence[Param] = (),
+        sliced: Sequence[SliceMetric] = (),
     ) -> None:
         """The one write path for values.
 
         Params are upserted (re-logging keeps history, never errors); metrics are appended to history and the
-        latest-value table is updated.
+        latest-value table is updated. ``sliced`` points (a metric on a slice of the data, ADR-070) go to their
+        own history and latest values, and the run's ``slices``; the unsliced metric of the same key is untouched.
         """
 
     @abc.abstractmethod
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         """All points of one metric, by step then time. Raises NotFound for an unknown run."""
+
+    @abc.abstractmethod
+    def slice_history(self, run_id: str, key: str) -> list[SliceMetric]:
+        """Every point of every slice of one metric, by slice, then step, then time. Raises NotFound."""
 
     @abc.abstractmethod
     def param_history(self, run_id: str, key: str) -> list[Param]:

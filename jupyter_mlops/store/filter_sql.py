@@ -50,6 +50,7 @@ from jupyter_mlops.store.filters import (
     metric_number,
     to_epoch,
 )
+from jupyter_mlops.store.slices import sliced_key
 
 _runs = s.runs
 
@@ -182,14 +183,14 @@ class _Compiler:
         return _SemiJoin(p.run_id, (p.key == node.field.key, test), _BREADTH[node.op])
 
     def metric(self, node: Comparison) -> _SemiJoin:
-        m = s.latest_metrics.c
+        m, which = _metric_rows(node.field.key)
         number = metric_number(node.value)
         test: ColumnElement[bool]
         if number != number:  # NaN is stored as NULL; only = and != make sense for it
             test = {"=": m.value.is_(None), "!=": m.value.is_not(None)}.get(node.op, false())
         else:
             test = _cmp(m.value, node.op, number)
-        return _SemiJoin(m.run_id, (m.key == node.field.key, test), _BREADTH[node.op])
+        return _SemiJoin(m.run_id, (*which, test), _BREADTH[node.op])
 
     def member(self, node: Comparison) -> ColumnElement[bool] | _SemiJoin:
         table = s.tags if node.field.kind == "tag" else s.data_inputs
@@ -237,12 +238,22 @@ class _Compiler:
         if field.kind == "param":
             found = _SemiJoin(s.params.c.run_id, (s.params.c.key == field.key,), _PRESENT)
         elif field.kind == "metric":
-            found = _SemiJoin(s.latest_metrics.c.run_id, (s.latest_metrics.c.key == field.key,), _PRESENT)
+            m, which = _metric_rows(field.key)
+            found = _SemiJoin(m.run_id, which, _PRESENT)
         else:
             table = s.tags if field.kind == "tag" else s.data_inputs
             condition = true() if field.kind == "tag" else table.c[field.key].is_not(None)
             found = _SemiJoin(table.c.run_id, (condition,), _PRESENT)
         return found if negated else not_(found.expression())
+
+
+def _metric_rows(key: str) -> tuple[Any, tuple[ColumnElement[bool], ...]]:
+    """The latest-value columns and the row test for ``metrics.<key>``: ``auc[region=EU]`` is a slice (ADR-070)."""
+    sliced = sliced_key(key)
+    if sliced is None:
+        return s.latest_metrics.c, (s.latest_metrics.c.key == key,)
+    c = s.latest_slice_metrics.c
+    return c, (c.key == sliced[0], c.slice == sliced[1])
 
 
 def run_field_column(key: str) -> Any:

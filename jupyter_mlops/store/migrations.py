@@ -164,13 +164,19 @@ def _model_versions(conn: Connection) -> None:
     _legacy_models.drop(conn)
 
 
+def _metric_slices(conn: Connection) -> None:
+    # New tables only (ADR-070): the unsliced tables, and every statement over them, are untouched.
+    for table in s.SLICE_TABLES:
+        table.create(conn, checkfirst=True)
+
+
 #: The steps, named in :data:`.layout.MIGRATION_NAMES` (which the SQLAlchemy-free quick listing reads too).
 MIGRATIONS: tuple[Migration, ...] = tuple(
     Migration(name, apply)
     for name, apply in zip(
         MIGRATION_NAMES,
         (_initial, _param_history, _run_summary, _covering_indexes, _covering_tag_index, _run_logging_errors,
-         _model_versions),
+         _model_versions, _metric_slices),
         strict=True,
     )
 )

@@ -160,6 +160,7 @@ def run_from_row(row: Any, *, stale_before: float, summary: dict[str, Any] | Non
         logging_errors=int(logging_errors or 0),
         params=decoded.get("params", {}),
         metrics=decoded.get("metrics", {}),
+        slices=decoded.get("slices", {}),
         **children,
     )
 

@@ -139,6 +139,34 @@ latest_metrics = Table(
     Index("ix_latest_metrics_key_value_run", "key", "value", "run_id"),  # covering, see params
 )
 
+# Metrics measured on slices of the data (migration 0010, ADR-070): apart from ``metrics``/``latest_metrics``, so
+# every query, the filter language and the listing of unsliced metrics stay as they were. ``slice`` is the
+# canonical label (``entities.slice_label``, at most 1,000 UTF-8 bytes); runs.summary["slices"] copies the latest.
+slice_metrics = Table(
+    "slice_metrics",
+    metadata,
+    Column("run_id", _ID, _run_fk(), nullable=False),
+    Column("key", _KEY, nullable=False),
+    Column("slice", String(1000), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("value", Float),  # NULL means NaN
+    Column("timestamp", Float, nullable=False),
+    Index("ix_slice_metrics_run_key_slice_step", "run_id", "key", "slice", "step"),
+)
+
+latest_slice_metrics = Table(
+    "latest_slice_metrics",
+    metadata,
+    Column("run_id", _ID, _run_fk(), primary_key=True),
+    Column("key", _KEY, primary_key=True),
+    Column("slice", String(1000), primary_key=True),
+    Column("value", Float),  # NULL means NaN
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", Float, nullable=False),
+)
+
+SLICE_TABLES = (slice_metrics, latest_slice_metrics)
+
 tags = Table(
     "tags",
     metadata,
@@ -239,4 +267,5 @@ hash_cache = Table(
 )
 
 #: Tables that hold run data, children first (the order a delete or a truncate must follow).
-RUN_CHILD_TABLES = (params, param_history, metrics, latest_metrics, tags, data_inputs, artifacts)
+RUN_CHILD_TABLES = (params, param_history, metrics, latest_metrics, slice_metrics, latest_slice_metrics, tags,
+                    data_inputs, artifacts)

@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, exc, insert, select, update
 
-from jupyter_mlops.entities import Artifact, DataInput, Experiment, Metric, Page, Param, Run, RunStatus
+from jupyter_mlops.entities import Artifact, DataInput, Experiment, Metric, Page, Param, Run, RunStatus, SliceMetric
 from jupyter_mlops.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
-from jupyter_mlops.store import history, migrations, reads
+from jupyter_mlops.store import history, migrations, reads, slices
 from jupyter_mlops.store import schema as s
 from jupyter_mlops.store.base import FastPaths, StatCache, Store
 from jupyter_mlops.store.checks import check_name, check_names, check_paging, checked_run_fields, clean_tags
@@ -343,10 +343,11 @@ class SqlStore(SqlModels, Store):
         return self._write(work)
 
     # -- values ----------------------------------------------------------------------------------------
-    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = ()) -> None:
-        """Append metric points (history + latest table) and upsert params (with history) in one transaction."""
-        if metrics or params:
-            self._log_values(run_id, metric_rows(run_id, metrics), params)
+    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (),
+                  sliced: Sequence[SliceMetric] = ()) -> None:
+        """Append metric points (history + latest table), sliced points, and upsert params, in one transaction."""
+        if metrics or params or sliced:
+            self._log_values(run_id, metric_rows(run_id, metrics), params, slices.slice_rows(run_id, sliced))
 
     def log_metric_rows(self, run_id: str, rows: Sequence[tuple[str, float, int, float]]) -> None:
         """Append ``(key, value, step, timestamp)`` tuples straight into the compiled INSERT (no entities)."""
@@ -354,7 +355,8 @@ class SqlStore(SqlModels, Store):
             self._log_values(run_id, metric_tuple_rows(run_id, rows), ())
 
     def _log_values(self, run_id: str, metric_data: tuple[list[tuple[Any, ...]], list[dict[str, Any]]],
-                    params: Sequence[Param]) -> None:
+                    params: Sequence[Param],
+                    slice_data: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])) -> None:
         points, latest = metric_data
         encoded = [(p.key, *encode_param(p.value), p.source or "api") for p in params]
         for key, *_ in encoded:
@@ -381,6 +383,7 @@ class SqlStore(SqlModels, Store):
                 keys = [row["key"] for row in latest]
                 for key, value in conn.execute(select(m.key, m.value).where(m.run_id == run_id, m.key.in_(keys))):
                     summary["metrics"][key] = math.nan if value is None else value
+            slices.write(conn, self._upsert, run_id, *slice_data, summary)
             if encoded:
                 self._log_params(conn, run_id, encoded, now)
                 summary["params"].update({key: json.loads(text) for key, text, *_ in encoded})
@@ -425,6 +428,15 @@ class SqlStore(SqlModels, Store):
                 if unknown:
                     raise NotFound(f"no run with id {unknown[0]!r}")
             return found
+        return self._read(work)
+
+    def slice_history(self, run_id: str, key: str) -> list[SliceMetric]:
+        """Every point of every slice of one metric, by slice, step, time. Raises NotFound for an unknown run."""
+        def work(conn: Connection) -> list[SliceMetric]:
+            points = slices.history(conn, run_id, key)
+            if not points:
+                self._require_run(conn, run_id)
+            return points
         return self._read(work)
 
     def param_history(self, run_id: str, key: str) -> list[Param]:

@@ -229,16 +229,48 @@ def log_params(values: Mapping[str, Any]) -> None:
     _require().log_params(values)
 
 
-def log_metric(key: str, value: float, step: int | None = None) -> None:
+def log_metric(key: str, value: float, step: int | None = None,
+               slice: Mapping[str, Any] | None = None) -> None:  # noqa: A002 - the public keyword
     """Append a metric point to the active run (``step`` auto-increments per key when omitted).
+
+    ``slice={"region": "EU"}`` records the value on that slice of the data (ADR-070).
 
     Example:
         >>> import jupyter_mlops as mlops, tempfile
         >>> with mlops.start_run(store=f"sqlite:///{tempfile.mkdtemp()}/mlops.db"):
         ...     for epoch in range(3):
         ...         mlops.log_metric("loss", 1.0 / (epoch + 1))
+        ...     mlops.log_metric("auc", 0.87, slice={"region": "EU"})
     """
-    _require().log_metric(key, value, step)
+    _require().log_metric(key, value, step, slice=slice)
+
+
+def log_sliced_metrics(frame: Any, by: str | Sequence[str], metrics: Mapping[str, Callable[[Any], Any]], *,
+                       overall: bool = True, step: int | None = None) -> dict[str, dict[str, float]]:
+    """Apply each metric function to each group of a DataFrame and log the values per slice (ADR-070).
+
+    Args:
+        frame: a pandas DataFrame (anything with ``groupby``); rows whose ``by`` value is missing form no slice.
+        by: the column (or columns) whose values name the slices; at most 1,000 slices per call.
+        metrics: ``{key: fn}``; ``fn(group)`` returns a number. One that raises on a group logs NaN for it (the
+            gate then refuses to judge that slice) with a warning naming the slice.
+        overall: also log ``fn(frame)`` as the unsliced metric ``key``.
+        step: the step of every point (default: one more than that key and slice's previous step).
+
+    Returns:
+        ``{slice label: {key: value}}`` as logged; the whole frame's values under ``""``.
+
+    Raises:
+        InvalidInput: a bad frame, ``by``, metric function result or slice value (nothing is logged then).
+
+    Example:
+        >>> import jupyter_mlops as mlops, tempfile, pandas as pd
+        >>> df = pd.DataFrame({"region": ["EU", "EU", "US"], "hit": [1, 0, 1]})
+        >>> with mlops.start_run(store=f"sqlite:///{tempfile.mkdtemp()}/mlops.db"):
+        ...     mlops.log_sliced_metrics(df, by="region", metrics={"acc": lambda g: g.hit.mean()})
+        {'': {'acc': 0.6666666666666666}, 'region=EU': {'acc': 0.5}, 'region=US': {'acc': 1.0}}
+    """
+    return _require().log_sliced_metrics(frame, by, metrics, overall=overall, step=step)
 
 
 def log_metrics(values: Mapping[str, float], step: int | None = None) -> None:

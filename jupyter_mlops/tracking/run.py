@@ -29,7 +29,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from jupyter_mlops.config import Settings
 from jupyter_mlops.entities import Artifact, DataInput, ModelVersion, Param, Run, RunStatus
 from jupyter_mlops.errors import InvalidInput, NotFound
 from jupyter_mlops.store.base import Store
-from jupyter_mlops.tracking import checks, context, snapshots
+from jupyter_mlops.tracking import checks, context, slices, snapshots
 from jupyter_mlops.tracking.checks import native
 from jupyter_mlops.tracking.writer import BatchWriter
 
@@ -83,6 +83,7 @@ class ActiveRun:
         self.redact = settings.redact if redact is None else redact
         self._run = run
         self._steps: dict[str, int] = {}
+        self._slice_steps: dict[tuple[str, str], int] = {}
         self._metric_names: dict[str, str] = {}  # name as logged -> name as stored (redacted)
         self._end_hooks: list[EndHook] = []
         self._tick_hooks: list[Callable[[], None]] = []
@@ -161,13 +162,21 @@ class ActiveRun:
             clean = redact.redact_mapping(clean)
         self._writer.put_params([Param(k, v, source) for k, v in clean.items()])
 
-    def log_metric(self, key: str, value: float, step: int | None = None, timestamp: float | None = None) -> None:
+    def log_metric(self, key: str, value: float, step: int | None = None, timestamp: float | None = None,
+                   slice: Mapping[str, Any] | None = None) -> None:  # noqa: A002 - the public keyword (issue 12)
         """Append one metric point; ``step`` defaults to one more than the key's previous step (from 0).
+
+        ``slice={"region": "EU"}`` records the value on that slice of the data instead (ADR-070): its own series
+        next to the unsliced metric, shown and gated per slice.
 
         Example:
             >>> for epoch in range(3):  # doctest: +SKIP
             ...     run.log_metric("loss", 1 / (epoch + 1))
+            >>> run.log_metric("auc", 0.87, slice={"region": "EU"})  # doctest: +SKIP
         """
+        if slice is not None and (slice or not isinstance(slice, Mapping)):  # {} is the whole data
+            self.log_sliced([(slice, {key: value})], step, timestamp)
+            return
         # Every check is done here, where an error reaches the caller (checks.py); the common case (a known name,
         # a float, an int step in range) costs a few type tests.
         steps = self._steps
@@ -219,6 +228,20 @@ class ActiveRun:
             self._steps[name] = point_step
         names = self._metric_names
         self._writer.put_metrics([(names.get(n) or self._metric_name(n), v, s, t) for n, v, s, t in points])
+
+    def log_sliced(self, values: Iterable[tuple[Any, Mapping[str, Any]]], step: int | None = None,
+                   timestamp: float | None = None) -> None:
+        """Append sliced points ``[(slice, {key: value}), ...]``, all checked before any is queued (ADR-070)."""
+        points, steps = slices.sliced_points(values, step, timestamp, self._slice_steps, self.clean_text,
+                                             slices.redact_dims if self.redact else None)
+        self._check_open()
+        self._slice_steps = steps
+        self._writer.put_sliced(points)
+
+    def log_sliced_metrics(self, frame: Any, by: str | Sequence[str], metrics: Mapping[str, Callable[[Any], Any]],
+                           *, overall: bool = True, step: int | None = None) -> dict[str, dict[str, float]]:
+        """Log each metric function's value on each group of a DataFrame: :func:`.slices.log_frame`."""
+        return slices.log_frame(self, frame, by, metrics, overall=overall, step=step)
 
     def log_data(
         self, path_or_object: Any, name: str | None = None, role: str = "input"

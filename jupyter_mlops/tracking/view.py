@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jupyter_mlops.entities import Artifact, DataInput, Metric, Run
+from jupyter_mlops.entities import Artifact, DataInput, Metric, Run, SliceMetric
 from jupyter_mlops.store.blobs import read_snapshot
 
 __all__ = ["RunView"]
@@ -70,6 +70,11 @@ class RunView:
         return dict(self.run.metrics)
 
     @property
+    def slices(self) -> dict[str, dict[str, float]]:
+        """Latest value of each sliced metric: ``{"auc": {"region=EU": 0.91}}`` (ADR-070)."""
+        return {key: dict(values) for key, values in self.run.slices.items()}
+
+    @property
     def tags(self) -> tuple[str, ...]:
         """Tags."""
         return self.run.tags
@@ -133,6 +138,10 @@ class RunView:
     def metric_history(self, key: str) -> list[Metric]:
         """Every point of one metric, by step."""
         return list(self._store.metric_history(self.run.id, key))
+
+    def slice_history(self, key: str) -> list[SliceMetric]:
+        """Every point of every slice of one metric, by slice, then step."""
+        return list(self._store.slice_history(self.run.id, key))
 
     def param_history(self, key: str) -> list[Any]:
         """Every value a param had in this run, oldest first."""

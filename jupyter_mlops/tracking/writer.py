@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from jupyter_mlops.entities import Param
+from jupyter_mlops.entities import Param, SliceMetric
 from jupyter_mlops.errors import Conflict, InvalidInput, NotFound
 from jupyter_mlops.store.base import Store
 
@@ -97,6 +97,7 @@ class BatchWriter:
         self.on_tick = on_tick
         self._points: deque[MetricRow] = deque()
         self._params: deque[Param] = deque()
+        self._sliced: deque[SliceMetric] = deque()
         self._wake = threading.Event()
         self._room = threading.Event()
         self._waiters: list[threading.Event] = []
@@ -128,6 +129,11 @@ class BatchWriter:
         self._points.extend(rows)
         if len(self._points) >= self.max_queue:
             self._make_room()
+
+    def put_sliced(self, points: Sequence[SliceMetric]) -> None:
+        """Queue sliced metric points (ADR-070); written with the next flush, like params."""
+        self._sliced.extend(points)
+        self._wake.set()
 
     def put_params(self, params: Sequence[Param]) -> None:
         """Queue params; they are written with the next flush, after the points queued before them."""
@@ -240,11 +246,14 @@ class BatchWriter:
             params = [self._params.popleft() for _ in range(len(self._params))]
             if params:
                 self._params.extendleft(reversed(self._write_all(self._write_params, params)))
+            sliced = [self._sliced.popleft() for _ in range(len(self._sliced))]
+            if sliced:
+                self._sliced.extendleft(reversed(self._write_all(self._write_sliced, sliced)))
             if not self._params and not self._pending:
                 self._pending = self._take()
             if self._pending:
                 self._pending = self._write_all(self._write_points, self._pending)
-            if not self._pending and not self._params:
+            if not self._pending and not self._params and not self._sliced:
                 if self._points:
                     continue
                 self._record_count()
@@ -261,6 +270,9 @@ class BatchWriter:
 
     def _write_params(self, params: list[Param]) -> None:
         self.store.log_batch(self.run_id, params=params)
+
+    def _write_sliced(self, points: list[SliceMetric]) -> None:
+        self.store.log_batch(self.run_id, sliced=points)
 
     def _write_all(self, write: Callable[[list[Any]], None], rows: list[Any]) -> list[Any]:
         """Write ``rows`` in chunks; return those left for a retry because the store itself failed.
@@ -297,10 +309,11 @@ class BatchWriter:
                         f"counted in the run's logging_errors (only the offending rows): {_first_line(exc)}")
 
     def _give_up(self) -> None:
-        lost_points, lost_params = self.queued, len(self._params)
+        lost_points, lost_params = self.queued + len(self._sliced), len(self._params)
         self._points.clear()
         self._pending, self._given_up = [], self._given_up + lost_points + lost_params
         self._params.clear()
+        self._sliced.clear()
         logger.warning("jupyter_mlops: gave up writing %d metric points and %d params of run %s: %s",
                        lost_points, lost_params, self.run_id[:8], self._last_error or "the store refused writes")
 

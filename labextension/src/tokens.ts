@@ -143,6 +143,12 @@ export namespace Mlops {
     goal: 'max' | 'min';
   }
 
+  /** A metric on one slice across the compared runs: a metrics row plus the slice's label and dimensions. */
+  export interface ISliceRow extends IMetricRow {
+    slice: string;
+    dims: Record<string, string>;
+  }
+
   export interface IDataChange {
     run: string;
     hash_changed: boolean;
@@ -176,6 +182,8 @@ export namespace Mlops {
     env: { python: (string | null)[]; packages: IPackageRow[] };
     metrics: IMetricRow[];
     flags: { run: string; flags: Record<string, boolean>; cells?: Record<string, number[]> }[];
+    /** Metrics logged on slices of the data (ADR-070); absent from servers older than it. */
+    slices?: ISliceRow[];
     charts: Record<string, object>;
     params_charts: Record<string, object>;
   }

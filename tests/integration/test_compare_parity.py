@@ -20,6 +20,7 @@ from server_fixtures import Project
 
 from jupyter_mlops.app.workspace import Workspace
 from jupyter_mlops.config import load_settings
+from jupyter_mlops.entities import SliceMetric
 from jupyter_mlops.ipython.widgets import compare_widget
 from jupyter_mlops.store import open_store
 
@@ -34,6 +35,7 @@ def log_a_final_metric(project: Project) -> None:
     with open_store(project.store_url, create=False) as store:
         store.log_metric(project.run_a, "final_loss", 0.31, step=0)
         store.log_metric(project.run_b, "final_loss", 0.27, step=0)
+        store.log_batch(project.run_a, sliced=[SliceMetric("auc", "region=EU", 0.8)])  # and a slice (ADR-070)
 
 
 def cli_compare_json(project: Project, *refs: str) -> dict[str, Any]:
@@ -70,7 +72,7 @@ async def test_cli_json_and_rest_reply_carry_the_same_comparison(api, project):
     cli = cli_compare_json(project, "base", "wider")
 
     assert [run["id"] for run in cli["runs"]] == [project.run_a, project.run_b]
-    assert cli["params"] and cli["code"] and cli["data"] and cli["metrics"]  # every section has something
+    assert cli["params"] and cli["code"] and cli["data"] and cli["metrics"] and cli["slices"]  # every section
     assert set(rest) - set(cli) == CHART_KEYS
     assert {key: value for key, value in rest.items() if key not in CHART_KEYS} == cli
 

@@ -145,3 +145,33 @@ def test_papermill_notebook_records_params_data_code_and_ends_finished(tmp_path,
     assert run.flags == {"out_of_order": False, "edited_after_run": False, "kernel_restarted": False,
                          "cells_rerun": False}
     assert run.env_hash and run.git_commit is None
+
+
+SLICED_VICTIM = textwrap.dedent(
+    """
+    import time, jupyter_mlops as mlops
+    run = mlops.start_run("sliced-victim")
+    run.log_metric("auc", 0.9)
+    for region in ("EU", "US"):
+        run.log_metric("auc", 0.8, slice={"region": region})
+    run.flush()
+    print(run.id, flush=True)
+    while True:
+        time.sleep(0.05)
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_sigkilled_run_keeps_its_flushed_slices(tmp_path):
+    # ADR-070: sliced points go through the same writer; a killed process loses none that were flushed.
+    root, env = _project(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-c", SLICED_VICTIM], cwd=root, env=env, stdout=subprocess.PIPE,
+                            text=True)
+    run_id = proc.stdout.readline().strip()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    store = open_store(env["JUPYTER_MLOPS_STORE"], stale_after=1.5)
+    run = store.get_run(run_id)
+    assert run.metrics == {"auc": 0.9} and run.slices == {"auc": {"region=EU": 0.8, "region=US": 0.8}}
+    assert len(store.slice_history(run_id, "auc")) == 2

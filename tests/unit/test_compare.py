@@ -202,7 +202,7 @@ def test_to_dict_shape_is_json_and_leaves_out_data_inputs():
                  data_inputs=(csv_input("h:1", 1, 1, {"x": "int64"}),))
     b = make_run("b", params={"lr": 0.2}, metrics={"auc": float("inf")})
     out = build_comparison(snaps(a, b, code=[code("x = 1"), code("x = 2")])).to_dict()
-    assert list(out) == ["baseline", "runs", "params", "code", "data", "env", "metrics", "flags"]
+    assert list(out) == ["baseline", "runs", "params", "code", "data", "env", "metrics", "flags", "slices"]
     assert out["baseline"] == "a"
     assert "data_inputs" not in out["runs"][0] and out["runs"][0]["params"] == {"lr": 0.1}
     assert out["flags"] == [{"run": "a", "flags": {"out_of_order": True}, "cells": {}}]

@@ -13,6 +13,7 @@ import {
   runWarnings,
   writtenAsFloat
 } from '../logic';
+import { sliceGroups, sliceStanding, slicesToWatch } from '../sliceLogic';
 import { Mlops } from '../tokens';
 import { WarningBadge } from './RunsTable';
 
@@ -135,6 +136,64 @@ export function MetricsTable(props: { comparison: Mlops.IComparison }): JSX.Elem
               ))}
             </tr>
           ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/**
+ * Metrics on slices of the data (ADR-070): one row per metric and slice, deltas to the baseline; a slice where a
+ * run is worse than the baseline, or that it did not log, is marked (what `gate --per-slice` would flag).
+ */
+export function SliceMetricsTable(props: { comparison: Mlops.IComparison }): JSX.Element | null {
+  const groups = sliceGroups(props.comparison.slices);
+  if (groups.length === 0) {
+    return null;
+  }
+  const watch = slicesToWatch(props.comparison.slices);
+  return (
+    <section className="jp-Mlops-compareSection" data-section="slices">
+      <h3>Metrics on slices</h3>
+      {watch.length > 0 && (
+        <p className="jp-Mlops-sliceWatch">Worse than the baseline or not measured on: {watch.join(', ')}</p>
+      )}
+      <table className="jp-Mlops-grid">
+        <thead>
+          <tr>
+            <th>metric</th>
+            <th>slice</th>
+            <RunHeader runs={props.comparison.runs} />
+          </tr>
+        </thead>
+        <tbody>
+          {groups.map(group =>
+            group.rows.map((row, n) => (
+              <tr key={`${row.key}[${row.slice}]`} data-metric={row.key} data-slice={row.slice}>
+                {n === 0 && (
+                  <th rowSpan={group.rows.length} title={`best = ${group.goal}`}>
+                    {group.key}
+                  </th>
+                )}
+                <td>{row.slice}</td>
+                {row.values.map((v, i) => {
+                  const standing = sliceStanding(row, i);
+                  return (
+                    <td key={i} className={`jp-Mlops-slice-${standing}`} data-standing={standing}>
+                      {standing === 'missing' ? 'not measured' : formatValue(v)}
+                      {standing !== 'missing' && i > 0 && row.deltas[i] !== null && row.deltas[i] !== 0 && (
+                        <span className="jp-Mlops-delta">
+                          {' '}
+                          ({(row.deltas[i] as number) > 0 ? '+' : ''}
+                          {formatValue(row.deltas[i])})
+                        </span>
+                      )}
+                    </td>
+                  );
+                })}
+              </tr>
+            ))
+          )}
         </tbody>
       </table>
     </section>
@@ -298,6 +357,7 @@ export function CompareView(props: ICompareViewProps): JSX.Element {
       <DataChanges comparison={comparison} />
       <PackageChanges comparison={comparison} />
       <MetricsTable comparison={comparison} />
+      <SliceMetricsTable comparison={comparison} />
       {Object.keys(comparison.charts).length > 0 && (
         <section className="jp-Mlops-compareSection" data-section="charts">
           <h3>Metric history</h3>

@@ -11,7 +11,7 @@ from jupyter_mlops.app import gate as app_gate
 from jupyter_mlops.app import runs
 from jupyter_mlops.app.workspace import Workspace
 from jupyter_mlops.comparing.gate import build_rules
-from jupyter_mlops.entities import DataInput
+from jupyter_mlops.entities import DataInput, SliceMetric
 from jupyter_mlops.errors import MlopsError
 from jupyter_mlops.store import open_store
 from jupyter_mlops.store.blobs import BlobStore
@@ -32,6 +32,8 @@ def url(tmp_path, monkeypatch):
             run = store.create_run(name=name, experiment="churn", tags=["ci", name], start_time=1_700_000_000.0 + i)
             store.log_params(run.id, {"lr": 0.1 + i / 100, "layers": [64, 32]})
             store.log_metrics(run.id, {"auc": 0.90 + i / 100, "latency_ms": 100.0 - i})
+            store.log_batch(run.id, sliced=[SliceMetric("auc", "region=EU", 0.88 + i / 50),  # ADR-071: via summary
+                                            SliceMetric("auc", "region=US", 0.90 - i / 50)])
             store.log_data_inputs(run.id, [DataInput("train.csv", f"xxh3_128:{i:032x}", size=10)])
             store.update_run(run.id, code_hash=blobs.put_json({"cells": [{"index": 0, "source": f"x = {i}"}]}),
                              env_hash=blobs.put_json({"python": "3.11", "packages": {"numpy": f"1.{i}"}}))
@@ -49,7 +51,8 @@ def judged(url: str, baseline: str, candidate: str, *, through_store: bool) -> t
         try:
             chosen = app_gate.baseline_run(workspace, baseline=baseline)
             candidate_id = app_gate.candidate_run(workspace, candidate)
-            answer: object = app_gate.gate(workspace, chosen, candidate_id, build_rules(["auc:max", "latency_ms:min"]))
+            rules = build_rules(["auc:max", "latency_ms:min"], per_slice=["region"])
+            answer: object = app_gate.gate(workspace, chosen, candidate_id, rules)
         except MlopsError as error:
             answer = (type(error).__name__, error.message)
         return answer, workspace.is_open
@@ -82,6 +85,7 @@ def test_the_runs_read_from_the_file_are_the_runs_the_store_loads(url):
         assert quick == runs.find_runs(workspace, refs)
         assert [run.name for run in quick] == ["candidate", "baseline", "twin"]
         assert quick[0].params and quick[0].metrics and quick[0].data_inputs and quick[0].tags
+        assert quick[0].slices == {"auc": {"region=EU": 0.90, "region=US": 0.88}}
 
 
 def test_an_older_schema_steps_aside_to_the_store(url, tmp_path):

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from jupyter_mlops.store import migrations, open_store
-from jupyter_mlops.store.layout import MIGRATION_NAMES
+from jupyter_mlops.store.layout import MIGRATION_NAMES, SCHEMA_VERSION
 
 V1 = Path(__file__).parents[2] / "data" / "stores" / "v1.db"
 
@@ -64,7 +64,7 @@ def test_a_previous_schema_store_upgrades_keeping_runs_and_models(tmp_path):
     raw = sqlite3.connect(path)
     assert raw.execute("SELECT id, name, summary FROM runs ORDER BY id").fetchall() == runs_before
     assert raw.execute("SELECT COUNT(*) FROM metrics").fetchone()[0] == metrics_before
-    assert raw.execute("SELECT schema_version FROM schema_info").fetchone()[0] == 7
+    assert raw.execute("SELECT schema_version FROM schema_info").fetchone()[0] == SCHEMA_VERSION
     assert raw.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'models'").fetchone()[0] == 0
     raw.close()
 
