@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_mlops.app.reproduce import execute, verdict, verify
+from jupyter_mlops.app.reproduce.progress import DONE, JUDGING, VERIFYING, ProgressCallback, Reporter
 from jupyter_mlops.errors import Conflict, InvalidInput, NotFound
 from jupyter_mlops.store.blobs import read_snapshot
 
@@ -172,6 +173,7 @@ def reproduce_run(
     tolerances: Sequence[str] = (),
     params: Sequence[str] = (),
     timeout: float | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Reproduction:
     """Verify, execute again and judge run ``ref``.
 
@@ -184,6 +186,7 @@ def reproduce_run(
         tolerances: ``--tolerance`` values (``1e-6``, ``auc=0.002``, ``auc=1%``).
         params: ``--param NAME=VALUE`` overrides (the outcome is then ``compared`` at best).
         timeout: seconds each cell may run (None: no limit).
+        progress: called with each :class:`~.progress.Progress` (verifying, executing cell i of n, judging, done).
 
     Raises:
         InvalidInput: unknown or ambiguous run, malformed tolerance or parameter, a parameter the notebook lacks.
@@ -191,6 +194,8 @@ def reproduce_run(
     limits = verdict.parse_tolerances(tolerances)
     overrides = execute.parse_params(params)
     original = _resolve(workspace, ref)
+    report = Reporter(progress)
+    report(VERIFYING)
     mode = AS_EXECUTED if as_executed else TOP_TO_BOTTOM
     checks = verify.Verification(
         data=verify.check_data(original, workspace.store.stat_cache()),
@@ -208,21 +213,23 @@ def reproduce_run(
         nb, reason = _notebook(workspace, original, mode)
     if reason is not None:
         result.reason = reason
-        return result
+        return _finished(result, report)
     # Replayed cells are the sources as they ran, values included: only overrides are injected into them.
     recorded = original.params if mode == TOP_TO_BOTTOM else {}
     result.injected = execute.inject(nb, recorded, overrides, tags_known=mode == TOP_TO_BOTTOM)
     folder = Path(original.notebook_path).parent if original.notebook_path else workspace.settings.project_root
     cwd = folder if folder.is_dir() else workspace.settings.project_root
     ran = execute.execute_notebook(nb, settings=workspace.settings, cwd=cwd, original_id=original.id,
-                                   what_if=bool(overrides), injected=result.injected, timeout=timeout)
+                                   what_if=bool(overrides), injected=result.injected, timeout=timeout,
+                                   on_cell=report.cell)
+    report(JUDGING)
     result.reproduction = _find_reproduction(workspace, original, ran.started)
     if ran.error is not None:
         result.outcome, result.reason = FAILED, f"the notebook did not run to the end: {ran.error}"
-        return result
+        return _finished(result, report)
     if result.reproduction is None:
         result.outcome, result.reason = FAILED, "the notebook ran but tracked no run (no %track start or start_run)"
-        return result
+        return _finished(result, report)
     result.metrics = verdict.compare_metrics(original.metrics, result.reproduction.metrics, limits)
     if overrides:
         result.caveats.append(f"parameters overridden: {', '.join(sorted(overrides))}")
@@ -235,4 +242,9 @@ def reproduce_run(
         result.outcome = DIVERGED
     else:
         result.outcome = COMPARED if result.caveats else REPRODUCED
+    return _finished(result, report)
+
+
+def _finished(result: Reproduction, report: Reporter) -> Reproduction:
+    report(DONE)
     return result
