@@ -247,6 +247,34 @@ class ModelHistoryHandler(BaseHandler):
         self.reply(model_json.history_json(await self.use(models.model_history, schemas.parse_model_ref(name))))
 
 
+class ModelAliasHandler(BaseHandler):
+    """``POST models/{NAME:VERSION|NAME@ALIAS}/alias``: point an alias at the version (``models alias``)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, ref: str) -> None:
+        """Move the alias, refusing an incomplete lineage unless forced with a reason; reply with the history row."""
+        version_ref = schemas.parse_model_ref(ref)
+        change = schemas.parse_model_change(self.request.body, "alias")
+        event = await self.use(lambda ws: models.set_alias(ws, version_ref, change.target, force=change.force,
+                                                           reason=change.reason, note=change.note))
+        self.reply({"event": event.to_dict()})
+
+
+class ModelStageHandler(BaseHandler):
+    """``POST models/{NAME:VERSION|NAME@ALIAS}/stage``: move the version to a stage (``models stage``)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, ref: str) -> None:
+        """Set the stage (staging and production need complete lineage or force); reply with the history row."""
+        version_ref = schemas.parse_model_ref(ref)
+        change = schemas.parse_model_change(self.request.body, "stage")
+        event = await self.use(lambda ws: models.set_stage(ws, version_ref, change.target, force=change.force,
+                                                           reason=change.reason, note=change.note))
+        self.reply({"event": event.to_dict()})
+
+
 class NotFoundHandler(BaseHandler):
     """Anything else under the API prefix: a JSON 404 rather than an HTML page."""
 
@@ -270,6 +298,8 @@ ROUTES: list[tuple[str, type[BaseHandler]]] = [
     (r"models/([^/]+)", ModelHandler),
     (r"models/([^/]+)/lineage", ModelLineageHandler),
     (r"models/([^/]+)/history", ModelHistoryHandler),
+    (r"models/([^/]+)/alias", ModelAliasHandler),
+    (r"models/([^/]+)/stage", ModelStageHandler),
     (r"(.*)", NotFoundHandler),
 ]
 

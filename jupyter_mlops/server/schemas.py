@@ -20,6 +20,7 @@ from typing import Any
 from jupyter_mlops.entities import Metric, Page, Run
 from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.store.engine import redact_url
+from jupyter_mlops.store.model_rules import check_model_name, check_stage
 
 #: A run reference in a URL: full id, id prefix or run name made of safe characters (no dots first, no slashes).
 RUN_REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
@@ -47,6 +48,11 @@ MAX_OFFSET = 1_000_000_000
 #: Options of POST runs/{id}/reproduce (the CLI's flags).
 REPRODUCE_FIELDS = frozenset({"as_executed", "allow_changed_data", "strict_env", "tolerances", "params", "timeout"})
 MAX_OPTION_ITEMS = 200
+
+#: Fields of POST models/{ref}/alias and models/{ref}/stage (the CLI's ALIAS/STAGE, --force, --reason, --note).
+MODEL_CHANGE_FIELDS = {"alias": frozenset({"alias", "force", "reason", "note"}),
+                       "stage": frozenset({"stage", "force", "reason", "note"})}
+MAX_REASON_CHARS = 2000
 
 #: Fields the sidebar may change with PATCH runs/{id}.
 PATCH_FIELDS = frozenset({"tags", "note", "name"})
@@ -252,6 +258,39 @@ def parse_reproduce_options(body: bytes) -> ReproduceOptions:
         raise InvalidInput("timeout must be a positive number of seconds per cell, or null")
     return ReproduceOptions(tolerances=tuple(tolerances), params=tuple(f"{k}={v!r}" for k, v in params.items()),
                             timeout=float(timeout) if timeout is not None else None, **flags)
+
+
+@dataclass(frozen=True)
+class ModelChange:
+    """A parsed ``POST models/{ref}/alias`` or ``.../stage`` body: the alias or stage, and how it is forced."""
+
+    target: str
+    force: bool = False
+    reason: str = ""
+    note: str = ""
+
+
+def parse_model_change(body: bytes, what: str) -> ModelChange:
+    """Validate a body ``{"alias"|"stage": ..., "force"?: bool, "reason"?: str, "note"?: str}``.
+
+    ``what`` is ``alias`` or ``stage``. The alias and stage are checked by the registry's own rules, so a bad one
+    is the CLI's message; whether ``force`` has its reason is the use case's to say (the same message as the CLI).
+    """
+    data = parse_json_object(body)
+    allowed = MODEL_CHANGE_FIELDS[what]
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise InvalidInput(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+    target = data.get(what)
+    if not isinstance(target, str):
+        raise InvalidInput(f"{what} must be a string")
+    target = check_model_name(target, "alias") if what == "alias" else check_stage(target)
+    force = data.get("force", False)
+    if not isinstance(force, bool):
+        raise InvalidInput("force must be true or false")
+    reason = _text(data, "reason", MAX_REASON_CHARS, allow_empty=True) or ""
+    note = _text(data, "note", MAX_NOTE_CHARS, allow_empty=True) or ""
+    return ModelChange(target, force, reason, note)
 
 
 def parse_job_id(value: str) -> str:

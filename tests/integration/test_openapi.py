@@ -87,6 +87,13 @@ CALLS = [
     ("/models/{model}/lineage", "get", "models/churn:9.9.9/lineage", {}, None, 404),
     ("/models/{model}/history", "get", "models/churn/history", {}, None, 200),
     ("/models/{model}/history", "get", "models/nope/history", {}, None, 404),
+    ("/models/{model}/alias", "post", "models/churn:1.1.0/alias", {},
+     {"alias": "challenger", "force": True, "reason": "trial"}, 200),
+    ("/models/{model}/alias", "post", "models/churn:1.1.0/alias", {}, {"alias": "challenger"}, 409),
+    ("/models/{model}/alias", "post", "models/churn:1.1.0/alias", {}, {"alias": "latest"}, 400),
+    ("/models/{model}/stage", "post", "models/churn@champion/stage", {}, {"stage": "archived", "note": "old"}, 200),
+    ("/models/{model}/stage", "post", "models/churn:1.0.0/stage", {}, {"stage": "nope"}, 400),
+    ("/models/{model}/stage", "post", "models/churn:9.9.9/stage", {}, {"stage": "archived"}, 404),
 ]
 
 
