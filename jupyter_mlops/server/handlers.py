@@ -2,9 +2,10 @@
 
 Handlers are thin: parse with :mod:`.schemas`, call the same :mod:`jupyter_mlops.app` use cases as the CLI over
 the service's workspace, serialise with :mod:`.schemas`. Every verb is ``@tornado.web.authenticated`` and
-``@authorized`` (jupyter_server's authorizer, resource ``jupyter_mlops``); PATCH is XSRF-checked by ``APIHandler``
-itself. Errors are translated in exactly one place, :meth:`BaseHandler.write_error`. Blocking store calls run on a
-small thread pool so a slow database never stalls the server's event loop.
+``@authorized`` (jupyter_server's authorizer, resource ``jupyter_mlops``); PATCH, POST and DELETE are XSRF-checked
+by ``APIHandler`` itself. Errors are translated in exactly one place, :meth:`BaseHandler.write_error`. Blocking
+store calls run on a small thread pool so a slow database never stalls the server's event loop; a reproduction
+runs as a background job (:mod:`.jobs`) that ``GET jobs/{id}`` polls.
 """
 
 from __future__ import annotations
@@ -173,6 +174,39 @@ class DiffHandler(BaseHandler):
                                    schemas.parse_run_ref(b, "run b")))
 
 
+class ReproduceHandler(BaseHandler):
+    """``POST runs/{id}/reproduce``: validate, then queue the reproduction; 202 with the job and its Location."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, ref: str) -> None:
+        """Queue ``reproduce_run`` for the run (one at a time per run) and reply with the queued job."""
+        run_ref = schemas.parse_run_ref(ref)
+        options = schemas.parse_reproduce_options(self.request.body)
+        job = await self.call(self.service.start_reproduction, run_ref, options)
+        self.set_status(202)
+        self.set_header("Location", url_path_join(self.base_url, "jupyter-mlops", "api", "jobs", job["id"]))
+        self.reply({"job": job})
+
+
+class JobHandler(BaseHandler):
+    """``GET jobs/{id}`` (state, progress, result when done) and ``DELETE jobs/{id}`` (cancel)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        """Reply with the job's state, its last progress and, once done, the reproduction's JSON."""
+        self.reply({"job": self.service.jobs.snapshot(schemas.parse_job_id(job_id))})
+
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self, job_id: str) -> None:
+        """Drop a queued job or ask a running one to stop before its next cell (its kernel is shut down)."""
+        job = self.service.jobs.cancel(schemas.parse_job_id(job_id))
+        self.set_status(202 if job["state"] == "running" else 200)
+        self.reply({"job": job})
+
+
 class ModelsHandler(BaseHandler):
     """``GET models``: every registered model, the JSON of ``jupyter-mlops models list --format json``."""
 
@@ -213,6 +247,34 @@ class ModelHistoryHandler(BaseHandler):
         self.reply(model_json.history_json(await self.use(models.model_history, schemas.parse_model_ref(name))))
 
 
+class ModelAliasHandler(BaseHandler):
+    """``POST models/{NAME:VERSION|NAME@ALIAS}/alias``: point an alias at the version (``models alias``)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, ref: str) -> None:
+        """Move the alias, refusing an incomplete lineage unless forced with a reason; reply with the history row."""
+        version_ref = schemas.parse_model_ref(ref)
+        change = schemas.parse_model_change(self.request.body, "alias")
+        event = await self.use(lambda ws: models.set_alias(ws, version_ref, change.target, force=change.force,
+                                                           reason=change.reason, note=change.note))
+        self.reply({"event": event.to_dict()})
+
+
+class ModelStageHandler(BaseHandler):
+    """``POST models/{NAME:VERSION|NAME@ALIAS}/stage``: move the version to a stage (``models stage``)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, ref: str) -> None:
+        """Set the stage (staging and production need complete lineage or force); reply with the history row."""
+        version_ref = schemas.parse_model_ref(ref)
+        change = schemas.parse_model_change(self.request.body, "stage")
+        event = await self.use(lambda ws: models.set_stage(ws, version_ref, change.target, force=change.force,
+                                                           reason=change.reason, note=change.note))
+        self.reply({"event": event.to_dict()})
+
+
 class NotFoundHandler(BaseHandler):
     """Anything else under the API prefix: a JSON 404 rather than an HTML page."""
 
@@ -228,12 +290,16 @@ ROUTES: list[tuple[str, type[BaseHandler]]] = [
     (r"runs", RunsHandler),
     (r"runs/([^/]+)", RunHandler),
     (r"runs/([^/]+)/metrics/(.+)", MetricHistoryHandler),
+    (r"runs/([^/]+)/reproduce", ReproduceHandler),
+    (r"jobs/([^/]+)", JobHandler),
     (r"compare", CompareHandler),
     (r"diff", DiffHandler),
     (r"models", ModelsHandler),
     (r"models/([^/]+)", ModelHandler),
     (r"models/([^/]+)/lineage", ModelLineageHandler),
     (r"models/([^/]+)/history", ModelHistoryHandler),
+    (r"models/([^/]+)/alias", ModelAliasHandler),
+    (r"models/([^/]+)/stage", ModelStageHandler),
     (r"(.*)", NotFoundHandler),
 ]
 

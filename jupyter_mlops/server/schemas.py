@@ -20,11 +20,14 @@ from typing import Any
 from jupyter_mlops.entities import Metric, Page, Run
 from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.store.engine import redact_url
+from jupyter_mlops.store.model_rules import check_model_name, check_stage
 
 #: A run reference in a URL: full id, id prefix or run name made of safe characters (no dots first, no slashes).
 RUN_REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
 #: A model reference in a URL: NAME, NAME:VERSION, NAME:latest or NAME@ALIAS, printable and bounded.
 MODEL_REF = re.compile(r"^[^\x00-\x1f\x7f/]{1,300}$")
+#: A background job's id: what :mod:`.jobs` makes (uuid4 hex).
+JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 #: A metric key: printable, no control characters, bounded length.
 METRIC_KEY = re.compile(r"^[^\x00-\x1f\x7f]{1,250}$")
 #: A sort key: a column (``name``, ``start_time``...) or ``params.<key>`` / ``metrics.<key>``; ``-`` = descending.
@@ -41,6 +44,15 @@ MAX_TAGS = 200
 MAX_BODY_BYTES = 4_000_000
 #: Paging past a billion runs is never meant; SQLite's integers stop at 2**63 and a bigger offset used to be a 500.
 MAX_OFFSET = 1_000_000_000
+
+#: Options of POST runs/{id}/reproduce (the CLI's flags).
+REPRODUCE_FIELDS = frozenset({"as_executed", "allow_changed_data", "strict_env", "tolerances", "params", "timeout"})
+MAX_OPTION_ITEMS = 200
+
+#: Fields of POST models/{ref}/alias and models/{ref}/stage (the CLI's ALIAS/STAGE, --force, --reason, --note).
+MODEL_CHANGE_FIELDS = {"alias": frozenset({"alias", "force", "reason", "note"}),
+                       "stage": frozenset({"stage", "force", "reason", "note"})}
+MAX_REASON_CHARS = 2000
 
 #: Fields the sidebar may change with PATCH runs/{id}.
 PATCH_FIELDS = frozenset({"tags", "note", "name"})
@@ -63,6 +75,18 @@ class RunPatch:
     tags: tuple[str, ...] | None = None
     note: str | None = None
     name: str | None = None
+
+
+@dataclass(frozen=True)
+class ReproduceOptions:
+    """A parsed ``POST runs/{id}/reproduce`` body, in the CLI's terms (``--tolerance``, ``--param NAME=VALUE``)."""
+
+    as_executed: bool = False
+    allow_changed_data: bool = False
+    strict_env: bool = False
+    tolerances: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()
+    timeout: float | None = None
 
 
 def parse_run_ref(value: str, what: str = "run id") -> str:
@@ -202,6 +226,78 @@ def _text(data: dict[str, Any], key: str, limit: int, *, allow_empty: bool) -> s
     if not allow_empty and not value.strip():
         raise InvalidInput(f"{key} must not be empty")
     return value if allow_empty else value.strip()
+
+
+def parse_reproduce_options(body: bytes) -> ReproduceOptions:
+    """Validate a ``POST runs/{id}/reproduce`` body (an empty body means every default).
+
+    ``tolerances`` is a list of the CLI's ``--tolerance`` values (``"1e-6"``, ``"auc=0.002"``, ``"auc=1%"``);
+    ``params`` an object ``{"lr": 0.05}``, each value handed on as the Python literal of the JSON value.
+    """
+    data = parse_json_object(body) if body.strip() else {}
+    unknown = sorted(set(data) - REPRODUCE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"unknown option(s) {', '.join(unknown)}; allowed: {', '.join(sorted(REPRODUCE_FIELDS))}")
+    flags = {}
+    for name in ("as_executed", "allow_changed_data", "strict_env"):
+        value = data.get(name, False)
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{name} must be true or false")
+        flags[name] = value
+    tolerances = data.get("tolerances", [])
+    if not isinstance(tolerances, list) or not all(isinstance(t, str) for t in tolerances):
+        raise InvalidInput('tolerances must be a list of strings such as ["1e-6", "auc=0.002", "auc=1%"]')
+    params = data.get("params", {})
+    if not isinstance(params, dict):
+        raise InvalidInput('params must be an object such as {"lr": 0.05}')
+    if len(tolerances) > MAX_OPTION_ITEMS or len(params) > MAX_OPTION_ITEMS:
+        raise InvalidInput(f"at most {MAX_OPTION_ITEMS} tolerances and {MAX_OPTION_ITEMS} params")
+    timeout = data.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not 0 < timeout < 1e7):
+        raise InvalidInput("timeout must be a positive number of seconds per cell, or null")
+    return ReproduceOptions(tolerances=tuple(tolerances), params=tuple(f"{k}={v!r}" for k, v in params.items()),
+                            timeout=float(timeout) if timeout is not None else None, **flags)
+
+
+@dataclass(frozen=True)
+class ModelChange:
+    """A parsed ``POST models/{ref}/alias`` or ``.../stage`` body: the alias or stage, and how it is forced."""
+
+    target: str
+    force: bool = False
+    reason: str = ""
+    note: str = ""
+
+
+def parse_model_change(body: bytes, what: str) -> ModelChange:
+    """Validate a body ``{"alias"|"stage": ..., "force"?: bool, "reason"?: str, "note"?: str}``.
+
+    ``what`` is ``alias`` or ``stage``. The alias and stage are checked by the registry's own rules, so a bad one
+    is the CLI's message; whether ``force`` has its reason is the use case's to say (the same message as the CLI).
+    """
+    data = parse_json_object(body)
+    allowed = MODEL_CHANGE_FIELDS[what]
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise InvalidInput(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+    target = data.get(what)
+    if not isinstance(target, str):
+        raise InvalidInput(f"{what} must be a string")
+    target = check_model_name(target, "alias") if what == "alias" else check_stage(target)
+    force = data.get("force", False)
+    if not isinstance(force, bool):
+        raise InvalidInput("force must be true or false")
+    reason = _text(data, "reason", MAX_REASON_CHARS, allow_empty=True) or ""
+    note = _text(data, "note", MAX_NOTE_CHARS, allow_empty=True) or ""
+    return ModelChange(target, force, reason, note)
+
+
+def parse_job_id(value: str) -> str:
+    """Validate a job id taken from a URL."""
+    if not JOB_ID.match(value or ""):
+        raise InvalidInput(f"invalid job id {value[:60]!r}")
+    return value
 
 
 # -- responses ----------------------------------------------------------------------------------------------

@@ -12,7 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from jupyter_mlops.app.diff import diff_runs
+from jupyter_mlops.app.reproduce import reproduce_run
+from jupyter_mlops.app.reproduce.progress import DONE, JUDGING, Progress
+from jupyter_mlops.app.reproduce.request import check_request
 from jupyter_mlops.app.workspace import Workspace
+from jupyter_mlops.server.jobs import JobRegistry, Report
+from jupyter_mlops.server.schemas import ReproduceOptions
 from jupyter_mlops.store.base import Store
 
 
@@ -27,6 +32,7 @@ class MlopsService:
     def __init__(self, workspace: Workspace, workers: int = 4) -> None:
         self.workspace = workspace
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jupyter-mlops")
+        self.jobs = JobRegistry()
 
     @property
     def store_url(self) -> str:
@@ -48,6 +54,7 @@ class MlopsService:
 
     def close(self) -> None:
         """Close the store and stop the thread pool."""
+        self.jobs.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.workspace.close()
 
@@ -56,3 +63,25 @@ class MlopsService:
     def code_diff(self, a: str, b: str) -> dict[str, Any]:
         """The executed-code diff of run ``b`` against run ``a``: ``NotebookDiff.to_dict()``, as the CLI prints it."""
         return diff_runs(self.workspace, a, b).to_dict()
+
+    def start_reproduction(self, ref: str, options: ReproduceOptions) -> dict[str, Any]:
+        """Check the request, then queue ``reproduce_run`` as a background job; returns the job's JSON.
+
+        Raises:
+            InvalidInput: a malformed tolerance or parameter.
+            NotFound: no such run.
+            Conflict: an ambiguous reference, or this run is already being reproduced.
+        """
+        run = check_request(self.workspace, ref, tolerances=options.tolerances, params=options.params)
+
+        def work(report: Report) -> dict[str, Any]:
+            def progress(step: Progress) -> None:
+                # Once the notebook has run, the new run exists: stopping then would only hide the verdict.
+                report(step.to_dict(), stoppable=step.phase not in (JUDGING, DONE))
+
+            return reproduce_run(self.workspace, run.id, as_executed=options.as_executed,
+                                 allow_changed_data=options.allow_changed_data, strict_env=options.strict_env,
+                                 tolerances=options.tolerances, params=options.params, timeout=options.timeout,
+                                 progress=progress).to_dict()
+
+        return self.jobs.submit(run.id, work)

@@ -2,6 +2,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { requestAPI } from './handler';
 import { headSignature, ISort, notebookFilter, pagesFor, sharedNames, sortParam } from './logic';
+import { jobPath, reproducePath, Reproduce } from './reproduceLogic';
 import { Mlops } from './tokens';
 
 /**
@@ -183,6 +184,28 @@ export class RunsModel {
     }
     this._changed.emit();
     return reply.run;
+  }
+
+  /**
+   * Start reproducing a run in the background (`POST runs/{id}/reproduce`): the queued job, to poll with `getJob`.
+   * @throws {Mlops.ResponseError} 404 unknown run, 400 bad options, 409 while this run is being reproduced
+   */
+  async reproduce(id: string, options: Reproduce.IOptions): Promise<Reproduce.IJob> {
+    const reply = await requestAPI<{ job: Reproduce.IJob }>(reproducePath(id), {
+      method: 'POST',
+      body: JSON.stringify(options)
+    });
+    return reply.job;
+  }
+
+  /** A reproduction job's state, progress and (once done) verdict. @throws {Mlops.ResponseError} 404 when dropped */
+  async getJob(jobId: string): Promise<Reproduce.IJob> {
+    return (await requestAPI<{ job: Reproduce.IJob }>(jobPath(jobId))).job;
+  }
+
+  /** Cancel a job (a running one stops before its next cell). @throws {Mlops.ResponseError} 409 once finished */
+  async cancelJob(jobId: string): Promise<Reproduce.IJob> {
+    return (await requestAPI<{ job: Reproduce.IJob }>(jobPath(jobId), { method: 'DELETE' })).job;
   }
 
   /** Compare runs (the first is the baseline). @throws {Mlops.ResponseError} */

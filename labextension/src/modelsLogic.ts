@@ -62,6 +62,21 @@ export namespace Models {
     note: string;
     forced: boolean;
   }
+
+  /** The Models view's "Change" form for one version: an alias and/or a stage, forced with a reason or not. */
+  export interface IChangeForm {
+    alias: string;
+    stage: '' | 'staging' | 'production' | 'archived';
+    force: boolean;
+    reason: string;
+    note: string;
+  }
+
+  /** One `POST models/{ref}/alias|stage` to make. */
+  export interface IChangeRequest {
+    what: 'alias' | 'stage';
+    body: Record<string, unknown>;
+  }
 }
 
 /** `NAME:VERSION`, the reference every `models` endpoint takes for one version. */
@@ -70,9 +85,37 @@ export function versionRef(name: string, version: string): string {
 }
 
 /** The REST path of a model endpoint; the reference is URL-encoded (`:` and `@` included). */
-export function modelPath(ref: string, what: '' | 'lineage' | 'history' = ''): string {
+export function modelPath(ref: string, what: '' | 'lineage' | 'history' | 'alias' | 'stage' = ''): string {
   const base = `models/${encodeURIComponent(ref)}`;
   return what ? `${base}/${what}` : base;
+}
+
+/**
+ * The requests a Change form makes, alias first then stage (as `jupyter-mlops models alias ... --stage` does), or
+ * why it cannot be sent: nothing to change, or force without a reason (the server refuses both too; saying so
+ * here spares a round trip). The alias's own rules (characters, `latest` reserved) are the server's.
+ */
+export function changeRequests(form: Models.IChangeForm): { requests: Models.IChangeRequest[]; problem: string | null } {
+  const alias = form.alias.trim();
+  const reason = form.reason.trim();
+  if (!alias && !form.stage) {
+    return { requests: [], problem: 'Give an alias or choose a stage.' };
+  }
+  if (form.force && !reason) {
+    return { requests: [], problem: 'Forcing needs a reason: it is recorded in the history.' };
+  }
+  const extra: Record<string, unknown> = form.force ? { force: true, reason } : {};
+  if (form.note.trim()) {
+    extra.note = form.note.trim();
+  }
+  const requests: Models.IChangeRequest[] = [];
+  if (alias) {
+    requests.push({ what: 'alias', body: { alias, ...extra } });
+  }
+  if (form.stage) {
+    requests.push({ what: 'stage', body: { stage: form.stage, ...extra } });
+  }
+  return { requests, problem: null };
 }
 
 /** A short content hash for a box: `algo:abcdef123456`. */

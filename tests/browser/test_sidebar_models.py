@@ -86,3 +86,34 @@ def test_models_view_draws_the_lineage_of_a_version(page, registered, screenshot
     assert page.evaluate("() => window.__pwned") is None
     screenshot(view, "models-lineage.png")
     assert page.errors == []
+
+
+def test_models_view_sets_an_alias_refused_then_forced_with_a_reason(page, registered, lab_server, screenshot):
+    # The e2e runs recorded no code, so the registry refuses to promote 1.1.0 until it is forced with a reason.
+    if not page.locator(SIDEBAR).is_visible():
+        page.click('.jp-SideBar.jp-mod-left [data-id="jupyter-mlops-sidebar"]')
+    page.locator(SIDEBAR).get_by_role("button", name="Open models").click()
+    view = page.locator(MODELS)
+    view.locator("tr[data-model='churn-model']").click()
+    view.locator("tr[data-version='1.1.0'] .jp-Mlops-changeButton").click(timeout=20_000)
+    form = view.locator(".jp-Mlops-modelChange")
+    form.locator(".jp-Mlops-aliasInput").fill("challenger")
+    form.locator(".jp-Mlops-applyChange").click()
+    expect(form.locator(".jp-Mlops-changeStatus")).to_contain_text("lineage incomplete", timeout=20_000)
+    expect(view.locator("tr[data-version='1.1.0']")).not_to_contain_text("challenger")
+
+    form.locator(".jp-Mlops-forceInput").check()
+    form.locator(".jp-Mlops-reasonInput").fill("e2e: trial on the new rows")
+    form.locator(".jp-Mlops-stageSelect").select_option("staging")
+    form.locator(".jp-Mlops-applyChange").click()
+    expect(form.locator(".jp-Mlops-changeStatus")).to_have_text("Saved", timeout=20_000)
+    expect(view.locator("tr[data-version='1.1.0']")).to_contain_text("challenger")
+    expect(view.locator("tr[data-version='1.1.0']")).to_contain_text("staging")
+    expect(view.locator(".jp-Mlops-modelHistory")).to_contain_text("e2e: trial on the new rows")
+    settings = load_settings(start=lab_server.project.root, environ={})
+    with Workspace.from_settings(settings) as workspace:
+        last_two = models.model_history(workspace, "churn-model")[-2:]
+    assert [(e.change, e.to_value, e.forced) for e in last_two] == [("alias", "1.1.0", True),
+                                                                     ("stage", "staging", True)]
+    screenshot(view, "models-change.png")
+    assert page.errors == []

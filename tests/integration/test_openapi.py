@@ -6,6 +6,7 @@ Given the two-run project store, each documented operation is called on a real j
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -66,6 +67,12 @@ CALLS = [
     ("/runs/{run}", "patch", "runs/{a}", {}, {"bogus": 1}, 400),
     ("/runs/{run}/metrics/{key}", "get", "runs/{a}/metrics/auc", {}, None, 200),
     ("/runs/{run}/metrics/{key}", "get", "runs/ffffffffffff/metrics/auc", {}, None, 404),
+    ("/runs/{run}/reproduce", "post", "runs/{live}/reproduce", {}, {"tolerances": ["auc=1%"]}, 202),
+    ("/runs/{run}/reproduce", "post", "runs/ffffffffffff/reproduce", {}, {}, 404),
+    ("/runs/{run}/reproduce", "post", "runs/{a}/reproduce", {}, {"tolerances": ["auc=lots"]}, 400),
+    ("/jobs/{job}", "get", "jobs/" + "0" * 32, {}, None, 404),
+    ("/jobs/{job}", "get", "jobs/nope", {}, None, 400),
+    ("/jobs/{job}", "delete", "jobs/" + "0" * 32, {}, None, 404),
     ("/compare", "get", "compare", {"ids": "{a},{b}"}, None, 200),
     ("/compare", "get", "compare", {"ids": "{a}"}, None, 400),
     ("/diff", "get", "diff", {"a": "{a}", "b": "{b}"}, None, 200),
@@ -80,6 +87,13 @@ CALLS = [
     ("/models/{model}/lineage", "get", "models/churn:9.9.9/lineage", {}, None, 404),
     ("/models/{model}/history", "get", "models/churn/history", {}, None, 200),
     ("/models/{model}/history", "get", "models/nope/history", {}, None, 404),
+    ("/models/{model}/alias", "post", "models/churn:1.1.0/alias", {},
+     {"alias": "challenger", "force": True, "reason": "trial"}, 200),
+    ("/models/{model}/alias", "post", "models/churn:1.1.0/alias", {}, {"alias": "challenger"}, 409),
+    ("/models/{model}/alias", "post", "models/churn:1.1.0/alias", {}, {"alias": "latest"}, 400),
+    ("/models/{model}/stage", "post", "models/churn@champion/stage", {}, {"stage": "archived", "note": "old"}, 200),
+    ("/models/{model}/stage", "post", "models/churn:1.0.0/stage", {}, {"stage": "nope"}, 400),
+    ("/models/{model}/stage", "post", "models/churn:9.9.9/stage", {}, {"stage": "archived"}, 404),
 ]
 
 
@@ -99,5 +113,31 @@ async def test_response_matches_spec(jp_fetch, project, path, method, url, param
         code, payload = error.code, json.loads(error.response.body)
     assert code == status, payload
     validate(payload, response_schema(path, method, status))
-    if body is not None and status == 200:
+    if body is not None and status in (200, 202):
         validate(body, SPEC["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"])
+
+
+async def test_a_job_matches_the_spec_while_it_runs_and_once_finished(jp_fetch, project):
+    # the live run has no notebook snapshot: the job verifies, is refused, and is done (a refusal is a verdict)
+    async def call(method: str, url: str, body: str | None = None) -> tuple[int, dict]:
+        try:
+            response = await jp_fetch("jupyter-mlops", "api", *url.split("/"), method=method, body=body)
+            return response.code, json.loads(response.body)
+        except HTTPClientError as error:
+            return error.code, json.loads(error.response.body)
+
+    code, queued = await call("POST", f"runs/{project.running}/reproduce", "{}")
+    assert code == 202
+    validate(queued, response_schema("/runs/{run}/reproduce", "post", 202))
+    job_url = f"jobs/{queued['job']['id']}"
+    for _ in range(3000):  # a hang guard: the loop ends as soon as the job has finished
+        code, polled = await call("GET", job_url)
+        assert code == 200
+        validate(polled, response_schema("/jobs/{job}", "get", 200))
+        if polled["job"]["state"] not in ("queued", "running"):
+            break
+        await asyncio.sleep(0.1)
+    assert polled["job"]["state"] == "done" and polled["job"]["result"]["outcome"] == "refused", polled
+    code, refused = await call("DELETE", job_url)
+    assert code == 409
+    validate(refused, response_schema("/jobs/{job}", "delete", 409))

@@ -17,13 +17,13 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 ENDPOINTS = ["settings", "runs", "runs/{a}", "runs/{a}/metrics/auc", "compare?ids={a},{b}", "diff?a={a}&b={b}",
              "models", "models/churn", "models/churn%3A1.0.0/lineage", "models/churn%40champion/lineage",
-             "models/churn/history"]
+             "models/churn/history", "jobs/" + "0" * 32]
 
 
 
 
 def _url(jp_base_url: str, endpoint: str, project: Project) -> str:
-    return f"{jp_base_url}jupyter-mlops/api/" + endpoint.format(a=project.run_a, b=project.run_b)
+    return f"{jp_base_url}jupyter-mlops/api/" + endpoint.format(a=project.run_a, b=project.run_b, live=project.running)
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
@@ -80,3 +80,25 @@ async def test_authorizer_is_consulted(jp_fetch, jp_serverapp, project, monkeypa
         await jp_fetch("jupyter-mlops", "api", "runs", project.run_a, method="PATCH", body=json.dumps({"note": "x"}))
     assert info.value.code == 403
     assert seen == [("write", "jupyter_mlops")]
+
+
+MUTATIONS = [("POST", "runs/{live}/reproduce", "{}", 202), ("DELETE", "jobs/" + "0" * 32, None, 404)]
+
+
+@pytest.mark.parametrize(("method", "endpoint", "body", "status"), MUTATIONS, ids=[m[0] for m in MUTATIONS])
+async def test_reproduce_and_cancel_need_a_login_and_the_xsrf_token(http_server_client, jp_serverapp, jp_base_url,
+                                                                     project, method, endpoint, body, status):
+    url = _url(jp_base_url, endpoint, project)
+    with pytest.raises(HTTPClientError) as anonymous:
+        await http_server_client.fetch(url, method=method, body=body)
+    assert anonymous.value.code == 403 and json.loads(anonymous.value.response.body)["code"] == "FORBIDDEN"
+    cookies = await _login_cookies(http_server_client, jp_serverapp, jp_base_url)
+    without_xsrf = "; ".join(f"{k}={v}" for k, v in cookies.items() if k != "_xsrf")
+    with pytest.raises(HTTPClientError) as no_xsrf:
+        await http_server_client.fetch(url, method=method, body=body, headers={"Cookie": without_xsrf})
+    assert no_xsrf.value.code == 403
+    all_cookies = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    # With the token the request gets through to the handler: 202 queued, or 404 for a job that does not exist.
+    answer = await http_server_client.fetch(url, method=method, body=body, raise_error=False,
+                                            headers={"Cookie": all_cookies, "X-XSRFToken": cookies["_xsrf"]})
+    assert answer.code == status, answer.body

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_mlops.app.reproduce import execute, script, verdict, verify
+from jupyter_mlops.app.reproduce.progress import DONE, JUDGING, VERIFYING, ProgressCallback, Reporter
 from jupyter_mlops.errors import Conflict, InvalidInput, NotFound
 from jupyter_mlops.store.blobs import read_snapshot
 
@@ -35,8 +36,9 @@ EXIT_CODES = {REPRODUCED: 0, COMPARED: 0, DIVERGED: 1, REFUSED: 2, FAILED: 2}
 #: Notebook-state flags that make a top-to-bottom execution something other than what ran.
 ORDER_FLAGS = {"out_of_order": "cells ran in another order than the notebook shows",
                "edited_after_run": "cells were edited after they ran"}
-#: How long a reproduced run may take to show its end after the kernel exited (its writer flushes at exit).
-END_WAIT_S = 10.0
+#: How long a reproduced run may take to show its end after the kernel exited (its writer flushes at exit; a
+#: loaded CI machine needed more than 10 s once).
+END_WAIT_S = 30.0
 
 
 @dataclass
@@ -172,6 +174,7 @@ def reproduce_run(
     tolerances: Sequence[str] = (),
     params: Sequence[str] = (),
     timeout: float | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Reproduction:
     """Verify, execute again and judge run ``ref``.
 
@@ -184,6 +187,7 @@ def reproduce_run(
         tolerances: ``--tolerance`` values (``1e-6``, ``auc=0.002``, ``auc=1%``).
         params: ``--param NAME=VALUE`` overrides (the outcome is then ``compared`` at best).
         timeout: seconds each cell may run (None: no limit).
+        progress: called with each :class:`~.progress.Progress` (verifying, executing cell i of n, judging, done).
 
     Raises:
         InvalidInput: unknown or ambiguous run, malformed tolerance or parameter, a parameter the notebook lacks.
@@ -191,6 +195,8 @@ def reproduce_run(
     limits = verdict.parse_tolerances(tolerances)
     overrides = execute.parse_params(params)
     original = _resolve(workspace, ref)
+    report = Reporter(progress)
+    report(VERIFYING)
     mode = AS_EXECUTED if as_executed else TOP_TO_BOTTOM
     checks = verify.Verification(
         data=verify.check_data(original, workspace.store.stat_cache()),
@@ -219,7 +225,7 @@ def reproduce_run(
         nb, reason = _notebook(workspace, original, mode)
     if reason is not None:
         result.reason = reason
-        return result
+        return _finished(result, report)
     if isinstance(command, script.ScriptCommand):
         ran = script.execute_script(command, argv, settings=workspace.settings, original_id=original.id,
                                     what_if=bool(overrides), timeout=timeout)
@@ -230,7 +236,9 @@ def reproduce_run(
         folder = Path(original.notebook_path).parent if original.notebook_path else workspace.settings.project_root
         cwd = folder if folder.is_dir() else workspace.settings.project_root
         ran = execute.execute_notebook(nb, settings=workspace.settings, cwd=cwd, original_id=original.id,
-                                       what_if=bool(overrides), injected=result.injected, timeout=timeout)
+                                       what_if=bool(overrides), injected=result.injected, timeout=timeout,
+                                       on_cell=report.cell)
+    report(JUDGING)
     result.reproduction = _find_reproduction(workspace, original, ran.started)
     if result.reproduction is not None and command is None:
         # papermill ran a temporary copy, removed by now: the run names the notebook it reproduces instead.
@@ -238,10 +246,10 @@ def reproduce_run(
     what = "script" if command is not None else "notebook"
     if ran.error is not None:
         result.outcome, result.reason = FAILED, f"the {what} did not run to the end: {ran.error}"
-        return result
+        return _finished(result, report)
     if result.reproduction is None:
         result.outcome, result.reason = FAILED, f"the {what} ran but tracked no run (no %track start or start_run)"
-        return result
+        return _finished(result, report)
     result.metrics = verdict.compare_metrics(original.metrics, result.reproduction.metrics, limits)
     if overrides:
         result.caveats.append(f"parameters overridden: {', '.join(sorted(overrides))}")
@@ -254,4 +262,9 @@ def reproduce_run(
         result.outcome = DIVERGED
     else:
         result.outcome = COMPARED if result.caveats else REPRODUCED
+    return _finished(result, report)
+
+
+def _finished(result: Reproduction, report: Reporter) -> Reproduction:
+    report(DONE)
     return result

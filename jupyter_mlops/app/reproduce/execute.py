@@ -11,7 +11,9 @@ Assumptions:
       as nb-smoke does), whatever kernelspec the notebook names: the environment verified before is then the one
       that runs it. It talks over ``ipc`` sockets in a private folder on POSIX (no port races, no warning about
       unencrypted TCP on stderr).
-    * The kernel starts in the original notebook's folder (data paths are relative to it) with the run context in
+    * The kernel starts in the original notebook's folder (data paths are relative to it: nbclient's resource
+      path, never papermill's ``cwd``, which changes this whole process's directory while it runs, and a Jupyter
+      server's reproductions run on its threads) with the run context in
       ``JUPYTER_MLOPS_CONTEXT`` and the store locations, given through its kernel spec's ``env`` so this process's
       environment is never changed (``%track reproduce`` runs inside a kernel): its ``%track``/``mlops.start_run``
       runs are created with ``reproduction_of`` set and go into the same store.
@@ -24,7 +26,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,9 +144,29 @@ def _kernel_manager(folder: Path, env: Mapping[str, str]) -> Any:
     return manager
 
 
+def _cell_hook(nb: Any, on_cell: Callable[[int, int], None] | None) -> dict[str, Any]:
+    """The ``on_cell_execute`` hook of nbclient (passed through papermill's engine kwargs), counting code cells."""
+    if on_cell is None:
+        return {}
+    total = sum(1 for cell in nb.cells if cell.cell_type == "code" and cell.source.strip())
+    done = [0]
+
+    def before_cell(**_: Any) -> None:  # nbclient calls it just before each non-empty code cell runs
+        done[0] += 1
+        on_cell(done[0], total)
+
+    on_cell(0, total)
+    return {"on_cell_execute": before_cell}
+
+
 def execute_notebook(nb: Any, *, settings: Settings, cwd: Path, original_id: str, what_if: bool,
-                     injected: Mapping[str, Any], timeout: float | None = None) -> Execution:
-    """Run ``nb`` with papermill in a fresh kernel in ``cwd``; its runs are tracked as reproductions of the original."""
+                     injected: Mapping[str, Any], timeout: float | None = None,
+                     on_cell: Callable[[int, int], None] | None = None) -> Execution:
+    """Run ``nb`` with papermill in a fresh kernel in ``cwd``; its runs are tracked as reproductions of the original.
+
+    ``on_cell(i, n)`` is called with 0 before the kernel starts, then before each code cell (1-based) runs; an
+    exception it raises stops the execution there (the kernel is shut down) and is reported as the error.
+    """
     import time
 
     import nbformat
@@ -158,11 +180,13 @@ def execute_notebook(nb: Any, *, settings: Settings, cwd: Path, original_id: str
         context = {"notebook_path": str(source), "tags": tags, "parameters": dict(injected),
                    "reproduction_of": original_id}
         values = {**store_env(settings), ENV_RUN_CONTEXT: json.dumps(context, default=str)}
+        hooks = _cell_hook(nb, on_cell)
         manager = _kernel_manager(Path(folder), values)
         try:
             papermill.execute_notebook(
-                str(source), str(Path(folder) / "executed.ipynb"), cwd=str(cwd), progress_bar=False,
-                log_output=False, execution_timeout=timeout, kernel_name="python3", km=manager,
+                str(source), str(Path(folder) / "executed.ipynb"), progress_bar=False, log_output=False,
+                execution_timeout=timeout, kernel_name="python3", km=manager,
+                resources={"metadata": {"path": str(cwd)}}, **hooks,
             )
         except papermill.PapermillExecutionError as exc:
             return Execution(started, f"cell {exc.cell_index + 1} raised {exc.ename}: {exc.evalue}".strip())

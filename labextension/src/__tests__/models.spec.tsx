@@ -86,7 +86,8 @@ describe('ModelsView', () => {
       return graph();
     },
     history: async () => [{ name: HOSTILE, version: '1.0.0', change: 'alias', label: 'champion', from_value: null,
-                            to_value: '1.0.0', who: 'ana', at: 0, note: HOSTILE, forced: false }]
+                            to_value: '1.0.0', who: 'ana', at: 0, note: HOSTILE, forced: false }],
+    change: async () => Promise.reject(new Error('read-only in this spec'))
   };
 
   async function settle(): Promise<void> {

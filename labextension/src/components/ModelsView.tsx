@@ -2,6 +2,7 @@ import * as React from 'react';
 
 import { formatTime, historyRow, Models, versionRef } from '../modelsLogic';
 import { LineagePicture } from './LineagePicture';
+import { ModelChangeForm } from './ModelChangeForm';
 
 /** What the view fetches; the widget passes functions over the one `requestAPI`. */
 export interface IModelsSource {
@@ -9,6 +10,8 @@ export interface IModelsSource {
   versions(name: string): Promise<Models.IVersion[]>;
   lineage(ref: string): Promise<Models.ILineage>;
   history(name: string): Promise<Models.IEvent[]>;
+  /** Set an alias or a stage (`POST models/{ref}/alias|stage`). */
+  change(ref: string, request: Models.IChangeRequest): Promise<Models.IEvent>;
 }
 
 function useLoad<T>(load: (() => Promise<T>) | null, deps: unknown[]): { value: T | null; error: string | null } {
@@ -37,6 +40,7 @@ export function ModelsView(props: { source: IModelsSource }): JSX.Element {
   const [reload, setReload] = React.useState(0);
   const [model, setModel] = React.useState<string | null>(null);
   const [version, setVersion] = React.useState<string | null>(null);
+  const [editing, setEditing] = React.useState<string | null>(null);
   const models = useLoad(() => source.list(), [source, reload]);
   const versions = useLoad(model ? () => source.versions(model) : null, [source, model, reload]);
   const history = useLoad(model ? () => source.history(model) : null, [source, model, reload]);
@@ -77,6 +81,7 @@ export function ModelsView(props: { source: IModelsSource }): JSX.Element {
                 onClick={() => {
                   setModel(m.name);
                   setVersion(null);
+                  setEditing(null);
                 }}
               >
                 <td>
@@ -127,12 +132,28 @@ export function ModelsView(props: { source: IModelsSource }): JSX.Element {
                     <td>
                       <button className="jp-Mlops-button jp-Mlops-lineageButton" onClick={() => setVersion(v.version)}>
                         Lineage
+                      </button>{' '}
+                      <button
+                        className="jp-Mlops-button jp-Mlops-changeButton"
+                        onClick={() => setEditing(v.version)}
+                        title="Set an alias or a stage on this version"
+                      >
+                        Change…
                       </button>
                     </td>
                   </tr>
                 ))}
               </tbody>
             </table>
+          )}
+          {editing && (
+            <ModelChangeForm
+              key={editing}
+              versionRef={versionRef(model, editing)}
+              onChange={request => source.change(versionRef(model, editing), request)}
+              onDone={() => setReload(r => r + 1)}
+              onCancel={() => setEditing(null)}
+            />
           )}
           {version && (
             <div className="jp-Mlops-lineageBox">

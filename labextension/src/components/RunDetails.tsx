@@ -12,6 +12,7 @@ import {
   writtenAsFloat
 } from '../logic';
 import { Mlops } from '../tokens';
+import { IReproducePanelProps, ReproducePanel } from './ReproducePanel';
 import { StatusDot, WarningBadge } from './RunsTable';
 
 /** Props of the run details panel. */
@@ -20,6 +21,8 @@ export interface IRunDetailsProps {
   /** Save a patch (note and/or tags); rejects with the server's message. */
   onSave: (patch: Mlops.IRunPatch) => Promise<void>;
   onClose: () => void;
+  /** The Reproduce panel's job and callbacks; without them the panel is not shown. */
+  reproduce?: IReproducePanelProps;
 }
 
 /** Key/value rows; params show as given, other values rounded. */
@@ -170,6 +173,11 @@ export function RunDetails(props: IRunDetailsProps): JSX.Element {
       </div>
       <Warnings warnings={runWarnings(run)} />
       <Editable run={run} onSave={props.onSave} />
+      {props.reproduce && (
+        <Section title="Reproduce">
+          <ReproducePanel {...props.reproduce} />
+        </Section>
+      )}
       <Section title="Params">
         <KeyValues values={run.params} empty="No params recorded." params />
       </Section>

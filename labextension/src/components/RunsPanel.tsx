@@ -2,6 +2,7 @@ import * as React from 'react';
 
 import { IFilterState, ISort } from '../logic';
 import { Mlops } from '../tokens';
+import { IReproducePanelProps } from './ReproducePanel';
 import { FilterBar } from './FilterBar';
 import { RunDetails } from './RunDetails';
 import { columns, RunsTable } from './RunsTable';
@@ -34,6 +35,8 @@ export interface IRunsPanelProps {
   onRefresh: () => void;
   onSave: (patch: Mlops.IRunPatch) => Promise<void>;
   onCloseDetails: () => void;
+  /** The Reproduce panel of the shown run (table mode). */
+  reproduce?: IReproducePanelProps;
   /**
    * `sidebar`: the narrow list (status, name, age, key metric) with an "Open runs table" button; a row opens
    * in the table. `table` (default): the main-area table with every column, a column chooser and the details.
@@ -187,7 +190,12 @@ export function RunsPanel(props: IRunsPanelProps): JSX.Element {
         </div>
       )}
       {!sidebar && props.detail && (
-        <RunDetails detail={props.detail} onSave={props.onSave} onClose={props.onCloseDetails} />
+        <RunDetails
+          detail={props.detail}
+          onSave={props.onSave}
+          onClose={props.onCloseDetails}
+          reproduce={props.reproduce}
+        />
       )}
     </div>
   );

@@ -6,6 +6,7 @@ import { RunsPanel } from '../components/RunsPanel';
 import { defaultMetricKeys, defaultParamKeys, EMPTY_FILTER, filterReducer, nextSort } from '../logic';
 import { RunsModel } from '../model';
 import { Mlops } from '../tokens';
+import { IReproduceSource, useReproduction } from './reproduction';
 
 /** Re-render on every model change; returns a counter so hooks depending on the model re-run. */
 function useModel(model: RunsModel): number {
@@ -40,6 +41,16 @@ function RunsContainer(props: IContainerProps): JSX.Element {
   const [detailError, setDetailError] = React.useState<string | null>(null);
   const [scrollTo, setScrollTo] = React.useState<number | null>(null);
   const active = model.activeId;
+  const source = React.useMemo<IReproduceSource>(
+    () => ({
+      start: (id, options) => model.reproduce(id, options),
+      get: jobId => model.getJob(jobId),
+      cancel: jobId => model.cancelJob(jobId)
+    }),
+    [model]
+  );
+  // The new run exists once the job ends: reload, so "Open new run" finds it in the table.
+  const reproduction = useReproduction(source, mode === 'table' ? active : null, () => void model.refresh());
 
   React.useEffect(() => {
     setDetailError(null);
@@ -147,6 +158,13 @@ function RunsContainer(props: IContainerProps): JSX.Element {
         }
       }}
       onCloseDetails={() => model.setActive(null)}
+      reproduce={{
+        job: reproduction.job,
+        error: reproduction.error,
+        onStart: reproduction.start,
+        onCancel: reproduction.cancel,
+        onOpenRun: id => void model.refresh().then(() => model.focusRun(id))
+      }}
     />
   );
 }
