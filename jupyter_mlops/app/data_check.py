@@ -15,7 +15,8 @@ baselines: a schema-file check needs none.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -165,8 +166,9 @@ def profile_data(path: str) -> dict[str, Any]:
 
 
 def check_data(workspace: Workspace, paths: Sequence[str], against: str | None = None,
-               limits: Limits | None = None, recorded: str | None = None) -> DataCheckResult:
-    """Check each data file against the baseline: schema, constraints and (against a profile) drift.
+               limits: Limits | None = None, recorded: str | None = None,
+               frames: Mapping[str, Any] | None = None) -> DataCheckResult:
+    """Check each data file (and DataFrame) against the baseline: schema, constraints and, against a profile, drift.
 
     Args:
         workspace: the project's stores (opened only for a run or model baseline).
@@ -174,42 +176,50 @@ def check_data(workspace: Workspace, paths: Sequence[str], against: str | None =
         against: a run, ``MODEL:VERSION`` or a pandera ``.yaml`` schema; None for the latest run that profiled it.
         limits: thresholds of the profile rules.
         recorded: the name of the baseline's data input to compare every path with (default: matched by path).
+        frames: DataFrames in memory to check too, by name (``%track data check df``).
 
     Returns:
         The result; ``result.exit_code`` is 0 when clean and 1 with anomalies.
 
     Raises:
-        InvalidInput: no paths; an unreadable file or schema.
+        InvalidInput: nothing to check; an unreadable file or schema.
         NotFound: a missing file, run, model version or profile.
     """
-    if not paths:
+    frames = dict(frames or {})
+    if not paths and not frames:
         raise InvalidInput("give at least one data file to check")
     limits = limits or Limits()
     for path in paths:  # every file must exist before anything slow happens
         if not Path(path).is_file():
             raise NotFound(f"data file not found: {path}")
-    baseline = resolve_baseline(workspace, against, paths[0])
+    sources: list[tuple[str, Callable[[], Any]]] = [(p, functools.partial(read_data, p)) for p in paths]
+    sources += [(name, functools.partial(lambda f: f, frame)) for name, frame in frames.items()]
+    baseline = resolve_baseline(workspace, against, sources[0][0])
     if baseline.kind == "schema":
         from jupyter_mlops.app import data_schema
 
         assert baseline.schema_path is not None
         schema = data_schema.load_schema(baseline.schema_path)
         datasets = []
-        for path in paths:
-            frame = read_data(path)
-            datasets.append(DatasetCheck(path, len(frame), tuple(data_schema.validate(schema, frame))))
+        for name, load in sources:
+            frame = load()
+            datasets.append(DatasetCheck(name, len(frame), tuple(data_schema.validate(schema, frame))))
         return DataCheckResult(baseline.label, baseline.kind, tuple(datasets), limits)
     assert baseline.run is not None
-    base_profiles = [recorded_profile(workspace, baseline.run, path, recorded) for path in paths]
+    run = baseline.run
+    base_profiles = [recorded_profile(workspace, run, name, recorded) for name, _ in sources]
     return DataCheckResult(baseline.label, baseline.kind,
-                           tuple(_check_one(path, base, limits) for path, base in zip(paths, base_profiles,
-                                                                                      strict=True)), limits)
+                           tuple(_check_one(name, load, base, limits)
+                                 for (name, load), base in zip(sources, base_profiles, strict=True)), limits)
 
 
-def _check_one(path: str, base: dict[str, Any], limits: Limits) -> DatasetCheck:
-    from jupyter_mlops.capture.profile import profile_frame
+def _check_one(name: str, load: Callable[[], Any], base: dict[str, Any], limits: Limits) -> DatasetCheck:
+    from jupyter_mlops.capture.profile import profile_object
 
-    return check_profiles(path, base, profile_frame(read_data(path)), limits)
+    profile = profile_object(load())
+    if profile is None:
+        raise InvalidInput(f"cannot profile {name}: not a DataFrame")
+    return check_profiles(name, base, profile, limits)
 
 
 def infer_schema(workspace: Workspace, path: str, from_run: str | None = None, recorded: str | None = None) -> str:

@@ -9,8 +9,8 @@ Assumptions:
       (numpy passes, no copies); quantiles, distinct counts and the top values of wide-valued columns come from a
       fixed-size random sample of :data:`SAMPLE_SIZE` rows whose seed is the row count, so equal data gives equal
       profiles. A string column whose sample holds few values has them counted exactly over the whole column, so
-      its category list is complete and shares exact. The distinct count of a sampled column is the GEE estimate
-      (Charikar et al., 2000) and says so (``distinct_estimated``).
+      its category list is complete and shares exact. The distinct count of a sampled column is Haas and Stokes'
+      Duj1 estimate (1998) and says so (``distinct_estimated``).
     * Datetime quantiles are epoch seconds (timedeltas: seconds), so drift is computed on numbers; their min and
       max are ISO strings. Non-finite numbers (inf) become null in the JSON.
     * High-cardinality text is not copied into the profile: top values are kept only when the sample holds at most
@@ -94,7 +94,7 @@ def _sample_index(rows: int) -> Any:
 
     if rows <= SAMPLE_SIZE:
         return None
-    return np.sort(np.random.default_rng(rows).integers(0, rows, SAMPLE_SIZE))
+    return np.sort(np.random.default_rng(rows).choice(rows, SAMPLE_SIZE, replace=False))
 
 
 def _sorted_stats(values: Any, total: int, sampled: bool) -> dict[str, Any]:
@@ -124,8 +124,8 @@ def _sorted_stats(values: Any, total: int, sampled: bool) -> dict[str, Any]:
 def _distinct(seen: int, singletons: int, n: int, total: int, sampled: bool) -> dict[str, Any]:
     if not sampled or n >= total:
         return {"distinct": seen, "distinct_estimated": False}
-    # GEE: values seen once in the sample stand for sqrt(N/n) values each; the others were probably all seen.
-    estimate = math.sqrt(total / n) * singletons + (seen - singletons)
+    # Haas & Stokes' Duj1: N for an all-distinct sample, the values seen when none was seen only once.
+    estimate = n * seen / (n - singletons + singletons * n / total)
     return {"distinct": int(min(total, round(estimate))), "distinct_estimated": True}
 
 

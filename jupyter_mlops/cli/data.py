@@ -8,7 +8,6 @@ malformed schema), so CI can tell "the data changed" (1) from "the check could n
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -154,7 +153,7 @@ def infer(path: str, from_run: str | None, recorded: str | None, output: str | N
     if output:
         _write(output, text)
     else:
-        sys.stdout.write(text)
+        click.echo(text, nl=False)
 
 
 @data.command("profile")
