@@ -254,9 +254,10 @@ class TrackMagics(Magics):
         parser.add_argument("targets", nargs="+", metavar="PATH_OR_DATAFRAME")
         parser.add_argument("--against", metavar="RUN|MODEL:VERSION|SCHEMA.yaml")
         parser.add_argument("--data", dest="recorded", metavar="NAME")
-        parser.add_argument("--psi", type=float, default=Limits.psi)
-        parser.add_argument("--null-increase", type=float, default=Limits.null_increase)
-        parser.add_argument("--range-slack", type=float, default=Limits.range_slack)
+        defaults = Limits()
+        parser.add_argument("--psi", type=float, default=defaults.psi)
+        parser.add_argument("--null-increase", type=float, default=defaults.null_increase)
+        parser.add_argument("--range-slack", type=float, default=defaults.range_slack)
         parser.add_argument("--warn", action="store_true", help="report anomalies without failing the cell")
         args = parser.parse_args(words)
         ns = self.shell.user_ns
