@@ -65,6 +65,9 @@ def resolve_baseline(workspace: Workspace, against: str | None, first_path: str)
         if not path.is_file():
             raise NotFound(f"schema file not found: {text}")
         return Baseline("schema", f"schema {text}", schema_path=path)
+    quick = _run_from_file(workspace, text)
+    if quick is not None:
+        return Baseline("run", _run_label(quick), run=quick)
     store = workspace.store
     if ":" in text or "@" in text:
         from jupyter_mlops.app.models import resolve_version
@@ -83,6 +86,26 @@ def resolve_baseline(workspace: Workspace, against: str | None, first_path: str)
     except NotFound:
         raise NotFound(f"no run, model version or schema file matches {text!r}") from None
     return Baseline("run", _run_label(run), run=run)
+
+
+def _run_from_file(workspace: Workspace, ref: str) -> Run | None:
+    # A SQLite store that is not open yet answers a run reference from the file, without SQLAlchemy (about a
+    # quarter of a cold check's 2 s budget, ADR-059); a model reference, or any doubt, goes to the store.
+    from jupyter_mlops.app.runs import runs_from_file
+
+    try:
+        found = runs_from_file(workspace, [ref])
+    except NotFound:
+        return None
+    return found[0] if found else None
+
+
+def _blobs(workspace: Workspace) -> Any:
+    if workspace.is_open:
+        return workspace.blobs
+    from jupyter_mlops.store import open_blobs
+
+    return open_blobs(workspace.settings)
 
 
 def _latest_with_profile(workspace: Workspace, path: str) -> Baseline:
@@ -127,7 +150,7 @@ def recorded_profile(workspace: Workspace, run: Run, path: str, recorded: str | 
         raise NotFound(f"{_run_label(run)} recorded no data matching {recorded or path} (its data: {names}; "
                        "name one with --data NAME)")
     digest = (item.schema or {}).get("profile")
-    profile = read_snapshot(workspace.blobs, digest) if isinstance(digest, str) else None
+    profile = read_snapshot(_blobs(workspace), digest) if isinstance(digest, str) else None
     if profile is None:
         raise NotFound(f"{_run_label(run)} recorded {item.name} without a profile (recorded before profiles, not "
                        "tabular, or larger than the profiling limit); record it again with log_data")

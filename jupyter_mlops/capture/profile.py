@@ -24,6 +24,7 @@ import copy
 import logging
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,8 @@ def _numeric_column(array: Any, mask: Any, index: Any, family: str, unit: int = 
 
     rows = len(array)
     out: dict[str, Any] = {}
-    low = high = None
+    low: Any = None
+    high: Any = None
     if mask is None and rows:
         low = array.min()
         if family == "float" and np.isnan(low):  # NaN propagates: only then pay for the null mask
@@ -177,11 +179,7 @@ def _iso(value: int, unit: str, tz: Any, family: str) -> str:
 
     if family == "timedelta":
         return str(pd.Timedelta(value, unit=unit))
-    return pd.Timestamp(value, unit=unit, tz=tz).isoformat()
-
-
-def _value_counts(series: Any) -> Any:
-    return series.value_counts(dropna=True, sort=True)
+    return str(pd.Timestamp(value, unit=unit, tz=tz).isoformat())
 
 
 def _categorical_column(series: Any, index: Any) -> dict[str, Any]:
@@ -208,21 +206,49 @@ def _label(value: Any) -> Any:
     return number if number is not None else str(value)
 
 
+def _arrow_counts(chunked: Any) -> tuple[list[Any], Any]:
+    """Values and counts (numpy, descending) of an Arrow array: pyarrow's hash count, without pandas' overhead."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    counted = pc.value_counts(chunked)
+    values = counted.field("values").drop_null() if counted.field("values").null_count else counted.field("values")
+    counts = np.asarray(counted.field("counts"))
+    if len(values) != len(counts):  # the null bucket: nulls are counted separately
+        keep = np.asarray(counted.field("values").is_valid())
+        counts = counts[keep]
+    order = np.argsort(-counts, kind="stable")
+    return [values[int(i)].as_py() for i in order[:TOP_K]], counts[order]
+
+
+def _pandas_counts(series: Any) -> tuple[list[Any], Any]:
+    counts = series.value_counts(dropna=True, sort=True)
+    return list(counts.index[:TOP_K]), counts.to_numpy()
+
+
 def _text_column(series: Any, index: Any) -> dict[str, Any]:
     rows = len(series)
-    nulls = int(series.isna().sum())
-    sample = series if index is None else series.iloc[index]
-    counts = _value_counts(sample)
+    chunked = getattr(series.array, "_pa_array", None)
+    count: Callable[[Any], tuple[list[Any], Any]]
+    if chunked is not None:
+        nulls = int(chunked.null_count)
+        sample = chunked if index is None else chunked.take(index)
+        count = _arrow_counts
+    else:
+        nulls = int(series.isna().sum())
+        sample = series if index is None else series.iloc[index]
+        count = _pandas_counts
+    values, counts = count(sample)
     n = int(counts.sum())
     out: dict[str, Any] = {"nulls": nulls}
     seen = len(counts)
     out.update(_distinct(seen, int((counts == 1).sum()), n, rows - nulls, index is not None))
     if seen <= MAX_CATEGORIES:
         if index is not None:  # few values: count them exactly, so the list is complete and shares exact
-            counts = _value_counts(series)
+            values, counts = count(chunked if chunked is not None else series)
             n = int(counts.sum())
             out.update({"distinct": len(counts), "distinct_estimated": False})
-        out["top"] = [[_label(v), round(float(c) / n, 6)] for v, c in counts.iloc[:TOP_K].items()]
+        out["top"] = [[_label(v), round(float(c) / n, 6)] for v, c in zip(values, counts[:TOP_K], strict=False)]
         out["top_complete"] = len(counts) <= TOP_K
     return out
 
