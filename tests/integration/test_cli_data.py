@@ -161,3 +161,16 @@ def test_profile_command_and_runs_show(project):
     profile = json.loads(out)["profiles"]["train.csv"]
     assert [c["name"] for c in profile["columns"]] == ["age", "income", "color", "plan"]
     assert json.loads(out)["run"]["data_inputs"][0]["schema"]["profile"].startswith("xxh3_128:")
+
+
+def test_runs_compare_names_drifted_columns(project):
+    (project.root / "train.csv").write_bytes((project.root / "bad.csv").read_bytes())
+    with mlops.start_run("shifted", store=project.url, auto_capture=False):
+        mlops.log_data(project.root / "train.csv", name="train.csv")
+    code, out, err = cli_invoke("runs", "compare", "base", "shifted", "--format", "json")
+    assert code == 0, err
+    change = json.loads(out)["data"][0]["changes"][0]
+    drifted = {d["column"]: d["psi"] for d in change["drift"]}
+    assert drifted["income"] > 0.2 and "age" not in drifted
+    code, out, _ = cli_invoke("runs", "compare", "base", "shifted")
+    assert "income drifted (PSI" in out
