@@ -174,3 +174,21 @@ def test_runs_compare_names_drifted_columns(project):
     assert drifted["income"] > 0.2 and "age" not in drifted
     code, out, _ = cli_invoke("runs", "compare", "base", "shifted")
     assert "income drifted (PSI" in out
+
+
+def test_a_cold_check_against_a_run_imports_neither_sqlalchemy_nor_pandera(project):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import jupyter_mlops
+
+    root = str(Path(jupyter_mlops.__file__).resolve().parents[1])  # this tree, wherever the test runs from
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    script = ("import runpy, sys\nsys.argv = ['jupyter-mlops', 'data', 'check', 'bad.csv', '--against', 'base']\n"
+              "try:\n    runpy.run_module('jupyter_mlops', run_name='__main__')\nexcept SystemExit as exit:\n"
+              "    print(exit.code, 'sqlalchemy' in sys.modules, 'pandera' in sys.modules, file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=project.root,
+                          timeout=120, env=env)
+    assert done.stderr.strip().splitlines()[-1] == "1 False False", done.stderr

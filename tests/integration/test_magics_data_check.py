@@ -39,3 +39,31 @@ def test_bad_input_is_one_line(ip, capsys):
     assert "data file not found: nope.csv" in one_line_error(ip, capsys, "%track data check nope.csv --against x")
     assert "no run, model version or schema file" in one_line_error(
         ip, capsys, "%track data check train.csv --against nosuchrun")
+
+
+def test_a_tracked_cell_that_reads_a_csv_records_its_profile(ip, capsys):
+    from jupyter_mlops.app.runs import show_run
+    from jupyter_mlops.app.workspace import Workspace
+    from jupyter_mlops.tracking import context
+
+    run(ip, SETUP)
+    run(ip, "%track start auto")
+    run(ip, "df = pd.read_csv('train.csv')")
+    run(ip, "%track stop")
+    assert context.drain()
+    profiles = show_run(Workspace.of_process(), "auto").profiles
+    columns = {c["name"]: c for c in profiles["train.csv"]["columns"]}
+    assert columns["age"]["min"] >= 18 and columns["age"]["max"] <= 89 and columns["color"]["distinct"] == 2
+
+
+def test_category_labels_are_redacted_like_params(ip, capsys):
+    run(ip, "import pandas as pd\nkeys = pd.DataFrame({'k': ['AKIAIOSFODNN7EXAMPLE', 'plain']})")
+    run(ip, "%track start secrets --no-auto")
+    run(ip, "%track data keys")
+    run(ip, "%track stop")
+    from jupyter_mlops.app.runs import show_run
+    from jupyter_mlops.app.workspace import Workspace
+
+    top = show_run(Workspace.of_process(), "secrets").profiles["keys"]["columns"][0]["top"]
+    labels = {label for label, _ in top}
+    assert "plain" in labels and "AKIAIOSFODNN7EXAMPLE" not in labels
