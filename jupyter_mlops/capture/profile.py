@@ -296,6 +296,15 @@ def _column(series: Any, index: Any) -> dict[str, Any]:
     return {**head, **body}
 
 
+def _safe_column(series: Any, index: Any) -> dict[str, Any]:
+    try:
+        return _column(series, index)
+    except Exception as exc:  # cells pandas cannot count (lists, dicts): the column keeps its name and dtype
+        logger.info("not profiling column %s: %s", series.name, exc)
+        return {"name": str(series.name), "dtype": str(series.dtype), "family": dtype_family(series.dtype),
+                "unprofiled": f"{type(exc).__name__}: {exc}"[:200]}
+
+
 def profile_frame(frame: Any) -> dict[str, Any]:
     """The profile of a pandas DataFrame or Series.
 
@@ -316,7 +325,7 @@ def profile_frame(frame: Any) -> dict[str, Any]:
     rows = int(frame.shape[0])
     index = _sample_index(rows)
     width = frame.shape[1]
-    columns = [_column(frame.iloc[:, i], index) for i in range(min(width, MAX_COLUMNS))]
+    columns = [_safe_column(frame.iloc[:, i], index) for i in range(min(width, MAX_COLUMNS))]
     profile: dict[str, Any] = {
         "version": PROFILE_VERSION,
         "rows": rows,

@@ -112,3 +112,10 @@ def test_profile_object_and_files(tmp_path):
     other = tmp_path / "other.csv"
     other.write_text("a\n1\n")
     assert profiling.profile_file(other, max_bytes=1) is None
+
+
+def test_a_column_of_lists_is_profiled_with_text_labels():
+    frame = pd.DataFrame({"tags": [["a"], ["b", "c"], []], "n": [1, 2, 3]})
+    cols = columns(frame)  # plain JSON, checked in columns()
+    assert cols["tags"]["family"] == "object" and cols["tags"]["distinct"] == 3 and cols["n"]["max"] == 3
+    assert all(isinstance(label, str) for label, _ in cols["tags"]["top"])
