@@ -3,20 +3,34 @@
 Pure presentation of :class:`~jupyter_mlops.comparing.data_check.DataCheckResult` (its JSON is ``to_dict()``) and
 of a recorded ``capture.profile`` profile. The JUnit and annotation forms follow the gate's
 (:mod:`jupyter_mlops.render.gate`): one testsuite, a testcase per data file and column, workflow commands escaped
-the same way. Standard library only.
+the same way (the three escaping rules are repeated here: importing the gate's renderer costs a cold
+``data check`` the gate's comparison model). Standard library only.
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jupyter_mlops.comparing.data_check import DataCheckResult
-from jupyter_mlops.render.gate import _escape_data, _escape_prop, _xml_safe
 from jupyter_mlops.render.safe import terminal_text
 
 __all__ = ["check_github", "check_junit_xml", "check_text", "headline", "profile_rows", "profile_text"]
+
+
+def _xml_safe(text: str) -> str:
+    # XML 1.0 forbids most control characters (as the gate's and nb-smoke's reports do).
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "?", text)
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_prop(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def headline(result: DataCheckResult) -> str:
