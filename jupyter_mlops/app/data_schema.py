@@ -55,7 +55,9 @@ def _column_checks(pa: Any, column: Mapping[str, Any]) -> list[Any]:
     if family in ("integer", "float") and low is not None and high is not None:
         return [pa.Check.in_range(low, high)]
     if family == "datetime" and low is not None and high is not None:
-        return [pa.Check.in_range(pd.Timestamp(low), pd.Timestamp(high))]
+        # As text, as pandera's own inference writes datetimes: YAML cannot hold a Timestamp, pandas compares
+        # a datetime column with such text as with the instant it names (time zone included).
+        return [pa.Check.in_range(str(pd.Timestamp(low)), str(pd.Timestamp(high)))]
     if family in ("string", "object", "categorical") and column.get("top_complete") and column.get("top"):
         return [pa.Check.isin([value for value, _ in column["top"]])]
     return []
