@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_PARAM_AXES",
     "CompareAnswer",
+    "changed_data_profiles",
     "compare",
     "compare_runs",
     "comparison_charts",
@@ -61,6 +62,25 @@ def snapshots_of(blobs: Any, runs: Iterable[Run]) -> list[RunSnapshot]:
             for run in runs]
 
 
+def changed_data_profiles(blobs: Any, runs: Sequence[Run]) -> dict[str, Any]:
+    """Data profiles by blob hash, loaded only for inputs whose content differs from the baseline's (both sides).
+
+    Cheap: a comparison of runs that read the same data reads no profile at all.
+    """
+    if blobs is None or len(runs) < 2:
+        return {}
+    base = {d.name: d for d in runs[0].data_inputs if d.role == "input"}
+    wanted: set[str] = set()
+    for run in runs[1:]:
+        for item in run.data_inputs:
+            before = base.get(item.name)
+            if item.role != "input" or before is None or before.hash == item.hash:
+                continue
+            wanted.update(str(digest) for d in (before, item) if (digest := (d.schema or {}).get("profile")))
+    cache: dict[str, Any] = {}
+    return {digest: found for digest in wanted if (found := read_snapshot(blobs, digest, cache)) is not None}
+
+
 def _load_runs(store: Store, ids: Sequence[str]) -> list[Run]:
     # One search loads every run with its children in a few batched queries; get_run per id costs ~7 queries
     # each. Ids come from resolve_run (the store's own ids), so quoting them as filter strings is safe.
@@ -93,7 +113,8 @@ def compare_runs(store: Store, blobs: Any, run_ids: Sequence[str], *, all_values
     snapshots = load_snapshots(store, blobs, run_ids)
     if len(snapshots) < 2:
         raise InvalidInput(f"compare needs at least two runs, found {len(snapshots)}")
-    return build_comparison(snapshots, all_values=all_values)
+    profiles = changed_data_profiles(blobs, [snap.run for snap in snapshots])
+    return build_comparison(snapshots, all_values=all_values, profiles=profiles)
 
 
 def metric_histories(
@@ -161,7 +182,8 @@ def compare(
     snapshots = load_snapshots(store, workspace.blobs, [run_ids] if isinstance(run_ids, str) else run_ids)
     if len(snapshots) < (1 if one_run_ok else 2):
         raise InvalidInput(f"compare needs at least two runs, found {len(snapshots)}")
-    comparison = build_comparison(snapshots, all_values=all_values)
+    profiles = changed_data_profiles(workspace.blobs, [snap.run for snap in snapshots])
+    comparison = build_comparison(snapshots, all_values=all_values, profiles=profiles)
     history, params = comparison_charts(store, comparison)
     return CompareAnswer(comparison, history, params)
 

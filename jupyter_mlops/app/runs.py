@@ -10,7 +10,7 @@ Nothing heavy is imported at module level: ``jupyter-mlops runs list`` must star
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jupyter_mlops.errors import InvalidInput
@@ -176,11 +176,15 @@ def _sqlite_file(workspace: Workspace) -> Path | None:
 
 @dataclass(frozen=True)
 class RunDetail:
-    """A run with its environment and executed-code snapshots (None when not stored or unreadable)."""
+    """A run with its environment and executed-code snapshots (None when not stored or unreadable).
+
+    ``profiles`` holds the data profile of each data input that has one, by the input's name.
+    """
 
     run: Run
     env: dict[str, Any] | None
     code: dict[str, Any] | None
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def show_run(workspace: Workspace, ref: str) -> RunDetail:
@@ -193,7 +197,13 @@ def show_run(workspace: Workspace, ref: str) -> RunDetail:
     store = workspace.store
     run = store.get_run(store.resolve_run(ref))
     blobs = workspace.blobs
-    return RunDetail(run, read_snapshot(blobs, run.env_hash), read_snapshot(blobs, run.code_hash))
+    profiles = {}
+    for item in run.data_inputs:
+        digest = (item.schema or {}).get("profile")
+        profile = read_snapshot(blobs, digest) if isinstance(digest, str) else None
+        if profile is not None:
+            profiles[item.name] = profile
+    return RunDetail(run, read_snapshot(blobs, run.env_hash), read_snapshot(blobs, run.code_hash), profiles)
 
 
 def metric_history(workspace: Workspace, ref: str, key: str) -> list[Metric]:

@@ -100,7 +100,7 @@ def list_runs(
 @store_option
 @format_option("table", "json")
 def show(run_ref: str, store_url: str | None, fmt: str) -> None:
-    """Show one run: params, metrics, data inputs, artifacts, environment, tags and note.
+    """Show one run: params, metrics, data inputs and their profiles, artifacts, environment, tags and note.
 
     \b
     Examples:
@@ -113,11 +113,16 @@ def show(run_ref: str, store_url: str | None, fmt: str) -> None:
     with Workspace.from_url(store_url) as workspace:
         detail = show_run(workspace, run_ref)
     if fmt == "json":
-        _json_out({"run": detail.run.to_dict(), "env": detail.env, "code": detail.code})
+        _json_out({"run": detail.run.to_dict(), "env": detail.env, "code": detail.code, "profiles": detail.profiles})
         return
     console = _console()
     for item in render.run_renderables(detail.run, detail.env):
         console.print(item)
+    if detail.profiles:
+        from jupyter_mlops.render.data_check import profile_text
+
+        for name, profile in detail.profiles.items():
+            click.echo("\n" + profile_text(name, profile), nl=False)
 
 
 @runs.command("compare")

@@ -8,7 +8,8 @@ touches a store; :func:`jupyter_mlops.app.compare.compare_runs` loads the snapsh
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from jupyter_mlops.comparing.code import cell_changes, snapshot_cells
 from jupyter_mlops.comparing.model import (
@@ -70,12 +71,14 @@ def code_diffs(snapshots: Sequence[RunSnapshot], all_values: bool = False) -> tu
     return tuple(out)
 
 
-def build_comparison(snapshots: Sequence[RunSnapshot], *, all_values: bool = False) -> Comparison:
+def build_comparison(snapshots: Sequence[RunSnapshot], *, all_values: bool = False,
+                     profiles: Mapping[str, Any] | None = None) -> Comparison:
     """Compare loaded runs; the first is the baseline.
 
     Args:
         snapshots: one per run, baseline first.
         all_values: keep unchanged params, data inputs, packages, code entries and flags too.
+        profiles: data profiles by blob hash (``changed_data_profiles``): changed inputs then name drifted columns.
 
     Returns:
         The comparison (metrics always list every key).
@@ -91,7 +94,7 @@ def build_comparison(snapshots: Sequence[RunSnapshot], *, all_values: bool = Fal
         runs=tuple(runs),
         params=param_rows(runs, all_values),
         code=code_diffs(snapshots, all_values),
-        data=data_rows(runs, all_values),
+        data=data_rows(runs, all_values, profiles),
         env=env_diff(snapshots, all_values),
         metrics=metric_rows(runs),
         flags=flag_rows(runs, all_values),

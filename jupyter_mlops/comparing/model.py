@@ -89,6 +89,8 @@ class DataChange:
     columns_added: tuple[str, ...] = ()
     columns_removed: tuple[str, ...] = ()
     dtype_changes: tuple[tuple[str, str, str], ...] = ()
+    #: Columns whose distribution shifted (PSI ≥ 0.1, ADR-068), largest first; empty without both profiles.
+    drift: tuple[tuple[str, float], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Wire shape."""
@@ -101,6 +103,7 @@ class DataChange:
             "columns_added": list(self.columns_added),
             "columns_removed": list(self.columns_removed),
             "dtype_changes": [{"column": c, "from": a, "to": b} for c, a, b in self.dtype_changes],
+            "drift": [{"column": c, "psi": round(v, 4)} for c, v in self.drift],
         }
 
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from jupyter_mlops.comparing.data_check import profile_drift
 from jupyter_mlops.comparing.model import (
     DataChange,
     DataDiff,
@@ -104,8 +105,31 @@ def _data_value(item: DataInput | None) -> dict[str, Any] | None:
     return {"hash": item.hash, "size": item.size, "schema": item.schema, "kind": item.kind, "path": item.path}
 
 
-def data_change(run_id: str, base: DataInput | None, other: DataInput | None) -> DataChange:
-    """What changed in a data input between the baseline's record and another run's (either may be None)."""
+#: PSI from which a compare lists a column as drifted (the "moderate shift" band, ADR-068).
+DRIFT_SHOWN = 0.1
+
+
+def _profile_of(item: DataInput | None, profiles: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    digest = (item.schema or {}).get("profile") if item is not None else None
+    found = profiles.get(digest) if isinstance(digest, str) else None
+    return found if isinstance(found, Mapping) else None
+
+
+def _drift(base: DataInput | None, other: DataInput | None,
+           profiles: Mapping[str, Any]) -> tuple[tuple[str, float], ...]:
+    before, after = _profile_of(base, profiles), _profile_of(other, profiles)
+    if before is None or after is None:
+        return ()
+    shifted = [(c, v) for c, v in profile_drift(before, after).items() if v is not None and v >= DRIFT_SHOWN]
+    return tuple(sorted(shifted, key=lambda cv: -cv[1]))
+
+
+def data_change(run_id: str, base: DataInput | None, other: DataInput | None,
+                profiles: Mapping[str, Any] | None = None) -> DataChange:
+    """What changed in a data input between the baseline's record and another run's (either may be None).
+
+    ``profiles`` maps profile blob hashes to loaded profiles; with both sides' profiles, drifted columns are named.
+    """
     status = "added" if base is None else "removed" if other is None else "changed"
     base_schema = base.schema if base else None
     other_schema = other.schema if other else None
@@ -125,10 +149,12 @@ def data_change(run_id: str, base: DataInput | None, other: DataInput | None) ->
         )
         if comparable
         else (),
+        drift=_drift(base, other, profiles or {}),
     )
 
 
-def data_rows(runs: Sequence[Run], all_values: bool = False) -> tuple[DataDiff, ...]:
+def data_rows(runs: Sequence[Run], all_values: bool = False,
+              profiles: Mapping[str, Any] | None = None) -> tuple[DataDiff, ...]:
     """One row per data input name (role ``input``); only inputs that differ from the baseline unless ``all_values``.
 
     An input differs when its content hash changed or a run lacks it.
@@ -140,7 +166,7 @@ def data_rows(runs: Sequence[Run], all_values: bool = False) -> tuple[DataDiff, 
         items = [inputs.get(name) for inputs in per_run]
         base = items[0]
         changes = tuple(
-            data_change(run.id, base, item)
+            data_change(run.id, base, item, profiles)
             for run, item in zip(runs[1:], items[1:], strict=True)
             if (base is None) != (item is None) or (base is not None and item is not None and base.hash != item.hash)
         )

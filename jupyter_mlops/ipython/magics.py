@@ -227,9 +227,13 @@ class TrackMagics(Magics):
         return name, value  # log_metrics refuses what no float can hold (10**400) in one line
 
     def _cmd_data(self, rest: str, cell: str | None) -> None:
+        words = _split(rest)
+        if words[:1] == ["check"]:
+            self._data_check(words[1:])
+            return
         parser = _parser("data")
         parser.add_argument("targets", nargs="+", metavar="PATH_OR_VARIABLE")
-        targets = parser.parse_args(_split(rest)).targets
+        targets = parser.parse_args(words).targets
         active = _require()
         for target in targets:
             value = self.shell.user_ns.get(target) if target.isidentifier() else None
@@ -240,6 +244,31 @@ class TrackMagics(Magics):
             else:
                 record = active.log_data(value, name=target)
             _say(f"Recorded data {record.name!r} ({record.kind}, {record.hash[:20]}...).")
+
+    def _data_check(self, words: list[str]) -> None:
+        from jupyter_mlops.app.data_check import check_data
+        from jupyter_mlops.comparing.data_check import Limits
+        from jupyter_mlops.render.data_check import check_text
+
+        parser = _parser("data check")
+        parser.add_argument("targets", nargs="+", metavar="PATH_OR_DATAFRAME")
+        parser.add_argument("--against", metavar="RUN|MODEL:VERSION|SCHEMA.yaml")
+        parser.add_argument("--data", dest="recorded", metavar="NAME")
+        defaults = Limits()
+        parser.add_argument("--psi", type=float, default=defaults.psi)
+        parser.add_argument("--null-increase", type=float, default=defaults.null_increase)
+        parser.add_argument("--range-slack", type=float, default=defaults.range_slack)
+        parser.add_argument("--warn", action="store_true", help="report anomalies without failing the cell")
+        args = parser.parse_args(words)
+        ns = self.shell.user_ns
+        frames = {t: ns[t] for t in args.targets if t.isidentifier() and type(ns.get(t)).__name__ == "DataFrame"}
+        paths = [t for t in args.targets if t not in frames]
+        limits = Limits(psi=args.psi, null_increase=args.null_increase, range_slack=args.range_slack)
+        result = check_data(_workspace(), paths, args.against, limits, args.recorded, frames)
+        _say(check_text(result).rstrip("\n"))
+        if result.anomalies and not args.warn:  # a data unit test: the cell fails, so Run All and nb-smoke stop
+            n = len(result.anomalies)
+            raise MlopsError(f"data check found {n} anomal{'ies' if n != 1 else 'y'} (see the table above)")
 
     def _cmd_artifact(self, rest: str, cell: str | None) -> None:
         parser = _parser("artifact")

@@ -126,6 +126,7 @@ def _change_summary(change: DataChange) -> str:
         bits.append(f"rows {change.rows[0]}→{change.rows[1]}")
     bits += [f"+{c}" for c in change.columns_added] + [f"−{c}" for c in change.columns_removed]
     bits += [f"{c}: {a}→{b}" for c, a, b in change.dtype_changes]
+    bits += [f"{c} drifted (PSI {v:.2f})" for c, v in change.drift]
     return ", ".join(bits)
 
 

@@ -248,6 +248,9 @@ class ActiveRun:
     ) -> DataInput:
         """Record a dataset: a file or folder (content hash, size, schema) or a DataFrame/array in memory.
 
+        A tabular file or a DataFrame also gets a per-column profile (``capture.profile``), stored as a blob whose
+        hash is the schema's ``profile``: what ``jupyter-mlops data check`` compares new data against.
+
         Raises:
             NotFound: the path does not exist.
             InvalidInput: the object is neither a path nor something ``capture.frames`` can describe.
@@ -263,6 +266,7 @@ class ActiveRun:
             record = snapshots.describe_path(self.store, path_or_object, name, role)
         else:
             record = snapshots.describe_object(path_or_object, name, role)
+        record = snapshots.with_profile(self.blobs, record, path_or_object, redact=self.redact)
         self._check_open()  # hashing a big file takes a while: the run may have ended meanwhile
         self.store.log_data_inputs(self.id, [record])
         return record

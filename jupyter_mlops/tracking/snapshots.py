@@ -9,10 +9,16 @@ Assumptions:
       be encoded as UTF-8, so the snapshot is made storable (``checks.storable_text``) rather than lost.
     * Describing a dataset hashes it (with the store's stat cache) on the caller's thread: the kernel's cell
       session calls it from the background capture thread, explicit ``log_data`` calls from the user's.
+    * A dataset's profile (``capture.profile``) is a JSON blob named by ``schema["profile"]``, not a column of
+      the data input: run lists load data inputs, and a profile is kilobytes (ADR-067). Its category labels are
+      data values, so they pass through the same redaction as params unless the run opted out. A profile that
+      cannot be computed or stored leaves the data input without one, never fails the call.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,7 +29,9 @@ from jupyter_mlops.errors import InvalidInput, NotFound
 from jupyter_mlops.store.base import Store
 from jupyter_mlops.tracking import checks, context
 
-__all__ = ["capture_background", "code_blob", "describe_object", "describe_path", "notebook_blob"]
+__all__ = ["capture_background", "code_blob", "describe_object", "describe_path", "notebook_blob", "with_profile"]
+
+logger = logging.getLogger(__name__)
 
 _ENV_HASHES: dict[tuple[str, int, str], str] = {}
 
@@ -95,6 +103,51 @@ def describe_object(obj: Any, name: str | None, role: str) -> DataInput:
     digest, schema = described
     kind = {"DataFrame": "dataframe", "Series": "dataframe", "ndarray": "array"}.get(type(obj).__name__, "object")
     return DataInput(name=name or type(obj).__name__, hash=digest, kind=kind, schema=schema, role=role)
+
+
+def with_profile(blobs: Any, record: DataInput, source: Any, *, redact: bool) -> DataInput:
+    """``record`` with the profile of ``source`` (a tabular file or a DataFrame) stored and named in its schema.
+
+    Unchanged for folders, arrays and files that are not tabular or cannot be read. Never raises.
+    """
+    from jupyter_mlops.capture import profile as profiling
+
+    if record.kind == "file" and record.path:
+        profile = profiling.profile_file(record.path)
+    elif record.kind == "dataframe":
+        profile = profiling.profile_object(source)
+    else:
+        return record
+    if profile is None:
+        return record
+    try:
+        if redact:
+            profile = _redact_profile(profile)
+        digest = str(blobs.put_json(profile))
+    except Exception as exc:  # capture never breaks the call: the input is recorded without its profile
+        logger.warning("could not store the profile of %s: %s", record.name, exc)
+        return record
+    return dataclasses.replace(record, schema={**(record.schema or {}), "profile": digest})
+
+
+def _redact_profile(profile: dict[str, Any]) -> dict[str, Any]:
+    from jupyter_mlops.capture import redact as redaction
+
+    columns = []
+    for column in profile.get("columns", ()):
+        if column.get("top") or column.get("categories"):
+            column = dict(column)
+            for key in ("top", "categories"):
+                if key in column:
+                    column[key] = [_redact_label(redaction, item) for item in column[key]]
+        columns.append(column)
+    return {**profile, "columns": columns}
+
+
+def _redact_label(redaction: Any, item: Any) -> Any:
+    if isinstance(item, list) and item and isinstance(item[0], str):
+        return [redaction.redact_text(item[0]), *item[1:]]
+    return redaction.redact_text(item) if isinstance(item, str) else item
 
 
 def capture_background(store: Store, blobs: Any, request: context.CaptureRequest, run_id: str) -> None:
