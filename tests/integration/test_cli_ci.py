@@ -45,6 +45,12 @@ per-slice = ["region"]
 max-regression = ["0.02"]
 """
 
+DATA_ONLY = """
+[tool.jupyter-mlops.ci.data]
+paths = ["data/train.csv"]
+against = "churn@champion"
+"""
+
 TRACK = ("import jupyter_mlops as mlops\n"
          "with mlops.start_run('trained', auto_capture=False) as run:\n"
          "    run.log_metric('auc', auc)\n"
@@ -192,3 +198,35 @@ def test_config_flag_names_another_pyproject(tmp_path: Path, monkeypatch: pytest
     monkeypatch.chdir(tmp_path)
     code, _, err = ci("--config", "missing/pyproject.toml")
     assert code == 2 and "config file not found: missing/pyproject.toml" in err
+
+
+def test_only_the_configured_steps_run(project: Path) -> None:
+    (project / "pyproject.toml").write_text(DATA_ONLY, encoding="utf-8")
+    code, out, err = ci("--format", "json")
+    assert code == 0, out + err
+    assert statuses(out) == {"data": "pass"}
+
+
+def test_a_step_that_cannot_run_is_exit_2_named_in_every_report(project: Path) -> None:
+    gate = '[tool.jupyter-mlops.ci.gate]\nmodel = "absent"\nmetrics = ["auc:max"]\n'
+    (project / "pyproject.toml").write_text(DATA_ONLY + gate, encoding="utf-8")
+    code, out, err = ci("--junit-xml", "ci.xml", "--github")
+    assert code == 2, out + err
+    assert "ci FAILED at step gate (could not run, exit 2)" in out and "absent" in out, out
+    assert "to see more, run: jupyter-mlops gate --model absent" in out
+    assert "Traceback" not in out + err
+    gate = ET.parse(project / "ci.xml").getroot().find("testsuite[@name='gate']")
+    assert gate.find(".//error") is not None and "absent" in gate.find(".//error").get("message")
+    assert "::error title=ci step gate failed::" in out
+
+
+def test_the_servable_step_keys_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.jupyter-mlops.ci.servable]\nmodel = 'churn@champion'\nsample = 's.csv'\nn = 'many'\n", encoding="utf-8")
+    code, _, err = ci()
+    assert code == 2 and "[tool.jupyter-mlops.ci.servable] n must be an integer" in err, err
+    (tmp_path / "pyproject.toml").write_text("[tool.jupyter-mlops.ci.servable]\nmodel = 'churn@champion'\n",
+                                             encoding="utf-8")
+    code, _, err = ci()
+    assert code == 2 and "needs 'sample'" in err, err
