@@ -35,8 +35,11 @@ class CiError(MlopsError):
                    "keep-going).")
 @format_option("text", "json", default="text")
 @click.option("--junit-xml", type=click.Path(dir_okay=False), help="Write a JUnit XML report (a testsuite per step).")
-@click.option("--github", is_flag=True, help="Print GitHub Actions ::error / ::notice annotations.")
-def ci(config_path: str | None, keep_going: bool | None, fmt: str, junit_xml: str | None, github: bool) -> int:
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Write the JSON report to a file (as --format json prints it).")
+@click.option("--github", is_flag=True, help="Print GitHub Actions ::error / ::notice annotations (after the report).")
+def ci(config_path: str | None, keep_going: bool | None, fmt: str, junit_xml: str | None, json_path: str | None,
+       github: bool) -> int:
     """Run the project's CI steps in order: nb-smoke, data check, gate, servability.
 
     Each step is configured by its sub-table of [tool.jupyter-mlops.ci] (smoke, data, gate, servable) and runs
@@ -49,7 +52,7 @@ def ci(config_path: str | None, keep_going: bool | None, fmt: str, junit_xml: st
     \b
     Examples:
       jupyter-mlops ci
-      jupyter-mlops ci --config ci/pyproject.toml --junit-xml ci.xml --github
+      jupyter-mlops ci --config ci/pyproject.toml --junit-xml ci.xml --json ci.json --github
       jupyter-mlops ci --keep-going --format json > ci.json
     """
     from jupyter_mlops.app.ci import load_ci_config, run_ci
@@ -70,14 +73,20 @@ def ci(config_path: str | None, keep_going: bool | None, fmt: str, junit_xml: st
     if github:
         for row in render.ci_github(report):
             click.echo(row)
-    if junit_xml:
-        try:
-            Path(junit_xml).write_text(render.ci_junit_xml(report), encoding="utf-8")
-        except OSError as error:
-            raise CiError(f"cannot write {junit_xml}: {error.strerror}") from None
+    _write(junit_xml, render.ci_junit_xml(report) if junit_xml else "")
+    _write(json_path, render.ci_json(report) if json_path else "")
     if report.failed_step is not None:  # the log reader's first stop: which step, what, how to see more
         click.echo(f"Error: {render.verdict_line(report)}", err=True)
     return report.exit_code
 
 
 __all__ = ["ci"]
+
+
+def _write(path: str | None, text: str) -> None:
+    if not path:
+        return
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise CiError(f"cannot write {path}: {error.strerror}") from None

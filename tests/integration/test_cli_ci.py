@@ -104,8 +104,13 @@ def statuses(out: str) -> dict[str, str]:
 @KERNEL
 @SLOW
 def test_the_example_project_passes_every_step_with_one_combined_report(project: Path) -> None:
-    code, out, err = ci("--junit-xml", "ci.xml", "--github")
+    code, out, err = ci("--junit-xml", "ci.xml", "--json", "ci.json", "--github")
     assert code == 0, out + err
+    report = json.loads((project / "ci.json").read_text())
+    assert report["exit_code"] == 0 and report["failed_step"] is None
+    assert [(s["name"], s["status"]) for s in report["steps"]] == [("smoke", "pass"), ("data", "pass"),
+                                                                   ("gate", "pass")]
+    assert [m.get("slice") for m in report["steps"][2]["result"]["metrics"]] == [None, "region=EU"]
     assert "== smoke: PASS" in out and "== data: PASS" in out and "== gate: PASS" in out, out
     assert "ci PASSED: 3 steps (smoke, data, gate)" in out
     assert "::notice title=ci passed::" in out
