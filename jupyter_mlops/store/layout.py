@@ -17,6 +17,7 @@ MIGRATION_NAMES = (
     "0005_covering_tag_index",
     "0006_run_logging_errors",
     "0007_model_versions",
+    "0008_external_ids",
 )
 
 #: The schema version this code writes: the number of migrations it knows.

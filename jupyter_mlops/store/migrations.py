@@ -164,13 +164,18 @@ def _model_versions(conn: Connection) -> None:
     _legacy_models.drop(conn)
 
 
+def _external_ids(conn: Connection) -> None:
+    # The mapping of imported/exported runs and model versions to another tracking system's ids (ADR-062).
+    s.external_ids.create(conn, checkfirst=True)
+
+
 #: The steps, named in :data:`.layout.MIGRATION_NAMES` (which the SQLAlchemy-free quick listing reads too).
 MIGRATIONS: tuple[Migration, ...] = tuple(
     Migration(name, apply)
     for name, apply in zip(
         MIGRATION_NAMES,
         (_initial, _param_history, _run_summary, _covering_indexes, _covering_tag_index, _run_logging_errors,
-         _model_versions),
+         _model_versions, _external_ids),
         strict=True,
     )
 )
