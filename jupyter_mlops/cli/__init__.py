@@ -36,6 +36,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Configure nbdime diff/merge drivers and a clean filter.",
     ),
     "gate": ("jupyter_mlops.cli.gate", "gate", "Fail CI when a candidate run is worse than the champion or a run."),
+    "export": ("jupyter_mlops.cli.interop", "export", "Copy runs and model versions to MLflow (ids kept)."),
+    "import": ("jupyter_mlops.cli.interop", "import_", "Copy MLflow runs and model versions in (ids and times kept)."),
     "enable": ("jupyter_mlops.cli.setup", "enable", "Load the %track magics in every IPython kernel."),
     "disable": ("jupyter_mlops.cli.setup", "disable", "Stop loading the %track magics automatically."),
 }
