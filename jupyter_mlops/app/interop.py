@@ -180,7 +180,7 @@ def _local_id(tagged: str | None, remote_id: str) -> str:
 def _read_artifacts(workspace: Workspace, remote: MlflowTracking, run: RemoteRun,
                     tmp: Path) -> tuple[dict[str, Any] | None, list[Artifact], dict[str, str]]:
     """``(run.json or None, the run's artifacts put in our blob store, our snapshot hashes)``."""
-    if not remote.has_artifacts(run.id):
+    if not remote.has_artifacts(run):
         return None, [], {}
     root = remote.download_artifacts(run.id, tmp)
     blobs = workspace.blobs
@@ -217,7 +217,7 @@ def _local_run(workspace: Workspace, run: RemoteRun, local_id: str, record: dict
                extras: dict[str, str], points: list[tuple[str, float, int, float]], tally: _Tally,
                ) -> tuple[Run, dict[str, str], list[tuple[str, float, int, float]]]:
     """Our run for an MLflow run: MLflow's fields, completed (and made exact) by our run.json when it has one."""
-    from jupyter_mlops.interop.mlflow import COMMIT_TAG, NAME_TAG, NOTE_TAG, SOURCE_TAG, SOURCE_TYPE_TAG
+    from jupyter_mlops.interop.mlflow import COMMIT_TAG, NOTE_TAG, SOURCE_TAG, SOURCE_TYPE_TAG
 
     ours = record if record is not None and record.get("id") == local_id else None
     params: dict[str, Any] = dict(run.params)
@@ -240,7 +240,9 @@ def _local_run(workspace: Workspace, run: RemoteRun, local_id: str, record: dict
         params = redact.redact_mapping(params)
         tags = redact.redact_tags(tags)
         note = redact.redact_text(note)
-        points = [(redact.redact_text(k), v, s, t) for k, v, s, t in points]
+        names = {key: redact.redact_text(key) for key in {p[0] for p in points}}
+        if any(names[key] != key for key in names):
+            points = [(names[k], v, s, t) for k, v, s, t in points]
     tags = [t for t in tags if len(t) <= _MAX_OUR_TAG]
     fields: dict[str, Any] = dict(
         id=local_id, name=(run.name or local_id[:8])[:250], experiment=run.experiment or "default",
@@ -462,7 +464,7 @@ def _export_run(workspace: Workspace, remote: MlflowTracking, exp_id: str, run: 
             tally.skipped.append(f"run {run.id}: param {key[:60]!r} is not a valid MLflow name (kept in run.json)")
     keys = sorted(run.metrics)
     histories = store.metric_histories([run.id], keys) if keys else {}
-    points = []
+    points: list[tuple[str, float, int, float]] = []
     for (_, key), series in histories.items():
         if not valid_name(key):
             tally.skipped.append(f"run {run.id}: metric {key[:60]!r} is not a valid MLflow name")

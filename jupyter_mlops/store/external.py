@@ -98,7 +98,7 @@ class SqlExternal:
 
     def external_links(self, system: str, location: str, kind: str) -> dict[str, ExternalLink]:
         """Every link of one kind to one store of another system, by remote id."""
-        def work(conn: Connection) -> list[Any]:
+        def work(conn: Connection) -> Sequence[Any]:
             return conn.execute(select(_X.remote_id, _X.local_id, _X.revision).where(
                 _X.system == system, _X.location == location, _X.kind == kind)).all()
         return {r.remote_id: ExternalLink(system, location, kind, r.remote_id, r.local_id, r.revision)

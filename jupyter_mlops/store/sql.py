@@ -27,8 +27,8 @@ from jupyter_mlops.store import schema as s
 from jupyter_mlops.store.base import FastPaths, StatCache, Store
 from jupyter_mlops.store.checks import check_name, check_names, check_paging, checked_run_fields, clean_tags
 from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
-from jupyter_mlops.store.filter_sql import bound
 from jupyter_mlops.store.external import SqlExternal
+from jupyter_mlops.store.filter_sql import bound
 from jupyter_mlops.store.models import SqlModels
 from jupyter_mlops.store.rows import (
     RESOLVE_LIMIT,
