@@ -163,7 +163,11 @@ def _import_batch(workspace: Workspace, remote: MlflowTracking, batch: Sequence[
                                                 tally)
         built = replace(built, artifacts=tuple(artifacts))
         link = ExternalLink(SYSTEM, remote.location, RUN_IN, run.id, local_id, run.revision)
-        workspace.store.import_run(built, run_points, param_sources=sources, link=link)
+        try:
+            workspace.store.import_run(built, run_points, param_sources=sources, link=link)
+        except InvalidInput as error:  # a name our store refuses (a control character): that run only
+            tally.skipped.append(f"run {run.id}: {error.message}")
+            continue
         tally.add("updated" if linked is not None else "copied")
         tally.add("points", len(run_points))
         tally.add("artifacts", len(artifacts))

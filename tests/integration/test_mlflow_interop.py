@@ -8,6 +8,7 @@ and aliased through the tracking API, so the test sees what a notebook run leave
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -30,6 +31,20 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 
 NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 POINTS = [(0.61, 0, 1_700_000_000.125), (0.72, 1, 1_700_000_001.25), (0.81, 2, 1_700_000_002.5)]
+
+
+@pytest.fixture(scope="module")
+def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty MLflow SQLite store, made once: MLflow's own schema migrations take seconds per new store."""
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _empty_mlflow_store(tmp_path: Path, mlflow_template: Path) -> None:
+    (tmp_path / "mlflow").mkdir()
+    shutil.copyfile(mlflow_template, tmp_path / "mlflow" / "mlflow.db")
 
 
 def _workspace(store_url: str, blobs: Path) -> Workspace:
