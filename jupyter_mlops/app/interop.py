@@ -157,8 +157,7 @@ def _import_batch(workspace: Workspace, remote: MlflowTracking, batch: Sequence[
             tally.add("kept")  # ours already (exported from here, or copied from elsewhere): never overwritten
             in_scope[run.id] = local_id
             continue
-        with tempfile.TemporaryDirectory(prefix="mlops-import-") as tmp:
-            record, artifacts, extras = _read_artifacts(workspace, remote, run, Path(tmp))
+        record, artifacts, extras = _read_artifacts(workspace, remote, run)
         built, sources, run_points = _local_run(workspace, run, local_id, record, extras, points.get(run.id, []),
                                                 tally)
         built = replace(built, artifacts=tuple(artifacts))
@@ -181,12 +180,17 @@ def _local_id(tagged: str | None, remote_id: str) -> str:
     return remote_id
 
 
-def _read_artifacts(workspace: Workspace, remote: MlflowTracking, run: RemoteRun,
-                    tmp: Path) -> tuple[dict[str, Any] | None, list[Artifact], dict[str, str]]:
+def _read_artifacts(workspace: Workspace, remote: MlflowTracking,
+                    run: RemoteRun) -> tuple[dict[str, Any] | None, list[Artifact], dict[str, str]]:
     """``(run.json or None, the run's artifacts put in our blob store, our snapshot hashes)``."""
     if not remote.has_artifacts(run):
         return None, [], {}
-    root = remote.download_artifacts(run.id, tmp)
+    with tempfile.TemporaryDirectory(prefix="mlops-import-") as tmp:
+        return _store_artifacts(workspace, remote.download_artifacts(run.id, Path(tmp)))
+
+
+def _store_artifacts(workspace: Workspace,
+                     root: Path) -> tuple[dict[str, Any] | None, list[Artifact], dict[str, str]]:
     blobs = workspace.blobs
     record: dict[str, Any] | None = None
     extras: dict[str, str] = {}

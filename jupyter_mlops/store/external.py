@@ -62,9 +62,12 @@ class SqlExternal:
 
         def work(conn: Connection) -> None:
             row["experiment_id"] = self._experiment_id(conn, run.experiment or "default")
-            for table in s.RUN_CHILD_TABLES:
-                conn.execute(delete(table).where(table.c.run_id == run.id))
-            self._upsert(conn, s.runs, [row], ("id",), [c for c in row if c != "id"])
+            if conn.scalar(select(s.runs.c.id).where(s.runs.c.id == run.id)) is None:
+                conn.execute(insert(s.runs), row)  # a new run (the usual case) has no children to clear
+            else:
+                for table in s.RUN_CHILD_TABLES:
+                    conn.execute(delete(table).where(table.c.run_id == run.id))
+                self._upsert(conn, s.runs, [row], ("id",), [c for c in row if c != "id"])
             if tags:
                 conn.execute(insert(s.tags), [{"run_id": run.id, "tag": t} for t in tags])
             if params:
