@@ -369,6 +369,22 @@ class ModelEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalLink:
+    """That a run or model version of ours is a record of another tracking system (MLflow), and which (ADR-062).
+
+    ``location`` is the other store's address (password masked), ``kind`` is ``run`` or ``model_version``,
+    ``local_id`` a run id or ``NAME:VERSION``, ``revision`` a digest of the remote record when it was copied.
+    """
+
+    system: str
+    location: str
+    kind: str
+    remote_id: str
+    local_id: str
+    revision: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """One page of results plus the total count matching the query."""
 

@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "data": ("jupyter_mlops.cli.data", "data", "Check data against a baseline run, model or schema; infer a schema."),
     "gate": ("jupyter_mlops.cli.gate", "gate", "Fail CI when a candidate run is worse than the champion or a run."),
     "ci": ("jupyter_mlops.cli.ci", "ci", "Run nb-smoke, data check, gate and servability as configured, one report."),
+    "export": ("jupyter_mlops.cli.interop", "export", "Copy runs and model versions to MLflow (ids kept)."),
+    "import": ("jupyter_mlops.cli.interop", "import_", "Copy MLflow runs and model versions in (ids and times kept)."),
     "enable": ("jupyter_mlops.cli.setup", "enable", "Load the %track magics in every IPython kernel."),
     "disable": ("jupyter_mlops.cli.setup", "disable", "Stop loading the %track magics automatically."),
 }

@@ -19,6 +19,7 @@ from jupyter_mlops.entities import (
     Artifact,
     DataInput,
     Experiment,
+    ExternalLink,
     Metric,
     ModelEvent,
     ModelLineage,
@@ -255,6 +256,27 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def model_history(self, name: str) -> list[ModelEvent]:
         """Every alias and stage change of a model, oldest first. Raises NotFound for an unknown model."""
+
+    # -- other tracking systems (ADR-062) ---------------------------------------------------------------
+    @abc.abstractmethod
+    def import_run(self, run: Run, points: Sequence[tuple[str, float, int, float]], *,
+                   param_sources: Mapping[str, str] | None = None, link: ExternalLink | None = None) -> None:
+        """Write a complete run as it was elsewhere: its id, times, status, values and every metric point.
+
+        One transaction: the run (replacing a run with the same id), its children and ``link`` are written
+        together or not at all. ``points`` are ``(key, value, step, timestamp)``.
+
+        Raises:
+            InvalidInput: a name, key or tag the store refuses, an id longer than 32 characters.
+        """
+
+    @abc.abstractmethod
+    def link_external(self, link: ExternalLink) -> None:
+        """Record that a local run or model version is a given record of another system (upsert)."""
+
+    @abc.abstractmethod
+    def external_links(self, system: str, location: str, kind: str) -> dict[str, ExternalLink]:
+        """The links of one kind to one store of another system, by remote id."""
 
     def resolve_model(self, ref: str | ModelRef) -> ModelVersion:
         """The version a reference means: ``NAME:VERSION``, ``NAME:latest`` or ``NAME@ALIAS``.

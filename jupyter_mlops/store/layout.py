@@ -17,7 +17,8 @@ MIGRATION_NAMES = (
     "0005_covering_tag_index",
     "0006_run_logging_errors",
     "0007_model_versions",
-    "0010_metric_slices",  # 0008 and 0009 are reserved for work merged alongside (ADR-070)
+    "0008_external_ids",
+    "0010_metric_slices",  # 0009 was reserved for work that needed no migration (ADR-070)
 )
 
 #: The schema version this code writes: the number of migrations it knows.

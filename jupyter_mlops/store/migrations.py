@@ -164,6 +164,11 @@ def _model_versions(conn: Connection) -> None:
     _legacy_models.drop(conn)
 
 
+def _external_ids(conn: Connection) -> None:
+    # The mapping of imported/exported runs and model versions to another tracking system's ids (ADR-062).
+    s.external_ids.create(conn, checkfirst=True)
+
+
 def _metric_slices(conn: Connection) -> None:
     # New tables only (ADR-070): the unsliced tables, and every statement over them, are untouched.
     for table in s.SLICE_TABLES:
@@ -176,7 +181,7 @@ MIGRATIONS: tuple[Migration, ...] = tuple(
     for name, apply in zip(
         MIGRATION_NAMES,
         (_initial, _param_history, _run_summary, _covering_indexes, _covering_tag_index, _run_logging_errors,
-         _model_versions, _metric_slices),
+         _model_versions, _external_ids, _metric_slices),
         strict=True,
     )
 )

@@ -254,6 +254,23 @@ model_events = Table(
 
 MODEL_TABLES = (model_versions, model_aliases, model_events)
 
+# Which run or model version of another tracking system (MLflow) is which of ours (migration 0008, ADR-062). A
+# run's row is written in the transaction that writes the run, so a killed import leaves neither. ``location`` is
+# the other store's address with any password masked; ``revision`` digests what the remote record looked like
+# when it was copied (status, end time, counts), so a re-import copies only what changed since.
+external_ids = Table(
+    "external_ids",
+    metadata,
+    Column("system", String(32), primary_key=True),  # mlflow
+    Column("location", String(500), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # run | model_version
+    Column("remote_id", _KEY, primary_key=True),
+    Column("local_id", _KEY, nullable=False),
+    Column("revision", String(200), nullable=False, default=""),
+    Column("at", Float, nullable=False),
+    Index("ix_external_ids_local", "kind", "local_id"),
+)
+
 hash_cache = Table(
     "hash_cache",
     metadata,

@@ -27,6 +27,7 @@ from jupyter_mlops.store import schema as s
 from jupyter_mlops.store.base import FastPaths, StatCache, Store
 from jupyter_mlops.store.checks import check_name, check_names, check_paging, checked_run_fields, clean_tags
 from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
+from jupyter_mlops.store.external import SqlExternal
 from jupyter_mlops.store.filter_sql import bound
 from jupyter_mlops.store.models import SqlModels
 from jupyter_mlops.store.rows import (
@@ -54,8 +55,8 @@ _INSERT_RUN = insert(s.runs)
 _UPDATE_RUN = update(s.runs).where(s.runs.c.id == bindparam("target_run_id"))
 
 
-class SqlStore(SqlModels, Store):
-    """The run store on a SQL database (the model registry's primitives come from :class:`.models.SqlModels`).
+class SqlStore(SqlModels, SqlExternal, Store):
+    """The run store on a SQL database (registry and import primitives: :class:`.SqlModels`, :class:`.SqlExternal`).
 
     Args:
         url: SQLAlchemy URL: ``sqlite:///path/to/mlops.db``, ``sqlite://`` (in memory) or

@@ -31,7 +31,8 @@ from jupyter_mlops.store.base import Store
 from jupyter_mlops.store.blobs import ALGORITHM, digest_bytes
 from jupyter_mlops.store.model_rules import check_model_name, data_fingerprint, schema_fingerprint
 
-__all__ = ["current_user", "effective_lineage", "lineage_gaps", "load_version", "parents_of", "register"]
+__all__ = ["current_user", "effective_lineage", "lineage_gaps", "lineage_of", "load_version", "parents_of", "put_model",
+           "register"]
 
 _BLOCK = 8 * 1024 * 1024
 _FORMATS = ("joblib", "pickle", "file", "dir")
@@ -64,15 +65,15 @@ def register(store: Store, blobs: Any, run_id: str, obj_or_path: Any, name: str,
     """
     check_model_name(name)
     parent_refs = [store.resolve_model(str(p)).ref for p in parents]  # aliases and 'latest' pinned now
-    fmt, digest, size, detected, signature = _put(blobs, obj_or_path)
-    lineage = _lineage(store.get_run(run_id), signature)
+    fmt, digest, size, detected, signature = put_model(blobs, obj_or_path)
+    lineage = lineage_of(store.get_run(run_id), signature)
     return store.create_model_version(
         name, artifact_hash=digest, format=fmt, flavor=flavor or detected, size=size, lineage=lineage,
         parents=parent_refs, version=version, created_by=current_user(),
     )
 
 
-def _put(blobs: Any, obj_or_path: Any) -> tuple[str, str, int, str, dict[str, Any] | None]:
+def put_model(blobs: Any, obj_or_path: Any) -> tuple[str, str, int, str, dict[str, Any] | None]:
     """Store the model's bytes; return ``(format, hash, size, detected flavor, input signature)``."""
     if isinstance(obj_or_path, (str, os.PathLike)):
         source = Path(obj_or_path)
@@ -118,7 +119,8 @@ def _signature(obj: Any) -> dict[str, Any] | None:
     return signature or None
 
 
-def _lineage(run: Any, signature: dict[str, Any] | None) -> ModelLineage:
+def lineage_of(run: Any, signature: dict[str, Any] | None = None) -> ModelLineage:
+    """The lineage a version registered now from ``run`` records (an MLflow import registers with it too)."""
     inputs = tuple(d for d in run.data_inputs if d.role == "input")
     return ModelLineage(
         run_id=run.id, data=inputs, code_hash=run.code_hash, notebook_hash=run.notebook_hash,

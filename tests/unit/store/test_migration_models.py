@@ -64,7 +64,7 @@ def test_a_previous_schema_store_upgrades_keeping_runs_and_models(tmp_path):
     raw = sqlite3.connect(path)
     assert raw.execute("SELECT id, name, summary FROM runs ORDER BY id").fetchall() == runs_before
     assert raw.execute("SELECT COUNT(*) FROM metrics").fetchone()[0] == metrics_before
-    assert raw.execute("SELECT schema_version FROM schema_info").fetchone()[0] == SCHEMA_VERSION
+    assert raw.execute("SELECT schema_version FROM schema_info").fetchone()[0] == migrations.SCHEMA_VERSION
     assert raw.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'models'").fetchone()[0] == 0
     raw.close()
 
