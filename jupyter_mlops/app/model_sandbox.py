@@ -10,7 +10,7 @@ and reads the last line of stdout::
 
     {"stage": "done|hash|sample|input|error|load|predict|output", "error": "...", "hash": ..., "modules": [...],
      "load_s": ..., "batch_s": ..., "rows": ..., "output": {"type", "length", "dtype"}, "latencies": [...],
-     "stopped_early": false}
+     "stopped_early": false, "module_files": {MODULE: FILE | null}}
 
 Assumptions:
     * The parent never unpickles: only this child does, so a model that crashes, hangs or pollutes the
@@ -170,6 +170,7 @@ def serve_check(request: dict[str, Any]) -> dict[str, Any]:
     except BaseException as error:  # SystemExit from a model's module counts as a failed load too
         return {**answer, "stage": "load", "error": _load_error(error)}
     answer["load_s"] = time.perf_counter() - start
+    answer["module_files"] = {m: getattr(sys.modules.get(m), "__file__", None) for m in answer["modules"]}
     call = getattr(model, request["entry_point"], None)
     if not callable(call):
         return {**answer, "stage": "predict",

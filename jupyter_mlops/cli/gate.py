@@ -105,7 +105,8 @@ def gate(
         raise GateError("--servable needs --sample CSV (the rows the candidate's model is queried on)")
     try:
         result, serving = _judge(store_url, model, version, baseline, candidate, last, filter_text, metrics,
-                                 min_deltas, max_regressions, per_slice, (sample, latency_p95) if servable else None)
+                                 min_deltas, max_regressions, per_slice,
+                                 (sample, latency_p95) if servable and sample is not None else None)
     except MlopsError as error:
         raise GateError(error.message, error.code) from None
     except (click.ClickException, click.exceptions.Exit, click.Abort):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 import xml.etree.ElementTree as ET
 
 import pytest
