@@ -1,13 +1,9 @@
-"""The servability judgement (pure) and the sandbox's reading of a pickle's modules (no loading)."""
+"""The servability judgement: latency bounds, p95, the environment comparison, checks and verdicts (pure)."""
 
 from __future__ import annotations
 
-import pickle
-from collections import OrderedDict
-
 import pytest
 
-from jupyter_mlops.app.model_sandbox import pickle_modules
 from jupyter_mlops.comparing.servability import Check, Servability, env_check, judge, parse_latency, percentile
 from jupyter_mlops.errors import InvalidInput
 
@@ -66,24 +62,3 @@ def test_latency_over_the_bound_fails_and_within_passes():
     unbounded = judge(BASE, answer, ENV, None)
     assert unbounded.exit_code == 0 and unbounded.checks[-1].status == "skip"
     assert unbounded.latency_calls == 20 and unbounded.latency_p95_ms == pytest.approx(200.0)
-
-
-def test_pickle_modules_are_read_without_loading():
-    data = pickle.dumps(OrderedDict(a=pytest.approx(1)), protocol=pickle.HIGHEST_PROTOCOL)
-    assert pickle_modules(data) == ["_pytest", "collections"]
-    assert pickle_modules(pickle.dumps(OrderedDict(), protocol=2)) == ["collections"]
-    assert pickle_modules(b"\x80\x05not a pickle") == []
-
-
-def test_key_packages_are_the_flavors_and_the_installed_modules_of_the_pickle():
-    import sysconfig
-
-    from jupyter_mlops.app.model_check import key_packages
-
-    site = sysconfig.get_paths()["purelib"]
-    installed = {"scikit-learn": "1.5.0", "numpy": "2.0.0", "pyyaml": "6.0"}
-    files = {"sklearn": f"{site}/sklearn/__init__.py", "yaml": f"{site}/yaml/__init__.py",
-             "mymodels": "/home/ana/project/mymodels.py"}
-    assert key_packages("sklearn", "joblib", ["collections", "sklearn", "yaml", "mymodels", "__main__"], installed,
-                        files) == ["scikit-learn", "numpy", "scipy", "joblib", "pyyaml"]
-    assert key_packages("python", "pickle", ["numpy"], installed) == ["numpy"]
