@@ -32,6 +32,13 @@ class SlowModel:
         return [0] * len(frame)
 
 
+class Hang:
+    """Never answers in time."""
+
+    def predict(self, frame):
+        time.sleep(60)
+
+
 class OneAnswer:
     """One number whatever the input: not one prediction per row."""
 
@@ -136,6 +143,15 @@ def test_one_answer_for_many_rows_fails_the_output_check(project):
     assert "FAIL  output" in out and "expected one per row" in out
 
 
+def test_a_model_that_hangs_is_stopped_by_the_timeout(project):
+    _, url = project
+    import servemodels
+
+    code, out, err = _check(url, _register(url, servemodels.Hang()).ref, "--timeout", "3")
+    assert code == 1, err + out
+    assert "FAIL  sandbox  the sandbox did not finish within 3 s" in out
+
+
 def test_tampered_content_and_changed_packages_fail_before_loading(project):
     root, url = project
     version = _register(url, _sklearn_model())
@@ -177,12 +193,12 @@ def test_gate_servable_checks_the_candidates_model(project):
     import servemodels
 
     _register(url, _sklearn_model(), run_name="base", auc=0.8)
-    _register(url, _sklearn_model(), run_name="good", auc=0.9)
+    good = _register(url, _sklearn_model(), run_name="good", auc=0.9)
     gate = ("gate", "--baseline", "base", "--metric", "auc:max", "--store", url, "--servable",
             "--sample", "sample.csv")
     code, out, err = invoke(*gate, "--candidate", "good")
     assert code == 0, err + out
-    assert "Servability of churn:1.1.0: SERVABLE" in out or "Servability of churn:1.0.1: SERVABLE" in out
+    assert f"Servability of {good.ref}: SERVABLE" in out
 
     _register(url, servemodels.SlowModel(), run_name="slow", auc=0.9)
     code, out, err = invoke(*gate, "--candidate", "slow", "--latency-p95", "50ms", "--github")
