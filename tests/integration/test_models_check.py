@@ -86,7 +86,7 @@ def _check(url, ref, *extra):
 def test_a_scikit_learn_model_is_servable(project):
     root, url = project
     version = _register(url, _sklearn_model())
-    code, out, err = _check(url, version.ref, "--latency-p95", "2s", "--format", "json",
+    code, out, err = _check(url, version.ref, "--latency-p95", "60s", "--format", "json",
                             "--junit-xml", "servable.xml")
     assert code == 0, err + out
     report = json.loads(out)
