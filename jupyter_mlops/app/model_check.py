@@ -132,7 +132,8 @@ def check_servable(workspace: Workspace, ref: str, sample_path: str | Path, n: i
         sample_path: a CSV file with the model's input columns (others are dropped when the model recorded its
             feature names).
         n: how many sample rows to use.
-        latency_p95: the bound on the per-row p95 latency: milliseconds, or a duration text (``50ms``, ``0.2s``).
+        latency_p95: the bound on the per-row p95 latency: seconds (``0.05``), or a duration text (``50ms``,
+            ``0.2s``).
         entry_point: the method to call (``predict``, ``predict_proba``, ``transform``...).
         timeout: seconds the whole sandbox may take.
 

@@ -312,7 +312,7 @@ class CheckError(MlopsError):
               help="A CSV file of model inputs (columns the model was not fitted on are dropped).")
 @click.option("--n", "n", default=1000, show_default=True, type=int, help="Sample rows to use.")
 @click.option("--latency-p95", "latency_p95", metavar="DURATION",
-              help="Fail when the 95th percentile of per-row calls is slower (50ms, 0.2s).")
+              help="Fail when the 95th percentile of per-row calls is slower (50ms, 0.2s; a bare number is seconds).")
 @click.option("--entry-point", "entry_point", default="predict", show_default=True,
               help="The model method to call (predict_proba, transform...).")
 @click.option("--timeout", "timeout", default=120.0, show_default=True, type=float,

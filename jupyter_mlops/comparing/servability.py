@@ -29,11 +29,13 @@ from jupyter_mlops.errors import InvalidInput
 __all__ = ["Check", "Servability", "env_check", "judge", "p95_rank", "parse_latency", "percentile"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|us|µs)?\s*$")
-_UNIT_MS = {"ms": 1.0, "s": 1000.0, "us": 0.001, "µs": 0.001, None: 1.0}
+_UNIT_MS = {"ms": 1.0, "s": 1000.0, "us": 0.001, "µs": 0.001, None: 1000.0}
 
 
 def parse_latency(value: float | str | None) -> float | None:
-    """A latency bound in milliseconds: ``50ms``, ``0.2s``, ``250us``, or a bare number (milliseconds).
+    """A latency bound, returned in milliseconds: ``50ms``, ``0.2s``, ``250us``, or a bare number of seconds (``0.05``).
+
+    A bare number is seconds, as every other duration in Python and in ``[tool.jupyter-mlops.ci]`` is.
 
     Raises:
         InvalidInput: anything else, or a bound that is not positive.
@@ -43,7 +45,7 @@ def parse_latency(value: float | str | None) -> float | None:
     if isinstance(value, bool):
         raise InvalidInput(f"latency bound must be a duration such as 50ms or 0.2s; got {value!r}")
     if isinstance(value, (int, float)):
-        ms = float(value)
+        ms = float(value) * 1000.0
     else:
         found = _DURATION.match(str(value))
         if not found:

@@ -8,8 +8,9 @@ from jupyter_mlops.comparing.servability import Check, Servability, env_check, j
 from jupyter_mlops.errors import InvalidInput
 
 
-@pytest.mark.parametrize(("text", "ms"), [("50ms", 50.0), ("0.2s", 200.0), ("250us", 0.25), ("7", 7.0), (12, 12.0)])
-def test_latency_bounds_read_as_milliseconds(text, ms):
+@pytest.mark.parametrize(("text", "ms"), [("50ms", 50.0), ("0.2s", 200.0), ("250us", 0.25), ("0.05", 50.0),
+                                          (0.05, 50.0), (2, 2000.0)])
+def test_latency_bounds_in_units_or_bare_seconds_read_as_milliseconds(text, ms):
     assert parse_latency(text) == ms
 
 
