@@ -19,7 +19,7 @@ from jupyter_mlops.errors import MlopsError
 #: name -> (module, attribute, one-line help). The help is here so `--help` imports nothing.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "runs": ("jupyter_mlops.cli.runs", "runs", "List, show, compare, tag, annotate, export and delete runs."),
-    "models": ("jupyter_mlops.cli.models", "models", "List, show, trace, alias and stage model versions."),
+    "models": ("jupyter_mlops.cli.models", "models", "List, show, trace, alias, stage and check model versions."),
     "reproduce": (
         "jupyter_mlops.cli.reproduce",
         "reproduce",

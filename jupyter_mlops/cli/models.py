@@ -1,4 +1,4 @@
-"""``jupyter-mlops models``: list, show, lineage, alias, stage and history of registered model versions.
+"""``jupyter-mlops models``: list, show, lineage, alias, stage, history and servability check of model versions.
 
 A thin face over :mod:`jupyter_mlops.app.models`: each command parses its arguments, calls one use case over a
 :class:`~jupyter_mlops.app.workspace.Workspace` (never creating a store) and prints text or stable JSON. Errors
@@ -9,7 +9,9 @@ who) goes through ``terminal_text`` before it is printed.
 from __future__ import annotations
 
 import json
+import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,7 +19,7 @@ import click
 from jupyter_mlops.app.model_json import history_json, lineage_json, models_json, versions_json
 from jupyter_mlops.app.workspace import Workspace
 from jupyter_mlops.cli._options import format_option, store_option
-from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.errors import InvalidInput, MlopsError
 from jupyter_mlops.render.safe import terminal_text
 
 if TYPE_CHECKING:
@@ -55,7 +57,7 @@ def _version_ref(name: str, version: str) -> str:
 
 @click.group("models")
 def models() -> None:
-    """List, show, trace, alias and stage registered model versions.
+    """List, show, trace, alias, stage and check registered model versions.
 
     Wherever a version is named: NAME:MAJOR.MINOR.PIPELINE, NAME:latest or NAME@ALIAS.
     """
@@ -292,3 +294,80 @@ def history(name: str, store_url: str | None, fmt: str) -> None:
             [_when(e.at), e.who, e.version, f"alias {e.label}" if e.change == "alias" else "stage",
              e.from_value or "-", e.to_value or "-", (e.note + (" [forced]" if e.forced else "")) or "-"]
             for e in events]))
+
+
+class CheckError(MlopsError):
+    """Any error of ``models check``, with the original's code and message, and exit code 2 whatever its kind."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, code: str = "CHECK_ERROR") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@models.command("check")
+@click.argument("ref", metavar="NAME:VERSION")
+@click.option("--sample", "sample", required=True, type=click.Path(dir_okay=False),
+              help="A CSV file of model inputs (columns the model was not fitted on are dropped).")
+@click.option("--n", "n", default=1000, show_default=True, type=int, help="Sample rows to use.")
+@click.option("--latency-p95", "latency_p95", metavar="DURATION",
+              help="Fail when the 95th percentile of per-row calls is slower (50ms, 0.2s; a bare number is seconds).")
+@click.option("--entry-point", "entry_point", default="predict", show_default=True,
+              help="The model method to call (predict_proba, transform...).")
+@click.option("--timeout", "timeout", default=120.0, show_default=True, type=float,
+              help="Seconds the whole sandbox may take (start, load, every call).")
+@click.option("--junit-xml", type=click.Path(dir_okay=False), help="Write a JUnit XML report (a testcase per check).")
+@store_option
+@format_option("table", "json")
+def check_command(ref: str, sample: str, n: int, latency_p95: str | None, entry_point: str, timeout: float,
+                  junit_xml: str | None, store_url: str | None, fmt: str) -> int:
+    """Check that a version can be served: load it in a fresh process and query it; exit 0 ok, 1 not, 2 error.
+
+    Verifies the content hash, the key packages against the environment the model's run recorded, that the
+    model loads, that the entry point gives one prediction per sample row of a consistent type, and (with
+    --latency-p95) the per-row latency. The model is unpickled only in the sandbox process.
+
+    \b
+    Examples:
+      jupyter-mlops models check churn:1.2.0 --sample data/sample.csv
+      jupyter-mlops models check churn@champion --sample data/sample.csv --n 200 --latency-p95 50ms
+      jupyter-mlops models check churn:latest --sample s.csv --format json --junit-xml servable.xml
+    """
+    from jupyter_mlops.app.model_check import check_servable
+
+    def run() -> Any:
+        with Workspace.from_url(store_url) as workspace:
+            return check_servable(workspace, ref, sample, n=n, latency_p95=latency_p95, entry_point=entry_point,
+                                  timeout=timeout)
+
+    result = guarded(run, CheckError)
+    from jupyter_mlops.render import model_check as render
+
+    if fmt == "json":
+        _json_out(result.to_dict())
+    else:
+        click.echo(render.check_text(result), nl=False)
+    if junit_xml:
+        try:
+            Path(junit_xml).write_text(render.check_junit_xml(result), encoding="utf-8")
+        except OSError as error:
+            raise CheckError(f"cannot write {junit_xml}: {error.strerror}") from None
+    if result.error:
+        click.echo(f"Error: {terminal_text(result.error)}", err=True)
+    return int(result.exit_code)
+
+
+def guarded(call: Any, error_type: Any) -> Any:
+    """``call()``, with every error re-raised as ``error_type`` (exit 2: "could not check", never "failed")."""
+    try:
+        return call()
+    except MlopsError as error:
+        raise error_type(error.message, error.code) from None
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except Exception as error:
+        if os.environ.get("JUPYTER_MLOPS_DEBUG"):
+            raise
+        raise error_type(f"internal error: {type(error).__name__}: {error} (set JUPYTER_MLOPS_DEBUG=1 for details)",
+                         "INTERNAL") from None
