@@ -375,17 +375,8 @@ def _gate_command(table: Mapping[str, Any]) -> str:
         ("--max-regression", _list(table, "max-regression")), ("--per-slice", _list(table, "per-slice"))])])
 
 
-# servability: `app.model_check.check_servable` (issue 12 point 4) is wired here by the lead once both are merged.
-
-
 def _servable(settings: Settings, table: Mapping[str, Any]) -> tuple[int, Any]:
-    import importlib
-
-    try:  # by name until the servability check is merged (a static import of a missing module fails lint-imports)
-        check_servable = importlib.import_module("jupyter_mlops.app.model_check").check_servable
-    except ImportError:
-        raise InvalidInput("the servability check (jupyter-mlops models check) is not in this version; "
-                           "remove [tool.jupyter-mlops.ci.servable]") from None
+    from jupyter_mlops.app.model_check import check_servable
     from jupyter_mlops.app.workspace import Workspace
 
     with Workspace.from_settings(settings) as workspace:

@@ -120,14 +120,15 @@ def gate(
 
     click.echo(render.gate_text(result), nl=False)
     if serving is not None:
-        from jupyter_mlops.render.model_check import check_text, headline
+        from jupyter_mlops.render.model_check import check_github, check_text
 
         click.echo(check_text(serving), nl=False)
     if github:
         for row in render.gate_github(result):
             click.echo(row)
         if serving is not None and serving.exit_code:
-            click.echo(f"::error title=not servable::{_escape_data(headline(serving))}")
+            for row in check_github(serving):
+                click.echo(row)
     _write(junit_xml, render.gate_junit_xml(result) if junit_xml else "")
     _write(markdown, render.gate_markdown(result) if markdown else "")
     unjudged = [m.reason for m in result.metrics if m.verdict == "error"]
@@ -137,10 +138,6 @@ def gate(
         click.echo(f"Error: {'; '.join(terminal_text(r) for r in unjudged)}", err=True)
     # 2 (could not judge) outranks 1 (regression or not servable), which outranks 0.
     return max(result.exit_code, serving.exit_code if serving is not None else 0)
-
-
-def _escape_data(text: str) -> str:
-    return terminal_text(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _judge(store_url: str | None, model: str | None, version: str | None, baseline: str | None,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jupyter_mlops.render.safe import terminal_text
+from jupyter_mlops.report_text import github_data, github_property, xml_safe
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,16 @@ def _gate() -> StepRenderer:
     return StepRenderer(gate.headline, gate.gate_text, gate.gate_junit_xml, gate.gate_github)
 
 
+def _servable() -> StepRenderer:
+    from jupyter_mlops.render import model_check
+
+    return StepRenderer(model_check.headline, model_check.check_text, model_check.check_junit_xml,
+                        model_check.check_github)
+
+
 #: Step name -> its renderer (made on first use: each imports only its own step's modules).
-RENDERERS: dict[str, Callable[[], StepRenderer]] = {"smoke": _smoke, "data": _data, "gate": _gate}
+RENDERERS: dict[str, Callable[[], StepRenderer]] = {"smoke": _smoke, "data": _data, "gate": _gate,
+                                                   "servable": _servable}
 
 _WORDS = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skipped": "SKIPPED"}
 
@@ -141,15 +150,15 @@ def _suite_of(step: Any, report: Any) -> ET.Element:
     suite = ET.Element("testsuite", name=step.name, tests="1", failures="0", errors="0", skipped="0",
                        time=f"{step.duration:.3f}")
     case = ET.SubElement(suite, "testcase", classname="ci", name=step.name)
-    message = _xml_safe(step_summary(step, report))
+    message = xml_safe(step_summary(step, report))
     if step.status == "skipped":
         ET.SubElement(case, "skipped", message=message)
         suite.set("skipped", "1")
     elif step.status == "error":
-        ET.SubElement(case, "error", type="error", message=message).text = _xml_safe(f"see more: {step.command}")
+        ET.SubElement(case, "error", type="error", message=message).text = xml_safe(f"see more: {step.command}")
         suite.set("errors", "1")
     elif step.status == "fail":
-        ET.SubElement(case, "failure", type="failed", message=message).text = _xml_safe(f"see more: {step.command}")
+        ET.SubElement(case, "failure", type="failed", message=message).text = xml_safe(f"see more: {step.command}")
         suite.set("failures", "1")
     return suite
 
@@ -172,17 +181,5 @@ def ci_github(report: Any) -> list[str]:
             rows += renderer.github(step.result)
     failed = report.failed_step
     kind, title = ("notice", "ci passed") if failed is None else ("error", f"ci step {failed.name} failed")
-    rows.append(f"::{kind} title={_escape_prop(title)}::{_escape_data(verdict_line(report))}")
+    rows.append(f"::{kind} title={github_property(title)}::{github_data(verdict_line(report))}")
     return rows
-
-
-def _xml_safe(text: str) -> str:
-    return "".join("?" if ord(c) < 32 and c not in "\t\n\r" else c for c in text)
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_prop(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")

@@ -9,28 +9,15 @@ the same way (the three escaping rules are repeated here: importing the gate's r
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jupyter_mlops.comparing.data_check import DataCheckResult
 from jupyter_mlops.render.safe import terminal_text
+from jupyter_mlops.report_text import github_data, github_property, xml_safe
 
 __all__ = ["check_github", "check_junit_xml", "check_text", "headline", "profile_rows", "profile_text"]
-
-
-def _xml_safe(text: str) -> str:
-    # XML 1.0 forbids most control characters (as the gate's and nb-smoke's reports do).
-    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "?", text)
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_prop(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def headline(result: DataCheckResult) -> str:
@@ -61,7 +48,7 @@ def check_text(result: DataCheckResult) -> str:
 
 
 def _case_name(name: str, column: str) -> str:
-    return _xml_safe(f"{name}:{column}" if column else name)
+    return xml_safe(f"{name}:{column}" if column else name)
 
 
 def check_junit_xml(result: DataCheckResult) -> str:
@@ -77,20 +64,20 @@ def check_junit_xml(result: DataCheckResult) -> str:
         for anomaly in dataset.anomalies:
             by_column.setdefault(anomaly.column, []).append(anomaly)
         if not by_column:
-            ET.SubElement(suite, "testcase", classname="data_check", name=_xml_safe(dataset.name))
+            ET.SubElement(suite, "testcase", classname="data_check", name=xml_safe(dataset.name))
             cases += 1
             continue
         for column, found in by_column.items():
             case = ET.SubElement(suite, "testcase", classname="data_check", name=_case_name(dataset.name, column))
             failure = ET.SubElement(case, "failure", type=",".join(sorted({a.kind for a in found})),
-                                    message=_xml_safe("; ".join(terminal_text(a.message) for a in found)))
-            failure.text = _xml_safe("\n".join(f"{a.kind}: {terminal_text(a.message)}" for a in found))
+                                    message=xml_safe("; ".join(terminal_text(a.message) for a in found)))
+            failure.text = xml_safe("\n".join(f"{a.kind}: {terminal_text(a.message)}" for a in found))
             cases += 1
             failures += 1
     suite.set("tests", str(cases))
     suite.set("failures", str(failures))
     out = ET.SubElement(suite, "system-out")
-    out.text = _xml_safe(headline(result))
+    out.text = xml_safe(headline(result))
     ET.indent(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
 
@@ -98,12 +85,12 @@ def check_junit_xml(result: DataCheckResult) -> str:
 def check_github(result: DataCheckResult) -> list[str]:
     """GitHub workflow commands: an ``::error`` per anomaly (on the data file), a ``::notice`` when clean."""
     if not result.anomalies:
-        return [f"::notice title={_escape_prop('data check clean')}::{_escape_data(headline(result))}"]
+        return [f"::notice title={github_property('data check clean')}::{github_data(headline(result))}"]
     rows = []
     for name, a in result.anomalies:
-        title = _escape_prop(f"data {a.kind}: {a.column}" if a.column else f"data {a.kind}")
-        rows.append(f"::error file={_escape_prop(terminal_text(name))},title={title}::"
-                    f"{_escape_data(terminal_text(a.message))}")
+        title = github_property(f"data {a.kind}: {a.column}" if a.column else f"data {a.kind}")
+        rows.append(f"::error file={github_property(terminal_text(name))},title={title}::"
+                    f"{github_data(terminal_text(a.message))}")
     return rows
 
 

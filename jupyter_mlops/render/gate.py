@@ -9,13 +9,13 @@ in a fresh CI process every time.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
 from jupyter_mlops.comparing.gate import GateResult, Lineage, MetricVerdict
 from jupyter_mlops.render.formatting import format_param, format_value
 from jupyter_mlops.render.safe import terminal_text
+from jupyter_mlops.report_text import github_data, github_property, xml_safe
 
 __all__ = ["gate_github", "gate_junit_xml", "gate_lines", "gate_markdown", "gate_text", "lineage_lines"]
 
@@ -125,11 +125,6 @@ def gate_markdown(result: GateResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _xml_safe(text: str) -> str:
-    # XML 1.0 forbids most control characters (as nb-smoke's report does).
-    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "?", text)
-
-
 def gate_junit_xml(result: GateResult) -> str:
     """JUnit XML: one testsuite ``jupyter-mlops gate``, one testcase per metric.
 
@@ -140,25 +135,17 @@ def gate_junit_xml(result: GateResult) -> str:
                        failures=str(result.count("regression")), errors=str(result.count("error")), time="0")
     classname = f"gate.{result.candidate.id[:8]}"
     for m in result.metrics:
-        case = ET.SubElement(suite, "testcase", classname=classname, name=_xml_safe(f"{m.label}:{m.rule.direction}"))
+        case = ET.SubElement(suite, "testcase", classname=classname, name=xml_safe(f"{m.label}:{m.rule.direction}"))
         if m.verdict == "pass":
             continue
         tag = "failure" if m.verdict == "regression" else "error"
-        element = ET.SubElement(case, tag, type=m.verdict, message=_xml_safe(m.reason))
-        element.text = _xml_safe(f"baseline {format_value(m.baseline)}, candidate {format_value(m.candidate)}, "
+        element = ET.SubElement(case, tag, type=m.verdict, message=xml_safe(m.reason))
+        element.text = xml_safe(f"baseline {format_value(m.baseline)}, candidate {format_value(m.candidate)}, "
                                  f"delta {_delta(m)}, rule {m.rule.describe()}")
     out = ET.SubElement(suite, "system-out")
-    out.text = _xml_safe("\n".join([headline(result), *lineage_lines(result.lineage)]))
+    out.text = xml_safe("\n".join([headline(result), *lineage_lines(result.lineage)]))
     ET.indent(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_prop(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def gate_github(result: GateResult) -> list[str]:
@@ -169,10 +156,11 @@ def gate_github(result: GateResult) -> list[str]:
     rows = []
     for m in result.metrics:
         kind = "notice" if m.verdict == "pass" else "error"
-        title = _escape_prop(f"gate {m.verdict}: {m.label}")
+        title = github_property(f"gate {m.verdict}: {m.label}")
         message = (f"{m.label} ({m.rule.direction}): baseline {format_value(m.baseline)}, candidate "
                    f"{format_value(m.candidate)}, delta {_delta(m)}, rule {m.rule.describe()}: {m.reason}")
-        rows.append(f"::{kind} title={title}::{_escape_data(terminal_text(message))}")
+        rows.append(f"::{kind} title={title}::{github_data(terminal_text(message))}")
     lineage = "\n".join(lineage_lines(result.lineage))
-    rows.append(f"::notice title={_escape_prop('gate lineage')}::{_escape_data(headline(result) + chr(10) + lineage)}")
+    title = github_property("gate lineage")
+    rows.append(f"::notice title={title}::{github_data(headline(result) + chr(10) + lineage)}")
     return rows

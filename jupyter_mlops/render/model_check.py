@@ -6,20 +6,15 @@ element for a failed check, a ``skipped`` one for a check not judged. Standard l
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 
 from jupyter_mlops.comparing.servability import Servability
 from jupyter_mlops.render.safe import terminal_text
+from jupyter_mlops.report_text import github_data, github_property, xml_safe
 
-__all__ = ["check_junit_xml", "check_text", "headline"]
+__all__ = ["check_github", "check_junit_xml", "check_text", "headline"]
 
 _MARK = {"pass": "ok  ", "fail": "FAIL", "skip": "skip"}
-
-
-def _xml_safe(text: str) -> str:
-    # XML 1.0 forbids most control characters (as the gate's and nb-smoke's reports do).
-    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "?", text)
 
 
 def headline(result: Servability) -> str:
@@ -52,21 +47,31 @@ def check_junit_xml(result: Servability) -> str:
     """JUnit XML: testsuite ``jupyter-mlops models check``, a testcase per check (an error is one errored case)."""
     suite = ET.Element("testsuite", name="jupyter-mlops models check", time="0")
     if result.error:
-        case = ET.SubElement(suite, "testcase", classname="models_check", name=_xml_safe(result.ref))
-        ET.SubElement(case, "error", message=_xml_safe(terminal_text(result.error)))
+        case = ET.SubElement(suite, "testcase", classname="models_check", name=xml_safe(result.ref))
+        ET.SubElement(case, "error", message=xml_safe(terminal_text(result.error)))
     for check in result.checks:
         case = ET.SubElement(suite, "testcase", classname="models_check",
-                             name=_xml_safe(f"{result.ref}:{check.name}"))
+                             name=xml_safe(f"{result.ref}:{check.name}"))
         if check.status == "fail":
-            failure = ET.SubElement(case, "failure", type=check.name, message=_xml_safe(terminal_text(check.detail)))
-            failure.text = _xml_safe(terminal_text(check.detail))
+            failure = ET.SubElement(case, "failure", type=check.name, message=xml_safe(terminal_text(check.detail)))
+            failure.text = xml_safe(terminal_text(check.detail))
         elif check.status == "skip":
-            ET.SubElement(case, "skipped", message=_xml_safe(terminal_text(check.detail)))
+            ET.SubElement(case, "skipped", message=xml_safe(terminal_text(check.detail)))
     suite.set("tests", str(len(suite.findall("testcase"))))
     suite.set("failures", str(len(result.failures)))
     suite.set("errors", "1" if result.error else "0")
     suite.set("skipped", str(sum(1 for c in result.checks if c.status == "skip")))
     out = ET.SubElement(suite, "system-out")
-    out.text = _xml_safe(terminal_text(headline(result)))
+    out.text = xml_safe(terminal_text(headline(result)))
     ET.indent(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+
+
+def check_github(result: Servability) -> list[str]:
+    """GitHub workflow commands: an ``::error`` per failed check (or for an error), a ``::notice`` when servable."""
+    if result.error:
+        return [f"::error title={github_property('models check error')}::{github_data(headline(result))}"]
+    if not result.failures:
+        return [f"::notice title={github_property('servable')}::{github_data(headline(result))}"]
+    return [f"::error title={github_property('not servable')}::"
+            f"{github_data(terminal_text(f'{result.ref}: {check.name}: {check.detail}'))}" for check in result.failures]

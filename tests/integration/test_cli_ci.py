@@ -235,3 +235,53 @@ def test_the_servable_step_keys_are_checked(tmp_path: Path, monkeypatch: pytest.
                                              encoding="utf-8")
     code, _, err = ci()
     assert code == 2 and "needs 'sample'" in err, err
+
+
+SERVABLE = """
+[tool.jupyter-mlops.ci.servable]
+model = "scorer:latest"
+sample = "data/sample.csv"
+n = 20
+latency-p95 = "{bound}"
+"""
+
+
+@pytest.fixture
+def servable_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A registered scikit-learn model and a sample; ``ci`` configured with only the servability step."""
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    for key in [k for k in os.environ if k.startswith(("JUPYTER_MLOPS", "JPY_"))]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    rows = ["a,b"] + [f"{i},{i % 7}" for i in range(40)]
+    (tmp_path / "data" / "sample.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    frame = pd.read_csv(tmp_path / "data" / "sample.csv")
+    model = LogisticRegression().fit(frame, [i % 2 for i in range(40)])
+    try:
+        with mlops.start_run("fit", store=f"sqlite:///{tmp_path / '.mlops' / 'mlops.db'}", auto_capture=False) as run:
+            run.log_model(model, "scorer")
+    finally:
+        fluent.end_run()
+        context.drain()
+    return tmp_path
+
+
+@SLOW
+def test_the_servable_step_checks_the_model_and_fails_there_when_too_slow(servable_project: Path) -> None:
+    (servable_project / "pyproject.toml").write_text(SERVABLE.format(bound="60s"), encoding="utf-8")
+    code, out, err = ci("--junit-xml", "ci.xml", "--github")
+    assert code == 0, out + err
+    assert "== servable: PASS" in out and "Servability of scorer:1.0.0: SERVABLE (20 rows" in out, out
+    suites = ET.parse(servable_project / "ci.xml").getroot()
+    assert [s.get("name") for s in suites.findall("testsuite")] == ["servable"]
+
+    (servable_project / "pyproject.toml").write_text(SERVABLE.format(bound="1us"), encoding="utf-8")
+    code, out, err = ci("--format", "json", "--github")
+    assert code == 1, out + err
+    report = json.loads(out[:out.index("\n::")] if "\n::" in out else out)
+    assert report["failed_step"] == "servable" and report["steps"][0]["status"] == "fail"
+    assert "::error title=not servable::scorer:1.0.0: latency:" in out, out
+    assert "ci FAILED at step servable" in err or "ci FAILED at step servable" in out

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 
 from jupyter_mlops.notebooks.lint.registry import Finding
+from jupyter_mlops.report_text import github_data, github_property
 
 FORMATS = ("text", "json", "github")
 
@@ -35,22 +36,14 @@ def format_github(findings: list[Finding], raw: Mapping[str, str] | None = None)
     """
     lines = []
     for f in findings:
-        params = [f"file={_escape_property(f.path)}"]
+        params = [f"file={github_property(f.path)}"]
         line = file_line(raw.get(f.path, ""), f.cell_index, f.line) if raw and f.cell_index is not None else None
         if line is not None:
             params.append(f"line={line}")
-        params.append(f"title={_escape_property(f.rule_id)}")
+        params.append(f"title={github_property(f.rule_id)}")
         cell = f"cell {f.cell_index}: " if f.cell_index is not None else ""
-        lines.append(f"::{f.severity} {','.join(params)}::{_escape_data(cell + f.message)}")
+        lines.append(f"::{f.severity} {','.join(params)}::{github_data(cell + f.message)}")
     return "".join(line + "\n" for line in lines)
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 _CELL_KEY = re.compile(r'^\s*"cell_type":')

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.report_text import github_data, github_property
+
 REASONS = ("cell-error", "timeout", "kernel-died", "kernel-missing", "bad-notebook", "bad-parameter",
            "internal-error", "gate-regression", "gate-error")
 #: Reasons that make the call a usage error or a judgement that could not be made (exit 2), not a failure (1).
@@ -224,18 +226,10 @@ def github_annotations(report: SmokeReport) -> list[str]:
     for result in report.failed:
         cells: list[CellFailure | None] = [*result.failures] or [None]
         for cell in cells:
-            props = f"file={_escape_prop(result.path)}"
+            props = f"file={github_property(result.path)}"
             if cell is not None and cell.line is not None:
                 props += f",line={cell.line}"
-            props += f",title={_escape_prop(f'nb-smoke {result.reason}')}"
+            props += f",title={github_property(f'nb-smoke {result.reason}')}"
             message = f"{result.path}: {cell.headline() if cell else result.message}"
-            rows.append(f"::error {props}::{_escape_data(message)}")
+            rows.append(f"::error {props}::{github_data(message)}")
     return rows
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_prop(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")

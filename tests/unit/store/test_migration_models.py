@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from jupyter_mlops.store import migrations, open_store
-from jupyter_mlops.store.layout import MIGRATION_NAMES, SCHEMA_VERSION
+from jupyter_mlops.store.layout import MIGRATION_NAMES
 
 V1 = Path(__file__).parents[2] / "data" / "stores" / "v1.db"
 
