@@ -9,13 +9,39 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.errors import InvalidInput, MlopsError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class VerdictCommandError(MlopsError):
+    """An error of a command whose exits 0 and 1 are verdicts (gate, data check, models check, ci): always exit 2.
+
+    It keeps the original error's ``code`` (``NOT_FOUND``, ``INVALID_INPUT``...) for the JSON a face prints, and
+    takes the subclass's ``default_code`` otherwise.
+    """
+
+    exit_code = 2
+    default_code = "COMMAND_ERROR"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code or self.default_code
+
+
+def write_report(path: str | None, text: str, error: type[MlopsError] = VerdictCommandError) -> None:
+    """Write a report file (``--junit-xml``, ``--markdown``...) if one was asked for; an unwritable path: ``error``."""
+    if not path:
+        return
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise error(f"cannot write {path}: {exc.strerror}") from None
 
 
 def store_option(func: F) -> F:

@@ -8,23 +8,18 @@ level: each step imports what it needs when it runs.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
-from jupyter_mlops.cli._options import format_option
+from jupyter_mlops.cli._options import VerdictCommandError, format_option, write_report
 from jupyter_mlops.errors import MlopsError
 
 
-class CiError(MlopsError):
+class CiError(VerdictCommandError):
     """A bad config (or an unwritable report): exit 2, one line."""
 
-    exit_code = 2
-
-    def __init__(self, message: str, code: str = "CI_ERROR") -> None:
-        super().__init__(message)
-        self.code = code
+    default_code = "CI_ERROR"
 
 
 @click.command("ci", context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,8 +68,8 @@ def ci(config_path: str | None, keep_going: bool | None, fmt: str, junit_xml: st
     if github:
         for row in render.ci_github(report):
             click.echo(row)
-    _write(junit_xml, render.ci_junit_xml(report) if junit_xml else "")
-    _write(json_path, render.ci_json(report) if json_path else "")
+    write_report(junit_xml, render.ci_junit_xml(report) if junit_xml else "", CiError)
+    write_report(json_path, render.ci_json(report) if json_path else "", CiError)
     if report.failed_step is not None:  # the log reader's first stop: which step, what, how to see more
         click.echo(f"Error: {render.verdict_line(report)}", err=True)
     return report.exit_code
@@ -82,11 +77,3 @@ def ci(config_path: str | None, keep_going: bool | None, fmt: str, junit_xml: st
 
 __all__ = ["ci"]
 
-
-def _write(path: str | None, text: str) -> None:
-    if not path:
-        return
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise CiError(f"cannot write {path}: {error.strerror}") from None

@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
 
-from jupyter_mlops.cli._options import format_option, store_option
+from jupyter_mlops.cli._options import VerdictCommandError, format_option, store_option, write_report
 from jupyter_mlops.errors import MlopsError
 
 
-class DataError(MlopsError):
+class DataError(VerdictCommandError):
     """Any error of a ``data`` command, with the original's code and message, and exit code 2 whatever its kind."""
 
-    exit_code = 2
-
-    def __init__(self, message: str, code: str = "DATA_ERROR") -> None:
-        super().__init__(message)
-        self.code = code
+    default_code = "DATA_ERROR"
 
 
 def _guarded(call: Callable[[], Any]) -> Any:
@@ -41,14 +36,6 @@ def _guarded(call: Callable[[], Any]) -> Any:
         raise DataError(f"internal error: {type(error).__name__}: {error} (set JUPYTER_MLOPS_DEBUG=1 for details)",
                         "INTERNAL") from None
 
-
-def _write(path: str | None, text: str) -> None:
-    if not path:
-        return
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise DataError(f"cannot write {path}: {error.strerror}") from None
 
 
 def _fraction(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -117,7 +104,7 @@ def check(paths: tuple[str, ...], against: str | None, recorded: str | None, psi
     if github:
         for row in render.check_github(result):
             click.echo(row)
-    _write(junit_xml, render.check_junit_xml(result) if junit_xml else "")
+    write_report(junit_xml, render.check_junit_xml(result) if junit_xml else "", DataError)
     return int(result.exit_code)
 
 
@@ -151,7 +138,7 @@ def infer(path: str, from_run: str | None, recorded: str | None, output: str | N
 
     text = _guarded(run)
     if output:
-        _write(output, text)
+        write_report(output, text, DataError)
     else:
         click.echo(text, nl=False)
 

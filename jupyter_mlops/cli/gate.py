@@ -9,12 +9,11 @@ Only click and the standard library are imported at module level: the gate runs 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from jupyter_mlops.cli._options import filter_option, store_option
+from jupyter_mlops.cli._options import VerdictCommandError, filter_option, store_option, write_report
 from jupyter_mlops.errors import MlopsError
 from jupyter_mlops.render.safe import terminal_text
 
@@ -23,14 +22,10 @@ if TYPE_CHECKING:
     from jupyter_mlops.comparing.servability import Servability
 
 
-class GateError(MlopsError):
+class GateError(VerdictCommandError):
     """Any error of the gate, with the original's code and message, and exit code 2 whatever its kind."""
 
-    exit_code = 2
-
-    def __init__(self, message: str, code: str = "GATE_ERROR") -> None:
-        super().__init__(message)
-        self.code = code
+    default_code = "GATE_ERROR"
 
 
 @click.command("gate", context_settings={"help_option_names": ["-h", "--help"]})
@@ -129,8 +124,8 @@ def gate(
         if serving is not None and serving.exit_code:
             for row in check_github(serving):
                 click.echo(row)
-    _write(junit_xml, render.gate_junit_xml(result) if junit_xml else "")
-    _write(markdown, render.gate_markdown(result) if markdown else "")
+    write_report(junit_xml, render.gate_junit_xml(result) if junit_xml else "", GateError)
+    write_report(markdown, render.gate_markdown(result) if markdown else "", GateError)
     unjudged = [m.reason for m in result.metrics if m.verdict == "error"]
     if serving is not None and serving.error:
         unjudged.append(f"servability not checked: {serving.error}")
@@ -167,11 +162,3 @@ def _judge(store_url: str | None, model: str | None, version: str | None, baseli
         ref = candidate_version(workspace, candidate_id, model)
         return result, check_servable(workspace, ref, sample, latency_p95=bound)
 
-
-def _write(path: str | None, text: str) -> None:
-    if not path:
-        return
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise GateError(f"cannot write {path}: {error.strerror}") from None

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from jupyter_mlops.app.model_json import history_json, lineage_json, models_json, versions_json
 from jupyter_mlops.app.workspace import Workspace
-from jupyter_mlops.cli._options import format_option, store_option
+from jupyter_mlops.cli._options import VerdictCommandError, format_option, store_option, write_report
 from jupyter_mlops.errors import InvalidInput, MlopsError
 from jupyter_mlops.render.safe import terminal_text
 
@@ -296,14 +295,10 @@ def history(name: str, store_url: str | None, fmt: str) -> None:
             for e in events]))
 
 
-class CheckError(MlopsError):
+class CheckError(VerdictCommandError):
     """Any error of ``models check``, with the original's code and message, and exit code 2 whatever its kind."""
 
-    exit_code = 2
-
-    def __init__(self, message: str, code: str = "CHECK_ERROR") -> None:
-        super().__init__(message)
-        self.code = code
+    default_code = "CHECK_ERROR"
 
 
 @models.command("check")
@@ -348,11 +343,7 @@ def check_command(ref: str, sample: str, n: int, latency_p95: str | None, entry_
         _json_out(result.to_dict())
     else:
         click.echo(render.check_text(result), nl=False)
-    if junit_xml:
-        try:
-            Path(junit_xml).write_text(render.check_junit_xml(result), encoding="utf-8")
-        except OSError as error:
-            raise CheckError(f"cannot write {junit_xml}: {error.strerror}") from None
+    write_report(junit_xml, render.check_junit_xml(result) if junit_xml else "", CheckError)
     if result.error:
         click.echo(f"Error: {terminal_text(result.error)}", err=True)
     return int(result.exit_code)

@@ -68,3 +68,13 @@ def ip(shell: InteractiveShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     fluent.end_run()
     context.drain()
 
+
+
+@pytest.fixture
+def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The working folder is ``tmp_path`` and the project's store (and blobs) are under ``tmp_path/store``."""
+    url = f"sqlite:///{tmp_path / 'store' / 'mlops.db'}"
+    monkeypatch.setenv("JUPYTER_MLOPS_STORE", url)
+    monkeypatch.setenv("JUPYTER_MLOPS_BLOBS", str(tmp_path / "store" / "blobs"))
+    monkeypatch.chdir(tmp_path)
+    return url

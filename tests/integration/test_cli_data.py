@@ -39,11 +39,8 @@ def write(path, seed: int, *, changed: bool = False) -> None:
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'store' / 'mlops.db'}"
-    monkeypatch.setenv("JUPYTER_MLOPS_STORE", url)
-    monkeypatch.setenv("JUPYTER_MLOPS_BLOBS", str(tmp_path / "store" / "blobs"))
-    monkeypatch.chdir(tmp_path)
+def project(tmp_path, store_url):
+    url = store_url
     write(tmp_path / "train.csv", 1)
     with mlops.start_run("base", experiment="churn", store=url, auto_capture=False) as run:
         mlops.log_data(tmp_path / "train.csv", name="train.csv")

@@ -22,12 +22,9 @@ from jupyter_mlops.store import open_store
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
+def project(tmp_path, store_url):
     """A project folder with its own store; ``log(name, metrics, params, data)`` records a finished run."""
-    url = f"sqlite:///{tmp_path / 'store' / 'mlops.db'}"
-    monkeypatch.setenv("JUPYTER_MLOPS_STORE", url)
-    monkeypatch.setenv("JUPYTER_MLOPS_BLOBS", str(tmp_path / "store" / "blobs"))
-    monkeypatch.chdir(tmp_path)
+    url = store_url
 
     def log(name: str, metrics: dict[str, float], params: dict[str, Any] | None = None,
             data: str = "age,y\n30,1\n") -> str:

@@ -19,12 +19,9 @@ GATE = ("gate", "--baseline", "base", "--candidate", "cand", "--metric", "auc:ma
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
+def project(tmp_path, store_url):
     """A project with its own store; ``log(name, auc, {region: auc})`` records a finished run."""
-    url = f"sqlite:///{tmp_path / 'store' / 'mlops.db'}"
-    monkeypatch.setenv("JUPYTER_MLOPS_STORE", url)
-    monkeypatch.setenv("JUPYTER_MLOPS_BLOBS", str(tmp_path / "store" / "blobs"))
-    monkeypatch.chdir(tmp_path)
+    url = store_url
 
     def log(name: str, auc: float, regions: dict[str, float]) -> str:
         with mlops.start_run(name, store=url, auto_capture=False) as run:

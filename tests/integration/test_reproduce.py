@@ -55,7 +55,7 @@ def _record(project: dict, sources: list[str], order: list[int] | None = None, n
     return run.id
 
 
-def _reproduce(project: dict, *args: str) -> subprocess.CompletedProcess[str]:
+def run_reproduce(project: dict, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_MLOPS", "JPY_"))}
     return subprocess.run(
         [sys.executable, "-m", "jupyter_mlops", "reproduce", "--store", project["url"], *args],
@@ -69,7 +69,7 @@ def _json(done: subprocess.CompletedProcess[str]) -> dict:
 
 def test_a_seeded_notebook_reproduces_exactly_as_a_linked_run(project: dict) -> None:
     original = _record(project, SEEDED)
-    done = _reproduce(project, original[:8], "--format", "json")
+    done = run_reproduce(project, original[:8], "--format", "json")
     assert done.returncode == 0, done.stdout + done.stderr
     report = _json(done)
     assert report["outcome"] == "reproduced" and report["mode"] == "top-to-bottom"
@@ -82,7 +82,7 @@ def test_a_seeded_notebook_reproduces_exactly_as_a_linked_run(project: dict) -> 
     assert new.notebook_path == str(project["root"] / "train.ipynb") and new.notebook_hash
     recorded = open_store(project["url"]).get_run(original).data_inputs
     assert [d.hash for d in new.data_inputs] == [d.hash for d in recorded]
-    table = _reproduce(project, original)
+    table = run_reproduce(project, original)
     assert table.returncode == 0 and "REPRODUCED" in table.stdout and "exact" in table.stdout, table.stdout
     assert table.stderr == ""  # the kernel talks over ipc: no TCP warning, nothing else on stderr
 
@@ -91,14 +91,14 @@ def test_one_changed_byte_of_data_refuses_naming_the_file_and_both_hashes(projec
     original = _record(project, SEEDED)
     recorded = open_store(project["url"]).get_run(original).data_inputs[0]
     (project["root"] / "data.csv").write_text("value\n1\n2\n4\n", encoding="utf-8")
-    done = _reproduce(project, original)
+    done = run_reproduce(project, original)
     assert done.returncode == 2, done.stdout + done.stderr
     assert str(project["root"] / "data.csv") in done.stderr and recorded.hash in done.stderr
     assert "--allow-changed-data" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert recorded.hash in done.stdout  # the report shows old -> new
     assert len(open_store(project["url"]).search_runs().items) == 1  # nothing ran
 
-    allowed = _reproduce(project, original, "--allow-changed-data", "--format", "json")
+    allowed = run_reproduce(project, original, "--allow-changed-data", "--format", "json")
     assert allowed.returncode == 1, allowed.stdout + allowed.stderr
     report = _json(allowed)
     assert report["outcome"] == "diverged"
@@ -107,7 +107,7 @@ def test_one_changed_byte_of_data_refuses_naming_the_file_and_both_hashes(projec
     (check,) = report["verification"]["data"]
     assert check["status"] == "changed" and check["old_hash"] == recorded.hash != check["new_hash"]
     # within a loose tolerance, a run on other data is compared, never called reproduced
-    loose = _reproduce(project, original, "--allow-changed-data", "--tolerance", "total=50%", "--format", "json")
+    loose = run_reproduce(project, original, "--allow-changed-data", "--tolerance", "total=50%", "--format", "json")
     assert loose.returncode == 0, loose.stdout + loose.stderr
     assert _json(loose)["outcome"] == "compared" and _json(loose)["metrics"][0]["status"] == "within"
 
@@ -116,7 +116,7 @@ def test_a_deleted_data_file_refuses_naming_it(project: dict) -> None:
     original = _record(project, SEEDED)
     (project["root"] / "data.csv").unlink()
     for extra in ((), ("--allow-changed-data",)):
-        done = _reproduce(project, original, *extra)
+        done = run_reproduce(project, original, *extra)
         assert done.returncode == 2, done.stdout + done.stderr
         assert "data.csv" in done.stderr and "no longer exists" in done.stderr
 
@@ -129,11 +129,11 @@ def test_an_out_of_order_run_reproduces_only_as_executed(project: dict) -> None:
     run = open_store(project["url"]).get_run(original)
     assert run.flags["out_of_order"] and run.metrics == {"y": 101.0}
 
-    plain = _reproduce(project, original)
+    plain = run_reproduce(project, original)
     assert plain.returncode == 2, plain.stdout + plain.stderr
     assert "not reproducible as run top-to-bottom" in plain.stderr and "--as-executed" in plain.stderr
 
-    replay = _reproduce(project, original, "--as-executed", "--format", "json")
+    replay = run_reproduce(project, original, "--as-executed", "--format", "json")
     assert replay.returncode == 0, replay.stdout + replay.stderr
     report = _json(replay)
     assert (report["outcome"], report["mode"]) == ("reproduced", "as-executed")
@@ -142,14 +142,14 @@ def test_an_out_of_order_run_reproduces_only_as_executed(project: dict) -> None:
 
 def test_a_param_override_compares_but_never_claims_reproduced(project: dict) -> None:
     original = _record(project, SEEDED)
-    done = _reproduce(project, original, "--param", "scale=1.0", "--format", "json")
+    done = run_reproduce(project, original, "--param", "scale=1.0", "--format", "json")
     assert done.returncode == 0, done.stdout + done.stderr
     report = _json(done)
     assert report["outcome"] == "compared" and report["overrides"] == {"scale": 1.0}
     assert report["metrics"][0]["status"] == "exact"  # same values, still not a reproduction
-    table = _reproduce(project, original, "--param", "scale=2.0")
+    table = run_reproduce(project, original, "--param", "scale=2.0")
     assert table.returncode == 0 and "REPRODUCED" not in table.stdout and "what-if" in table.stdout, table.stdout
-    unknown = _reproduce(project, original, "--param", "nosuch=1")
+    unknown = run_reproduce(project, original, "--param", "nosuch=1")
     assert unknown.returncode == 2 and "not a parameter" in unknown.stderr, unknown.stderr
     assert len(open_store(project["url"]).search_runs().items) == 3  # the original and the two what-if runs
 
@@ -157,7 +157,7 @@ def test_a_param_override_compares_but_never_claims_reproduced(project: dict) ->
 def test_a_cell_that_raises_now_is_could_not_run_with_the_failed_run_linked(project: dict) -> None:
     original = _record(project, SEEDED)
     (project["root"] / "data.csv").write_text("value\n1\nnot-a-number\n", encoding="utf-8")
-    done = _reproduce(project, original, "--allow-changed-data", "--format", "json")
+    done = run_reproduce(project, original, "--allow-changed-data", "--format", "json")
     assert done.returncode == 2, done.stdout + done.stderr
     report = _json(done)
     assert report["outcome"] == "failed" and "ValueError" in report["reason"]
@@ -174,13 +174,13 @@ def test_environment_differences_are_reported_and_refused_only_with_strict_env(p
         {"python": {"version": "2.7.18"}, "packages": {"surely-not-installed-pkg": "1.0"}})
     run = store.create_run(name="old-env")
     store.update_run(run.id, env_hash=env_hash, status="finished")
-    strict = _reproduce(project, run.id, "--strict-env", "--format", "json")
+    strict = run_reproduce(project, run.id, "--strict-env", "--format", "json")
     assert strict.returncode == 2 and "--strict-env" in strict.stderr, strict.stdout + strict.stderr
     env = _json(strict)["verification"]["env"]
     changes = {package["name"]: package["change"] for package in env["packages"]}
     assert env["python"][0] == "2.7.18" and changes["surely-not-installed-pkg"] == "removed"
     assert changes["jupyter-mlops"] == "added" or changes.get("jupyter_mlops") == "added"
-    lenient = _reproduce(project, run.id)
+    lenient = run_reproduce(project, run.id)
     # without --strict-env the differences are only reported: it goes on, and stops at what is really missing
     assert lenient.returncode == 2 and "no notebook snapshot" in lenient.stderr, lenient.stderr
     assert "python 2.7.18 ->" in lenient.stdout and "surely-not-installed-pkg: 1.0 -> (none)" in lenient.stdout
@@ -195,7 +195,7 @@ def test_environment_differences_are_reported_and_refused_only_with_strict_env(p
 ])
 def test_bad_input_is_one_line_and_exit_2(project: dict, args: tuple[str, ...], message: str) -> None:
     open_store(project["url"]).close()  # an empty store: bad input is refused before any run is looked at
-    done = _reproduce(project, *args)
+    done = run_reproduce(project, *args)
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "Traceback" not in done.stderr

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_reproduce import run_reproduce
 
 from jupyter_mlops.store import open_store
 from jupyter_mlops.store.blobs import BlobStore
@@ -62,14 +63,6 @@ def _record(project: dict, *args: str) -> str:
     return run.id
 
 
-def _reproduce(project: dict, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_MLOPS", "JPY_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "jupyter_mlops", "reproduce", "--store", project["url"], *args],
-        cwd=project["root"], env=env, capture_output=True, text=True, timeout=300,
-    )
-
-
 def _code(project: dict, run_id: str) -> dict:
     run = open_store(project["url"]).get_run(run_id)
     return BlobStore(project["root"] / "blobs").get_json(run.code_hash)
@@ -86,7 +79,7 @@ def test_a_script_run_records_its_command_line(project: dict) -> None:
 
 def test_a_seeded_argparse_script_reproduces_exactly_as_a_linked_run(project: dict) -> None:
     original = _record(project, "--seed", "7", "--scale=2")
-    done = _reproduce(project, original[:8], "--format", "json")
+    done = run_reproduce(project, original[:8], "--format", "json")
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     assert (report["outcome"], report["mode"]) == ("reproduced", "script")
@@ -99,7 +92,7 @@ def test_a_seeded_argparse_script_reproduces_exactly_as_a_linked_run(project: di
     recorded = {"seed": 7, "scale": 2.0, "password": "***", "api_key": "***"}  # secret names: masked
     assert new.params == store.get_run(original).params == recorded
     assert _code(project, new.id)["command"]["argv"] == ["scripts/train.py", "--seed", "7", "--scale=2"]
-    table = _reproduce(project, original)
+    table = run_reproduce(project, original)
     assert table.returncode == 0 and "REPRODUCED" in table.stdout and "mode script" in table.stdout, table.stdout
     assert "scripts/train.py --seed 7 --scale=2" in table.stdout
 
@@ -108,13 +101,13 @@ def test_the_recorded_source_runs_not_the_file_as_it_is_now(project: dict) -> No
     original = _record(project, "--seed", "7")
     script = project["root"] / "scripts" / "train.py"
     script.write_text(SCRIPT.replace("+ random.random()", "+ 1000"), encoding="utf-8")
-    done = _reproduce(project, original, "--format", "json")
+    done = run_reproduce(project, original, "--format", "json")
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     assert report["outcome"] == "reproduced" and report["script"]["changed_on_disk"] is True
     # the new run's snapshot is the source that ran (the recorded one), not the edited file
     assert _code(project, report["reproduction"])["cells"][0]["source"] == SCRIPT
-    table = _reproduce(project, original)
+    table = run_reproduce(project, original)
     assert "the file changed since the run" in table.stdout, table.stdout
 
 
@@ -122,7 +115,7 @@ def test_a_changed_data_file_refuses_naming_it(project: dict) -> None:
     original = _record(project, "--seed", "7")
     recorded = open_store(project["url"]).get_run(original).data_inputs[0]
     (project["root"] / "data.csv").write_text("value\n1\n2\n4\n", encoding="utf-8")
-    done = _reproduce(project, original)
+    done = run_reproduce(project, original)
     assert done.returncode == 2, done.stdout + done.stderr
     assert str(project["root"] / "data.csv") in done.stderr and recorded.hash in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
@@ -131,7 +124,7 @@ def test_a_changed_data_file_refuses_naming_it(project: dict) -> None:
 
 def test_a_what_if_param_rewrites_the_argparse_option(project: dict) -> None:
     original = _record(project, "--seed", "7")
-    done = _reproduce(project, original, "--param", "scale=3", "--param", "seed=8", "--format", "json")
+    done = run_reproduce(project, original, "--param", "scale=3", "--param", "seed=8", "--format", "json")
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     assert report["outcome"] == "compared" and report["overrides"] == {"scale": 3, "seed": 8}
@@ -142,7 +135,7 @@ def test_a_what_if_param_rewrites_the_argparse_option(project: dict) -> None:
     for args, message in ((("--param", "nosuch=1"), "not a parameter of this script run"),
                           (("--param", "password=x", "--param", "seed=[1]"), "only a number or a text"),
                           (("--as-executed",), "--as-executed")):
-        refused = _reproduce(project, original, *args)
+        refused = run_reproduce(project, original, *args)
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert message in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
         assert "Traceback" not in refused.stderr
@@ -156,7 +149,7 @@ def test_secrets_on_the_command_line_are_not_recorded_and_cannot_be_replayed(pro
     assert command["redacted"] == [4, 5]
     stored = b"".join(path.read_bytes() for path in (project["root"] / "blobs").rglob("*") if path.is_file())
     assert b"hunter2" not in stored and b"sk-abcdef123456" not in stored
-    done = _reproduce(project, original, "--format", "json")
+    done = run_reproduce(project, original, "--format", "json")
     assert done.returncode == 2, done.stdout + done.stderr
     assert json.loads(done.stdout)["outcome"] == "refused"
     assert "--password" in done.stderr and "held a secret" in done.stderr
@@ -167,7 +160,7 @@ def test_secrets_on_the_command_line_are_not_recorded_and_cannot_be_replayed(pro
 def test_a_script_that_fails_now_is_could_not_run_with_its_error(project: dict) -> None:
     original = _record(project, "--seed", "7")
     (project["root"] / "data.csv").write_text("value\n1\nnot-a-number\n", encoding="utf-8")
-    done = _reproduce(project, original, "--allow-changed-data", "--format", "json")
+    done = run_reproduce(project, original, "--allow-changed-data", "--format", "json")
     assert done.returncode == 2, done.stdout + done.stderr
     report = json.loads(done.stdout)
     assert report["outcome"] == "failed" and "ValueError" in report["reason"] and "exit status 1" in report["reason"]
@@ -181,7 +174,7 @@ def test_a_script_run_recorded_without_its_command_line_says_so(project: dict) -
     cell = {"index": 0, "source": SCRIPT, "execution_count": None, "cell_id": None, "path": "/x/train.py"}
     run = store.create_run(name="old")
     store.update_run(run.id, code_hash=blobs.put_json({"cells": [cell], "script": "/x/train.py"}), status="finished")
-    done = _reproduce(project, run.id)
+    done = run_reproduce(project, run.id)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "script run" in done.stderr and "not recorded" in done.stderr and "train.py" in done.stderr
 

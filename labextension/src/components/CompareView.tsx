@@ -125,13 +125,7 @@ export function MetricsTable(props: { comparison: Mlops.IComparison }): JSX.Elem
               {row.values.map((v, i) => (
                 <td key={i} className={isBest(row, i) ? 'jp-mod-best' : ''}>
                   {formatValue(v)}
-                  {i > 0 && row.deltas[i] !== null && row.deltas[i] !== 0 && (
-                    <span className="jp-Mlops-delta">
-                      {' '}
-                      ({(row.deltas[i] as number) > 0 ? '+' : ''}
-                      {formatValue(row.deltas[i])})
-                    </span>
-                  )}
+                  {i > 0 && <Delta value={row.deltas[i]} />}
                 </td>
               ))}
             </tr>
@@ -139,6 +133,20 @@ export function MetricsTable(props: { comparison: Mlops.IComparison }): JSX.Elem
         </tbody>
       </table>
     </section>
+  );
+}
+
+/** A change against the baseline, signed (nothing when there is none or it is zero). */
+function Delta(props: { value: number | null }): JSX.Element | null {
+  if (props.value === null || props.value === 0) {
+    return null;
+  }
+  return (
+    <span className="jp-Mlops-delta">
+      {' '}
+      ({props.value > 0 ? '+' : ''}
+      {formatValue(props.value)})
+    </span>
   );
 }
 
@@ -181,13 +189,7 @@ export function SliceMetricsTable(props: { comparison: Mlops.IComparison }): JSX
                   return (
                     <td key={i} className={`jp-Mlops-slice-${standing}`} data-standing={standing}>
                       {standing === 'missing' ? 'not measured' : formatValue(v)}
-                      {standing !== 'missing' && i > 0 && row.deltas[i] !== null && row.deltas[i] !== 0 && (
-                        <span className="jp-Mlops-delta">
-                          {' '}
-                          ({(row.deltas[i] as number) > 0 ? '+' : ''}
-                          {formatValue(row.deltas[i])})
-                        </span>
-                      )}
+                      {standing !== 'missing' && i > 0 && <Delta value={row.deltas[i]} />}
                     </td>
                   );
                 })}
