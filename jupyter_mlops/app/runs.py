@@ -13,14 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.errors import InvalidInput, NotFound
 from jupyter_mlops.store.blobs import read_snapshot
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from jupyter_mlops.app.workspace import Workspace
-    from jupyter_mlops.entities import Metric, Page, Run
+    from jupyter_mlops.entities import Metric, Page, Run, SliceMetric
     from jupyter_mlops.store.base import Store
 
 #: Version tag of the ``runs export`` document.
@@ -39,6 +39,7 @@ __all__ = [
     "metric_history",
     "resolve_runs",
     "show_run",
+    "slice_metric_history",
 ]
 
 
@@ -212,6 +213,24 @@ def metric_history(workspace: Workspace, ref: str, key: str) -> list[Metric]:
     return store.metric_history(store.resolve_run(ref), key)
 
 
+def slice_metric_history(workspace: Workspace, ref: str, key: str, label: str) -> list[SliceMetric]:
+    """Every point of one metric on one slice of a run (``label`` canonical, as stored: ``region=EU``), by step.
+
+    Raises:
+        InvalidInput: ``label`` is not a canonical slice label.
+        NotFound: no such run, or the run has no point of ``key`` on that slice.
+    """
+    from jupyter_mlops.store.slices import checked_label
+
+    label = checked_label(label)
+    store = workspace.store
+    run_id = store.resolve_run(ref)
+    points = [p for p in store.slice_history(run_id, key) if p.slice == label]
+    if not points:
+        raise NotFound(f"run {run_id[:8]} has no metric {key[:60]!r} on slice {label[:60]!r}")
+    return points
+
+
 def find_runs(workspace: Workspace, refs: Sequence[str]) -> list[Run]:
     """The runs behind references, every one resolved before any is returned (for a confirmation prompt)."""
     store = workspace.store
@@ -219,13 +238,19 @@ def find_runs(workspace: Workspace, refs: Sequence[str]) -> list[Run]:
 
 
 def export_run(workspace: Workspace, ref: str) -> dict[str, Any]:
-    """One run as a self-contained document: the run, full metric and param histories, environment, code.
+    """One run as a self-contained document: the run, full metric, sliced-metric and param histories, env, code.
+
+    ``slice_history`` is ``{key: {label: [point, ...]}}``, each slice's points by step (ADR-080).
 
     The document is versioned (:data:`EXPORT_FORMAT`); serialise it with ``comparing.model.json_safe``.
     """
     store = workspace.store
     run = store.get_run(store.resolve_run(ref))
     metrics = {k: [m.to_dict() for m in store.metric_history(run.id, k)] for k in sorted(run.metrics)}
+    sliced: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for key in sorted(run.slices):
+        for point in store.slice_history(run.id, key):
+            sliced.setdefault(key, {}).setdefault(point.slice, []).append(point.to_dict())
     params = {
         k: [{"value": p.value, "source": p.source} for p in store.param_history(run.id, k)] for k in sorted(run.params)
     }
@@ -234,6 +259,7 @@ def export_run(workspace: Workspace, ref: str) -> dict[str, Any]:
         "format": EXPORT_FORMAT,
         "run": run.to_dict(),
         "metric_history": metrics,
+        "slice_history": sliced,
         "param_history": params,
         "env": read_snapshot(blobs, run.env_hash),
         "code": read_snapshot(blobs, run.code_hash),

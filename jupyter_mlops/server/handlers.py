@@ -132,16 +132,21 @@ class RunHandler(BaseHandler):
 
 
 class MetricHistoryHandler(BaseHandler):
-    """``GET runs/{id}/metrics/{key}``: every point of one metric."""
+    """``GET runs/{id}/metrics/{key}[?slice=LABEL]``: every point of one metric, or of it on one slice."""
 
     @tornado.web.authenticated
     @authorized
     async def get(self, ref: str, key: str) -> None:
-        """Reply with the metric's history (by step)."""
+        """Reply with the metric's history (by step); with ``slice``, that slice's history (ADR-080)."""
         run_ref = schemas.parse_run_ref(ref)
         metric_key = schemas.parse_metric_key(key)
-        points = await self.use(runs.metric_history, run_ref, metric_key)
-        self.reply(schemas.metric_history_json(metric_key, points))
+        label = self.query("slice")
+        if label is None:
+            points = await self.use(runs.metric_history, run_ref, metric_key)
+            self.reply(schemas.metric_history_json(metric_key, points))
+            return
+        sliced = await self.use(runs.slice_metric_history, run_ref, metric_key, label)
+        self.reply(schemas.metric_history_json(metric_key, sliced, label))
 
 
 class CompareHandler(BaseHandler):

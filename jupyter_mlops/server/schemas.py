@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from jupyter_mlops.entities import Metric, Page, Run
+from jupyter_mlops.entities import Metric, Page, Run, SliceMetric, slice_dims
 from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.store.engine import redact_url
 from jupyter_mlops.store.model_rules import check_model_name, check_stage
@@ -319,10 +319,13 @@ def run_detail_json(run: Run, env: dict[str, Any] | None, code: dict[str, Any] |
     return {"run": run_json(run), "env": env, "code": code}
 
 
-def metric_history_json(key: str, points: Iterable[Metric]) -> dict[str, Any]:
-    """``GET runs/{id}/metrics/{key}`` response."""
-    return {"key": key, "points": [{"step": p.step, "value": _finite(p.value), "timestamp": p.timestamp}
-                                   for p in points]}
+def metric_history_json(key: str, points: Iterable[Metric | SliceMetric], label: str | None = None) -> dict[str, Any]:
+    """``GET runs/{id}/metrics/{key}`` response; a slice's history also names the slice and its dimensions."""
+    answer: dict[str, Any] = {"key": key, "points": [{"step": p.step, "value": _finite(p.value),
+                                                      "timestamp": p.timestamp} for p in points]}
+    if label is not None:
+        answer.update(slice=label, dims=slice_dims(label))
+    return answer
 
 
 def compare_json(comparison: dict[str, Any], charts: dict[str, Any], params_charts: dict[str, Any]) -> dict[str, Any]:

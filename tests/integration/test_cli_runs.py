@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from compare_data import STEPS, populate
 
 from jupyter_mlops.cli import cli, main
+from jupyter_mlops.entities import SliceMetric
 from jupyter_mlops.store import open_store
 
 
@@ -109,6 +110,23 @@ def test_export_writes_full_histories(store, store_url, env, tmp_path):
     assert len(doc["metric_history"]["loss"]) == STEPS and doc["metric_history"]["loss"][3]["step"] == 3
     assert doc["param_history"]["lr"][-1]["value"] == 0.05
     assert doc["code"]["cells"][-1]["source"] == "plot(history)"
+
+
+def test_export_carries_every_slice_history(store, store_url, env, tmp_path):
+    ids = populate(store, env)
+    points = [SliceMetric("auc", label, 0.6 + step / 100, step, 1_700_000_000.0 + step)
+              for step in range(3) for label in ("region=EU", "device=a%2Cb,region=US")]
+    store.log_batch(ids["wide"], sliced=[*points, SliceMetric("f1", "region=EU", 0.4)])
+    target = tmp_path / "wide.json"
+    assert invoke("runs", "export", "wide", "--store", store_url, "-o", str(target))[0] == 0
+    sliced = json.loads(target.read_text())["slice_history"]
+    assert sorted(sliced) == ["auc", "f1"] and sorted(sliced["auc"]) == ["device=a%2Cb,region=US", "region=EU"]
+    assert [p["step"] for p in sliced["auc"]["region=EU"]] == [0, 1, 2]
+    assert sliced["auc"]["device=a%2Cb,region=US"][2] == {
+        "key": "auc", "slice": "device=a%2Cb,region=US", "value": 0.62, "step": 2, "timestamp": 1_700_000_002.0,
+        "dims": {"device": "a,b", "region": "US"}}
+    assert len(json.loads(target.read_text())["metric_history"]["loss"]) == STEPS  # the unsliced series as before
+    assert json.loads(ok("runs", "export", "tuned", "--store", store_url))["slice_history"] == {}
 
 
 # -- compare -----------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from test_cli_runs import invoke
 from jupyter_mlops.app.interop import export_to_mlflow, import_from_mlflow
 from jupyter_mlops.app.workspace import Workspace
 from jupyter_mlops.config import load_settings
-from jupyter_mlops.entities import RunStatus
+from jupyter_mlops.entities import RunStatus, SliceMetric
 from jupyter_mlops.store import open_store
 from jupyter_mlops.store.blobs import BlobStore
 from jupyter_mlops.tracking import models
@@ -262,6 +262,20 @@ def test_missing_extra_is_one_line_naming_it(tmp_path):
                           env={**os.environ, "JUPYTER_MLOPS_BLOBS": str(tmp_path / "blobs")})
     assert done.returncode == 2
     assert done.stderr == "Error: MLflow interop needs the mlflow extra: pip install 'jupyter_mlops[mlflow]'\n"
+
+
+def test_sliced_metrics_are_named_as_not_exported_and_the_rest_is(tmp_path, source):
+    url, blobs, run_id = source
+    with open_store(url) as store:
+        store.log_batch(run_id, sliced=[SliceMetric("auc", label, 0.7) for label in ("region=EU", "region=US")])
+    with _workspace(url, blobs) as workspace:
+        summary = export_to_mlflow(workspace, _mlflow_uri(tmp_path), artifact_root=(tmp_path / "art").as_uri())
+    assert [line for line in summary.skipped if "sliced" in line] == [
+        f"run {run_id}: 2 sliced metric series not exported: MLflow metric names cannot hold a slice "
+        "(kept in `runs export`)"]
+    client = MlflowClient(tracking_uri=_mlflow_uri(tmp_path))
+    (run,) = client.search_runs([client.get_experiment_by_name("churn").experiment_id])
+    assert sorted(run.data.metrics) == ["auc"] and len(client.get_metric_history(run.info.run_id, "auc")) == 3
 
 
 def test_export_filter_picks_runs_and_a_bad_filter_is_exit_2(tmp_path, source):

@@ -17,7 +17,9 @@ from jsonschema import Draft202012Validator, ValidationError
 from model_fixtures import add_models
 from tornado.httpclient import HTTPClientError
 
+from jupyter_mlops.entities import SliceMetric
 from jupyter_mlops.server.handlers import ROUTES
+from jupyter_mlops.store import open_store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -115,6 +117,24 @@ async def test_response_matches_spec(jp_fetch, project, path, method, url, param
     validate(payload, response_schema(path, method, status))
     if body is not None and status in (200, 202):
         validate(body, SPEC["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"])
+
+
+@pytest.mark.parametrize(("label", "status"), [("region=EU", 200), ("region=APAC", 404), ("region", 400)])
+async def test_a_slice_history_matches_the_spec(jp_fetch, project, label, status):
+    with open_store(project.store_url) as store:
+        store.log_batch(project.run_a, sliced=[SliceMetric("auc", "region=EU", 0.7, step) for step in (0, 1)])
+    params = {p["name"] for p in SPEC["paths"]["/runs/{run}/metrics/{key}"]["get"]["parameters"]}
+    assert params == {"slice"}
+    try:
+        response = await jp_fetch("jupyter-mlops", "api", "runs", project.run_a, "metrics", "auc",
+                                  params={"slice": label})
+        code, payload = response.code, json.loads(response.body)
+    except HTTPClientError as error:
+        code, payload = error.code, json.loads(error.response.body)
+    assert code == status, payload
+    validate(payload, response_schema("/runs/{run}/metrics/{key}", "get", status))
+    if status == 200:
+        assert payload["slice"] == "region=EU" and [p["step"] for p in payload["points"]] == [0, 1]
 
 
 async def test_a_job_matches_the_spec_while_it_runs_and_once_finished(jp_fetch, project):

@@ -15,7 +15,7 @@ from tornado.httpclient import HTTPClientError
 
 from jupyter_mlops import _version
 from jupyter_mlops.comparing import charts
-from jupyter_mlops.entities import Metric
+from jupyter_mlops.entities import Metric, SliceMetric
 from jupyter_mlops.store import open_store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -130,6 +130,44 @@ async def test_metric_history(api, project):
     assert reply["key"] == "auc"
     assert [p["step"] for p in reply["points"]] == [0, 1, 2, 3, 4]
     assert reply["points"][-1]["value"] == pytest.approx(0.5 + 0.3 * 4 / 10)
+
+
+def log_slices(project) -> None:
+    """Run b's auc on two slices, over two steps (the label ``device=a,b`` is escaped to ``device=a%2Cb``)."""
+    with open_store(project.store_url) as store:
+        store.log_batch(project.run_b, sliced=[SliceMetric("auc", label, value, step, 1700000000.0 + step)
+                                               for step in (0, 1)
+                                               for label, value in (("region=EU", 0.7 + step / 10),
+                                                                    ("device=a%2Cb,region=US", 0.6))])
+
+
+async def test_metric_history_of_a_slice(api, project):
+    log_slices(project)
+    reply = await api(f"runs/{project.run_b}/metrics/auc", slice="region=EU")
+    assert reply["key"] == "auc" and reply["slice"] == "region=EU" and reply["dims"] == {"region": "EU"}
+    assert [(p["step"], p["value"]) for p in reply["points"]] == [(0, 0.7), (1, pytest.approx(0.8))]
+    escaped = await api(f"runs/{project.run_b}/metrics/auc", slice="device=a%2Cb,region=US")
+    assert escaped["dims"] == {"device": "a,b", "region": "US"} and len(escaped["points"]) == 2
+    overall = await api(f"runs/{project.run_b}/metrics/auc")  # without ?slice: the unsliced series, unchanged
+    assert "slice" not in overall and [p["step"] for p in overall["points"]] == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(("label", "status", "code"), [
+    ("region=APAC", 404, "NOT_FOUND"),  # a well-formed slice the run never logged
+    ("", 400, "INVALID_INPUT"),
+    ("region", 400, "INVALID_INPUT"),  # not name=value
+    ("region=US,device=a%2Cb", 400, "INVALID_INPUT"),  # not canonical: pairs must be sorted by name
+    ("region=" + "x" * 2000, 400, "INVALID_INPUT"),
+])
+async def test_metric_history_of_a_bad_or_unknown_slice(api, project, label, status, code):
+    log_slices(project)
+    payload = await expect_error(api(f"runs/{project.run_b}/metrics/auc", slice=label), status, code)
+    assert "\n" not in payload["message"] and len(payload["message"]) < 200
+
+
+async def test_metric_history_of_a_slice_of_an_unsliced_metric_is_404(api, project):
+    await expect_error(api(f"runs/{project.run_a}/metrics/auc", slice="region=EU"), 404, "NOT_FOUND")
+    await expect_error(api("runs/ffffffffffff/metrics/auc", slice="region=EU"), 404, "NOT_FOUND")
 
 
 async def test_unknown_endpoint_is_json_404(api):

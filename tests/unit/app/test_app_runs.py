@@ -6,6 +6,7 @@ import pytest
 
 from jupyter_mlops.app import runs
 from jupyter_mlops.app.workspace import Workspace
+from jupyter_mlops.entities import SliceMetric
 from jupyter_mlops.errors import InvalidInput, NotFound
 from jupyter_mlops.store import open_store
 from jupyter_mlops.store.blobs import BlobStore, read_snapshot
@@ -79,3 +80,20 @@ def test_edit_show_export_delete(workspace):
     found = runs.find_runs(workspace, ["first", "second"])
     assert runs.delete_runs(workspace, [r.id for r in found]) == 2
     assert [r.name for r in runs.list_runs(workspace, "name ~ '*'").items] == ["third"]
+
+
+def test_slice_metric_history_is_one_slice_by_step(workspace):
+    run_id = workspace.store.resolve_run("first")
+    workspace.store.log_batch(run_id, sliced=[SliceMetric("auc", label, 0.5 + step / 10, step)
+                                              for step in (1, 0) for label in ("region=EU", "region=US")])
+    points = runs.slice_metric_history(workspace, "first", "auc", "region=EU")
+    assert [(p.slice, p.step, p.value) for p in points] == [("region=EU", 0, 0.5), ("region=EU", 1, 0.6)]
+    with pytest.raises(NotFound, match="no metric 'auc' on slice 'region=APAC'"):
+        runs.slice_metric_history(workspace, "first", "auc", "region=APAC")
+    with pytest.raises(NotFound):
+        runs.slice_metric_history(workspace, "second", "auc", "region=EU")  # a run without slices
+    with pytest.raises(InvalidInput, match="not a canonical slice label"):
+        runs.slice_metric_history(workspace, "first", "auc", "region=US,device=x")
+    exported = runs.export_run(workspace, "first")["slice_history"]
+    assert {label: [p["step"] for p in series] for label, series in exported["auc"].items()} == {
+        "region=EU": [0, 1], "region=US": [0, 1]}
