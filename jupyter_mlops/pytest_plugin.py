@@ -18,12 +18,14 @@ from jupyter_mlops.errors import MlopsError
 
 _OPTIONS = pytest.StashKey[Any]()
 _GATE = pytest.StashKey[Any]()
+_DATA = pytest.StashKey[Any]()
 #: SmokeOptions.from_sources's name of each ``--nb-smoke-*`` option (its pytest dest is ``nb_smoke_<flag name>``).
 _PASSED_ON = {"params": "param", "params_files": "params_file", "gate_metrics": "gate_metric",
               "gate_min_deltas": "gate_min_delta", "gate_max_regressions": "gate_max_regression", **{
                   name: name for name in ("strict_params", "kernel", "cell_timeout", "timeout", "keep_going",
                                           "output_dir", "no_track", "max_cell_output", "max_notebook_output",
-                                          "gate_model", "gate_version", "preload")}}
+                                          "gate_model", "gate_version", "preload",
+                                          "data_against")}}
 
 
 class NotebookSmokeFailed(MlopsError):
@@ -70,6 +72,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the run must beat the champion on KEY by at least N (repeatable)")
     group.addoption("--nb-smoke-gate-max-regression", action="append", default=[], metavar="KEY=N[%]",
                     help="the run may be worse than the champion on KEY by at most N (repeatable)")
+    group.addoption("--nb-smoke-data-against", metavar="RUN|MODEL:VERSION|SCHEMA.yaml", help="check the data "
+                    "each notebook's run read against this baseline (jupyter-mlops data check); anomalies fail the "
+                    "item")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -86,6 +91,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
             gate = config.stash[_GATE] = prepare(options.gate)
             options = dataclasses.replace(options, kernel_env={**options.kernel_env, **gate.kernel_env})
+        config.stash[_DATA] = None
+        if options.data_against is not None:
+            import dataclasses
+
+            from jupyter_mlops.app import smoke_data
+
+            data = config.stash[_DATA] = smoke_data.prepare(options.data_against, "--nb-smoke-data-against")
+            options = dataclasses.replace(options, kernel_env={**options.kernel_env, **data.kernel_env})
         config.stash[_OPTIONS] = options
     except MlopsError as exc:
         raise pytest.UsageError(exc.message) from None
@@ -153,6 +166,14 @@ class NotebookItem(pytest.Item):
             for answer in judge_notebooks(gate, [result], since):
                 result.add_gate(answer.verdict, answer.data, gate_lines(answer.result, answer.error))
                 self.user_properties.append(("nb_smoke_gate", answer.verdict))
+        data = self.config.stash[_DATA]
+        if data is not None:
+            from jupyter_mlops.app.smoke_data import check_notebooks
+            from jupyter_mlops.render.data_check import smoke_lines
+
+            for checked in check_notebooks(data, [result], since):
+                result.add_data(checked.verdict, checked.data, smoke_lines(checked.result, checked.error))
+                self.user_properties.append(("nb_smoke_data", checked.verdict))
         self.user_properties.append(("nb_smoke_executed", result.executed_path))
         if not result.passed:
             raise NotebookSmokeFailed(result)

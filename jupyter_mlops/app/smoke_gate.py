@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from jupyter_mlops.notebooks.smoke.options import GateOptions
     from jupyter_mlops.notebooks.smoke.report import NotebookResult
 
-__all__ = ["NotebookGate", "SmokeGate", "judge_notebooks", "prepare"]
+__all__ = ["NotebookGate", "SmokeGate", "judge_notebooks", "notebook_run", "prepare"]
 
 _GATE_FLAG = re.compile(r"(?<![\w-])--(metric|min-delta|max-regression)\b")
 
@@ -106,7 +106,7 @@ def judge_notebooks(gate: SmokeGate, results: Sequence[NotebookResult], since: f
             return [_failed(answer, error.message) for answer in answers]
         for answer in answers:
             try:
-                candidate = _notebook_run(workspace, answer.notebook, since)
+                candidate = notebook_run(workspace, answer.notebook, since)
                 answer.result = judge(workspace, baseline, candidate, gate.rules)
                 answer.data = answer.result.to_dict()
             except MlopsError as error:
@@ -120,7 +120,12 @@ def _failed(answer: NotebookGate, message: str) -> NotebookGate:
     return answer
 
 
-def _notebook_run(workspace: Any, notebook: NotebookResult, since: float) -> str:
+def notebook_run(workspace: Any, notebook: NotebookResult, since: float, purpose: str = "gate") -> str:
+    """The id of the last run ``notebook`` started since ``since`` (the smoke call's start).
+
+    Raises:
+        InvalidInput: the notebook tracked no run, so there is nothing to ``purpose``.
+    """
     path = str(Path(notebook.path).resolve())
     quoted = path.replace("\\", "\\\\").replace('"', '\\"')
     page = workspace.store.search_runs(filter=f'notebook_path = "{quoted}" and start_time >= {since - 1.0!r}',

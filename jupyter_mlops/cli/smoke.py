@@ -90,6 +90,9 @@ class SmokeCommand(click.Command):
               help="The run must beat the champion on KEY by at least N (N% of it). Repeatable.")
 @click.option("--gate-max-regression", "gate_max_regressions", multiple=True, metavar="KEY=N[%]",
               help="The run may be worse than the champion on KEY by at most N (N% of it). Repeatable.")
+@click.option("--data-against", metavar="RUN|MODEL:VERSION|SCHEMA.yaml", help="After the notebooks ran, check "
+              "the data each one's run read against this baseline, as `jupyter-mlops data check` does: anomalies "
+              "fail the notebook.")
 def smoke(paths: tuple[str, ...], **opts: Any) -> None:
     """Execute notebooks in fresh kernels with smoke parameters and report which broke, where and why.
 
@@ -103,8 +106,12 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
     --model NAME --candidate <its run>`: its runs go to the project store (where the model registry is), and a
     regression fails the notebook (exit 1), a run that cannot be judged is a gate error (exit 2).
 
-    Exit status: 0 all notebooks passed, 1 a notebook failed (or regressed), 2 usage error (bad option or
-    parameter, no notebooks found) or a gate that could not judge.
+    With --data-against, the data inputs each passed notebook's run recorded (their profiles) are then checked
+    like `jupyter-mlops data check --against BASELINE`: anomalies fail the notebook (exit 1), data that cannot be
+    checked is a data error (exit 2).
+
+    Exit status: 0 all notebooks passed, 1 a notebook failed (or regressed, or its data has anomalies), 2 usage
+    error (bad option or parameter, no notebooks found) or a gate or data check that could not judge.
 
     \b
     Examples:
@@ -112,6 +119,7 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
       nb-smoke 'notebooks/**/*.ipynb' --changed-since origin/main --junit-xml smoke.xml --github
       nb-smoke notebooks/ --shard 2/4 --durations-from last-smoke.json --json smoke.json
       nb-smoke train.ipynb -p epochs=1 --gate-model churn --gate-metric auc:max --gate-max-regression auc=0.01
+      nb-smoke train.ipynb --data-against churn@champion --junit-xml smoke.xml --github
     """
     from jupyter_mlops.notebooks.smoke import run as runner
 
@@ -122,6 +130,12 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
 
         gate = smoke_gate.prepare(options.gate)  # bad gate options fail before a kernel starts
         options = dataclasses.replace(options, kernel_env={**options.kernel_env, **gate.kernel_env})
+    data = None
+    if options.data_against is not None:
+        from jupyter_mlops.app import smoke_data
+
+        data = smoke_data.prepare(options.data_against)  # a bad baseline fails before a kernel starts
+        options = dataclasses.replace(options, kernel_env={**options.kernel_env, **data.kernel_env})
     notebooks = runner.collect(options)
     runner.check_parameters(notebooks, options)
     if not notebooks:
@@ -133,6 +147,8 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
         report = runner.run_smoke(notebooks, options, on_start=display.started, on_result=display.finished)
     if gate is not None:
         _judge(gate, report, since)
+    if data is not None:
+        _check_data(data, report, since)
     display.summary(report)
     _write_reports(report, opts)
     # SystemExit rather than ctx.exit: a non-standalone click main returns ctx.exit's code instead of raising.
@@ -161,6 +177,18 @@ def _judge(gate: Any, report: Any, since: float) -> None:
         answer.notebook.add_gate(answer.verdict, answer.data, gate_lines(answer.result, answer.error))
         click.echo(f"GATE {answer.notebook.path}")
         for line in answer.notebook.gate_lines:
+            click.echo(f"  {line}")
+
+
+def _check_data(data: Any, report: Any, since: float) -> None:
+    """Check the data the passed notebooks' runs read (their kernels have ended) and show each verdict."""
+    from jupyter_mlops.app.smoke_data import check_notebooks
+    from jupyter_mlops.render.data_check import smoke_lines
+
+    for checked in check_notebooks(data, report.results, since):
+        checked.notebook.add_data(checked.verdict, checked.data, smoke_lines(checked.result, checked.error))
+        click.echo(f"DATA {checked.notebook.path}")
+        for line in checked.notebook.data_lines:
             click.echo(f"  {line}")
 
 

@@ -17,7 +17,7 @@ from jupyter_mlops.comparing.data_check import DataCheckResult
 from jupyter_mlops.render.safe import terminal_text
 from jupyter_mlops.report_text import github_data, github_property, xml_safe
 
-__all__ = ["check_github", "check_junit_xml", "check_text", "headline", "profile_rows", "profile_text"]
+__all__ = ["check_github", "check_junit_xml", "check_text", "headline", "profile_rows", "profile_text", "smoke_lines"]
 
 
 def headline(result: DataCheckResult) -> str:
@@ -45,6 +45,21 @@ def check_text(result: DataCheckResult) -> str:
     if rows:
         lines += ["", *_table(("data", "column", "anomaly", "details"), rows)]
     return "\n".join(lines) + "\n"
+
+
+def smoke_lines(result: DataCheckResult | None, error: str = "", shown: int = 5) -> list[str]:
+    """A notebook's data check for its smoke report: a one-line verdict naming the anomalous columns, then the table.
+
+    ``result`` None: the data could not be checked, for the reason ``error``.
+    """
+    if result is None:
+        return [f"Data check ERROR: {terminal_text(error)}"]
+    lines = [row for row in check_text(result).splitlines() if row.strip()]
+    named = list(dict.fromkeys(f"{terminal_text(name)}:{terminal_text(a.column)} {a.kind}" if a.column
+                               else f"{terminal_text(name)} {a.kind}" for name, a in result.anomalies))
+    if named:
+        lines[0] += " (" + ", ".join(named[:shown]) + (" …" if len(named) > shown else "") + ")"
+    return lines
 
 
 def _case_name(name: str, column: str) -> str:

@@ -13,7 +13,9 @@ only here and in :meth:`SmokeOptions.parameters_for` (ADR-044):
   no limit of its own unless given one;
 - the gate (``--gate-model NAME --gate-metric KEY:max|min ...``, ADR-066): given whole or not at all, never with
   ``--no-track`` (the notebooks' runs must reach the store the model registry is in). Its rules are judged by
-  ``app.smoke_gate``, above this package; here they are only carried, as the user spelled them.
+  ``app.smoke_gate``, above this package; here they are only carried, as the user spelled them;
+- the data check (``--data-against RUN|MODEL:VERSION|SCHEMA.yaml``, ADR-079): never with ``--no-track``, for
+  the same reason; the baseline is resolved by ``app.smoke_data``.
 
 Every bad value is an :class:`~jupyter_mlops.errors.InvalidInput` that names the flag as the face spells it
 (:class:`Flags`), raised before any kernel starts.
@@ -47,7 +49,7 @@ ARG_NAMES = frozenset({
     "paths", "jobs", "prestart", "params", "params_files", "strict_params", "kernel", "cell_timeout", "timeout",
     "keep_going", "output_dir", "changed_since", "shard", "durations_from", "no_track", "max_cell_output",
     "max_notebook_output", "gate_model", "gate_version", "gate_metrics", "gate_min_deltas", "gate_max_regressions",
-    "preload",
+    "preload", "data_against",
 })
 
 
@@ -115,6 +117,8 @@ class SmokeOptions:
         strict_params: every ``-p``/``-f`` name must be defined by every notebook's parameters cell (by
             default a notebook takes the names its cell defines; see :func:`.run.check_parameters`).
         gate: judge each notebook's run after it executed (None: no gate).
+        data_against: check each notebook's run's data inputs against this baseline after it executed (a run,
+            ``MODEL:VERSION`` or a pandera YAML file; None: no data check).
         kernel_env: variables added to every kernel's environment (the gate sends runs to the project store).
         preload: modules imported in each Python notebook's fresh kernel before it runs (:mod:`.preload`).
     """
@@ -134,6 +138,7 @@ class SmokeOptions:
     startup_timeout: float = 60.0
     strict_params: bool = False
     gate: GateOptions | None = None
+    data_against: str | None = None
     kernel_env: dict[str, str] = field(default_factory=dict)
     preload: Preload | None = None
 
@@ -179,7 +184,7 @@ class SmokeOptions:
             shard=parse_shard(args["shard"]) if args["shard"] else None,
             durations_from=args["durations_from"] or None, track=not args["no_track"],
             strict_params=bool(args["strict_params"]), gate=_gate(args, flags),
-            preload=parse_preload(args["preload"], flags("preload")),
+            preload=parse_preload(args["preload"], flags("preload")), data_against=_data_against(args, flags),
         )
 
     def given_parameters(self) -> dict[str, Any]:
@@ -240,6 +245,18 @@ def _gate(args: Mapping[str, Any], flags: Flags) -> GateOptions | None:
         min_deltas=tuple(args["gate_min_deltas"] or ()), max_regressions=tuple(args["gate_max_regressions"] or ()),
         prefix=flags("gate-"),
     )
+
+
+def _data_against(args: Mapping[str, Any], flags: Flags) -> str | None:
+    if args["data_against"] is None:
+        return None
+    text = str(args["data_against"]).strip()
+    if not text:
+        raise InvalidInput(f"{flags('data-against')}: give a run, MODEL:VERSION or a SCHEMA.yaml file")
+    if args["no_track"]:
+        raise InvalidInput(f"{flags('no-track')} sends the notebooks' runs to a throwaway store; "
+                           f"{flags('data-against')} checks the data those runs recorded, in the project store")
+    return text
 
 
 def _seconds(value: Any, flag: str) -> float | None:

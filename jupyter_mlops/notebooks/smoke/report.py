@@ -17,9 +17,9 @@ from typing import Any
 from jupyter_mlops.report_text import github_data, github_property
 
 REASONS = ("cell-error", "timeout", "kernel-died", "kernel-missing", "bad-notebook", "bad-parameter",
-           "internal-error", "gate-regression", "gate-error")
+           "internal-error", "gate-regression", "gate-error", "data-anomaly", "data-error")
 #: Reasons that make the call a usage error or a judgement that could not be made (exit 2), not a failure (1).
-EXIT_2_REASONS = ("bad-parameter", "gate-error")
+EXIT_2_REASONS = ("bad-parameter", "gate-error", "data-error")
 SOURCE_LINES = 3
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -87,6 +87,10 @@ class NotebookResult:
         gate: with ``--gate-*``, the gate's verdict on the notebook's run (``jupyter-mlops gate``'s JSON, or
             ``{"verdict": "error", "message": ...}``); None without a gate or when the notebook failed first.
         gate_lines: the gate's report as text lines, shown under the notebook's status line.
+        data_check: with ``--data-against``, the check of the run's data inputs (``data check``'s JSON and the
+            ``run`` checked, or ``{"verdict": "error", "message": ...}``); None without it or when the notebook
+            failed first.
+        data_lines: the data check's report as text lines, shown under the gate's.
         preload: with ``--preload``: ``loaded`` and ``failed`` modules (name → error) and ``seconds``; None
             when nothing was preloaded.
     """
@@ -103,6 +107,8 @@ class NotebookResult:
     kernel_start_retries: list[str] = field(default_factory=list)
     gate: dict[str, Any] | None = None
     gate_lines: list[str] = field(default_factory=list)
+    data_check: dict[str, Any] | None = None
+    data_lines: list[str] = field(default_factory=list)
     preload: dict[str, Any] | None = None
 
     def add_gate(self, verdict: str, data: dict[str, Any], lines: list[str]) -> None:
@@ -117,6 +123,19 @@ class NotebookResult:
         if verdict != "pass" and self.passed:
             self.passed, self.message = False, lines[0] if lines else f"gate {verdict}"
             self.reason = "gate-regression" if verdict == "regression" else "gate-error"
+
+    def add_data(self, verdict: str, data: dict[str, Any], lines: list[str]) -> None:
+        """Make the data check part of this result: anomalies or a check that could not run fail the notebook.
+
+        Args:
+            verdict: ``clean``, ``anomalies`` or ``error``.
+            data: the check's JSON for the reports.
+            lines: the check's text report, its one-line verdict first (the failure message when it fails).
+        """
+        self.data_check, self.data_lines = {**data, "verdict": verdict}, list(lines)
+        if verdict != "clean" and self.passed:
+            self.passed, self.message = False, lines[0] if lines else f"data {verdict}"
+            self.reason = "data-anomaly" if verdict == "anomalies" else "data-error"
 
     def preload_lines(self) -> list[str]:
         """What ``--preload`` did in this notebook's kernel (the verbose report)."""
@@ -133,6 +152,8 @@ class NotebookResult:
         # A failing gate's verdict line is the FAIL line's message already.
         shown = self.gate_lines[1:] if self.gate_lines[:1] == [self.message] else self.gate_lines
         gated = [f"  gate: {line}" for line in shown]
+        shown = self.data_lines[1:] if self.data_lines[:1] == [self.message] else self.data_lines
+        gated += [f"  data: {line}" for line in shown]
         if self.passed:
             return [f"PASS {self.path} ({self.duration:.1f}s)", *retried, *gated, *self._truncation_lines()]
         out = [f"FAIL {self.path} [{self.reason}] {self.message}", *retried, *gated]
@@ -209,8 +230,8 @@ def junit_xml(report: SmokeReport) -> str:
             for cell in result.failures:
                 details.extend(cell.traceback)
             failure.text = _xml_safe("\n".join(details))
-        elif result.gate_lines:
-            ET.SubElement(case, "system-out").text = _xml_safe("\n".join(result.gate_lines))
+        elif result.gate_lines or result.data_lines:
+            ET.SubElement(case, "system-out").text = _xml_safe("\n".join(result.gate_lines + result.data_lines))
     ET.indent(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
 

@@ -69,3 +69,12 @@ def test_the_gate_is_given_whole_and_never_with_no_track():
             SmokeOptions.from_sources(given, pyproject={})
     with pytest.raises(InvalidInput, match="--nb-smoke-gate-metric needs --nb-smoke-gate-model"):
         SmokeOptions.from_sources({"gate_metrics": ["auc:max"]}, pyproject={}, flags=PYTEST_FLAGS)
+
+
+def test_the_data_baseline_is_carried_as_given_never_blank_never_with_no_track():
+    assert SmokeOptions.from_sources({"data_against": " churn:1.0.0 "}, pyproject={}).data_against == "churn:1.0.0"
+    assert SmokeOptions.from_sources({}, pyproject={}).data_against is None
+    with pytest.raises(InvalidInput, match="^--data-against: give a run"):
+        SmokeOptions.from_sources({"data_against": " "}, pyproject={})
+    with pytest.raises(InvalidInput, match="--nb-smoke-no-track .* --nb-smoke-data-against checks the data"):
+        SmokeOptions.from_sources({"data_against": "base", "no_track": True}, pyproject={}, flags=PYTEST_FLAGS)

@@ -187,3 +187,31 @@ def test_a_gate_verdict_becomes_part_of_the_notebook_result():
     assert cases["b.ipynb"].find("failure").attrib["type"] == "gate-regression"
     (annotation,) = github_annotations(SmokeReport([passed, regressed]))
     assert "gate-regression" in annotation and "Gate REGRESSION" in annotation
+
+
+def test_a_data_check_becomes_part_of_the_notebook_result_after_the_gate():
+    clean = NotebookResult(path="a.ipynb", passed=True)
+    clean.add_gate("pass", {}, ["Gate PASS: candidate x"])
+    clean.add_data("clean", {"datasets": []}, ["Data check clean: 1 file against run base"])
+    drifted = NotebookResult(path="b.ipynb", passed=True)
+    drifted.add_data("anomalies", {}, ["Data check: 1 anomaly (train.csv:income drift)", "train.csv  income  drift"])
+    assert clean.passed and clean.data_check == {"datasets": [], "verdict": "clean"}
+    assert clean.lines()[1:] == ["  gate: Gate PASS: candidate x", "  data: Data check clean: 1 file against run base"]
+    assert not drifted.passed and drifted.reason == "data-anomaly"
+    assert drifted.lines() == ["FAIL b.ipynb [data-anomaly] Data check: 1 anomaly (train.csv:income drift)",
+                               "  data: train.csv  income  drift"]
+    assert SmokeReport([clean, drifted]).exit_code == 1
+    errored = NotebookResult(path="c.ipynb", passed=True)
+    errored.add_data("error", {"message": "no data"}, ["Data check ERROR: no data"])
+    assert errored.reason == "data-error" and SmokeReport([clean, drifted, errored]).exit_code == 2
+    cases = {c.attrib["name"]: c for c in ET.fromstring(junit_xml(SmokeReport([clean, drifted]))).iter("testcase")}
+    assert cases["a.ipynb"].find("system-out").text == ("Gate PASS: candidate x\n"
+                                                        "Data check clean: 1 file against run base")
+    assert cases["b.ipynb"].find("failure").attrib["type"] == "data-anomaly"
+    (annotation,) = github_annotations(SmokeReport([clean, drifted]))
+    assert "data-anomaly" in annotation and "income drift" in annotation
+    # a notebook the gate already failed is not failed again by its data
+    regressed = NotebookResult(path="d.ipynb", passed=True)
+    regressed.add_gate("regression", {}, ["Gate REGRESSION: y"])
+    regressed.add_data("anomalies", {}, ["Data check: 1 anomaly"])
+    assert regressed.reason == "gate-regression" and regressed.message == "Gate REGRESSION: y"
