@@ -175,9 +175,7 @@ def _judge(gate: Any, report: Any, since: float) -> None:
 
     for answer in judge_notebooks(gate, report.results, since):
         answer.notebook.add_gate(answer.verdict, answer.data, gate_lines(answer.result, answer.error))
-        click.echo(f"GATE {answer.notebook.path}")
-        for line in answer.notebook.gate_lines:
-            click.echo(f"  {line}")
+        _show("GATE", answer.notebook.path, answer.notebook.gate_lines)
 
 
 def _check_data(data: Any, report: Any, since: float) -> None:
@@ -187,9 +185,13 @@ def _check_data(data: Any, report: Any, since: float) -> None:
 
     for checked in check_notebooks(data, report.results, since):
         checked.notebook.add_data(checked.verdict, checked.data, smoke_lines(checked.result, checked.error))
-        click.echo(f"DATA {checked.notebook.path}")
-        for line in checked.notebook.data_lines:
-            click.echo(f"  {line}")
+        _show("DATA", checked.notebook.path, checked.notebook.data_lines)
+
+
+def _show(step: str, path: str, lines: list[str]) -> None:
+    click.echo(f"{step} {path}")
+    for line in lines:
+        click.echo(f"  {line}")
 
 
 def _write_reports(report: Any, opts: dict[str, Any]) -> None:

@@ -120,9 +120,8 @@ class NotebookResult:
             lines: the gate's text report, its one-line verdict first (the failure message when it fails).
         """
         self.gate, self.gate_lines = {**data, "verdict": verdict}, list(lines)
-        if verdict != "pass" and self.passed:
-            self.passed, self.message = False, lines[0] if lines else f"gate {verdict}"
-            self.reason = "gate-regression" if verdict == "regression" else "gate-error"
+        if verdict != "pass":
+            self._fail_after_execution("gate-regression" if verdict == "regression" else "gate-error", lines)
 
     def add_data(self, verdict: str, data: dict[str, Any], lines: list[str]) -> None:
         """Make the data check part of this result: anomalies or a check that could not run fail the notebook.
@@ -133,9 +132,13 @@ class NotebookResult:
             lines: the check's text report, its one-line verdict first (the failure message when it fails).
         """
         self.data_check, self.data_lines = {**data, "verdict": verdict}, list(lines)
-        if verdict != "clean" and self.passed:
-            self.passed, self.message = False, lines[0] if lines else f"data {verdict}"
-            self.reason = "data-anomaly" if verdict == "anomalies" else "data-error"
+        if verdict != "clean":
+            self._fail_after_execution("data-anomaly" if verdict == "anomalies" else "data-error", lines)
+
+    def _fail_after_execution(self, reason: str, lines: list[str]) -> None:
+        # A step after the execution never replaces an earlier failure: the first one is what the notebook shows.
+        if self.passed:
+            self.passed, self.message, self.reason = False, lines[0] if lines else reason, reason
 
     def preload_lines(self) -> list[str]:
         """What ``--preload`` did in this notebook's kernel (the verbose report)."""
