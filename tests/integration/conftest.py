@@ -71,8 +71,11 @@ def ip(shell: InteractiveShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.fixture
-def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The working folder is ``tmp_path`` and the project's store (and blobs) are under ``tmp_path/store``."""
+def project_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The working folder is ``tmp_path`` and the project's SQLite store (and blobs) are under ``tmp_path/store``.
+
+    (Not ``store_url``: that is tests/conftest.py's fixture over SQLite and PostgreSQL, which this would hide.)
+    """
     url = f"sqlite:///{tmp_path / 'store' / 'mlops.db'}"
     monkeypatch.setenv("JUPYTER_MLOPS_STORE", url)
     monkeypatch.setenv("JUPYTER_MLOPS_BLOBS", str(tmp_path / "store" / "blobs"))

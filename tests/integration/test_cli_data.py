@@ -39,8 +39,8 @@ def write(path, seed: int, *, changed: bool = False) -> None:
 
 
 @pytest.fixture
-def project(tmp_path, store_url):
-    url = store_url
+def project(tmp_path, project_store):
+    url = project_store
     write(tmp_path / "train.csv", 1)
     with mlops.start_run("base", experiment="churn", store=url, auto_capture=False) as run:
         mlops.log_data(tmp_path / "train.csv", name="train.csv")

@@ -22,9 +22,9 @@ from jupyter_mlops.store import open_store
 
 
 @pytest.fixture
-def project(tmp_path, store_url):
+def project(tmp_path, project_store):
     """A project folder with its own store; ``log(name, metrics, params, data)`` records a finished run."""
-    url = store_url
+    url = project_store
 
     def log(name: str, metrics: dict[str, float], params: dict[str, Any] | None = None,
             data: str = "age,y\n30,1\n") -> str:

@@ -19,9 +19,9 @@ GATE = ("gate", "--baseline", "base", "--candidate", "cand", "--metric", "auc:ma
 
 
 @pytest.fixture
-def project(tmp_path, store_url):
+def project(tmp_path, project_store):
     """A project with its own store; ``log(name, auc, {region: auc})`` records a finished run."""
-    url = store_url
+    url = project_store
 
     def log(name: str, auc: float, regions: dict[str, float]) -> str:
         with mlops.start_run(name, store=url, auto_capture=False) as run:
