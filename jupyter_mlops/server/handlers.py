@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import orjson
 import tornado.web
@@ -23,6 +23,7 @@ from tornado.ioloop import IOLoop
 
 from jupyter_mlops import _version
 from jupyter_mlops.app import compare, model_json, models, runs
+from jupyter_mlops.entities import ModelEvent
 from jupyter_mlops.errors import InvalidInput, MlopsError, NotFound, http_status
 from jupyter_mlops.server import schemas
 from jupyter_mlops.server.service import MlopsService
@@ -252,32 +253,39 @@ class ModelHistoryHandler(BaseHandler):
         self.reply(model_json.history_json(await self.use(models.model_history, schemas.parse_model_ref(name))))
 
 
-class ModelAliasHandler(BaseHandler):
-    """``POST models/{NAME:VERSION|NAME@ALIAS}/alias``: point an alias at the version (``models alias``)."""
+class ModelChangeHandler(BaseHandler):
+    """``POST models/{NAME:VERSION|NAME@ALIAS}/{kind}``: ``models alias`` or ``models stage`` over REST.
+
+    Both change one version's place in the registry the same way: only the use case differs.
+    """
+
+    kind: ClassVar[str]
+    change_version: ClassVar[Callable[..., ModelEvent]]
 
     @tornado.web.authenticated
     @authorized
     async def post(self, ref: str) -> None:
-        """Move the alias, refusing an incomplete lineage unless forced with a reason; reply with the history row."""
+        """Apply the change, refusing an incomplete lineage unless forced with a reason; reply with the history row."""
         version_ref = schemas.parse_model_ref(ref)
-        change = schemas.parse_model_change(self.request.body, "alias")
-        event = await self.use(lambda ws: models.set_alias(ws, version_ref, change.target, force=change.force,
-                                                           reason=change.reason, note=change.note))
+        change = schemas.parse_model_change(self.request.body, self.kind)
+        apply = type(self).change_version
+        event = await self.use(lambda ws: apply(ws, version_ref, change.target, force=change.force,
+                                                reason=change.reason, note=change.note))
         self.reply({"event": event.to_dict()})
 
 
-class ModelStageHandler(BaseHandler):
-    """``POST models/{NAME:VERSION|NAME@ALIAS}/stage``: move the version to a stage (``models stage``)."""
+class ModelAliasHandler(ModelChangeHandler):
+    """``POST models/{ref}/alias``: point an alias at the version."""
 
-    @tornado.web.authenticated
-    @authorized
-    async def post(self, ref: str) -> None:
-        """Set the stage (staging and production need complete lineage or force); reply with the history row."""
-        version_ref = schemas.parse_model_ref(ref)
-        change = schemas.parse_model_change(self.request.body, "stage")
-        event = await self.use(lambda ws: models.set_stage(ws, version_ref, change.target, force=change.force,
-                                                           reason=change.reason, note=change.note))
-        self.reply({"event": event.to_dict()})
+    kind = "alias"
+    change_version = models.set_alias
+
+
+class ModelStageHandler(ModelChangeHandler):
+    """``POST models/{ref}/stage``: move the version to a stage (staging and production need complete lineage)."""
+
+    kind = "stage"
+    change_version = models.set_stage
 
 
 class NotFoundHandler(BaseHandler):

@@ -69,7 +69,6 @@ def ip(shell: InteractiveShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     context.drain()
 
 
-
 @pytest.fixture
 def project_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """The working folder is ``tmp_path`` and the project's SQLite store (and blobs) are under ``tmp_path/store``.
