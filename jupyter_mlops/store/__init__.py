@@ -19,7 +19,7 @@ from jupyter_mlops.errors import InvalidInput
 if TYPE_CHECKING:
     from jupyter_mlops.config import Settings
     from jupyter_mlops.store.base import Store
-    from jupyter_mlops.store.blobs import BlobStore
+    from jupyter_mlops.store.blobs import Blobs
 
 StoreFactory = Callable[..., "Store"]
 ENTRY_POINT_GROUP = "jupyter_mlops.stores"
@@ -100,7 +100,7 @@ def open_store(url: str, *, create: bool = True, stale_after: float = 30.0) -> S
     return store
 
 
-def open_from_settings(settings: Settings, *, create: bool = True) -> tuple[Store, BlobStore]:
+def open_from_settings(settings: Settings, *, create: bool = True) -> tuple[Store, Blobs]:
     """The store and blob store that resolved settings point at: the one way every face opens them.
 
     Args:
@@ -111,11 +111,16 @@ def open_from_settings(settings: Settings, *, create: bool = True) -> tuple[Stor
     return store, open_blobs(settings)
 
 
-def open_blobs(settings: Settings) -> BlobStore:
-    """The blob store that resolved settings point at, alone (a cold ``gate`` reads runs without the run store)."""
-    from jupyter_mlops.store.blobs import BlobStore
+def open_blobs(settings: Settings) -> Blobs:
+    """The blob store that resolved settings point at, alone (a cold ``gate`` reads runs without the run store).
 
-    return BlobStore(settings.blobs_url)
+    A folder or ``file://`` URL is the local store; any other fsspec URL a remote one with its read-through cache
+    (``settings.blobs_cache``) and storage options (``settings.blobs_options``), ADR-088.
+    """
+    from jupyter_mlops.store import blobs
+
+    return blobs.open_blobs(settings.blobs_url, cache_dir=settings.blobs_cache or None,
+                            options=settings.blobs_options)
 
 
 __all__ = ["ENTRY_POINT_GROUP", "StoreLocation", "get_factory", "open_blobs", "open_from_settings", "open_store",
