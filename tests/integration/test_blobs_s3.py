@@ -18,10 +18,13 @@ from pathlib import Path
 import pytest
 import s3
 
+from jupyter_mlops.config import load_settings
 from jupyter_mlops.errors import Conflict, NotFound, StoreUnavailable
 from jupyter_mlops.store import open_store
 from jupyter_mlops.store.blobs import digest_bytes, open_blobs
 from jupyter_mlops.store.remote_blobs import FsspecBlobStore
+from jupyter_mlops.tracking import models
+from jupyter_mlops.tracking.run import start
 
 MIB = 1024 * 1024
 
@@ -163,6 +166,21 @@ def test_a_missing_bucket_is_not_retried(aws_env, tmp_path):
     blobs = remote(aws_env, "s3://no-such-bucket-here/p", tmp_path, retries=3, backoff=5)
     with pytest.raises(StoreUnavailable, match="s3://no-such-bucket-here/p"):
         blobs.put_bytes(b"x")  # backoff=5 s with 3 tries would take 15 s if it were retried
+
+
+def test_a_model_loads_from_the_bucket_through_a_fresh_cache(aws_env, bucket, tmp_path):
+    model = tmp_path / "model.onnx"
+    model.write_bytes(os.urandom(50_000))
+    url = f"s3://{bucket}/models"
+    settings = load_settings(store_url=f"sqlite:///{tmp_path / 'mlops.db'}", start=tmp_path, environ={})
+    with open_store(settings.store_url) as store:
+        run = start(store, remote(aws_env, url, tmp_path / "trainer-cache"), settings, name="train",
+                    capture_context=False)
+        version = run.log_model(model, "churn")
+        run.end()
+        loaded = models.load_version(remote(aws_env, url, tmp_path / "server-cache"), version, dest=tmp_path / "out")
+    assert Path(loaded).read_bytes() == model.read_bytes()
+    assert Path(loaded).is_relative_to(tmp_path / "out")
 
 
 def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
