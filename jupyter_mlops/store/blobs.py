@@ -7,7 +7,8 @@ validated (``^[a-z0-9_]+:[0-9a-f]+$``) before they become paths, so a hash can n
 
 A plain path or ``file://`` URL is a :class:`BlobStore` (the local fast path); any other ``scheme://`` URL (``s3://``,
 ``gs://``, ``az://``, ``memory://``, ...) is an fsspec-backed store with the same layout and a local read-through
-cache (``store/remote_blobs.py``, ADR-088). Callers hold a :class:`Blobs` and never ask which kind it is.
+cache (``store/remote_blobs.py``, ADR-088); ``store.open_blobs`` chooses. Callers hold a :class:`Blobs` and never ask
+which kind it is.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import re
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,29 +132,6 @@ class Blobs(ABC):
     def get_json(self, hash: str) -> Any:  # noqa: A002
         """The object stored by :meth:`put_json`."""
         return json.loads(self.get_bytes(hash))
-
-
-def open_blobs(url: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
-               options: Mapping[str, Any] | None = None) -> Blobs:
-    """The blob store a URL names: a local folder for a path or ``file://``, else an fsspec-backed store.
-
-    Args:
-        url: a folder, ``file://`` URL, or any fsspec URL (``s3://bucket/prefix``, ``gs://...``, ``memory://...``).
-        cache_dir: the read-through cache of a remote store (default: the user cache folder); unused for folders.
-        options: fsspec storage options for a remote store (e.g. ``{"endpoint_url": ...}``); unused for folders.
-
-    Raises:
-        InvalidInput: a URL carrying credentials or a query string (ADR-089), or an unknown protocol.
-
-    Example:
-        >>> open_blobs("memory://doc-blobs").get_bytes(open_blobs("memory://doc-blobs").put_bytes(b"x"))
-        b'x'
-    """
-    if is_local_url(url):
-        return BlobStore(url)
-    from jupyter_mlops.store.remote_blobs import FsspecBlobStore
-
-    return FsspecBlobStore(os.fspath(url), cache_dir=cache_dir, options=options)
 
 
 class BlobStore(Blobs):

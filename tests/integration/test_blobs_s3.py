@@ -20,8 +20,8 @@ import s3
 
 from jupyter_mlops.config import load_settings
 from jupyter_mlops.errors import Conflict, NotFound, StoreUnavailable
-from jupyter_mlops.store import open_store
-from jupyter_mlops.store.blobs import digest_bytes, open_blobs
+from jupyter_mlops.store import open_blobs, open_store
+from jupyter_mlops.store.blobs import digest_bytes
 from jupyter_mlops.store.remote_blobs import FsspecBlobStore
 from jupyter_mlops.tracking import models
 from jupyter_mlops.tracking.run import start
@@ -133,7 +133,8 @@ def test_server_killed_mid_upload_gives_one_clear_line_and_the_retry_completes(t
         server.client().create_bucket(Bucket="team")
         source = tmp_path / "model.bin"
         source.write_bytes(os.urandom(11 * MIB))
-        blobs = remote(server, "s3://team/runs", tmp_path / "cache", part_size=5 * MIB, concurrency=1, retries=2, backoff=0.1)
+        blobs = remote(server, "s3://team/runs", tmp_path / "cache", part_size=5 * MIB, concurrency=1, retries=2,
+                       backoff=0.1)
 
         def cut_after_first_part(_: int) -> None:
             server.stop()
@@ -158,7 +159,8 @@ def test_server_killed_mid_upload_gives_one_clear_line_and_the_retry_completes(t
 def test_an_unreachable_server_fails_fast_with_the_url_and_no_credentials(aws_env, tmp_path):
     blobs = FsspecBlobStore("s3://nowhere/p", cache_dir=tmp_path, retries=2, backoff=0.05,
                             options={"endpoint_url": f"http://127.0.0.1:{s3.free_port()}"})
-    with pytest.raises(StoreUnavailable, match=r"^blob store s3://nowhere/p unreachable: cannot check .* after 2 tries"):
+    expected = r"^blob store s3://nowhere/p unreachable: cannot check .* after 2 tries"
+    with pytest.raises(StoreUnavailable, match=expected):
         blobs.put_bytes(b"x")
 
 

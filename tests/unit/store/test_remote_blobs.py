@@ -13,8 +13,8 @@ import pytest
 from jupyter_mlops.app.reproduce.execute import store_env
 from jupyter_mlops.config import load_settings
 from jupyter_mlops.errors import Conflict, InvalidInput, NotFound
-from jupyter_mlops.store import open_blobs as open_configured
-from jupyter_mlops.store.blobs import Blobs, BlobStore, digest_bytes, open_blobs
+from jupyter_mlops.store import open_blobs
+from jupyter_mlops.store.blobs import Blobs, BlobStore, digest_bytes
 from jupyter_mlops.store.remote_blobs import FsspecBlobStore, redact_url
 
 SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCY"
@@ -114,6 +114,6 @@ def test_configured_remote_store_opens_with_its_cache(tmp_path):
     settings = load_settings(start=tmp_path, environ={
         "JUPYTER_MLOPS_BLOBS": f"memory://cfg-{uuid.uuid4().hex}/p",
         "JUPYTER_MLOPS_BLOBS_CACHE": str(tmp_path / "my-cache")})
-    blobs = open_configured(settings)
+    blobs = open_blobs(settings)
     assert isinstance(blobs, FsspecBlobStore) and blobs.cache.root == tmp_path / "my-cache"
 
