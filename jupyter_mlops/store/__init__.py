@@ -129,7 +129,8 @@ def open_blobs(where: Settings | str | os.PathLike[str], *, cache_dir: str | os.
         InvalidInput: a URL carrying credentials or a query (ADR-089), or a protocol whose package is missing.
 
     Example:
-        >>> blobs = open_blobs("memory://doc-blobs/prefix")
+        >>> import tempfile
+        >>> blobs = open_blobs("memory://doc-blobs/prefix", cache_dir=tempfile.mkdtemp())
         >>> blobs.get_bytes(blobs.put_bytes(b"x"))
         b'x'
     """

@@ -101,7 +101,8 @@ class FsspecBlobStore(Blobs):
         InvalidInput: a URL carrying credentials, or a protocol fsspec does not know (or whose package is missing).
 
     Example:
-        >>> blobs = FsspecBlobStore("memory://doc/prefix")
+        >>> import tempfile
+        >>> blobs = FsspecBlobStore("memory://doc/prefix", cache_dir=tempfile.mkdtemp())
         >>> blobs.get_json(blobs.put_json({"a": 1}))
         {'a': 1}
     """

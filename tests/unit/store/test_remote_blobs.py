@@ -4,16 +4,18 @@ checked and configured (ADR-088/089). The S3 behaviour against a real server is 
 
 from __future__ import annotations
 
+import doctest
 import json
 import uuid
 from pathlib import Path
 
 import pytest
 
+from jupyter_mlops import store as store_package
 from jupyter_mlops.app.reproduce.execute import store_env
 from jupyter_mlops.config import load_settings
 from jupyter_mlops.errors import Conflict, InvalidInput, NotFound
-from jupyter_mlops.store import open_blobs
+from jupyter_mlops.store import open_blobs, remote_blobs
 from jupyter_mlops.store.blobs import Blobs, BlobStore, digest_bytes
 from jupyter_mlops.store.remote_blobs import FsspecBlobStore, redact_url
 
@@ -117,3 +119,11 @@ def test_configured_remote_store_opens_with_its_cache(tmp_path):
     blobs = open_blobs(settings)
     assert isinstance(blobs, FsspecBlobStore) and blobs.cache.root == tmp_path / "my-cache"
 
+
+
+@pytest.mark.parametrize("module", [remote_blobs, store_package])
+def test_docstring_examples(module):
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for test in doctest.DocTestFinder().find(module):
+        runner.run(test)
+    assert runner.failures == 0 and runner.tries > 0
