@@ -240,3 +240,16 @@ def test_a_tracked_script_keeps_its_snapshot_and_artifact_in_the_bucket(aws_env,
     everything = [exported.stdout, shown.stdout, compared.stdout, shown.stderr, compared.stderr]
     everything += [p.read_bytes().decode("latin-1") for p in (project / ".mlops").rglob("*") if p.is_file()]
     assert not any(s3.SECRET in text or s3.KEY_ID in text for text in everything)
+
+
+def test_the_cli_refuses_a_blob_url_with_credentials_in_one_line(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    with open_store(f"sqlite:///{tmp_path / '.mlops' / 'mlops.db'}") as store:
+        store.create_run(name="baseline")
+    env = {**os.environ, "JUPYTER_MLOPS_BLOBS": f"s3://AKIAEXAMPLEKEY:{s3.SECRET}@bucket/blobs",
+           "PYTHONPATH": str(Path(__file__).parents[2])}
+    env.pop("JUPYTER_MLOPS_STORE", None)
+    done = run_cli(["-m", "jupyter_mlops", "runs", "show", "baseline"], env, tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "s3://***@bucket/blobs" in done.stderr
+    assert s3.SECRET not in done.stderr + done.stdout and "AKIAEXAMPLEKEY" not in done.stderr + done.stdout
