@@ -7,7 +7,8 @@ Per store, median of ``--rounds``:
   * ``put file again``: the same file once more (hash + an existence check; nothing is uploaded);
   * ``get cold``: ``local_path`` of that blob with an empty cache (download + hash check + rename);
   * ``get warm``: ``get_bytes`` of a 1 KiB snapshot already in the cache (for S3: a cache hit, no request);
-  * ``put snapshot``: 100 new 1 KiB JSON snapshots (``put_json``), per snapshot.
+  * ``put snapshot``: 100 new 1 KiB JSON snapshots (``put_json``), per snapshot;
+  * peer (S3 only): the same file straight through s3fs ``put_file``/``get_file`` (no hash, no check, no cache).
 The S3 numbers measure this client and moto on one machine (moto is Python, far slower than real S3 per request);
 they say what the client adds, not what a bucket delivers. Writes bench/results/blobs.json.
 """
@@ -84,8 +85,14 @@ def measure(name: str, make, source: Path, rounds: int) -> dict[str, float]:
     snapshots = iter(range(10**9))
     small = median_time(lambda: [blobs.put_json({"n": next(snapshots), "pad": "y" * 1000}) for _ in range(100)],
                         rounds) / 100
+    peer: dict[str, float] = {}
+    if name != "local":
+        # The same transfers straight through s3fs, without hashing, the existence check or the cache.
+        fs, extra = blobs.fs, {"chunksize": blobs.part_size, "max_concurrency": blobs.concurrency}
+        peer["peer_s3fs_put_s"] = median_time(lambda: fs.put_file(str(source), "bench/peer/obj", **extra), rounds)
+        peer["peer_s3fs_get_s"] = median_time(lambda: fs.get_file("bench/peer/obj", str(work / "peer.bin")), rounds)
     shutil.rmtree(work, ignore_errors=True)
-    return {"put_file_s": put, "put_file_MiB_s": size / MIB / put, "put_again_s": again,
+    return {**peer, "put_file_s": put, "put_file_MiB_s": size / MIB / put, "put_again_s": again,
             "get_cold_s": cold, "get_cold_MiB_s": size / MIB / cold, "get_warm_ms": warm * 1000,
             "put_snapshot_ms": small * 1000}
 
@@ -120,10 +127,10 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
     load = os.getloadavg()[0]
     print(f"{args.mib} MiB file, {args.rounds} rounds, load {load:.1f}")
-    columns = list(next(iter(results.values())))
+    columns = list(results["s3 (moto)"])
     print("store".ljust(12) + "".join(c.rjust(17) for c in columns))
     for name, row in results.items():
-        print(name.ljust(12) + "".join(f"{row[c]:17.3f}" for c in columns))
+        print(name.ljust(12) + "".join(f"{row[c]:17.3f}" if c in row else "-".rjust(17) for c in columns))
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "blobs.json").write_text(json.dumps({"mib": args.mib, "rounds": args.rounds, "load": load,
