@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from jupyter_mlops.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
+from jupyter_mlops.errors import Conflict, InvalidInput, MlopsError, NotFound, StoreUnavailable
 from jupyter_mlops.store.blobs import Blobs, BlobStore, Progress, digest_bytes, hash_file, validate_hash
 
 T = TypeVar("T")
@@ -142,7 +142,10 @@ class FsspecBlobStore(Blobs):
         key = self.key_of(digest)
         if not self.exists(digest):
             self._call(f"upload {digest}", lambda: self.fs.pipe_file(key, data))
-        self.cache.put_bytes(data)
+        try:
+            self.cache.put_bytes(data)
+        except MlopsError:
+            pass  # the blob is stored; a cache that cannot be written only costs a download later
         return digest
 
     def put_file(self, path: str | os.PathLike[str], progress: Progress | None = None) -> tuple[str, int]:
