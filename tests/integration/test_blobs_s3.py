@@ -239,6 +239,8 @@ def test_a_tracked_script_keeps_its_snapshot_and_artifact_in_the_bucket(aws_env,
     # Credentials never enter the store, the records or the output.
     everything = [exported.stdout, shown.stdout, compared.stdout, shown.stderr, compared.stderr]
     everything += [p.read_bytes().decode("latin-1") for p in (project / ".mlops").rglob("*") if p.is_file()]
+    client = aws_env.client()
+    everything += [client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("latin-1") for key in stored]
     assert not any(s3.SECRET in text or s3.KEY_ID in text for text in everything)
 
 
