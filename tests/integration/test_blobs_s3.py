@@ -255,3 +255,29 @@ def test_the_cli_refuses_a_blob_url_with_credentials_in_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "s3://***@bucket/blobs" in done.stderr
     assert s3.SECRET not in done.stderr + done.stdout and "AKIAEXAMPLEKEY" not in done.stderr + done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.requires_kernel
+def test_a_tracked_notebook_kernel_keeps_its_code_snapshot_in_the_bucket(aws_env, bucket, tmp_path):
+    import nbformat
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext jupyter_mlops\n%track start nbrun"),
+                nbformat.v4.new_code_cell("x = 41 + 1"), nbformat.v4.new_code_cell("%track stop")]
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    env = {**os.environ, **aws_env.env, "JUPYTER_MLOPS_BLOBS": f"s3://{bucket}/nb",
+           "JUPYTER_MLOPS_BLOBS_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(Path(__file__).parents[2])}
+    env.pop("JUPYTER_MLOPS_STORE", None)
+    execute = ("import nbclient, nbformat; nb = nbformat.read('n.ipynb', 4); "
+               "nbclient.NotebookClient(nb, kernel_name='python3', timeout=120).execute()")
+    done = run_cli(["-c", execute], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    env["JUPYTER_MLOPS_BLOBS_CACHE"] = str(tmp_path / "reader-cache")
+    exported = run_cli(["-m", "jupyter_mlops", "runs", "export", "nbrun"], env, tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    record = json.loads(exported.stdout)
+    assert "x = 41 + 1" in json.dumps(record["code"])
+    hexdigits = record["run"]["code_hash"].partition(":")[2]
+    assert f"nb/xxh3_128/{hexdigits[:2]}/{hexdigits[2:]}" in keys(aws_env, bucket)
