@@ -8,7 +8,9 @@ nearest folder upward holding ``.git`` or ``pyproject.toml``, else the starting 
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,8 @@ from jupyter_mlops.errors import InvalidInput
 
 ENV_STORE = "JUPYTER_MLOPS_STORE"
 ENV_BLOBS = "JUPYTER_MLOPS_BLOBS"
+ENV_BLOBS_OPTIONS = "JUPYTER_MLOPS_BLOBS_OPTIONS"  # JSON object of fsspec storage options for a remote blob store
+ENV_BLOBS_CACHE = "JUPYTER_MLOPS_BLOBS_CACHE"  # the read-through cache folder of a remote blob store
 ENV_RUN_CONTEXT = "JUPYTER_MLOPS_CONTEXT"  # JSON our runners hand to kernels (notebook path, tags, parameters)
 MLOPS_DIR = ".mlops"
 
@@ -97,6 +101,8 @@ class Settings:
         stale_after: a running run whose heartbeat is older than this many seconds reads as crashed.
         flush_interval: the metric writer flushes at least this often (seconds).
         redact: replace secret-looking params/tags with ``***`` before storing.
+        blobs_cache: the local read-through cache of a remote blob store ("" for the user cache folder).
+        blobs_options: fsspec storage options of a remote blob store (never shown: they may hold credentials).
         tool: the raw ``[tool.jupyter-mlops]`` table, for sub-tables such as ``smoke`` and ``lint``.
     """
 
@@ -108,6 +114,8 @@ class Settings:
     flush_interval: float = 0.5
     redact: bool = True
     tool: dict[str, Any] = field(default_factory=dict)
+    blobs_cache: str = ""
+    blobs_options: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def store_location(self) -> StoreLocation:
@@ -179,14 +187,39 @@ def load_settings(
     store = location.resolved(root)
     blobs = blobs_url or env.get(ENV_BLOBS) or tool.get("blobs") or str(_default_blobs(StoreLocation.of(store), root))
     numbers = {k: float(tool[k]) for k in ("heartbeat_interval", "stale_after", "flush_interval") if k in tool}
+    remote = "://" in str(blobs) and not str(blobs).startswith("file://")
     return Settings(
         store_url=str(store),
         blobs_url=str(blobs),
         project_root=root,
         redact=bool(tool.get("redact", True)),
         tool=tool,
+        blobs_cache=str(env.get(ENV_BLOBS_CACHE) or tool.get("blobs_cache") or ""),
+        blobs_options=_blobs_options(env, tool) if remote else {},
         **numbers,
     )
+
+
+def _blobs_options(env: Mapping[str, str], tool: dict[str, Any]) -> dict[str, Any]:
+    """A remote blob store's storage options: ``JUPYTER_MLOPS_BLOBS_OPTIONS`` over ``blobs_options`` in pyproject.
+
+    Raises:
+        InvalidInput: the variable is not a JSON object (its text is not shown: it may hold a secret).
+    """
+    table = tool.get("blobs_options") or {}
+    if not isinstance(table, dict):
+        raise InvalidInput("[tool.jupyter-mlops] blobs_options must be a table of fsspec storage options")
+    text = env.get(ENV_BLOBS_OPTIONS, "").strip()
+    if not text:
+        return dict(table)
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{ENV_BLOBS_OPTIONS} must be a JSON object of fsspec storage options, "
+                           'such as {"endpoint_url": "http://127.0.0.1:9000"}')
+    return {**table, **value}
 
 
 def _default_blobs(location: StoreLocation, root: Path) -> Path:

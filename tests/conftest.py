@@ -99,3 +99,18 @@ def store(store_url: str) -> Iterator[Store]:
 def blobs(tmp_path: Path) -> BlobStore:
     """An empty blob store in a temporary folder."""
     return BlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3 API server (moto's standalone server, a subprocess on 127.0.0.1) for the whole session.
+
+    Tests that stop or restart a server start their own with ``s3.start_server()`` instead.
+    """
+    import s3
+
+    server = s3.start_server()
+    try:
+        yield server
+    finally:
+        server.close()

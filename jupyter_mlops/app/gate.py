@@ -136,6 +136,6 @@ def _resolve(workspace: Workspace, ref: str) -> str:
 
 def _blobs_unopened(workspace: Workspace) -> Any:
     # The blob store the workspace would open with its run store (store.open_from_settings), without that store.
-    from jupyter_mlops.store.blobs import BlobStore
+    from jupyter_mlops.store import open_blobs
 
-    return BlobStore(workspace.settings.blobs_url)
+    return open_blobs(workspace.settings)

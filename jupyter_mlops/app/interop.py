@@ -492,14 +492,14 @@ def _export_run(workspace: Workspace, remote: MlflowTracking, exp_id: str, run: 
                 tally.skipped.append(f"run {run.id}: artifact {artifact.path[:80]!r} is missing from the blob store")
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(blobs.path_of(artifact.hash), target)
+            shutil.copyfile(blobs.local_path(artifact.hash), target)
             tally.add("artifacts")
         own = root / OWN_DIR
         own.mkdir()
         for name, digest in ((NOTEBOOK_FILE, run.notebook_hash), (CODE_FILE, run.code_hash),
                              (ENV_FILE, run.env_hash)):
             if digest and blobs.exists(digest):
-                shutil.copyfile(blobs.path_of(digest), own / name)
+                shutil.copyfile(blobs.local_path(digest), own / name)
         record = run.to_dict()
         record["param_sources"] = _param_sources(workspace, run)
         (own / RUN_FILE).write_text(json.dumps(record, ensure_ascii=False, default=str), encoding="utf-8")
@@ -561,10 +561,10 @@ def _write_model(workspace: Workspace, mv: ModelVersion, root: Path) -> None:
                 raise InvalidInput(f"model {mv.ref}: manifest path {rel[:80]!r} leaves its folder")
             target = content / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(blobs.path_of(entry["hash"]), target)
+            shutil.copyfile(blobs.local_path(entry["hash"]), target)
     else:
         suffix = {"joblib": "model.joblib", "pickle": "model.pkl"}.get(mv.format, f"{mv.name}-{mv.version}")
-        shutil.copyfile(blobs.path_of(mv.artifact_hash), content / suffix)
+        shutil.copyfile(blobs.local_path(mv.artifact_hash), content / suffix)
     meta = {"name": mv.name, "version": mv.version, "format": mv.format, "flavor": mv.flavor,
             "lineage": mv.lineage.to_dict(), "parents": list(mv.parents), "stage": mv.stage,
             "created": mv.created, "created_by": mv.created_by}

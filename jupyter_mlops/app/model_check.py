@@ -162,8 +162,10 @@ def check_servable(workspace: Workspace, ref: str, sample_path: str | Path, n: i
     if version.format not in ("joblib", "pickle", "file"):
         return _error(base, f"{version.ref} is a {version.format!r} model; only pickled models (joblib, pickle, "
                             "or a file joblib can read) can be loaded and queried")
-    blob = workspace.blobs.path_of(version.artifact_hash)
-    if not blob.is_file():
+    try:
+        # The sandbox child reads a local file: a remote store hands its verified cached copy.
+        blob = workspace.blobs.local_path(version.artifact_hash)
+    except NotFound:
         return _error(base, f"{version.ref}: its content {version.artifact_hash} is missing from the blob store")
     signature = version.lineage.signature or {}
     request = {"blob": str(blob), "hash": version.artifact_hash, "format": version.format,

@@ -28,7 +28,8 @@ class MlopsServerConfig(Configurable):
         config=True,
         help="Store URL (sqlite:///... or postgresql+psycopg://...); default: the project store of the root dir.",
     )
-    blobs_url = Unicode("", config=True, help="Blob store folder; default: beside the SQLite file.")
+    blobs_url = Unicode("", config=True,
+                        help="Blob store folder or fsspec URL (s3://bucket/prefix); default: beside the SQLite file.")
     workers = Integer(4, min=1, max=64, config=True, help="Threads for blocking store calls.")
 
 

@@ -10,8 +10,9 @@ through the ``jupyter_mlops.stores`` entry-point group; an entry point names a f
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from jupyter_mlops.config import StoreLocation
 from jupyter_mlops.errors import InvalidInput
@@ -19,7 +20,7 @@ from jupyter_mlops.errors import InvalidInput
 if TYPE_CHECKING:
     from jupyter_mlops.config import Settings
     from jupyter_mlops.store.base import Store
-    from jupyter_mlops.store.blobs import BlobStore
+    from jupyter_mlops.store.blobs import Blobs
 
 StoreFactory = Callable[..., "Store"]
 ENTRY_POINT_GROUP = "jupyter_mlops.stores"
@@ -100,7 +101,7 @@ def open_store(url: str, *, create: bool = True, stale_after: float = 30.0) -> S
     return store
 
 
-def open_from_settings(settings: Settings, *, create: bool = True) -> tuple[Store, BlobStore]:
+def open_from_settings(settings: Settings, *, create: bool = True) -> tuple[Store, Blobs]:
     """The store and blob store that resolved settings point at: the one way every face opens them.
 
     Args:
@@ -111,11 +112,41 @@ def open_from_settings(settings: Settings, *, create: bool = True) -> tuple[Stor
     return store, open_blobs(settings)
 
 
-def open_blobs(settings: Settings) -> BlobStore:
-    """The blob store that resolved settings point at, alone (a cold ``gate`` reads runs without the run store)."""
-    from jupyter_mlops.store.blobs import BlobStore
+def open_blobs(where: Settings | str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
+               options: Mapping[str, Any] | None = None) -> Blobs:
+    """The blob store that settings or a URL point at (alone: a cold ``gate`` reads runs without the run store).
 
-    return BlobStore(settings.blobs_url)
+    A plain path or ``file://`` URL is the local folder store (:class:`~jupyter_mlops.store.blobs.BlobStore`); any
+    other fsspec URL (``s3://bucket/prefix``, ``gs://``, ``az://``, ``memory://``) the fsspec-backed store with a
+    local read-through cache (:class:`~jupyter_mlops.store.remote_blobs.FsspecBlobStore`, ADR-088).
+
+    Args:
+        where: resolved settings (their ``blobs_url``, ``blobs_cache`` and ``blobs_options``), or a folder or URL.
+        cache_dir: the read-through cache of a remote store (default: the settings', else the user cache folder).
+        options: fsspec storage options of a remote store (default: the settings'), e.g. ``{"endpoint_url": ...}``.
+
+    Raises:
+        InvalidInput: a URL carrying credentials or a query (ADR-089), or a protocol whose package is missing.
+
+    Example:
+        >>> import tempfile
+        >>> blobs = open_blobs("memory://doc-blobs/prefix", cache_dir=tempfile.mkdtemp())
+        >>> blobs.get_bytes(blobs.put_bytes(b"x"))
+        b'x'
+    """
+    from jupyter_mlops.store.blobs import BlobStore, is_local_url
+
+    if isinstance(where, (str, os.PathLike)):
+        url: str | os.PathLike[str] = where
+    else:
+        url = where.blobs_url
+        cache_dir = cache_dir or where.blobs_cache or None
+        options = where.blobs_options if options is None else options
+    if is_local_url(url):
+        return BlobStore(url)
+    from jupyter_mlops.store.remote_blobs import FsspecBlobStore
+
+    return FsspecBlobStore(os.fspath(url), cache_dir=cache_dir, options=options)
 
 
 __all__ = ["ENTRY_POINT_GROUP", "StoreLocation", "get_factory", "open_blobs", "open_from_settings", "open_store",

@@ -1,9 +1,14 @@
-"""Content-addressed blob storage on a local (or shared) folder.
+"""Content-addressed blob storage: the :class:`Blobs` contract, the local folder store, and :func:`open_blobs`.
 
 A blob is named by its content hash, ``xxh3_128:<32 hex digits>``, and lives at
 ``<root>/xxh3_128/<first 2 hex>/<rest>``. Writes go to a temporary file in the same folder and are renamed into
 place, so a reader never sees half a blob and two writers of the same content do not clash. Hash strings are
 validated (``^[a-z0-9_]+:[0-9a-f]+$``) before they become paths, so a hash can never escape the root.
+
+A plain path or ``file://`` URL is a :class:`BlobStore` (the local fast path); any other ``scheme://`` URL (``s3://``,
+``gs://``, ``az://``, ``memory://``, ...) is an fsspec-backed store with the same layout and a local read-through
+cache (``store/remote_blobs.py``, ADR-088); ``store.open_blobs`` chooses. Callers hold a :class:`Blobs` and never ask
+which kind it is.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import json
 import os
 import re
 import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +47,94 @@ def validate_hash(value: str) -> str:
     return value
 
 
-class BlobStore:
+Progress = Callable[[int], None]
+"""Called with the number of bytes just transferred (large uploads report each part)."""
+
+
+def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """The blob name and size of a file, read in large blocks (never whole into memory).
+
+    Raises:
+        NotFound: the file does not exist.
+        InvalidInput: it cannot be read.
+    """
+    source = Path(path)
+    hasher = xxhash.xxh3_128()
+    size = 0
+    try:
+        with source.open("rb") as fh:
+            while block := fh.read(_BLOCK):
+                hasher.update(block)
+                size += len(block)
+    except FileNotFoundError:
+        raise NotFound(f"no file {source}") from None
+    except OSError as error:
+        raise InvalidInput(f"cannot read {source}: {error.strerror or error}") from None
+    return f"{ALGORITHM}:{hasher.hexdigest()}", size
+
+
+def is_local_url(url: str | os.PathLike[str]) -> bool:
+    """Whether a blobs URL names a local (or mounted) folder: a plain path or ``file://``."""
+    text = os.fspath(url)
+    return "://" not in text or text.startswith("file://")
+
+
+class Blobs(ABC):
+    """What every blob store answers, local or remote: the one interface callers use.
+
+    Subclasses implement the primitives; JSON is written once here on the bytes primitives. A caller that needs a
+    file on disk (loading a model, copying an artifact, a sandbox child) asks :meth:`local_path`: the folder store
+    answers its own file, a remote store a hash-verified copy in its local cache.
+    """
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the blobs are, fit to show (a remote URL without credentials or query)."""
+
+    @abstractmethod
+    def exists(self, hash: str) -> bool:  # noqa: A002 - the contract's name
+        """Whether the blob is stored."""
+
+    @abstractmethod
+    def put_bytes(self, data: bytes) -> str:
+        """Store ``data``; return its hash (storing the same bytes twice is free)."""
+
+    @abstractmethod
+    def get_bytes(self, hash: str) -> bytes:  # noqa: A002
+        """The bytes of a blob.
+
+        Raises:
+            NotFound: no such blob.
+        """
+
+    @abstractmethod
+    def put_file(self, path: str | os.PathLike[str], progress: Progress | None = None) -> tuple[str, int]:
+        """Store a file's bytes, streaming; return ``(hash, size)``.
+
+        Raises:
+            NotFound: the file does not exist.
+        """
+
+    @abstractmethod
+    def local_path(self, hash: str) -> Path:  # noqa: A002
+        """A local file holding the blob's bytes (do not write to it).
+
+        Raises:
+            NotFound: no such blob.
+        """
+
+    def put_json(self, obj: Any) -> str:
+        """Store ``obj`` as canonical JSON (sorted keys), so equal objects share one blob."""
+        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        return self.put_bytes(text.encode("utf-8"))
+
+    def get_json(self, hash: str) -> Any:  # noqa: A002
+        """The object stored by :meth:`put_json`."""
+        return json.loads(self.get_bytes(hash))
+
+
+class BlobStore(Blobs):
     """Content-addressed bytes under ``root``.
 
     Args:
@@ -59,8 +153,25 @@ class BlobStore:
         if text.startswith("file://"):
             text = text[len("file://"):]
         elif "://" in text:
-            raise InvalidInput(f"blob store {text!r}: only local or mounted folders are supported")
+            # Named by scheme only: a URL may carry a credential, and this message is shown.
+            raise InvalidInput(f"BlobStore is a local folder; open a {text.partition(':')[0]}:// store with open_blobs")
         self.root = Path(text).expanduser()
+
+    @property
+    def location(self) -> str:
+        """The folder."""
+        return str(self.root)
+
+    def local_path(self, hash: str) -> Path:  # noqa: A002
+        """The blob's own file.
+
+        Raises:
+            NotFound: no such blob.
+        """
+        path = self.path_of(hash)
+        if not path.is_file():
+            raise NotFound(f"no blob {hash} in {self.root}")
+        return path
 
     def path_of(self, hash: str) -> Path:  # noqa: A002 - the contract's name
         """Where the blob with this hash is (or would be) stored."""
@@ -71,7 +182,7 @@ class BlobStore:
         """Whether the blob is stored."""
         return self.path_of(hash).is_file()
 
-    def _store(self, target: Path, write: Any) -> None:
+    def _store(self, target: Path, write: Callable[[Any], object]) -> None:
         if target.is_file():
             return
         try:
@@ -104,39 +215,21 @@ class BlobStore:
         except FileNotFoundError:
             raise NotFound(f"no blob {hash}") from None
 
-    def put_json(self, obj: Any) -> str:
-        """Store ``obj`` as canonical JSON (sorted keys), so equal objects share one blob."""
-        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-        return self.put_bytes(text.encode("utf-8"))
-
-    def get_json(self, hash: str) -> Any:  # noqa: A002
-        """The object stored by :meth:`put_json`."""
-        return json.loads(self.get_bytes(hash))
-
-    def put_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
+    def put_file(self, path: str | os.PathLike[str], progress: Progress | None = None) -> tuple[str, int]:
         """Store a file's bytes, streaming; return ``(hash, size)``.
 
         Raises:
             NotFound: the file does not exist.
         """
         source = Path(path)
-        try:
-            hasher = xxhash.xxh3_128()
-            size = 0
-            with source.open("rb") as fh:
-                while block := fh.read(_BLOCK):
-                    hasher.update(block)
-                    size += len(block)
-        except FileNotFoundError:
-            raise NotFound(f"no file {source}") from None
-        except OSError as error:
-            raise InvalidInput(f"cannot read {source}: {error.strerror or error}") from None
-        digest = f"{ALGORITHM}:{hasher.hexdigest()}"
+        digest, size = hash_file(source)
 
         def copy(out: Any) -> None:
             with source.open("rb") as fh:
                 while block := fh.read(_BLOCK):
                     out.write(block)
+                    if progress is not None:
+                        progress(len(block))
         self._store(self.path_of(digest), copy)
         return digest, size
 

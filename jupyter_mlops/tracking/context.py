@@ -427,3 +427,18 @@ def drain(timeout: float = 30.0) -> bool:
 
 
 atexit.register(drain)
+
+
+def _drain_before_thread_pools_close() -> None:
+    # A remote blob store's client (aiohttp under s3fs) resolves host names on asyncio's default thread pool, which
+    # refuses new work once the interpreter starts shutting down, before any atexit handler runs: a short script's
+    # snapshots, captured at exit, would never reach the bucket. threading's own exit hooks run earlier, newest
+    # first; registered after concurrent.futures' hook (imported just above that), this drain runs before it.
+    import concurrent.futures.thread  # noqa: F401 - registers the pool's exit hook first
+
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        register(drain)
+
+
+_drain_before_thread_pools_close()

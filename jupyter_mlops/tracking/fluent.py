@@ -104,9 +104,9 @@ def open_stores(store: StoreArg = None, blobs: Any = None) -> tuple[Store, Any, 
 
 def open_from_settings_blobs(settings: Settings) -> Any:
     """The blob store configured for ``settings`` (without opening a database)."""
-    from jupyter_mlops.store.blobs import BlobStore
+    from jupyter_mlops.store import open_blobs
 
-    return BlobStore(settings.blobs_url)
+    return open_blobs(settings)
 
 
 def start_run(

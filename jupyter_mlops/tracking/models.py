@@ -219,9 +219,10 @@ def _verified_bytes(blobs: Any, digest: str, ref: str) -> bytes:
 
 
 def _copy_verified(blobs: Any, digest: str, target: Path, ref: str) -> None:
-    source = blobs.path_of(digest)
-    if not source.is_file():
-        raise NotFound(f"model {ref}: blob {digest} is missing from {blobs.root}")
+    try:
+        source = blobs.local_path(digest)
+    except NotFound:
+        raise NotFound(f"model {ref}: blob {digest} is missing from {blobs.location}") from None
     if not digest.startswith(f"{ALGORITHM}:"):
         raise Conflict(f"model {ref}: cannot verify blob {digest} (unknown hash algorithm)")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.capture import parameters
-from jupyter_mlops.config import ENV_BLOBS, ENV_RUN_CONTEXT, ENV_STORE, Settings
+from jupyter_mlops.config import ENV_BLOBS, ENV_BLOBS_CACHE, ENV_BLOBS_OPTIONS, ENV_RUN_CONTEXT, ENV_STORE, Settings
 from jupyter_mlops.errors import InvalidInput
 
 __all__ = ["Execution", "build_as_executed", "execute_notebook", "inject", "parse_params", "store_env"]
@@ -126,7 +126,14 @@ def store_env(settings: Settings) -> dict[str, str]:
     blobs = settings.blobs_url
     if "://" not in blobs:
         blobs = str(Path(blobs).resolve())
-    return {ENV_STORE: store, ENV_BLOBS: blobs}
+    env = {ENV_STORE: store, ENV_BLOBS: blobs}
+    # A remote blob store's options and cache travel too (a kernel in another folder may not find the same
+    # pyproject.toml); the environment is where its credentials already are, and it is never recorded.
+    if settings.blobs_options:
+        env[ENV_BLOBS_OPTIONS] = json.dumps(settings.blobs_options)
+    if settings.blobs_cache:
+        env[ENV_BLOBS_CACHE] = str(Path(settings.blobs_cache).expanduser().resolve())
+    return env
 
 
 def _kernel_manager(folder: Path, env: Mapping[str, str]) -> Any:
