@@ -26,14 +26,13 @@ from __future__ import annotations
 import ast
 import os
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from jupyter_mlops.capture.cells import _file_read_by
 from jupyter_mlops.capture.names import MutationRules, Scope, class_free_names, function_free_names, root_name
-from jupyter_mlops.notebooks.convert.analysis import MUTATIONS
+from jupyter_mlops.notebooks.convert.analysis import MUTATIONS, display_only
 
-__all__ = ["ANY_FILE", "RANDOM", "RUN", "FunctionFacts", "StatementFacts", "analyze_code", "file_name"]
+__all__ = ["ANY_FILE", "RANDOM", "RUN", "FunctionFacts", "StatementFacts", "analyze_code", "file_name", "shows_only"]
 
 RUN = "<run>"
 RANDOM = "<random>"
@@ -112,6 +111,10 @@ class StatementFacts:
     metrics: set[str] = field(default_factory=set)
     #: for each function called by its name, the names passed to it (a call may change them in place)
     call_arguments: dict[str, set[str]] = field(default_factory=dict)
+    #: the statement only shows a value (``df``, ``df.head()``, ``display(x)``): the emitted slice drops it
+    shows_only: bool = False
+    #: its first and last line in the code
+    lines: tuple[int, int] = (0, 0)
 
 
 class _Names(Scope):
@@ -171,7 +174,7 @@ def function_facts(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) ->
         scope.visit(stmt)
     effects = StatementFacts()
     for stmt in body:
-        _special_calls(stmt, effects, must=False)
+        _special_calls(_nodes(stmt), effects, must=False)
     # a path handed in as an argument is known only at the call: the call may write any file
     if effects.path_writes or effects.file_notes:
         effects.may.add(ANY_FILE)
@@ -210,15 +213,27 @@ def _string(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def _nodes(root: ast.AST) -> Iterable[ast.AST]:
-    """Every node of ``root`` that runs now: function and class bodies are skipped (they run when called)."""
+def _nodes(root: ast.AST) -> list[ast.AST]:
+    """Every node of ``root`` that runs now: function and class bodies are skipped (they run when called).
+
+    Hand-rolled over ``_fields`` (``ast.iter_child_nodes`` costs twice as much), without the ``Load``/``Store``
+    context nodes; one list per statement, shared by every question asked of it.
+    """
+    found: list[ast.AST] = []
     stack: list[ast.AST] = [root]
+    context = ast.expr_context
     while stack:
         node = stack.pop()
-        yield node
-        if isinstance(node, _DEFS) and node is not root:
+        found.append(node)
+        if node is not root and isinstance(node, _DEFS):
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        for name in node._fields:
+            child = getattr(node, name, None)
+            if child.__class__ is list:
+                stack.extend(item for item in child if isinstance(item, ast.AST))
+            elif isinstance(child, ast.AST) and not isinstance(child, context):
+                stack.append(child)
+    return found
 
 
 def _write_mode(call: ast.Call, position: int) -> str | None:
@@ -292,10 +307,10 @@ def _attribute_chain(func: ast.expr) -> list[str]:
     return parts
 
 
-def _special_calls(stmt: ast.AST, facts: StatementFacts, *, must: bool) -> None:
-    """Files, the run, random state, metric keys and the unsure constructs among the calls ``stmt`` makes now."""
+def _special_calls(nodes: list[ast.AST], facts: StatementFacts, *, must: bool) -> None:
+    """Files, the run, random state, metric keys and the unsure constructs among the calls ``nodes`` make now."""
     literal_namespace: set[int] = set()
-    for node in _nodes(stmt):
+    for node in nodes:
         if isinstance(node, ast.Subscript) and _namespace_call(node.value) and _string(node.slice) is not None:
             literal_namespace.add(id(node.value))
             name = str(_string(node.slice))
@@ -401,11 +416,21 @@ def _files(node: ast.Call, facts: StatementFacts, must: bool) -> None:
         facts.file_notes.append("writes a file at a path computed at run time")
 
 
+def shows_only(stmt: ast.stmt) -> bool:
+    """A bare expression that only shows a value (convert's rule), or a ``display(...)`` of such values."""
+    if display_only(stmt):
+        return True
+    value = stmt.value if isinstance(stmt, ast.Expr) else None
+    return (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "display"
+            and all(display_only(ast.Expr(arg)) for arg in value.args))
+
+
 def _statement(stmt: ast.stmt) -> StatementFacts:
     scope = _Names()
     scope.visit(stmt)
     must = isinstance(stmt, _MUST_STATEMENTS)
-    facts = StatementFacts(reads=set(scope.loads), defs=scope.defs)
+    facts = StatementFacts(reads=set(scope.loads), defs=scope.defs, shows_only=shows_only(stmt),
+                           lines=(stmt.lineno, stmt.end_lineno or stmt.lineno))
     bound = scope.stores | scope.deletes
     (facts.must if must else facts.may).update(bound)
     facts.mutates = scope.mutates & scope.loads
@@ -413,7 +438,8 @@ def _statement(stmt: ast.stmt) -> StatementFacts:
         facts.mutates.add(stmt.target.id)
     if isinstance(stmt, (ast.Import, ast.ImportFrom)):
         facts.imports = set(scope.stores)
-    for node in _nodes(stmt):
+    nodes = _nodes(stmt)
+    for node in nodes:
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for target in targets:
@@ -421,20 +447,21 @@ def _statement(stmt: ast.stmt) -> StatementFacts:
                     name = root_name(target)
                     if name:
                         facts.attribute_stores.add(name)
-    facts.reads -= _block_targets(stmt)
+    if not isinstance(stmt, (ast.Assign, ast.Expr, ast.Import, ast.ImportFrom)):
+        facts.reads -= _block_targets(nodes)
     if isinstance(stmt, ast.Assign) and _string(stmt.value) is not None:
         for target in stmt.targets:
             if isinstance(target, ast.Name):
                 facts.literals[target.id] = str(_string(stmt.value))
-    _special_calls(stmt, facts, must=must)
+    _special_calls(nodes, facts, must=must)
     return facts
 
 
-def _block_targets(stmt: ast.stmt) -> set[str]:
+def _block_targets(nodes: list[ast.AST]) -> set[str]:
     """Names a compound statement binds before its body reads them (loop, ``with ... as``, ``except ... as``)."""
     bound: set[str] = set()
     heads: list[ast.expr] = []
-    for node in _nodes(stmt):
+    for node in nodes:
         if isinstance(node, (ast.For, ast.AsyncFor)):
             bound |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
             heads.append(node.iter)

@@ -10,13 +10,12 @@ of its cells starts.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from jupyter_mlops.capture.parameters import PARAMETERS_TAG
-from jupyter_mlops.notebooks.convert.analysis import display_only
+from jupyter_mlops.notebooks.slicing.effects import analyze_code
 from jupyter_mlops.notebooks.slicing.slicer import Cell, Slice
 from jupyter_mlops.notebooks.slicing.view import API_IMPORT
 
@@ -33,30 +32,17 @@ class EmittedCell:
     parameters: bool = False
 
 
-def _shows_only(stmt: ast.stmt) -> bool:
-    if display_only(stmt):
-        return True
-    value = stmt.value if isinstance(stmt, ast.Expr) else None
-    return (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "display"
-            and all(display_only(ast.Expr(arg)) for arg in value.args))
-
-
 def clean_code(code: str) -> str:
     """``code`` without its display-only statements and surrounding blank lines (unparsable code is kept as is)."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    statements = analyze_code(code)  # cached: the slicer parsed the same code already
+    if statements is None:
         return code.strip("\n")
     lines = code.split("\n")
     kept_lines: set[int] = set()
-    dropped: list[ast.stmt] = []
-    for stmt in tree.body:
-        end = stmt.end_lineno or stmt.lineno
-        if _shows_only(stmt):
-            dropped.append(stmt)
-        else:
-            kept_lines.update(range(stmt.lineno, end + 1))
-    remove = {line for stmt in dropped for line in range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)}
+    remove: set[int] = set()
+    for facts in statements:
+        first, last = facts.lines
+        (remove if facts.shows_only else kept_lines).update(range(first, last + 1))
     remove -= kept_lines  # `a = 1; a` keeps its line
     text = "\n".join(line for number, line in enumerate(lines, start=1) if number not in remove)
     return text.strip("\n")
