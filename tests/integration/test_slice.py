@@ -107,3 +107,53 @@ def test_verify_exits_1_when_the_slice_gives_another_value(project: dict) -> Non
         result = slice_run(workspace, run_id, "s", verify=True)
     assert result.verification is not None and result.verification.outcome == "diverged"
     assert result.exit_code == 1
+
+
+def _output(kernel: KernelSession, source: str) -> tuple[str, dict]:
+    """Run one cell; its stdout, stderr and error text, and the execute_reply."""
+    content = {"code": source, "silent": False, "store_history": True, "user_expressions": {},
+               "allow_stdin": False, "stop_on_error": False}
+    msg = kernel.client.session.msg("execute_request", content)
+    kernel.client.shell_channel.send(msg)
+    text: list[str] = []
+    while True:
+        message = kernel.client.get_iopub_msg(timeout=120)
+        if message["parent_header"].get("msg_id") != msg["header"]["msg_id"]:
+            continue
+        kind, body = message["msg_type"], message["content"]
+        if kind == "stream":
+            text.append(body["text"])
+        elif kind == "error":
+            text.append(f"{body['ename']}: {body['evalue']}")
+        elif kind == "status" and body["execution_state"] == "idle":
+            break
+    while True:
+        reply = kernel.client.get_shell_msg(timeout=120)
+        if reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
+            return "".join(text), reply["content"]
+
+
+def test_track_slice_slices_the_live_sessions_cells_and_verifies_against_the_active_run(project: dict) -> None:
+    path = project["root"] / "live.ipynb"
+    kernel = KernelSession(path, project["url"])
+    try:
+        for source in ["%load_ext jupyter_mlops", "scale = 3", "%track start live", "base = 1", "noise = 5",
+                       "base = 2", "total = base * scale\n%track metric total=total"]:
+            assert _output(kernel, source)[1]["status"] == "ok"
+        text, reply = _output(kernel, "%track slice total --verify")
+        assert reply["status"] == "ok", text
+        assert "Slice for metric 'total': 4 of 7 executed cells" in text
+        assert [line.split()[0] for line in text.splitlines() if line.startswith("  In[")] == [
+            "In[2]", "In[3]", "In[6]", "In[7]"]
+        assert "Verified: total = 6.0" in text
+        # a variable of the live session, written as a notebook
+        text, reply = _output(kernel, "%track slice base --to notebook base.ipynb")
+        assert reply["status"] == "ok" and "Wrote base.ipynb" in text, text
+        code = [c.source for c in nbformat.read(project["root"] / "base.ipynb", as_version=4).cells
+                if c.cell_type == "code"]
+        assert code == ["scale = 3", "base = 2"]
+        # misuse: one line, no traceback
+        text, reply = _output(kernel, "%track slice nope --verify")
+        assert reply["status"] == "error" and text.strip().startswith("UsageError: ") and "\n" not in text.strip()
+    finally:
+        kernel.shutdown()
