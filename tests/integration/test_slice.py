@@ -88,6 +88,12 @@ def test_cli_writes_a_script_a_notebook_and_a_package_and_exits_by_the_verdict(p
     assert code[0].metadata["tags"] == ["parameters"] and code[0].source == "scale = 2"
     assert cli(run_id[:8], "p", "--to", "package", "p_pipeline").returncode == 0
     assert (project["root"] / "p_pipeline" / "pipeline.py").is_file()
+    # the package logs the same value, into the project's store
+    ran = subprocess.run([sys.executable, "-m", "p_pipeline"], cwd=project["root"], capture_output=True, text=True,
+                         env={**env, "JUPYTER_MLOPS_STORE": project["url"]}, timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    newest = open_store(project["url"]).search_runs(order_by=["start_time DESC"], limit=1).items[0]
+    assert newest.id != run_id and newest.metrics == {"p": spec["value"]}
     # the output exists: refused without --force (a Conflict, as convert refuses), nothing changed
     again = cli(run_id[:8], "p", "--to", "script", "p.py")
     assert again.returncode == 1 and "already exists" in again.stderr
