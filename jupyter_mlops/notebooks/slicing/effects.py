@@ -101,6 +101,8 @@ class StatementFacts:
     defs: dict[str, FunctionFacts] = field(default_factory=dict)
     #: ``name = "a string"``: a path held by a variable is resolved through these
     literals: dict[str, str] = field(default_factory=dict)
+    #: ``b = a``: ``b`` now names the object ``a`` names (a change through one changes the other)
+    aliases: dict[str, str] = field(default_factory=dict)
     #: variables used as the path of a read, and of a write (True: the write replaces the file)
     path_reads: set[str] = field(default_factory=set)
     path_writes: dict[str, bool] = field(default_factory=dict)
@@ -416,6 +418,19 @@ def _files(node: ast.Call, facts: StatementFacts, must: bool) -> None:
         facts.file_notes.append("writes a file at a path computed at run time")
 
 
+def _conditional_binds(body: list[ast.stmt]) -> set[str]:
+    """Names bound inside the compound statements (``if``, ``for``, ``try``...) of a ``with`` body."""
+    names: set[str] = set()
+    for stmt in body:
+        if isinstance(stmt, (ast.With, ast.AsyncWith)):
+            names |= _conditional_binds(stmt.body)
+        elif not isinstance(stmt, _MUST_STATEMENTS):
+            scope = Scope(module=True)
+            scope.visit(stmt)
+            names |= scope.stores | scope.deletes
+    return names
+
+
 def shows_only(stmt: ast.stmt) -> bool:
     """A bare expression that only shows a value (convert's rule), or a ``display(...)`` of such values."""
     if display_only(stmt):
@@ -433,6 +448,10 @@ def _statement(stmt: ast.stmt) -> StatementFacts:
                            lines=(stmt.lineno, stmt.end_lineno or stmt.lineno))
     bound = scope.stores | scope.deletes
     (facts.must if must else facts.may).update(bound)
+    if isinstance(stmt, (ast.With, ast.AsyncWith)):  # its body runs, but an `if` in it may not bind
+        conditional = _conditional_binds(stmt.body)
+        facts.must -= conditional
+        facts.may |= conditional
     facts.mutates = scope.mutates & scope.loads
     if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
         facts.mutates.add(stmt.target.id)
@@ -449,6 +468,10 @@ def _statement(stmt: ast.stmt) -> StatementFacts:
                         facts.attribute_stores.add(name)
     if not isinstance(stmt, (ast.Assign, ast.Expr, ast.Import, ast.ImportFrom)):
         facts.reads -= _block_targets(nodes)
+    if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name):
+        for target in stmt.targets:
+            if isinstance(target, ast.Name):
+                facts.aliases[target.id] = stmt.value.id
     if isinstance(stmt, ast.Assign) and _string(stmt.value) is not None:
         for target in stmt.targets:
             if isinstance(target, ast.Name):

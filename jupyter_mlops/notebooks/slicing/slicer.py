@@ -128,6 +128,8 @@ class _State:
         self.functions: dict[str, FunctionFacts] = {}
         self.modules: set[str] = set()
         self.literals: dict[str, str] = {}
+        #: names that may name the same object (``b = a``): a change through one is a change of the others
+        self.aliases: dict[str, set[str]] = {}
 
 
 def cell_flows(cells: Sequence[Cell]) -> list[CellFlow]:
@@ -167,6 +169,7 @@ def _flow(cell: Cell, state: _State) -> CellFlow:
                     may.add(name)
             else:
                 may.add(name)
+                may |= state.aliases.get(name, set())
         flow.reads |= reads
         flow.must |= must
         flow.may |= may
@@ -202,6 +205,14 @@ def _calls(names: set[str], arguments: Mapping[str, set[str]], state: _State, re
 
 
 def _update(state: _State, facts: Any) -> None:
+    for name in facts.must:  # rebound: it no longer names what it named
+        for other in state.aliases.pop(name, set()):
+            state.aliases.get(other, set()).discard(name)
+    for name, source in facts.aliases.items():
+        group = {source} | state.aliases.get(source, set())
+        for member in group:
+            state.aliases.setdefault(member, set()).add(name)
+        state.aliases[name] = group - {name}
     for name in facts.must | facts.may:
         if name in facts.defs:
             state.functions[name] = facts.defs[name]

@@ -29,8 +29,14 @@ def kept(sources: list[str], target: str, **options) -> list[int]:
     (["t = 0", "t += 5", "u = t"], "u", [0, 1, 2]),
     (["df = make()", "df.dropna(inplace=True)", "df.head()", "m = df.mean()"], "m", [0, 1, 3]),
     (["model = M()", "model.fit(X)", "p = model.predict(X)"], "p", [0, 1, 2]),
+    # two names for one object: a change through one is a change of the other, until one is rebound
+    (["a = []", "b = a", "b.append(1)", "n = len(a)"], "n", [0, 1, 2, 3]),
+    (["a = []", "b = a", "b = []", "b.append(1)", "n = len(a)"], "n", [0, 4]),
     # a conditional binding may not have happened: the binding before it is kept too
     (["z = 1", "if flag:\n    z = 2", "w = z"], "w", [0, 1, 2]),
+    # a `with` body runs, but an `if` inside it may not have bound
+    (["z = 1", "with ctx():\n    if flag:\n        z = 2", "w = z"], "w", [0, 1, 2]),
+    (["z = 1", "with ctx():\n    z = 2", "w = z"], "w", [1, 2]),
     # loop targets are bound by the loop, not read from before
     (["i = 100", "total = 0", "for i in range(3):\n    total += i", "r = total"], "r", [1, 2, 3]),
     # a function reads its globals when it is called: the cells that bound them before the call, not after
