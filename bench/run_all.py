@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["hashing", "store", "tracking", "compare", "smoke", "convert", "hygiene", "server"]
+BENCHES = ["hashing", "store", "tracking", "compare", "smoke", "convert", "hygiene", "server", "slice"]
 QUICK_FLAGS = {"store": ["--quick"], "tracking": ["--quick"]}
 
 

@@ -48,7 +48,8 @@ class ExecutedCell:
     """One executed cell: its position in execution order, source, IPython execution count and cell id.
 
     ``error`` is ``{"ename", "evalue"}`` when the cell raised; ``context`` marks a cell that ran before the run
-    started and is kept because the run read a name it bound.
+    started and is kept because the run read a name it bound; ``metrics`` are the keys of the metrics logged while
+    the cell ran (as stored), which tells ``slice`` which cell produced a metric's value (ADR-095).
     """
 
     index: int
@@ -57,9 +58,10 @@ class ExecutedCell:
     cell_id: str | None = None
     error: Mapping[str, str] | None = None
     context: bool = False
+    metrics: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The cell's JSON shape; ``error`` and ``context`` only when set, so plain cells keep their old shape."""
+        """The cell's JSON shape; ``error``, ``context`` and ``metrics`` only when set (plain cells keep theirs)."""
         data: dict[str, Any] = {
             "index": self.index, "source": self.source, "execution_count": self.execution_count,
             "cell_id": self.cell_id,
@@ -68,6 +70,8 @@ class ExecutedCell:
             data["error"] = dict(self.error)
         if self.context:
             data["context"] = True
+        if self.metrics:
+            data["metrics"] = list(self.metrics)
         return data
 
 
@@ -93,6 +97,7 @@ class ExecutedCells:
         execution_count: int | None,
         cell_id: str | None = None,
         error: Mapping[str, str] | None = None,
+        metrics: tuple[str, ...] = (),
     ) -> None:
         """Append one executed cell.
 
@@ -102,8 +107,9 @@ class ExecutedCells:
             execution_count: IPython's execution count (None when unknown).
             cell_id: the notebook cell id when the front end sends it (JupyterLab does; papermill does not).
             error: ``{"ename", "evalue"}`` when the cell raised.
+            metrics: keys of the metrics the cell logged.
         """
-        self._cells.append(ExecutedCell(index, source, execution_count, cell_id, error))
+        self._cells.append(ExecutedCell(index, source, execution_count, cell_id, error, metrics=metrics))
 
     @property
     def cells(self) -> list[ExecutedCell]:
@@ -147,6 +153,7 @@ class ExecutedCells:
                 item.get("cell_id"),
                 item.get("error") if isinstance(item.get("error"), Mapping) else None,
                 bool(item.get("context", False)),
+                tuple(str(key) for key in item.get("metrics") or () if isinstance(key, str)),
             )
             for position, item in enumerate(data.get("cells", []))
         ]

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "reproduce",
         "Verify a run's data, environment and code, execute it again and judge its metrics.",
     ),
+    "slice": ("jupyter_mlops.cli.slicing", "slice_", "The executed cells that produced a metric, as clean code."),
     "smoke": ("jupyter_mlops.cli.smoke", "smoke", "Execute notebooks in fresh kernels and report failures (nb-smoke)."),
     "convert": ("jupyter_mlops.cli.convert", "convert", "Convert a notebook to a package or a script."),
     "diff": ("jupyter_mlops.cli.notebooks", "diff", "Diff notebooks, git revisions or runs without metadata noise."),

@@ -37,7 +37,7 @@ __all__ = ["TrackMagics", "load_ipython_extension", "unload_ipython_extension"]
 
 SUBCOMMANDS = (
     "start", "stop", "status", "params", "metric", "metrics", "data", "artifact", "model", "tag", "note", "list",
-    "show", "compare", "reproduce",
+    "show", "compare", "reproduce", "slice",
 )
 _HELP = "usage: %track {" + ",".join(SUBCOMMANDS) + "} ... (see docs/magics.md)"
 _INT64 = (-(2**63), 2**63 - 1)
@@ -103,7 +103,8 @@ class TrackMagics(Magics):
     def track(self, line: str, cell: str | None = None) -> Any:
         """Track experiments: ``%track start|stop|status|params|metric|data|artifact|model|tag|note|list|show|compare``.
 
-        ``%track reproduce RUN`` re-executes a run in a fresh kernel and shows the verdict.
+        ``%track reproduce RUN`` re-executes a run in a fresh kernel and shows the verdict; ``%track slice METRIC``
+        shows the executed cells that produced a metric (or a variable) as clean code.
 
         ``%%track params`` and ``%%track metrics`` run the cell and record its assignments.
         """
@@ -387,6 +388,34 @@ class TrackMagics(Magics):
         display(_Rich(*reproduction_views(result.to_dict())))
         if result.reason:
             raise InvalidInput(result.reason)
+
+    def _cmd_slice(self, rest: str, cell: str | None) -> None:
+        from jupyter_mlops.app.slicing import slice_run, slice_session
+        from jupyter_mlops.notebooks.slicing import Cell
+        from jupyter_mlops.render.slicing import slice_text
+
+        parser = _parser("slice")
+        parser.add_argument("target", metavar="METRIC_OR_VARIABLE")
+        parser.add_argument("--run", metavar="RUN", help="slice a stored run instead of this kernel's cells")
+        parser.add_argument("--to", nargs=2, metavar=("script|notebook|package", "PATH"))
+        parser.add_argument("--force", action="store_true")
+        parser.add_argument("--verify", action="store_true")
+        parser.add_argument("--tolerance", action="append", default=[])
+        args = parser.parse_args(_split(rest))
+        kind, output = args.to if args.to else (None, None)
+        options = {"to": kind, "output": output, "force": args.force, "verify": args.verify,
+                   "tolerances": args.tolerance}
+        workspace = _workspace()
+        if args.run is not None:
+            result = slice_run(workspace, args.run, args.target, **options)
+        else:  # the cells this kernel ran, as they ran; the active run holds the value to verify
+            cells = [Cell(c.source, c.execution_count, c.cell_id, c.error, c.metrics)
+                     for c in self.observer.session.log]
+            active = fluent.active_run()
+            result = slice_session(workspace, cells, args.target, run_ref=active.id if active else None, **options)
+        _say(slice_text(result.to_dict(), code=args.to is None).rstrip("\n"))
+        if result.verification is not None and result.verification.reason:
+            raise InvalidInput(result.verification.reason)
 
     def _too_few_to_compare(self, workspace: Any, ids: list[str]) -> None:
         if not ids:

@@ -162,12 +162,14 @@ class NotebookSession:
                 self._last_count = count
             key = (count, source)
             self._running_cell_logged = False
+            run = self.active_run()
+            # Which metrics this cell logged: slice finds the cell behind a metric's value by it (ADR-095).
+            logged = run.take_logged_metrics() if run is not None and run.id == self._attached else ()
             # A kernel counts the loading cell into its history before it finishes: the backfill may hold it.
             if key != self._last_key:
                 self._last_key = key
                 self._trees[len(self.log)] = tree
-                self.log.record(len(self.log), source, count, cell_id, error)
-            run = self.active_run()
+                self.log.record(len(self.log), source, count, cell_id, error, logged)
             if run is None or run.id != self._attached or not self.auto or not source.strip():
                 return
             analysis = cell_analysis.analyze(tree, source) if tree is not None else None

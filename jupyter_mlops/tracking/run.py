@@ -85,6 +85,8 @@ class ActiveRun:
         self._steps: dict[str, int] = {}
         self._slice_steps: dict[tuple[str, str], int] = {}
         self._metric_names: dict[str, str] = {}  # name as logged -> name as stored (redacted)
+        # Keys (as stored) logged since the notebook session last asked: which cell logged a metric (ADR-095).
+        self._logged: set[str] = set()
         self._end_hooks: list[EndHook] = []
         self._tick_hooks: list[Callable[[], None]] = []
         self._ended = False
@@ -195,7 +197,15 @@ class ActiveRun:
             self._check_open()
         steps[key] = step
         stored = self._metric_names.get(key) or self._metric_name(key)
+        self._logged.add(stored)
         self._writer.put_metric(stored, number, step, stamp)
+
+    def take_logged_metrics(self) -> tuple[str, ...]:
+        """The metric keys (as stored) logged since the last call, sorted; the notebook session asks after each cell."""
+        if not self._logged:
+            return ()
+        logged, self._logged = self._logged, set()
+        return tuple(sorted(logged))
 
     def _metric_name(self, key: str) -> str:
         stored = self.clean_text(key)
@@ -227,7 +237,9 @@ class ActiveRun:
         for name, _, point_step, _ in points:
             self._steps[name] = point_step
         names = self._metric_names
-        self._writer.put_metrics([(names.get(n) or self._metric_name(n), v, s, t) for n, v, s, t in points])
+        rows = [(names.get(n) or self._metric_name(n), v, s, t) for n, v, s, t in points]
+        self._logged.update(row[0] for row in rows)
+        self._writer.put_metrics(rows)
 
     def log_sliced(self, values: Iterable[tuple[Any, Mapping[str, Any]]], step: int | None = None,
                    timestamp: float | None = None) -> None:

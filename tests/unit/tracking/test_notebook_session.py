@@ -118,3 +118,15 @@ def test_parse_cell_is_none_for_ipython_syntax():
     assert isinstance(parse_cell("x = 1"), ast.Module)
     assert parse_cell("%timeit x") is None and parse_cell("!ls") is None
     assert notebook_session.__name__ == "jupyter_mlops.tracking.notebook_session"
+
+
+def test_each_cell_records_the_metric_keys_it_logged(project):
+    session, run = attached("which-cell")
+    finish(session, "x = 1\n", 1)
+    run.log_metric("loss", 0.5)
+    run.log_metrics({"auc": 0.9, "f1": 0.8})
+    finish(session, "log the three\n", 2)
+    finish(session, "y = 2\n", 3)
+    run.end()
+    cells = mlops.get_run(run.id).code["cells"]
+    assert [c.get("metrics") for c in cells] == [None, ["auc", "f1", "loss"], None]
