@@ -44,7 +44,7 @@ check: install-test
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy jupyter_mlops/store jupyter_mlops/capture jupyter_mlops/tracking \
 	  jupyter_mlops/entities.py jupyter_mlops/errors.py jupyter_mlops/config.py jupyter_mlops/ipython/kernel_events.py \
-	  jupyter_mlops/app jupyter_mlops/interop jupyter_mlops/report_text.py
+	  jupyter_mlops/app jupyter_mlops/interop jupyter_mlops/report_text.py jupyter_mlops/notebooks/slicing
 
 pytest-suite: install-test system-deps
 	$(PY) -m pytest -p no:cacheprovider -q tests
