@@ -1,6 +1,7 @@
 """Settings resolution.
 
-Order, first wins: explicit argument > environment (``JUPYTER_MLOPS_STORE``, ``JUPYTER_MLOPS_BLOBS``) >
+Order, first wins: explicit argument > environment (``JUPYTER_MLOPS_STORE``, ``JUPYTER_MLOPS_BLOBS``,
+``JUPYTER_MLOPS_REMOTE``, ``JUPYTER_MLOPS_REMOTE_BLOBS``) >
 ``[tool.jupyter-mlops]`` in the nearest ``pyproject.toml`` > defaults. The default store is the embedded SQLite
 file ``<project root>/.mlops/mlops.db`` with blobs in ``<project root>/.mlops/blobs``; the project root is the
 nearest folder upward holding ``.git`` or ``pyproject.toml``, else the starting folder.
@@ -20,6 +21,8 @@ from jupyter_mlops.errors import InvalidInput
 
 ENV_STORE = "JUPYTER_MLOPS_STORE"
 ENV_BLOBS = "JUPYTER_MLOPS_BLOBS"
+ENV_REMOTE = "JUPYTER_MLOPS_REMOTE"  # the team store that `sync push|pull` talks to (ADR-084)
+ENV_REMOTE_BLOBS = "JUPYTER_MLOPS_REMOTE_BLOBS"
 ENV_RUN_CONTEXT = "JUPYTER_MLOPS_CONTEXT"  # JSON our runners hand to kernels (notebook path, tags, parameters)
 MLOPS_DIR = ".mlops"
 
@@ -98,6 +101,8 @@ class Settings:
         flush_interval: the metric writer flushes at least this often (seconds).
         redact: replace secret-looking params/tags with ``***`` before storing.
         tool: the raw ``[tool.jupyter-mlops]`` table, for sub-tables such as ``smoke`` and ``lint``.
+        remote: store URL of the team store ``sync`` pushes to and pulls from (None: not configured).
+        remote_blobs: blob folder/URL of the team store (None: blobs are not copied by sync).
     """
 
     store_url: str
@@ -108,6 +113,8 @@ class Settings:
     flush_interval: float = 0.5
     redact: bool = True
     tool: dict[str, Any] = field(default_factory=dict)
+    remote: str | None = None
+    remote_blobs: str | None = None
 
     @property
     def store_location(self) -> StoreLocation:
@@ -185,8 +192,15 @@ def load_settings(
         project_root=root,
         redact=bool(tool.get("redact", True)),
         tool=tool,
+        remote=_remote(str(env.get(ENV_REMOTE) or tool.get("remote") or ""), root),
+        remote_blobs=str(env.get(ENV_REMOTE_BLOBS) or tool.get("remote_blobs") or "") or None,
         **numbers,
     )
+
+
+def _remote(url: str, root: Path) -> str | None:
+    # A relative SQLite remote in pyproject.toml names a file of the project, like the store itself.
+    return StoreLocation.of(url).resolved(root) if url else None
 
 
 def _default_blobs(location: StoreLocation, root: Path) -> Path:
