@@ -44,6 +44,8 @@ _RUN_COLUMNS = tuple(c.name for c in s.runs.columns if c.name not in ("experimen
 _LINK_COLUMNS = ("system", "location", "kind", "remote_id", "revision", "at")
 _MODEL_TABLES = {"versions": s.model_versions, "aliases": s.model_aliases, "events": s.model_events}
 _MODEL_COLUMNS = {k: tuple(c.name for c in t.columns if c.name != "id") for k, t in _MODEL_TABLES.items()}
+_POINT_COLUMNS = ("run_id", "key", "step", "value", "timestamp")
+_NULL = "\\N"  # COPY's text format for NULL
 _CHUNK = 500  # ids per IN (...) list: far below either database's limit on bound parameters
 
 
@@ -193,14 +195,12 @@ class SqlTransfer:
             Conflict: a run changed (or appeared) here since the caller read it; nothing was written.
         """
         def work(conn: Connection) -> dict[str, int]:
-            revisions: dict[str, int] = {}
-            for bundle in bundles:
-                revisions[bundle.id] = self._write_run(conn, bundle, expected.get(bundle.id))
+            revisions = self._write_runs(conn, bundles, expected)
             for table in BUNDLE_TABLES:
                 cols = ("run_id", *_COLUMNS[table.name])
                 rows = [(b.id, *row) for b in bundles for row in b.rows.get(table.name, ())]
                 if rows:
-                    self._bulk_insert(conn, table, cols, rows)
+                    self._insert_rows(conn, table, cols, rows)
             links = [dict(zip(_LINK_COLUMNS, row, strict=True), local_id=b.id) for b in bundles for row in b.links]
             self._upsert(conn, s.external_ids, links, ("system", "location", "kind", "remote_id"),
                          ("local_id", "revision", "at"))
@@ -210,22 +210,53 @@ class SqlTransfer:
         result: dict[str, int] = self._write(work)
         return result
 
-    def _write_run(self, conn: Connection, bundle: RunBundle, expected: int | None) -> int:
-        row = {k: v for k, v in bundle.run.items() if k != "experiment"}
-        row["experiment_id"] = self._experiment_id(conn, bundle.run.get("experiment") or "default")
-        if expected is None:
-            if conn.scalar(select(_R.id).where(_R.id == bundle.id)) is not None:
-                raise Conflict(f"run {bundle.id} appeared while syncing; run the sync again")
-            conn.execute(insert(s.runs), {**row, "revision": 1})
-            return 1
-        values = {k: v for k, v in row.items() if k != "id"}
-        changed = conn.execute(update(s.runs).where(_R.id == bundle.id, _R.revision == expected)
-                               .values(revision=expected + 1, **values)).rowcount
-        if not changed:
-            raise Conflict(f"run {bundle.id} changed while syncing; run the sync again")
-        for table in BUNDLE_TABLES:
-            conn.execute(delete(table).where(table.c.run_id == bundle.id))
-        return expected + 1
+    def _insert_rows(self, conn: Connection, table: Table, cols: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        """Many rows at once: ``COPY`` on PostgreSQL (psycopg's ``executemany`` sent 24,000 points/s, ``COPY``
+        several times that, docs/benchmarks.md), the compiled ``executemany`` of :meth:`_bulk_insert` on SQLite."""
+        if conn.dialect.name != "postgresql":
+            self._bulk_insert(conn, table, cols, rows)
+            return
+        raw = conn.connection.driver_connection
+        # Fixed table and column names from our own schema, never input: COPY has no bound-parameter form, and the
+        # values travel as data (escaped for COPY's text format, or encoded by psycopg), never as SQL text.
+        statement = f"COPY {table.name} ({', '.join(cols)}) FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            if tuple(cols) == _POINT_COLUMNS:
+                copy.write(_point_lines(rows))
+            else:
+                for row in rows:
+                    copy.write_row(row)
+
+    def _write_runs(self, conn: Connection, bundles: Sequence[RunBundle], expected: Mapping[str, int]) -> dict[str, int]:
+        """The runs' rows: new ones inserted in one statement, existing ones updated (children cleared)."""
+        experiments = {name: self._experiment_id(conn, name)
+                       for name in sorted({b.run.get("experiment") or "default" for b in bundles})}
+        fresh = [b for b in bundles if b.id not in expected]
+        clash = [i for chunk in _chunks([b.id for b in fresh]) for i in conn.scalars(select(_R.id).where(_R.id.in_(chunk)))]
+        if clash:
+            raise Conflict(f"run {clash[0]} appeared while syncing; run the sync again")
+        revisions: dict[str, int] = {}
+        rows = []
+        for bundle in fresh:
+            row = {k: v for k, v in bundle.run.items() if k != "experiment"}
+            row["experiment_id"] = experiments[bundle.run.get("experiment") or "default"]
+            rows.append({**row, "revision": 1})
+            revisions[bundle.id] = 1
+        if rows:
+            conn.execute(insert(s.runs), rows)
+        for bundle in bundles:
+            if bundle.id not in expected:
+                continue
+            values = {k: v for k, v in bundle.run.items() if k not in ("id", "experiment")}
+            values["experiment_id"] = experiments[bundle.run.get("experiment") or "default"]
+            changed = conn.execute(update(s.runs).where(_R.id == bundle.id, _R.revision == expected[bundle.id])
+                                   .values(revision=expected[bundle.id] + 1, **values)).rowcount
+            if not changed:
+                raise Conflict(f"run {bundle.id} changed while syncing; run the sync again")
+            for table in BUNDLE_TABLES:
+                conn.execute(delete(table).where(table.c.run_id == bundle.id))
+            revisions[bundle.id] = expected[bundle.id] + 1
+        return revisions
 
     # -- the registry ----------------------------------------------------------------------------------
     def read_models(self) -> ModelState:
@@ -321,6 +352,34 @@ class SqlTransfer:
             return found
         result: set[str] = self._read(work)
         return result
+
+
+
+def _escape(text: str) -> str:
+    """A string as a field of COPY's text format (backslash, tab, newline and carriage return escaped)."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _point_lines(rows: Sequence[tuple[Any, ...]]) -> str:
+    """Metric rows ``(run_id, key, step, value, timestamp)`` as COPY text, several times faster than ``write_row``.
+
+    Floats are written with ``repr``, which PostgreSQL reads back as the same double (``inf``/``-inf`` included);
+    NULL (a NaN value) is ``\\N``. Ids and keys repeat, so each is escaped once.
+    """
+    names: dict[str, str] = {}
+    out = []
+    for run_id, key, step, value, stamp in rows:
+        rid = names.get(run_id)
+        if rid is None:
+            rid = names[run_id] = _escape(run_id)
+        name = names.get(key)
+        if name is None:
+            name = names[key] = _escape(key)
+        number = _NULL if value is None else repr(float(value))
+        out.append(f"{rid}\t{name}\t{int(step)}\t{number}\t{float(stamp)!r}\n")
+    return "".join(out)
 
 
 __all__ = ["BUNDLE_TABLES", "ModelState", "RunBundle", "SqlTransfer", "SyncStore", "columns", "require_sync"]

@@ -1,0 +1,130 @@
+"""``sync push`` of RUNS runs x POINTS metric points from a local SQLite store to PostgreSQL on localhost.
+
+Targets (issue 13): a first push moves >= 50,000 points/s; an up-to-date second push takes <= 1 s.
+
+Builds the local store once (cached under --data): RUNS finished runs, each with POINTS points of one metric, five
+params and two tags. Starts its own PostgreSQL server (the test suite's helper, tests/pg.py) unless --pg-url
+names one. Each round copies the local store file (so its watermark is empty), pushes it into a fresh, migrated PostgreSQL
+database with ``app.sync.sync`` (what ``jupyter-mlops sync push`` runs), then pushes again (nothing to move), and
+times the second push also as a cold ``jupyter-mlops sync push`` process (imports and the connection included).
+Medians over --repeats rounds are printed with the load average; the machine is shared.
+
+    python bench/sync_bench.py --runs 1000 --points 1000 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+
+def build(data: Path, runs: int, points: int) -> Path:
+    from jupyter_mlops.store import open_store
+
+    path = data / f"local-{runs}x{points}.db"
+    if path.exists():
+        return path
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    store = open_store(f"sqlite:///{partial}")
+    try:
+        start = time.time() - runs * 60
+        for i in range(runs):
+            run = store.create_run(name=f"run-{i}", experiment="bench", tags=["bench", f"group-{i % 10}"],
+                                   start_time=start + i * 60)
+            store.log_params(run.id, {"lr": 0.01 * (i % 7), "depth": i % 9, "model": "lgbm", "seed": i, "fold": 3})
+            t0 = start + i * 60
+            store.log_metric_rows(run.id, [("loss", 1.0 / (j + 1), j, t0 + j * 0.01) for j in range(points)])
+            store.update_run(run.id, status="finished", end_time=t0 + points * 0.01)
+    finally:
+        store.close()
+    partial.rename(path)
+    return path
+
+
+def one_round(local_db: Path, work: Path, pg_admin: str, n: int) -> dict[str, float]:
+    import pg  # tests/pg.py
+
+    from jupyter_mlops.app.sync import sync
+    from jupyter_mlops.app.workspace import Workspace
+    from jupyter_mlops.config import load_settings
+    from jupyter_mlops.store import open_store
+
+    copy = work / f"round-{n}.db"
+    shutil.copyfile(local_db, copy)
+    remote = pg.create_database(pg_admin, f"sync_bench_{n}")
+    open_store(remote).close()  # the team store exists already (its schema is made once, not per push)
+    settings = load_settings(store_url=f"sqlite:///{copy}", blobs_url=str(work / "blobs"), start=work)
+    with Workspace(settings, create=False) as workspace:
+        start = time.perf_counter()
+        first = sync(workspace, "push", remote=remote)
+        first_s = time.perf_counter() - start
+        start = time.perf_counter()
+        second = sync(workspace, "push", remote=remote)
+        second_s = time.perf_counter() - start
+    if not second.nothing_new:
+        raise SystemExit(f"the second push moved something: {second}")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "jupyter_mlops", "sync", "push", "--store", f"sqlite:///{copy}",
+                           "--remote", remote], capture_output=True, text=True, env=env, cwd=work)
+    cli_s = time.perf_counter() - start
+    if done.returncode != 0 or "nothing to push" not in done.stdout:
+        raise SystemExit(f"second CLI push failed: {done.stdout} {done.stderr}")
+    copy.unlink()
+    return {"first_s": first_s, "points": first.points, "runs": first.runs, "second_s": second_s, "cli_s": cli_s}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--points", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "mlops-sync-bench")
+    parser.add_argument("--pg-url", default=None, help="admin URL of a running PostgreSQL (default: start one)")
+    args = parser.parse_args()
+    args.data.mkdir(parents=True, exist_ok=True)
+    import pg  # tests/pg.py
+
+    started = time.perf_counter()
+    local_db = build(args.data, args.runs, args.points)
+    print(f"local store: {args.runs} runs x {args.points} points ({time.perf_counter() - started:.1f} s to build)")
+    server = None
+    admin = args.pg_url
+    if admin is None:
+        server = pg.start_server()
+        admin = server.url("postgres")
+    work = Path(tempfile.mkdtemp(prefix="sync-bench-"))
+    results = []
+    try:
+        for n in range(args.repeats):
+            result = one_round(local_db, work, admin, n)
+            results.append(result)
+            print(f"round {n}: first push {result['first_s']:.2f} s ({result['points'] / result['first_s']:,.0f} "
+                  f"points/s), up-to-date push {result['second_s'] * 1000:.0f} ms in-process, "
+                  f"{result['cli_s'] * 1000:.0f} ms as a CLI process; load {os.getloadavg()[0]:.2f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if server is not None:
+            server.stop()
+    first = statistics.median(r["first_s"] for r in results)
+    points = results[0]["points"]
+    print(f"median first push: {first:.2f} s = {points / first:,.0f} points/s (target >= 50,000)")
+    print(f"median up-to-date push: {statistics.median(r['second_s'] for r in results) * 1000:.0f} ms in-process, "
+          f"{statistics.median(r['cli_s'] for r in results) * 1000:.0f} ms as a CLI process (target <= 1 s)")
+    print(f"load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()
