@@ -282,7 +282,10 @@ def test_cli_bad_remotes_are_one_line_exit_2_and_lose_nothing(tmp_path: Path, pg
     with sqlite3.connect(foreign) as conn:
         conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
     admin_head = pg_url.rpartition("@")[2]
+    foreign_pg = pg.create_database(pg_url, f"mlops_foreign_{uuid.uuid4().hex[:12]}")
+    pg.admin_execute(foreign_pg, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
     cases = {
+        "foreign postgresql": foreign_pg,
         "same": f"sqlite:///{local}",
         "unreachable": "postgresql+psycopg://alice:s3cr3t-pw@127.0.0.1:1/team",
         "foreign": f"sqlite:///{foreign}",
@@ -295,7 +298,15 @@ def test_cli_bad_remotes_are_one_line_exit_2_and_lose_nothing(tmp_path: Path, pg
         assert len(lines) == 1 and lines[0].startswith("Error: "), (label, done.stderr)
         assert "s3cr3t-pw" not in done.stdout + done.stderr, label
         assert "Traceback" not in done.stderr
-    assert "another program" in cli("sync", "push", "--remote", cases["foreign"], cwd=project).stderr
+    assert "did not create" in cli("sync", "push", "--remote", cases["foreign"], cwd=project).stderr
+    assert "another program" in cli("sync", "push", "--remote", foreign_pg, cwd=project).stderr
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(foreign_pg)
+    try:
+        assert inspect(engine).get_table_names() == ["invoices"]  # nothing of ours was created there
+    finally:
+        engine.dispose()
     with sqlite3.connect(foreign) as conn:  # the other program's database was not touched
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["invoices"]
     no_remote = cli("sync", "push", cwd=project)
