@@ -2,11 +2,12 @@
 
 Targets (issue 13): a first push moves >= 50,000 points/s; an up-to-date second push takes <= 1 s.
 
-Builds the local store once (cached under --data): RUNS finished runs, each with POINTS points of one metric, five
-params and two tags. Starts its own PostgreSQL server (the test suite's helper, tests/pg.py) unless --pg-url
-names one. Each round copies the local store file (so its watermark is empty), pushes it into a fresh, migrated PostgreSQL
-database with ``app.sync.sync`` (what ``jupyter-mlops sync push`` runs), then pushes again (nothing to move), and
-times the second push also as a cold ``jupyter-mlops sync push`` process (imports and the connection included).
+Builds the local store once (cached under --data): RUNS finished runs, each with POINTS points of one metric,
+five params and two tags. Starts its own PostgreSQL server (the test suite's helper, tests/pg.py) unless --pg-url
+names one. Each round copies the local store file (so its watermark is empty), pushes it into a fresh, migrated
+PostgreSQL database with ``app.sync.sync`` (what ``jupyter-mlops sync push`` runs), then pushes again (nothing to
+move), and times the second push also as a cold ``jupyter-mlops sync push`` process (imports and connection
+included).
 Medians over --repeats rounds are printed with the load average; the machine is shared.
 
     python bench/sync_bench.py --runs 1000 --points 1000 --repeats 3

@@ -364,8 +364,11 @@ def _parts(src: SyncStore, todo: Sequence[str], *, one_by_one: bool) -> Iterator
 
 
 def _prefetched(parts: Iterator[list[RunBundle]]) -> Iterator[list[RunBundle]]:
-    """The batches, the next one read in a thread while the current one is written (reading and writing overlap:
-    the database driver and the other server release the GIL, which took a push from 37,000 to N points/s)."""
+    """The batches, the next one read in a thread while the current ones are written.
+
+    Reading (SQLite, Python) and writing (mostly the other server's work, the driver waiting without the GIL)
+    then overlap instead of taking turns.
+    """
     ahead: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
     stop = threading.Event()
 

@@ -163,7 +163,8 @@ class SqlTransfer:
                 for row in conn.execute(query):
                     run = dict(zip(_RUN_COLUMNS, row[:len(_RUN_COLUMNS)], strict=True))
                     run["experiment"] = row[-1]
-                    bundles[row[0]] = RunBundle(run=run, revision=int(row[-2]), rows={t.name: [] for t in BUNDLE_TABLES})
+                    bundles[row[0]] = RunBundle(run=run, revision=int(row[-2]),
+                                                rows={t.name: [] for t in BUNDLE_TABLES})
                 found = [i for i in chunk if i in bundles]
                 if not found:
                     continue
@@ -211,8 +212,10 @@ class SqlTransfer:
         return result
 
     def _insert_rows(self, conn: Connection, table: Table, cols: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-        """Many rows at once: ``COPY`` on PostgreSQL (psycopg's ``executemany`` sent 24,000 points/s, ``COPY``
-        several times that, docs/benchmarks.md), the compiled ``executemany`` of :meth:`_bulk_insert` on SQLite."""
+        """Many rows at once: ``COPY`` on PostgreSQL, the compiled ``executemany`` of :meth:`_bulk_insert` on SQLite.
+
+        psycopg's ``executemany`` sent ~24,000 metric points/s to a local server; ``COPY`` several times that.
+        """
         if conn.dialect.name != "postgresql":
             self._bulk_insert(conn, table, cols, rows)
             return
@@ -227,12 +230,14 @@ class SqlTransfer:
                 for row in rows:
                     copy.write_row(row)
 
-    def _write_runs(self, conn: Connection, bundles: Sequence[RunBundle], expected: Mapping[str, int]) -> dict[str, int]:
+    def _write_runs(self, conn: Connection, bundles: Sequence[RunBundle],
+                    expected: Mapping[str, int]) -> dict[str, int]:
         """The runs' rows: new ones inserted in one statement, existing ones updated (children cleared)."""
         experiments = {name: self._experiment_id(conn, name)
                        for name in sorted({b.run.get("experiment") or "default" for b in bundles})}
         fresh = [b for b in bundles if b.id not in expected]
-        clash = [i for chunk in _chunks([b.id for b in fresh]) for i in conn.scalars(select(_R.id).where(_R.id.in_(chunk)))]
+        clash = [i for chunk in _chunks([b.id for b in fresh])
+                 for i in conn.scalars(select(_R.id).where(_R.id.in_(chunk)))]
         if clash:
             raise Conflict(f"run {clash[0]} appeared while syncing; run the sync again")
         revisions: dict[str, int] = {}
@@ -363,10 +368,10 @@ def _escape(text: str) -> str:
 
 
 def _point_lines(rows: Sequence[tuple[Any, ...]]) -> str:
-    """Metric rows ``(run_id, key, step, value, timestamp)`` as COPY text, several times faster than ``write_row``.
+    r"""Metric rows ``(run_id, key, step, value, timestamp)`` as COPY text, several times faster than ``write_row``.
 
     Floats are written with ``repr``, which PostgreSQL reads back as the same double (``inf``/``-inf`` included);
-    NULL (a NaN value) is ``\\N``. Ids and keys repeat, so each is escaped once.
+    NULL (a NaN value) is ``\N``. Ids and keys repeat, so each is escaped once.
     """
     names: dict[str, str] = {}
     out = []
