@@ -16,7 +16,9 @@ Medians over --repeats rounds are printed with the load average; the machine is 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -54,7 +56,23 @@ def build(data: Path, runs: int, points: int) -> Path:
     return path
 
 
-def one_round(local_db: Path, work: Path, pg_admin: str, n: int) -> dict[str, float]:
+def server_cpu(datadir: Path | None) -> float:
+    """CPU seconds of the PostgreSQL server so far: the postmaster and its ended backends (which it reaps)."""
+    if datadir is None:
+        return math.nan
+    pid = (datadir / "data" / "postmaster.pid").read_text().split()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def one_round(local_db: Path, work: Path, pg_admin: str, n: int, datadir: Path | None) -> dict[str, float]:
     import pg  # tests/pg.py
 
     from jupyter_mlops.app.sync import sync
@@ -68,9 +86,10 @@ def one_round(local_db: Path, work: Path, pg_admin: str, n: int) -> dict[str, fl
     open_store(remote).close()  # the team store exists already (its schema is made once, not per push)
     settings = load_settings(store_url=f"sqlite:///{copy}", blobs_url=str(work / "blobs"), start=work)
     with Workspace(settings, create=False) as workspace:
-        start = time.perf_counter()
+        start, cpu, served = time.perf_counter(), own_cpu(), server_cpu(datadir)
         first = sync(workspace, "push", remote=remote)
         first_s = time.perf_counter() - start
+        client_cpu, pg_cpu = own_cpu() - cpu, server_cpu(datadir) - served
         start = time.perf_counter()
         second = sync(workspace, "push", remote=remote)
         second_s = time.perf_counter() - start
@@ -84,7 +103,8 @@ def one_round(local_db: Path, work: Path, pg_admin: str, n: int) -> dict[str, fl
     if done.returncode != 0 or "nothing to push" not in done.stdout:
         raise SystemExit(f"second CLI push failed: {done.stdout} {done.stderr}")
     copy.unlink()
-    return {"first_s": first_s, "points": first.points, "runs": first.runs, "second_s": second_s, "cli_s": cli_s}
+    return {"first_s": first_s, "points": first.points, "runs": first.runs, "second_s": second_s, "cli_s": cli_s,
+            "client_cpu": client_cpu, "server_cpu": pg_cpu}
 
 
 def main() -> None:
@@ -110,11 +130,12 @@ def main() -> None:
     results = []
     try:
         for n in range(args.repeats):
-            result = one_round(local_db, work, admin, n)
+            result = one_round(local_db, work, admin, n, None if server is None else server.datadir)
             results.append(result)
             print(f"round {n}: first push {result['first_s']:.2f} s ({result['points'] / result['first_s']:,.0f} "
                   f"points/s), up-to-date push {result['second_s'] * 1000:.0f} ms in-process, "
-                  f"{result['cli_s'] * 1000:.0f} ms as a CLI process; load {os.getloadavg()[0]:.2f}")
+                  f"{result['cli_s'] * 1000:.0f} ms as a CLI process; CPU: ours {result['client_cpu']:.1f} s, "
+                  f"server {result['server_cpu']:.1f} s; load {os.getloadavg()[0]:.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if server is not None:
@@ -124,6 +145,11 @@ def main() -> None:
     print(f"median first push: {first:.2f} s = {points / first:,.0f} points/s (target >= 50,000)")
     print(f"median up-to-date push: {statistics.median(r['second_s'] for r in results) * 1000:.0f} ms in-process, "
           f"{statistics.median(r['cli_s'] for r in results) * 1000:.0f} ms as a CLI process (target <= 1 s)")
+    ours = statistics.median(r["client_cpu"] for r in results)
+    theirs = statistics.median(r["server_cpu"] for r in results)
+    print(f"median CPU of the first push: ours {ours:.1f} s, the server's {theirs:.1f} s: "
+          f"{points / max(ours, theirs):,.0f} points/s when each has a core to itself (they overlap), "
+          f"{points / (ours + theirs):,.0f} points/s on one core")
     print(f"load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs")
 
 

@@ -29,7 +29,6 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_mlops.app.sync_merge import merge_models, merge_runs, same_models, same_run
@@ -170,6 +169,9 @@ def open_remote(workspace: Workspace, url: str, *, create: bool) -> Store:
     where = redacted(url)
     if _same_place(workspace.store_url, url):
         raise InvalidInput(f"remote {where} is the local store itself; give the team store's URL")
+    path = StoreLocation.of(url).sqlite_path
+    if not create and path is not None and not path.exists():
+        raise InvalidInput(f"remote {where} does not exist yet: push to it first")
     try:
         check_remote(url, create=create)
         return open_store(url, create=create, stale_after=workspace.settings.stale_after)
@@ -472,8 +474,6 @@ def list_remote_runs(workspace: Workspace, remote: str | None, filter_text: str 
     from jupyter_mlops.app.workspace import Workspace as _Workspace
 
     url = remote_url(workspace, remote)
-    if StoreLocation.of(url).sqlite_path is not None and not Path(StoreLocation.of(url).sqlite_path or "").exists():
-        raise InvalidInput(f"remote {redacted(url)} does not exist yet: push to it first")
     store = open_remote(workspace, url, create=False)
     with _Workspace.wrapping(store, None, workspace.settings.with_overrides(store_url=url)) as there:
         try:
