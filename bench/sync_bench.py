@@ -144,7 +144,8 @@ def main() -> None:
             results.append(result)
             print(f"round {n}: first push {result['first_s']:.2f} s ({result['points'] / result['first_s']:,.0f} "
                   f"points/s), up-to-date push {result['second_s'] * 1000:.0f} ms in-process, "
-                  f"{result['cli_s'] * 1000:.0f} ms as a CLI process ({result['cli_cpu'] * 1000:.0f} ms CPU); CPU: ours {result['client_cpu']:.1f} s, "
+                  f"{result['cli_s'] * 1000:.0f} ms as a CLI process ({result['cli_cpu'] * 1000:.0f} ms CPU); "
+                  f"CPU: ours {result['client_cpu']:.1f} s, "
                   f"server {result['server_cpu']:.1f} s; load {os.getloadavg()[0]:.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
