@@ -110,6 +110,7 @@ class _Tally:
     blobs_missing: int = 0
     blobs_not_copied: int = 0
     models: int = 0
+    looked_at: int = 0  # runs of a batch, merged or not
     skipped: list[str] = field(default_factory=list)
 
 
@@ -306,13 +307,13 @@ def _add(tally: _Tally, part: _Tally) -> int:
                  "blobs_not_copied"):
         setattr(tally, name, getattr(tally, name) + getattr(part, name))
     tally.skipped.extend(part.skipped)
-    return part.models  # the batch's run count travels in ``models`` (a batch changes no model)
+    return part.looked_at
 
 
 def _apply(part: list[RunBundle], src: SyncStore, dst: SyncStore, local: SyncStore, key: str, *,
            there: dict[str, int], push: bool, dry_run: bool, blobs: tuple[Any, Any] | None, hold: bool) -> _Tally:
     """Merge one batch with what the other side has, write it there (and back, when merged), record it."""
-    tally = _Tally(models=len(part))
+    tally = _Tally(looked_at=len(part))
     ours = {b.id: b for b in part}
     theirs = {b.id: b for b in dst.read_bundles([i for i in ours if i in there])}
     to_dst: list[RunBundle] = []
