@@ -1,6 +1,7 @@
 """Settings resolution.
 
-Order, first wins: explicit argument > environment (``JUPYTER_MLOPS_STORE``, ``JUPYTER_MLOPS_BLOBS``) >
+Order, first wins: explicit argument > environment (``JUPYTER_MLOPS_STORE``, ``JUPYTER_MLOPS_BLOBS``,
+``JUPYTER_MLOPS_REMOTE``, ``JUPYTER_MLOPS_REMOTE_BLOBS``) >
 ``[tool.jupyter-mlops]`` in the nearest ``pyproject.toml`` > defaults. The default store is the embedded SQLite
 file ``<project root>/.mlops/mlops.db`` with blobs in ``<project root>/.mlops/blobs``; the project root is the
 nearest folder upward holding ``.git`` or ``pyproject.toml``, else the starting folder.
@@ -24,6 +25,9 @@ ENV_STORE = "JUPYTER_MLOPS_STORE"
 ENV_BLOBS = "JUPYTER_MLOPS_BLOBS"
 ENV_BLOBS_OPTIONS = "JUPYTER_MLOPS_BLOBS_OPTIONS"  # JSON object of fsspec storage options for a remote blob store
 ENV_BLOBS_CACHE = "JUPYTER_MLOPS_BLOBS_CACHE"  # the read-through cache folder of a remote blob store
+
+ENV_REMOTE = "JUPYTER_MLOPS_REMOTE"  # the team store that `sync push|pull` talks to (ADR-084)
+ENV_REMOTE_BLOBS = "JUPYTER_MLOPS_REMOTE_BLOBS"
 ENV_RUN_CONTEXT = "JUPYTER_MLOPS_CONTEXT"  # JSON our runners hand to kernels (notebook path, tags, parameters)
 MLOPS_DIR = ".mlops"
 
@@ -104,6 +108,8 @@ class Settings:
         blobs_cache: the local read-through cache of a remote blob store ("" for the user cache folder).
         blobs_options: fsspec storage options of a remote blob store (never shown: they may hold credentials).
         tool: the raw ``[tool.jupyter-mlops]`` table, for sub-tables such as ``smoke`` and ``lint``.
+        remote: store URL of the team store ``sync`` pushes to and pulls from (None: not configured).
+        remote_blobs: blob folder/URL of the team store (None: blobs are not copied by sync).
     """
 
     store_url: str
@@ -116,6 +122,9 @@ class Settings:
     tool: dict[str, Any] = field(default_factory=dict)
     blobs_cache: str = ""
     blobs_options: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    remote: str | None = None
+    remote_blobs: str | None = None
 
     @property
     def store_location(self) -> StoreLocation:
@@ -196,6 +205,9 @@ def load_settings(
         tool=tool,
         blobs_cache=str(env.get(ENV_BLOBS_CACHE) or tool.get("blobs_cache") or ""),
         blobs_options=_blobs_options(env, tool) if remote else {},
+
+        remote=_remote(str(env.get(ENV_REMOTE) or tool.get("remote") or ""), root),
+        remote_blobs=str(env.get(ENV_REMOTE_BLOBS) or tool.get("remote_blobs") or "") or None,
         **numbers,
     )
 
@@ -220,6 +232,11 @@ def _blobs_options(env: Mapping[str, str], tool: dict[str, Any]) -> dict[str, An
         raise InvalidInput(f"{ENV_BLOBS_OPTIONS} must be a JSON object of fsspec storage options, "
                            'such as {"endpoint_url": "http://127.0.0.1:9000"}')
     return {**table, **value}
+
+
+def _remote(url: str, root: Path) -> str | None:
+    # A relative SQLite remote in pyproject.toml names a file of the project, like the store itself.
+    return StoreLocation.of(url).resolved(root) if url else None
 
 
 def _default_blobs(location: StoreLocation, root: Path) -> Path:

@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ci": ("jupyter_mlops.cli.ci", "ci", "Run nb-smoke, data check, gate and servability as configured, one report."),
     "export": ("jupyter_mlops.cli.interop", "export", "Copy runs and model versions to MLflow (ids kept)."),
     "import": ("jupyter_mlops.cli.interop", "import_", "Copy MLflow runs and model versions in (ids and times kept)."),
+    "sync": ("jupyter_mlops.cli.sync", "sync", "Push runs to a team store and pull them back (ids and times kept)."),
     "enable": ("jupyter_mlops.cli.setup", "enable", "Load the %track magics in every IPython kernel."),
     "disable": ("jupyter_mlops.cli.setup", "disable", "Stop loading the %track magics automatically."),
 }

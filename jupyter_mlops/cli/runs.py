@@ -59,6 +59,8 @@ def runs() -> None:
 @limit_option(50)
 @click.option("--offset", type=int, default=0, callback=non_negative, help="Skip this many runs (paging).")
 @click.option("--metric", "metrics", multiple=True, metavar="KEY", help="Metric column for the table (repeatable).")
+@click.option("--remote", "remote", is_flag=False, flag_value="", default=None, metavar="[URL]",
+              help="List the team store's runs instead (default URL: remote in [tool.jupyter-mlops]).")
 @format_option("table", "json", "csv")
 def list_runs(
     store_url: str | None,
@@ -67,6 +69,7 @@ def list_runs(
     limit: int | None,
     offset: int,
     metrics: tuple[str, ...],
+    remote: str | None,
     fmt: str,
 ) -> None:
     """List runs, newest first.
@@ -76,12 +79,18 @@ def list_runs(
       jupyter-mlops runs list
       jupyter-mlops runs list --filter 'metrics.auc >= 0.8 and tag = "baseline"' --sort 'metrics.auc desc'
       jupyter-mlops runs list --format csv --limit 1000 > runs.csv
+      jupyter-mlops runs list --remote
     """
     from jupyter_mlops import render
     from jupyter_mlops.app.runs import list_runs
 
     with Workspace.from_url(store_url) as workspace:
-        page = list_runs(workspace, filter_text, sort, limit=limit, offset=offset)
+        if remote is not None:
+            from jupyter_mlops.app.sync import list_remote_runs
+
+            page = list_remote_runs(workspace, remote or None, filter_text, sort, limit=limit, offset=offset)
+        else:
+            page = list_runs(workspace, filter_text, sort, limit=limit, offset=offset)
     if fmt == "json":
         _json_out({"runs": [r.to_dict() for r in page.items], "total": page.total, "offset": offset, "limit": limit})
     elif fmt == "csv":

@@ -22,7 +22,7 @@ from jupyter_server.utils import url_path_join
 from tornado.ioloop import IOLoop
 
 from jupyter_mlops import _version
-from jupyter_mlops.app import compare, model_json, models, runs
+from jupyter_mlops.app import compare, model_json, models, runs, sync
 from jupyter_mlops.entities import ModelEvent
 from jupyter_mlops.errors import InvalidInput, MlopsError, NotFound, http_status
 from jupyter_mlops.server import schemas
@@ -108,7 +108,8 @@ class RunsHandler(BaseHandler):
         """Reply with a page of runs matching the filter."""
         q = schemas.parse_runs_query({k: self.query(k) for k in ("filter", "sort", "limit", "offset")})
         page = await self.use(runs.list_runs, q.filter, q.order_by, q.limit, q.offset)
-        self.reply(schemas.runs_page_json(page))
+        local = await self.use(sync.local_only, [r.id for r in page.items])
+        self.reply(schemas.runs_page_json(page, local))
 
 
 class RunHandler(BaseHandler):

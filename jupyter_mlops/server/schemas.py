@@ -308,10 +308,13 @@ def run_json(run: Run) -> dict[str, Any]:
     return run.to_dict()
 
 
-def runs_page_json(page: Page[Run]) -> dict[str, Any]:
-    """``GET runs`` response."""
-    return {"runs": [run_json(r) for r in page.items], "total": page.total, "offset": page.offset,
-            "limit": page.limit}
+def runs_page_json(page: Page[Run], local_only: set[str] | None = None) -> dict[str, Any]:
+    """``GET runs`` response; with a remote configured each run says whether it is ``local_only`` (never synced)."""
+    items = [run_json(r) for r in page.items]
+    if local_only is not None:
+        for item in items:
+            item["local_only"] = item["id"] in local_only
+    return {"runs": items, "total": page.total, "offset": page.offset, "limit": page.limit}
 
 
 def run_detail_json(run: Run, env: dict[str, Any] | None, code: dict[str, Any] | None) -> dict[str, Any]:

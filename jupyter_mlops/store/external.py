@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 
 from jupyter_mlops.entities import ExternalLink, Run, RunStatus
 from jupyter_mlops.errors import InvalidInput
@@ -92,6 +92,7 @@ class SqlExternal:
                     {"run_id": run.id, "path": a.path, "hash": a.hash, "size": int(a.size)} for a in unique.values()])
             if link is not None:
                 self._link(conn, link, now)
+            conn.execute(update(s.runs).where(s.runs.c.id == run.id).values(revision=s.runs.c.revision + 1))
         self._write(work)
 
     def link_external(self, link: ExternalLink) -> None:

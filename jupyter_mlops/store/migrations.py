@@ -175,13 +175,22 @@ def _metric_slices(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _sync(conn: Connection) -> None:
+    # Run revisions, tag tombstones, note history and the per-remote watermark (ADR-084..086). Stores made since
+    # 0011 get runs.revision from 0001 (current shapes); older runs start at 0, which no sync has recorded. Fixed DDL.
+    if "revision" not in {c["name"] for c in inspect(conn).get_columns("runs")}:
+        conn.execute(text("ALTER TABLE runs ADD COLUMN revision INTEGER NOT NULL DEFAULT 0"))
+    for table in s.SYNC_TABLES:
+        table.create(conn, checkfirst=True)
+
+
 #: The steps, named in :data:`.layout.MIGRATION_NAMES` (which the SQLAlchemy-free quick listing reads too).
 MIGRATIONS: tuple[Migration, ...] = tuple(
     Migration(name, apply)
     for name, apply in zip(
         MIGRATION_NAMES,
         (_initial, _param_history, _run_summary, _covering_indexes, _covering_tag_index, _run_logging_errors,
-         _model_versions, _external_ids, _metric_slices),
+         _model_versions, _external_ids, _metric_slices, _sync),
         strict=True,
     )
 )

@@ -80,6 +80,9 @@ runs = Table(
     Column("summary", Text),  # JSON {"params": {...}, "metrics": {...}}: see the module docstring
     # Values and points the tracker could not store (bad value, full disk); > 0 means the run is incomplete.
     Column("logging_errors", Integer, nullable=False, default=0, server_default="0"),
+    # Bumped by every write that changes the run (migration 0011, ADR-084): sync compares it with the revision
+    # it recorded per remote, so an up-to-date push reads one join instead of every run.
+    Column("revision", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_runs_start_time", "start_time"),
     Index("ix_runs_name", "name"),
     Index("ix_runs_experiment", "experiment_id"),
@@ -271,6 +274,50 @@ external_ids = Table(
     Index("ix_external_ids_local", "kind", "local_id"),
 )
 
+# Offline-first sync (migration 0011, ADR-084..086). ``tag_changes`` keeps the last add or removal of each tag of a
+# run (a removal is a tombstone, so a tag deleted on one side stays deleted after a merge); ``note_history`` keeps
+# every note a run had, stamped, so a note replaced by a merge is never lost; ``sync_runs`` is the watermark of the
+# local store per remote: the revision of each run on both sides when it was last synced; ``sync_remotes`` the
+# time of the last push and pull per remote. ``remote`` is the remote's URL with any password masked.
+tag_changes = Table(
+    "tag_changes",
+    metadata,
+    Column("run_id", _ID, _run_fk(), primary_key=True),
+    Column("tag", _KEY, primary_key=True),
+    Column("present", Boolean, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+note_history = Table(
+    "note_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", _ID, _run_fk(), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_note_history_run", "run_id"),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("remote", String(500), primary_key=True),
+    Column("run_id", _ID, primary_key=True),
+    Column("local_revision", Integer, nullable=False),
+    Column("remote_revision", Integer, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+sync_remotes = Table(
+    "sync_remotes",
+    metadata,
+    Column("remote", String(500), primary_key=True),
+    Column("pushed_at", Float),
+    Column("pulled_at", Float),
+)
+
+SYNC_TABLES = (tag_changes, note_history, sync_runs, sync_remotes)
+
 hash_cache = Table(
     "hash_cache",
     metadata,
@@ -285,4 +332,4 @@ hash_cache = Table(
 
 #: Tables that hold run data, children first (the order a delete or a truncate must follow).
 RUN_CHILD_TABLES = (params, param_history, metrics, latest_metrics, slice_metrics, latest_slice_metrics, tags,
-                    data_inputs, artifacts)
+                    data_inputs, artifacts, tag_changes, note_history)

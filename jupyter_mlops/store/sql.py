@@ -40,6 +40,7 @@ from jupyter_mlops.store.rows import (
 )
 from jupyter_mlops.store.search import StatementCache
 from jupyter_mlops.store.statcache import SqlStatCache
+from jupyter_mlops.store.transfer import SqlTransfer
 from jupyter_mlops.store.values import METRIC_COLUMNS, encode_param, metric_rows, metric_tuple_rows, new_run_name
 
 T = TypeVar("T")
@@ -52,10 +53,12 @@ _EMPTY_SUMMARY = '{"params": {}, "metrics": {}}'
 # than executing it. Column values come in as parameters (an UPDATE sets exactly the columns given).
 _EXPERIMENT_ID = select(s.experiments.c.id).where(s.experiments.c.name == bindparam("name"))
 _INSERT_RUN = insert(s.runs)
-_UPDATE_RUN = update(s.runs).where(s.runs.c.id == bindparam("target_run_id"))
+_UPDATE_RUN = update(s.runs).where(s.runs.c.id == bindparam("target_run_id")).values(revision=s.runs.c.revision + 1)
+# Every write that changes a run bumps its revision in the same transaction (ADR-084: what sync compares).
+_BUMP = update(s.runs).where(s.runs.c.id == bindparam("target_run_id")).values(revision=s.runs.c.revision + 1)
 
 
-class SqlStore(SqlModels, SqlExternal, Store):
+class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
     """The run store on a SQL database (registry and import primitives: :class:`.SqlModels`, :class:`.SqlExternal`).
 
     Args:
@@ -296,8 +299,16 @@ class SqlStore(SqlModels, SqlExternal, Store):
         values = checked_run_fields(fields)
         self._write(lambda conn: self._update_row(conn, run_id, values))
 
-    @staticmethod
-    def _update_row(conn: Connection, run_id: str, values: dict[str, Any]) -> None:
+    def _update_row(self, conn: Connection, run_id: str, values: dict[str, Any]) -> None:
+        if "note" in values:
+            # Every note a run had is kept, stamped: the merge of a sync keeps the note it replaces (ADR-085).
+            found = conn.execute(select(s.runs.c.note, s.runs.c.start_time).where(s.runs.c.id == run_id)).first()
+            if found is not None and found.note != values["note"]:
+                h = s.note_history.c
+                rows = [{"run_id": run_id, "note": values["note"] or "", "at": self.clock()}]
+                if found.note and conn.scalar(select(h.id).where(h.run_id == run_id).limit(1)) is None:
+                    rows.insert(0, {"run_id": run_id, "note": found.note, "at": found.start_time})
+                conn.execute(insert(s.note_history), rows)
         if "flags" in values:
             current = conn.scalar(select(s.runs.c.flags).where(s.runs.c.id == run_id))
             if current is None:
@@ -332,9 +343,15 @@ class SqlStore(SqlModels, SqlExternal, Store):
     def set_tags(self, run_id: str, add: Iterable[str] = (), remove: Iterable[str] = ()) -> tuple[str, ...]:
         """Add and remove tags; return the run's tags afterwards, sorted."""
         added, removed = sorted(set(clean_tags(add))), sorted(set(clean_tags(remove)))
+        now = self.clock()
 
         def work(conn: Connection) -> tuple[str, ...]:
-            self._require_run(conn, run_id)
+            if not conn.execute(_BUMP, {"target_run_id": run_id}).rowcount:
+                raise NotFound(f"no run with id {run_id!r}")
+            # The last add or removal of each tag, a removal kept as a tombstone for sync's merge (ADR-085).
+            changes = [{"run_id": run_id, "tag": t, "present": False, "at": now} for t in removed]
+            changes += [{"run_id": run_id, "tag": t, "present": True, "at": now} for t in added if t not in removed]
+            self._upsert(conn, s.tag_changes, changes, ("run_id", "tag"), ("present", "at"))
             if removed:
                 conn.execute(delete(s.tags).where(s.tags.c.run_id == run_id, s.tags.c.tag.in_(removed)))
             if added:
@@ -388,7 +405,8 @@ class SqlStore(SqlModels, SqlExternal, Store):
             if encoded:
                 self._log_params(conn, run_id, encoded, now)
                 summary["params"].update({key: json.loads(text) for key, text, *_ in encoded})
-            conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(summary=json.dumps(summary)))
+            conn.execute(update(s.runs).where(s.runs.c.id == run_id)
+                         .values(summary=json.dumps(summary), revision=s.runs.c.revision + 1))
         self._write(work)
 
     def _log_params(self, conn: Connection, run_id: str, encoded: list[tuple[Any, ...]], now: float) -> None:
@@ -458,7 +476,8 @@ class SqlStore(SqlModels, SqlExternal, Store):
                 for d in inputs}
 
         def work(conn: Connection) -> None:
-            self._require_run(conn, run_id)
+            if not conn.execute(_BUMP, {"target_run_id": run_id}).rowcount:
+                raise NotFound(f"no run with id {run_id!r}")
             d = s.data_inputs.c
             for name, role in rows:
                 conn.execute(delete(s.data_inputs).where(d.run_id == run_id, d.name == name, d.role == role))
@@ -471,7 +490,8 @@ class SqlStore(SqlModels, SqlExternal, Store):
         rows = [{"run_id": run_id, "path": a.path, "hash": a.hash, "size": a.size} for a in artifacts]
 
         def work(conn: Connection) -> None:
-            self._require_run(conn, run_id)
+            if not conn.execute(_BUMP, {"target_run_id": run_id}).rowcount:
+                raise NotFound(f"no run with id {run_id!r}")
             self._upsert(conn, s.artifacts, rows, ("run_id", "path"), ("hash", "size"))
         self._write(work)
 
