@@ -26,8 +26,8 @@ def _frames() -> tuple[Any, Any]:
     import pandas as pd
 
     before = pd.DataFrame({"id": [1, 2, 3, 4], "score": [0.5, 0.25, 0.75, 1.0], "label": ["a", "b", "a", "b"]})
-    after = pd.DataFrame({"id": [1, 2, 3, 4, 5], "score": [0.5, None, 0.75, 1.0, 2.0], "label": ["a", "b", "c", "b", "a"],
-                          "weight": [1, 1, 2, 2, 3]})
+    after = pd.DataFrame({"id": [1, 2, 3, 4, 5], "score": [0.5, None, 0.75, 1.0, 2.0],
+                          "label": ["a", "b", "c", "b", "a"], "weight": [1, 1, 2, 2, 3]})
     return before, after
 
 
