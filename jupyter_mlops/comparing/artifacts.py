@@ -82,12 +82,12 @@ def _looks_text(data: bytes) -> bool:
 
 def _decode(data: bytes, name: str, side: str) -> str:
     if b"\x00" in data[:_TEXT_SNIFF * 8]:
-        raise ArtifactDiffError(f"artifact {name!r} ({side}) is binary, not text: it cannot be diffed line by line")
+        raise ArtifactDiffError(f"artifact {name!r} ({side}) is binary, not text (it holds NUL bytes)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ArtifactDiffError(f"artifact {name!r} ({side}) is not UTF-8 text (byte {exc.start}): "
-                                "it cannot be diffed line by line") from None
+        raise ArtifactDiffError(f"artifact {name!r} ({side}) is not UTF-8 text (invalid byte at offset {exc.start})"
+                                ) from None
 
 
 def diff_text(a: bytes, b: bytes, name: str = "artifact") -> dict[str, Any]:
