@@ -135,11 +135,13 @@ class ModuleWatch:
                 self._local[name] = (id(module), id(getattr(module, "__spec__", None)))
                 found.append(LoadedModule(name, str(module.__file__), module_path(name, str(module.__file__))))
         if len(modules) != self._count:
-            self._count = len(modules)
-            fresh = modules.keys() - self._seen
+            # A copy (one C call, atomic under the GIL): another thread may import while this walks it.
+            table = dict(modules)
+            self._count = len(table)
+            fresh = table.keys() - self._seen
             self._seen.update(fresh)
             for name in sorted(fresh):
-                module = modules.get(name)
+                module = table.get(name)
                 loaded = self._classify(name, module) if module is not None else None
                 if loaded is not None:
                     self._local[name] = (id(module), id(getattr(module, "__spec__", None)))

@@ -35,7 +35,8 @@ class RunSnapshot:
 
     Attributes:
         run: the run as the store returns it.
-        code: the executed-code snapshot ``{"cells": [{"index", "execution_count", "source", "cell_id"}]}``.
+        code: the executed-code snapshot ``{"cells": [{"index", "execution_count", "source", "cell_id"}]}``, with
+            ``modules`` when the run loaded local modules (ADR-102).
         env: the environment snapshot ``{"python", "platform", "packages": {name: version}, ...}``.
     """
 

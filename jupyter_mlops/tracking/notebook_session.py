@@ -25,6 +25,9 @@ Assumptions:
       a run that already ended.
     * Hashing data files, loading configs and writing snapshots happen on the background capture thread or the
       writer thread; the cell's own path only appends to lists and looks at the cell's tree.
+    * The project's own modules the kernel loads are watched after every cell (``tracking.local_modules``,
+      ADR-102): the versions loaded while a run is open, and those loaded when it started, go into its code
+      snapshot's ``modules``.
     * Nothing here raises into the user's cell: a failure becomes one warning (per kind) and the gap stays.
 """
 

@@ -172,12 +172,28 @@ export namespace Mlops {
     change: string;
   }
 
+  /**
+   * One of the project's own modules whose recorded version differs from the baseline's (ADR-102):
+   * `source_diff` is a unified diff with `--- a/PATH` / `+++ b/PATH` headers, "" when a side's source is not
+   * stored (then `note` says why).
+   */
+  export interface IModuleChange {
+    change: 'added' | 'removed' | 'changed';
+    name: string;
+    path: string;
+    a_hash: string | null;
+    b_hash: string | null;
+    source_diff: string;
+    note?: string;
+  }
+
   /** `GET compare` reply: `Comparison.to_dict()` plus Vega-Lite specs keyed by metric. */
   export interface IComparison {
     baseline: string;
     runs: IRun[];
     params: IParamRow[];
-    code: { run: string; cells: ICellChange[] }[];
+    /** Per run: its cell changes, then its local-module changes (ADR-102; absent from older servers). */
+    code: { run: string; cells: ICellChange[]; modules?: IModuleChange[] }[];
     data: IDataRow[];
     env: { python: (string | null)[]; packages: IPackageRow[] };
     metrics: IMetricRow[];

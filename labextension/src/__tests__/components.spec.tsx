@@ -43,6 +43,20 @@ function comparison(): Mlops.IComparison {
   };
 }
 
+describe('CompareView local modules', () => {
+  it('shows a module diff next to the cell diffs, even when no cell changed (ADR-102)', async () => {
+    const data = comparison();
+    data.code = [{ run: 'b', cells: [], modules: [{ change: 'changed', name: 'utils', path: 'utils.py', a_hash: 'h1',
+                                                    b_hash: 'h2', source_diff: '--- a/utils.py\n+++ b/utils.py\n-x = 1\n+x = 2\n' }] }];
+    const render = jest.fn(async () => () => undefined);
+    await act(async () => dom.root.render(<CompareView comparison={data} renderChart={render} />));
+    const module = dom.host.querySelector('[data-section=code] [data-module=utils]');
+    expect(module?.querySelector('.jp-Mlops-muted')?.textContent).toBe('local module utils (utils.py) changed');
+    expect(module?.querySelector('.jp-Mlops-diffLine.jp-mod-added')?.textContent).toBe('+x = 2');
+    expect(dom.host.querySelector('[data-section=code] .jp-Mlops-empty')).toBeNull();
+  });
+});
+
 describe('FilterBar', () => {
   it('shows the error with a caret under the column and applies on submit', () => {
     const onApply = jest.fn();

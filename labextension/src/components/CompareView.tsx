@@ -297,7 +297,7 @@ export function DiffText(props: { diff: string }): JSX.Element {
 /** Executed-code changes of each run against the baseline. */
 export function CodeDiff(props: { comparison: Mlops.IComparison }): JSX.Element {
   const names = runLabels(props.comparison.runs);
-  const entries = props.comparison.code.filter(c => c.cells.length > 0);
+  const entries = props.comparison.code.filter(c => c.cells.length > 0 || (c.modules ?? []).length > 0);
   return (
     <section className="jp-Mlops-compareSection" data-section="code">
       <h3>Code</h3>
@@ -309,6 +309,18 @@ export function CodeDiff(props: { comparison: Mlops.IComparison }): JSX.Element 
             <div key={i} className={`jp-Mlops-cellChange jp-mod-${cell.change}`}>
               <div className="jp-Mlops-muted">{cellChangeHeading(cell)}</div>
               <DiffText diff={cellChangeDiff(cell)} />
+            </div>
+          ))}
+          {(entry.modules ?? []).map(module => (
+            <div key={module.name} className={`jp-Mlops-moduleChange jp-mod-${module.change}`} data-module={module.name}>
+              <div className="jp-Mlops-muted">
+                local module {module.name} ({module.path}) {module.change}
+              </div>
+              {module.source_diff ? (
+                <DiffText diff={module.source_diff} />
+              ) : (
+                <div className="jp-Mlops-muted">{module.note ?? ''}</div>
+              )}
             </div>
           ))}
         </div>
