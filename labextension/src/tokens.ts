@@ -187,6 +187,28 @@ export namespace Mlops {
     note?: string;
   }
 
+  /** One artifact of two runs, diffed by kind (`GET artifact-diff`, ADR-104). */
+  export interface IArtifactDiff {
+    name: string;
+    kind: 'text' | 'image' | 'table' | 'json' | 'binary';
+    status: 'identical' | 'changed' | 'added' | 'removed';
+    hashes: (string | null)[];
+    sizes: (number | null)[];
+    /** The kind's summary (docs/compare-json.md, "Artifact diffs"); null unless changed and diffed. */
+    diff: Record<string, any> | null;
+    /** One line saying why a changed artifact could not be diffed (too large, binary as text, bad JSON...). */
+    error: string | null;
+    /** With `images=1`: the image diff's PNGs, base64. */
+    images?: { overlay?: string; side_by_side?: string };
+  }
+
+  /** `GET artifact-diff` reply: `jupyter-mlops diff-artifact A B --format json`. */
+  export interface IArtifactDiffs {
+    a: string;
+    b: string;
+    artifacts: IArtifactDiff[];
+  }
+
   /** `GET compare` reply: `Comparison.to_dict()` plus Vega-Lite specs keyed by metric. */
   export interface IComparison {
     baseline: string;
