@@ -111,8 +111,15 @@ def diff_text(a: bytes, b: bytes, name: str = "artifact") -> dict[str, Any]:
 
 # -- images --------------------------------------------------------------------------------------------------------
 
+#: How to get what an optional kind needs (Pillow is not a dependency of the package; pyarrow reads Parquet).
+INSTALL_HINT = "pip install 'jupyter_mlops[artifacts]'"
+
+
 def _open_image(data: bytes, name: str, side: str) -> Any:
-    from PIL import Image, UnidentifiedImageError
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise ArtifactDiffError(f"artifact {name!r}: image diffs need Pillow ({INSTALL_HINT})") from None
 
     try:
         image = Image.open(io.BytesIO(data))  # reads the header only: the size is known before any decoding
@@ -193,6 +200,8 @@ def _read_table(data: bytes, name: str, side: str) -> Any:
         return pd.read_csv(io.BytesIO(data), sep="\t" if lowered.endswith(".tsv") else ",", low_memory=False)
     except ArtifactDiffError:
         raise
+    except ImportError:
+        raise ArtifactDiffError(f"artifact {name!r}: Parquet diffs need pyarrow ({INSTALL_HINT})") from None
     except Exception as exc:  # pandas/pyarrow raise many types for a malformed file; each is one line here
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ArtifactDiffError(f"artifact {name!r} ({side}) is not a readable table: {first}") from None
