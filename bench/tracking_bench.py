@@ -142,6 +142,23 @@ def mlflow_start_end() -> float:
     return time.perf_counter() - t0
 
 
+def local_modules(folder: Path, count: int) -> None:
+    """Write ``count`` small project modules into ``folder`` (the working directory) and import them.
+
+    With them the observer's module watch (ADR-102) checks ``count`` local modules after every cell, the steady
+    state of a notebook that imported its project's helpers.
+    """
+    import importlib
+
+    for i in range(count):
+        (folder / f"bench_helpers_{i}.py").write_text(f"def f(x):\n    return x + {i}\n", encoding="utf-8")
+    importlib.invalidate_caches()
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    for i in range(count):
+        importlib.import_module(f"bench_helpers_{i}")
+
+
 def cell_overhead(rounds: int, cells: int, store: str) -> tuple[float, float]:
     """Per-cell ``run_cell`` seconds, bare shell vs observer registered on an active run.
 
@@ -274,6 +291,8 @@ def main() -> None:
     parser.add_argument("--cells-only", action="store_true", help="only the per-cell auto-capture overhead")
     parser.add_argument("--snapshot-only", action="store_true", help="only the observer's snapshot name analysis")
     parser.add_argument("--callbacks", action="store_true", help="only the observer's own post-cell path")
+    parser.add_argument("--modules", type=int, default=0, metavar="N",
+                        help="import N local project modules first, so the module watch tracks them (ADR-102)")
     args = parser.parse_args()
     rounds = 3 if args.quick else 5
     points = 100_000 if args.quick else 200_000
@@ -284,6 +303,8 @@ def main() -> None:
     git_repo(folder)
     os.chdir(folder)
     ours = f"sqlite:///{folder / 'mlops.db'}"
+    if args.modules:
+        local_modules(folder, args.modules)
     if args.snapshot_only:
         cell_20, cell_model = snapshot_names(3 * rounds, 1000)
         report({"snapshot_names_cell20_us": cell_20, "snapshot_names_model_cell_us": cell_model}, {},

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_mlops.app.runs import resolve_runs
 from jupyter_mlops.comparing import Comparison, RunSnapshot, build_comparison, charts
+from jupyter_mlops.comparing.modules import module_sources_wanted
 from jupyter_mlops.entities import Metric, Run
-from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.errors import InvalidInput, NotFound
 from jupyter_mlops.store.blobs import read_snapshot
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ __all__ = [
     "MAX_PARAM_AXES",
     "CompareAnswer",
     "changed_data_profiles",
+    "changed_module_sources",
     "compare",
     "compare_runs",
     "comparison_charts",
@@ -81,6 +83,19 @@ def changed_data_profiles(blobs: Any, runs: Sequence[Run]) -> dict[str, Any]:
     return {digest: found for digest in wanted if (found := read_snapshot(blobs, digest, cache)) is not None}
 
 
+def changed_module_sources(blobs: Any, snapshots: Sequence[RunSnapshot]) -> dict[str, bytes]:
+    """Local-module sources by blob hash, read only for modules whose version differs from the baseline's."""
+    if blobs is None or len(snapshots) < 2:
+        return {}
+    out: dict[str, bytes] = {}
+    for digest in module_sources_wanted([snap.code for snap in snapshots]):
+        try:
+            out[digest] = blobs.get_bytes(digest)
+        except (NotFound, InvalidInput, OSError):
+            continue  # shown as "source not available"
+    return out
+
+
 def _load_runs(store: Store, ids: Sequence[str]) -> list[Run]:
     # One search loads every run with its children in a few batched queries; get_run per id costs ~7 queries
     # each. Ids come from resolve_run (the store's own ids), so quoting them as filter strings is safe.
@@ -114,7 +129,8 @@ def compare_runs(store: Store, blobs: Any, run_ids: Sequence[str], *, all_values
     if len(snapshots) < 2:
         raise InvalidInput(f"compare needs at least two runs, found {len(snapshots)}")
     profiles = changed_data_profiles(blobs, [snap.run for snap in snapshots])
-    return build_comparison(snapshots, all_values=all_values, profiles=profiles)
+    return build_comparison(snapshots, all_values=all_values, profiles=profiles,
+                            module_sources=changed_module_sources(blobs, snapshots))
 
 
 def metric_histories(
@@ -183,7 +199,8 @@ def compare(
     if len(snapshots) < (1 if one_run_ok else 2):
         raise InvalidInput(f"compare needs at least two runs, found {len(snapshots)}")
     profiles = changed_data_profiles(workspace.blobs, [snap.run for snap in snapshots])
-    comparison = build_comparison(snapshots, all_values=all_values, profiles=profiles)
+    comparison = build_comparison(snapshots, all_values=all_values, profiles=profiles,
+                                  module_sources=changed_module_sources(workspace.blobs, snapshots))
     history, params = comparison_charts(store, comparison)
     return CompareAnswer(comparison, history, params)
 

@@ -38,6 +38,7 @@ __all__ = [
     "redact_code_snapshot",
     "redact_mapping",
     "redact_notebook",
+    "redact_source",
     "redact_tags",
     "redact_text",
     "redact_value",
@@ -335,6 +336,16 @@ def redact_notebook(data: bytes) -> bytes:
     if cleaned == notebook:
         return data
     return (json.dumps(cleaned, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def redact_source(data: bytes) -> bytes:
+    """A source file's bytes (a local module, ADR-102) with secrets masked as in code cells.
+
+    When nothing is found the bytes are returned unchanged, whatever their encoding (the content hash stays stable).
+    """
+    text = data.decode("utf-8", "replace")
+    redacted = redact_text(text)
+    return data if redacted == text else redacted.encode("utf-8")
 
 
 def _redact_json(node: Any, bundle: bool = False) -> Any:

@@ -29,6 +29,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "smoke": ("jupyter_mlops.cli.smoke", "smoke", "Execute notebooks in fresh kernels and report failures (nb-smoke)."),
     "convert": ("jupyter_mlops.cli.convert", "convert", "Convert a notebook to a package or a script."),
     "diff": ("jupyter_mlops.cli.notebooks", "diff", "Diff notebooks, git revisions or runs without metadata noise."),
+    "diff-artifact": (
+        "jupyter_mlops.cli.artifacts", "diff_artifact", "Diff two runs' artifacts: text, images, tables, JSON."
+    ),
     "lint": ("jupyter_mlops.cli.notebooks", "lint", "Report notebook hygiene problems."),
     "clean": ("jupyter_mlops.cli.notebooks", "clean", "Strip outputs and volatile metadata from notebooks."),
     "install-git-hooks": (

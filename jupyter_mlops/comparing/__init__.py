@@ -24,6 +24,7 @@ from jupyter_mlops.comparing.model import (
     ParamDiff,
     RunSnapshot,
 )
+from jupyter_mlops.comparing.modules import module_changes
 from jupyter_mlops.comparing.sections import (
     data_rows,
     env_diff,
@@ -52,11 +53,13 @@ __all__ = [
 ]
 
 
-def code_diffs(snapshots: Sequence[RunSnapshot], all_values: bool = False) -> tuple[CodeDiff, ...]:
-    """Cell changes of every non-baseline run against the baseline's executed code.
+def code_diffs(snapshots: Sequence[RunSnapshot], all_values: bool = False,
+               module_sources: Mapping[str, Any] | None = None) -> tuple[CodeDiff, ...]:
+    """Cell and local-module changes of every non-baseline run against the baseline's executed code.
 
     Runs without a code snapshot (or a baseline without one) are left out: there is nothing to diff. Runs whose
-    executed code equals the baseline's are listed (with no cells) only when ``all_values``.
+    executed code and modules equal the baseline's are listed (with no changes) only when ``all_values``.
+    ``module_sources`` holds module sources by blob hash (``comparing.modules.module_sources_wanted``).
     """
     if not snapshots or snapshots[0].code is None:
         return ()
@@ -66,19 +69,22 @@ def code_diffs(snapshots: Sequence[RunSnapshot], all_values: bool = False) -> tu
         if snap.code is None:
             continue
         cells = cell_changes(base, snapshot_cells(snap.code))
-        if cells or all_values:
-            out.append(CodeDiff(snap.run.id, cells))
+        modules = module_changes(snapshots[0].code, snap.code, module_sources or {})
+        if cells or modules or all_values:
+            out.append(CodeDiff(snap.run.id, cells, modules))
     return tuple(out)
 
 
 def build_comparison(snapshots: Sequence[RunSnapshot], *, all_values: bool = False,
-                     profiles: Mapping[str, Any] | None = None) -> Comparison:
+                     profiles: Mapping[str, Any] | None = None,
+                     module_sources: Mapping[str, Any] | None = None) -> Comparison:
     """Compare loaded runs; the first is the baseline.
 
     Args:
         snapshots: one per run, baseline first.
         all_values: keep unchanged params, data inputs, packages, code entries and flags too.
         profiles: data profiles by blob hash (``changed_data_profiles``): changed inputs then name drifted columns.
+        module_sources: local-module sources by blob hash, for the module diffs of the code section.
 
     Returns:
         The comparison (metrics always list every key).
@@ -93,7 +99,7 @@ def build_comparison(snapshots: Sequence[RunSnapshot], *, all_values: bool = Fal
         baseline=runs[0].id,
         runs=tuple(runs),
         params=param_rows(runs, all_values),
-        code=code_diffs(snapshots, all_values),
+        code=code_diffs(snapshots, all_values, module_sources),
         data=data_rows(runs, all_values, profiles),
         env=env_diff(snapshots, all_values),
         metrics=metric_rows(runs),

@@ -35,7 +35,8 @@ class RunSnapshot:
 
     Attributes:
         run: the run as the store returns it.
-        code: the executed-code snapshot ``{"cells": [{"index", "execution_count", "source", "cell_id"}]}``.
+        code: the executed-code snapshot ``{"cells": [{"index", "execution_count", "source", "cell_id"}]}``, with
+            ``modules`` when the run loaded local modules (ADR-102).
         env: the environment snapshot ``{"python", "platform", "packages": {name: version}, ...}``.
     """
 
@@ -62,15 +63,17 @@ class CodeDiff:
     """The cell changes of one run's executed code against the baseline's.
 
     ``cells`` are the notebook diff engine's cell records, the ``changes`` of ``jupyter-mlops diff A B --format
-    json`` for the same two runs (see :mod:`jupyter_mlops.comparing.code`).
+    json`` for the same two runs (see :mod:`jupyter_mlops.comparing.code`); ``modules`` the changes of the local
+    modules the runs loaded (:mod:`jupyter_mlops.comparing.modules`).
     """
 
     run: str
     cells: tuple[Mapping[str, Any], ...]
+    modules: tuple[Mapping[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """Wire shape."""
-        return {"run": self.run, "cells": [dict(c) for c in self.cells]}
+        """Wire shape; ``modules`` lists the local-module changes (ADR-102), empty when none changed."""
+        return {"run": self.run, "cells": [dict(c) for c in self.cells], "modules": [dict(m) for m in self.modules]}
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,7 +96,7 @@ def _code_section(cmp: Comparison) -> Section:
     labels = comparison_labels(cmp)
     section = Section("code", "Code (executed cells)", empty="no code changes (or no code snapshots)")
     for entry in cmp.code:
-        if not entry.cells:
+        if not entry.cells and not entry.modules:
             section.diffs.append((f"{labels[entry.run]}: same executed code as the baseline", ""))
         for cell in entry.cells:
             where = {
@@ -105,6 +105,9 @@ def _code_section(cmp: Comparison) -> Section:
                 "changed": f"baseline executed cell {cell['a_index']} → {cell['b_index']} changed",
             }.get(cell["change"], cell["change"])
             section.diffs.append((f"{labels[entry.run]}: {where}", cell["source_diff"]))
+        for module in entry.modules:  # the local modules it loaded (ADR-102), after the cells
+            what = f"local module {module['name']} ({module['path']}) {module['change']}"
+            section.diffs.append((f"{labels[entry.run]}: {what}", module["source_diff"] or module.get("note", "")))
     return section
 
 

@@ -96,6 +96,27 @@ def _script_lines(report: Mapping[str, Any]) -> list[Any]:
     return lines
 
 
+_MODULE_NOTES = {
+    "differs": "the file changed since the run; the recorded version is what runs",
+    "missing": "the file is gone; the recorded version is what runs",
+    "unavailable": "the recorded version could not be read; the current file is what runs",
+}
+
+
+def _module_lines(report: Mapping[str, Any]) -> list[Any]:
+    # Local modules restored for the execution (ADR-103): the ones whose current file is not the recorded version.
+    found = report.get("modules") or []
+    lines = []
+    if found:
+        lines.append(rich_text(f"local modules: {len(found)} restored as recorded" if all(
+            m["restored"] for m in found) else f"local modules: {len(found)} recorded"))
+    for module in found:
+        note = _MODULE_NOTES.get(module["status"])
+        if note:
+            lines.append(rich_text(f"module {module['name']} ({module['path']}): {note}", "yellow"))
+    return lines
+
+
 def _verdict_table(report: Mapping[str, Any]) -> Any:
     from rich.table import Table
 
@@ -112,7 +133,8 @@ def _verdict_table(report: Mapping[str, Any]) -> Any:
 def reproduction_renderables(report: Mapping[str, Any]) -> list[Any]:
     """Rich renderables for a reproduction report, top to bottom."""
     out: list[Any] = [rich_text(f"run {report['run']} · mode {report['mode']}", "bold")]
-    out += _script_lines(report) + _data_lines(report) + _env_lines(report) + _git_lines(report)
+    out += _script_lines(report) + _module_lines(report) + _data_lines(report) + _env_lines(report)
+    out += _git_lines(report)
     if report["parameters"]:
         shown = ", ".join(f"{k}={v!r}" for k, v in report["parameters"].items())
         out.append(rich_text(f"parameters: {shown}"))

@@ -22,7 +22,7 @@ from jupyter_server.utils import url_path_join
 from tornado.ioloop import IOLoop
 
 from jupyter_mlops import _version
-from jupyter_mlops.app import compare, model_json, models, runs, sync
+from jupyter_mlops.app import artifact_diff, compare, model_json, models, runs, sync
 from jupyter_mlops.entities import ModelEvent
 from jupyter_mlops.errors import InvalidInput, MlopsError, NotFound, http_status
 from jupyter_mlops.server import schemas
@@ -181,6 +181,26 @@ class DiffHandler(BaseHandler):
                                    schemas.parse_run_ref(b, "run b")))
 
 
+class ArtifactDiffHandler(BaseHandler):
+    """``GET artifact-diff?a=&b=[&name=...][&images=1]``: what ``jupyter-mlops diff-artifact --format json`` prints.
+
+    ``images=1`` adds each image diff's PNGs (overlay, side by side) as base64 (ADR-104).
+    """
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Reply with the artifact diffs of run b against run a."""
+        a, b = self.query("a"), self.query("b")
+        if not a or not b:
+            raise InvalidInput("artifact-diff needs two runs: artifact-diff?a=<run>&b=<run>[&name=<artifact>]")
+        names = [name for name in self.get_query_arguments("name") if name]
+        images = (self.query("images") or "0") in ("1", "true")
+        result = await self.use(artifact_diff.diff_artifacts, schemas.parse_run_ref(a, "run a"),
+                                schemas.parse_run_ref(b, "run b"), names)
+        self.reply(result.to_dict(images))
+
+
 class ReproduceHandler(BaseHandler):
     """``POST runs/{id}/reproduce``: validate, then queue the reproduction; 202 with the job and its Location."""
 
@@ -308,6 +328,7 @@ ROUTES: list[tuple[str, type[BaseHandler]]] = [
     (r"jobs/([^/]+)", JobHandler),
     (r"compare", CompareHandler),
     (r"diff", DiffHandler),
+    (r"artifact-diff", ArtifactDiffHandler),
     (r"models", ModelsHandler),
     (r"models/([^/]+)", ModelHandler),
     (r"models/([^/]+)/lineage", ModelLineageHandler),

@@ -303,7 +303,37 @@ def _script_facts(request: CaptureRequest) -> Facts:
         argv, redacted = redact.redact_argv(argv)
     command.update(argv=argv, redacted=redacted)
     cell = {"index": 0, "source": source, "execution_count": None, "cell_id": None, "path": str(Path(main).resolve())}
-    return {"code_hash": request.blobs.put_json({"cells": [cell], "script": cell["path"], "command": command})}
+    snapshot: dict[str, Any] = {"cells": [cell], "script": cell["path"], "command": command}
+    modules = _script_modules(request)
+    if modules:
+        snapshot["modules"] = modules
+    return {"code_hash": request.blobs.put_json(snapshot)}
+
+
+def _script_modules(request: CaptureRequest) -> list[dict[str, Any]]:
+    # A script's local modules are those it imported before its run started (ADR-102): imports at the top.
+    from jupyter_mlops.capture import modules
+    from jupyter_mlops.capture import redact as redaction
+
+    def put(data: bytes) -> str:
+        return str(request.blobs.put_bytes(redaction.redact_source(data) if request.redact else data))
+
+    try:
+        loaded = modules.ModuleWatch().scan()
+    except Exception as exc:  # the script's own source is still its code
+        _warn_once("modules", f"local module capture failed: {exc}")
+        return []
+    reader = modules.SourceReader()
+    out = []
+    for item in sorted(loaded, key=lambda m: m.name):
+        data = reader.read(item.file)
+        entry: dict[str, Any] = {"name": item.name, "path": item.path, "file": item.file,
+                                 "hash": put(data) if data is not None else None,
+                                 "size": len(data) if data is not None else None}
+        if data is None:
+            entry["skipped"] = "missing, unreadable or larger than 2 MiB"
+        out.append(entry)
+    return out
 
 
 def _main_source(loader: Any) -> str | None:

@@ -25,6 +25,9 @@ Assumptions:
       a run that already ended.
     * Hashing data files, loading configs and writing snapshots happen on the background capture thread or the
       writer thread; the cell's own path only appends to lists and looks at the cell's tree.
+    * The project's own modules the kernel loads are watched after every cell (``tracking.local_modules``,
+      ADR-102): the versions loaded while a run is open, and those loaded when it started, go into its code
+      snapshot's ``modules``.
     * Nothing here raises into the user's cell: a failure becomes one warning (per kind) and the gap stays.
 """
 
@@ -43,6 +46,7 @@ from jupyter_mlops.capture import cells as cell_analysis
 from jupyter_mlops.capture import code, parameters
 from jupyter_mlops.errors import Conflict
 from jupyter_mlops.tracking import context, fluent
+from jupyter_mlops.tracking.local_modules import ModuleRecorder
 from jupyter_mlops.tracking.run import ActiveRun
 
 __all__ = ["NotebookSession", "parse_cell"]
@@ -88,6 +92,8 @@ class NotebookSession:
         self._restart_requested = False
         self._end_error: CellError | None = None
         self._running_cell_logged = False
+        # The project's own modules the kernel loaded, and their versions (ADR-102).
+        self.modules = ModuleRecorder()
 
     # -- the kernel's history and state -------------------------------------------------------------------
     def backfill(self, history: Sequence[str], parse: Callable[[str], ast.Module | None]) -> None:
@@ -124,6 +130,7 @@ class NotebookSession:
         self._cells_since_start = 0
         self._seen_files.clear()
         self._snapshot_len = -1
+        self._guard("modules", self.modules.start_run)
         run.add_end_hook(lambda: self._final_fields(run))
         run.add_tick_hook(lambda: self._refresh_code(run))
         if auto:
@@ -170,6 +177,7 @@ class NotebookSession:
                 self._last_key = key
                 self._trees[len(self.log)] = tree
                 self.log.record(len(self.log), source, count, cell_id, error, logged)
+            self.modules.observe()
             if run is None or run.id != self._attached or not self.auto or not source.strip():
                 return
             analysis = cell_analysis.analyze(tree, source) if tree is not None else None
@@ -295,13 +303,23 @@ class NotebookSession:
                                        "and are not recorded")
 
     # -- snapshots ----------------------------------------------------------------------------------------
-    def _run_code(self) -> dict[str, Any]:
-        """The attached run's code snapshot: its context cells, then the cells it ran (and its error, if any)."""
+    def _run_code(self, run: ActiveRun) -> dict[str, Any]:
+        """The attached run's code snapshot: its context cells, then the cells it ran (and its error, if any).
+
+        ``modules`` lists the local modules it loaded (ADR-102), when there are any.
+        """
         end = len(self.log)
         names = [self._cell_names(position) for position in range(end)]
         snapshot = self.log.since(self._start, code.context_cells(names, min(self._start, end))).to_json()
         if self._end_error is not None:
             snapshot["error"] = dict(self._end_error)
+        try:
+            modules = self.modules.entries(run.put_module_source, run)
+        except Exception as exc:  # the cells are still the run's code
+            self.warn_once("modules", f"local module capture failed: {exc}")
+            modules = []
+        if modules:
+            snapshot["modules"] = modules
         return snapshot
 
     def _cell_names(self, position: int) -> code.Names | None:
@@ -318,12 +336,13 @@ class NotebookSession:
         # Runs on the writer thread after each heartbeat, so a killed kernel still leaves its code behind.
         if len(self.log) != self._snapshot_len and not run.ended:
             self._snapshot_len = len(self.log)
-            run.refresh_code_snapshot(self._run_code())
+            run.refresh_code_snapshot(self._run_code(run))
 
     def _final_fields(self, run: ActiveRun) -> Mapping[str, Any]:
         self._wait_for_data()
         self._previous_end = len(self.log)
-        fields: dict[str, Any] = {"code_hash": run.put_code_snapshot(self._run_code())}
+        fields: dict[str, Any] = {"code_hash": run.put_code_snapshot(self._run_code(run))}
+        self.modules.stop_run()
         cells = None
         path = _notebook_path(run)
         if path is not None:

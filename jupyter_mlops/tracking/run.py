@@ -361,6 +361,13 @@ class ActiveRun:
         self._check_open()
         return snapshots.notebook_blob(self.blobs, data, redact=self.redact)
 
+    def put_module_source(self, data: bytes) -> str:
+        """Store a local module's source (redacted unless the run opted out, ADR-102); return its blob hash.
+
+        Content-addressed: a module version stored by an earlier run is not stored again.
+        """
+        return snapshots.module_blob(self.blobs, data, redact=self.redact)
+
     def refresh_code_snapshot(self, snapshot: Mapping[str, Any]) -> bool:
         """Make ``snapshot`` the run's code now, so a killed kernel still leaves the code it ran behind.
 

@@ -29,7 +29,15 @@ from jupyter_mlops.errors import InvalidInput, NotFound
 from jupyter_mlops.store.base import Store
 from jupyter_mlops.tracking import checks, context
 
-__all__ = ["capture_background", "code_blob", "describe_object", "describe_path", "notebook_blob", "with_profile"]
+__all__ = [
+    "capture_background",
+    "code_blob",
+    "describe_object",
+    "describe_path",
+    "module_blob",
+    "notebook_blob",
+    "with_profile",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +62,15 @@ def notebook_blob(blobs: Any, data: bytes, *, redact: bool) -> str:
         from jupyter_mlops.capture import redact as redaction
 
         data = redaction.redact_notebook(data)
+    return str(blobs.put_bytes(data))
+
+
+def module_blob(blobs: Any, data: bytes, *, redact: bool) -> str:
+    """Store a local module's source bytes as a blob, redacted as code cells are when ``redact``; return its hash."""
+    if redact:
+        from jupyter_mlops.capture import redact as redaction
+
+        data = redaction.redact_source(data)
     return str(blobs.put_bytes(data))
 
 

@@ -213,6 +213,13 @@ export class RunsModel {
     return requestAPI<Mlops.IComparison>(`compare?ids=${ids.map(encodeURIComponent).join(',')}`);
   }
 
+  /** The artifacts of run `b` diffed against run `a`'s, with image PNGs (ADR-104). @throws {Mlops.ResponseError} */
+  artifactDiff(a: string, b: string): Promise<Mlops.IArtifactDiffs> {
+    return requestAPI<Mlops.IArtifactDiffs>(
+      `artifact-diff?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}&images=1`
+    );
+  }
+
   /**
    * The run of a notebook the status bar shows: its running run, else its latest one; null when it has none.
    * `notebookPath` is JupyterLab's path (relative to the server root); runs stored with the kernel's absolute

@@ -172,12 +172,50 @@ export namespace Mlops {
     change: string;
   }
 
+  /**
+   * One of the project's own modules whose recorded version differs from the baseline's (ADR-102):
+   * `source_diff` is a unified diff with `--- a/PATH` / `+++ b/PATH` headers, "" when a side's source is not
+   * stored (then `note` says why).
+   */
+  export interface IModuleChange {
+    change: 'added' | 'removed' | 'changed';
+    name: string;
+    path: string;
+    a_hash: string | null;
+    b_hash: string | null;
+    source_diff: string;
+    note?: string;
+  }
+
+  /** One artifact of two runs, diffed by kind (`GET artifact-diff`, ADR-104). */
+  export interface IArtifactDiff {
+    name: string;
+    kind: 'text' | 'image' | 'table' | 'json' | 'binary';
+    status: 'identical' | 'changed' | 'added' | 'removed';
+    hashes: (string | null)[];
+    sizes: (number | null)[];
+    /** The kind's summary (docs/compare-json.md, "Artifact diffs"); null unless changed and diffed. */
+    diff: Record<string, any> | null;
+    /** One line saying why a changed artifact could not be diffed (too large, binary as text, bad JSON...). */
+    error: string | null;
+    /** With `images=1`: the image diff's PNGs, base64. */
+    images?: { overlay?: string; side_by_side?: string };
+  }
+
+  /** `GET artifact-diff` reply: `jupyter-mlops diff-artifact A B --format json`. */
+  export interface IArtifactDiffs {
+    a: string;
+    b: string;
+    artifacts: IArtifactDiff[];
+  }
+
   /** `GET compare` reply: `Comparison.to_dict()` plus Vega-Lite specs keyed by metric. */
   export interface IComparison {
     baseline: string;
     runs: IRun[];
     params: IParamRow[];
-    code: { run: string; cells: ICellChange[] }[];
+    /** Per run: its cell changes, then its local-module changes (ADR-102; absent from older servers). */
+    code: { run: string; cells: ICellChange[]; modules?: IModuleChange[] }[];
     data: IDataRow[];
     env: { python: (string | null)[]; packages: IPackageRow[] };
     metrics: IMetricRow[];

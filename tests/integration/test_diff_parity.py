@@ -75,7 +75,7 @@ def test_compare_code_section_is_the_same_cell_changes(project, server):
     with urllib.request.urlopen(request, timeout=60) as response:
         compare = json.loads(response.read())
     printed = json.loads(cli(project.root, project.run_a, project.run_b, "--format", "json").stdout)
-    assert compare["code"] == [{"run": project.run_b, "cells": printed["changes"]}]
+    assert compare["code"] == [{"run": project.run_b, "cells": printed["changes"], "modules": []}]
 
 
 @pytest.mark.parametrize(("ref", "status"), [

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_mlops.app.reproduce import execute, script, verdict, verify
+from jupyter_mlops.app.reproduce import modules as local_modules
 from jupyter_mlops.app.reproduce.progress import DONE, JUDGING, VERIFYING, ProgressCallback, Reporter
 from jupyter_mlops.errors import Conflict, InvalidInput, NotFound
 from jupyter_mlops.store.blobs import read_snapshot
@@ -57,6 +58,8 @@ class Reproduction:
         injected: the parameters handed to the notebook.
         caveats: why the inputs were not the recorded ones (overridden parameters, changed data).
         script: for a script run, its recorded command and the one replayed (``ScriptCommand.to_dict``).
+        modules: the recorded local modules restored for the execution, each with how its current file compares
+            (ADR-103).
     """
 
     original: Run
@@ -70,6 +73,7 @@ class Reproduction:
     injected: dict[str, Any] = field(default_factory=dict)
     caveats: list[str] = field(default_factory=list)
     script: dict[str, Any] | None = None
+    modules: list[local_modules.RestoredModule] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -91,6 +95,7 @@ class Reproduction:
             "verification": self.verification.to_dict(),
             "metrics": [row.to_dict() for row in self.metrics],
             "script": self.script,
+            "modules": [module.to_dict() for module in self.modules],
         }
 
 
@@ -226,9 +231,11 @@ def reproduce_run(
     if reason is not None:
         result.reason = reason
         return _finished(result, report)
+    restore = local_modules.recorded_modules(workspace.blobs, read_snapshot(workspace.blobs, original.code_hash))
+    result.modules = list(restore.modules)
     if isinstance(command, script.ScriptCommand):
         ran = script.execute_script(command, argv, settings=workspace.settings, original_id=original.id,
-                                    what_if=bool(overrides), timeout=timeout)
+                                    what_if=bool(overrides), timeout=timeout, modules=restore.sources)
     else:
         # Replayed cells are the sources as they ran, values included: only overrides are injected into them.
         recorded = original.params if mode == TOP_TO_BOTTOM else {}
@@ -237,7 +244,7 @@ def reproduce_run(
         cwd = folder if folder.is_dir() else workspace.settings.project_root
         ran = execute.execute_notebook(nb, settings=workspace.settings, cwd=cwd, original_id=original.id,
                                        what_if=bool(overrides), injected=result.injected, timeout=timeout,
-                                       on_cell=report.cell)
+                                       on_cell=report.cell, modules=restore.sources)
     report(JUDGING)
     result.reproduction = _find_reproduction(workspace, original, ran.started)
     if result.reproduction is not None and command is None:

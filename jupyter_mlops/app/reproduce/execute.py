@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops.app.reproduce.modules import write_modules
 from jupyter_mlops.capture import parameters
 from jupyter_mlops.config import ENV_BLOBS, ENV_BLOBS_CACHE, ENV_BLOBS_OPTIONS, ENV_RUN_CONTEXT, ENV_STORE, Settings
 from jupyter_mlops.errors import InvalidInput
@@ -136,16 +137,24 @@ def store_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _kernel_manager(folder: Path, env: Mapping[str, str]) -> Any:
-    """A kernel manager for this interpreter, with ``env`` added to the kernel's environment."""
+def _kernel_manager(folder: Path, env: Mapping[str, str], first_on_path: Path | None = None) -> Any:
+    """A kernel manager for this interpreter, with ``env`` added to the kernel's environment.
+
+    ``first_on_path`` goes first on the kernel's ``sys.path`` before any cell runs (the recorded local modules,
+    ADR-103): an ``exec_lines`` entry, which runs silently, binds no name and is not a cell of the new run.
+    """
     from jupyter_client.kernelspec import KernelSpec
     from jupyter_client.manager import KernelManager
 
     transport = {"transport": "ipc", "ip": str(folder / "k")} if os.name == "posix" else {}
+    extra = []
+    if first_on_path is not None:
+        line = f"__import__('sys').path.insert(0, {str(first_on_path)!r})"
+        extra.append("--IPKernelApp.exec_lines=" + json.dumps([line]))
     manager = KernelManager(kernel_name="python3", **transport)
     # Setting the spec skips the kernelspec lookup: this interpreter needs none installed (as nb-smoke does it).
     manager._kernel_spec = KernelSpec(
-        argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", *extra],
         display_name=f"Python ({sys.executable})", language="python", env=dict(env),
     )
     return manager
@@ -168,8 +177,11 @@ def _cell_hook(nb: Any, on_cell: Callable[[int, int], None] | None) -> dict[str,
 
 def execute_notebook(nb: Any, *, settings: Settings, cwd: Path, original_id: str, what_if: bool,
                      injected: Mapping[str, Any], timeout: float | None = None,
-                     on_cell: Callable[[int, int], None] | None = None) -> Execution:
+                     on_cell: Callable[[int, int], None] | None = None,
+                     modules: Mapping[str, bytes] | None = None) -> Execution:
     """Run ``nb`` with papermill in a fresh kernel in ``cwd``; its runs are tracked as reproductions of the original.
+
+    ``modules`` (relative path → source) are the recorded local modules, imported before the files in ``cwd``.
 
     ``on_cell(i, n)`` is called with 0 before the kernel starts, then before each code cell (1-based) runs; an
     exception it raises stops the execution there (the kernel is shut down) and is reported as the error.
@@ -188,7 +200,11 @@ def execute_notebook(nb: Any, *, settings: Settings, cwd: Path, original_id: str
                    "reproduction_of": original_id}
         values = {**store_env(settings), ENV_RUN_CONTEXT: json.dumps(context, default=str)}
         hooks = _cell_hook(nb, on_cell)
-        manager = _kernel_manager(Path(folder), values)
+        first = None
+        if modules:
+            first = Path(folder) / "modules"
+            write_modules(first, modules)
+        manager = _kernel_manager(Path(folder), values, first)
         try:
             papermill.execute_notebook(
                 str(source), str(Path(folder) / "executed.ipynb"), progress_bar=False, log_output=False,

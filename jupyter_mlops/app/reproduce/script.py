@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.app.reproduce.execute import REPRODUCTION_TAG, Execution, store_env
+from jupyter_mlops.app.reproduce.modules import write_modules
 from jupyter_mlops.capture.redact import MASK, redact_text
 from jupyter_mlops.config import ENV_RUN_CONTEXT, Settings
 from jupyter_mlops.errors import InvalidInput
@@ -51,6 +52,8 @@ main.__dict__.update(__file__=path, __loader__=RecordedSource(), __builtins__=bu
 sys.modules["__main__"] = main
 sys.argv = [argv0, *args]
 sys.path[0] = os.path.dirname(path)
+if os.environ.get("JUPYTER_MLOPS_REPRODUCE_MODULES"):
+    sys.path.insert(0, os.environ.pop("JUPYTER_MLOPS_REPRODUCE_MODULES"))
 linecache.cache[path] = (len(source), None, source.splitlines(True), path)
 del source_file, f, args, argv0
 exec(compile(source, path, "exec"), main.__dict__)
@@ -158,8 +161,12 @@ def refusal(command: ScriptCommand, argv: Sequence[str]) -> str | None:
 
 
 def execute_script(command: ScriptCommand, argv: Sequence[str], *, settings: Settings, original_id: str,
-                   what_if: bool, timeout: float | None = None) -> Execution:
-    """Run the recorded source with ``argv`` in the recorded folder in a fresh interpreter, as a reproduction."""
+                   what_if: bool, timeout: float | None = None, modules: Mapping[str, bytes] | None = None
+                   ) -> Execution:
+    """Run the recorded source with ``argv`` in the recorded folder in a fresh interpreter, as a reproduction.
+
+    ``modules`` (relative path → source) are the recorded local modules, importable first (ADR-103).
+    """
     started = time.time()
     tags = [REPRODUCTION_TAG, "what-if"] if what_if else [REPRODUCTION_TAG]
     context = {"tags": tags, "reproduction_of": original_id}
@@ -169,6 +176,9 @@ def execute_script(command: ScriptCommand, argv: Sequence[str], *, settings: Set
     with tempfile.TemporaryDirectory(prefix="mlops-reproduce-") as folder:
         source = Path(folder) / "recorded_source.py"
         source.write_text(command.source, encoding="utf-8")
+        if modules:
+            write_modules(Path(folder) / "modules", modules)
+            env["JUPYTER_MLOPS_REPRODUCE_MODULES"] = str(Path(folder) / "modules")
         try:
             done = subprocess.run(
                 [sys.executable, "-c", _BOOTSTRAP, str(source), command.path, *argv],

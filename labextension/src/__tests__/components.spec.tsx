@@ -43,6 +43,49 @@ function comparison(): Mlops.IComparison {
   };
 }
 
+describe('CompareView local modules', () => {
+  it('shows a module diff next to the cell diffs, even when no cell changed (ADR-102)', async () => {
+    const data = comparison();
+    data.code = [{ run: 'b', cells: [], modules: [{ change: 'changed', name: 'utils', path: 'utils.py', a_hash: 'h1',
+                                                    b_hash: 'h2', source_diff: '--- a/utils.py\n+++ b/utils.py\n-x = 1\n+x = 2\n' }] }];
+    const render = jest.fn(async () => () => undefined);
+    await act(async () => dom.root.render(<CompareView comparison={data} renderChart={render} />));
+    const module = dom.host.querySelector('[data-section=code] [data-module=utils]');
+    expect(module?.querySelector('.jp-Mlops-muted')?.textContent).toBe('local module utils (utils.py) changed');
+    expect(module?.querySelector('.jp-Mlops-diffLine.jp-mod-added')?.textContent).toBe('+x = 2');
+    expect(dom.host.querySelector('[data-section=code] .jp-Mlops-empty')).toBeNull();
+  });
+});
+
+describe('CompareView artifacts', () => {
+  it('loads the artifact diffs when asked and shows each kind (ADR-104)', async () => {
+    const report: Mlops.IArtifactDiffs = { a: 'a', b: 'b', artifacts: [
+      { name: 'notes.txt', kind: 'text', status: 'changed', hashes: ['h1', 'h2'], sizes: [1, 2], error: null,
+        diff: { kind: 'text', diff: '--- a/notes.txt\n+++ b/notes.txt\n-beta\n+BETA' } },
+      { name: 'plot.png', kind: 'image', status: 'changed', hashes: ['h3', 'h4'], sizes: [1, 2], error: null,
+        diff: { kind: 'image', changed_pixels: 2, total_pixels: 48, changed_share: 0.041667 },
+        images: { side_by_side: 'iVBORw0KGgo=' } },
+      { name: 'bad.json', kind: 'json', status: 'changed', hashes: ['h5', 'h6'], sizes: [1, 2], diff: null,
+        error: "artifact 'bad.json' (run) is not valid JSON" },
+      { name: 'same.txt', kind: 'text', status: 'identical', hashes: ['h7', 'h7'], sizes: [1, 1], diff: null,
+        error: null }
+    ] };
+    const load = jest.fn(async () => report);
+    const render = jest.fn(async () => () => undefined);
+    await act(async () => dom.root.render(<CompareView comparison={comparison()} renderChart={render} loadArtifacts={load} />));
+    expect(load).not.toHaveBeenCalled();
+    const button = dom.host.querySelector('[data-section=artifacts] button') as HTMLButtonElement;
+    await act(async () => button.click());
+    expect(load).toHaveBeenCalledWith('a', 'b');
+    const shown = Array.from(dom.host.querySelectorAll('[data-artifact]')).map(e => e.getAttribute('data-artifact'));
+    expect(shown).toEqual(['notes.txt', 'plot.png', 'bad.json']);
+    expect(dom.host.querySelector('[data-artifact="notes.txt"] .jp-Mlops-diffLine.jp-mod-added')?.textContent).toBe('+BETA');
+    expect(dom.host.querySelector('[data-artifact="plot.png"] img')?.getAttribute('src')).toBe('data:image/png;base64,iVBORw0KGgo=');
+    expect(dom.host.querySelector('[data-artifact="plot.png"]')?.textContent).toContain('2 of 48 pixels changed (4.17%)');
+    expect(dom.host.querySelector('[data-artifact="bad.json"] .jp-Mlops-error')?.textContent).toContain('not valid JSON');
+  });
+});
+
 describe('FilterBar', () => {
   it('shows the error with a caret under the column and applies on submit', () => {
     const onApply = jest.fn();

@@ -24,6 +24,8 @@ export type ChartRenderer = (spec: object, host: HTMLElement) => Promise<() => v
 export interface ICompareViewProps {
   comparison: Mlops.IComparison;
   renderChart: ChartRenderer;
+  /** Loads the artifact diffs of a run against the baseline (ADR-104); without it the section is not shown. */
+  loadArtifacts?: (baseline: string, run: string) => Promise<Mlops.IArtifactDiffs>;
 }
 
 /** One server-built Vega-Lite chart. */
@@ -297,7 +299,7 @@ export function DiffText(props: { diff: string }): JSX.Element {
 /** Executed-code changes of each run against the baseline. */
 export function CodeDiff(props: { comparison: Mlops.IComparison }): JSX.Element {
   const names = runLabels(props.comparison.runs);
-  const entries = props.comparison.code.filter(c => c.cells.length > 0);
+  const entries = props.comparison.code.filter(c => c.cells.length > 0 || (c.modules ?? []).length > 0);
   return (
     <section className="jp-Mlops-compareSection" data-section="code">
       <h3>Code</h3>
@@ -311,6 +313,140 @@ export function CodeDiff(props: { comparison: Mlops.IComparison }): JSX.Element 
               <DiffText diff={cellChangeDiff(cell)} />
             </div>
           ))}
+          {(entry.modules ?? []).map(module => (
+            <div key={module.name} className={`jp-Mlops-moduleChange jp-mod-${module.change}`} data-module={module.name}>
+              <div className="jp-Mlops-muted">
+                local module {module.name} ({module.path}) {module.change}
+              </div>
+              {module.source_diff ? (
+                <DiffText diff={module.source_diff} />
+              ) : (
+                <div className="jp-Mlops-muted">{module.note ?? ''}</div>
+              )}
+            </div>
+          ))}
+        </div>
+      ))}
+    </section>
+  );
+}
+
+/** What a changed artifact's diff says, by kind: a diff, images side by side, table statistics or JSON paths. */
+export function ArtifactDiffBody(props: { item: Mlops.IArtifactDiff }): JSX.Element | null {
+  const { item } = props;
+  const diff = item.diff;
+  if (item.error) {
+    return <div className="jp-Mlops-error">{item.error}</div>;
+  }
+  if (!diff) {
+    return null;
+  }
+  if (diff.kind === 'text') {
+    return <DiffText diff={diff.diff} />;
+  }
+  if (diff.kind === 'image') {
+    const share = `${(diff.changed_share * 100).toFixed(2)}%`;
+    return (
+      <div>
+        <div className="jp-Mlops-muted">
+          {diff.changed_pixels} of {diff.total_pixels} pixels changed ({share})
+        </div>
+        {item.images?.side_by_side && (
+          <img
+            className="jp-Mlops-artifactImage"
+            alt={`${item.name}: baseline, run, changed pixels`}
+            src={`data:image/png;base64,${item.images.side_by_side}`}
+          />
+        )}
+      </div>
+    );
+  }
+  if (diff.kind === 'table') {
+    const stats = ['mean', 'std', 'nulls', 'distinct'];
+    const show = (v: unknown) => (v === null || v === undefined ? '—' : String(v));
+    return (
+      <div>
+        <div className="jp-Mlops-muted">
+          rows {diff.rows[0]} → {diff.rows[1]}
+          {diff.columns_added.length > 0 && `; columns added: ${diff.columns_added.join(', ')}`}
+          {diff.columns_removed.length > 0 && `; columns removed: ${diff.columns_removed.join(', ')}`}
+        </div>
+        <table className="jp-Mlops-table">
+          <thead>
+            <tr>
+              <th>column</th>
+              {stats.map(s => (
+                <th key={s}>{s}</th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {diff.columns.map((c: any) => (
+              <tr key={c.column} data-column={c.column}>
+                <th>{c.column}</th>
+                {stats.map(s => (
+                  <td key={s}>
+                    {show(c[s].a)} → {show(c[s].b)}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    );
+  }
+  if (diff.kind === 'json') {
+    const lines = [
+      ...diff.added.map((r: any) => `+ ${r.path} = ${JSON.stringify(r.value)}`),
+      ...diff.removed.map((r: any) => `- ${r.path} = ${JSON.stringify(r.value)}`),
+      ...diff.changed.map((r: any) => `~ ${r.path}: ${JSON.stringify(r.from)} → ${JSON.stringify(r.to)}`)
+    ];
+    return <DiffText diff={lines.join('\n')} />;
+  }
+  return <div className="jp-Mlops-muted">binary content differs</div>;
+}
+
+/** Artifact diffs of each run against the baseline, loaded when asked (they read blobs, images are large). */
+export function ArtifactDiffs(props: {
+  comparison: Mlops.IComparison;
+  load: (baseline: string, run: string) => Promise<Mlops.IArtifactDiffs>;
+}): JSX.Element {
+  const names = runLabels(props.comparison.runs);
+  const others = props.comparison.runs.filter(r => r.id !== props.comparison.baseline);
+  const [found, setFound] = React.useState<Mlops.IArtifactDiffs[] | null>(null);
+  const [error, setError] = React.useState<string | null>(null);
+  const load = () => {
+    setError(null);
+    Promise.all(others.map(r => props.load(props.comparison.baseline, r.id)))
+      .then(setFound)
+      .catch((e: Error) => setError(e.message));
+  };
+  return (
+    <section className="jp-Mlops-compareSection" data-section="artifacts">
+      <h3>Artifacts</h3>
+      {found === null && (
+        <button className="jp-mod-styled" onClick={load}>
+          Diff artifacts
+        </button>
+      )}
+      {error && <div className="jp-Mlops-error">{error}</div>}
+      {found?.map(report => (
+        <div key={report.b} className="jp-Mlops-codeRun">
+          <h4>{names.get(report.b) ?? report.b} vs baseline</h4>
+          {report.artifacts.filter(a => a.status !== 'identical').length === 0 && (
+            <div className="jp-Mlops-empty">The artifacts are the same.</div>
+          )}
+          {report.artifacts
+            .filter(a => a.status !== 'identical')
+            .map(item => (
+              <div key={item.name} className="jp-Mlops-artifactDiff" data-artifact={item.name}>
+                <div className="jp-Mlops-muted">
+                  {item.name} ({item.kind}) {item.status}
+                </div>
+                <ArtifactDiffBody item={item} />
+              </div>
+            ))}
         </div>
       ))}
     </section>
@@ -356,6 +492,7 @@ export function CompareView(props: ICompareViewProps): JSX.Element {
       <RunWarnings comparison={comparison} />
       <ParamsTable comparison={comparison} />
       <CodeDiff comparison={comparison} />
+      {props.loadArtifacts && <ArtifactDiffs comparison={comparison} load={props.loadArtifacts} />}
       <DataChanges comparison={comparison} />
       <PackageChanges comparison={comparison} />
       <MetricsTable comparison={comparison} />

@@ -90,7 +90,13 @@ function CompareContainer(props: { model: RunsModel; ids: string[]; render: Char
   if (!comparison) {
     return <div className="jp-Mlops-empty">Loading comparison…</div>;
   }
-  return <CompareView comparison={comparison} renderChart={props.render} />;
+  return (
+    <CompareView
+      comparison={comparison}
+      renderChart={props.render}
+      loadArtifacts={(a, b) => props.model.artifactDiff(a, b)}
+    />
+  );
 }
 
 /** The main-area compare view of two or more runs. */
