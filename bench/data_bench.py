@@ -2,11 +2,11 @@
 
 Measures, medians of ``--rounds`` alternated rounds:
   * profile vs hash — ``capture.profile.profile_frame`` against ``capture.frames.describe_object`` (the DataFrame
-    hashing every recorded frame already pays), and what recording pays for the profile when the hashing pass
-    gives it the min/max (``recorded_*``: hash+profile time less the hash, over the hash; ADR-081) on a 1M × 10 float64 frame and on one with 2 string columns
-    (Arrow-backed in pandas 3) and 2 few-valued category-like string columns; the target is ≤ 2×; timed back to
-    back at least 21 times, reporting medians and the median of the per-round ratios (the shared machine's load
-    bursts move single rounds by 2×);
+    hashing every recorded frame already pays), and what recording pays for the profile when the hashing
+    pass gives it the min/max (``recorded_*``: hash+profile time less the hash, over the hash; ADR-081), on a
+    1M × 10 float64 frame and on one with 2 string columns (Arrow-backed in pandas 3) and 2 few-valued
+    category-like string columns; the target is ≤ 2×; timed back to back at least 21 times, reporting medians
+    and the median of the per-round ratios (the shared machine's load bursts move single rounds by 2×);
   * small frame — both on a 100 × 5 mixed frame (µs), the per-cell case;
   * data check — a fresh ``python -m jupyter_mlops data check new.csv --against base`` process on a 1M-row,
     10-column CSV (64 MB) against a run's recorded profile, reading the file included; target ≤ 2 s. Also the

@@ -112,8 +112,9 @@ def with_profile(blobs: Any, record: DataInput, source: Any, *, redact: bool,
                  min_max: dict[int, tuple[Any, Any]] | None = None) -> DataInput:
     """``record`` with the profile of ``source`` (a tabular file or a DataFrame) stored and named in its schema.
 
-    ``min_max``: what :func:`describe_object` computed while hashing ``source``, so the profile does not read its
-    numeric columns again (ADR-081). Unchanged for folders, arrays and files that are not tabular or cannot be read. Never raises.
+    ``min_max``: what :func:`describe_object` computed while hashing ``source``, so the profile does not read
+    its numeric columns again (ADR-081). Unchanged for folders, arrays and files that are not tabular or cannot
+    be read. Never raises.
     """
     from jupyter_mlops.capture import profile as profiling
 

@@ -83,7 +83,8 @@ def test_nan_and_nat_propagate_so_the_profile_still_skips_nulls():
     assert found[3][0] == np.iinfo(np.int64).min  # NaT, read as int64
     cols = {c["name"]: c for c in profiling.profile_frame(frame, found)["columns"]}
     assert cols["f"]["min"] == np.nanmin(frame["f"]) and cols["f"]["nulls"] == len(range(0, ROWS, 7))
-    assert cols["t_nat"]["min"] == frame["t_nat"].min().isoformat() and cols["t_nat"]["nulls"] == len(range(0, ROWS, 11))
+    assert cols["t_nat"]["min"] == frame["t_nat"].min().isoformat()
+    assert cols["t_nat"]["nulls"] == len(range(0, ROWS, 11))
 
 
 def test_other_dtypes_get_no_min_max_and_profile_as_before():
