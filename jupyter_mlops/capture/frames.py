@@ -181,7 +181,7 @@ def _describe_pandas(obj: Any, min_max: dict[int, tuple[Any, Any]] | None = None
         found = _update_with_min_max(hasher, series) if min_max is not None else None
         if found is None:
             _update(hasher, _series_buffers(series))
-        else:
+        elif min_max is not None:
             min_max[position] = found
     if not isinstance(index, pd.RangeIndex):
         _update(hasher, _series_buffers(index.to_series(index=pd.RangeIndex(len(index)))))
