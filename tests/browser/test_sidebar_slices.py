@@ -90,7 +90,7 @@ def test_compare_view_shows_each_slice_and_names_the_worse_one(page, sliced_runs
     expect(page.locator(".jp-Mlops-compare [data-section=metrics]")).to_contain_text("0.93")
     screenshot(table, "compare-slices.png")
     assert page.errors == []
-    # Close the tab: JupyterLab would restore it in the next test's page, comparing runs this module deletes.
+    # Close the tab, so nothing on the page refers to the runs this module deletes when it ends.
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="slices-champion vs slices-candidate")
     tab.locator(".lm-TabBar-tabCloseIcon").click()
     expect(page.locator(".jp-Mlops-compare")).to_have_count(0)
