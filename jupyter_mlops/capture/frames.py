@@ -6,6 +6,11 @@ columns, codes plus categories for categoricals, and ``pandas.util.hash_pandas_o
 Python-object columns. The hash does not depend on memory layout (a column is hashed the same whether it sits in
 a consolidated 2-D block or alone), so equal content gives equal hashes. Values under nulls are hashed as stored.
 
+Recording a DataFrame also profiles it (``capture.profile``), and a profile needs each numeric column's exact min
+and max: :func:`describe_object` can return them from the hashing pass itself (``min_max=``), each block reduced
+while it is still in cache, so the column is read from memory once for both (ADR-081). The blocks are the
+profile's own (:func:`block_min_max`), so the values are those a separate profile computes.
+
 pandas, numpy and pyarrow are imported inside functions: importing this module costs nothing.
 """
 
@@ -22,7 +27,7 @@ from typing import Any
 
 from jupyter_mlops.capture.hashing import stat_key
 
-__all__ = ["TABULAR_SUFFIXES", "describe_object", "describe_tabular_file"]
+__all__ = ["TABULAR_SUFFIXES", "block_min_max", "describe_object", "describe_tabular_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +36,10 @@ TABULAR_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".parquet": None, "
 #: Rows read to infer a CSV's columns and dtypes.
 SAMPLE_ROWS = 1000
 _COUNT_BLOCK = 8 << 20
+#: Elements per min/max block (512 KiB of float64: stays in a core's L2 cache for the second reduction).
+MIN_MAX_BLOCK = 1 << 16
+#: Column kinds whose min and max the hashing pass computes: numbers and (as int64) datetimes and timedeltas.
+_MIN_MAX_KINDS = frozenset("iufmM")
 #: Schemas of files by identity (path, device, inode, size, mtime_ns): an unchanged file is not re-read.
 _SCHEMAS: dict[tuple[str, int, int, int, int], dict[str, Any]] = {}
 
@@ -113,7 +122,49 @@ def _update(hasher: Any, buffers: Iterator[Any]) -> None:
         hasher.update(view)
 
 
-def _describe_pandas(obj: Any) -> tuple[str, dict[str, Any]]:
+def block_min_max(array: Any, visit: Any = None) -> tuple[Any, Any]:
+    """Min and max of a 1-D numpy array, block by block: the second reduction reads the block from cache.
+
+    ``visit`` (optional) is called with each block first, so a caller can hash it while it is in cache. A NaN
+    propagates through both results, as through a plain ``min()`` and ``max()``.
+    """
+    import numpy as np
+
+    if len(array) <= MIN_MAX_BLOCK:
+        if visit is not None:
+            visit(array)
+        return array.min(), array.max()
+    lows, highs = [], []
+    for start in range(0, len(array), MIN_MAX_BLOCK):
+        block = array[start:start + MIN_MAX_BLOCK]
+        if visit is not None:
+            visit(block)
+        lows.append(block.min())
+        highs.append(block.max())
+    return np.min(lows), np.max(highs)
+
+
+def _update_with_min_max(hasher: Any, series: Any) -> tuple[Any, Any] | None:
+    """Hash a plain numpy column as :func:`_update` would, block by block, returning its min and max; else None.
+
+    None (nothing hashed) for columns that are not plain non-empty numeric/datetime numpy arrays.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):  # its ``_ndarray`` is the codes: hashed with the categories
+        return None
+    ndarray = getattr(series.array, "_ndarray", None)
+    if ndarray is None or ndarray.dtype.kind not in _MIN_MAX_KINDS or ndarray.ndim != 1 or not len(ndarray):
+        return None
+    contiguous = np.ascontiguousarray(ndarray)
+    if contiguous.dtype.kind in "mM":  # the profile reads datetimes as int64 (``asi8``): reduce the same numbers
+        contiguous = contiguous.view(np.int64)
+    hasher.update(struct.pack("<Q", contiguous.nbytes))  # xxh3 streams: block updates hash as one buffer would
+    return block_min_max(contiguous, lambda block: hasher.update(block.view(np.uint8)))
+
+
+def _describe_pandas(obj: Any, min_max: dict[int, tuple[Any, Any]] | None = None) -> tuple[str, dict[str, Any]]:
     import pandas as pd
 
     frame = obj.to_frame() if isinstance(obj, pd.Series) else obj
@@ -126,7 +177,12 @@ def _describe_pandas(obj: Any) -> tuple[str, dict[str, Any]]:
     )
     hasher.update(json.dumps([type(obj).__name__, columns, schema["shape"], index_id]).encode())
     for position in range(frame.shape[1]):
-        _update(hasher, _series_buffers(frame.iloc[:, position]))
+        series = frame.iloc[:, position]
+        found = _update_with_min_max(hasher, series) if min_max is not None else None
+        if found is None:
+            _update(hasher, _series_buffers(series))
+        elif min_max is not None:
+            min_max[position] = found
     if not isinstance(index, pd.RangeIndex):
         _update(hasher, _series_buffers(index.to_series(index=pd.RangeIndex(len(index)))))
     return f"{ALGORITHM}:{hasher.hexdigest()}", schema
@@ -162,11 +218,14 @@ def _describe_arrow(table: Any) -> tuple[str, dict[str, Any]] | None:
     return f"{ALGORITHM}:{hasher.hexdigest()}", schema
 
 
-def describe_object(obj: Any) -> tuple[str, dict[str, Any]] | None:
+def describe_object(obj: Any, min_max: dict[int, tuple[Any, Any]] | None = None) -> tuple[str, dict[str, Any]] | None:
     """Content hash and schema of a DataFrame, Series, numpy array, Arrow table or polars DataFrame.
 
     Args:
         obj: the object.
+        min_max: when given and ``obj`` is a pandas DataFrame/Series, filled with ``{column position: (min,
+            max)}`` for its plain numpy numeric, datetime (as int64) and timedelta columns, computed in the hashing
+            pass; :func:`capture.profile.profile_frame` takes it to skip its own pass. The hash is the same.
 
     Returns:
         ``(hash, schema)`` with schema ``{"columns": [{"name", "dtype"}], "rows": n, "shape": [...]}``, or None
@@ -175,7 +234,7 @@ def describe_object(obj: Any) -> tuple[str, dict[str, Any]] | None:
     module = type(obj).__module__.partition(".")[0]
     try:
         if module == "pandas" and type(obj).__name__ in ("DataFrame", "Series"):
-            return _describe_pandas(obj)
+            return _describe_pandas(obj, min_max)
         if module == "numpy" and hasattr(obj, "dtype") and hasattr(obj, "shape"):
             return _describe_numpy(obj)
         if module == "pyarrow" and hasattr(obj, "schema") and hasattr(obj, "columns"):

@@ -6,7 +6,8 @@ count, and the top values with their shares (strings, categoricals, booleans, an
 
 Assumptions:
     * It must cost about what hashing the frame costs (ADR-067): counts, nulls, min and max read every value
-      (numpy passes, no copies, min and max block by block so a column is read from memory once); quantiles,
+      (numpy passes, no copies, min and max block by block so a column is read from memory once; when the frame is
+      being recorded, its hashing pass gives them, ADR-081); quantiles,
       distinct counts and the top values of wide-valued columns come from a sample of :data:`SAMPLE_SIZE` rows:
       a run of 250 consecutive rows at a random place in each fortieth of the frame (stratified, so even a
       sorted file is covered end to end, and read from memory in 40 sequential runs rather than 10,000 random
@@ -52,8 +53,6 @@ MAX_FILE_BYTES = 256 << 20
 #: The sample is one run of consecutive rows at a random place in each of this many equal parts of the frame.
 _STRATA = 40
 _RUN = SAMPLE_SIZE // _STRATA
-#: Elements per min/max block (512 KiB of float64: stays in a core's L2 cache for the second reduction).
-_BLOCK = 1 << 16
 #: Sample positions by row count (they depend on nothing else).
 _SAMPLES: dict[int, Any] = {}
 #: Profiles of files by identity (path, device, inode, size, mtime_ns): an unchanged file is read once.
@@ -155,21 +154,17 @@ def _distinct(seen: int, singletons: int, n: int, total: int, sampled: bool) -> 
 
 
 def _min_max(array: Any) -> tuple[Any, Any]:
-    """Min and max, block by block: the second reduction reads the block from cache, not memory."""
-    if len(array) <= _BLOCK:
-        return array.min(), array.max()
-    lows, highs = [], []
-    for start in range(0, len(array), _BLOCK):
-        block = array[start:start + _BLOCK]
-        lows.append(block.min())
-        highs.append(block.max())
-    import numpy as np
+    from jupyter_mlops.capture.frames import block_min_max
 
-    return np.min(lows), np.max(highs)  # a NaN propagates through both, as through a plain min and max
+    return block_min_max(array)
 
 
-def _numeric_column(array: Any, mask: Any, index: Any, family: str, unit: int = 1) -> dict[str, Any]:
-    """Min/max and null count over every value, the rest over the sample. ``mask``: True where null, or None."""
+def _numeric_column(array: Any, mask: Any, index: Any, family: str, unit: int = 1,
+                    known: tuple[Any, Any] | None = None) -> dict[str, Any]:
+    """Min/max and null count over every value, the rest over the sample. ``mask``: True where null, or None.
+
+    ``known``: ``array``'s min and max when the caller has them (from the hashing pass), used when ``mask`` is None.
+    """
     import numpy as np
 
     rows = len(array)
@@ -177,7 +172,7 @@ def _numeric_column(array: Any, mask: Any, index: Any, family: str, unit: int = 
     low: Any = None
     high: Any = None
     if mask is None and rows:
-        low, high = _min_max(array)
+        low, high = known if known is not None else _min_max(array)
         if family == "float" and (np.isnan(low) or np.isnan(high)):  # NaN propagates: only then pay for a mask
             mask, low, high = np.isnan(array), None, None
     nulls = int(np.count_nonzero(mask)) if mask is not None else 0
@@ -203,14 +198,24 @@ def _numeric_column(array: Any, mask: Any, index: Any, family: str, unit: int = 
     return {"nulls": nulls, **out}
 
 
-def _datetime_parts(series: Any) -> tuple[Any, Any, int, Any]:
+def _datetime_parts(series: Any, known: tuple[Any, Any] | None) -> tuple[Any, Any, int, Any, Any]:
+    """Epoch integers, NaT mask (or None), unit divisor, unit name, and (min, max) when there is no NaT.
+
+    NaT is the smallest int64, so a column holds one exactly when its minimum is NaT: the min/max pass (or the
+    hashing pass's, ``known``) says whether a mask is needed, without a pass of its own.
+    """
     import numpy as np
 
     array = series.array
     values = np.asarray(array.asi8)
     unit_name = getattr(series.dtype, "unit", None) or np.datetime_data(series.dtype)[0]
-    mask = values == np.iinfo(np.int64).min
-    return values, (mask if mask.any() else None), _DATETIME_UNITS.get(unit_name, 10**9), unit_name
+    unit = _DATETIME_UNITS.get(unit_name, 10**9)
+    if not len(values):
+        return values, None, unit, unit_name, None
+    low_high = known if known is not None else _min_max(values)
+    if low_high[0] != np.iinfo(np.int64).min:
+        return values, None, unit, unit_name, low_high
+    return values, values == np.iinfo(np.int64).min, unit, unit_name, None
 
 
 def _iso(value: int, unit: str, tz: Any, family: str) -> str:
@@ -292,7 +297,7 @@ def _text_column(series: Any, index: Any) -> dict[str, Any]:
     return out
 
 
-def _column(series: Any, index: Any) -> dict[str, Any]:
+def _column(series: Any, index: Any, known: tuple[Any, Any] | None = None) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
@@ -302,8 +307,8 @@ def _column(series: Any, index: Any) -> dict[str, Any]:
     if family == "categorical":
         body = _categorical_column(series, index)
     elif family in ("datetime", "timedelta"):
-        values, mask, unit, unit_name = _datetime_parts(series)
-        body = _numeric_column(values, mask, index, family, unit)
+        values, mask, unit, unit_name, low_high = _datetime_parts(series, known)
+        body = _numeric_column(values, mask, index, family, unit, low_high)
         tz = getattr(series.dtype, "tz", None)
         for key in ("min", "max"):
             if key in body:
@@ -317,12 +322,15 @@ def _column(series: Any, index: Any) -> dict[str, Any]:
             mask = mask if mask.any() else None
         elif isinstance(series.dtype, np.dtype):
             values, mask = series.to_numpy(), None
+            if family == "boolean":
+                known = None  # reduced below as int8, not as the hashing pass saw it
         else:  # Arrow-backed numbers: a float copy with NaN for nulls
             values = series.to_numpy(dtype="float64", na_value=np.nan)
             mask, family = None, "float" if family != "boolean" else family
         if family == "boolean":
             values = values.astype(np.int8)
-        body = _numeric_column(values, mask, index, "float" if values.dtype.kind == "f" else family)
+        body = _numeric_column(values, mask, index, "float" if values.dtype.kind == "f" else family,
+                               known=known if mask is None and isinstance(series.dtype, np.dtype) else None)
         if family == "boolean":
             body.pop("quantiles", None)
             body["top"] = [[bool(v), share] for v, share in body.get("top", [])]
@@ -335,20 +343,23 @@ def _column(series: Any, index: Any) -> dict[str, Any]:
     return {**head, **body}
 
 
-def _safe_column(series: Any, index: Any) -> dict[str, Any]:
+def _safe_column(series: Any, index: Any, known: tuple[Any, Any] | None) -> dict[str, Any]:
     try:
-        return _column(series, index)
+        return _column(series, index, known)
     except Exception as exc:  # cells pandas cannot count (lists, dicts): the column keeps its name and dtype
         logger.info("not profiling column %s: %s", series.name, exc)
         return {"name": str(series.name), "dtype": str(series.dtype), "family": dtype_family(series.dtype),
                 "unprofiled": f"{type(exc).__name__}: {exc}"[:200]}
 
 
-def profile_frame(frame: Any) -> dict[str, Any]:
+def profile_frame(frame: Any, min_max: dict[int, tuple[Any, Any]] | None = None) -> dict[str, Any]:
     """The profile of a pandas DataFrame or Series.
 
     Args:
         frame: the DataFrame (a Series is profiled as a one-column frame).
+        min_max: ``{column position: (min, max)}`` from ``capture.frames.describe_object(frame, min_max=...)``
+            on this same frame (its hashing pass computed them): those columns are not read a second time. The
+            profile is the same with or without it.
 
     Returns:
         ``{"version": 1, "rows": n, "sampled": bool, "sample_size": k, "columns": [column profile, ...]}``;
@@ -364,7 +375,8 @@ def profile_frame(frame: Any) -> dict[str, Any]:
     rows = int(frame.shape[0])
     index = _sample_index(rows)
     width = frame.shape[1]
-    columns = [_safe_column(frame.iloc[:, i], index) for i in range(min(width, MAX_COLUMNS))]
+    known = min_max or {}
+    columns = [_safe_column(frame.iloc[:, i], index, known.get(i)) for i in range(min(width, MAX_COLUMNS))]
     profile: dict[str, Any] = {
         "version": PROFILE_VERSION,
         "rows": rows,
@@ -377,16 +389,17 @@ def profile_frame(frame: Any) -> dict[str, Any]:
     return profile
 
 
-def profile_object(obj: Any) -> dict[str, Any] | None:
+def profile_object(obj: Any, min_max: dict[int, tuple[Any, Any]] | None = None) -> dict[str, Any] | None:
     """The profile of a DataFrame/Series (pandas; polars and Arrow tables through pandas), else None.
 
-    Never raises: a frame that cannot be profiled logs one warning and returns None.
+    ``min_max``: as for :func:`profile_frame` (pandas objects only). Never raises: a frame that cannot be profiled
+    logs one warning and returns None.
     """
     module = type(obj).__module__.partition(".")[0]
     name = type(obj).__name__
     try:
         if module == "pandas" and name in ("DataFrame", "Series"):
-            return profile_frame(obj)
+            return profile_frame(obj, min_max)
         if module in ("polars", "pyarrow") and hasattr(obj, "to_pandas") and name in ("DataFrame", "Table"):
             return profile_frame(obj.to_pandas())
     except Exception as exc:

@@ -93,6 +93,12 @@ class SmokeCommand(click.Command):
 @click.option("--data-against", metavar="RUN|MODEL:VERSION|SCHEMA.yaml", help="After the notebooks ran, check "
               "the data each one's run read against this baseline, as `jupyter-mlops data check` does: anomalies "
               "fail the notebook.")
+@click.option("--psi", type=float, help="With --data-against: drift, a column whose population stability index "
+              "reaches this is an anomaly (default: 0.2, as `data check`).")
+@click.option("--null-increase", type=float, help="With --data-against: a null share that rises by more than this "
+              "(absolute) is an anomaly (default: 0.01).")
+@click.option("--range-slack", type=float, help="With --data-against: values beyond the baseline's [min, max] "
+              "widened by this share of its span are out of range (default: 0.1).")
 def smoke(paths: tuple[str, ...], **opts: Any) -> None:
     """Execute notebooks in fresh kernels with smoke parameters and report which broke, where and why.
 
@@ -108,7 +114,8 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
 
     With --data-against, the data inputs each passed notebook's run recorded (their profiles) are then checked
     like `jupyter-mlops data check --against BASELINE`: anomalies fail the notebook (exit 1), data that cannot be
-    checked is a data error (exit 2).
+    checked is a data error (exit 2). --psi, --null-increase and --range-slack set its thresholds, as they do
+    for `data check`.
 
     Exit status: 0 all notebooks passed, 1 a notebook failed (or regressed, or its data has anomalies), 2 usage
     error (bad option or parameter, no notebooks found) or a gate or data check that could not judge.
@@ -120,9 +127,11 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
       nb-smoke notebooks/ --shard 2/4 --durations-from last-smoke.json --json smoke.json
       nb-smoke train.ipynb -p epochs=1 --gate-model churn --gate-metric auc:max --gate-max-regression auc=0.01
       nb-smoke train.ipynb --data-against churn@champion --junit-xml smoke.xml --github
+      nb-smoke train.ipynb --data-against churn@champion --psi 0.3 --range-slack 0.25
     """
     from jupyter_mlops.notebooks.smoke import run as runner
 
+    limits = _data_limits(opts)  # checked before anything starts, like every other option
     options = smoke_options(paths, opts)
     gate = None
     if options.gate is not None:
@@ -148,7 +157,7 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
     if gate is not None:
         _judge(gate, report, since)
     if data is not None:
-        _check_data(data, report, since)
+        _check_data(data, report, since, limits)
     display.summary(report)
     _write_reports(report, opts)
     # SystemExit rather than ctx.exit: a non-standalone click main returns ctx.exit's code instead of raising.
@@ -158,6 +167,29 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
 
 #: Options of the command that are about its reports, not about the call (see SmokeOptions.from_sources).
 _REPORT_OPTIONS = ("junit_xml", "json_path", "github", "progress", "verbose")
+#: The data check's thresholds: ``data check``'s options of the same names, used only with --data-against.
+_DATA_LIMITS = ("psi", "null_increase", "range_slack")
+
+
+def _data_limits(opts: dict[str, Any]) -> Any:
+    """The data check's :class:`~jupyter_mlops.comparing.data_check.Limits` from --psi/--null-increase/--range-slack.
+
+    Raises:
+        InvalidInput: a negative threshold, or one given without --data-against.
+    """
+    from jupyter_mlops.errors import InvalidInput
+
+    given = {name: opts.pop(name) for name in _DATA_LIMITS}
+    given = {name: value for name, value in given.items() if value is not None}
+    for name, value in given.items():
+        if value < 0:
+            raise InvalidInput(f"--{name.replace('_', '-')} must not be negative; got {value}")
+    if given and opts.get("data_against") is None:
+        raise InvalidInput(f"--{next(iter(given)).replace('_', '-')} sets a data check threshold: it needs "
+                           "--data-against")
+    from jupyter_mlops.comparing.data_check import Limits
+
+    return Limits(**given)
 
 
 def smoke_options(paths: Sequence[str], opts: dict[str, Any]) -> Any:
@@ -178,12 +210,12 @@ def _judge(gate: Any, report: Any, since: float) -> None:
         _show("GATE", answer.notebook.path, answer.notebook.gate_lines)
 
 
-def _check_data(data: Any, report: Any, since: float) -> None:
+def _check_data(data: Any, report: Any, since: float, limits: Any) -> None:
     """Check the data the passed notebooks' runs read (their kernels have ended) and show each verdict."""
     from jupyter_mlops.app.smoke_data import check_notebooks
     from jupyter_mlops.render.data_check import smoke_lines
 
-    for checked in check_notebooks(data, report.results, since):
+    for checked in check_notebooks(data, report.results, since, limits):
         checked.notebook.add_data(checked.verdict, checked.data, smoke_lines(checked.result, checked.error))
         _show("DATA", checked.notebook.path, checked.notebook.data_lines)
 

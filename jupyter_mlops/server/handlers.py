@@ -113,15 +113,15 @@ class RunsHandler(BaseHandler):
 
 
 class RunHandler(BaseHandler):
-    """``GET runs/{id}`` (run + env + executed code) and ``PATCH runs/{id}`` (tags, note, name)."""
+    """``GET runs/{id}`` (run + env + executed code + data profiles) and ``PATCH runs/{id}`` (tags, note, name)."""
 
     @tornado.web.authenticated
     @authorized
     async def get(self, ref: str) -> None:
-        """Reply with the run, its environment snapshot and its executed code."""
+        """Reply with the run, its environment snapshot, its executed code and its data inputs' profiles."""
         run_ref = schemas.parse_run_ref(ref)
         detail = await self.use(runs.show_run, run_ref)
-        self.reply(schemas.run_detail_json(detail.run, detail.env, detail.code))
+        self.reply(schemas.run_detail_json(detail.run, detail.env, detail.code, detail.profiles))
 
     @tornado.web.authenticated
     @authorized

@@ -317,9 +317,14 @@ def runs_page_json(page: Page[Run], local_only: set[str] | None = None) -> dict[
     return {"runs": items, "total": page.total, "offset": page.offset, "limit": page.limit}
 
 
-def run_detail_json(run: Run, env: dict[str, Any] | None, code: dict[str, Any] | None) -> dict[str, Any]:
-    """``GET runs/{id}`` response: the run plus its environment snapshot and executed code (when stored)."""
-    return {"run": run_json(run), "env": env, "code": code}
+def run_detail_json(run: Run, env: dict[str, Any] | None, code: dict[str, Any] | None,
+                    profiles: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``GET runs/{id}`` response: the run, its snapshots and its data inputs' recorded profiles.
+
+    ``env`` and ``code`` are None when not stored; ``profiles`` maps each input that has a profile to it, by the
+    input's name (ADR-082), as ``runs show --format json`` does.
+    """
+    return {"run": run_json(run), "env": env, "code": code, "profiles": dict(profiles or {})}
 
 
 def metric_history_json(key: str, points: Iterable[Metric | SliceMetric], label: str | None = None) -> dict[str, Any]:

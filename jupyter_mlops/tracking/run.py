@@ -274,11 +274,12 @@ class ActiveRun:
         self._check_open()
         if role not in ("input", "output"):
             raise InvalidInput(f"role must be 'input' or 'output', not {role!r}")
+        min_max: dict[int, tuple[Any, Any]] = {}  # the hashing pass's min/max, so profiling reads columns once
         if isinstance(path_or_object, (str, os.PathLike)):
             record = snapshots.describe_path(self.store, path_or_object, name, role)
         else:
-            record = snapshots.describe_object(path_or_object, name, role)
-        record = snapshots.with_profile(self.blobs, record, path_or_object, redact=self.redact)
+            record = snapshots.describe_object(path_or_object, name, role, min_max)
+        record = snapshots.with_profile(self.blobs, record, path_or_object, redact=self.redact, min_max=min_max)
         self._check_open()  # hashing a big file takes a while: the run may have ended meanwhile
         self.store.log_data_inputs(self.id, [record])
         return record

@@ -104,15 +104,18 @@ def describe_path(store: Store, path: str | os.PathLike[str], name: str | None, 
     )
 
 
-def describe_object(obj: Any, name: str | None, role: str) -> DataInput:
+def describe_object(obj: Any, name: str | None, role: str,
+                    min_max: dict[int, tuple[Any, Any]] | None = None) -> DataInput:
     """Describe a DataFrame/array in memory (content hash and schema) as a :class:`DataInput`.
+
+    ``min_max``: filled by the hashing pass for :func:`with_profile` (``capture.frames.describe_object``).
 
     Raises:
         InvalidInput: ``capture.frames`` cannot describe the object.
     """
     from jupyter_mlops.capture import frames
 
-    described = frames.describe_object(obj)
+    described = frames.describe_object(obj, min_max)
     if described is None:
         raise InvalidInput(
             f"cannot record a {type(obj).__name__} as data; pass a path, a DataFrame or an array"
@@ -122,17 +125,20 @@ def describe_object(obj: Any, name: str | None, role: str) -> DataInput:
     return DataInput(name=name or type(obj).__name__, hash=digest, kind=kind, schema=schema, role=role)
 
 
-def with_profile(blobs: Any, record: DataInput, source: Any, *, redact: bool) -> DataInput:
+def with_profile(blobs: Any, record: DataInput, source: Any, *, redact: bool,
+                 min_max: dict[int, tuple[Any, Any]] | None = None) -> DataInput:
     """``record`` with the profile of ``source`` (a tabular file or a DataFrame) stored and named in its schema.
 
-    Unchanged for folders, arrays and files that are not tabular or cannot be read. Never raises.
+    ``min_max``: what :func:`describe_object` computed while hashing ``source``, so the profile does not read
+    its numeric columns again (ADR-081). Unchanged for folders, arrays and files that are not tabular or cannot
+    be read. Never raises.
     """
     from jupyter_mlops.capture import profile as profiling
 
     if record.kind == "file" and record.path:
         profile = profiling.profile_file(record.path)
     elif record.kind == "dataframe":
-        profile = profiling.profile_object(source)
+        profile = profiling.profile_object(source, min_max)
     else:
         return record
     if profile is None:

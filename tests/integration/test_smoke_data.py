@@ -170,3 +170,31 @@ def test_pytest_nb_smoke_data_against(project: dict) -> None:
     assert clean.returncode == 0, clean.stdout + clean.stderr
     bad = run("--nb-smoke-data-against", "nosuchrun")
     assert bad.returncode == pytest.ExitCode.USAGE_ERROR and "--nb-smoke-data-against" in bad.stderr
+
+
+def test_the_thresholds_are_data_checks_options_and_reach_the_check(project: dict) -> None:
+    drifted = str(project["root"] / "drifted.csv")
+    # Thresholds wide enough for the shifted income: the same data that fails by default now passes.
+    out = nb_smoke(project, "-p", f"data={drifted}", "--data-against", "base", "--psi", "100",
+                   "--range-slack", "5", "--null-increase", "0.5", "--json", "r.json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    row = _report(project)
+    assert row["passed"] and row["data_check"]["verdict"] == "clean"
+    assert row["data_check"]["limits"] == {"psi": 100.0, "null_increase": 0.5, "range_slack": 5.0}
+    # A threshold alone keeps the others at data check's defaults: drift stays hidden, the range does not.
+    out = nb_smoke(project, "-p", f"data={drifted}", "--data-against", "base", "--psi", "100", "--json", "r.json")
+    row = _report(project)
+    assert row["data_check"]["limits"] == {"psi": 100.0, "null_increase": 0.01, "range_slack": 0.1}
+    kinds = {a["kind"] for a in row["data_check"]["datasets"][0]["anomalies"]}
+    assert "drift" not in kinds and (out.returncode == 1) == bool(kinds), (kinds, out.stdout)
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (("--psi", "0.3"), "--psi sets a data check threshold: it needs --data-against"),
+    (("--data-against", "base", "--range-slack", "-1"), "--range-slack must not be negative; got -1.0"),
+])
+def test_a_threshold_without_a_check_or_below_zero_is_a_usage_error(project: dict, args: tuple[str, ...],
+                                                                   needle: str) -> None:
+    out = nb_smoke(project, *args)
+    assert out.returncode == 2 and needle in out.stderr, out.stdout + out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "nb-smoke: 1 notebook" not in out.stdout
