@@ -39,15 +39,18 @@ from typing import Any
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from traitlets import Float, List, Unicode
 
-from jupyter_mlops.config import ENV_RUN_CONTEXT
+from jupyter_mlops.config import ENV_BLOBS, ENV_RUN_CONTEXT, ENV_STORE
 from jupyter_mlops.notebooks.smoke import procs
 
 #: The provisioner's name in kernelspecs and under the ``jupyter_client.kernel_provisioners`` entry point.
 NAME = "nb-smoke-fork"
 ENTRY_POINT = "jupyter_mlops.notebooks.smoke.fork:ForkProvisioner"
 GROUP = "jupyter_client.kernel_provisioners"
-#: Variables that differ between notebooks of one call: set in each child, never in the zygote.
-PER_KERNEL_ENV = frozenset({"JPY_SESSION_NAME", ENV_RUN_CONTEXT, procs.MARKER})
+#: Variables nb-smoke sets per notebook (or per call: ``--no-track``'s throwaway store): set in each child, never
+#: in the zygote, so one zygote serves every notebook and pytest item (pytest names the running item in
+#: ``PYTEST_CURRENT_TEST``). jupyter_mlops reads its variables when called, not at import.
+PER_KERNEL_ENV = frozenset({"JPY_SESSION_NAME", ENV_RUN_CONTEXT, procs.MARKER, ENV_STORE, ENV_BLOBS,
+                            "PYTEST_CURRENT_TEST"})
 #: Zygotes one process may hold (one per module set): beyond it, notebooks get fresh kernels.
 MAX_ZYGOTES = 4
 LAUNCHER = ["-m", "ipykernel_launcher"]
@@ -297,7 +300,7 @@ def _fd(stream: Any) -> int | None:
         return None
 
 
-class ForkProvisioner(LocalProvisioner):  # type: ignore[misc]
+class ForkProvisioner(LocalProvisioner):
     """Launch a kernel by forking a zygote that imported :attr:`modules`; a fresh kernel when that is not safe.
 
     Attributes:
@@ -344,7 +347,7 @@ class ForkProvisioner(LocalProvisioner):  # type: ignore[misc]
         if "pid" not in reply:
             return f"the zygote could not fork: {reply.get('error', reply)}"
         pid = int(reply["pid"])
-        self.process = ForkedProcess(pid, reply.get("pidfd"), zygote)
+        self.process = ForkedProcess(pid, reply.get("pidfd"), zygote)  # type: ignore[assignment] # Popen-like
         self.pid, self.pgid, self.cwd = pid, pid, cwd
         self.fork_info = {"forked": True, "zygote": zygote.process.pid, "loaded": list(zygote.info.get("loaded", [])),
                           "failed": dict(zygote.info.get("failed", {}))}

@@ -12,9 +12,10 @@ kernel's stdout and stderr as file descriptors):
 - a child that exits is reaped here (it is this process's child) and reported: ``{"exit": PID, "code": C}``
   (``C`` as ``Popen.returncode``: negative for a signal).
 
-The child leaves the zygote's session, takes the notebook's stdin (``/dev/null``)/stdout/stderr, closes the
-zygote's own descriptors (socket, wakeup pipe, selector; a descriptor an imported module opened is the module's,
-as in a fresh kernel, and closing it under the module's file object would later close a reused number), replaces its environment and working directory with the notebook's, reseeds the random generators
+The child leaves the zygote's session, takes the notebook's stdin (``/dev/null``), stdout and stderr, closes
+the zygote's own descriptors (socket, wakeup pipe, selector; a descriptor an imported module opened is the
+module's, as in a fresh kernel, and closing it under the module's file object would later close a reused
+number), replaces its environment and working directory with the notebook's, reseeds the random generators
 a fork would share (numpy's legacy global ``RandomState`` is seeded once, at import), and runs stock ipykernel
 exactly as ``python -m ipykernel_launcher`` does. When the socket closes (nb-smoke ended, or died), the zygote
 ends its live children and exits. ADR-074 (what forking saves and risks), ADR-099 (this design).
@@ -41,7 +42,8 @@ FORK_SAFE_THREADS = ("jemalloc_bg_thd",)
 #: Shared libraries whose state does not survive ``fork`` (ADR-074): a CUDA context, an OpenMP pool (we cannot
 #: tell from outside whether it already ran a parallel region, so a mapped runtime counts), MKL.
 UNSAFE_LIBRARIES = {"libcuda.so": "libcuda is mapped (a CUDA context does not survive fork)",
-                    "libgomp": "an OpenMP runtime (libgomp) is mapped", "libiomp": "an OpenMP runtime (libiomp) is mapped",
+                    "libgomp": "an OpenMP runtime (libgomp) is mapped",
+                    "libiomp": "an OpenMP runtime (libiomp) is mapped",
                     "libomp.so": "an OpenMP runtime (libomp) is mapped", "libmkl": "MKL is mapped"}
 #: How OpenBLAS builds name their thread-count getter (numpy's wheels use the scipy_openblas64_ prefix).
 OPENBLAS_GETTERS = ("openblas_get_num_threads", "openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
@@ -133,8 +135,9 @@ def reseed() -> None:
 def run_kernel(args: list[str], env: dict[str, str], cwd: str, stdout: int, stderr: int) -> None:
     """In the forked child: become the notebook's fresh kernel process and run stock ipykernel until it exits."""
     signal.set_wakeup_fd(-1)
-    for signum in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as a new interpreter starts (the zygote ignores it)
     os.setsid()  # its own session and process group, as jupyter_client gives a launched kernel
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
@@ -167,6 +170,7 @@ class Zygote:
         self.wake: tuple[int, int] | None = None
 
     def send(self, message: dict[str, Any]) -> None:
+        """One message to nb-smoke."""
         self.sock.send(json.dumps(message).encode())
 
     def serve(self) -> Callable[[], None] | None:
@@ -194,6 +198,7 @@ class Zygote:
             self.reap()
 
     def request(self, request: dict[str, Any], fds: list[int]) -> Callable[[], None] | None:
+        """Answer one request; in the forked child, return the call that runs its kernel."""
         if request.get("op") != "fork" or len(fds) != 2:
             for fd in fds:
                 os.close(fd)
@@ -228,6 +233,7 @@ class Zygote:
         self.sock.close()
 
     def reap(self) -> None:
+        """Collect every child that exited and report its exit code."""
         while self.children:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
