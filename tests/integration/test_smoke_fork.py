@@ -163,7 +163,9 @@ def test_an_unsafe_zygote_falls_back_to_a_fresh_kernel_and_says_why(tmp_path: Pa
     assert gone(seen(tmp_path, "n.ipynb")["pid"])
 
 
-def test_ctrl_c_ends_the_zygote_and_the_kernels(tmp_path: Path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_ctrl_c_or_a_killed_nb_smoke_ends_the_zygote_and_the_kernels(tmp_path: Path, signum: int):
+    """SIGINT: nb-smoke closes its zygotes. SIGKILL: nothing runs in nb-smoke; the zygote sees its socket close."""
     notebook(tmp_path / "long.ipynb", BEFORE, SEEN, "import time\ntime.sleep(120)")
     proc = subprocess.Popen([*NB_SMOKE, "long.ipynb", "--fork", "--preload", "numpy", "--plain", "--no-track"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -172,8 +174,11 @@ def test_ctrl_c_ends_the_zygote_and_the_kernels(tmp_path: Path):
         assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read() if proc.stdout else ""
         time.sleep(0.2)
     view = seen(tmp_path, "long.ipynb")
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     proc.communicate(timeout=60)
+    deadline = time.monotonic() + 30  # after SIGKILL the zygote ends the kernel on its own, a moment later
+    while not (gone(view["pid"]) and gone(view["ppid"])) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert gone(view["pid"]) and gone(view["ppid"])  # the kernel and its parent, the zygote
 
 
