@@ -107,8 +107,9 @@ class ZygoteProcess:
         try:
             self.info = self.ready.result(timeout=timeout)
         except (concurrent.futures.TimeoutError, ConnectionError) as exc:
+            tail = self._log_tail()
             self.close()
-            raise RuntimeError(f"the zygote did not start: {type(exc).__name__} {self._log_tail()}".strip()) from None
+            raise RuntimeError(f"the zygote did not start: {type(exc).__name__} {tail}".strip()) from None
         if not self.info.get("ready"):
             self.close()
             raise RuntimeError(f"the zygote could not import ipykernel: {self.info.get('kernel_failed')}")
