@@ -1,7 +1,8 @@
 """What forking a pre-imported process would save over a fresh kernel with --preload, and what it would risk.
 
-Measured, not built (issue 15 §2, ADR-074). Three ways to a kernel that has numpy and pandas imported and
-answers ``kernel_info``:
+Measured before it was built (issue 15 §2, ADR-074); built since as ``nb-smoke --fork`` (ADR-099, whose
+zygote refuses to fork in the states this probe reports as risks, ADR-100). Three ways to a kernel that has
+numpy and pandas imported and answers ``kernel_info``:
 
 - ``fresh``: nb-smoke's own ``start_kernel`` (``python -m ipykernel_launcher``, until ``kernel_info`` answers);
 - ``fresh + preload``: the same, then ``--preload numpy,pandas`` done by nb-smoke's ``preload``;

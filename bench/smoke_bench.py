@@ -1,7 +1,8 @@
 """nb-smoke against its peer and against the floor on 12 small numpy+pandas notebooks, honest in any machine state.
 
 Each notebook imports numpy and pandas and does ~0.2 s of pandas work. A round times, in an order rotated between
-rounds: ``nb-smoke -j 2``, ``nb-smoke -j 2 --preload auto``, ``pytest --nbmake -n 2`` (with ``--serial-peers``
+rounds: ``nb-smoke -j 2``, ``nb-smoke -j 2 --preload auto``, ``nb-smoke -j 2 --fork --preload auto`` (kernels
+forked from a zygote that imported numpy and pandas, ADR-099), ``pytest --nbmake -n 2`` (with ``--serial-peers``
 also serial nbmake and serial papermill), and the floor. Rules (docs/benchmarks/smoke.md):
 
 - load: the 1-minute load average (``os.getloadavg``) is read before each round and before each tool; a round is
@@ -18,7 +19,8 @@ also serial nbmake and serial papermill), and the floor. Rules (docs/benchmarks/
   measurement is no bound on a loaded machine: two busy processes get a larger share of contended CPUs than
   one, so nb-smoke measured 0.74x of such a "floor" at load 8-11.)
 - ratios per round: ``nb-smoke -j 2 / pytest --nbmake -n 2`` and ``nb-smoke -j 2 / floor`` (also with
-  ``--preload auto``).
+  ``--preload auto`` and with ``--fork --preload auto``). The floor is a fresh kernel's: a forked kernel
+  starts below it (that is the point), so ``fork / floor`` may be under 1.
 
 Everything (per round, per tool, per attempt, per notebook of the floor) goes to bench/results/smoke.json.
 
@@ -63,6 +65,7 @@ for nb in sorted(glob.glob(sys.argv[1] + '/*.ipynb')):
 """
 PORT_RACE = ("Address already in use", "EADDRINUSE")
 NB_SMOKE, PRELOAD, NBMAKE_N2 = "nb-smoke -j 2", "nb-smoke -j 2 --preload auto", "pytest --nbmake -n 2"
+FORK = "nb-smoke -j 2 --fork --preload auto"
 FLOOR = "floor"
 
 
@@ -167,7 +170,9 @@ def round_ratios(tools: dict[str, dict[str, Any]]) -> dict[str, float | None]:
     return {"nb_smoke_vs_nbmake_n2": ratio(secs(NB_SMOKE), secs(NBMAKE_N2)),
             "nb_smoke_vs_floor": ratio(secs(NB_SMOKE), secs(FLOOR)),
             "preload_vs_nbmake_n2": ratio(secs(PRELOAD), secs(NBMAKE_N2)),
-            "preload_vs_floor": ratio(secs(PRELOAD), secs(FLOOR))}
+            "preload_vs_floor": ratio(secs(PRELOAD), secs(FLOOR)),
+            "fork_vs_nbmake_n2": ratio(secs(FORK), secs(NBMAKE_N2)),
+            "fork_vs_floor": ratio(secs(FORK), secs(FLOOR))}
 
 
 def summarize(rounds: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
@@ -188,14 +193,16 @@ def summarize(rounds: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
             "ratio_of_medians": {"nb_smoke_vs_nbmake_n2": ratio(medians.get(NB_SMOKE), medians.get(NBMAKE_N2)),
                                  "nb_smoke_vs_floor": ratio(medians.get(NB_SMOKE), medians.get(FLOOR)),
                                  "preload_vs_nbmake_n2": ratio(medians.get(PRELOAD), medians.get(NBMAKE_N2)),
-                                 "preload_vs_floor": ratio(medians.get(PRELOAD), medians.get(FLOOR))}}
+                                 "preload_vs_floor": ratio(medians.get(PRELOAD), medians.get(FLOOR)),
+                                 "fork_vs_nbmake_n2": ratio(medians.get(FORK), medians.get(NBMAKE_N2)),
+                                 "fork_vs_floor": ratio(medians.get(FORK), medians.get(FLOOR))}}
 
 
 def tools_for(nbs: Path, out: Path, serial_peers: bool) -> dict[str, list[str]]:
     py = sys.executable
     smoke = [py, "-c", "from jupyter_mlops.cli.smoke import main; main()", str(nbs), "-j", "2", "--plain",
              "--no-track", "--output-dir", str(out)]
-    tools = {NB_SMOKE: smoke, PRELOAD: [*smoke, "--preload", "auto"]}
+    tools = {NB_SMOKE: smoke, PRELOAD: [*smoke, "--preload", "auto"], FORK: [*smoke, "--fork", "--preload", "auto"]}
     pytest_cmd = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbmake"]
     if importlib.util.find_spec("nbmake") is None:
         print("nbmake is not installed (pip install -e .[bench]): its rounds are left out", flush=True)

@@ -25,7 +25,7 @@ _PASSED_ON = {"params": "param", "params_files": "params_file", "gate_metrics": 
                   name: name for name in ("strict_params", "kernel", "cell_timeout", "timeout", "keep_going",
                                           "output_dir", "no_track", "max_cell_output", "max_notebook_output",
                                           "gate_model", "gate_version", "preload",
-                                          "data_against")}}
+                                          "data_against", "fork")}}
 
 
 class NotebookSmokeFailed(MlopsError):
@@ -61,6 +61,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "(default: 4MiB, or max-cell-output in [tool.jupyter-mlops.smoke])")
     group.addoption("--nb-smoke-preload", metavar="MODULES|auto", help="modules imported in each notebook's fresh "
                     "kernel before it runs (comma-separated; 'auto': the installed packages it imports)")
+    group.addoption("--nb-smoke-fork", action="store_true", help="Linux: fork each notebook's fresh kernel from a "
+                    "process that imported ipykernel and the --nb-smoke-preload modules once (one per pytest worker)")
     group.addoption("--nb-smoke-max-notebook-output", metavar="SIZE", help="output kept per notebook (default: "
                     "16MiB, or max-notebook-output in [tool.jupyter-mlops.smoke])")
     group.addoption("--nb-smoke-gate-model", metavar="NAME", help="judge each notebook's run against this "
@@ -102,6 +104,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_OPTIONS] = options
     except MlopsError as exc:
         raise pytest.UsageError(exc.message) from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the ``--nb-smoke-fork`` zygotes this process started (items share them), also after Ctrl-C."""
+    options = config.stash.get(_OPTIONS, None)
+    if options is not None and options.fork:
+        from jupyter_mlops.notebooks.smoke.fork import close_zygotes
+
+        close_zygotes()
 
 
 def smoke_options(config: pytest.Config) -> Any:
@@ -156,7 +167,7 @@ class NotebookItem(pytest.Item):
         from jupyter_mlops.notebooks.smoke.run import run_smoke
 
         since = time.time()
-        report = run_smoke([self.path], self.config.stash[_OPTIONS])
+        report = run_smoke([self.path], self.config.stash[_OPTIONS], keep_zygotes=True)
         result = report.results[0]
         gate = self.config.stash[_GATE]
         if gate is not None:  # the kernel has ended, and with it the notebook's run

@@ -78,7 +78,10 @@ class SmokeCommand(click.Command):
               "dropped and noted (default: 4MiB, or max-cell-output in [tool.jupyter-mlops.smoke]).")
 @click.option("--preload", metavar="MODULES|auto", help="Import these modules (comma-separated) in each Python "
               "notebook's fresh kernel before it runs; 'auto': the installed packages its import statements name.")
-@click.option("-v", "--verbose", is_flag=True, help="Also say what --preload imported, or failed to, per notebook.")
+@click.option("--fork", is_flag=True, help="Linux: fork each Python notebook's fresh kernel from a process that "
+              "imported ipykernel and the --preload modules once (a fresh start where that is not safe; -v says).")
+@click.option("-v", "--verbose", is_flag=True, help="Also say what --preload imported, or failed to, per notebook "
+              "(and with --fork, whether its kernel was forked).")
 @click.option("--max-notebook-output", metavar="SIZE", help="Output kept per notebook (default: 16MiB, or "
               "max-notebook-output in [tool.jupyter-mlops.smoke]).")
 @click.option("--gate-model", metavar="NAME", help="After the notebooks ran, judge each one's run against this "

@@ -66,7 +66,8 @@ class Kernel:
     """A started kernel with a ready client.
 
     ``token`` marks every process it starts (:mod:`.procs`); ``start_retries`` says why earlier starts
-    failed and were retried (empty when the first start worked).
+    failed and were retried (empty when the first start worked); ``fork`` (with ``--fork``) says whether it was
+    forked from a zygote or, and why, started fresh instead (:mod:`.fork`).
     """
 
     manager: Any
@@ -74,6 +75,7 @@ class Kernel:
     name: str
     token: str = ""
     start_retries: list[str] = field(default_factory=list)
+    fork: dict[str, Any] | None = None
 
     def pid(self) -> int | None:
         """The kernel process's id (None when unknown)."""
@@ -125,7 +127,7 @@ def kernel_env(notebook: Path, parameters: dict[str, Any], throwaway: Path | Non
     return env
 
 
-def _manager(name: str) -> Any:
+def _manager(name: str, fork: list[str] | None = None, startup_timeout: float = 60.0) -> Any:
     from jupyter_client.kernelspec import KernelSpec, NoSuchKernel
     from jupyter_client.manager import AsyncKernelManager
 
@@ -143,6 +145,11 @@ def _manager(name: str) -> Any:
             argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             display_name=f"Python ({sys.executable})", language="python", env={},
         )
+        if fork is not None:  # the spec names the forking provisioner; jupyter_client's factory creates it
+            from jupyter_mlops.notebooks.smoke import fork as forking
+
+            forking.register()
+            manager._kernel_spec.metadata = forking.kernelspec_metadata(fork, startup_timeout)
         return manager
     manager = AsyncKernelManager(kernel_name=name)
     try:
@@ -177,8 +184,11 @@ def _remove_ipc_folder(manager: Any) -> None:
 
 
 async def start_kernel(name: str, cwd: Path, env: dict[str, str], log_path: Path | None,
-                       startup_timeout: float = 60.0) -> Kernel:
+                       startup_timeout: float = 60.0, fork: list[str] | None = None) -> Kernel:
     """Start a kernel and wait until it answers ``kernel_info``; retry a start that lost a bind race.
+
+    ``fork``: fork the kernel from a zygote that imported these modules (``--fork``, :mod:`.fork`); only the
+    current interpreter's kernel forks, another ``name`` starts fresh and says so in :attr:`Kernel.fork`.
 
     Raises:
         KernelStartError: unknown kernel name (``kernel-missing``), or a kernel that exits or does not answer
@@ -187,7 +197,7 @@ async def start_kernel(name: str, cwd: Path, env: dict[str, str], log_path: Path
     retries: list[str] = []
     while True:
         try:
-            kernel = await _start_once(name, cwd, env, log_path, startup_timeout)
+            kernel = await _start_once(name, cwd, env, log_path, startup_timeout, fork)
         except KernelStartError as exc:
             if exc.bind_race and len(retries) + 1 < START_ATTEMPTS:
                 retries.append(exc.message)
@@ -201,8 +211,8 @@ async def start_kernel(name: str, cwd: Path, env: dict[str, str], log_path: Path
 
 
 async def _start_once(name: str, cwd: Path, env: dict[str, str], log_path: Path | None,
-                      startup_timeout: float) -> Kernel:
-    manager = _manager(name)
+                      startup_timeout: float, fork: list[str] | None = None) -> Kernel:
+    manager = _manager(name, fork, startup_timeout)
     token = procs.new_token()
     env = {**env, procs.MARKER: token}
     python = name == CURRENT or manager.kernel_spec.language.lower() == "python"
@@ -236,7 +246,11 @@ async def _start_once(name: str, cwd: Path, env: dict[str, str], log_path: Path 
     finally:
         log.close()
     client.allow_stdin = False
-    return Kernel(manager=manager, client=client, name=name, token=token)
+    forked = None
+    if fork is not None:
+        forked = dict(getattr(manager.provisioner, "fork_info", None) or {}) or {
+            "forked": False, "fallback": "only the current interpreter's kernel is forked (--kernel given)"}
+    return Kernel(manager=manager, client=client, name=name, token=token, fork=forked)
 
 
 def _bind_race_line(log: Any, offset: int) -> str:

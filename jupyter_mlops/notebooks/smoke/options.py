@@ -49,7 +49,7 @@ ARG_NAMES = frozenset({
     "paths", "jobs", "prestart", "params", "params_files", "strict_params", "kernel", "cell_timeout", "timeout",
     "keep_going", "output_dir", "changed_since", "shard", "durations_from", "no_track", "max_cell_output",
     "max_notebook_output", "gate_model", "gate_version", "gate_metrics", "gate_min_deltas", "gate_max_regressions",
-    "preload", "data_against",
+    "preload", "data_against", "fork",
 })
 
 
@@ -121,6 +121,8 @@ class SmokeOptions:
             ``MODEL:VERSION`` or a pandera YAML file; None: no data check).
         kernel_env: variables added to every kernel's environment (the gate sends runs to the project store).
         preload: modules imported in each Python notebook's fresh kernel before it runs (:mod:`.preload`).
+        fork: fork each Python notebook's kernel from a zygote that imported its ``preload`` modules, where that
+            is safe (:mod:`.fork`, Linux only); a fresh kernel otherwise, and the result says why.
     """
 
     paths: list[str] = field(default_factory=list)
@@ -141,6 +143,7 @@ class SmokeOptions:
     data_against: str | None = None
     kernel_env: dict[str, str] = field(default_factory=dict)
     preload: Preload | None = None
+    fork: bool = False
 
     @classmethod
     def from_sources(cls, cli_args: Mapping[str, Any], pyproject: Mapping[str, Any] | None = None,
@@ -185,6 +188,7 @@ class SmokeOptions:
             durations_from=args["durations_from"] or None, track=not args["no_track"],
             strict_params=bool(args["strict_params"]), gate=_gate(args, flags),
             preload=parse_preload(args["preload"], flags("preload")), data_against=_data_against(args, flags),
+            fork=bool(args["fork"]),
         )
 
     def given_parameters(self) -> dict[str, Any]:

@@ -93,6 +93,8 @@ class NotebookResult:
         data_lines: the data check's report as text lines, shown under the gate's.
         preload: with ``--preload``: ``loaded`` and ``failed`` modules (name → error) and ``seconds``; None
             when nothing was preloaded.
+        fork: with ``--fork``: ``{"forked": true, "zygote": PID, ...}``, or ``{"forked": false, "fallback":
+            why}`` when the kernel was started fresh instead; None without ``--fork``.
     """
 
     path: str
@@ -110,6 +112,7 @@ class NotebookResult:
     data_check: dict[str, Any] | None = None
     data_lines: list[str] = field(default_factory=list)
     preload: dict[str, Any] | None = None
+    fork: dict[str, Any] | None = None
 
     def add_gate(self, verdict: str, data: dict[str, Any], lines: list[str]) -> None:
         """Make the gate's verdict part of this result: a regression or a gate error fails the notebook.
@@ -141,11 +144,15 @@ class NotebookResult:
             self.passed, self.message, self.reason = False, lines[0] if lines else reason, reason
 
     def preload_lines(self) -> list[str]:
-        """What ``--preload`` did in this notebook's kernel (the verbose report)."""
+        """What ``--fork`` and ``--preload`` did for this notebook's kernel (the verbose report)."""
+        out = []
+        if self.fork:
+            out.append(f"  kernel forked from zygote {self.fork.get('zygote')}" if self.fork.get("forked")
+                       else f"  kernel not forked (fresh kernel): {self.fork.get('fallback')}")
         if not self.preload:
-            return []
+            return out
         loaded = ", ".join(self.preload.get("loaded", [])) or "nothing"
-        out = [f"  preloaded {loaded} in {self.preload.get('seconds', 0):.2f}s"]
+        out += [f"  preloaded {loaded} in {self.preload.get('seconds', 0):.2f}s"]
         out += [f"  preload failed (ignored): {name}: {why}" for name, why in self.preload.get("failed", {}).items()]
         return out
 

@@ -185,17 +185,20 @@ class _Runner:
         log = job.output.with_suffix(".kernel.log") if job.output else None
         if log:
             log.parent.mkdir(parents=True, exist_ok=True)
+        names = self._modules(job)
+        python = notebook_language(job.nb) == "python"
         try:
             kernel = await start_kernel(job.kernel_name, notebook.resolve().parent,
                                         kernel_env(notebook, job.parameters, self.throwaway,
                                                    self.options.kernel_env), log,
-                                        self.options.startup_timeout)
+                                        self.options.startup_timeout,
+                                        fork=names if self.options.fork and python else None)
         except KernelStartError as exc:
             failed = _bad(key, exc.reason, exc.message)
             failed.kernel_start_retries = exc.retries
             return failed
         try:
-            preloaded = await self._preload(job, kernel)
+            preloaded = await self._preload(kernel, names)
             startup = monotonic() - started
             async with self.running:
                 if self.on_start:
@@ -205,20 +208,35 @@ class _Runner:
                 result.duration = startup + monotonic() - began
                 result.kernel_start_retries = kernel.start_retries
                 result.preload = preloaded
+                result.fork = kernel.fork
         finally:
             task = asyncio.ensure_future(shutdown_kernel(kernel))
             self.shutdowns.add(task)
             task.add_done_callback(self.shutdowns.discard)
         return result
 
-    async def _preload(self, job: Job, kernel: Kernel) -> dict[str, Any] | None:
-        """Import the notebook's ``--preload`` modules in its kernel while it waits for a slot (ADR-073)."""
+    def _modules(self, job: Job) -> list[str]:
+        """The notebook's ``--preload`` modules ([] without ``--preload`` or for another language)."""
         if self.options.preload is None or notebook_language(job.nb) != "python":
-            return None
-        names = modules_for(self.options.preload, job.nb, job.path, find_project_root(job.path))
+            return []
+        return modules_for(self.options.preload, job.nb, job.path, find_project_root(job.path))
+
+    async def _preload(self, kernel: Kernel, names: list[str]) -> dict[str, Any] | None:
+        """Import ``names`` in the kernel while it waits for a slot (ADR-073); a forked one has them (ADR-099)."""
         if not names:
             return None
-        return (await preload(kernel, names, self.options.startup_timeout)).to_dict()
+        if not (kernel.fork and kernel.fork.get("forked")):
+            return (await preload(kernel, names, self.options.startup_timeout)).to_dict()
+        have = set(kernel.fork.get("loaded", []))
+        failed = {name: why for name, why in kernel.fork.get("failed", {}).items() if name in names}
+        rest = [name for name in names if name not in have and name not in failed]  # a subset zygote's gap
+        seconds = 0.0
+        if rest:
+            more = await preload(kernel, rest, self.options.startup_timeout)
+            have.update(more.loaded)
+            failed.update(more.failed)
+            seconds = more.seconds
+        return {"loaded": [name for name in names if name in have], "failed": failed, "seconds": round(seconds, 3)}
 
     async def run(self, notebooks: list[Path]) -> list[NotebookResult]:
         try:
@@ -235,7 +253,8 @@ def default_output_dir() -> Path:
 
 def run_smoke(notebooks: list[Path], options: SmokeOptions,
               on_start: Callable[[str], None] | None = None,
-              on_result: Callable[[NotebookResult], None] | None = None) -> SmokeReport:
+              on_result: Callable[[NotebookResult], None] | None = None,
+              keep_zygotes: bool = False) -> SmokeReport:
     """Execute ``notebooks`` and report each, in the given order.
 
     Args:
@@ -243,6 +262,8 @@ def run_smoke(notebooks: list[Path], options: SmokeOptions,
         options: how to run them.
         on_start: called with a notebook's report name when it starts executing.
         on_result: called with each result as soon as it is known.
+        keep_zygotes: with ``--fork``, leave the zygotes running for a later call (``pytest --nb-smoke`` runs one
+            notebook per call and ends them at its end); by default they end with this call, Ctrl-C included.
 
     Raises:
         InvalidInput: an output folder that would overwrite an input (checked before anything runs).
@@ -256,6 +277,10 @@ def run_smoke(notebooks: list[Path], options: SmokeOptions,
         runner = _Runner(options, output_dir, throwaway, on_start, on_result)
         results = asyncio.run(runner.run(notebooks))
     finally:
+        if options.fork and not keep_zygotes:
+            from jupyter_mlops.notebooks.smoke.fork import close_zygotes
+
+            close_zygotes()
         if throwaway is not None:
             shutil.rmtree(throwaway, ignore_errors=True)
     return SmokeReport(results=results, wall=monotonic() - began)
