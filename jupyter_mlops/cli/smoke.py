@@ -241,7 +241,8 @@ def _use_progress(choice: bool | None) -> bool:
 class _Display:
     """Live rich progress on a terminal; plain lines (one per notebook, details for failures) otherwise."""
 
-    def __init__(self, total: int, live: bool, verbose: bool = False) -> None:
+    def __init__(self, total: int, live: bool, verbose: bool = False, title: str = "") -> None:
+        self.title = title or f"nb-smoke: {total} notebook{'s' * (total != 1)}"
         self.total = total
         self.live = live
         self.verbose = verbose
@@ -258,7 +259,7 @@ class _Display:
             self.progress.__enter__()
             self.task = self.progress.add_task("", total=self.total)
         else:
-            click.echo(f"nb-smoke: {self.total} notebook{'s' * (self.total != 1)}")
+            click.echo(self.title)
         return self
 
     def __exit__(self, *exc: object) -> None:
