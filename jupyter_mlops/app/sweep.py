@@ -1,9 +1,10 @@
 """Parameter sweeps: one notebook executed once per combination of parameter values, every run tracked under one sweep.
 
 ``jupyter-mlops sweep NB.ipynb --grid lr=0.01,0.1 --grid depth=3,5,7`` (and any later face: REST, the sidebar)
-calls :func:`run_sweep`. Each combination (a *point*) is a smoke task (:class:`~jupyter_mlops.notebooks.smoke.task.Task`)
-executed by nb-smoke's runner, here (``local``) or on a Dask cluster (``dask://HOST:PORT``), so a point fails
-the way a smoke notebook fails (cell error, timeout, dead kernel, lost worker) and the others go on.
+calls :func:`run_sweep`. Each combination (a *point*) is a smoke task
+(:class:`~jupyter_mlops.notebooks.smoke.task.Task`) executed by nb-smoke's runner, here (``local``) or on a
+Dask cluster (``dask://HOST:PORT``), so a point fails the way a smoke notebook fails (cell error, timeout, dead
+kernel, lost worker) and the others go on.
 
 Assumptions:
     * The notebook tracks its own run (``%track start`` or ``mlops.start_run``); its kernel hands the run the tags
@@ -89,7 +90,7 @@ def sweep_points(grid: Mapping[str, Sequence[str]], random_n: int | None = None,
     points = []
     for index in chosen:
         combo = combos[index] if combos is not None else _combo(grid, names, index)
-        points.append(dict(zip(names, combo)))
+        points.append(dict(zip(names, combo, strict=True)))
     return points
 
 
@@ -213,11 +214,13 @@ def run_sweep(workspace: Workspace, notebook: str | Path, grid: Mapping[str, Seq
         notebook: one ``.ipynb`` file with a ``parameters`` cell.
         grid: from :func:`parse_grid`.
         fixed: ``KEY=VALUE`` texts given to every point (``-p``).
-        random_n: run that many random points instead of the whole grid (``seed`` makes it reproducible).
+        random_n: run that many random points instead of the whole grid.
+        seed: with ``random_n``: the same seed draws the same points.
         executor: ``local`` (default) or ``dask://HOST:PORT``.
         jobs: points run at once locally (default: CPU count).
         metric: ``KEY:max|min`` choosing the best runs.
-        timeout: seconds each point's notebook may run; cell_timeout: each cell.
+        timeout: seconds each point's notebook may run.
+        cell_timeout: seconds each cell may run (default: 600).
         output_dir: where the executed notebooks go (default ``.mlops/smoke``), under ``sweep-<id>/``.
         sweep_id: the sweep's id (default: :func:`new_sweep_id`).
         on_result: called with each point's smoke result as soon as it is known.

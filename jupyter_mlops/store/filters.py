@@ -333,7 +333,8 @@ def parse_field(token: Token, text: str) -> Field:
         return Field("sweep", "sweep", token.position)
     if name in RUN_TEXT_FIELDS or name in RUN_NUMBER_FIELDS:
         return Field("run", name, token.position)
-    valid = ", ".join(("params.<key>", "metrics.<key>", "tag", "sweep", "data.path", *RUN_TEXT_FIELDS, *RUN_NUMBER_FIELDS))
+    valid = ", ".join(("params.<key>", "metrics.<key>", "tag", "sweep", "data.path", *RUN_TEXT_FIELDS,
+                       *RUN_NUMBER_FIELDS))
     raise FilterSyntaxError(f"unknown field {raw!r}; valid fields: {valid}", text, token.position)
 
 

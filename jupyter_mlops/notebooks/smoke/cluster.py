@@ -124,7 +124,7 @@ class Cluster:
             if on_result:
                 on_result(result)
         done = [r if r is not None else _failed(task_key(t), "internal-error", "no result") for r, t in
-                zip(results, tasks)]
+                zip(results, tasks, strict=True)]
         return SmokeReport(results=done, wall=monotonic() - began)
 
     def _gather(self, futures: dict[Any, int], tasks: list[Task],

@@ -227,9 +227,9 @@ class _Runner:
                 result.kernel_start_retries = kernel.start_retries
                 result.preload = preloaded
         finally:
-            task = asyncio.ensure_future(shutdown_kernel(kernel))
-            self.shutdowns.add(task)
-            task.add_done_callback(self.shutdowns.discard)
+            ending = asyncio.ensure_future(shutdown_kernel(kernel))
+            self.shutdowns.add(ending)
+            ending.add_done_callback(self.shutdowns.discard)
         return result
 
     async def _preload(self, job: Job, kernel: Kernel) -> dict[str, Any] | None:
