@@ -26,7 +26,13 @@ from jupyter_mlops.notebooks.smoke.options import SmokeOptions
 from jupyter_mlops.notebooks.smoke.report import NotebookResult, SmokeReport
 from jupyter_mlops.notebooks.smoke.run import default_output_dir, task_key, task_output
 from jupyter_mlops.notebooks.smoke.task import Task, as_task
-from jupyter_mlops.notebooks.smoke.worker import WorkerJob, deadline, execute_on_worker, remote_options
+from jupyter_mlops.notebooks.smoke.worker import (
+    WorkerJob,
+    deadline,
+    execute_on_worker,
+    remote_options,
+    warm_up_worker,
+)
 
 #: Seconds to reach the scheduler before giving up with one line.
 CONNECT_TIMEOUT = 10.0
@@ -74,6 +80,10 @@ class Cluster:
         except (OSError, TimeoutError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ExecutorUnavailable(f"cannot reach the Dask scheduler at {address}: {first}") from None
+        try:  # each worker's runner process starts importing while this side prepares the tasks
+            self.client.run(warm_up_worker, wait=False)
+        except Exception:  # noqa: BLE001 - only a head start: the first task starts the runner otherwise
+            pass
 
     def __enter__(self) -> Cluster:
         return self
