@@ -284,3 +284,16 @@ def _process(pid: int) -> psutil.Process | None:
         return psutil.Process(pid)
     except psutil.NoSuchProcess:
         return None
+
+
+def test_pytest_nb_smoke_runs_items_on_the_cluster(dask_cluster: str, tmp_path: Path) -> None:
+    _notebook(tmp_path / "nbs" / "passes.ipynb", "import os", "print(os.environ['JUPYTER_MLOPS_WORKER_PID'])")
+    _notebook(tmp_path / "nbs" / "fails.ipynb", "raise KeyError('on the cluster')")
+    done = subprocess.run([PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "--nb-smoke", "nbs", "--nb-smoke-executor",
+                           dask_cluster, "--nb-smoke-no-track", "--nb-smoke-output-dir", "out", "-q"],
+                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 failed, 1 passed" in done.stdout
+    assert "FAIL nbs/fails.ipynb [cell-error] cell 0" in done.stdout and "KeyError" in done.stdout
+    executed = nbformat.read(tmp_path / "out" / "nbs" / "passes.ipynb", as_version=4)
+    assert executed.cells[1].outputs[0]["text"].strip().isdigit()  # it ran under a worker's runner
