@@ -128,6 +128,13 @@ class ConversionError(MlopsError):
     code = "CONVERSION_ERROR"
 
 
+class ExecutorUnavailable(MlopsError):
+    """The cluster notebooks were to run on cannot be reached (a Dask scheduler that does not answer)."""
+
+    code = "EXECUTOR_UNAVAILABLE"
+    exit_code = 2
+
+
 CODE_TO_HTTP: dict[str, int] = {
     MlopsError.code: 500,
     InvalidInput.code: 400,
@@ -140,6 +147,7 @@ CODE_TO_HTTP: dict[str, int] = {
     NotebookError.code: 400,
     NotebookExecutionError.code: 422,
     ConversionError.code: 422,
+    ExecutorUnavailable.code: 503,
 }
 
 

@@ -19,6 +19,7 @@ from jupyter_mlops.errors import MlopsError
 _OPTIONS = pytest.StashKey[Any]()
 _GATE = pytest.StashKey[Any]()
 _DATA = pytest.StashKey[Any]()
+_CLUSTER = pytest.StashKey[Any]()
 #: SmokeOptions.from_sources's name of each ``--nb-smoke-*`` option (its pytest dest is ``nb_smoke_<flag name>``).
 _PASSED_ON = {"params": "param", "params_files": "params_file", "gate_metrics": "gate_metric",
               "gate_min_deltas": "gate_min_delta", "gate_max_regressions": "gate_max_regression", **{
@@ -74,6 +75,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the run must beat the champion on KEY by at least N (repeatable)")
     group.addoption("--nb-smoke-gate-max-regression", action="append", default=[], metavar="KEY=N[%]",
                     help="the run may be worse than the champion on KEY by at most N (repeatable)")
+    group.addoption("--nb-smoke-executor", metavar="local|dask://HOST:PORT", help="where each notebook runs: here "
+                    "(default) or in its own process on a worker of this Dask scheduler (runs tracked into this "
+                    "project's store)")
     group.addoption("--nb-smoke-data-against", metavar="RUN|MODEL:VERSION|SCHEMA.yaml", help="check the data "
                     "each notebook's run read against this baseline (jupyter-mlops data check); anomalies fail the "
                     "item")
@@ -101,13 +105,39 @@ def pytest_configure(config: pytest.Config) -> None:
 
             data = config.stash[_DATA] = smoke_data.prepare(options.data_against, "--nb-smoke-data-against")
             options = dataclasses.replace(options, kernel_env={**options.kernel_env, **data.kernel_env})
+        config.stash[_CLUSTER] = None
+        executor = config.getoption("nb_smoke_executor")
+        if executor:
+            options = _connect(config, executor, options)
         config.stash[_OPTIONS] = options
     except MlopsError as exc:
         raise pytest.UsageError(exc.message) from None
 
 
+def _connect(config: pytest.Config, executor: str, options: Any) -> Any:
+    """Connect to ``--nb-smoke-executor``'s scheduler once (None: local); the kernels track into this store."""
+    import dataclasses
+
+    from jupyter_mlops.notebooks.smoke.cluster import Cluster, parse_executor
+
+    address = parse_executor(executor, "--nb-smoke-executor")
+    if address is None:
+        return options
+    config.stash[_CLUSTER] = Cluster(address)
+    from jupyter_mlops.app.reproduce.execute import store_env
+    from jupyter_mlops.config import load_settings
+
+    return dataclasses.replace(options, kernel_env={**store_env(load_settings()), **options.kernel_env})
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """End the ``--nb-smoke-fork`` zygotes this process started (items share them), also after Ctrl-C."""
+    """Disconnect from ``--nb-smoke-executor``'s scheduler and end the ``--nb-smoke-fork`` zygotes, also after Ctrl-C.
+
+    The zygotes are this process's: the items share them, so they end with the session, not with an item.
+    """
+    cluster = config.stash.get(_CLUSTER, None)
+    if cluster is not None:
+        cluster.close()
     options = config.stash.get(_OPTIONS, None)
     if options is not None and options.fork:
         from jupyter_mlops.notebooks.smoke.fork import close_zygotes
@@ -167,7 +197,11 @@ class NotebookItem(pytest.Item):
         from jupyter_mlops.notebooks.smoke.run import run_smoke
 
         since = time.time()
-        report = run_smoke([self.path], self.config.stash[_OPTIONS], keep_zygotes=True)
+        cluster = self.config.stash[_CLUSTER]
+        if cluster is not None:
+            report = cluster.run([self.path], self.config.stash[_OPTIONS])
+        else:
+            report = run_smoke([self.path], self.config.stash[_OPTIONS], keep_zygotes=True)
         result = report.results[0]
         gate = self.config.stash[_GATE]
         if gate is not None:  # the kernel has ended, and with it the notebook's run

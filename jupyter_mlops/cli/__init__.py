@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "install_git_hooks",
         "Configure nbdime diff/merge drivers and a clean filter.",
     ),
+    "sweep": ("jupyter_mlops.cli.sweep", "sweep", "Run a notebook once per parameter combination, one tracked sweep."),
     "data": ("jupyter_mlops.cli.data", "data", "Check data against a baseline run, model or schema; infer a schema."),
     "gate": ("jupyter_mlops.cli.gate", "gate", "Fail CI when a candidate run is worse than the champion or a run."),
     "ci": ("jupyter_mlops.cli.ci", "ci", "Run nb-smoke, data check, gate and servability as configured, one report."),

@@ -50,6 +50,8 @@ class SmokeCommand(click.Command):
 @click.command(cls=SmokeCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Notebooks run at once (default: CPU count).")
+@click.option("--executor", metavar="local|dask://HOST:PORT", help="Where notebooks run: local (default) or on "
+              "the workers of a Dask scheduler, each in its own process; runs are tracked into this command's store.")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Parameter to inject (also -p KEY VALUE) into the notebooks whose parameters cell defines it; "
                    "typed from their defaults. Repeatable.")
@@ -153,10 +155,17 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
     if not notebooks:
         click.echo("nb-smoke: no notebooks to run (nothing changed, or an empty shard)")
         return
+    cluster = _cluster(opts["executor"], options)  # an unreachable scheduler fails before anything runs
+    if cluster is not None:
+        options = dataclasses.replace(options, kernel_env={**_store_env(), **options.kernel_env})
     display = _Display(len(notebooks), _use_progress(opts["progress"]), opts["verbose"])
     since = time.time()
     with display:
-        report = runner.run_smoke(notebooks, options, on_start=display.started, on_result=display.finished)
+        if cluster is None:
+            report = runner.run_smoke(notebooks, options, on_start=display.started, on_result=display.finished)
+        else:
+            with cluster:
+                report = cluster.run(notebooks, options, on_result=display.finished)
     if gate is not None:
         _judge(gate, report, since)
     if data is not None:
@@ -169,7 +178,7 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
 
 
 #: Options of the command that are about its reports, not about the call (see SmokeOptions.from_sources).
-_REPORT_OPTIONS = ("junit_xml", "json_path", "github", "progress", "verbose")
+_REPORT_OPTIONS = ("junit_xml", "json_path", "github", "progress", "verbose", "executor")
 #: The data check's thresholds: ``data check``'s options of the same names, used only with --data-against.
 _DATA_LIMITS = ("psi", "null_increase", "range_slack")
 
@@ -201,6 +210,22 @@ def smoke_options(paths: Sequence[str], opts: dict[str, Any]) -> Any:
 
     given = {name: value for name, value in opts.items() if name not in _REPORT_OPTIONS}
     return SmokeOptions.from_sources({**given, "paths": list(paths)})
+
+
+def _cluster(executor: str | None, options: Any) -> Any:
+    """The Dask cluster of ``--executor dask://...`` (connected), or None to run here."""
+    from jupyter_mlops.notebooks.smoke.cluster import Cluster, parse_executor
+
+    address = parse_executor(executor)
+    return None if address is None else Cluster(address)
+
+
+def _store_env() -> dict[str, str]:
+    """The store locations every worker's kernel tracks into: this command's (absolute), so runs land in one place."""
+    from jupyter_mlops.app.reproduce.execute import store_env
+    from jupyter_mlops.config import load_settings
+
+    return store_env(load_settings())
 
 
 def _judge(gate: Any, report: Any, since: float) -> None:
@@ -251,7 +276,8 @@ def _use_progress(choice: bool | None) -> bool:
 class _Display:
     """Live rich progress on a terminal; plain lines (one per notebook, details for failures) otherwise."""
 
-    def __init__(self, total: int, live: bool, verbose: bool = False) -> None:
+    def __init__(self, total: int, live: bool, verbose: bool = False, title: str = "") -> None:
+        self.title = title or f"nb-smoke: {total} notebook{'s' * (total != 1)}"
         self.total = total
         self.live = live
         self.verbose = verbose
@@ -268,7 +294,7 @@ class _Display:
             self.progress.__enter__()
             self.task = self.progress.add_task("", total=self.total)
         else:
-            click.echo(f"nb-smoke: {self.total} notebook{'s' * (self.total != 1)}")
+            click.echo(self.title)
         return self
 
     def __exit__(self, *exc: object) -> None:

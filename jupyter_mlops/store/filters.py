@@ -57,7 +57,9 @@ MAX_TERMS = 256
 #: in 0.1-0.4 s and 32 in 1.5 s over 1,500 runs, while 32 over the test suite's statistics held a server process
 #: at 6 GB for minutes (SQLite stays in milliseconds). A long ``in (...)`` list is one condition.
 MAX_CHILD_CONDITIONS = 16
-_CHILD_KINDS = frozenset({"param", "metric", "tag", "data"})
+_CHILD_KINDS = frozenset({"param", "metric", "tag", "data", "sweep"})
+#: A sweep's runs carry the tag ``sweep:<id>``; the field ``sweep`` reads it (``sweep = "<id>"``, ADR-092).
+SWEEP_TAG_PREFIX = "sweep:"
 
 
 @dataclass(frozen=True)
@@ -257,7 +259,7 @@ class _Parser:
             if not self.is_keyword("null"):
                 raise self.error("expected 'null' after 'is'")
             self.take()
-            return IsNull(field, negated)
+            return _sweep_as_tag(IsNull(field, negated))
         negated = self.is_keyword("not")
         if negated:
             self.take()
@@ -265,14 +267,14 @@ class _Parser:
                 raise self.error("expected 'in' after 'not'")
         if self.is_keyword("in"):
             self.take()
-            return self.in_list(field, negated)
+            return _sweep_as_tag(self.in_list(field, negated))
         if self.token.kind != "op":
             raise self.error(f"expected an operator ({' '.join(OPERATORS)}, in, is) after {field_text(field)!r}")
         op = self.take().text
         op = _OP_ALIASES.get(op, op)
         comparison = Comparison(field, op, self.value())
         check_comparison(comparison, self.text)
-        return comparison
+        return _sweep_as_tag(comparison)
 
     def in_list(self, field: Field, negated: bool) -> Node:
         if self.token.kind != "lparen":
@@ -327,9 +329,12 @@ def parse_field(token: Token, text: str) -> Field:
     name = _FIELD_ALIASES.get(raw.lower(), raw.lower())
     if name == "tag":
         return Field("tag", "tag", token.position)
+    if name == "sweep":
+        return Field("sweep", "sweep", token.position)
     if name in RUN_TEXT_FIELDS or name in RUN_NUMBER_FIELDS:
         return Field("run", name, token.position)
-    valid = ", ".join(("params.<key>", "metrics.<key>", "tag", "data.path", *RUN_TEXT_FIELDS, *RUN_NUMBER_FIELDS))
+    valid = ", ".join(("params.<key>", "metrics.<key>", "tag", "sweep", "data.path", *RUN_TEXT_FIELDS,
+                       *RUN_NUMBER_FIELDS))
     raise FilterSyntaxError(f"unknown field {raw!r}; valid fields: {valid}", text, token.position)
 
 
@@ -344,7 +349,7 @@ def check_comparison(node: Comparison, text: str) -> None:
     """Reject comparisons that can never make sense, pointing at the operator's value."""
     field, op, value = node.field, node.op, node.value
     where = value.position
-    if field.kind in ("tag", "data") and op in ("<", "<=", ">", ">="):
+    if field.kind in ("tag", "data", "sweep") and op in ("<", "<=", ">", ">="):
         raise FilterSyntaxError(f"{field_text(field)} supports = != ~ !~ in and is null, not {op}", text, where)
     if field.kind == "metric" and op in ("~", "!~"):
         raise FilterSyntaxError("metrics compare with numbers; '~' needs a text field", text, where)
@@ -360,6 +365,30 @@ def check_comparison(node: Comparison, text: str) -> None:
         if isinstance(value.value, str) and to_epoch(value.value) is None:
             raise FilterSyntaxError(f"{field.key} compares with a number or an ISO date, not {value.value!r}",
                                     text, where)
+
+
+def _sweep_as_tag(node: Node) -> Node:
+    """A condition on ``sweep`` as the same condition on the ``sweep:<id>`` tag (other nodes unchanged)."""
+    if isinstance(node, IsNull):
+        if node.field.kind != "sweep":
+            return node
+        # "no sweep" is "no tag that starts with sweep:"
+        tag, pattern = Field("tag", "tag", node.field.position), Value(SWEEP_TAG_PREFIX + "*", True, 0)
+        return Comparison(tag, "~" if node.negated else "!~", pattern)
+    if isinstance(node, InList):
+        if node.field.kind != "sweep":
+            return node
+        return InList(Field("tag", "tag", node.field.position), tuple(_sweep_value(v) for v in node.values),
+                      node.negated)
+    if isinstance(node, Comparison) and node.field.kind == "sweep":
+        return Comparison(Field("tag", "tag", node.field.position), node.op, _sweep_value(node.value))
+    return node
+
+
+def _sweep_value(value: Value) -> Value:
+    raw = value.value
+    text = raw if isinstance(raw, str) else (str(int(raw)) if raw.is_integer() else repr(raw))
+    return Value(SWEEP_TAG_PREFIX + text, True, value.position)
 
 
 def _special_float(word: str) -> float | None:

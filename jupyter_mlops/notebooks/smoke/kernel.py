@@ -24,7 +24,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,7 +105,8 @@ def choose_kernel(nb: Any, requested: str | None) -> str:
 
 
 def kernel_env(notebook: Path, parameters: dict[str, Any], throwaway: Path | None,
-               extra: Mapping[str, str] | None = None) -> dict[str, str]:
+               extra: Mapping[str, str] | None = None, tags: Sequence[str] = ("smoke",),
+               origin: str | None = None) -> dict[str, str]:
     """The environment of a smoke kernel: ours plus the smoke context.
 
     Args:
@@ -113,12 +114,14 @@ def kernel_env(notebook: Path, parameters: dict[str, Any], throwaway: Path | Non
         parameters: the injected parameters (recorded in the context).
         throwaway: with ``--no-track``, a folder for a throwaway store so ``%track`` writes nowhere that matters.
         extra: variables the call adds (a gate's store locations: ``SmokeOptions.kernel_env``).
+        tags: the tags of the runs the kernel tracks (a sweep's point gives its own).
+        origin: the notebook path the runs record, when ``notebook`` is a copy of it (on a cluster worker).
     """
     env = {**os.environ, **(extra or {})}
-    path = str(notebook.resolve())
+    path = origin or str(notebook.resolve())
     env["JPY_SESSION_NAME"] = path
     env[ENV_RUN_CONTEXT] = json.dumps(
-        {"notebook_path": path, "tags": ["smoke"], "parameters": parameters}, default=str
+        {"notebook_path": path, "tags": list(tags), "parameters": parameters}, default=str
     )
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # silences debugpy's frozen-modules warning
     if throwaway is not None:

@@ -41,8 +41,8 @@ def descendants(pid: int | None) -> list[Any]:
         return []
 
 
-def marked(token: str) -> list[Any]:
-    """Every process whose environment carries ``MARKER=token`` (never this process)."""
+def marked(token: str, variable: str = MARKER) -> list[Any]:
+    """Every process whose environment carries ``variable=token`` (default :data:`MARKER`; never this process)."""
     import psutil
 
     found = []
@@ -50,7 +50,7 @@ def marked(token: str) -> list[Any]:
         if process.pid == os.getpid():
             continue
         try:
-            if process.environ().get(MARKER) == token:
+            if process.environ().get(variable) == token:
                 found.append(process)
         except psutil.Error:  # gone, a zombie, or another user's process: not ours to end
             continue
@@ -70,8 +70,8 @@ def _alive(processes: Iterable[Any]) -> list[Any]:
     return alive
 
 
-def end_tree(token: str, known: Iterable[Any] = ()) -> int:
-    """End the processes marked with ``token`` and those of ``known`` still running; return how many.
+def end_tree(token: str, known: Iterable[Any] = (), variable: str = MARKER) -> int:
+    """End the processes marked with ``token`` (in ``variable``) and those of ``known`` still running; return how many.
 
     Blocking (up to about ``ROUNDS * GRACE`` seconds for processes that ignore SIGTERM): run it in a thread.
     """
@@ -80,7 +80,7 @@ def end_tree(token: str, known: Iterable[Any] = ()) -> int:
     ended: set[int] = set()
     candidates = list(known)
     for _ in range(ROUNDS):
-        targets = {p.pid: p for p in _alive([*candidates, *marked(token)])}
+        targets = {p.pid: p for p in _alive([*candidates, *marked(token, variable)])}
         if not targets:
             break
         for process in targets.values():

@@ -17,7 +17,7 @@ from typing import Any
 from jupyter_mlops.report_text import github_data, github_property
 
 REASONS = ("cell-error", "timeout", "kernel-died", "kernel-missing", "bad-notebook", "bad-parameter",
-           "internal-error", "gate-regression", "gate-error", "data-anomaly", "data-error")
+           "internal-error", "gate-regression", "gate-error", "data-anomaly", "data-error", "worker-lost")
 #: Reasons that make the call a usage error or a judgement that could not be made (exit 2), not a failure (1).
 EXIT_2_REASONS = ("bad-parameter", "gate-error", "data-error")
 SOURCE_LINES = 3
@@ -113,6 +113,16 @@ class NotebookResult:
     data_lines: list[str] = field(default_factory=list)
     preload: dict[str, Any] | None = None
     fork: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types (what a cluster worker sends back; :meth:`from_dict` reads it)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NotebookResult:
+        """The result :meth:`to_dict` wrote."""
+        failures = [CellFailure(**cell) for cell in data.get("failures") or []]
+        return cls(**{**data, "failures": failures})
 
     def add_gate(self, verdict: str, data: dict[str, Any], lines: list[str]) -> None:
         """Make the gate's verdict part of this result: a regression or a gate error fails the notebook.

@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from time import monotonic
 from typing import Any
@@ -39,6 +39,7 @@ from jupyter_mlops.notebooks.smoke.options import SmokeOptions
 from jupyter_mlops.notebooks.smoke.params import unknown_given_names
 from jupyter_mlops.notebooks.smoke.preload import modules_for, preload
 from jupyter_mlops.notebooks.smoke.report import NotebookResult, SmokeReport
+from jupyter_mlops.notebooks.smoke.task import Task, as_task
 
 _CELL_KEY = re.compile(rb'^\s*"cell_type"\s*:', re.MULTILINE)
 
@@ -83,7 +84,22 @@ def cell_lines(raw: bytes, count: int) -> list[int | None]:
     return starts if len(starts) == count else [None] * count  # type: ignore[return-value]
 
 
-def prepare(notebook: Path, options: SmokeOptions, output_dir: Path | None,
+def task_key(task: Task) -> str:
+    """A task's name in reports."""
+    return task.name or discover_mod.shard_key(task.path)
+
+
+def task_output(task: Task, output_dir: Path) -> Path:
+    """Where a task's executed notebook goes (:func:`output_path`, or its own ``output_name``)."""
+    if task.output_name is None:
+        return output_path(task.path, output_dir)
+    target = output_dir / task.output_name
+    if discover_mod.resolved(target) == discover_mod.resolved(task.path):
+        raise InvalidInput(f"--output-dir {output_dir} would overwrite {task.path}; choose another folder")
+    return target
+
+
+def prepare(notebook: Path | Task, options: SmokeOptions, output_dir: Path | None,
             cache: dict[Path, dict[str, Any]], given: dict[str, Any] | None = None) -> Job:
     """Read, check and parameterize one notebook (``given``: :meth:`SmokeOptions.given_parameters`, read once).
 
@@ -92,8 +108,11 @@ def prepare(notebook: Path, options: SmokeOptions, output_dir: Path | None,
         InvalidInput: a parameter the notebook does not define or cannot take (reason ``bad-parameter``).
     """
     from jupyter_mlops.notebooks.io import parse_notebook, read_notebook_bytes
+    from jupyter_mlops.notebooks.smoke.params import resolve_parameters
 
-    key = discover_mod.shard_key(notebook)
+    task = as_task(notebook)
+    notebook = task.path
+    key = task_key(task)
     raw = read_notebook_bytes(notebook, key)
     nb = parse_notebook(raw, key)
     from nbformat.v4.rwbase import rejoin_lines
@@ -103,10 +122,12 @@ def prepare(notebook: Path, options: SmokeOptions, output_dir: Path | None,
         raise NotebookError("the notebook has no cells")
     lines = cell_lines(raw, len(nb.cells))
     parameters = options.parameters_for(notebook, nb, given, cache)
+    if task.parameters:  # a task's own values (a sweep's point): every name must be the notebook's
+        parameters.update(resolve_parameters(nb, [task.parameters]))
     originals = {id(cell): i for i, cell in enumerate(nb.cells)}
     inject_parameters(nb, parameters, notebook_language(nb))
     return Job(path=notebook, key=key, nb=nb, origin=[originals.get(id(c)) for c in nb.cells], lines=lines,
-               parameters=parameters, output=output_path(notebook, output_dir) if output_dir else None,
+               parameters=parameters, output=task_output(task, output_dir) if output_dir else None,
                kernel_name=choose_kernel(nb, options.kernel))
 
 
@@ -160,23 +181,23 @@ class _Runner:
         self.cache: dict[Path, dict[str, Any]] = {}
         self.given: dict[str, Any] | None = None
 
-    async def one(self, notebook: Path) -> NotebookResult:
+    async def one(self, task: Task) -> NotebookResult:
         async with self.live:
             try:
-                result = await self._one(notebook)
+                result = await self._one(task)
             except Exception as exc:  # noqa: BLE001 - a bug met on one notebook must not stop the others
-                key = discover_mod.shard_key(notebook)
+                key = task_key(task)
                 result = _bad(key, "internal-error", f"internal error: {type(exc).__name__}: {exc}")
         if self.on_result:
             self.on_result(result)
         return result
 
-    async def _one(self, notebook: Path) -> NotebookResult:
-        key = discover_mod.shard_key(notebook)
+    async def _one(self, task: Task) -> NotebookResult:
+        notebook, key = task.path, task_key(task)
         try:
             if self.given is None:
                 self.given = self.options.given_parameters()
-            job = prepare(notebook, self.options, self.output_dir, self.cache, self.given)
+            job = prepare(task, self.options, self.output_dir, self.cache, self.given)
         except NotebookError as exc:
             return _bad(key, "bad-notebook", exc.message)
         except InvalidInput as exc:
@@ -190,7 +211,7 @@ class _Runner:
         try:
             kernel = await start_kernel(job.kernel_name, notebook.resolve().parent,
                                         kernel_env(notebook, job.parameters, self.throwaway,
-                                                   self.options.kernel_env), log,
+                                                   self.options.kernel_env, task.tags, task.origin), log,
                                         self.options.startup_timeout,
                                         fork=names if self.options.fork and python else None)
         except KernelStartError as exc:
@@ -210,9 +231,9 @@ class _Runner:
                 result.preload = preloaded
                 result.fork = kernel.fork
         finally:
-            task = asyncio.ensure_future(shutdown_kernel(kernel))
-            self.shutdowns.add(task)
-            task.add_done_callback(self.shutdowns.discard)
+            ending = asyncio.ensure_future(shutdown_kernel(kernel))
+            self.shutdowns.add(ending)
+            ending.add_done_callback(self.shutdowns.discard)
         return result
 
     def _modules(self, job: Job) -> list[str]:
@@ -238,9 +259,9 @@ class _Runner:
             seconds = more.seconds
         return {"loaded": [name for name in names if name in have], "failed": failed, "seconds": round(seconds, 3)}
 
-    async def run(self, notebooks: list[Path]) -> list[NotebookResult]:
+    async def run(self, tasks: list[Task]) -> list[NotebookResult]:
         try:
-            return list(await asyncio.gather(*(self.one(nb) for nb in notebooks)))
+            return list(await asyncio.gather(*(self.one(task) for task in tasks)))
         finally:
             if self.shutdowns:
                 await asyncio.gather(*list(self.shutdowns), return_exceptions=True)
@@ -251,14 +272,14 @@ def default_output_dir() -> Path:
     return find_project_root() / MLOPS_DIR / "smoke"
 
 
-def run_smoke(notebooks: list[Path], options: SmokeOptions,
+def run_smoke(notebooks: Sequence[Path | Task], options: SmokeOptions,
               on_start: Callable[[str], None] | None = None,
               on_result: Callable[[NotebookResult], None] | None = None,
               keep_zygotes: bool = False) -> SmokeReport:
     """Execute ``notebooks`` and report each, in the given order.
 
     Args:
-        notebooks: from :func:`collect` (or any list of paths).
+        notebooks: from :func:`collect` (or any list of paths), or :class:`~.task.Task` objects.
         options: how to run them.
         on_start: called with a notebook's report name when it starts executing.
         on_result: called with each result as soon as it is known.
@@ -269,13 +290,14 @@ def run_smoke(notebooks: list[Path], options: SmokeOptions,
         InvalidInput: an output folder that would overwrite an input (checked before anything runs).
     """
     output_dir = options.output_dir or default_output_dir()
-    for notebook in notebooks:
-        output_path(notebook, output_dir)
+    tasks = [as_task(item) for item in notebooks]
+    for task in tasks:
+        task_output(task, output_dir)
     throwaway = None if options.track else Path(tempfile.mkdtemp(prefix="nb-smoke-store-"))
     began = monotonic()
     try:
         runner = _Runner(options, output_dir, throwaway, on_start, on_result)
-        results = asyncio.run(runner.run(notebooks))
+        results = asyncio.run(runner.run(tasks))
     finally:
         if options.fork and not keep_zygotes:
             from jupyter_mlops.notebooks.smoke.fork import close_zygotes
