@@ -19,6 +19,7 @@ MIGRATION_NAMES = (
     "0007_model_versions",
     "0008_external_ids",
     "0010_metric_slices",  # 0009 was reserved for work that needed no migration (ADR-070)
+    "0015_scale_indexes",  # 0011-0014 were reserved for parallel work (issue 13); names sort, order is this list
 )
 
 #: The schema version this code writes: the number of migrations it knows.
