@@ -196,7 +196,7 @@ def measure(url: str, sets: dict[str, Any], rounds: int) -> dict[str, Any]:
         def call() -> bytes:
             answer = compare.compare(ws, ids)
             return encode(schemas.compare_json(answer.comparison.to_dict(), answer.history_charts,
-                                               answer.params_charts))
+                                               answer.params_charts, answer.sampling_json()))
         return call
 
     out: dict[str, Any] = {}

@@ -25,7 +25,7 @@ from jupyter_mlops.comparing.downsample import Series, minmax_buckets
 if TYPE_CHECKING:
     from jupyter_mlops.store.base import Store
 
-__all__ = ["CACHED_SERIES", "chart_series"]
+__all__ = ["CACHED_POINTS", "chart_series"]
 
 #: Chart points kept per store (~16 bytes each): 2,000 series of 1,000 points.
 CACHED_POINTS = 2_000_000

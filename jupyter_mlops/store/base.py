@@ -33,7 +33,6 @@ from jupyter_mlops.entities import (
 from jupyter_mlops.errors import NotFound
 from jupyter_mlops.store.model_rules import ModelRef, parse_model_ref
 
-
 #: A history as two parallel columns: steps, and values (``None`` for NaN).
 SeriesColumns = tuple[list[int], list[float | None]]
 
