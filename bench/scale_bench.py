@@ -205,6 +205,9 @@ def measure(url: str, sets: dict[str, Any], rounds: int) -> dict[str, Any]:
     out["filtered_page"] = timed(page(FILTER, SORT, 0), rounds)
     out["filtered_page_offset_5000"] = timed(page(FILTER, SORT, 5000), rounds)
     out["first_page_unfiltered"] = timed(page(None, [], 0), rounds)
+    last = max(0, runs.list_runs(ws, None, [], 1, 0).total - 50)
+    out["last_page_unfiltered"] = timed(page(None, [], last), rounds)  # the sidebar scrolled to the bottom
+    out["last_page_by_auc"] = timed(page(None, SORT, last), rounds)
     out["compare_100x1k"] = timed(compared(sets["mid_ids"]), rounds)
     out["compare_100x1k_bytes"] = len(compared(sets["mid_ids"])())
     out["compare_10x1M"] = timed(compared(sets["long_ids"]), max(3, rounds // 2))
@@ -265,9 +268,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--http", action="store_true", help="also time the SQLite calls through JupyterLab")
     parser.add_argument("--browser", action="store_true", help="with --http: time the sidebar in Chromium")
+    parser.add_argument("--keep", type=Path, help="build the stores under this folder and leave them there")
     args = parser.parse_args()
-    results: dict[str, Any] = {"args": vars(args), "loadavg_before": os.getloadavg()}
-    with tempfile.TemporaryDirectory() as tmp:
+    results: dict[str, Any] = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+                               "loadavg_before": os.getloadavg()}
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = str(args.keep or scratch)
         for backend in args.backends.split(","):
             root = Path(tmp) / backend / "project"
             root.mkdir(parents=True)
