@@ -217,10 +217,25 @@ def measure(url: str, sets: dict[str, Any], rounds: int) -> dict[str, Any]:
 
 
 def measure_http(root: Path, work: Path, sets: dict[str, Any], rounds: int, browser: bool) -> dict[str, Any]:
+    import http.client
     import urllib.parse
 
     sys.path.insert(0, str(ROOT / "bench"))
-    from server_bench import sidebar_click_to_rows, start_lab, timed_requests
+    from server_bench import sidebar_click_to_rows, start_lab
+
+    def timed_requests(port: int, token: str, path: str, count: int) -> list[float]:
+        # server_bench's helper with a longer timeout: a cold compare of 10M points takes minutes here.
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1800)
+        times = []
+        for _ in range(count):
+            started = time.perf_counter()
+            conn.request("GET", path, headers={"Authorization": f"token {token}"})
+            response = conn.getresponse()
+            body = response.read()
+            times.append(time.perf_counter() - started)
+            if response.status != 200:
+                raise SystemExit(f"{path}: HTTP {response.status} {body[:200]!r}")
+        return times
 
     proc, port, token = start_lab(root, work)
     ms = 1000.0
@@ -245,7 +260,10 @@ def measure_http(root: Path, work: Path, sets: dict[str, Any], rounds: int, brow
         return out
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=60)
+        except Exception:  # noqa: BLE001 - a server stuck in a long request: stop it harder
+            proc.kill()
 
 
 def _print(backend: str, result: dict[str, Any]) -> None:
@@ -297,17 +315,25 @@ def main() -> int:
                 if args.http and backend == "sqlite":
                     work = Path(tmp) / "work"
                     work.mkdir()
-                    result["http"] = measure_http(root, work, sets, args.rounds, args.browser)
+                    try:
+                        result["http"] = measure_http(root, work, sets, args.rounds, args.browser)
+                    except (Exception, SystemExit) as error:  # noqa: BLE001 - keep the in-process numbers
+                        result["http"] = {"error": repr(error)[:500]}
                     print(json.dumps(result["http"], indent=1))
                 results[backend] = result
+                _save(results)  # after each back-end: a later failure keeps what was measured
             finally:
                 if server is not None:
                     server.stop()
     results["loadavg_after"] = os.getloadavg()
     print(f"load average before {results['loadavg_before']}, after {results['loadavg_after']}")
+    _save(results)
+    return 0
+
+
+def _save(results: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "scale.json").write_text(json.dumps(results, indent=2))
-    return 0
 
 
 if __name__ == "__main__":

@@ -264,8 +264,14 @@ class SqlStore(SqlModels, SqlExternal, Store):
         stale_before = self.clock() - self.stale_after
 
         def work(conn: Connection) -> Page[Run]:
-            rows = conn.execute(search.rows, bound(stale_before)).all()
-            total = int(rows[0].total) if rows and search.windowed else short_page_total(len(rows), limit, offset)
+            if search.page_ids is None:
+                rows = conn.execute(search.rows, bound(stale_before)).all()
+                first = rows[0].total if rows and search.windowed else None
+            else:
+                picked = conn.execute(search.page_ids, bound(stale_before)).all()
+                first = picked[0].total if picked and search.windowed else None
+                rows = reads.runs_in_order(conn, [r.id for r in picked])
+            total = int(first) if first is not None else short_page_total(len(rows), limit, offset)
             if total is None:
                 total = int(conn.scalar(search.count, bound(stale_before)) or 0)
             items = reads.load_runs(conn, rows, stale_before=stale_before, id_query=search.ids)
