@@ -146,18 +146,27 @@ def _lttb_loop(x: Any, y: Any, starts: list[int], ends: list[int], avg_x: list[f
     return picks
 
 
-def _history_rows(labelled: Sequence[tuple[str, Sequence[Metric]]], max_points: int) -> list[dict[str, Any]]:
+def _finite_or_none(values: Sequence[float | None]) -> list[float | None]:
+    """Values with NaN, infinities and None as None; the all-finite common case costs one C-level pass."""
+    try:
+        if all(map(math.isfinite, values)):  # type: ignore[arg-type]
+            return list(values)
+    except TypeError:  # a None (NaN read from a store column)
+        pass
+    return [v if v is not None and math.isfinite(v) else None for v in values]
+
+
+def _history_rows(labelled: Sequence[tuple[str, Sequence[int], Sequence[float | None]]],
+                  max_points: int) -> list[dict[str, Any]]:
     # One row per run with parallel step/value arrays (expanded by a `flatten` transform): a tenth of the JSON
     # and Python work of one object per point, which matters for 10 runs × 10 metrics × 1,000 steps.
     rows: list[dict[str, Any]] = []
     long: dict[int, list[int]] = {}  # rows over budget, grouped by length (one LTTB pass per group)
-    for label, history in labelled:
-        steps, values = [m.step for m in history], [m.value for m in history]
-        if len(history) > max_points and not all(map(math.isfinite, values)):
-            finite = [i for i, v in enumerate(values) if math.isfinite(v)]
+    for label, all_steps, all_values in labelled:
+        steps, values = list(all_steps), _finite_or_none(all_values)
+        if len(steps) > max_points and None in values:
+            finite = [i for i, v in enumerate(values) if v is not None]
             steps, values = [steps[i] for i in finite], [values[i] for i in finite]
-        elif len(history) <= max_points:
-            values = [_number(v) for v in values]
         rows.append({"run": label, "step": steps, "value": values})
         if len(steps) > max_points >= 3:
             long.setdefault(len(steps), []).append(len(rows) - 1)
@@ -195,8 +204,25 @@ def metric_history_spec(
         A Vega-Lite v5 spec (a JSON-serialisable dict).
     """
     labels = run_labels or {}
-    rows = _history_rows([(labels.get(k, k), history) for k, history in series.items()], max_points)
-    longest = max((len(h) for h in series.values()), default=0)
+    columns = {k: ([m.step for m in history], [m.value for m in history]) for k, history in series.items()}
+    return columns_history_spec(columns, key, labels, max_points=max_points)
+
+
+def columns_history_spec(
+    series: Mapping[str, tuple[Sequence[int], Sequence[float | None]]],
+    key: str,
+    run_labels: Mapping[str, str] | None = None,
+    *,
+    max_points: int = MAX_POINTS,
+) -> dict[str, Any]:
+    """:func:`metric_history_spec` from ``{run: (steps, values)}`` columns (``None`` for NaN), no Metric objects.
+
+    The compare views pass series already downsampled by ``app.chart_series``; ``max_points`` is then their
+    budget, so LTTB does not thin them a second time.
+    """
+    labels = run_labels or {}
+    rows = _history_rows([(labels.get(k, k), steps, values) for k, (steps, values) in series.items()], max_points)
+    longest = max((len(steps) for steps, _ in series.values()), default=0)
     return {
         "$schema": VEGA_LITE_SCHEMA,
         "description": f"History of {key} per run",
@@ -222,10 +248,11 @@ def _step_axis(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     ``tickMinStep: 1`` alone is not enough: Vega caps the tick count at ``span + 1`` and d3 then picks a
     0.5 step for a span of 1 or 2 (steps 0, 1, 2 got ticks at 0.5 and 1.5 in the lab's compare view).
     """
-    steps = [s for row in rows for s in row["step"] if isinstance(s, int)]
-    if steps and max(steps) - min(steps) <= LISTED_STEP_SPAN:
+    # Steps are in order within a row: its ends bound it (no pass over every point of long histories).
+    ends = [s for row in rows if row["step"] for s in (row["step"][0], row["step"][-1]) if isinstance(s, int)]
+    if ends and max(ends) - min(ends) <= LISTED_STEP_SPAN:
         # Listed values get a format from their own spread, "1.0" here; "d" keeps them whole.
-        return {"tickMinStep": 1, "values": list(range(min(steps), max(steps) + 1)), "format": "d"}
+        return {"tickMinStep": 1, "values": list(range(min(ends), max(ends) + 1)), "format": "d"}
     return {"tickMinStep": 1}
 
 

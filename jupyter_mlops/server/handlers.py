@@ -152,19 +152,24 @@ class MetricHistoryHandler(BaseHandler):
 
 
 class CompareHandler(BaseHandler):
-    """``GET compare?ids=a,b[,...]``: the Comparison plus Vega-Lite charts (history and params per metric)."""
+    """``GET compare?ids=a,b[,...][&points=N]``: the Comparison plus Vega-Lite charts (history and params per metric).
+
+    Histories longer than ``points`` (default 1,000) per run are downsampled; the reply says which (ADR-106).
+    """
 
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
         """Reply with the comparison of the given runs."""
         ids = schemas.parse_id_list(self.query("ids"))
+        points = schemas.parse_points(self.query("points"))
         # Built and encoded in one off-loop call: the reply is hundreds of KB and encoding it takes tens of ms.
-        self.reply(await self.call(self._compare_text, ids))
+        self.reply(await self.call(self._compare_text, ids, points))
 
-    def _compare_text(self, ids: list[str]) -> bytes:
-        answer = compare.compare(self.service.workspace, ids)
-        return encode(schemas.compare_json(answer.comparison.to_dict(), answer.history_charts, answer.params_charts))
+    def _compare_text(self, ids: list[str], points: int) -> bytes:
+        answer = compare.compare(self.service.workspace, ids, max_points=points)
+        return encode(schemas.compare_json(answer.comparison.to_dict(), answer.history_charts, answer.params_charts,
+                                           answer.sampling_json()))
 
 
 class DiffHandler(BaseHandler):

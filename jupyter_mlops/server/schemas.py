@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from jupyter_mlops.app.compare import MAX_CHART_POINTS, MIN_POINTS
+from jupyter_mlops.comparing.downsample import DEFAULT_MAX_POINTS
 from jupyter_mlops.entities import Metric, Page, Run, SliceMetric, slice_dims
 from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.store.engine import redact_url
@@ -35,7 +37,7 @@ SORT_ITEM = re.compile(r"^(-?)([A-Za-z_][A-Za-z0-9_.\-/]{0,200})$")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
-MAX_COMPARE = 50
+MAX_COMPARE = 100  # issue 13: a compare of 100 runs x 1,000 steps stays interactive (docs/benchmarks.md)
 MAX_FILTER_CHARS = 4000
 MAX_NOTE_CHARS = 100_000
 MAX_TAG_CHARS = 200
@@ -162,7 +164,7 @@ def parse_runs_query(args: dict[str, str | None]) -> RunsQuery:
 
 
 def parse_id_list(value: str | None) -> list[str]:
-    """Parse ``compare?ids=a,b,c``: 2 to 50 distinct valid run references, order kept."""
+    """Parse ``compare?ids=a,b,c``: 2 to :data:`MAX_COMPARE` distinct valid run references, order kept."""
     ids = [part.strip() for part in (value or "").split(",") if part.strip()]
     if len(ids) < 2:
         raise InvalidInput("compare needs at least two run ids: ids=<a>,<b>")
@@ -336,13 +338,20 @@ def metric_history_json(key: str, points: Iterable[Metric | SliceMetric], label:
     return answer
 
 
-def compare_json(comparison: dict[str, Any], charts: dict[str, Any], params_charts: dict[str, Any]) -> dict[str, Any]:
+def compare_json(comparison: dict[str, Any], charts: dict[str, Any], params_charts: dict[str, Any],
+                 sampling: dict[str, Any] | None = None) -> dict[str, Any]:
     """``GET compare`` response: ``Comparison.to_dict()`` plus Vega-Lite specs keyed by metric.
 
     ``charts`` holds each metric's history over steps; ``params_charts`` a parallel-coordinates view of the
-    differing params against each metric (empty when no param differs).
+    differing params against each metric (empty when no param differs); ``sampling``
+    (``CompareAnswer.sampling_json()``) the per-series budget and which series were downsampled.
     """
-    return {**comparison, "charts": charts, "params_charts": params_charts}
+    return {**comparison, "charts": charts, "params_charts": params_charts, **(sampling or {})}
+
+
+def parse_points(value: str | None) -> int:
+    """Parse ``compare?points=N``: the chart budget per run and metric (default 1,000)."""
+    return parse_int(value, "points", DEFAULT_MAX_POINTS, minimum=MIN_POINTS, maximum=MAX_CHART_POINTS)
 
 
 def settings_json(version: str, store_url: str) -> dict[str, Any]:

@@ -33,6 +33,9 @@ from jupyter_mlops.entities import (
 from jupyter_mlops.errors import NotFound
 from jupyter_mlops.store.model_rules import ModelRef, parse_model_ref
 
+#: A history as two parallel columns: steps, and values (``None`` for NaN).
+SeriesColumns = tuple[list[int], list[float | None]]
+
 
 class StatCache(Protocol):
     """Remembers content hashes by file identity, so an unchanged file is never re-read.
@@ -67,6 +70,14 @@ class FastPaths(Protocol):
 
     def patch_run(self, run_id: str, **fields: Any) -> None:
         """Set run columns without reading the run back (default: :meth:`Store.update_run`)."""
+        ...
+
+    def metric_series(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], SeriesColumns]:
+        """Histories as ``(steps, values)`` lists, no :class:`Metric` per point (default: from ``metric_histories``)."""
+        ...
+
+    def metric_marks(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], tuple[int, float]]:
+        """Latest ``(step, timestamp)`` of each (run, key): a cache key for derived views of a history."""
         ...
 
     def run_columns(self, filter: str | None = None, order_by: Sequence[str] = (),  # noqa: A002
@@ -321,6 +332,30 @@ class Store(abc.ABC):
                 points = self.metric_history(run_id, key)
                 if points:
                     out[(run_id, key)] = points
+        return out
+
+    def metric_series(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], SeriesColumns]:
+        """Histories of several runs and keys as ``{(run_id, key): (steps, values)}``, by step then time.
+
+        Charts need two plain columns; building a :class:`Metric` per point costs more than reading it, and a
+        compare may read millions (issue 13). NaN values are ``None``. Pairs without points are left out. The
+        default converts :meth:`metric_histories`; a back-end may read the columns directly.
+        """
+        out: dict[tuple[str, str], SeriesColumns] = {}
+        for pair, points in self.metric_histories(run_ids, keys).items():
+            out[pair] = ([m.step for m in points], [None if m.value != m.value else m.value for m in points])
+        return out
+
+    def metric_marks(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], tuple[int, float]]:
+        """The latest ``(step, timestamp)`` of each (run, key) that has points.
+
+        It changes whenever a point with a later step (or the same step, later) is logged, so a view derived
+        from a history (a downsampled chart series) can be cached under it. The default reads the histories.
+        """
+        out: dict[tuple[str, str], tuple[int, float]] = {}
+        for pair, points in self.metric_histories(run_ids, keys).items():
+            last = max(points, key=lambda m: (m.step, m.timestamp))
+            out[pair] = (last.step, last.timestamp)
         return out
 
     def patch_run(self, run_id: str, **fields: Any) -> None:

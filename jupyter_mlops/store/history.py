@@ -113,3 +113,41 @@ def _group(rows: Sequence[Any], out: dict[tuple[str, str], list[Metric]]) -> Non
         set_step(made, st)
         set_time(made, ts)
         series.append(made)
+
+
+# -- charts: plain (step, value) columns, and the mark that tells whether a history grew --------------------------
+
+_SERIES = (
+    select(_m.step, _m.value)
+    .where(_m.run_id == bindparam("run_id"), _m.key == bindparam("key"))
+    .order_by(_m.step, _m.timestamp)  # answered from the (run_id, key, step, timestamp, value) index alone (0015)
+)
+_l = s.latest_metrics.c
+_MARKS = select(_l.run_id, _l.key, _l.step, _l.timestamp).where(
+    _l.run_id.in_(bindparam("ids", expanding=True)), _l.key.in_(bindparam("keys", expanding=True)))
+
+
+def series(conn: Connection, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str],
+                                                                                 tuple[list[int], list[float | None]]]:
+    """Each requested (run, key) with points as ``(steps, values)`` lists, by step then time; NaN is None.
+
+    One indexed range read per pair, two plain columns, no :class:`Metric` per point: a chart needs no more, and
+    a million-point history then costs the driver's row fetch and little else.
+    """
+    out: dict[tuple[str, str], tuple[list[int], list[float | None]]] = {}
+    with _no_gc_pauses():
+        for run_id in dict.fromkeys(run_ids):
+            for key in dict.fromkeys(keys):
+                rows = conn.execute(_SERIES, {"run_id": run_id, "key": key}).all()
+                if rows:
+                    steps, values = zip(*rows, strict=True)
+                    out[(run_id, key)] = (list(steps), list(values))
+    return out
+
+
+def marks(conn: Connection, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], tuple[int, float]]:
+    """``{(run_id, key): (latest step, its timestamp)}`` from ``latest_metrics``: changes whenever a history grows."""
+    if not run_ids or not keys:
+        return {}
+    rows = conn.execute(_MARKS, {"ids": list(dict.fromkeys(run_ids)), "keys": list(dict.fromkeys(keys))}).all()
+    return {(run_id, key): (int(step), float(stamp)) for run_id, key, step, stamp in rows}

@@ -184,13 +184,21 @@ def _sync(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _scale_indexes(conn: Connection) -> None:
+    # ADR-107: the metric index covers step, timestamp and value, so a chart's history (and every history read)
+    # never touches the table; it replaces (run_id, key, step), which it extends. Fixed DDL.
+    for index in s.metrics.indexes:
+        index.create(conn, checkfirst=True)  # stores made since 0015 already have it from 0001
+    conn.execute(text("DROP INDEX IF EXISTS ix_metrics_run_key_step"))
+
+
 #: The steps, named in :data:`.layout.MIGRATION_NAMES` (which the SQLAlchemy-free quick listing reads too).
 MIGRATIONS: tuple[Migration, ...] = tuple(
     Migration(name, apply)
     for name, apply in zip(
         MIGRATION_NAMES,
         (_initial, _param_history, _run_summary, _covering_indexes, _covering_tag_index, _run_logging_errors,
-         _model_versions, _external_ids, _metric_slices, _sync),
+         _model_versions, _external_ids, _metric_slices, _sync, _scale_indexes),
         strict=True,
     )
 )

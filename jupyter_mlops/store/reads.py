@@ -102,6 +102,14 @@ _BY_IDS = {name: q.where(q.selected_columns[0].in_(_IDS))
 RUNS_BY_IDS = runs_select().where(s.runs.c.id.in_(_IDS))
 
 
+def runs_in_order(conn: Connection, ids: Sequence[str]) -> list[Any]:
+    """The run rows (:func:`runs_select`) of ``ids``, in that order; ids of runs deleted meanwhile are skipped."""
+    by_id: dict[str, Any] = {}
+    for chunk in _chunks(ids):
+        by_id.update((row.id, row) for row in conn.execute(RUNS_BY_IDS, {"ids": list(chunk)}))
+    return [by_id[run_id] for run_id in ids if run_id in by_id]
+
+
 def _children(conn: Connection, table: str, query: Select[Any], ids: Sequence[str],
               id_query: Select[Any] | None, stale_before: float) -> list[Any]:
     if id_query is not None and len(ids) > _CHUNK:

@@ -128,7 +128,8 @@ metrics = Table(
     Column("step", BigInteger, nullable=False),
     Column("value", Float),  # NULL means NaN
     Column("timestamp", Float, nullable=False),
-    Index("ix_metrics_run_key_step", "run_id", "key", "step"),
+    # Covering (migration 0015): a chart's history, ordered by step then time, is read from the index alone.
+    Index("ix_metrics_series", "run_id", "key", "step", "timestamp", "value"),
 )
 
 latest_metrics = Table(

@@ -24,7 +24,7 @@ from jupyter_mlops.entities import Artifact, DataInput, Experiment, Metric, Page
 from jupyter_mlops.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
 from jupyter_mlops.store import history, migrations, reads, slices
 from jupyter_mlops.store import schema as s
-from jupyter_mlops.store.base import FastPaths, StatCache, Store
+from jupyter_mlops.store.base import FastPaths, SeriesColumns, StatCache, Store
 from jupyter_mlops.store.checks import check_name, check_names, check_paging, checked_run_fields, clean_tags
 from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
 from jupyter_mlops.store.external import SqlExternal
@@ -267,8 +267,14 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
         stale_before = self.clock() - self.stale_after
 
         def work(conn: Connection) -> Page[Run]:
-            rows = conn.execute(search.rows, bound(stale_before)).all()
-            total = int(rows[0].total) if rows and search.windowed else short_page_total(len(rows), limit, offset)
+            if search.page_ids is None:
+                rows = conn.execute(search.rows, bound(stale_before)).all()
+                first = rows[0].total if rows and search.windowed else None
+            else:
+                picked = conn.execute(search.page_ids, bound(stale_before)).all()
+                first = picked[0].total if picked and search.windowed else None
+                rows = reads.runs_in_order(conn, [r.id for r in picked])
+            total = int(first) if first is not None else short_page_total(len(rows), limit, offset)
             if total is None:
                 total = int(conn.scalar(search.count, bound(stale_before)) or 0)
             items = reads.load_runs(conn, rows, stale_before=stale_before, id_query=search.ids)
@@ -448,6 +454,22 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
                     raise NotFound(f"no run with id {unknown[0]!r}")
             return found
         return self._read(work)
+
+    def metric_series(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], SeriesColumns]:
+        """:meth:`Store.metric_series` read as two columns from the covering index (migration 0015)."""
+        def work(conn: Connection) -> dict[tuple[str, str], SeriesColumns]:
+            found = history.series(conn, run_ids, keys)
+            missing = set(run_ids) - {run_id for run_id, _ in found}
+            if missing:
+                known = set(conn.scalars(select(s.runs.c.id).where(s.runs.c.id.in_(sorted(missing)))))
+                if missing - known:
+                    raise NotFound(f"no run with id {sorted(missing - known)[0]!r}")
+            return found
+        return self._read(work)
+
+    def metric_marks(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], tuple[int, float]]:
+        """:meth:`Store.metric_marks` from ``latest_metrics`` in one statement."""
+        return self._read(lambda conn: history.marks(conn, run_ids, keys))
 
     def slice_history(self, run_id: str, key: str) -> list[SliceMetric]:
         """Every point of every slice of one metric, by slice, step, time. Raises NotFound for an unknown run."""

@@ -102,6 +102,20 @@ export function visibleRange(
   return [Math.max(0, first - overscan), Math.min(total, first + count + overscan)];
 }
 
+/**
+ * Loaded pages trimmed to at most `max` besides page 0 (the newest runs, which the new-run check compares),
+ * dropping those farthest from the window `[first, last]` first; the map itself is returned when nothing goes.
+ */
+export function keepNearPages<T>(pages: Map<number, T>, first: number, last: number, max: number): Map<number, T> {
+  const others = Array.from(pages.keys()).filter(p => p !== 0);
+  if (others.length <= max) {
+    return pages;
+  }
+  const distance = (p: number): number => (p < first ? first - p : p > last ? p - last : 0);
+  const kept = new Set(others.sort((a, b) => distance(a) - distance(b) || a - b).slice(0, max));
+  return new Map(Array.from(pages).filter(([p]) => p === 0 || kept.has(p)));
+}
+
 /** Page indexes covering rows `[start, end)`. */
 export function pagesFor(start: number, end: number, pageSize: number): number[] {
   const pages: number[] = [];

@@ -1,7 +1,7 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { requestAPI } from './handler';
-import { headSignature, ISort, notebookFilter, pagesFor, sharedNames, sortParam } from './logic';
+import { headSignature, ISort, keepNearPages, notebookFilter, pagesFor, sharedNames, sortParam } from './logic';
 import { jobPath, reproducePath, Reproduce } from './reproduceLogic';
 import { Mlops } from './tokens';
 
@@ -16,11 +16,19 @@ import { Mlops } from './tokens';
 export class RunsModel {
   constructor(options: RunsModel.IOptions = {}) {
     this.pageSize = options.pageSize ?? 100;
+    this.maxPages = options.maxPages ?? 20;
     this._refreshInterval = options.refreshInterval ?? 5;
     this._serverRoot = options.serverRoot ?? '';
   }
 
   readonly pageSize: number;
+
+  /**
+   * Pages kept in memory besides the first. Scrolling through 100,000 runs would otherwise keep every page seen,
+   * and the live refresh re-requests every kept page; the pages farthest from the current window go first and
+   * are fetched again if the user scrolls back (issue 13).
+   */
+  readonly maxPages: number;
 
   /** Emitted after any state change the views show. */
   get changed(): ISignal<this, void> {
@@ -120,10 +128,12 @@ export class RunsModel {
 
   /** Make sure rows `[start, end)` are loaded (or loading). */
   async ensureRange(start: number, end: number): Promise<void> {
-    const wanted = pagesFor(start, Math.min(end, this._total), this.pageSize).filter(
-      p => !this._pages.has(p) && !this._pending.has(p)
-    );
+    const window = pagesFor(start, Math.min(end, this._total), this.pageSize);
+    const wanted = window.filter(p => !this._pages.has(p) && !this._pending.has(p));
     await Promise.all(wanted.map(p => this._loadPage(p)));
+    if (window.length) {
+      this._pages = keepNearPages(this._pages, window[0], window[window.length - 1], this.maxPages);
+    }
   }
 
   /** Reload every loaded page (keeps the scroll position; picks up new runs and status changes). */
@@ -395,6 +405,8 @@ export namespace RunsModel {
   export interface IOptions {
     /** Rows per server page. */
     pageSize?: number;
+    /** Pages kept besides the first (default 20); farther ones are dropped and refetched when scrolled back to. */
+    maxPages?: number;
     /** Seconds between refreshes while runs are running (0 disables). */
     refreshInterval?: number;
     /** The server's root folder (page config `serverRoot`), to find runs stored with absolute notebook paths. */

@@ -27,7 +27,7 @@ from jupyter_mlops.store import open_store
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 VEGA = "application/vnd.vegalite.v5+json"
-CHART_KEYS = {"charts", "params_charts"}
+CHART_KEYS = {"charts", "params_charts", "max_points", "downsampled"}  # REST-only: docs/compare-json.md
 
 
 def log_a_final_metric(project: Project) -> None:

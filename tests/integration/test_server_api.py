@@ -14,7 +14,6 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from jupyter_mlops import _version
-from jupyter_mlops.comparing import charts
 from jupyter_mlops.entities import Metric, SliceMetric
 from jupyter_mlops.store import open_store
 
@@ -274,7 +273,12 @@ async def test_compare_charts_are_downsampled_but_metric_endpoint_is_not(api, pr
             store.log_batch(run_id, metrics=[Metric("loss", (s % 17) / 17, s) for s in range(2500)])
     reply = await api("compare", ids=f"{project.run_a},{project.run_b}")
     rows = reply["charts"]["loss"]["data"]["values"]
-    assert [len(r["step"]) for r in rows] == [charts.MAX_POINTS] * 2
+    # Min/max per bucket at the default budget of 1,000 points (ADR-106), and the reply says so.
+    assert all(0 < len(r["step"]) <= reply["max_points"] == 1000 for r in rows)
     assert rows[0]["step"][0] == 0 and rows[0]["step"][-1] == 2499
+    assert reply["downsampled"]["loss"][project.run_a] == {"points": 2500, "shown": len(rows[0]["step"])}
+    exact = await api("compare", ids=f"{project.run_a},{project.run_b}", points="5000")
+    assert [len(r["step"]) for r in exact["charts"]["loss"]["data"]["values"]] == [2500, 2500]
+    assert exact["downsampled"] == {}
     full = await api(f"runs/{project.run_a}/metrics/loss")
     assert len(full["points"]) == 2500
