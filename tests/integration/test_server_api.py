@@ -213,7 +213,7 @@ async def test_compare_code_section_lists_the_diffs_cell_changes(api, project):
     # One engine (ADR-042): the compare's code section and GET diff agree on the same two runs.
     diff = await api("diff", a=project.run_a, b=project.run_b)
     compare = await api("compare", ids=f"{project.run_a},{project.run_b}")
-    assert compare["code"] == [{"run": project.run_b, "cells": diff["changes"]}]
+    assert compare["code"] == [{"run": project.run_b, "cells": diff["changes"], "modules": []}]
 
 
 @pytest.mark.parametrize("ref", ["ffffffffffffffffffffffffffffffff", "train.ipynb"])
