@@ -15,6 +15,7 @@ import { CompareWidget } from './widgets/CompareWidget';
 import { ModelsWidget } from './widgets/ModelsWidget';
 import { RunStatusItem } from './widgets/RunStatusItem';
 import { RunsTableWidget, SidebarWidget } from './widgets/SidebarWidget';
+import { sliceSource } from './widgets/sliceNotebook';
 
 /** Command ids. */
 export namespace CommandIDs {
@@ -65,7 +66,7 @@ function showOnce<T extends Widget>(
 function openTable(parts: IParts): void {
   parts.table = showOnce(parts.app, parts.table, () =>
     mainArea(
-      new RunsTableWidget(parts.model, ids => openCompare(parts, ids)),
+      new RunsTableWidget(parts.model, ids => openCompare(parts, ids), sliceSource(parts.app)),
       'jupyter-mlops-runs-table',
       'Runs',
       'Experiments: all runs'
