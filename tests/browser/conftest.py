@@ -73,8 +73,9 @@ def lab_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     (root / "pyproject.toml").write_text('[project]\nname = "e2e"\nversion = "0"\n')
     shutil.copyfile(EXAMPLE, root / "train.ipynb")
     saved = dict(os.environ)
+    clean = _clean_env()  # computed before the clear: after it, the kernels got PATH alone (no PYTHONPATH, HOME)
     os.environ.clear()
-    os.environ.update(_clean_env())
+    os.environ.update(clean)
     try:
         for i, params in enumerate(RUN_PARAMETERS):
             papermill.execute_notebook(str(root / "train.ipynb"), str(root / f"out-{i}.ipynb"), parameters=params,
