@@ -149,3 +149,27 @@ export function codeSources(nb: SliceCells.INotebook): string[] {
     .filter(cell => cell.cell_type === 'code')
     .map(cell => (Array.isArray(cell.source) ? cell.source.join('') : cell.source));
 }
+
+/**
+ * The code cells of a notebook that are in no slice of any metric of its latest run ("dead ends", issue 14):
+ * `cells` are the notebook's cells (id and type), `reports` the slices of every metric the run logged. Nothing
+ * is marked without a slice, or when no kept cell carries a cell id (a run that recorded none cannot be matched
+ * to the notebook's cells).
+ */
+export function deadEndCells(
+  cells: Array<{ id: string; type: string }>,
+  reports: Array<SliceCells.IReport | null | undefined>
+): string[] {
+  const kept = new Set<string>();
+  for (const report of reports) {
+    for (const cell of report?.cells ?? []) {
+      if (cell.cell_id) {
+        kept.add(cell.cell_id);
+      }
+    }
+  }
+  if (kept.size === 0) {
+    return [];
+  }
+  return cells.filter(cell => cell.type === 'code' && !kept.has(cell.id)).map(cell => cell.id);
+}

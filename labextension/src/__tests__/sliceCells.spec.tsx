@@ -3,7 +3,15 @@ import { act } from 'react';
 
 import { ISliceSource, SliceSourceContext } from '../components/SliceCells';
 import { RunDetails } from '../components/RunDetails';
-import { codeSources, executionLabel, sliceNotebook, slicePath, sliceRows, sliceSummary } from '../sliceCellsLogic';
+import {
+  codeSources,
+  deadEndCells,
+  executionLabel,
+  sliceNotebook,
+  slicePath,
+  sliceRows,
+  sliceSummary
+} from '../sliceCellsLogic';
 import { mountPoint } from './dom';
 import { run, sliceReport } from './payloads';
 
@@ -143,5 +151,30 @@ describe('Show producing cells in the run details', () => {
     expect(dom.host.querySelector('.jp-Mlops-sliceMetric[data-metric="auc"] .jp-Mlops-error')!.textContent).toBe(
       'run r1 has no executed notebook cells to slice'
     );
+  });
+});
+
+describe('deadEndCells', () => {
+  const cells = [
+    { id: 'params', type: 'code' },
+    { id: 'title', type: 'markdown' },
+    { id: 'data', type: 'code' },
+    { id: 'dead', type: 'code' },
+    { id: 'score', type: 'code' },
+    { id: 'never-ran', type: 'code' }
+  ];
+  const withIds = (ids: Array<string | null>) =>
+    sliceReport({ cells: ids.map((id, i) => ({ position: i, execution_count: i + 1, cell_id: id, source: '', why: [] })) });
+
+  it('marks the code cells that are in no slice of any metric', () => {
+    expect(deadEndCells(cells, [withIds(['params', 'data']), withIds(['params', 'score'])])).toEqual([
+      'dead',
+      'never-ran'
+    ]);
+  });
+
+  it('marks nothing without a slice, or when the kept cells carry no ids', () => {
+    expect(deadEndCells(cells, [])).toEqual([]);
+    expect(deadEndCells(cells, [null, withIds([null, null])])).toEqual([]);
   });
 });
