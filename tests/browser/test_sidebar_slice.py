@@ -5,7 +5,7 @@ as a kernel records them: a dead end, an edited and re-executed cell, a list mut
 of built code), the user opens the run's details, clicks "Show producing cells" on the metric ``total`` and sees
 exactly the cells that produced it, as they ran, in execution order, with the slicer's doubt about the ``exec``
 cell; "Open as new notebook" creates a notebook in the file browser's folder holding the slice's clean cells and
-opens it.
+opens it. With the setting "Mark dead-end cells" on, opening the run's notebook marks its one dead end.
 
 The run and the notebook this module creates are deleted when it ends, so the tests that count the project's
 runs (test_sidebar.py) pass in any order.
@@ -14,7 +14,9 @@ runs (test_sidebar.py) pass in any order.
 from __future__ import annotations
 
 import json
+import urllib.request
 
+import nbformat
 import pytest
 from playwright.sync_api import expect
 
@@ -106,3 +108,34 @@ def test_show_producing_cells_then_open_them_as_a_notebook(page, lab_server, sli
     assert saved["cells"][0]["cell_type"] == "markdown" and "Slice of run 'slice-demo'" in "".join(
         saved["cells"][0]["source"])
     assert page.errors == []
+
+
+def _settings(lab_server, raw: dict) -> None:
+    request = urllib.request.Request(f"{lab_server.url}/lab/api/settings/jupyter-mlops:plugin", method="PUT",
+                                     data=json.dumps({"raw": json.dumps(raw)}).encode(),
+                                     headers={"Authorization": f"token {lab_server.token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status in (200, 204)
+
+
+def test_mark_dead_end_cells_marks_the_cells_in_no_slice(page, lab_server, sliced):
+    root = lab_server.project.root
+    nb = nbformat.v4.new_notebook()
+    latest = {cell["cell_id"]: cell["source"] for cell in CELLS}  # each cell as it is now: its last version
+    nb.cells = [nbformat.v4.new_markdown_cell("# Slice demo")]
+    for cell_id, source in latest.items():
+        nb.cells.append(nbformat.v4.new_code_cell(source))
+        nb.cells[-1]["id"] = cell_id
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "slice-demo.ipynb")
+    _settings(lab_server, {"markDeadEnds": True})
+    try:
+        page.goto(f"{lab_server.url}/lab/tree/slice-demo.ipynb?token={lab_server.token}")
+        cells = page.locator(".jp-NotebookPanel:visible .jp-Cell")
+        expect(cells).to_have_count(len(latest) + 1, timeout=60_000)
+        dead = page.locator(".jp-NotebookPanel:visible .jp-Cell.jp-Mlops-deadEnd")
+        expect(dead).to_have_count(1, timeout=30_000)
+        expect(dead.locator(".cm-content")).to_have_text("plot = sum(values) * 100plot")
+        assert page.errors == []
+    finally:
+        _settings(lab_server, {})
