@@ -60,6 +60,8 @@ def sliced(lab_server):
         store.end_run(run.id)
     before = set(root.glob("*.ipynb"))
     yield run
+    # The notebooks these tests opened would be restored, without the launcher, on the next test's page.
+    _call(lab_server, "DELETE", "/lab/api/workspaces/default")
     for path in set(root.glob("*.ipynb")) - before:
         path.unlink()
     with Workspace.from_settings(settings) as workspace:
@@ -110,12 +112,16 @@ def test_show_producing_cells_then_open_them_as_a_notebook(page, lab_server, sli
     assert page.errors == []
 
 
-def _settings(lab_server, raw: dict) -> None:
-    request = urllib.request.Request(f"{lab_server.url}/lab/api/settings/jupyter-mlops:plugin", method="PUT",
-                                     data=json.dumps({"raw": json.dumps(raw)}).encode(),
+def _call(lab_server, method: str, path: str, body: dict | None = None) -> None:
+    request = urllib.request.Request(f"{lab_server.url}{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
                                      headers={"Authorization": f"token {lab_server.token}"})
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status in (200, 204)
+
+
+def _settings(lab_server, raw: dict) -> None:
+    _call(lab_server, "PUT", "/lab/api/settings/jupyter-mlops:plugin", {"raw": json.dumps(raw)})
 
 
 def test_mark_dead_end_cells_marks_the_cells_in_no_slice(page, lab_server, sliced):
