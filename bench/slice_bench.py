@@ -123,7 +123,7 @@ def main() -> None:
     print(f"{'case':<40}{'median ms':>12}{'CPU ms':>10}")  # noqa: T201
     print(f"{f'slice_cells, {args.cells} cells (cold)':<40}{pure_s * 1000:>12.1f}{pure_cpu * 1000:>10.1f}")  # noqa: T201
     print(f"{f'slice_run, {args.cells} cells (store+emit)':<40}{app_s * 1000:>12.1f}{app_cpu * 1000:>10.1f}")  # noqa: T201
-    print(f"{f'slice_report + encode (REST reply)':<40}{rest_s * 1000:>12.1f}{rest_cpu * 1000:>10.1f}")  # noqa: T201
+    print(f"{'slice_report + encode (REST reply)':<40}{rest_s * 1000:>12.1f}{rest_cpu * 1000:>10.1f}")  # noqa: T201
     print(f"kept {len(piece.cells)} of {args.cells} cells; load average {load:.2f}")  # noqa: T201
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
