@@ -11,6 +11,7 @@ could not run to the end, or tracked nothing).
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from jupyter_mlops.app.workspace import Workspace
     from jupyter_mlops.entities import Run
 
-__all__ = ["TARGETS", "SliceResult", "SliceVerification", "slice_run", "slice_session"]
+__all__ = ["TARGETS", "SliceResult", "SliceVerification", "slice_report", "slice_run", "slice_session"]
 
 TARGETS = ("script", "notebook", "package")
 #: How long the verification waits for the slice's run to show its end after the kernel exited.
@@ -159,6 +160,45 @@ def slice_run(
     cells, parameters = run_cells(workspace, run)
     kind = "metric" if target in run.metrics else None
     return _finish(workspace, cells, target, kind, parameters, run, to, output, force, verify, limits, timeout)
+
+
+def slice_report(workspace: Workspace, run_ref: str, target: str, *, metric: bool = False) -> dict[str, Any]:
+    """The slice of a run as JSON for the sidebar (``GET runs/{id}/slice``): nothing written, nothing executed.
+
+    ``slice_run``'s computation, plus what a client needs to show it and to open it: the emitted cells (clean code,
+    the execution each came from) and the emitted notebook as nbformat v4 JSON (ADR-109).
+
+    Args:
+        workspace: the project's stores.
+        run_ref: run id, unique id prefix or unique name.
+        target: a metric key or a variable name.
+        metric: ``target`` must be a metric the run logged.
+
+    Raises:
+        NotFound: no such run, or (``metric``) the run logged no metric ``target``. Conflict: an ambiguous
+            reference. InvalidInput: a run without notebook cells, a target no executed cell produced.
+    """
+    run = workspace.store.get_run(workspace.store.resolve_run(run_ref))
+    if metric and target not in run.metrics:
+        raise NotFound(f"run {run.id[:8]} logged no metric {target!r}")
+    if target not in run.metrics and not target.isidentifier():
+        raise InvalidInput(f"{target[:60]!r} is neither a metric of run {run.id[:8]} nor a Python name")
+    cells, parameters = run_cells(workspace, run)
+    kind = "metric" if target in run.metrics else None
+    result = _finish(workspace, cells, target, kind, parameters, run, None, None, False, False,
+                     verdict.parse_tolerances(()), None)
+    report = result.to_dict()
+    for unused in ("written", "verification", "exit_code"):
+        report.pop(unused, None)
+    nb = emit.notebook(result.emitted, result.title)
+    return {
+        **report,
+        "run_name": run.name,
+        "title": result.title,
+        "emitted": [{"code": cell.code, "position": cell.position, "execution_count": cell.execution_count,
+                     "parameters": cell.parameters} for cell in result.emitted],
+        "notebook": json.loads(json.dumps(nb)),  # plain dicts; sources as one string each
+    }
 
 
 def slice_session(

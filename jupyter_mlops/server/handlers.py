@@ -22,7 +22,7 @@ from jupyter_server.utils import url_path_join
 from tornado.ioloop import IOLoop
 
 from jupyter_mlops import _version
-from jupyter_mlops.app import artifact_diff, compare, model_json, models, runs, sync
+from jupyter_mlops.app import artifact_diff, compare, model_json, models, runs, slicing, sync
 from jupyter_mlops.entities import ModelEvent
 from jupyter_mlops.errors import InvalidInput, MlopsError, NotFound, http_status
 from jupyter_mlops.server import schemas
@@ -149,6 +149,18 @@ class MetricHistoryHandler(BaseHandler):
             return
         sliced = await self.use(runs.slice_metric_history, run_ref, metric_key, label)
         self.reply(schemas.metric_history_json(metric_key, sliced, label))
+
+
+class SliceHandler(BaseHandler):
+    """``GET runs/{id}/slice?metric=KEY`` (or ``?target=NAME``): the executed cells that produced it (ADR-109)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        """Reply with the slice, its emitted cells and notebook; nothing is written or executed."""
+        run_ref = schemas.parse_run_ref(ref)
+        target, metric = schemas.parse_slice_target(self.query("metric"), self.query("target"))
+        self.reply(await self.use(lambda ws: slicing.slice_report(ws, run_ref, target, metric=metric)))
 
 
 class CompareHandler(BaseHandler):
@@ -330,6 +342,7 @@ ROUTES: list[tuple[str, type[BaseHandler]]] = [
     (r"runs/([^/]+)", RunHandler),
     (r"runs/([^/]+)/metrics/(.+)", MetricHistoryHandler),
     (r"runs/([^/]+)/reproduce", ReproduceHandler),
+    (r"runs/([^/]+)/slice", SliceHandler),
     (r"jobs/([^/]+)", JobHandler),
     (r"compare", CompareHandler),
     (r"diff", DiffHandler),

@@ -121,6 +121,19 @@ def parse_metric_key(value: str) -> str:
     return value
 
 
+def parse_slice_target(metric: str | None, target: str | None) -> tuple[str, bool]:
+    """``runs/{id}/slice``'s query: exactly one of ``metric`` (a logged metric) or ``target`` (a metric or a name).
+
+    Returns:
+        The target and whether it must be a metric the run logged.
+    """
+    if (metric is None) == (target is None):
+        raise InvalidInput("slice takes one of ?metric=KEY or ?target=NAME")
+    if metric is not None:
+        return parse_metric_key(metric), True
+    return parse_metric_key(str(target)), False
+
+
 def parse_int(value: str | None, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
     """Parse a bounded integer query argument."""
     if value is None or value == "":

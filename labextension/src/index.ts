@@ -15,6 +15,8 @@ import { CompareWidget } from './widgets/CompareWidget';
 import { ModelsWidget } from './widgets/ModelsWidget';
 import { RunStatusItem } from './widgets/RunStatusItem';
 import { RunsTableWidget, SidebarWidget } from './widgets/SidebarWidget';
+import { DeadEndMarker } from './widgets/deadEnds';
+import { sliceSource } from './widgets/sliceNotebook';
 
 /** Command ids. */
 export namespace CommandIDs {
@@ -65,7 +67,7 @@ function showOnce<T extends Widget>(
 function openTable(parts: IParts): void {
   parts.table = showOnce(parts.app, parts.table, () =>
     mainArea(
-      new RunsTableWidget(parts.model, ids => openCompare(parts, ids)),
+      new RunsTableWidget(parts.model, ids => openCompare(parts, ids), sliceSource(parts.app)),
       'jupyter-mlops-runs-table',
       'Runs',
       'Experiments: all runs'
@@ -200,11 +202,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
     if (notebooks && statusBar) {
       trackNotebooks(app, parts, notebooks, statusBar);
     }
+    const deadEnds = notebooks ? new DeadEndMarker(notebooks, PageConfig.getOption('serverRoot')) : null;
+    if (deadEnds) {
+      // A tracking cell that finished may have ended a run: its slices may have changed.
+      NotebookActions.executed.connect((_, { cell }) => {
+        if (cell.model.type === 'code' && isTrackingCell(cell.model.sharedModel.getSource())) {
+          void deadEnds.refresh();
+        }
+      });
+    }
     if (settings) {
       void settings.load(PLUGIN_ID).then(loaded => {
         const apply = () => {
           model.keyMetrics = (loaded.get('keyMetrics').composite as string[]) ?? [];
           model.refreshInterval = (loaded.get('refreshInterval').composite as number) ?? 5;
+          deadEnds?.setEnabled((loaded.get('markDeadEnds').composite as boolean) ?? false);
         };
         apply();
         loaded.changed.connect(apply);

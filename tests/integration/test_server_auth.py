@@ -17,7 +17,7 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 ENDPOINTS = ["settings", "runs", "runs/{a}", "runs/{a}/metrics/auc", "compare?ids={a},{b}", "diff?a={a}&b={b}",
              "models", "models/churn", "models/churn%3A1.0.0/lineage", "models/churn%40champion/lineage",
-             "models/churn/history", "jobs/" + "0" * 32]
+             "models/churn/history", "jobs/" + "0" * 32, "runs/{a}/slice?target=model"]
 
 
 

@@ -14,6 +14,7 @@ import {
 import { Mlops } from '../tokens';
 import { IReproducePanelProps, ReproducePanel } from './ReproducePanel';
 import { StatusDot, WarningBadge } from './RunsTable';
+import { ProducingCells } from './SliceCells';
 
 /** Props of the run details panel. */
 export interface IRunDetailsProps {
@@ -183,6 +184,7 @@ export function RunDetails(props: IRunDetailsProps): JSX.Element {
       </Section>
       <Section title="Metrics">
         <KeyValues values={run.metrics} empty="No metrics recorded." />
+        <ProducingCells runId={run.id} metrics={Object.keys(run.metrics).sort()} />
       </Section>
       <Section title="Data inputs">
         <DataInputs inputs={run.data_inputs} />

@@ -3,6 +3,7 @@ import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { RunsPanel } from '../components/RunsPanel';
+import { ISliceSource, SliceSourceContext } from '../components/SliceCells';
 import { defaultMetricKeys, defaultParamKeys, EMPTY_FILTER, filterReducer, nextSort } from '../logic';
 import { RunsModel } from '../model';
 import { Mlops } from '../tokens';
@@ -29,6 +30,8 @@ interface IContainerProps {
   onOpenTable?: () => void;
   /** Open (or bring forward) the main-area Models view. */
   onOpenModels?: () => void;
+  /** The run details' "Show producing cells" (issue 14); none in the sidebar. */
+  slices?: ISliceSource | null;
 }
 
 /** Wires the model to the props-only panel: filter box state, details fetching, focusing a run. */
@@ -110,6 +113,7 @@ function RunsContainer(props: IContainerProps): JSX.Element {
   const shared = React.useMemo(() => new Set(sharedKey ? sharedKey.split('\n') : []), [sharedKey]);
 
   return (
+    <SliceSourceContext.Provider value={props.slices ?? null}>
     <RunsPanel
       mode={mode}
       params={params}
@@ -166,6 +170,7 @@ function RunsContainer(props: IContainerProps): JSX.Element {
         onOpenRun: id => void model.refresh().then(() => model.focusRun(id))
       }}
     />
+    </SliceSourceContext.Provider>
   );
 }
 
@@ -210,7 +215,8 @@ export class SidebarWidget extends ReactWidget {
 export class RunsTableWidget extends ReactWidget {
   constructor(
     readonly model: RunsModel,
-    private readonly _onCompare: (ids: string[]) => void
+    private readonly _onCompare: (ids: string[]) => void,
+    private readonly _slices: ISliceSource | null = null
   ) {
     super();
     this.addClass('jp-Mlops-runsTable');
@@ -234,6 +240,6 @@ export class RunsTableWidget extends ReactWidget {
   }
 
   render(): JSX.Element {
-    return <RunsContainer model={this.model} onCompare={this._onCompare} mode="table" />;
+    return <RunsContainer model={this.model} onCompare={this._onCompare} mode="table" slices={this._slices} />;
   }
 }

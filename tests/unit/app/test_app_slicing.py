@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_mlops.app.slicing import slice_run
+from jupyter_mlops.app.slicing import slice_report, slice_run
 from jupyter_mlops.app.workspace import Workspace
-from jupyter_mlops.errors import Conflict, InvalidInput
+from jupyter_mlops.errors import Conflict, InvalidInput, NotFound
 
 CELLS = [
     {"index": 0, "source": "scale = 2", "execution_count": 2, "cell_id": "c1", "context": True},
@@ -61,3 +61,30 @@ def test_bad_input_is_one_clear_error(workspace, tmp_path):
     assert (tmp_path / "taken.py").read_text() == "keep me"
     with pytest.raises(InvalidInput, match="has no executed notebook cells"):
         slice_run(workspace, recorded(workspace, cells=None), "total")
+
+
+def test_the_sidebar_report_carries_the_cells_and_the_emitted_notebook_and_writes_nothing(workspace, tmp_path):
+    run_id = recorded(workspace)
+    report = slice_report(workspace, run_id, "total", metric=True)
+    assert [(c["execution_count"], c["source"]) for c in report["cells"]] == [
+        (2, "scale = 2"), (3, "%track start"), (4, "base = 10"), (6, CELLS[4]["source"])]
+    assert report["cells"][-1]["why"] == ["logs total"] and report["unsure"] == []
+    assert (report["run"], report["run_name"], report["kind"], report["recorded"]) == (run_id, "base", "metric", 20.0)
+    assert "written" not in report and "verification" not in report
+    nb = report["notebook"]
+    assert nb["nbformat"] == 4 and nb["cells"][0]["cell_type"] == "markdown"
+    code = [cell["source"] for cell in nb["cells"] if cell["cell_type"] == "code"]
+    assert code == [cell["code"] for cell in report["emitted"]]
+    assert "noise" not in "".join(code) and "mlops.log_metrics({'total': total})" in "".join(code)
+    assert list(tmp_path.glob("*.ipynb")) == []
+
+
+def test_the_sidebar_report_says_what_is_missing(workspace):
+    run_id = recorded(workspace)
+    with pytest.raises(NotFound, match="no such run|no run"):
+        slice_report(workspace, "ffffffffffff", "total")
+    with pytest.raises(NotFound, match="logged no metric 'base'"):
+        slice_report(workspace, run_id, "base", metric=True)
+    assert [c["execution_count"] for c in slice_report(workspace, run_id, "base")["cells"]] == [2, 4]
+    with pytest.raises(InvalidInput, match="no executed cell bound the name 'nope'"):
+        slice_report(workspace, run_id, "nope")
