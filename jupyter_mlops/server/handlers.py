@@ -121,7 +121,8 @@ class RunHandler(BaseHandler):
         """Reply with the run, its environment snapshot, its executed code and its data inputs' profiles."""
         run_ref = schemas.parse_run_ref(ref)
         detail = await self.use(runs.show_run, run_ref)
-        self.reply(schemas.run_detail_json(detail.run, detail.env, detail.code, detail.profiles))
+        local = await self.use(sync.local_only, [detail.run.id])
+        self.reply(schemas.run_detail_json(detail.run, detail.env, detail.code, detail.profiles, local))
 
     @tornado.web.authenticated
     @authorized
