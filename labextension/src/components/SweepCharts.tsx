@@ -6,8 +6,10 @@ import { Mlops } from '../tokens';
 /** Loads a sweep's rows, the best first by `metric` (`KEY:max|min`); the model's `sweep`. */
 export type SweepLoader = (id: string, metric?: string) => Promise<Mlops.ISweepTable>;
 
-const PC_BOX: IBox = { width: 640, height: 260, pad: 36 };
-const SCATTER_BOX: IBox = { width: 420, height: 260, pad: 40 };
+const PC_BOX: IBox = { width: 640, height: 220, pad: 36 };
+const SCATTER_BOX: IBox = { width: 640, height: 220, pad: 44 };
+/** Room between the scatter's frame and its outermost points. */
+const INSET = 8;
 
 /** One line per run over the sweep's params and the metric; the best run's line stands out. */
 export function ParallelCoordinates(props: { table: Mlops.ISweepTable }): JSX.Element {
@@ -58,19 +60,32 @@ export function ParamScatter(props: { table: Mlops.ISweepTable; param: string })
   return (
     <figure className="jp-Mlops-sweepChart" data-chart="sweep-scatter">
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${props.param} vs metric`}>
-        <rect className="jp-Mlops-plotFrame" x={pad} y={pad} width={w} height={h} />
+        <rect
+          className="jp-Mlops-plotFrame"
+          x={pad - INSET}
+          y={pad - INSET}
+          width={w + 2 * INSET}
+          height={h + 2 * INSET}
+        />
         {axisTicks(x).map(([label, f]) => (
-          <text key={label} x={pad + f * w} y={pad + h + 14} textAnchor="middle" className="jp-Mlops-tick">
+          <text key={label} x={pad + f * w} y={pad + h + INSET + 12} textAnchor="middle" className="jp-Mlops-tick">
             {label}
           </text>
         ))}
         {axisTicks(y).map(([label, f]) => (
-          <text key={label} x={pad - 4} y={pad + h - f * h + 4} textAnchor="end" className="jp-Mlops-tick">
+          <text key={label} x={pad - INSET - 4} y={pad + h - f * h + 4} textAnchor="end" className="jp-Mlops-tick">
             {label}
           </text>
         ))}
         <text x={pad + w / 2} y={height - 4} textAnchor="middle" className="jp-Mlops-axisName">
           {props.param}
+        </text>
+        <text
+          transform={`translate(12 ${pad + h / 2}) rotate(-90)`}
+          textAnchor="middle"
+          className="jp-Mlops-axisName"
+        >
+          {props.table.metric?.key}
         </text>
         {points.map(p => (
           <circle
