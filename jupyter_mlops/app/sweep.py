@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from jupyter_mlops.entities import Run
     from jupyter_mlops.notebooks.smoke.report import NotebookResult
 
-__all__ = ["Sweep", "SweepPoint", "parse_grid", "parse_metric", "run_sweep", "sweep_points"]
+__all__ = ["Sweep", "SweepPoint", "SweepRow", "SweepTable", "parse_grid", "parse_metric", "run_sweep", "sweep_points",
+           "sweep_table"]
 
 #: Tags of every sweep run; ``sweep:<id>`` and ``sweep-point:<n>`` say which sweep and which point.
 SWEEP_TAG = "sweep"
@@ -312,3 +313,115 @@ def _point_runs(workspace: Workspace, sweep_id: str) -> dict[int, Run]:
             if tag.startswith(POINT_TAG_PREFIX) and tag[len(POINT_TAG_PREFIX):].isdigit():
                 found[int(tag[len(POINT_TAG_PREFIX):])] = run  # ascending start: the latest wins
     return found
+
+
+@dataclass
+class SweepRow:
+    """One run of a sweep as the sweep's charts and summary read it.
+
+    Attributes:
+        run_id: the run.
+        name: its name.
+        point: its ``sweep-point:<n>`` number (None when the tag is missing).
+        status: its status (``finished``, ``failed``...).
+        params: its values of the sweep's varying parameters (a missing one is absent).
+        metrics: its latest value of every metric (NaN dropped).
+        value: its value of the chosen metric (None without one, or without a chosen metric).
+    """
+
+    run_id: str
+    name: str
+    point: int | None
+    status: str
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    value: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON."""
+        return {"run_id": self.run_id, "name": self.name, "point": self.point, "status": self.status,
+                "params": dict(self.params), "metrics": dict(self.metrics), "value": self.value}
+
+
+@dataclass
+class SweepTable:
+    """A sweep's runs as rows, the best first by :attr:`metric` (by point number without one)."""
+
+    id: str
+    params: list[str]
+    metrics: list[str]
+    rows: list[SweepRow]
+    metric: tuple[str, str] | None = None
+
+    @property
+    def best(self) -> str | None:
+        """The best run's id: the first row with a value of the chosen metric (None without one)."""
+        if self.metric is None:
+            return None
+        return next((row.run_id for row in self.rows if row.value is not None), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``GET sweeps/{id}`` document."""
+        metric = None if self.metric is None else {"key": self.metric[0], "goal": self.metric[1]}
+        return {"sweep": self.id, "filter": f'sweep = "{self.id}"', "params": list(self.params),
+                "metrics": list(self.metrics), "metric": metric, "best": self.best,
+                "rows": [row.to_dict() for row in self.rows]}
+
+
+def sweep_table(workspace: Workspace, sweep_id: str, metric: str | None = None) -> SweepTable:
+    """Every run of sweep ``sweep_id`` with the parameters that vary across them and their metrics, the best first.
+
+    The parameters are those whose value differs between two runs (the grid's names, whatever the notebook also
+    logged), in first-seen order; when none differs (a one-point sweep) every parameter is kept. Rows are sorted by
+    ``metric`` (``KEY:max|min``), runs without that metric last, ties by point number.
+
+    Raises:
+        InvalidInput: an empty sweep id or a metric not written ``KEY:max|min``.
+        NotFound: no run carries the tag ``sweep:<sweep_id>``.
+    """
+    from jupyter_mlops.app.runs import list_runs
+    from jupyter_mlops.errors import NotFound
+
+    the_id = sweep_id.strip()
+    if not the_id or '"' in the_id:
+        raise InvalidInput(f"sweep id {sweep_id!r}: expected an id such as 20261207-0942-3fa2c1")
+    goal = parse_metric(metric)
+    runs = list_runs(workspace, f'sweep = "{the_id}"', sort=("start_time",), limit=None).items
+    if not runs:
+        raise NotFound(f"sweep {the_id}: no run carries the tag sweep:{the_id}")
+    names = _varying(runs)
+    rows = []
+    for run in runs:
+        metrics = {k: float(v) for k, v in run.metrics.items() if v is not None and not math.isnan(v)}
+        rows.append(SweepRow(run.id, run.name, _point(run), run.status.value,
+                             {k: run.params[k] for k in names if k in run.params}, metrics,
+                             metrics.get(goal[0]) if goal else None))
+    last = float("inf")
+
+    def order(row: SweepRow) -> tuple[int, float, float]:
+        point = float(row.point) if row.point is not None else last
+        if row.value is None:
+            return (1, 0.0, point)
+        return (0, -row.value if goal and goal[1] == "max" else row.value, point)
+
+    rows.sort(key=order)
+    return SweepTable(the_id, names, sorted({k for row in rows for k in row.metrics}), rows, goal)
+
+
+def _varying(runs: Sequence[Run]) -> list[str]:
+    seen: dict[str, set[str]] = {}
+    for run in runs:
+        for key, value in run.params.items():
+            seen.setdefault(key, set()).add(repr(value))
+    for key in seen:  # a key some runs lack varies too
+        if any(key not in run.params for run in runs):
+            seen[key].add("<missing>")
+    varying = [key for key, values in seen.items() if len(values) > 1]
+    return varying or list(seen)
+
+
+def _point(run: Run) -> int | None:
+    for tag in run.tags:
+        if tag.startswith(POINT_TAG_PREFIX) and tag[len(POINT_TAG_PREFIX):].isdigit():
+            return int(tag[len(POINT_TAG_PREFIX):])
+    return None

@@ -22,7 +22,7 @@ from jupyter_server.utils import url_path_join
 from tornado.ioloop import IOLoop
 
 from jupyter_mlops import _version
-from jupyter_mlops.app import artifact_diff, compare, model_json, models, runs, slicing, sync
+from jupyter_mlops.app import artifact_diff, compare, model_json, models, runs, slicing, sweep, sync
 from jupyter_mlops.entities import ModelEvent
 from jupyter_mlops.errors import InvalidInput, MlopsError, NotFound, http_status
 from jupyter_mlops.server import schemas
@@ -121,7 +121,8 @@ class RunHandler(BaseHandler):
         """Reply with the run, its environment snapshot, its executed code and its data inputs' profiles."""
         run_ref = schemas.parse_run_ref(ref)
         detail = await self.use(runs.show_run, run_ref)
-        self.reply(schemas.run_detail_json(detail.run, detail.env, detail.code, detail.profiles))
+        local = await self.use(sync.local_only, [detail.run.id])
+        self.reply(schemas.run_detail_json(detail.run, detail.env, detail.code, detail.profiles, local))
 
     @tornado.web.authenticated
     @authorized
@@ -326,6 +327,17 @@ class ModelStageHandler(ModelChangeHandler):
     change_version = models.set_stage
 
 
+class SweepHandler(BaseHandler):
+    """``GET sweeps/{id}?metric=KEY:max``: a sweep's runs as rows for its charts (``app.sweep.sweep_table``)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, sweep_id: str) -> None:
+        """Reply with the sweep's varying params, metrics and rows, the best first."""
+        table = await self.use(sweep.sweep_table, sweep_id, self.query("metric") or None)
+        self.reply(table.to_dict())
+
+
 class NotFoundHandler(BaseHandler):
     """Anything else under the API prefix: a JSON 404 rather than an HTML page."""
 
@@ -345,6 +357,7 @@ ROUTES: list[tuple[str, type[BaseHandler]]] = [
     (r"runs/([^/]+)/slice", SliceHandler),
     (r"jobs/([^/]+)", JobHandler),
     (r"compare", CompareHandler),
+    (r"sweeps/([^/]+)", SweepHandler),
     (r"diff", DiffHandler),
     (r"artifact-diff", ArtifactDiffHandler),
     (r"models", ModelsHandler),

@@ -333,13 +333,18 @@ def runs_page_json(page: Page[Run], local_only: set[str] | None = None) -> dict[
 
 
 def run_detail_json(run: Run, env: dict[str, Any] | None, code: dict[str, Any] | None,
-                    profiles: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+                    profiles: dict[str, dict[str, Any]] | None = None,
+                    local_only: set[str] | None = None) -> dict[str, Any]:
     """``GET runs/{id}`` response: the run, its snapshots and its data inputs' recorded profiles.
 
     ``env`` and ``code`` are None when not stored; ``profiles`` maps each input that has a profile to it, by the
-    input's name (ADR-082), as ``runs show --format json`` does.
+    input's name (ADR-082), as ``runs show --format json`` does. With a remote configured the run says whether it
+    is ``local_only``, as in ``GET runs``.
     """
-    return {"run": run_json(run), "env": env, "code": code, "profiles": dict(profiles or {})}
+    item = run_json(run)
+    if local_only is not None:
+        item["local_only"] = run.id in local_only
+    return {"run": item, "env": env, "code": code, "profiles": dict(profiles or {})}
 
 
 def metric_history_json(key: str, points: Iterable[Metric | SliceMetric], label: str | None = None) -> dict[str, Any]:

@@ -223,6 +223,12 @@ export class RunsModel {
     return requestAPI<Mlops.IComparison>(`compare?ids=${ids.map(encodeURIComponent).join(',')}`);
   }
 
+  /** A sweep's runs as chart rows, the best first by `metric` (`KEY:max|min`). @throws {Mlops.ResponseError} */
+  sweep(id: string, metric?: string): Promise<Mlops.ISweepTable> {
+    const query = metric ? `?metric=${encodeURIComponent(metric)}` : '';
+    return requestAPI<Mlops.ISweepTable>(`sweeps/${encodeURIComponent(id)}${query}`);
+  }
+
   /** The artifacts of run `b` diffed against run `a`'s, with image PNGs (ADR-104). @throws {Mlops.ResponseError} */
   artifactDiff(a: string, b: string): Promise<Mlops.IArtifactDiffs> {
     return requestAPI<Mlops.IArtifactDiffs>(

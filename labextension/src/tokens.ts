@@ -60,6 +60,30 @@ export namespace Mlops {
     logging_errors?: number;
     data_inputs: IDataInput[];
     artifacts: IArtifact[];
+    /** With a remote configured: true for a run never synced with it (not yet pushed). Absent without a remote. */
+    local_only?: boolean;
+  }
+
+  /** One run of a sweep (`GET sweeps/{id}` row). */
+  export interface ISweepRow {
+    run_id: string;
+    name: string;
+    point: number | null;
+    status: string;
+    params: Record<string, unknown>;
+    metrics: Record<string, number>;
+    value: number | null;
+  }
+
+  /** `GET sweeps/{id}?metric=KEY:max` reply: the varying params, every metric, rows best first. */
+  export interface ISweepTable {
+    sweep: string;
+    filter: string;
+    params: string[];
+    metrics: string[];
+    metric: { key: string; goal: 'max' | 'min' } | null;
+    best: string | null;
+    rows: ISweepRow[];
   }
 
   /** `GET runs` reply. */

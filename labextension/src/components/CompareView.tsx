@@ -16,6 +16,7 @@ import {
 import { sliceGroups, sliceStanding, slicesToWatch } from '../sliceLogic';
 import { Mlops } from '../tokens';
 import { WarningBadge } from './RunsTable';
+import { SweepLoader, SweepSection } from './SweepCharts';
 
 /** Renders a Vega-Lite spec into a host element; returns a disposer. Supplied by the widget (JupyterLab's renderer). */
 export type ChartRenderer = (spec: object, host: HTMLElement) => Promise<() => void>;
@@ -26,6 +27,8 @@ export interface ICompareViewProps {
   renderChart: ChartRenderer;
   /** Loads the artifact diffs of a run against the baseline (ADR-104); without it the section is not shown. */
   loadArtifacts?: (baseline: string, run: string) => Promise<Mlops.IArtifactDiffs>;
+  /** Loads a sweep's rows (ADR-111); with it, runs of one sweep get a "Sweep" section with its charts. */
+  loadSweep?: SweepLoader;
 }
 
 /** One server-built Vega-Lite chart. */
@@ -507,6 +510,7 @@ export function CompareView(props: ICompareViewProps): JSX.Element {
           </div>
         </section>
       )}
+      {props.loadSweep && <SweepSection runs={comparison.runs} load={props.loadSweep} />}
       {metricKeys.length > 0 && (
         <section className="jp-Mlops-compareSection" data-section="params-chart">
           <h3>

@@ -14,6 +14,7 @@ import {
 import { Mlops } from '../tokens';
 import { IReproducePanelProps, ReproducePanel } from './ReproducePanel';
 import { StatusDot, WarningBadge } from './RunsTable';
+import { LocalOnlyBadge } from './LocalOnlyBadge';
 import { ProducingCells } from './SliceCells';
 
 /** Props of the run details panel. */
@@ -164,6 +165,7 @@ export function RunDetails(props: IRunDetailsProps): JSX.Element {
         <StatusDot status={run.status} />
         <span className="jp-Mlops-detailsTitle">{run.name}</span>
         <span className="jp-Mlops-muted">{run.id.slice(0, 8)}</span>
+        <LocalOnlyBadge run={run} />
         <button className="jp-Mlops-close" title="Close details" aria-label="Close details" onClick={props.onClose}>
           ×
         </button>

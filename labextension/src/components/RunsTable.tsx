@@ -13,6 +13,7 @@ import {
   writtenAsFloat
 } from '../logic';
 import { Mlops } from '../tokens';
+import { LocalOnlyBadge } from './LocalOnlyBadge';
 
 export const ROW_HEIGHT = 26;
 const NO_NAMES: ReadonlySet<string> = new Set();
@@ -92,6 +93,7 @@ export function columns(keyMetrics: string[], shared: ReadonlySet<string>, param
       cell: run => (
         <>
           <WarningBadge warnings={runWarnings(run)} />
+          <LocalOnlyBadge run={run} />
           {run.name}
           {shared.has(run.name) && (
             <span className="jp-Mlops-shortId" title={run.id}>

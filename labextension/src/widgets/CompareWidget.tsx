@@ -74,6 +74,7 @@ export function makeChartRenderer(rendermime: IRenderMimeRegistry): ChartRendere
 function CompareContainer(props: { model: RunsModel; ids: string[]; render: ChartRenderer }): JSX.Element {
   const [comparison, setComparison] = React.useState<Mlops.IComparison | null>(null);
   const [error, setError] = React.useState<string | null>(null);
+  const loadSweep = React.useCallback((id: string, metric?: string) => props.model.sweep(id, metric), [props.model]);
   React.useEffect(() => {
     let current = true;
     props.model
@@ -95,6 +96,7 @@ function CompareContainer(props: { model: RunsModel; ids: string[]; render: Char
       comparison={comparison}
       renderChart={props.render}
       loadArtifacts={(a, b) => props.model.artifactDiff(a, b)}
+      loadSweep={loadSweep}
     />
   );
 }
