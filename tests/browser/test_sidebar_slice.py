@@ -60,12 +60,17 @@ def sliced(lab_server):
         store.end_run(run.id)
     before = set(root.glob("*.ipynb"))
     yield run
-    # The notebooks these tests opened would be restored, without the launcher, on the next test's page.
-    _call(lab_server, "DELETE", "/lab/api/workspaces/default")
     for path in set(root.glob("*.ipynb")) - before:
         path.unlink()
     with Workspace.from_settings(settings) as workspace:
         delete_runs(workspace, [run.id])
+
+
+@pytest.fixture(autouse=True)
+def _forget_open_notebooks(lab_server):
+    """Forget the lab's open tabs after each test: restored, they replace the launcher the next page waits for."""
+    yield
+    _call(lab_server, "DELETE", "/lab/api/workspaces/default")
 
 
 def test_show_producing_cells_then_open_them_as_a_notebook(page, lab_server, sliced, screenshot):
