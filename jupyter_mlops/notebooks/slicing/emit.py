@@ -10,6 +10,7 @@ of its cells starts.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,13 +62,28 @@ def emitted_cells(piece: Slice, cells: Sequence[Cell], *, run_name: str | None =
     everything = "\n".join(cell.code for cell in out)
     if "mlops." in everything and API_IMPORT not in imports:
         imports.insert(0, API_IMPORT)
-    header = [line for line in imports if line not in everything]
+    header = [line for line in imports if not _imported_before_use(line, out)]
     if "mlops.log" in everything and "start_run(" not in everything:
         header.append(f"mlops.start_run({run_name!r})" if run_name else "mlops.start_run()")
     if header:
         at = 1 if out and out[0].parameters else 0
         out.insert(at, EmittedCell("\n".join(header)))
     return out
+
+
+def _imported_before_use(line: str, cells: Sequence[EmittedCell]) -> bool:
+    """Whether an emitted cell runs ``line`` itself no later than the first cell using the name it binds.
+
+    A user's own ``import jupyter_mlops as mlops`` may come after ``%track start`` (translated to
+    ``mlops.start_run``), so the import being *somewhere* in the slice is not enough.
+    """
+    name = line.split()[-1]
+    for cell in cells:
+        if line in cell.code.split("\n"):
+            return True
+        if re.search(rf"\b{re.escape(name)}\b", cell.code):
+            return False
+    return True
 
 
 def script_text(emitted: Sequence[EmittedCell], title: str) -> str:

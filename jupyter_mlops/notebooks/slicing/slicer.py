@@ -310,7 +310,7 @@ def slice_cells(
             raise InvalidInput(f"no executed cell logged the metric {target!r}")
         target_cell = found
         kept[target_cell] = [f"logs {target}"]
-        pending += [(name, target_cell) for name in flows[target_cell].reads]
+        pending += [(name, target_cell) for name in sorted(flows[target_cell].reads, reverse=True)]
     else:
         pending.append((target, len(cells)))
     asked: set[tuple[str, int]] = set()
@@ -325,7 +325,7 @@ def slice_cells(
         runs = [p for p in range(target_cell) if _same_cell(cells[parameters], cells[p])]
         if runs and not any(_same_cell(cells[parameters], cells[p]) for p in kept):
             kept[runs[-1]] = ["parameters"]
-            _close([(name, runs[-1]) for name in flows[runs[-1]].reads], asked, kept, index, flows)
+            _close([(name, runs[-1]) for name in sorted(flows[runs[-1]].reads)], asked, kept, index, flows)
     order = sorted(kept)
     chosen = next((p for p in order if parameters is not None and _same_cell(cells[parameters], cells[p])), None)
     if chosen is not None and _movable_first(chosen, order, flows):
@@ -346,7 +346,7 @@ def _close(pending: list[tuple[str, int]], asked: set[tuple[str, int]], kept: di
             why = kept.get(position)
             if why is None:
                 kept[position] = [name]
-                pending += [(read, position) for read in flows[position].reads]
+                pending += [(read, position) for read in sorted(flows[position].reads, reverse=True)]  # popped A-Z
             elif name not in why:
                 why.append(name)
 

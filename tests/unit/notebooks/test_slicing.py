@@ -157,7 +157,18 @@ def test_the_emitted_script_starts_with_the_parameters_and_imports_the_api() -> 
     text = script_text(emitted, "title")
     assert '# %% tags=["parameters"]\nlr = 0.5' in text and "# %% In[7]" in text
     compile(text, "slice.py", "exec")
+    # the notebook imports the API itself, but only after %track start used it (as the example notebooks do)
+    cells = [Cell("lr = 0.5"), Cell("%track start demo"), Cell("import jupyter_mlops as mlops\nscore = lr * 2"),
+             Cell("%track metric score=score", metrics=("score",))]
+    emitted = emitted_cells(slice_cells(cells, "score", kind="metric", parameters=0), cells)
+    assert [cell.code for cell in emitted][:3] == ["lr = 0.5", "import jupyter_mlops as mlops",
+                                                  "mlops.start_run('demo')"]
     # no cell starts the run: the emitted code starts one
     cells = [Cell("v = 1"), Cell("mlops.log_metric('v', v)", metrics=("v",))]
     emitted = emitted_cells(slice_cells(cells, "v"), cells, run_name="base")
     assert emitted[0].code == "import jupyter_mlops as mlops\nmlops.start_run('base')"
+
+
+def test_the_reasons_come_in_a_stable_order() -> None:
+    cells = [Cell("a = 1\nb = 2\nc = 3\nd = 4"), Cell("x = d + b + c + a\n%track metric x=x", metrics=("x",))]
+    assert slice_cells(cells, "x", kind="metric").reasons == {1: ["logs x"], 0: ["a", "b", "c", "d"]}
