@@ -168,6 +168,10 @@ def open_remote(workspace: Workspace, url: str, *, create: bool) -> Store:
     from jupyter_mlops.store.remote import check_remote
 
     where = redacted(url)
+    if "://" not in url:
+        shown = repr(url[:200]) if "@" not in url else where  # user:secret@host without a scheme stays hidden
+        raise InvalidInput(f"remote {shown} is not a store URL: give sqlite:///PATH or "
+                           "postgresql+psycopg://USER@HOST/DB")
     if _same_place(workspace.store_url, url):
         raise InvalidInput(f"remote {where} is the local store itself; give the team store's URL")
     path = StoreLocation.of(url).sqlite_path

@@ -290,6 +290,8 @@ def test_cli_bad_remotes_are_one_line_exit_2_and_lose_nothing(tmp_path: Path, pg
         "unreachable": "postgresql+psycopg://alice:s3cr3t-pw@127.0.0.1:1/team",
         "foreign": f"sqlite:///{foreign}",
         "wrong password": f"postgresql+psycopg://alice:s3cr3t-pw@{admin_head}",
+        "a path, not a URL": str(local),
+        "no scheme": "alice:s3cr3t-pw@db.example/team",
     }
     for label, url in cases.items():
         done = cli("sync", "push", "--remote", url, cwd=project)
