@@ -33,7 +33,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Float, and_, bindparam, false, func, not_, or_, select, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Float,
+    and_,
+    bindparam,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
 
 from jupyter_mlops.entities import RunStatus
 from jupyter_mlops.store import schema as s
@@ -114,6 +126,12 @@ class _SemiJoin:
     def expression(self) -> ColumnElement[bool]:
         return _runs.c.id.in_(select(self.run_id).where(*self.conditions))
 
+    def probe(self) -> ColumnElement[bool]:
+        """The same test as a correlated ``EXISTS``: one index lookup per run (see :func:`compile_probe`)."""
+        # Correlated on runs only: the outer query may read the same child table (a walk of latest_metrics).
+        return select(self.run_id).where(self.run_id == _runs.c.id, *self.conditions) \
+            .correlate_except(self.run_id.table).exists()
+
 
 _EQUAL, _GLOB, _RANGE, _PRESENT = 1, 2, 3, 4
 _BREADTH = {"=": _EQUAL, "~": _GLOB, "!~": _RANGE, "!=": _RANGE, "<": _RANGE, "<=": _RANGE, ">": _RANGE, ">=": _RANGE}
@@ -133,16 +151,21 @@ def _conjunction(terms: list[ColumnElement[bool] | _SemiJoin]) -> ColumnElement[
 
 
 class _Compiler:
-    def __init__(self, stale_before: float | BindParameter[float]) -> None:
+    def __init__(self, stale_before: float | BindParameter[float], probes: bool = False) -> None:
         self.stale_before = stale_before
+        self.probes = probes
 
     def node(self, node: Node) -> ColumnElement[bool]:
         term = self.term(node)
-        return term.expression() if isinstance(term, _SemiJoin) else term
+        if isinstance(term, _SemiJoin):
+            return term.probe() if self.probes else term.expression()
+        return term
 
     def term(self, node: Node) -> ColumnElement[bool] | _SemiJoin:
         """Like :meth:`node`, but a child-table condition comes back as a :class:`_SemiJoin`."""
         if isinstance(node, And):
+            if self.probes:
+                return and_(*(self.node(item) for item in node.items))
             return _conjunction([self.term(item) for item in node.items])
         if isinstance(node, Comparison):
             return self.comparison(node)
@@ -197,7 +220,10 @@ class _Compiler:
         column = table.c[node.field.key]
         positive = {"=": "=", "!=": "=", "~": "~", "!~": "~"}[node.op]
         found = _SemiJoin(table.c.run_id, (_text_op(column, positive, node.value),), _BREADTH[positive])
-        return not_(found.expression()) if node.op in ("!=", "!~") else found
+        return not_(self.node_of(found)) if node.op in ("!=", "!~") else found
+
+    def node_of(self, join: _SemiJoin) -> ColumnElement[bool]:
+        return join.probe() if self.probes else join.expression()
 
     def status(self, node: Comparison) -> ColumnElement[bool]:
         if node.op in ("~", "!~"):
@@ -244,7 +270,7 @@ class _Compiler:
             table = s.tags if field.kind == "tag" else s.data_inputs
             condition = true() if field.kind == "tag" else table.c[field.key].is_not(None)
             found = _SemiJoin(table.c.run_id, (condition,), _PRESENT)
-        return found if negated else not_(found.expression())
+        return found if negated else not_(self.node_of(found))
 
 
 def _metric_rows(key: str) -> tuple[Any, tuple[ColumnElement[bool], ...]]:
@@ -279,3 +305,14 @@ def compile_node(node: Node, *, stale_before: float | BindParameter[float]) -> C
             statement built once serve queries made at different times.
     """
     return _Compiler(stale_before).node(node)
+
+
+def compile_probe(node: Node, *, stale_before: float | BindParameter[float]) -> ColumnElement[bool]:
+    """Like :func:`compile_node`, but every child-table condition is a correlated ``EXISTS`` on ``runs.id``.
+
+    The same runs match (``run_id`` is never NULL, so ``IN`` and ``EXISTS`` agree). It suits a plan that walks
+    runs in some index's order and stops after a page of matches (:mod:`.search`): each candidate costs one
+    primary-key or index lookup per condition, where the semi-join form first collects every match of each
+    condition (tens of thousands of rows at 100,000 runs) before the first run can be tested.
+    """
+    return _Compiler(stale_before, probes=True).node(node)

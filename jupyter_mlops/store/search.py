@@ -14,12 +14,39 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Connection, Integer, Select, bindparam, func, select
 
 from jupyter_mlops.store import reads
 from jupyter_mlops.store import schema as s
-from jupyter_mlops.store.filter_sql import STALE_BEFORE, compile_node
+from jupyter_mlops.store.filter_sql import STALE_BEFORE, compile_node, compile_probe
 from jupyter_mlops.store.filters import parse
+
+#: Execution parameters of :attr:`SortWalk.tail`: where the runs without a value start, and how many are wanted.
+TAIL_OFFSET = bindparam("tail_offset", type_=Integer)
+TAIL_LIMIT = bindparam("tail_limit", type_=Integer)
+
+
+@dataclass(frozen=True)
+class SortWalk:
+    """A page sorted by one metric, read in the order of its ``(key, value, run_id)`` index (ADR-113).
+
+    The order a page has (:func:`reads.apply_order`) is: runs with a value for the metric by value, ties by run id,
+    then every run without one (missing, or NaN stored as NULL) by run id. ``head`` walks the index in that
+    order, tests each run against the filter with one lookup per condition (:func:`compile_probe`) and stops after
+    the page (``LIMIT``/``OFFSET`` of the search); ``tail`` pages the runs without a value, asked for only when the
+    head runs out within the page; ``head_count`` says where the tail starts when the head has nothing at the
+    page's offset.
+
+    Attributes:
+        head: run ids (``id``) of matches with a value, in order, the search's window.
+        head_count: the number of matches with a value.
+        tail: run ids (``id``) of matches without a value, by id, windowed by :data:`TAIL_OFFSET` and
+            :data:`TAIL_LIMIT`.
+    """
+
+    head: Select[Any]
+    head_count: Select[Any]
+    tail: Select[Any]
 
 
 @dataclass(frozen=True)
@@ -33,6 +60,8 @@ class Search:
         ids: the ids of every match when the search is not paged: children of many runs load through it.
         page_ids: for a page, its run ids in order (with ``total`` when ``windowed``): the filter, the sort and
             the count run over narrow rows, and only the page's runs are read whole (ADR-107).
+        walk: for a page sorted by one metric, the plan that reads it in index order and stops early (used instead
+            of ``page_ids``; the total then comes from ``count``, ADR-113).
     """
 
     rows: Select[Any]
@@ -40,6 +69,7 @@ class Search:
     count: Select[Any]
     ids: Select[Any] | None
     page_ids: Select[Any] | None = None
+    walk: SortWalk | None = None
 
 
 def _condition(text: str | None) -> Any:
@@ -77,7 +107,46 @@ def build_search(text: str | None, order_by: Sequence[str], limit: int | None, o
     if offset:
         rows = rows.offset(offset)
         page_ids = None if page_ids is None else page_ids.offset(offset)
-    return Search(rows=rows, windowed=windowed, count=count, ids=ids, page_ids=page_ids)
+    walk = None if limit is None else _sort_walk(text, order_by, limit, offset)
+    return Search(rows=rows, windowed=windowed, count=count, ids=ids, page_ids=page_ids, walk=walk)
+
+
+def _sort_walk(text: str | None, order_by: Sequence[str], limit: int, offset: int) -> SortWalk | None:
+    """The :class:`SortWalk` of a page whose only sort key is a metric; None for any other order."""
+    items = [item for item in order_by if item and item.strip()]
+    if len(items) != 1:
+        return None
+    key, descending = reads.split_order(items[0])
+    if not key.startswith(("metrics.", "metric.")):
+        return None
+    metric = key.partition(".")[2]
+    condition = compile_probe(parse(text), stale_before=STALE_BEFORE) if text and text.strip() else None
+    m, runs = s.latest_metrics.c, s.runs.c
+    # Ties go by run id ascending whatever the direction: SQLite sorts only each run of equal values ("temp
+    # B-tree for right part of ORDER BY"), PostgreSQL does an incremental sort; both still stop early.
+    head = (select(m.run_id.label("id"))
+            .select_from(s.latest_metrics.join(s.runs, runs.id == m.run_id))
+            .where(m.key == metric, m.value.is_not(None))
+            .order_by(m.value.desc() if descending else m.value.asc(), m.run_id))
+    with_value = select(m.run_id).where(m.key == metric, m.value.is_not(None), m.run_id == runs.id).exists()
+    tail = select(runs.id).where(~with_value).order_by(runs.id)
+    if condition is not None:
+        head, tail = head.where(condition), tail.where(condition)
+    head_count = select(func.count()).select_from(head.order_by(None).subquery())
+    return SortWalk(head=head.limit(limit).offset(offset), head_count=head_count,
+                    tail=tail.limit(TAIL_LIMIT).offset(TAIL_OFFSET))
+
+
+def walk_page(conn: Connection, walk: SortWalk, limit: int, offset: int, params: dict[str, Any]) -> list[str]:
+    """The run ids of a page by :class:`SortWalk`: the head's window, then as much of the tail as the page lacks."""
+    ids = [row.id for row in conn.execute(walk.head, params)]
+    if len(ids) >= limit:
+        return ids
+    # The head ran out inside this page: it had offset + len(ids) matches, unless it had none from the offset on.
+    before = offset + len(ids) if ids or not offset else int(conn.scalar(walk.head_count, params) or 0)
+    wanted = {TAIL_OFFSET.key: max(0, offset - before), TAIL_LIMIT.key: limit - len(ids)}
+    ids.extend(row.id for row in conn.execute(walk.tail, {**params, **wanted}))
+    return ids
 
 
 def build_frame(text: str | None, order_by: Sequence[str], limit: int | None) -> Search:

@@ -38,7 +38,7 @@ from jupyter_mlops.store.rows import (
     run_reference,
     short_page_total,
 )
-from jupyter_mlops.store.search import StatementCache
+from jupyter_mlops.store.search import StatementCache, walk_page
 from jupyter_mlops.store.statcache import SqlStatCache
 from jupyter_mlops.store.transfer import SqlTransfer
 from jupyter_mlops.store.values import METRIC_COLUMNS, encode_param, metric_rows, metric_tuple_rows, new_run_name
@@ -267,6 +267,14 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
         stale_before = self.clock() - self.stale_after
 
         def work(conn: Connection) -> Page[Run]:
+            if search.walk is not None and limit is not None:
+                ids = walk_page(conn, search.walk, limit, offset, bound(stale_before))
+                rows = reads.runs_in_order(conn, ids)
+                total = short_page_total(len(ids), limit, offset)
+                if total is None:  # counted apart: the walk stopped early and cannot know (ADR-113)
+                    total = int(conn.scalar(search.count, bound(stale_before)) or 0)
+                items = reads.load_runs(conn, rows, stale_before=stale_before)
+                return Page(items=tuple(items), total=total, offset=offset, limit=limit)
             if search.page_ids is None:
                 rows = conn.execute(search.rows, bound(stale_before)).all()
                 first = rows[0].total if rows and search.windowed else None
