@@ -78,8 +78,14 @@ def _condition(text: str | None) -> Any:
     return None
 
 
-def build_search(text: str | None, order_by: Sequence[str], limit: int | None, offset: int) -> Search:
-    """The statements for :meth:`Store.search_runs` (arguments as there, already checked)."""
+def build_search(text: str | None, order_by: Sequence[str], limit: int | None, offset: int, *,
+                 walk: bool = True) -> Search:
+    """The statements for :meth:`Store.search_runs` (arguments as there, already checked).
+
+    Args:
+        walk: build the :class:`SortWalk` where it applies; false keeps the plan before it (ADR-107), which the
+            benchmark and the differential tests run beside it.
+    """
     condition = _condition(text)
     paged = limit is not None or offset > 0
     # An unfiltered page keeps its index-ordered early stop and counts the runs table separately (cheap).
@@ -107,8 +113,8 @@ def build_search(text: str | None, order_by: Sequence[str], limit: int | None, o
     if offset:
         rows = rows.offset(offset)
         page_ids = None if page_ids is None else page_ids.offset(offset)
-    walk = None if limit is None else _sort_walk(text, order_by, limit, offset)
-    return Search(rows=rows, windowed=windowed, count=count, ids=ids, page_ids=page_ids, walk=walk)
+    sort_walk = None if limit is None or not walk else _sort_walk(text, order_by, limit, offset)
+    return Search(rows=rows, windowed=windowed, count=count, ids=ids, page_ids=page_ids, walk=sort_walk)
 
 
 def _sort_walk(text: str | None, order_by: Sequence[str], limit: int, offset: int) -> SortWalk | None:
@@ -158,15 +164,18 @@ def build_frame(text: str | None, order_by: Sequence[str], limit: int | None) ->
 class StatementCache:
     """The statements of the last ``size`` distinct searches, by their arguments; safe to share between threads."""
 
-    def __init__(self, size: int = 128) -> None:
+    def __init__(self, size: int = 128, *, walk: bool = True) -> None:
         self.size = size
+        #: Whether searches may use a :class:`SortWalk` (:func:`build_search`'s ``walk``).
+        self.walk = walk
         self._built: dict[Hashable, Search] = {}
         self._lock = threading.Lock()
 
     def search(self, text: str | None, order_by: Sequence[str], limit: int | None, offset: int) -> Search:
         """The statements of :func:`build_search` for these arguments, built on first use."""
-        key = ("search", text, tuple(order_by), limit, offset)
-        return self._get(key, lambda: build_search(text, order_by, limit, offset))
+        walk = self.walk
+        key = ("search", text, tuple(order_by), limit, offset, walk)
+        return self._get(key, lambda: build_search(text, order_by, limit, offset, walk=walk))
 
     def frame(self, text: str | None, order_by: Sequence[str], limit: int | None) -> Search:
         """The statements of :func:`build_frame` for these arguments, built on first use."""

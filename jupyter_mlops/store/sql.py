@@ -94,6 +94,11 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
         """The SQLAlchemy engine (for tests and maintenance tools)."""
         return self._engine
 
+    @property
+    def statements(self) -> StatementCache:
+        """The built statements of recent searches; ``statements.walk = False`` turns the sort walk off (ADR-113)."""
+        return self._statements
+
     def _read(self, fn: Callable[[Connection], T]) -> T:
         try:
             with self._engine.connect() as conn:

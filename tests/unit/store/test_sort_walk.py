@@ -72,6 +72,22 @@ def test_walk_pages_equal_the_full_ordering(filled):
             assert (page.offset, page.limit) == (offset, limit)
 
 
+def test_walk_pages_equal_the_plan_before_it(filled):
+    # The paged plan of ADR-107 (ids sorted in SQL with a windowed count), run on the same store.
+    windows = [(5, 0), (7, 13), (10, 55), (10, 61)]
+    cases = list(itertools.product(FILTERS, SORTS, windows))
+    walked = [filled.search_runs(text, [sort], limit=limit, offset=offset) for text, sort, (limit, offset) in cases]
+    filled.statements.walk = False
+    try:
+        before = [filled.search_runs(text, [sort], limit=limit, offset=offset)
+                  for text, sort, (limit, offset) in cases]
+    finally:
+        filled.statements.walk = True
+    for case, new, old in zip(cases, walked, before, strict=True):
+        assert ([r.id for r in new.items], new.total) == ([r.id for r in old.items], old.total), case
+    assert filled.statements.search(None, ["metrics.auc"], 5, 0).walk is not None
+
+
 def test_the_full_ordering_puts_runs_without_a_value_last_by_id(filled):
     # The reference itself, checked against the runs' own latest values: value order, ties and NULLs by id.
     runs = filled.search_runs(None, ["metrics.auc DESC"]).items
