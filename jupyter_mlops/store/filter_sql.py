@@ -37,6 +37,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Float,
+    Select,
     and_,
     bindparam,
     false,
@@ -142,12 +143,22 @@ def _conjunction(terms: list[ColumnElement[bool] | _SemiJoin]) -> ColumnElement[
     rest = [term for term in terms if not isinstance(term, _SemiJoin)]
     if len(joins) < 2:
         return and_(*(term.expression() for term in joins), *rest)
+    return and_(_nest(joins).expression(), *rest)
+
+
+def _nest(joins: list[_SemiJoin]) -> _SemiJoin:
+    """Several semi-joins as one, driven by the broadest (see the module docstring)."""
+    if len(joins) == 1:
+        return joins[0]
     driver = max(joins, key=lambda join: join.breadth)  # the first of the broadest: ties keep the user's order
     # correlate(None): an inner subquery over the driver's own table must stay a subquery of its own.
     probes = [driver.run_id.in_(select(join.run_id).where(*join.conditions).correlate(None))
               for join in joins if join is not driver]
-    nested = _runs.c.id.in_(select(driver.run_id).where(*driver.conditions, *probes))
-    return and_(nested, *rest)
+    return _SemiJoin(driver.run_id, (*driver.conditions, *probes), driver.breadth)
+
+
+#: Child tables with at most one row per run for the key a condition names (their primary key is run and key).
+_ONE_ROW_PER_KEY = (s.params, s.latest_metrics, s.latest_slice_metrics)
 
 
 class _Compiler:
@@ -305,6 +316,25 @@ def compile_node(node: Node, *, stale_before: float | BindParameter[float]) -> C
             statement built once serve queries made at different times.
     """
     return _Compiler(stale_before).node(node)
+
+
+def compile_count(node: Node, *, stale_before: float | BindParameter[float]) -> Select[Any]:
+    """``SELECT count(*)`` of the runs matching a parsed filter, as cheaply as the filter allows.
+
+    When the whole filter is child-table conditions joined by ``and`` (``metrics.auc > 0.5 and params.lr = 0.1``),
+    the runs are counted in the driving condition's own index, without looking each match up in ``runs``
+    (at 100,000 runs: 17,563 lookups, a third of the count; ADR-113). Child rows never outlive their run
+    (``delete_run`` removes them in the same transaction), so the number is the same.
+    """
+    compiler = _Compiler(stale_before)
+    items = node.items if isinstance(node, And) else (node,)
+    terms = [compiler.term(item) for item in items]
+    if not all(isinstance(term, _SemiJoin) for term in terms):
+        return select(func.count()).select_from(_runs).where(compiler.node(node))
+    join = _nest([term for term in terms if isinstance(term, _SemiJoin)])
+    one_per_run = join.run_id.table in _ONE_ROW_PER_KEY
+    counted = func.count() if one_per_run else func.count(func.distinct(join.run_id))
+    return select(counted).select_from(join.run_id.table).where(*join.conditions)
 
 
 def compile_probe(node: Node, *, stale_before: float | BindParameter[float]) -> ColumnElement[bool]:

@@ -18,12 +18,16 @@ from sqlalchemy import Connection, Integer, Select, bindparam, func, select
 
 from jupyter_mlops.store import reads
 from jupyter_mlops.store import schema as s
-from jupyter_mlops.store.filter_sql import STALE_BEFORE, compile_node, compile_probe
+from jupyter_mlops.store.filter_sql import STALE_BEFORE, compile_count, compile_node, compile_probe
 from jupyter_mlops.store.filters import parse
 
 #: Execution parameters of :attr:`SortWalk.tail`: where the runs without a value start, and how many are wanted.
 TAIL_OFFSET = bindparam("tail_offset", type_=Integer)
 TAIL_LIMIT = bindparam("tail_limit", type_=Integer)
+
+
+#: The deepest page end (offset + limit) a :class:`SortWalk` tests by probes; deeper ones use the semi-joins.
+PROBE_DEPTH = 1_000
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,8 @@ def build_search(text: str | None, order_by: Sequence[str], limit: int | None, o
     count = select(func.count()).select_from(s.runs)
     ids = None if paged else select(s.runs.c.id)
     if condition is not None:
-        rows, count = rows.where(condition), count.where(condition)
+        rows = rows.where(condition)
+        count = compile_count(parse(str(text)), stale_before=STALE_BEFORE)
         ids = None if ids is None else ids.where(condition)
     page_ids = None
     if paged:
@@ -126,7 +131,11 @@ def _sort_walk(text: str | None, order_by: Sequence[str], limit: int, offset: in
     if not key.startswith(("metrics.", "metric.")):
         return None
     metric = key.partition(".")[2]
-    condition = compile_probe(parse(text), stale_before=STALE_BEFORE) if text and text.strip() else None
+    condition = None
+    if text and text.strip():
+        # Probing costs per run walked past, the semi-joins once per search: deep pages take the semi-joins.
+        compile_condition = compile_probe if offset + limit <= PROBE_DEPTH else compile_node
+        condition = compile_condition(parse(text), stale_before=STALE_BEFORE)
     m, runs = s.latest_metrics.c, s.runs.c
     # Ties go by run id ascending whatever the direction: SQLite sorts only each run of equal values ("temp
     # B-tree for right part of ORDER BY"), PostgreSQL does an incremental sort; both still stop early.

@@ -13,7 +13,7 @@ import random
 import pytest
 
 from jupyter_mlops.entities import RunStatus
-from jupyter_mlops.store import reads
+from jupyter_mlops.store import reads, search
 from jupyter_mlops.store.search import build_search
 
 FILTERS = [
@@ -31,6 +31,9 @@ FILTERS = [
     'name ~ "run-1*" or experiment = b',
     "params.opt in (adam, sgd) and not tag in (baseline)",
     "metrics.nowhere > 0",
+    'tag ~ "base*"',
+    'tag ~ "*e*" and tag != tuned',
+    "tag is not null and metrics.loss is not null",
 ]
 SORTS = ["metrics.auc DESC", "metrics.auc", "metric.auc asc", "metrics.loss DESC", "metrics.nowhere DESC"]
 WINDOWS = [(50, 0), (5, 0), (5, 5), (7, 13), (10, 38), (10, 40), (3, 59), (10, 60), (10, 61), (1, 200)]
@@ -42,7 +45,7 @@ def filled(store):
     rng = random.Random(7)
     for n in range(61):
         run = store.create_run(name=f"run-{n}", experiment="a" if n % 3 else "b",
-                               tags=["baseline"] if n % 4 == 0 else ["tuned"], start_time=1_700_000_000.0 + n % 9)
+                               tags=["baseline", "base2"] if n % 4 == 0 else ["tuned"], start_time=1_700_000_000.0 + n % 9)
         metrics: dict[str, float] = {}
         if n % 6 != 0:  # every sixth run has no auc
             metrics["auc"] = math.nan if n % 11 == 0 else rng.choice([0.3, 0.5, 0.5, 0.7, 0.9, 0.9, 0.9])
@@ -59,7 +62,9 @@ def filled(store):
     return store
 
 
-def test_walk_pages_equal_the_full_ordering(filled):
+@pytest.mark.parametrize("probe_depth", [search.PROBE_DEPTH, 0], ids=["probes", "semi-joins"])
+def test_walk_pages_equal_the_full_ordering(filled, monkeypatch, probe_depth):
+    monkeypatch.setattr(search, "PROBE_DEPTH", probe_depth)  # deep pages test the filter by semi-joins
     for text, sort in itertools.product(FILTERS, SORTS):
         everything = filled.search_runs(text, [sort])
         ordered = [run.id for run in everything.items]
