@@ -128,10 +128,14 @@ class _SemiJoin:
         return _runs.c.id.in_(select(self.run_id).where(*self.conditions))
 
     def probe(self) -> ColumnElement[bool]:
-        """The same test as a correlated ``EXISTS``: one index lookup per run (see :func:`compile_probe`)."""
-        # Correlated on runs only: the outer query may read the same child table (a walk of latest_metrics).
-        return select(self.run_id).where(self.run_id == _runs.c.id, *self.conditions) \
-            .correlate_except(self.run_id.table).exists()
+        """The same test correlated with each run: one index lookup per run (see :func:`compile_probe`)."""
+        # A scalar subquery, not EXISTS: PostgreSQL turns a top-level EXISTS into a join and, misjudging how many
+        # runs match (no statistics across keys), drove the walk by the other condition and sorted every match;
+        # a scalar subquery stays a per-row test. Correlated on runs only: the outer query may read the same child
+        # table (a walk of latest_metrics).
+        found = select(true()).where(self.run_id == _runs.c.id, *self.conditions) \
+            .correlate_except(self.run_id.table).limit(1).scalar_subquery()
+        return found.is_not(None)
 
 
 _EQUAL, _GLOB, _RANGE, _PRESENT = 1, 2, 3, 4
