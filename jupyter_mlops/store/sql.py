@@ -86,7 +86,7 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
         self._writer: Engine = self._engine.execution_options(**{WRITE_OPTION: True})
         self._insert = _upsert_builder(self._engine.dialect.name)
         self._bulk_sql: dict[str, tuple[str, list[int] | None]] = {}
-        self._statements = StatementCache()
+        self._statements = StatementCache(deep_walk=self._engine.dialect.name == "sqlite")
 
     # -- plumbing --------------------------------------------------------------------------------------
     @property

@@ -65,6 +65,7 @@ def filled(store):
 @pytest.mark.parametrize("probe_depth", [search.PROBE_DEPTH, 0], ids=["probes", "semi-joins"])
 def test_walk_pages_equal_the_full_ordering(filled, monkeypatch, probe_depth):
     monkeypatch.setattr(search, "PROBE_DEPTH", probe_depth)  # deep pages test the filter by semi-joins
+    filled.statements.deep_walk = True  # PostgreSQL stores keep deep pages on the sorted ids; test the walk here
     for text, sort in itertools.product(FILTERS, SORTS):
         everything = filled.search_runs(text, [sort])
         ordered = [run.id for run in everything.items]
@@ -118,6 +119,8 @@ def test_only_a_single_metric_sort_with_a_limit_walks():
     assert build_search(None, ["metrics.auc DESC", "name"], 50, 0).walk is None
     assert build_search(None, ["params.lr"], 50, 0).walk is None
     assert build_search(None, [], 50, 0).walk is None
+    assert build_search(None, ["metrics.auc"], 50, 5000, deep_walk=False).walk is None
+    assert build_search(None, ["metrics.auc"], 50, 500, deep_walk=False).walk is not None
 
 
 def test_split_order_reads_key_and_direction():
