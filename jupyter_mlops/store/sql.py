@@ -272,8 +272,10 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
         stale_before = self.clock() - self.stale_after
 
         def work(conn: Connection) -> Page[Run]:
+            ids = None
             if search.walk is not None and limit is not None:
                 ids = walk_page(conn, search.walk, limit, offset, bound(stale_before))
+            if ids is not None:
                 rows = reads.runs_in_order(conn, ids)
                 total = short_page_total(len(ids), limit, offset)
                 if total is None:  # counted apart: the walk stopped early and cannot know (ADR-113)

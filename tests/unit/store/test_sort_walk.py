@@ -62,9 +62,13 @@ def filled(store):
     return store
 
 
-@pytest.mark.parametrize("probe_depth", [search.PROBE_DEPTH, 0], ids=["probes", "semi-joins"])
-def test_walk_pages_equal_the_full_ordering(filled, monkeypatch, probe_depth):
+@pytest.mark.parametrize(("probe_depth", "budget"), [(search.PROBE_DEPTH, search.WALK_BUDGET), (0, 1),
+                                                     (search.PROBE_DEPTH, 1)], ids=["probes", "semi-joins", "bounded"])
+def test_walk_pages_equal_the_full_ordering(filled, monkeypatch, probe_depth, budget):
     monkeypatch.setattr(search, "PROBE_DEPTH", probe_depth)  # deep pages test the filter by semi-joins
+    # A budget of 1 lets a probing walk pass 4 x (offset + limit) runs: small pages stop at that boundary and,
+    # short of a page there, fall back to the sorted ids.
+    monkeypatch.setattr(search, "WALK_BUDGET", budget)
     filled.statements.deep_walk = True  # PostgreSQL stores keep deep pages on the sorted ids; test the walk here
     for text, sort in itertools.product(FILTERS, SORTS):
         everything = filled.search_runs(text, [sort])
