@@ -96,6 +96,10 @@ def build_search(text: str | None, order_by: Sequence[str], limit: int | None, o
     """The statements for :meth:`Store.search_runs` (arguments as there, already checked).
 
     Args:
+        text: the filter, or None.
+        order_by: sort items as :func:`reads.apply_order` takes them.
+        limit: the page size, or None for every match.
+        offset: how many matches to skip.
         walk: build the :class:`SortWalk` where it applies; false keeps the plan before it (ADR-107), which the
             benchmark and the differential tests run beside it.
         deep_walk: walk pages ending past :data:`PROBE_DEPTH` too (testing the filter by semi-joins). SQLite

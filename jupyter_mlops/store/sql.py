@@ -276,12 +276,12 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
             if search.walk is not None and limit is not None:
                 ids = walk_page(conn, search.walk, limit, offset, bound(stale_before))
             if ids is not None:
-                rows = reads.runs_in_order(conn, ids)
-                total = short_page_total(len(ids), limit, offset)
-                if total is None:  # counted apart: the walk stopped early and cannot know (ADR-113)
-                    total = int(conn.scalar(search.count, bound(stale_before)) or 0)
-                items = reads.load_runs(conn, rows, stale_before=stale_before)
-                return Page(items=tuple(items), total=total, offset=offset, limit=limit)
+                walked = reads.runs_in_order(conn, ids)
+                counted = short_page_total(len(ids), limit, offset)
+                if counted is None:  # counted apart: the walk stopped early and cannot know (ADR-113)
+                    counted = int(conn.scalar(search.count, bound(stale_before)) or 0)
+                found = reads.load_runs(conn, walked, stale_before=stale_before)
+                return Page(items=tuple(found), total=counted, offset=offset, limit=limit)
             if search.page_ids is None:
                 rows = conn.execute(search.rows, bound(stale_before)).all()
                 first = rows[0].total if rows and search.windowed else None

@@ -45,7 +45,8 @@ def filled(store):
     rng = random.Random(7)
     for n in range(61):
         run = store.create_run(name=f"run-{n}", experiment="a" if n % 3 else "b",
-                               tags=["baseline", "base2"] if n % 4 == 0 else ["tuned"], start_time=1_700_000_000.0 + n % 9)
+                               tags=["baseline", "base2"] if n % 4 == 0 else ["tuned"],
+                               start_time=1_700_000_000.0 + n % 9)
         metrics: dict[str, float] = {}
         if n % 6 != 0:  # every sixth run has no auc
             metrics["auc"] = math.nan if n % 11 == 0 else rng.choice([0.3, 0.5, 0.5, 0.7, 0.9, 0.9, 0.9])
