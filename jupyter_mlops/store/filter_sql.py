@@ -341,6 +341,24 @@ def compile_count(node: Node, *, stale_before: float | BindParameter[float]) -> 
     return select(counted).select_from(join.run_id.table).where(*join.conditions)
 
 
+def metric_ranges(node: Node, key: str, column: Any) -> list[ColumnElement[bool]]:
+    """The filter's own tests of ``metrics.<key>`` that every match passes, as tests of ``column``.
+
+    Top-level comparisons of that (unsliced) metric with a number, ``and``-ed with the rest: a walk of the metric's
+    index can start and stop where they do instead of probing runs that cannot match (ADR-113). The probes still
+    test them, so adding these changes no result.
+    """
+    items = node.items if isinstance(node, And) else (node,)
+    found: list[ColumnElement[bool]] = []
+    for item in items:
+        if (isinstance(item, Comparison) and item.field.kind == "metric" and item.field.key == key
+                and sliced_key(key) is None and item.op in ("=", "<", "<=", ">", ">=")):
+            number = metric_number(item.value)
+            if number == number:  # NaN (stored as NULL) has no range
+                found.append(_cmp(column, item.op, number))
+    return found
+
+
 def compile_probe(node: Node, *, stale_before: float | BindParameter[float]) -> ColumnElement[bool]:
     """Like :func:`compile_node`, but every child-table condition is a correlated ``EXISTS`` on ``runs.id``.
 

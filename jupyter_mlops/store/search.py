@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Float, Integer, Select, String, bindparam, fu
 
 from jupyter_mlops.store import reads
 from jupyter_mlops.store import schema as s
-from jupyter_mlops.store.filter_sql import STALE_BEFORE, compile_count, compile_node, compile_probe
+from jupyter_mlops.store.filter_sql import STALE_BEFORE, compile_count, compile_node, compile_probe, metric_ranges
 from jupyter_mlops.store.filters import parse
 
 #: Execution parameters of :attr:`SortWalk.tail`: where the runs without a value start, and how many are wanted.
@@ -150,18 +150,21 @@ def _sort_walk(text: str | None, order_by: Sequence[str], limit: int, offset: in
     if not key.startswith(("metrics.", "metric.")):
         return None
     metric = key.partition(".")[2]
+    m, runs = s.latest_metrics.c, s.runs.c
     condition = None
+    ranges: list[Any] = []
     if text and text.strip():
         # Probing costs per run walked past, the semi-joins once per search: deep pages take the semi-joins.
         compile_condition = compile_probe if offset + limit <= PROBE_DEPTH else compile_node
-        condition = compile_condition(parse(text), stale_before=STALE_BEFORE)
-    m, runs = s.latest_metrics.c, s.runs.c
+        node = parse(text)
+        condition = compile_condition(node, stale_before=STALE_BEFORE)
+        ranges = metric_ranges(node, metric, m.value)  # `metrics.auc < 0.31` sorted by auc: walk from 0.31 on
     order = (m.value.desc() if descending else m.value.asc(), m.run_id)
     # Ties go by run id ascending whatever the direction: SQLite sorts only each run of equal values ("temp
     # B-tree for right part of ORDER BY"), PostgreSQL does an incremental sort; both still stop early.
     head = (select(m.run_id.label("id"))
             .select_from(s.latest_metrics.join(s.runs, runs.id == m.run_id))
-            .where(m.key == metric, m.value.is_not(None))
+            .where(m.key == metric, m.value.is_not(None), *ranges)
             .order_by(*order))
     with_value = select(m.run_id).where(m.key == metric, m.value.is_not(None), m.run_id == runs.id).exists()
     tail = select(runs.id).where(~with_value).order_by(runs.id)
@@ -174,7 +177,7 @@ def _sort_walk(text: str | None, order_by: Sequence[str], limit: int, offset: in
         # walk the whole index (0.5 s at 100,000 runs). The walk stops at the budget-th run; short of a page by
         # then, the search takes ADR-107's plan instead.
         budget = max(WALK_BUDGET, 4 * (offset + limit))
-        boundary = (select(m.value, m.run_id).where(m.key == metric, m.value.is_not(None)).order_by(*order)
+        boundary = (select(m.value, m.run_id).where(m.key == metric, m.value.is_not(None), *ranges).order_by(*order)
                     .limit(1).offset(budget - 1))
         past = m.value < WALK_VALUE if descending else m.value > WALK_VALUE
         bounded = head.where(~past, or_(m.value != WALK_VALUE, m.run_id <= WALK_ID))

@@ -34,6 +34,10 @@ FILTERS = [
     'tag ~ "base*"',
     'tag ~ "*e*" and tag != tuned',
     "tag is not null and metrics.loss is not null",
+    "metrics.auc < 0.6",
+    "metrics.auc <= 0.5 and tag = tuned and metrics.auc >= 0.3",
+    "metrics.loss = 0.4 or metrics.auc > 0.8",
+    "metrics.auc > -inf and metrics.auc != nan",
 ]
 SORTS = ["metrics.auc DESC", "metrics.auc", "metric.auc asc", "metrics.loss DESC", "metrics.nowhere DESC"]
 WINDOWS = [(50, 0), (5, 0), (5, 5), (7, 13), (10, 38), (10, 40), (3, 59), (10, 60), (10, 61), (1, 200)]
