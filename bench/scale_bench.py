@@ -1,7 +1,7 @@
 """100,000 runs: the sidebar's filtered page and the REST compare at scale, on SQLite and PostgreSQL side by side.
 
     .venv/bin/python bench/scale_bench.py [--runs 100000] [--long-steps 1000000] [--backends sqlite,postgresql]
-                                          [--rounds 20] [--http] [--browser]
+                                          [--rounds 20] [--http] [--browser] [--pages-only]
 
 Builds, per back-end, a store of N runs x 20 params x 10 metrics (plus tags), 100 runs with 1,000-step histories
 of two metrics and 10 runs with one metric of ``--long-steps`` steps (10 x 1,000,000 = 10M points), with the
@@ -13,11 +13,13 @@ filled: nothing measured here reads it. PostgreSQL is a throwaway server started
 Measures, in this process, the app function a REST handler calls plus the handler's JSON encoding
 (``schemas.*_json`` + ``handlers.encode``), i.e. everything but tornado and the socket:
   * ``runs.list_runs`` with ``metrics.auc > 0.5 and params.lr = "0.1"``, sorted by ``metrics.auc DESC``, page 50:
-    the first page, a deep page (offset 5,000) and the unfiltered first page (target <= 50 ms);
+    the first page, a deep page (offset 5,000) and the unfiltered first page (target <= 50 ms); each side by side
+    with the plan before ADR-113 (``store.statements.walk = False``), rounds alternating, load average per page;
   * ``compare.compare`` of 100 runs x 1,000 steps and of 10 runs x 1,000,000 steps (target p95 <= 300 ms);
     the first (cold) call of each is reported apart.
 ``--http`` also starts JupyterLab on the SQLite store and times the same calls over HTTP; ``--browser`` adds
-"Experiments tab clicked -> first rows visible" in headless Chromium (target <= 1 s). Writes
+"Experiments tab clicked -> first rows visible" in headless Chromium (target <= 1 s). ``--pages-only`` builds
+the runs without histories and times the pages alone (minutes instead of most of an hour). Writes
 bench/results/scale.json.
 """
 
@@ -40,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 FILTER = 'metrics.auc > 0.5 and params.lr = "0.1"'
+FILTER_NUMERIC = "metrics.auc > 0.5 and params.lr = 0.1"  # the same runs, through the numeric param index
 SORT = ["metrics.auc DESC"]
 BATCH = 50_000
 
@@ -181,7 +184,31 @@ def timed(fn: Callable[[], object], rounds: int) -> dict[str, float]:
             "rounds": rounds}
 
 
-def measure(url: str, sets: dict[str, Any], rounds: int) -> dict[str, Any]:
+def timed_pair(store: Any, fn: Callable[[], object], rounds: int) -> tuple[dict[str, float], dict[str, float]]:
+    """``timed`` for the search plan before ADR-113 and the current one, rounds alternating which goes first."""
+    times: dict[bool, list[float]] = {False: [], True: []}
+    colds: dict[bool, float] = {}
+    loads = []
+    for number in range(rounds + 1):
+        for walk in ((False, True) if number % 2 else (True, False)):
+            store.statements.walk = walk
+            started = time.perf_counter()
+            fn()
+            elapsed = time.perf_counter() - started
+            if number:
+                times[walk].append(elapsed)
+            else:
+                colds[walk] = elapsed
+        loads.append(os.getloadavg()[0])
+    store.statements.walk = True
+    ms = 1000.0
+    stats = [{"cold_ms": colds[walk] * ms, "p50_ms": statistics.median(times[walk]) * ms,
+              "p95_ms": p95(times[walk]) * ms, "rounds": rounds, "load": statistics.median(loads)}
+             for walk in (False, True)]
+    return stats[0], stats[1]
+
+
+def measure(url: str, sets: dict[str, Any], rounds: int, pages_only: bool = False) -> dict[str, Any]:
     from jupyter_mlops.app import compare, runs
     from jupyter_mlops.app.workspace import Workspace
     from jupyter_mlops.server import schemas
@@ -202,12 +229,19 @@ def measure(url: str, sets: dict[str, Any], rounds: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     first = runs.list_runs(ws, FILTER, SORT, 50, 0)
     out["filtered_matches"] = first.total
-    out["filtered_page"] = timed(page(FILTER, SORT, 0), rounds)
-    out["filtered_page_offset_5000"] = timed(page(FILTER, SORT, 5000), rounds)
-    out["first_page_unfiltered"] = timed(page(None, [], 0), rounds)
     last = max(0, runs.list_runs(ws, None, [], 1, 0).total - 50)
-    out["last_page_unfiltered"] = timed(page(None, [], last), rounds)  # the sidebar scrolled to the bottom
-    out["last_page_by_auc"] = timed(page(None, SORT, last), rounds)
+    cases = {"filtered_page": (FILTER, SORT, 0), "filtered_page_offset_5000": (FILTER, SORT, 5000),
+             "filtered_page_numeric_lr": (FILTER_NUMERIC, SORT, 0), "first_page_unfiltered": (None, [], 0),
+             "last_page_unfiltered": (None, [], last),  # the sidebar scrolled to the bottom
+             "last_page_by_auc": (None, SORT, last)}
+    out["before"] = {}
+    for name, (text, sort, offset) in cases.items():
+        # Side by side, alternating: the plan before ADR-113 (no sort walk) and the current one.
+        before, after = timed_pair(ws.store, page(text, sort, offset), rounds)
+        out["before"][name], out[name] = before, after
+    if pages_only:
+        ws.close()
+        return out
     out["compare_100x1k"] = timed(compared(sets["mid_ids"]), rounds)
     out["compare_100x1k_bytes"] = len(compared(sets["mid_ids"])())
     out["compare_10x1M"] = timed(compared(sets["long_ids"]), max(3, rounds // 2))
@@ -269,10 +303,13 @@ def measure_http(root: Path, work: Path, sets: dict[str, Any], rounds: int, brow
 def _print(backend: str, result: dict[str, Any]) -> None:
     print(f"\n[{backend}] {result['filtered_matches']} runs match {FILTER!r}")
     print(f"{'measure':36} {'cold':>10} {'p50':>10} {'p95':>10}")
-    for key, value in result.items():
+    rows = [(key, value) for key, value in result.items()]
+    rows += [(f"{key} (before)", value) for key, value in result.get("before", {}).items()]
+    for key, value in rows:
         if isinstance(value, dict) and "p50_ms" in value:
             cold = f"{value['cold_ms']:8.1f}ms" if "cold_ms" in value else ""
-            print(f"{key:36} {cold:>10} {value['p50_ms']:8.1f}ms {value['p95_ms']:8.1f}ms")
+            load = f"  load {value['load']:.1f}" if "load" in value else ""
+            print(f"{key:45} {cold:>10} {value['p50_ms']:8.1f}ms {value['p95_ms']:8.1f}ms{load}")
 
 
 def main() -> int:
@@ -287,7 +324,11 @@ def main() -> int:
     parser.add_argument("--http", action="store_true", help="also time the SQLite calls through JupyterLab")
     parser.add_argument("--browser", action="store_true", help="with --http: time the sidebar in Chromium")
     parser.add_argument("--keep", type=Path, help="build the stores under this folder and leave them there")
+    parser.add_argument("--pages-only", action="store_true",
+                        help="build runs without metric histories and time the pages only (no compare)")
     args = parser.parse_args()
+    if args.pages_only:
+        args.mid_runs = args.long_runs = 0
     results: dict[str, Any] = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                                "loadavg_before": os.getloadavg()}
     with tempfile.TemporaryDirectory() as scratch:
@@ -310,9 +351,9 @@ def main() -> int:
                 load = sets["load"]
                 print(f"[{backend}] loaded {args.runs} runs in {load['runs_s']:.0f} s, {load['points']} points in "
                       f"{load['points_s']:.0f} s")
-                result = {"load": load, **measure(url, sets, args.rounds)}
+                result = {"load": load, **measure(url, sets, args.rounds, args.pages_only)}
                 _print(backend, result)
-                if args.http and backend == "sqlite":
+                if args.http and backend == "sqlite" and not args.pages_only:
                     work = Path(tmp) / "work"
                     work.mkdir()
                     try:

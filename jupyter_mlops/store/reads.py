@@ -54,7 +54,7 @@ def apply_order(query: Select[Any], order_by: Sequence[str]) -> Select[Any]:
     """
     items = [item for item in order_by if item and item.strip()] or ["start_time DESC"]
     for number, item in enumerate(items):
-        key, descending = _split_order(item)
+        key, descending = split_order(item)
         if key.startswith(("metrics.", "metric.")):
             alias = s.latest_metrics.alias(f"sort_m{number}")
             query = query.outerjoin(
@@ -75,7 +75,12 @@ def apply_order(query: Select[Any], order_by: Sequence[str]) -> Select[Any]:
     return query.order_by(s.runs.c.id)
 
 
-def _split_order(item: str) -> tuple[str, bool]:
+def split_order(item: str) -> tuple[str, bool]:
+    """A sort item's key and whether it is descending.
+
+    Raises:
+        InvalidInput: more than a key and a direction.
+    """
     words = item.strip().split()
     direction = "asc"
     if len(words) > 1 and words[-1].lower() in ("asc", "desc"):

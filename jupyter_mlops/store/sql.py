@@ -38,7 +38,7 @@ from jupyter_mlops.store.rows import (
     run_reference,
     short_page_total,
 )
-from jupyter_mlops.store.search import StatementCache
+from jupyter_mlops.store.search import StatementCache, walk_page
 from jupyter_mlops.store.statcache import SqlStatCache
 from jupyter_mlops.store.transfer import SqlTransfer
 from jupyter_mlops.store.values import METRIC_COLUMNS, encode_param, metric_rows, metric_tuple_rows, new_run_name
@@ -86,13 +86,18 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
         self._writer: Engine = self._engine.execution_options(**{WRITE_OPTION: True})
         self._insert = _upsert_builder(self._engine.dialect.name)
         self._bulk_sql: dict[str, tuple[str, list[int] | None]] = {}
-        self._statements = StatementCache()
+        self._statements = StatementCache(deep_walk=self._engine.dialect.name == "sqlite")
 
     # -- plumbing --------------------------------------------------------------------------------------
     @property
     def engine(self) -> Engine:
         """The SQLAlchemy engine (for tests and maintenance tools)."""
         return self._engine
+
+    @property
+    def statements(self) -> StatementCache:
+        """The built statements of recent searches; ``statements.walk = False`` turns the sort walk off (ADR-113)."""
+        return self._statements
 
     def _read(self, fn: Callable[[Connection], T]) -> T:
         try:
@@ -267,6 +272,16 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
         stale_before = self.clock() - self.stale_after
 
         def work(conn: Connection) -> Page[Run]:
+            ids = None
+            if search.walk is not None and limit is not None:
+                ids = walk_page(conn, search.walk, limit, offset, bound(stale_before))
+            if ids is not None:
+                walked = reads.runs_in_order(conn, ids)
+                counted = short_page_total(len(ids), limit, offset)
+                if counted is None:  # counted apart: the walk stopped early and cannot know (ADR-113)
+                    counted = int(conn.scalar(search.count, bound(stale_before)) or 0)
+                found = reads.load_runs(conn, walked, stale_before=stale_before)
+                return Page(items=tuple(found), total=counted, offset=offset, limit=limit)
             if search.page_ids is None:
                 rows = conn.execute(search.rows, bound(stale_before)).all()
                 first = rows[0].total if rows and search.windowed else None

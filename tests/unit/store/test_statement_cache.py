@@ -30,7 +30,7 @@ def test_a_filter_that_does_not_parse_is_not_kept(monkeypatch):
     cache = search.StatementCache()
     built = []
     real = search.build_search
-    monkeypatch.setattr(search, "build_search", lambda *args: built.append(args) or real(*args))
+    monkeypatch.setattr(search, "build_search", lambda *args, **kw: built.append(args) or real(*args, **kw))
     for _ in range(2):
         with pytest.raises(FilterSyntaxError):
             cache.search("params.lr >", [], None, 0)
