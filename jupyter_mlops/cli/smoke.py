@@ -208,7 +208,8 @@ def smoke_options(paths: Sequence[str], opts: dict[str, Any]) -> Any:
     """The :class:`~jupyter_mlops.notebooks.smoke.SmokeOptions` of a call from the command's parsed values."""
     from jupyter_mlops.notebooks.smoke import SmokeOptions
 
-    given = {name: value for name, value in opts.items() if name not in _REPORT_OPTIONS}
+    # The data check's thresholds are not the runner's: smoke() reads them apart (_data_limits).
+    given = {name: value for name, value in opts.items() if name not in _REPORT_OPTIONS + _DATA_LIMITS}
     return SmokeOptions.from_sources({**given, "paths": list(paths)})
 
 
