@@ -19,28 +19,16 @@ import urllib.request
 import nbformat
 import pytest
 from playwright.sync_api import expect
+from sliceable_run import CELLS, add_sliceable_run
 
 from jupyter_mlops.app.runs import delete_runs
 from jupyter_mlops.app.workspace import Workspace
 from jupyter_mlops.config import load_settings
-from jupyter_mlops.store import open_from_settings
 
 pytestmark = pytest.mark.requires_browser
 
 SIDEBAR = "#jupyter-mlops-sidebar"
 TABLE = "#jupyter-mlops-runs-table"
-CELLS = [
-    {"index": 0, "execution_count": 1, "cell_id": "params", "source": "factor = 3", "context": True},
-    {"index": 1, "execution_count": 2, "cell_id": "start", "source": "%track start"},
-    {"index": 2, "execution_count": 3, "cell_id": "data", "source": "values = [1, 2]"},
-    {"index": 3, "execution_count": 4, "cell_id": "dead", "source": "plot = sum(values) * 100\nplot"},
-    {"index": 4, "execution_count": 5, "cell_id": "grow", "source": "values.append(4)"},
-    {"index": 5, "execution_count": 6, "cell_id": "data", "source": "values = [1, 2, 3]"},
-    {"index": 6, "execution_count": 7, "cell_id": "grow", "source": "values.append(4)"},
-    {"index": 7, "execution_count": 8, "cell_id": "odd", "source": "exec(''.join(['side', ' = 1']))"},
-    {"index": 8, "execution_count": 9, "cell_id": "score", "metrics": ["total"],
-     "source": "total = sum(values) * factor\n%track metric total=total"},
-]
 KEPT = [1, 2, 6, 7, 8, 9]  # execution counts of the producing cells: the dead end and the first versions dropped
 EMITTED = ["factor = 3", "import jupyter_mlops as mlops", "mlops.start_run()", "values = [1, 2, 3]",
            "values.append(4)", "exec(''.join(['side', ' = 1']))",
@@ -49,21 +37,16 @@ EMITTED = ["factor = 3", "import jupyter_mlops as mlops", "mlops.start_run()", "
 
 @pytest.fixture(scope="module")
 def sliced(lab_server):
-    """The run ``slice-demo`` (metric total = 30) with the executed cells above; deleted afterwards."""
+    """The run ``slice-demo`` (metric total = 30) with the executed cells of tests/sliceable_run.py; deleted after."""
     root = lab_server.project.root
     settings = load_settings(start=root, environ={})
-    store, blobs = open_from_settings(settings)
-    with store:
-        run = store.create_run(name="slice-demo", experiment="demo", notebook_path=str(root / "slice-demo.ipynb"))
-        store.log_metric(run.id, "total", 30.0)
-        store.update_run(run.id, code_hash=blobs.put_json({"version": 1, "cells": CELLS}))
-        store.end_run(run.id)
+    run_id = add_sliceable_run(root, "slice-demo", experiment="demo")
     before = set(root.glob("*.ipynb"))
-    yield run
+    yield run_id
     for path in set(root.glob("*.ipynb")) - before:
         path.unlink()
     with Workspace.from_settings(settings) as workspace:
-        delete_runs(workspace, [run.id])
+        delete_runs(workspace, [run_id])
 
 
 @pytest.fixture(autouse=True)
@@ -79,10 +62,10 @@ def test_show_producing_cells_then_open_them_as_a_notebook(page, lab_server, sli
     page.set_viewport_size({"width": 1440, "height": 1800})  # the whole list fits the screenshot
     if not page.locator(SIDEBAR).is_visible():
         page.click('.jp-SideBar.jp-mod-left [data-id="jupyter-mlops-sidebar"]')
-    row = page.locator(f"{SIDEBAR} .jp-Mlops-row[data-run-id='{sliced.id}']")
+    row = page.locator(f"{SIDEBAR} .jp-Mlops-row[data-run-id='{sliced}']")
     expect(row).to_be_visible(timeout=20_000)
     row.click(position={"x": 60, "y": 12})
-    details = page.locator(f"{TABLE} .jp-Mlops-details[data-run-id='{sliced.id}']")
+    details = page.locator(f"{TABLE} .jp-Mlops-details[data-run-id='{sliced}']")
     expect(details).to_be_visible(timeout=20_000)
 
     metric = details.locator(".jp-Mlops-sliceMetric[data-metric=total]")

@@ -1,6 +1,6 @@
 """``GET runs/{id}/slice`` on a real jupyter_server: the cells that produced a metric, and the one error mapping.
 
-The run's code snapshot (tests/integration/server_slicing.py) holds a dead end, an edited and re-executed cell, a
+The run's code snapshot (tests/sliceable_run.py) holds a dead end, an edited and re-executed cell, a
 list mutated in a later cell and an ``exec`` of built code; the reply lists exactly the producing cells as they
 ran, says why the ``exec`` cell is kept, and carries the emitted notebook. Unknown runs and metrics are 404s,
 malformed or hostile queries 400s, and nothing is written to the project folder.
@@ -9,7 +9,7 @@ malformed or hostile queries 400s, and nothing is written to the project folder.
 from __future__ import annotations
 
 import pytest
-from server_slicing import TOTAL_SLICE, add_sliceable_run
+from sliceable_run import TOTAL_SLICE, add_sliceable_run
 from test_server_api import expect_error
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]

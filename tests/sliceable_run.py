@@ -1,4 +1,4 @@
-"""A run whose code snapshot holds executed cells that log a metric, for the slice endpoint and the browser test.
+"""A run whose code snapshot holds executed cells that log a metric: for the slice endpoint and the browser test.
 
 The cells are what a kernel records (source as it ran, execution count, cell id, metrics logged), written through
 the store and blob API so no kernel is needed: a dead end, an edited and re-executed cell, an out-of-order run, a
@@ -29,12 +29,12 @@ TOTAL_SLICE = [(1, "factor = 3"), (2, "%track start"), (6, "values = [1, 2, 3]")
                (8, CELLS[7]["source"]), (9, CELLS[8]["source"])]
 
 
-def add_sliceable_run(root: Path, name: str = "sliced") -> str:
-    """Record run ``name`` (metric ``total`` = 30) with the cells above in the project at ``root``; its id."""
+def add_sliceable_run(root: Path, name: str = "sliced", experiment: str = "churn") -> str:
+    """Record run ``name`` (metric ``total`` = 30, notebook ``NAME.ipynb``) with the cells above at ``root``; its id."""
     settings = load_settings(start=root, environ={})
     store, blobs = open_from_settings(settings)
     with store:
-        run = store.create_run(name=name, experiment="churn", notebook_path=str(root / "sliced.ipynb"))
+        run = store.create_run(name=name, experiment=experiment, notebook_path=str(root / f"{name}.ipynb"))
         store.log_metric(run.id, "total", 30.0)
         store.update_run(run.id, code_hash=blobs.put_json({"version": 1, "cells": CELLS}))
         store.end_run(run.id)
