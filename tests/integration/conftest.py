@@ -80,3 +80,16 @@ def project_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("JUPYTER_MLOPS_BLOBS", str(tmp_path / "store" / "blobs"))
     monkeypatch.chdir(tmp_path)
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def remote(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty team store for ``sync``: a SQLite file not made yet, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'team' / 'team.db'}"
+    import uuid
+
+    import pg
+
+    admin: str = request.getfixturevalue("pg_url")
+    return pg.create_database(admin, f"mlops_sync_{uuid.uuid4().hex[:12]}")

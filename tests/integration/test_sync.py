@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pg
-import pytest
 
 from jupyter_mlops.app.sync import local_only, sync
 from jupyter_mlops.app.workspace import Workspace
@@ -27,15 +26,6 @@ from jupyter_mlops.store import open_store
 from jupyter_mlops.store.blobs import BlobStore
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def remote(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty remote: a SQLite file not there yet, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'team' / 'team.db'}"
-    admin: str = request.getfixturevalue("pg_url")
-    return pg.create_database(admin, f"mlops_sync_{uuid.uuid4().hex[:12]}")
 
 
 def workspace_at(tmp_path: Path, name: str, remote: str | None = None) -> Workspace:

@@ -12,24 +12,12 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
-
-import pg
-import pytest
 
 from jupyter_mlops.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNS, POINTS, COMMITTED = 6, 300, 3
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def remote(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'team.db'}"
-    admin: str = request.getfixturevalue("pg_url")
-    return pg.create_database(admin, f"mlops_kill_{uuid.uuid4().hex[:12]}")
 
 
 def push(local: str, remote: str, **env: str) -> subprocess.Popen[str]:
