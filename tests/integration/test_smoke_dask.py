@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,13 +63,17 @@ def _env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``dask://127.0.0.1:PORT`` of a scheduler with two single-threaded workers, for the whole session."""
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory, s3_server) -> Iterator[str]:
+    """``dask://127.0.0.1:PORT`` of a scheduler with two single-threaded workers, for the whole session.
+
+    The workers hold the S3 credentials the standard way (their environment), as a team's workers would: a
+    command's blob store URL reaches their kernels, its secrets never travel with it.
+    """
     from distributed import Client
 
     folder = tmp_path_factory.mktemp("dask")
     port = _free_port()
-    env = _env()
+    env = {**_env(), **{key: value for key, value in s3_server.env.items() if key.startswith("AWS_")}}
     logs = [open(folder / name, "wb") for name in ("scheduler.log", "worker-1.log", "worker-2.log")]  # noqa: SIM115
     procs = [subprocess.Popen([PYTHON, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
                                str(port), "--no-dashboard"], cwd=folder, env=env, stdout=logs[0],
@@ -195,10 +200,13 @@ def pg_store(pg_url: str) -> str:
 
 
 @pytest.mark.requires_postgres
-def test_sweep_on_the_cluster_tracks_every_point_into_postgres(dask_cluster: str, pg_store: str,
+def test_sweep_on_the_cluster_tracks_every_point_into_postgres(dask_cluster: str, pg_store: str, s3_server,
                                                                tmp_path: Path) -> None:
+    # The team's stores: runs in PostgreSQL, snapshots in a bucket of the moto S3 server.
+    bucket = f"team-{uuid.uuid4().hex[:8]}"
+    s3_server.client().create_bucket(Bucket=bucket)
     _notebook(tmp_path / "train.ipynb", SWEEP_BODY, params=SWEEP_PARAMS)
-    env = {**_env(), "JUPYTER_MLOPS_BLOBS": str(tmp_path / "blobs")}
+    env = {**_env(), **s3_server.env, "JUPYTER_MLOPS_BLOBS": f"s3://{bucket}/mlops"}
     done = subprocess.run([*MLOPS, "sweep", "train.ipynb", "--grid", "lr=0.01,0.1", "--grid", "depth=3,5,7",
                            "-p", "epochs=2", "--metric", "auc:max", "--executor", dask_cluster, "--store", pg_store,
                            "--format", "json", "--output-dir", "out"],
@@ -228,6 +236,13 @@ def test_sweep_on_the_cluster_tracks_every_point_into_postgres(dask_cluster: str
         assert by_id[points[0]["run_id"]].metrics["auc"] == pytest.approx(0.93)
         assert store.search_runs(f'sweep = "{data["sweep"]}" and metrics.auc > 0.915', limit=None).total == 2
         assert store.search_runs("sweep is null", limit=None).total == 0
+        # every point's environment snapshot, written by its kernel on a worker, is in the bucket (one object:
+        # the points share one environment, stored once by content)
+        listing = s3_server.client().list_objects_v2(Bucket=bucket).get("Contents", [])
+        stored = {item["Key"].rsplit("/", 1)[-1] for item in listing}
+        snapshots = {by_id[p["run_id"]].env_hash for p in points}
+        assert None not in snapshots
+        assert {digest.partition(":")[2][2:] for digest in snapshots} <= stored
     finally:
         store.close()
     for point in points:
