@@ -366,7 +366,6 @@ export function ArtifactDiffBody(props: { item: Mlops.IArtifactDiff }): JSX.Elem
   }
   if (diff.kind === 'table') {
     const stats = ['mean', 'std', 'nulls', 'distinct'];
-    const show = (v: unknown) => (v === null || v === undefined ? '—' : String(v));
     return (
       <div>
         <div className="jp-Mlops-muted">
@@ -374,7 +373,7 @@ export function ArtifactDiffBody(props: { item: Mlops.IArtifactDiff }): JSX.Elem
           {diff.columns_added.length > 0 && `; columns added: ${diff.columns_added.join(', ')}`}
           {diff.columns_removed.length > 0 && `; columns removed: ${diff.columns_removed.join(', ')}`}
         </div>
-        <table className="jp-Mlops-table">
+        <table className="jp-Mlops-grid">
           <thead>
             <tr>
               <th>column</th>
@@ -389,7 +388,7 @@ export function ArtifactDiffBody(props: { item: Mlops.IArtifactDiff }): JSX.Elem
                 <th>{c.column}</th>
                 {stats.map(s => (
                   <td key={s}>
-                    {show(c[s].a)} → {show(c[s].b)}
+                    {formatValue(c[s].a)} → {formatValue(c[s].b)}
                   </td>
                 ))}
               </tr>
