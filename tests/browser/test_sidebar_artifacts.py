@@ -1,9 +1,11 @@
-"""Artifact diffs in the sidebar's compare view, in real headless Chromium (issue 14 point 4, ADR-104).
+"""Local-module and artifact diffs in the sidebar's compare view, in real headless Chromium (issue 14, ADR-102/104).
 
 Given the e2e project, two runs log the same four artifacts through the public Python API, each changed between
-them: a text file, a JSON file, a CSV table and a PNG image. The user compares the runs from the Experiments
-sidebar and presses "Diff artifacts": the text shows as a unified diff, the JSON by path, the table by column
-statistics, and the image with its changed-pixel share and a side-by-side picture. The runs are deleted when the
+them: a text file, a JSON file, a CSV table and a PNG image; their code snapshots record two versions of the
+project's module ``features.py``, as a kernel records them. The user compares the runs from the Experiments
+sidebar: the module's source diff follows the code section's cells; "Diff artifacts" shows the text as a unified
+diff, the JSON by path, the table by column statistics, and the image with its changed-pixel share and a
+side-by-side picture. The runs are deleted when the
 module ends, so the tests that count the project's runs (test_sidebar.py) pass in any order.
 """
 
@@ -54,6 +56,11 @@ def artifact_runs(lab_server, tmp_path_factory):
             with mlops.start_run(f"artifacts-v{version}", store=store, blobs=blobs, auto_capture=False) as run:
                 for path in _artifacts(tmp_path_factory.mktemp(f"v{version}"), version):
                     run.log_artifact(path)
+            source = f"def scale(x):\n    return x * {version}\n".encode()
+            module = {"name": "features", "path": "features.py", "file": "features.py",
+                      "hash": blobs.put_bytes(source), "size": len(source)}
+            code = {"version": 1, "cells": [], "modules": [module]}
+            store.update_run(run.id, code_hash=blobs.put_json(code))
             run_ids.append(run.id)
             time.sleep(0.01)  # distinct start times: the sidebar orders the compared runs by them
     finally:
@@ -65,7 +72,7 @@ def artifact_runs(lab_server, tmp_path_factory):
         delete_runs(workspace, run_ids)
 
 
-def test_compare_view_diffs_each_kind_of_artifact(page, artifact_runs, screenshot):
+def test_compare_view_diffs_local_modules_and_each_kind_of_artifact(page, artifact_runs, screenshot):
     if not page.locator(SIDEBAR).is_visible():
         page.click('.jp-SideBar.jp-mod-left [data-id="jupyter-mlops-sidebar"]')
     page.locator(SIDEBAR).get_by_role("button", name="Refresh").click()
@@ -74,6 +81,12 @@ def test_compare_view_diffs_each_kind_of_artifact(page, artifact_runs, screensho
         expect(row).to_have_count(1, timeout=20_000)
         row.locator("input[type=checkbox]").check()
     page.locator(f"{SIDEBAR} .jp-Mlops-compareButton").click()
+
+    module = page.locator(".jp-Mlops-compare .jp-Mlops-moduleChange[data-module=features]")
+    expect(module).to_contain_text("local module features (features.py) changed", timeout=20_000)
+    expect(module.locator(".jp-Mlops-diffLine.jp-mod-removed")).to_have_text("-    return x * 1")
+    expect(module.locator(".jp-Mlops-diffLine.jp-mod-added")).to_have_text("+    return x * 2")
+    screenshot(page.locator(".jp-Mlops-compare [data-section=code]"), "compare-modules.png")
 
     section = page.locator(".jp-Mlops-compare [data-section=artifacts]")
     expect(section).to_be_visible(timeout=20_000)
