@@ -28,7 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from jupyter_mlops.app.sync_merge import merge_models, merge_runs, same_models, same_run
@@ -112,6 +112,10 @@ class _Tally:
     models: int = 0
     looked_at: int = 0  # runs of a batch, merged or not
     skipped: list[str] = field(default_factory=list)
+
+
+#: The counters a sync adds up batch by batch and reports in its summary under the same names.
+_COUNTS = tuple(f.name for f in fields(_Tally) if f.name not in ("looked_at", "skipped"))
 
 
 def redacted(url: str) -> str:
@@ -244,10 +248,7 @@ def sync(workspace: Workspace, direction: str, *, remote: str | None = None, rem
                      tally=tally)
     finally:
         remote_store.close()
-    return SyncSummary(direction=direction, remote=key, runs=tally.runs, merged=tally.merged,
-                       unchanged=tally.unchanged, points=tally.points, blobs=tally.blobs,
-                       blobs_present=tally.blobs_present, blobs_missing=tally.blobs_missing,
-                       blobs_not_copied=tally.blobs_not_copied, models=tally.models,
+    return SyncSummary(direction=direction, remote=key, **{name: getattr(tally, name) for name in _COUNTS},
                        skipped=tuple(tally.skipped), dry_run=dry_run, blob_store=blobs_there is not None,
                        seconds=time.perf_counter() - started)
 
@@ -307,8 +308,7 @@ def _sync_runs(src: SyncStore, dst: SyncStore, local: SyncStore, key: str, *, pu
 
 def _add(tally: _Tally, part: _Tally) -> int:
     """Add a batch's counts to the sync's; return the runs the batch looked at."""
-    for name in ("runs", "merged", "unchanged", "points", "blobs", "blobs_present", "blobs_missing",
-                 "blobs_not_copied"):
+    for name in _COUNTS:  # a batch's models count is 0: model versions are merged once, after the runs
         setattr(tally, name, getattr(tally, name) + getattr(part, name))
     tally.skipped.extend(part.skipped)
     return part.looked_at
