@@ -8,7 +8,6 @@ check's store hand-over. The notebook reads the CSV its ``data`` parameter names
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -20,18 +19,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from test_smoke_gate import clean_env, nb_smoke, smoke_report
 
 import jupyter_mlops as mlops
 from jupyter_mlops.tracking import context, fluent
 
 pytestmark = [pytest.mark.requires_kernel, pytest.mark.slow]
 
-NB_SMOKE = [sys.executable, "-c", "from jupyter_mlops.cli.smoke import main; main()"]
 N = 2000
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_MLOPS", "JPY_"))}
 
 
 def _write(path: Path, seed: int, *, shifted: bool = False) -> None:
@@ -73,21 +68,11 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     return {"root": root, "url": url, "run": run.id}
 
 
-def nb_smoke(project: dict, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*NB_SMOKE, "notebooks/train.ipynb", "--plain", *args], cwd=project["root"], env=_env(),
-                          capture_output=True, text=True, timeout=300, check=False)
-
-
-def _report(project: dict) -> dict:
-    (row,) = json.loads((project["root"] / "r.json").read_text())["notebooks"]
-    return row
-
-
 def test_clean_data_passes_with_the_check_in_every_report(project: dict) -> None:
     out = nb_smoke(project, "--data-against", "base", "--json", "r.json", "--junit-xml", "r.xml", "--github")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "PASS notebooks/train.ipynb" in out.stdout and "Data check clean: 1 file against run base" in out.stdout
-    row = _report(project)
+    row = smoke_report(project)
     assert row["passed"] and row["data_check"]["verdict"] == "clean"
     assert row["data_check"]["baseline_kind"] == "run" and row["data_check"]["datasets"][0]["name"] == "train.csv"
     assert row["data_check"]["run"] != project["run"]  # the notebook's own run, in the project store
@@ -104,7 +89,7 @@ def test_drifted_data_fails_the_notebook_naming_the_column_exit_1(project: dict)
                    "--junit-xml", "r.xml", "--github")
     assert out.returncode == 1, out.stdout + out.stderr
     assert "failed: notebooks/train.ipynb [data-anomaly]" in out.stdout
-    row = _report(project)
+    row = smoke_report(project)
     assert not row["passed"] and row["reason"] == "data-anomaly"
     assert "train.csv:income drift" in row["message"], row["message"]
     found = {(a["column"], a["kind"]) for a in row["data_check"]["datasets"][0]["anomalies"]}
@@ -120,7 +105,8 @@ def test_a_schema_file_validates_the_file_the_run_read_and_no_data_is_a_data_err
     # the inferred expectation file, edited by hand: a wider income range, and a column renamed
     schema = project["root"] / "schema.yaml"
     code = subprocess.run([sys.executable, "-m", "jupyter_mlops", "data", "schema", "infer", "train.csv"],
-                          cwd=project["root"], env=_env(), capture_output=True, text=True, timeout=120, check=False)
+                          cwd=project["root"], env=clean_env(), capture_output=True, text=True, timeout=120,
+                          check=False)
     assert code.returncode == 0, code.stderr
     expected = yaml.safe_load(code.stdout)
     expected["columns"]["income"].update(greater_than_or_equal_to=0.0, less_than_or_equal_to=200.0)
@@ -130,7 +116,7 @@ def test_a_schema_file_validates_the_file_the_run_read_and_no_data_is_a_data_err
     schema.write_text(yaml.safe_dump(expected), encoding="utf-8")
     out = nb_smoke(project, "--data-against", "schema.yaml", "--json", "r.json")
     assert out.returncode == 1, out.stdout + out.stderr
-    row = _report(project)
+    row = smoke_report(project)
     assert row["data_check"]["baseline_kind"] == "schema" and row["reason"] == "data-anomaly"
     assert "train.csv:tier missing_column" in row["message"] and "train.csv:plan extra_column" in row["message"]
     # a notebook whose run recorded no data: nothing checked is an error, never a pass
@@ -139,7 +125,7 @@ def test_a_schema_file_validates_the_file_the_run_read_and_no_data_is_a_data_err
     nbformat.write(nb, project["root"] / "notebooks" / "train.ipynb")
     empty = nb_smoke(project, "--data-against", "base", "--json", "r.json")
     assert empty.returncode == 2, empty.stdout + empty.stderr
-    row = _report(project)
+    row = smoke_report(project)
     assert row["reason"] == "data-error" and "no profiled data input" in row["message"]
     assert "Traceback" not in empty.stdout + empty.stderr
 
@@ -160,7 +146,7 @@ def test_a_bad_baseline_is_a_one_line_usage_error_before_any_kernel(project: dic
 def test_pytest_nb_smoke_data_against(project: dict) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nb-smoke",
-                               "notebooks/train.ipynb", *args], cwd=project["root"], env=_env(),
+                               "notebooks/train.ipynb", *args], cwd=project["root"], env=clean_env(),
                               capture_output=True, text=True, timeout=300, check=False)
 
     drifted = run("--nb-smoke-data-against", "base", "--nb-smoke-param", f"data={project['root'] / 'drifted.csv'}")
@@ -178,12 +164,12 @@ def test_the_thresholds_are_data_checks_options_and_reach_the_check(project: dic
     out = nb_smoke(project, "-p", f"data={drifted}", "--data-against", "base", "--psi", "100",
                    "--range-slack", "5", "--null-increase", "0.5", "--json", "r.json")
     assert out.returncode == 0, out.stdout + out.stderr
-    row = _report(project)
+    row = smoke_report(project)
     assert row["passed"] and row["data_check"]["verdict"] == "clean"
     assert row["data_check"]["limits"] == {"psi": 100.0, "null_increase": 0.5, "range_slack": 5.0}
     # A threshold alone keeps the others at data check's defaults: drift stays hidden, the range does not.
     out = nb_smoke(project, "-p", f"data={drifted}", "--data-against", "base", "--psi", "100", "--json", "r.json")
-    row = _report(project)
+    row = smoke_report(project)
     assert row["data_check"]["limits"] == {"psi": 100.0, "null_increase": 0.01, "range_slack": 0.1}
     kinds = {a["kind"] for a in row["data_check"]["datasets"][0]["anomalies"]}
     assert "drift" not in kinds and (out.returncode == 1) == bool(kinds), (kinds, out.stdout)

@@ -28,7 +28,8 @@ NB_SMOKE = [sys.executable, "-c", "from jupyter_mlops.cli.smoke import main; mai
 GATE = ("--gate-model", "churn", "--gate-metric", "auc:max")
 
 
-def _env() -> dict[str, str]:
+def clean_env() -> dict[str, str]:
+    """This process's environment without the store settings a test run may carry (each project has its own)."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_MLOPS", "JPY_"))}
 
 
@@ -71,11 +72,13 @@ def _champion(project: dict, auc: float = 0.8) -> str:
 
 
 def nb_smoke(project: dict, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*NB_SMOKE, "notebooks/train.ipynb", "--plain", *args], cwd=project["root"], env=_env(),
+    """``nb-smoke notebooks/train.ipynb --plain ARGS`` in the project, as a user runs it."""
+    return subprocess.run([*NB_SMOKE, "notebooks/train.ipynb", "--plain", *args], cwd=project["root"], env=clean_env(),
                           capture_output=True, text=True, timeout=300, check=False)
 
 
-def _report(project: dict) -> dict:
+def smoke_report(project: dict) -> dict:
+    """The one notebook's row of the project's ``--json r.json`` report."""
     (row,) = json.loads((project["root"] / "r.json").read_text())["notebooks"]
     return row
 
@@ -85,7 +88,7 @@ def test_a_run_that_beats_the_champion_passes_with_the_gate_in_every_report(proj
     out = nb_smoke(project, "-p", "auc=0.85", *GATE, "--json", "r.json", "--junit-xml", "r.xml", "--github")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "PASS notebooks/train.ipynb" in out.stdout and "Gate PASS" in out.stdout, out.stdout
-    row = _report(project)
+    row = smoke_report(project)
     assert row["passed"] and row["gate"]["verdict"] == "pass"
     assert row["gate"]["baseline"]["run"] == champion and row["gate"]["baseline"]["model"].startswith("churn@champion")
     assert row["gate"]["metrics"][0]["candidate"] == 0.85
@@ -103,7 +106,7 @@ def test_a_regression_fails_the_notebook_exit_1_in_every_report(project: dict) -
                    "--junit-xml", "r.xml", "--github")
     assert out.returncode == 1, out.stdout + out.stderr
     assert "Gate REGRESSION" in out.stdout and "failed: notebooks/train.ipynb [gate-regression]" in out.stdout
-    row = _report(project)
+    row = smoke_report(project)
     assert not row["passed"] and row["reason"] == "gate-regression" and row["message"].startswith("Gate REGRESSION")
     assert row["gate"]["metrics"][0]["verdict"] == "regression"
     assert any("auc" in line and "regression" in line for line in row["gate_lines"]), row["gate_lines"]
@@ -118,14 +121,14 @@ def test_a_regression_fails_the_notebook_exit_1_in_every_report(project: dict) -
 def test_no_champion_is_a_gate_error_exit_2(project: dict) -> None:
     out = nb_smoke(project, "-p", "auc=0.85", *GATE, "--json", "r.json")
     assert out.returncode == 2, out.stdout + out.stderr
-    row = _report(project)
+    row = smoke_report(project)
     assert row["reason"] == "gate-error" and "churn" in row["message"] and row["gate"]["verdict"] == "error"
     assert "Traceback" not in out.stdout + out.stderr
     # a metric the notebook did not log cannot be judged either: an error, never a pass
     _champion(project)
     missing = nb_smoke(project, "-p", "auc=0.85", *GATE, "--gate-metric", "loss:min", "--json", "r.json")
     assert missing.returncode == 2, missing.stdout + missing.stderr
-    assert _report(project)["reason"] == "gate-error"
+    assert smoke_report(project)["reason"] == "gate-error"
 
 
 @pytest.mark.parametrize(("args", "needle"), [
@@ -149,7 +152,7 @@ def test_pytest_nb_smoke_gate_options(project: dict) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nb-smoke",
                                "notebooks/train.ipynb", "--nb-smoke-gate-model", "churn",
-                               "--nb-smoke-gate-metric", "auc:max", *args], cwd=project["root"], env=_env(),
+                               "--nb-smoke-gate-metric", "auc:max", *args], cwd=project["root"], env=clean_env(),
                               capture_output=True, text=True, timeout=300, check=False)
 
     worse = run("--nb-smoke-param", "auc=0.7")
