@@ -14,7 +14,9 @@ Assumptions:
       reads), seeded by the row count, so equal data gives equal profiles. A string column whose sample holds
       few values has them counted exactly over the whole column, so its category list is complete and shares
       exact. The distinct count of a sampled column is Haas and Stokes' Duj1 estimate (1998), which assumes a
-      random sample (runs of sorted or repeated values bias it), and says so (``distinct_estimated``).
+      random sample (runs of sorted or repeated values bias it), and says so (``distinct_estimated``). A
+      many-valued numeric column's sketch and distinct estimate come from every other sampled value (5,000
+      rows, every stratum; ADR-120): sorting the sample was most of its cost.
     * Datetime quantiles are epoch seconds (timedeltas: seconds), so drift is computed on numbers; their min and
       max are ISO strings. Non-finite numbers (inf) become null in the JSON.
     * High-cardinality text is not copied into the profile: top values are kept only when the sample holds at most
@@ -53,6 +55,8 @@ MAX_FILE_BYTES = 256 << 20
 #: The sample is one run of consecutive rows at a random place in each of this many equal parts of the frame.
 _STRATA = 40
 _RUN = SAMPLE_SIZE // _STRATA
+#: A many-valued numeric column's sketch and distinct estimate use every this-many-th sampled value (ADR-120).
+_SKETCH_STEP = 2
 #: Sample positions by row count (they depend on nothing else).
 _SAMPLES: dict[int, Any] = {}
 #: Profiles of files by identity (path, device, inode, size, mtime_ns): an unchanged file is read once.
@@ -145,6 +149,24 @@ def _sorted_stats(values: Any, total: int, sampled: bool) -> dict[str, Any]:
     return out
 
 
+def _sample_stats(sample: Any, total: int, sampled: bool) -> dict[str, Any]:
+    """:func:`_sorted_stats` of a numeric sample; a many-valued column's from every other sampled value.
+
+    Sorting is most of a float column's profile: ~26 ns a value here (numpy's sort without SIMD, 0.26 ms for
+    10,000 values; partial selection of the 42 ranks the sketch needs was as slow on real samples). Half the
+    sample (still every stratum) gives the quantile sketch and the distinct estimate of a many-valued column;
+    a column with few values in it is sorted whole, so its top values and shares are exactly what they were
+    (ADR-120).
+    """
+    import numpy as np
+
+    if sampled and len(sample) > SAMPLE_SIZE // 2:
+        stats = _sorted_stats(np.sort(sample[::_SKETCH_STEP]), total, True)
+        if "top" not in stats:
+            return stats
+    return _sorted_stats(np.sort(sample), total, sampled)
+
+
 def _distinct(seen: int, singletons: int, n: int, total: int, sampled: bool) -> dict[str, Any]:
     if not sampled or n >= total:
         return {"distinct": seen, "distinct_estimated": False}
@@ -189,7 +211,7 @@ def _numeric_column(array: Any, mask: Any, index: Any, family: str, unit: int = 
         sample = sample[~mask[index]]
     elif nulls:
         sample = valid
-    stats = _sorted_stats(np.sort(sample), rows - nulls, index is not None)
+    stats = _sample_stats(sample, rows - nulls, index is not None)
     if "quantiles" in stats and "min" in out:  # the sketch's ends are the exact min and max, not the sample's
         stats["quantiles"][0], stats["quantiles"][-1] = _number(low.item()), _number(high.item())
     if unit != 1 and "quantiles" in stats:

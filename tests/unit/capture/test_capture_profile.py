@@ -119,3 +119,20 @@ def test_a_column_of_lists_is_profiled_with_text_labels():
     cols = columns(frame)  # plain JSON, checked in columns()
     assert cols["tags"]["family"] == "object" and cols["tags"]["distinct"] == 3 and cols["n"]["max"] == 3
     assert all(isinstance(label, str) for label, _ in cols["tags"]["top"])
+
+
+def test_a_sampled_numeric_column_sketches_from_half_the_sample_unless_it_has_few_values():
+    """ADR-120: many values → every other sampled value gives the sketch; few values → the whole sample, exact."""
+    rng = np.random.default_rng(11)
+    n = profiling.SAMPLE_SIZE * 20
+    frame = pd.DataFrame({"u": rng.random(n), "level": rng.choice([1, 2, 3, 4, 5], n, p=[.4, .3, .15, .1, .05])})
+    cols = {c["name"]: c for c in profiling.profile_frame(frame)["columns"]}
+    sample = frame["u"].to_numpy()[profiling._sample_index(n)]
+    half = np.sort(sample[::2])
+    expected = np.quantile(half, profiling.QUANTILE_PROBS)
+    assert cols["u"]["quantiles"][1:-1] == pytest.approx(expected[1:-1].tolist(), abs=1e-15)
+    assert cols["u"]["quantiles"][0] == frame["u"].min() and cols["u"]["quantiles"][-1] == frame["u"].max()
+    assert cols["u"]["distinct_estimated"] is True and cols["u"]["distinct"] == n  # all distinct in the half
+    values, counts = np.unique(frame["level"].to_numpy()[profiling._sample_index(n)], return_counts=True)
+    shares = dict(zip(values.tolist(), (counts / counts.sum()).round(6).tolist(), strict=True))
+    assert dict(map(tuple, cols["level"]["top"])) == shares  # the whole sample's shares, not the half's
