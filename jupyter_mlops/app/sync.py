@@ -168,14 +168,11 @@ def open_remote(workspace: Workspace, url: str, *, create: bool) -> Store:
         InvalidInput: the remote is the local store, is unreachable, is not a database, or belongs to another
             program (it holds tables and none of ours); nothing is written to it then.
     """
-    from jupyter_mlops.store import open_store
+    from jupyter_mlops.store import open_store, require_url
     from jupyter_mlops.store.remote import check_remote
 
     where = redacted(url)
-    if "://" not in url:
-        shown = repr(url[:200]) if "@" not in url else where  # user:secret@host without a scheme stays hidden
-        raise InvalidInput(f"remote {shown} is not a store URL: give sqlite:///PATH or "
-                           "postgresql+psycopg://USER@HOST/DB")
+    require_url(url, "remote")
     if _same_place(workspace.store_url, url):
         raise InvalidInput(f"remote {where} is the local store itself; give the team store's URL")
     path = StoreLocation.of(url).sqlite_path

@@ -69,6 +69,18 @@ def get_factory(scheme: str) -> StoreFactory:
     return _FACTORIES[scheme]
 
 
+def require_url(url: str, role: str = "store") -> None:
+    """Refuse a store setting that is not a URL (a bare path, a host) with the forms that are, in one line.
+
+    Raises:
+        InvalidInput: ``url`` has no scheme; a text with ``@`` (perhaps ``user:secret@host``) is not echoed.
+    """
+    if "://" not in url:
+        shown = repr(url[:200]) if "@" not in url else "(not shown: it may hold a password)"
+        raise InvalidInput(f"{role} {shown} is not a store URL: give sqlite:///PATH or "
+                           "postgresql+psycopg://USER@HOST/DB")
+
+
 def open_store(url: str, *, create: bool = True, stale_after: float = 30.0) -> Store:
     """Open (and migrate) the store at ``url``.
 
@@ -82,7 +94,7 @@ def open_store(url: str, *, create: bool = True, stale_after: float = 30.0) -> S
         A migrated :class:`~jupyter_mlops.store.base.Store`; close it (or use it as a context manager).
 
     Raises:
-        InvalidInput: unknown scheme.
+        InvalidInput: not a URL, or an unknown scheme.
         StoreUnavailable: not a database, read-only, unreachable, or written by a newer jupyter_mlops.
 
     Example:
@@ -92,6 +104,7 @@ def open_store(url: str, *, create: bool = True, stale_after: float = 30.0) -> S
         ...     store.get_run(run.id).metrics
         {'auc': 0.9}
     """
+    require_url(url)
     store = get_factory(scheme_of(url))(url, create=create, stale_after=stale_after)
     try:
         store.migrate()

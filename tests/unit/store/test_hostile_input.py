@@ -54,6 +54,15 @@ def test_an_unparseable_url_is_shown_without_its_password(url):
     assert "hunter2secret" not in _one_line(info.value)
 
 
+@pytest.mark.parametrize(("setting", "shown"), [("/tmp/runs/mlops.db", "'/tmp/runs/mlops.db'"),
+                                             ("mlops:hunter2secret@db/runs", "(not shown")])
+def test_a_store_setting_without_a_scheme_names_the_url_forms(setting, shown):
+    with pytest.raises(InvalidInput) as info:
+        open_store(setting)
+    line = _one_line(info.value)
+    assert shown in line and "sqlite:///PATH" in line and "hunter2secret" not in line
+
+
 def test_the_server_schemas_show_store_urls_through_the_same_function():
     from jupyter_mlops.server import schemas
 
