@@ -111,6 +111,12 @@ class ExecutedCells:
         """
         self._cells.append(ExecutedCell(index, source, execution_count, cell_id, error, metrics=metrics))
 
+    def add_metrics(self, metrics: tuple[str, ...]) -> None:
+        """Add metric keys to the last cell: it was logged before it finished (the cell loading the extension)."""
+        if self._cells and metrics:
+            last = self._cells[-1]
+            self._cells[-1] = replace(last, metrics=tuple(sorted({*last.metrics, *metrics})))
+
     @property
     def cells(self) -> list[ExecutedCell]:
         """The executed cells, in execution order."""

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import ast
 import atexit
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from jupyter_mlops.tracking import fluent
@@ -85,6 +87,7 @@ class CellObserver:
         self._capture: _TreeTap | None = None
         self._backfilled = False
         self._shutdown_wrapped: Any = None
+        self._explicit = False
 
     @property
     def auto(self) -> bool:
@@ -109,6 +112,8 @@ class CellObserver:
             self._capture.install()
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
+        if self.run_started not in fluent.START_HOOKS:
+            fluent.START_HOOKS.append(self.run_started)
         self._watch_shutdown()
         # Registered after tracking.run's own exit handler, so it runs first (atexit is last-in, first-out).
         atexit.register(self.session.end_at_exit)
@@ -127,6 +132,8 @@ class CellObserver:
             except ValueError:
                 pass
         atexit.unregister(self.session.end_at_exit)
+        if self.run_started in fluent.START_HOOKS:
+            fluent.START_HOOKS.remove(self.run_started)
         kernel = getattr(self.shell, "kernel", None)
         if self._shutdown_wrapped is not None and kernel is not None:
             if kernel.__dict__.get("do_shutdown") is self._shutdown_wrapped:
@@ -169,6 +176,41 @@ class CellObserver:
         if tap is not None:
             tap.tree = None
             tap.armed = tap.active
+        try:
+            if info is not None and getattr(info, "store_history", True):
+                source = info.raw_cell or ""
+                # IPython counts a stored cell before triggering pre_run_cell: this cell's number is one less.
+                count = getattr(self.shell, "execution_count", None)
+                self.session.cell_starting(source, count - 1 if isinstance(count, int) else None,
+                                           getattr(info, "cell_id", None), lambda: self._running_tree(source))
+        except Exception as exc:  # capture never breaks the user's cell
+            self.session.warn_once("cell", f"cell capture failed: {exc}")
+
+    def _running_tree(self, source: str) -> ast.Module | None:
+        tap = self._capture
+        tree = tap.tree if tap is not None else None
+        return tree if tree is not None else self._parse_transformed(source)
+
+    def run_started(self, run: ActiveRun) -> None:
+        """Attach a run the tracking API started in this kernel (a start hook), as ``%track start`` does.
+
+        ``%track start`` attaches its run itself, with its own options (``starting_explicitly``).
+        """
+        if self._explicit or not run.captures_context or threading.current_thread() is not threading.main_thread():
+            return
+        try:
+            self.attach(run, auto=True)
+        except Exception as exc:  # capture never breaks the user's cell
+            self.session.warn_once("attach", f"could not record this run's cells: {exc}")
+
+    @contextmanager
+    def starting_explicitly(self) -> Iterator[None]:
+        """While ``%track start`` starts a run: it attaches the run itself, with its ``--no-auto``."""
+        self._explicit = True
+        try:
+            yield
+        finally:
+            self._explicit = False
 
     def post_run_cell(self, result: Any) -> None:
         """Hand the finished cell (IPython's ``ExecutionResult``) to the session as plain values; never raises."""

@@ -145,9 +145,10 @@ class TrackMagics(Magics):
         if previous is not None:
             fluent.end_run()
             _say(f"Ended run {previous.name!r} ({previous.id[:8]}) as finished.")
-        run = fluent.start_run(
-            args.name, args.experiment, args.tag, args.note, user_ns=self.shell.user_ns, auto_capture=True
-        )
+        with self.observer.starting_explicitly():
+            run = fluent.start_run(
+                args.name, args.experiment, args.tag, args.note, user_ns=self.shell.user_ns, auto_capture=True
+            )
         self.observer.attach(run, auto=not args.no_auto)
         auto = "off" if args.no_auto else "on"
         _say(f"Started run {run.name!r} ({run.id[:8]}) in experiment {run.experiment!r}; auto-capture {auto}.")

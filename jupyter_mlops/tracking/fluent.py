@@ -11,8 +11,10 @@ Assumptions:
 from __future__ import annotations
 
 import contextvars
+import logging
 import math
 import operator
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -152,6 +154,8 @@ def start_run(
     if slot.run is not None and not slot.run.ended:
         raise Conflict(f"run {slot.run.name!r} ({slot.run.id[:8]}) is still active; end it first (mlops.end_run())")
     opened_store, opened_blobs, settings = open_stores(store, blobs)
+    if auto_capture:
+        _load_kernel_extension()
     active = run_module.start(
         opened_store,
         opened_blobs,
@@ -168,6 +172,24 @@ def start_run(
     for hook in list(START_HOOKS):
         hook(active)
     return active
+
+
+def _load_kernel_extension() -> None:
+    """In an IPython shell (a notebook's kernel), load ``%load_ext jupyter_mlops`` if it is not loaded yet.
+
+    A run started with ``mlops.start_run()`` in a notebook then records the cells it ran, the earlier ones as its
+    context and the cell it ends in, as ``%track start`` does. IPython is looked up, never imported: a script
+    has none. A failure leaves the run without cells, with one warning, never an error.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    manager = getattr(shell, "extension_manager", None)
+    if manager is None or "jupyter_mlops" in getattr(manager, "loaded", ()):
+        return
+    try:
+        manager.load_extension("jupyter_mlops")
+    except Exception as exc:
+        logging.getLogger(__name__).warning("jupyter_mlops: cells will not be recorded: %s", exc)
 
 
 def active_run() -> ActiveRun | None:

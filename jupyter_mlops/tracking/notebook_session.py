@@ -57,6 +57,12 @@ logger = logging.getLogger(__name__)
 CellError = Mapping[str, str]
 
 
+def _only_track_magics(source: str) -> bool:
+    """Whether a cell holds nothing but ``%track`` lines (``%track stop``): not part of the run's code."""
+    lines = [line.strip() for line in source.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return all(line.startswith("%track") for line in lines)
+
+
 class NotebookSession:
     """The cells of one kernel, and what they record into the run attached with :meth:`attach`.
 
@@ -92,6 +98,9 @@ class NotebookSession:
         self._restart_requested = False
         self._end_error: CellError | None = None
         self._running_cell_logged = False
+        # The cell the kernel is running (source, count, cell id, its tree when asked): a run that ends inside it,
+        # a `with mlops.start_run():` block, has it in its code (it is logged once, when it finishes or then).
+        self._running: tuple[str, int | None, str | None, Callable[[], ast.Module | None]] | None = None
         # The project's own modules the kernel loaded, and their versions (ADR-102).
         self.modules = ModuleRecorder()
 
@@ -112,6 +121,25 @@ class NotebookSession:
                 self._last_count = count
         # A kernel may store a cell in its history before running it: the cell loading us may be logged already.
         self._running_cell_logged = bool(history) and self._last_key == (len(history), history[-1])
+
+    def cell_starting(self, source: str, execution_count: int | None, cell_id: str | None,
+                      tree: Callable[[], ast.Module | None]) -> None:
+        """The kernel is about to run a cell; ``tree`` gives its parsed tree once it has been compiled."""
+        self._running = (source, execution_count, cell_id, tree)
+
+    def _log_running_cell(self, run: ActiveRun) -> None:
+        """Log the cell still running (the run ends inside it), once: its finish then finds it logged."""
+        if self._running is None or (self._running[1], self._running[0]) == self._last_key:
+            if self._running_cell_logged:  # the backfill logged it: the cell that loaded the extension
+                self.log.add_metrics(run.take_logged_metrics())
+            return
+        source, count, cell_id, tree = self._running
+        key = (count, source)
+        if _only_track_magics(source):
+            return
+        self._last_key = key
+        self._trees[len(self.log)] = tree()
+        self.log.record(len(self.log), source, count, cell_id, None, run.take_logged_metrics())
 
     def restart_requested(self) -> None:
         """The kernel was asked to restart (not just to shut down): an open run ends as ``crashed``."""
@@ -169,6 +197,7 @@ class NotebookSession:
                 self._last_count = count
             key = (count, source)
             self._running_cell_logged = False
+            self._running = None
             run = self.active_run()
             # Which metrics this cell logged: slice finds the cell behind a metric's value by it (ADR-095).
             logged = run.take_logged_metrics() if run is not None and run.id == self._attached else ()
@@ -177,6 +206,8 @@ class NotebookSession:
                 self._last_key = key
                 self._trees[len(self.log)] = tree
                 self.log.record(len(self.log), source, count, cell_id, error, logged)
+            else:  # the backfill logged it while it ran: what it logged is still its own
+                self.log.add_metrics(logged)
             self.modules.observe()
             if run is None or run.id != self._attached or not self.auto or not source.strip():
                 return
@@ -340,6 +371,7 @@ class NotebookSession:
 
     def _final_fields(self, run: ActiveRun) -> Mapping[str, Any]:
         self._wait_for_data()
+        self._guard("cell", lambda: self._log_running_cell(run))
         self._previous_end = len(self.log)
         fields: dict[str, Any] = {"code_hash": run.put_code_snapshot(self._run_code(run))}
         self.modules.stop_run()

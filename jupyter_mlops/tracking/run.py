@@ -91,6 +91,8 @@ class ActiveRun:
         self._tick_hooks: list[Callable[[], None]] = []
         self._ended = False
         self._ending = False  # inside end(): its hooks may still record what the run captured
+        #: Whether the run captures its context (environment, git, a kernel's cells); ``start_run(auto_capture=)``.
+        self.captures_context = True
         self._status: RunStatus = RunStatus.RUNNING
         self._writer = BatchWriter(
             store,
@@ -481,6 +483,7 @@ def start(
         reproduction_of=facts.get("reproduction_of"),
     )
     active = ActiveRun(store, blobs, run, settings=settings, redact=redact)
+    active.captures_context = capture_context
     if facts.get("params"):
         active.log_params(facts["params"], source="runner")
     if capture_context:

@@ -256,3 +256,41 @@ def test_restart_marks_the_open_run_crashed_and_restarted_not_the_next_one(proje
     assert [c["source"] for c in _code(project, interrupted)["cells"]] == SESSION[:4]
     assert clean.status.value == "finished" and clean.flags == NO_FLAGS
     assert [r.id for r in open_store(project["url"]).search_runs("status = crashed").items] == [interrupted.id]
+
+
+# -- runs started with the Python API in a notebook record their cells too ---------------------------------------
+API_CELLS = [
+    "import jupyter_mlops as mlops\nx = 3",
+    "with mlops.start_run('in-one-cell'):\n    mlops.log_metric('a', x)",
+    "y = x + 1",
+    "quiet = mlops.start_run('no-capture', auto_capture=False)\nmlops.log_metric('b', y)",
+    "mlops.end_run()",
+    "active = mlops.start_run('over-cells')",
+    "mlops.log_metric('c', y * 2)",
+    "mlops.end_run()",
+]
+
+
+@pytest.mark.parametrize("loaded", [False, True], ids=["without-load-ext", "after-load-ext"])
+def test_runs_started_by_the_api_in_a_kernel_record_the_cells_they_ran(project: dict, loaded: bool) -> None:
+    path = project["root"] / "api.ipynb"
+    nb = notebook(path, (["%load_ext jupyter_mlops"] if loaded else []) + API_CELLS)
+    kernel = KernelSession(path, project["url"])
+    try:
+        replies = kernel.run_cells(nb.cells)
+    finally:
+        kernel.shutdown()
+    assert all(reply["status"] == "ok" for reply in replies), replies
+    one_cell, quiet, over_cells = _runs(project)
+    first = 2 if loaded else 1
+
+    def cells(run) -> list[tuple[int, str, bool, list[str]]]:
+        return [(c["execution_count"], c["source"], c.get("context", False), c.get("metrics", []))
+                for c in _code(project, run)["cells"]]
+
+    # the `with` block's cell is the run's code although the run ended inside it, with the metric it logged
+    assert cells(one_cell) == [(first, API_CELLS[0], True, []), (first + 1, API_CELLS[1], False, ["a"])]
+    assert quiet.code_hash is None  # auto_capture=False captures nothing, as documented
+    assert cells(over_cells)[-3:] == [(first + 5, API_CELLS[5], False, []), (first + 6, API_CELLS[6], False, ["c"]),
+                                      (first + 7, API_CELLS[7], False, [])]
+    assert (first + 2, API_CELLS[2], True, []) in cells(over_cells)  # y's cell: context of the run's cells
