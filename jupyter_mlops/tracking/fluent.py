@@ -175,16 +175,17 @@ def start_run(
 
 
 def _load_kernel_extension() -> None:
-    """In an IPython shell (a notebook's kernel), load ``%load_ext jupyter_mlops`` if it is not loaded yet.
+    """In a Jupyter kernel, load ``%load_ext jupyter_mlops`` if it is not loaded yet.
 
     A run started with ``mlops.start_run()`` in a notebook then records the cells it ran, the earlier ones as its
     context and the cell it ends in, as ``%track start`` does. IPython is looked up, never imported: a script
-    has none. A failure leaves the run without cells, with one warning, never an error.
+    has none. Only a kernel's shell (it has a ``kernel``): a terminal IPython, or one a test harness left behind,
+    records cells once ``%load_ext`` is run there. A failure leaves the run without cells, with one warning.
     """
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
     manager = getattr(shell, "extension_manager", None)
-    if manager is None or "jupyter_mlops" in getattr(manager, "loaded", ()):
+    if manager is None or getattr(shell, "kernel", None) is None or "jupyter_mlops" in getattr(manager, "loaded", ()):
         return
     try:
         manager.load_extension("jupyter_mlops")
