@@ -25,10 +25,22 @@ from jupyter_mlops.comparing.downsample import Series, minmax_buckets
 if TYPE_CHECKING:
     from jupyter_mlops.store.base import Store
 
-__all__ = ["CACHED_POINTS", "chart_series"]
+__all__ = ["CACHED_POINTS", "chart_series", "reduce_from"]
 
 #: Chart points kept per store (~16 bytes each): 2,000 series of 1,000 points.
 CACHED_POINTS = 2_000_000
+
+#: Blocks per M4 bucket from which a history is read through its rollup (ADR-116): with at least one block per
+#: bucket a block that straddles a bucket's edge moves that bucket's drawn extremes by less than one bucket.
+BLOCKS_PER_BUCKET = 1
+
+
+def reduce_from(max_points: int) -> int:
+    """The history size from which a chart of ``max_points`` reads a history through its rollup (ADR-116)."""
+    from jupyter_mlops.store.rollup import BLOCK
+
+    return BLOCK * BLOCKS_PER_BUCKET * max(1, max_points // 4)
+
 
 _Key = tuple[str, str, int]  # run id, metric key, max_points
 _Entry = tuple[tuple[int, float], "array[int]", "array[float]", int]  # mark, steps, values (NaN), stored count
@@ -101,8 +113,8 @@ def chart_series(store: Store, pairs: Iterable[tuple[str, str]], max_points: int
             else:
                 missing.setdefault(pair[1], []).append(pair[0])
     for key, run_ids in missing.items():
-        for pair, (steps, values) in store.metric_series(run_ids, [key]).items():
-            series = out[pair] = minmax_buckets(steps, values, max_points)
+        for pair, (steps, values, total) in store.metric_chart_columns(run_ids, [key], reduce_from(max_points)).items():
+            series = out[pair] = minmax_buckets(steps, values, max_points, total=total)
             mark = marks.get(pair)
             if mark is not None:
                 with _lock:

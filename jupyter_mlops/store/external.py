@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from jupyter_mlops.entities import ExternalLink, Run, RunStatus
 from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.store import rollup
 from jupyter_mlops.store import schema as s
 from jupyter_mlops.store.checks import check_name, check_names, clean_tags
 from jupyter_mlops.store.rows import FLAG_CELLS_KEY, merge_flags
@@ -80,6 +82,8 @@ class SqlExternal:
             if metric_points:
                 self._bulk_insert(conn, s.metrics, METRIC_COLUMNS, metric_points)
                 conn.execute(insert(s.latest_metrics), latest)
+            # Also clears the rollups of a replaced run (ADR-116); small histories are not read back.
+            rollup.rebuild(conn, [run.id], Counter((run.id, row[1]) for row in metric_points))
             if run.data_inputs:
                 conn.execute(insert(s.data_inputs), [
                     {"run_id": run.id, "name": d.name, "role": d.role or "input", "kind": d.kind, "path": d.path,

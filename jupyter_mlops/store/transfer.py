@@ -20,6 +20,7 @@ Assumptions:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -27,6 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from jupyter_mlops.errors import Conflict, InvalidInput
+from jupyter_mlops.store import rollup
 from jupyter_mlops.store import schema as s
 
 _R = s.runs.c
@@ -202,6 +204,9 @@ class SqlTransfer:
                 rows = [(b.id, *row) for b in bundles for row in b.rows.get(table.name, ())]
                 if rows:
                     self._insert_rows(conn, table, cols, rows)
+            # Rollups are derived: never carried, built here from the points just written (ADR-116).
+            counts = Counter((b.id, row[0]) for b in bundles for row in b.rows.get("metrics", ()))
+            rollup.rebuild(conn, [b.id for b in bundles], counts)
             links = [dict(zip(_LINK_COLUMNS, row, strict=True), local_id=b.id) for b in bundles for row in b.links]
             self._upsert(conn, s.external_ids, links, ("system", "location", "kind", "remote_id"),
                          ("local_id", "revision", "at"))
