@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -82,8 +81,8 @@ class SqlExternal:
             if metric_points:
                 self._bulk_insert(conn, s.metrics, METRIC_COLUMNS, metric_points)
                 conn.execute(insert(s.latest_metrics), latest)
-            # Also clears the rollups of a replaced run (ADR-116); small histories are not read back.
-            rollup.rebuild(conn, [run.id], Counter((run.id, row[1]) for row in metric_points))
+            # Folded from the points in memory; also replaces the rollups of a replaced run (ADR-116).
+            rollup.rebuild_from(conn, run.id, rollup.histories_of(metric_points, key=1, step=2, value=3, stamp=4))
             if run.data_inputs:
                 conn.execute(insert(s.data_inputs), [
                     {"run_id": run.id, "name": d.name, "role": d.role or "input", "kind": d.kind, "path": d.path,

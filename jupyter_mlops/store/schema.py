@@ -144,8 +144,8 @@ latest_metrics = Table(
 )
 
 # Rollups of long metric histories (migration 0017, ADR-116): derived from ``metrics`` and rebuilt from it, never
-# copied by sync. Each row summarises one block of consecutive points in step order (``rollup.BLOCK`` of them, more
-# when a block would end inside a run of equal steps); NULL values mean NaN, min/max are over finite values only.
+# copied by sync. Each row summarises one closed block of consecutive points in step order (``rollup.BLOCK`` of
+# them, more when points share the last step); NULL values mean NaN, min/max are over finite values only.
 metric_rollups = Table(
     "metric_rollups",
     metadata,
@@ -163,17 +163,26 @@ metric_rollups = Table(
     Column("max_step", BigInteger),
 )
 
-# Per history: the blocks cover every point up to ``covered_step`` (NULL: no block yet), ``pending`` points lie
-# after it; ``valid`` false once a point was logged at or below ``covered_step`` (readers then use raw points).
+# Per history: the closed blocks cover every point up to ``covered_step`` (NULL: no block yet); the ``pending``
+# points after it form the open block, summarised in the same columns as a block (so no write reads points back);
+# ``valid`` false once a point arrived below the open block's last step (a back-fill: readers use raw points).
 metric_rollup_state = Table(
     "metric_rollup_state",
     metadata,
     Column("run_id", _ID, _run_fk(), primary_key=True),
     Column("key", _KEY, primary_key=True),
-    Column("covered_step", BigInteger),
-    Column("blocks", Integer, nullable=False),
-    Column("pending", BigInteger, nullable=False),
     Column("valid", Boolean, nullable=False),
+    Column("blocks", Integer, nullable=False),
+    Column("covered_step", BigInteger),
+    Column("pending", Integer, nullable=False),
+    Column("step_lo", BigInteger),
+    Column("step_hi", BigInteger),
+    Column("first_value", Float),
+    Column("last_value", Float),
+    Column("min_value", Float),
+    Column("min_step", BigInteger),
+    Column("max_value", Float),
+    Column("max_step", BigInteger),
 )
 
 ROLLUP_TABLES = (metric_rollups, metric_rollup_state)

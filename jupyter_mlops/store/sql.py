@@ -58,7 +58,7 @@ _UPDATE_RUN = update(s.runs).where(s.runs.c.id == bindparam("target_run_id")).va
 _BUMP = update(s.runs).where(s.runs.c.id == bindparam("target_run_id")).values(revision=s.runs.c.revision + 1)
 _lm, _rs = s.latest_metrics.c, s.metric_rollup_state.c
 _LATEST_AND_ROLLUP = (
-    select(_lm.key, _lm.value, _rs.covered_step, _rs.blocks, _rs.pending, _rs.valid)
+    select(_lm.key, _lm.value, *rollup.STATE_COLUMNS)
     .select_from(s.latest_metrics.outerjoin(s.metric_rollup_state,
                                             (_rs.run_id == _lm.run_id) & (_rs.key == _lm.key)))
     .where(_lm.run_id == bindparam("run_id"), _lm.key.in_(bindparam("keys", expanding=True))))
@@ -426,13 +426,12 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
                              | ((new.step == s.latest_metrics.c.step)
                                 & (new.timestamp >= s.latest_metrics.c.timestamp)))
                 keys = [row["key"] for row in latest]
-                known: dict[str, rollup.State] = {}
-                # The summary's latest values and the rollup states in one statement (ADR-117: no extra read).
+                known: dict[str, rollup.State | None] = {}
+                # The summary's latest values and the rollup states in one statement (ADR-116: no extra read).
                 for key, value, *state in conn.execute(_LATEST_AND_ROLLUP, {"run_id": run_id, "keys": keys}):
                     summary["metrics"][key] = math.nan if value is None else value
-                    if state[1] is not None:
-                        known[key] = (state[0], int(state[1]), int(state[2]), bool(state[3]))
-                rollup.after_append(conn, run_id, _batch_extent(points), known)
+                    known[key] = rollup.state_from(state)
+                rollup.after_append(conn, run_id, points, known)
             slices.write(conn, self._upsert, run_id, *slice_data, summary)
             if encoded:
                 self._log_params(conn, run_id, encoded, now)
@@ -500,18 +499,18 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
     def metric_chart_columns(self, run_ids: Sequence[str], keys: Sequence[str], reduce_from: int
                              ) -> dict[tuple[str, str], ChartColumns]:
         """:meth:`Store.metric_chart_columns`: a history of at least ``reduce_from`` points with a valid rollup is
-        read as its blocks' first/min/max/last points plus the raw tail (ADR-116), any other one as raw columns."""
+        read as its blocks' first/min/max/last points (ADR-116), any other one as raw columns."""
         def work(conn: Connection) -> dict[tuple[str, str], ChartColumns]:
             out: dict[tuple[str, str], ChartColumns] = {}
             raw: dict[str, list[str]] = {}
             reducible = rollup.worth_reducing(conn, run_ids, keys, reduce_from)
             for run_id in dict.fromkeys(run_ids):
                 for key in dict.fromkeys(keys):
-                    covered = reducible.get((run_id, key))
-                    if covered is None:
+                    open_block = reducible.get((run_id, key))
+                    if open_block is None:
                         raw.setdefault(key, []).append(run_id)
                     else:
-                        out[(run_id, key)] = rollup.reduced(conn, run_id, key, covered)
+                        out[(run_id, key)] = rollup.reduced(conn, run_id, key, open_block)
             for key, ids in raw.items():
                 for pair, (steps, values) in history.series(conn, ids, [key]).items():
                     out[pair] = (steps, values, len(steps))
@@ -529,7 +528,7 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
         For stores filled around the write path (a loader, a store from before migration 0017) and histories whose
         rollup a back-filled point made invalid. One transaction per run.
         """
-        return sum(self._write(lambda conn, run_id=run_id: rollup.rebuild(conn, [run_id]))
+        return sum(self._write(lambda conn, run_id=run_id: rollup.rebuild(conn, run_id))
                    for run_id in dict.fromkeys(run_ids))
 
     def slice_history(self, run_id: str, key: str) -> list[SliceMetric]:
@@ -581,17 +580,6 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
     def stat_cache(self) -> StatCache:
         """The persistent hash cache, in this database's ``hash_cache`` table."""
         return SqlStatCache(self)
-
-
-def _batch_extent(points: list[tuple[Any, ...]]) -> dict[str, tuple[int, int]]:
-    """Per key of a batch of metric rows (:data:`METRIC_COLUMNS`): how many points, and their lowest step."""
-    if len(points) == 1:
-        return {points[0][1]: (1, points[0][2])}
-    extent: dict[str, tuple[int, int]] = {}
-    for _, key, step, _, _ in points:
-        found = extent.get(key)
-        extent[key] = (1, step) if found is None else (found[0] + 1, min(found[1], step))
-    return extent
 
 
 def _upsert_builder(dialect: str) -> Callable[..., Any]:

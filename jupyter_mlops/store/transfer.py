@@ -20,7 +20,6 @@ Assumptions:
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -205,8 +204,9 @@ class SqlTransfer:
                 if rows:
                     self._insert_rows(conn, table, cols, rows)
             # Rollups are derived: never carried, built here from the points just written (ADR-116).
-            counts = Counter((b.id, row[0]) for b in bundles for row in b.rows.get("metrics", ()))
-            rollup.rebuild(conn, [b.id for b in bundles], counts)
+            for bundle in bundles:  # folded from the rows in memory: nothing is read back
+                rollup.rebuild_from(conn, bundle.id, rollup.histories_of(
+                    bundle.rows.get("metrics", ()), key=0, step=1, value=2, stamp=3))
             links = [dict(zip(_LINK_COLUMNS, row, strict=True), local_id=b.id) for b in bundles for row in b.links]
             self._upsert(conn, s.external_ids, links, ("system", "location", "kind", "remote_id"),
                          ("local_id", "revision", "at"))

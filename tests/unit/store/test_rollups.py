@@ -77,7 +77,7 @@ def test_one_batch_across_several_block_edges_and_nan_blocks(store):
     assert total == 4 * BLOCK + 10 and len(steps) < total
     raw = dict(zip(*store.metric_series([run.id], ["loss"])[(run.id, "loss")], strict=True))
     assert all(raw[x] == v or (raw[x] is None and v is None) for x, v in zip(steps, values, strict=True))
-    assert steps == sorted(steps) and steps[-10:] == list(range(4 * BLOCK, 4 * BLOCK + 10))
+    assert steps == sorted(steps) and steps[0] == 0 and steps[-1] == 4 * BLOCK + 9
 
 
 def test_equal_steps_are_never_split_between_blocks(store):
@@ -87,8 +87,8 @@ def test_equal_steps_are_never_split_between_blocks(store):
     rows += [("loss", 1.0, BLOCK + 10 + i, 9.0) for i in range(BLOCK)]
     store.log_metric_rows(run.id, rows)
     blocks, state = _rollups(store, run.id)
-    assert blocks[0][1:4] == (BLOCK + 4, 0, BLOCK - 2) and blocks[1][2] == BLOCK + 10
-    assert state[2] == len(rows) - sum(b[1] for b in blocks)
+    assert [b[1:4] for b in blocks] == [(BLOCK + 4, 0, BLOCK - 2)]
+    assert state == (BLOCK - 2, 1, BLOCK, True)  # the next block starts at step BLOCK + 10, still open
     assert store.build_rollups([run.id]) == len(blocks) and _rollups(store, run.id) == (blocks, state)
 
 
@@ -106,18 +106,23 @@ def test_a_back_fill_invalidates_and_reads_fall_back_to_every_point(store):
     assert _rollups(store, run.id)[1] == (5 * BLOCK - 2, 5, 1, True)  # step 5 twice: one step less covered
 
 
-def test_a_step_above_the_covered_one_but_below_the_latest_still_counts(store):
+def test_a_batch_out_of_order_is_folded_in_step_order_and_a_later_lower_step_invalidates(store):
     run = store.create_run(name="order")
-    _log(store, run.id, range(BLOCK + 100, BLOCK + 200))
-    _log(store, run.id, range(0, BLOCK + 100))  # no blocks yet: nothing to invalidate, all pending
+    steps = list(range(2 * BLOCK + 30))
+    store.log_metric_rows(run.id, [("loss", float(x % 11), x, 1.0) for x in reversed(steps)])  # one batch, reversed
     blocks, state = _rollups(store, run.id)
-    assert state == (BLOCK - 1, 1, 200, True) and blocks[0][2:4] == (0, BLOCK - 1)
+    assert state == (2 * BLOCK - 1, 2, 30, True)
+    assert store.build_rollups([run.id]) == 2 and _rollups(store, run.id) == (blocks, state)
+    store.log_metric_rows(run.id, [("loss", 1.0, 2 * BLOCK + 29, 2.0)])  # the last step again: still in order
+    assert _rollups(store, run.id)[1] == (2 * BLOCK - 1, 2, 31, True)
+    store.log_metric_rows(run.id, [("loss", 1.0, 2 * BLOCK + 28, 3.0)])  # below the last step: a back-fill
+    assert _rollups(store, run.id)[1][3] is False
 
 
 def test_delete_run_deletes_its_rollups_only(store):
     gone, kept = store.create_run(name="gone"), store.create_run(name="kept")
     for run in (gone, kept):
-        _log(store, run.id, range(2 * BLOCK))
+        _log(store, run.id, range(2 * BLOCK + 1))
     store.delete_run(gone.id)
     assert _rollups(store, gone.id) == ([], None)
     assert len(_rollups(store, kept.id)[0]) == 2
@@ -136,15 +141,15 @@ def test_a_write_that_fails_before_commit_leaves_points_and_rollups_as_they_were
     event.listen(store.engine, "commit", fail)
     try:
         with pytest.raises((ConnectionError, StoreUnavailable)):
-            _log(store, run.id, range(BLOCK - 10, 3 * BLOCK))  # would build three blocks
+            _log(store, run.id, range(BLOCK - 10, 3 * BLOCK))  # would close two blocks
     finally:
         event.remove(store.engine, "commit", fail)
     assert _rollups(store, run.id) == before
     assert len(store.metric_history(run.id, "loss")) == BLOCK - 10
     _log(store, run.id, range(BLOCK - 10, 3 * BLOCK))
     blocks, state = _rollups(store, run.id)
-    assert state == (3 * BLOCK - 1, 3, 0, True)
-    assert store.build_rollups([run.id]) == 3 and _rollups(store, run.id) == (blocks, state)
+    assert state == (2 * BLOCK - 1, 2, BLOCK, True)  # the third block stays open until a later step comes
+    assert store.build_rollups([run.id]) == 2 and _rollups(store, run.id) == (blocks, state)
 
 
 def test_import_builds_rollups_and_replacing_a_run_rebuilds_them(store):
