@@ -8,6 +8,8 @@ Each round runs, in a fresh process per code tree (``PYTHONPATH`` set to the tre
   * ``batch1000``: 200 calls of 1,000 points (a block is built about once per call);
   * ``log_metric``: tracking_bench's ``ours_log_metric`` (``run.log_metric`` in a tight loop, 50,000 points, through
     the batching writer; SQLite only).
+and, in the new tree only and robust to a loaded machine, the share of each call spent in ``rollup.after_append``
+(timed around it in the same calls: ``upkeep``).
 Prints points/s per tree (medians) and the ratio; writes bench/results/rollup_write.json. PostgreSQL is a throwaway
 server started like the tests' (tests/pg.py), shared by both trees.
 """
@@ -48,6 +50,36 @@ def child(url: str, case: str) -> float:
     elapsed = time.perf_counter() - started
     store.close()
     return calls * size / elapsed
+
+
+def upkeep(url: str) -> dict[str, float]:
+    """Per batch size: ms per call and the percentage of it spent keeping the rollups (this tree only)."""
+    from jupyter_mlops.store import open_store, rollup
+
+    spent = [0.0]
+    keep = rollup.after_append
+
+    def timed(*args: object, **kwargs: object) -> None:
+        started = time.perf_counter()
+        keep(*args, **kwargs)  # type: ignore[arg-type]
+        spent[0] += time.perf_counter() - started
+
+    rollup.after_append = timed  # type: ignore[assignment]
+    store = open_store(url)
+    out = {}
+    for size, calls in ((1, 2000), (1000, 200)):
+        run = store.create_run(experiment="bench")
+        now = time.time()
+        batches = [[("loss", 1.0 / (1 + i * size + j), i * size + j, now) for j in range(size)] for i in range(calls)]
+        spent[0] = 0.0
+        started = time.perf_counter()
+        for rows in batches:
+            store.log_metric_rows(run.id, rows)
+        total = time.perf_counter() - started
+        out[f"batch{size}_ms_per_call"] = 1000 * total / calls
+        out[f"batch{size}_upkeep_pct"] = 100 * spent[0] / total
+    store.close()
+    return out
 
 
 def main() -> int:
@@ -93,6 +125,13 @@ def main() -> int:
                                                 "load": os.getloadavg()[0]}
                 print(f"{backend:10} {case:10} before {before:>10,.0f} pts/s  after {after:>10,.0f} pts/s  "
                       f"ratio {after / before:.3f}  load {os.getloadavg()[0]:.1f}", flush=True)
+            with tempfile.TemporaryDirectory() as scratch:
+                url = f"sqlite:///{scratch}/mlops.db" if server is None else server.url()
+                if server is not None:
+                    _fresh(url)
+                shares = upkeep(url)
+            results[f"{backend}_upkeep"] = shares
+            print(f"{backend:10} upkeep     " + "  ".join(f"{k} {v:.2f}" for k, v in shares.items()), flush=True)
         finally:
             if server is not None:
                 server.stop()

@@ -132,15 +132,17 @@ def after_append(conn: Connection, run_id: str, points: Sequence[tuple[Any, ...]
             state = State()
         elif not state.valid:
             continue
-        if any(a[2] > b[2] or (a[2] == b[2] and a[4] > b[4]) for a, b in zip(rows, rows[1:])):
+        steps = [r[2] for r in rows]
+        if len(rows) > 1 and (steps != sorted(steps) or len(set(steps)) < len(steps)):  # C-speed checks first
             rows = sorted(rows, key=lambda r: (r[2], r[4]))
+            steps = [r[2] for r in rows]
         last = state.last_step()
-        if last is not None and rows[0][2] < last:
+        if last is not None and steps[0] < last:
             state.valid = False  # a back-fill: readers fall back to the raw points (ADR-116)
         else:
             closed: list[Summary] = []
             before = state.blocks
-            fold(state, [r[2] for r in rows], [r[3] for r in rows], closed)
+            fold(state, steps, [r[3] for r in rows], closed)
             blocks += _block_rows(run_id, key, before, closed)
         if new:
             fresh.append({"run_id": run_id, "key": key, **state.row()})
