@@ -66,7 +66,7 @@ def state_from(row: Sequence[Any]) -> State | None:
     """A :class:`State` from :data:`STATE_COLUMNS` values (None when the history has no state row)."""
     if row[0] is None:
         return None
-    return State(bool(row[0]), int(row[1]), row[2], (int(row[3]), *row[4:]))  # type: ignore[arg-type]
+    return State(bool(row[0]), int(row[1]), row[2], (int(row[3]), *row[4:]))
 
 
 def fold(state: State, steps: Iterable[int], values: Iterable[float | None], closed: list[Summary]) -> None:
@@ -158,12 +158,15 @@ def after_append(conn: Connection, run_id: str, points: Sequence[tuple[Any, ...]
 
 def rebuild_from(conn: Connection, run_id: str, histories: Mapping[str, tuple[Sequence[int], Sequence[float | None]]]
                  ) -> int:
-    """Replace a run's rollups with ones folded from its whole histories (``{key: (steps, values)}``, each in step
-    then time order); the blocks written. The one function bulk writers call once a run's points are in."""
+    """Replace a run's rollups with ones folded from its whole histories; the blocks written.
+
+    The one function bulk writers (sync, import, :func:`rebuild`) call once a run's points are in. ``histories`` is
+    ``{key: (steps, values)}``, each in step then time order (:func:`histories_of`).
+    """
     delete_for(conn, run_id)
     states, blocks = [], []
     for key, (steps, values) in histories.items():
-        state, closed = State(), []
+        state, closed = State(), list[Summary]()
         fold(state, steps, values, closed)
         blocks += _block_rows(run_id, key, 0, closed)
         states.append({"run_id": run_id, "key": key, **state.row()})
@@ -206,14 +209,16 @@ def delete_for(conn: Connection, run_id: str) -> None:
 
 def worth_reducing(conn: Connection, run_ids: Sequence[str], keys: Sequence[str], min_points: int
                    ) -> dict[tuple[str, str], Summary]:
-    """``{(run_id, key): open block}`` of the histories with a valid rollup, a closed block and at least
-    ``min_points`` points (one statement): the ones a chart reads through :func:`reduced`."""
+    """``{(run_id, key): open block}`` of the histories a chart reads through :func:`reduced` (one statement).
+
+    Those with a valid rollup, at least one closed block and at least ``min_points`` points.
+    """
     if not run_ids or not keys:
         return {}
     query = select(_st.run_id, _st.key, *(_st[name] for name in _OPEN)).where(
         _st.run_id.in_(list(dict.fromkeys(run_ids))), _st.key.in_(list(dict.fromkeys(keys))),
         _st.valid.is_(True), _st.blocks > 0, _st.blocks * BLOCK + _st.pending >= min_points)
-    return {(row[0], row[1]): tuple(row[2:]) for row in conn.execute(query)}  # type: ignore[misc]
+    return {(row[0], row[1]): tuple(row[2:]) for row in conn.execute(query)}
 
 
 def reduced(conn: Connection, run_id: str, key: str, open_block: Summary

@@ -16,6 +16,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, exc, insert, select, update
@@ -498,8 +499,11 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
 
     def metric_chart_columns(self, run_ids: Sequence[str], keys: Sequence[str], reduce_from: int
                              ) -> dict[tuple[str, str], ChartColumns]:
-        """:meth:`Store.metric_chart_columns`: a history of at least ``reduce_from`` points with a valid rollup is
-        read as its blocks' first/min/max/last points (ADR-116), any other one as raw columns."""
+        """:meth:`Store.metric_chart_columns` through the rollups where they are worth it (ADR-116).
+
+        A history of at least ``reduce_from`` points with a valid rollup is read as its blocks' first/min/max/last
+        points, any other one as raw columns from the covering index.
+        """
         def work(conn: Connection) -> dict[tuple[str, str], ChartColumns]:
             out: dict[tuple[str, str], ChartColumns] = {}
             raw: dict[str, list[str]] = {}
@@ -528,8 +532,10 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
         For stores filled around the write path (a loader, a store from before migration 0017) and histories whose
         rollup a back-filled point made invalid. One transaction per run.
         """
-        return sum(self._write(lambda conn, run_id=run_id: rollup.rebuild(conn, run_id))
-                   for run_id in dict.fromkeys(run_ids))
+        made = 0
+        for run_id in dict.fromkeys(run_ids):
+            made += self._write(partial(rollup.rebuild, run_id=run_id))
+        return made
 
     def slice_history(self, run_id: str, key: str) -> list[SliceMetric]:
         """Every point of every slice of one metric, by slice, step, time. Raises NotFound for an unknown run."""
