@@ -167,3 +167,28 @@ def test_log_batch_with_metric_objects_keeps_rollups_too(store):
     run = store.create_run(name="entities")
     store.log_batch(run.id, metrics=[Metric("loss", float(x), x, 1.0) for x in range(BLOCK + 1)])
     assert _rollups(store, run.id)[1] == (BLOCK - 1, 1, 1, True)
+
+
+def test_migration_0017_marks_existing_histories_invalid_until_built(store_url):
+    from jupyter_mlops.store import open_store
+    from jupyter_mlops.store.layout import SCHEMA_VERSION
+
+    store = open_store(store_url)
+    run = store.create_run(name="old")
+    _log(store, run.id, range(3 * BLOCK))
+    # The store as 0015 left it: no rollup tables, 0017 not recorded, the version one step back.
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE metric_rollups"))
+        conn.execute(text("DROP TABLE metric_rollup_state"))
+        conn.execute(text("DELETE FROM migrations WHERE name = '0017_metric_rollups'"))
+        conn.execute(text("UPDATE schema_info SET schema_version = :v"), {"v": SCHEMA_VERSION - 1})
+    store.close()
+    with open_store(store_url) as store:
+        assert store.pending_migrations() == []
+        assert _rollups(store, run.id) == ([], (None, 0, 0, False))
+        _log(store, run.id, range(3 * BLOCK, 4 * BLOCK))  # new points never start a rollup of the newest only
+        assert _rollups(store, run.id) == ([], (None, 0, 0, False))
+        steps, values = store.metric_series([run.id], ["loss"])[(run.id, "loss")]
+        assert store.metric_chart_columns([run.id], ["loss"], 1)[(run.id, "loss")] == (steps, values, 4 * BLOCK)
+        assert store.build_rollups([run.id]) == 3
+        assert _rollups(store, run.id)[1] == (3 * BLOCK - 1, 3, BLOCK, True)
