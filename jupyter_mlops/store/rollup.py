@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import BigInteger, Connection, bindparam, cast, delete, insert, select, update
 
 from jupyter_mlops.store import schema as s
 
@@ -217,7 +217,8 @@ def worth_reducing(conn: Connection, run_ids: Sequence[str], keys: Sequence[str]
         return {}
     query = select(_st.run_id, _st.key, *(_st[name] for name in _OPEN)).where(
         _st.run_id.in_(list(dict.fromkeys(run_ids))), _st.key.in_(list(dict.fromkeys(keys))),
-        _st.valid.is_(True), _st.blocks > 0, _st.blocks * BLOCK + _st.pending >= min_points)
+        _st.valid.is_(True), _st.blocks > 0,
+        cast(_st.blocks, BigInteger) * BLOCK + _st.pending >= bindparam("least", min_points, type_=BigInteger))
     return {(row[0], row[1]): tuple(row[2:]) for row in conn.execute(query)}
 
 

@@ -192,3 +192,10 @@ def test_migration_0017_marks_existing_histories_invalid_until_built(store_url):
         assert store.metric_chart_columns([run.id], ["loss"], 1)[(run.id, "loss")] == (steps, values, 4 * BLOCK)
         assert store.build_rollups([run.id]) == 3
         assert _rollups(store, run.id)[1] == (3 * BLOCK - 1, 3, BLOCK, True)
+
+
+def test_a_huge_threshold_reads_raw_points(store):
+    run = store.create_run(name="threshold")
+    _log(store, run.id, range(2 * BLOCK + 1))
+    steps, values = store.metric_series([run.id], ["loss"])[(run.id, "loss")]
+    assert store.metric_chart_columns([run.id], ["loss"], 2**62)[(run.id, "loss")] == (steps, values, len(steps))
