@@ -199,3 +199,16 @@ def test_a_huge_threshold_reads_raw_points(store):
     _log(store, run.id, range(2 * BLOCK + 1))
     steps, values = store.metric_series([run.id], ["loss"])[(run.id, "loss")]
     assert store.metric_chart_columns([run.id], ["loss"], 2**62)[(run.id, "loss")] == (steps, values, len(steps))
+
+
+def test_batches_of_several_keys_keep_each_keys_rollup(store):
+    run = store.create_run(name="keys")
+    for start in range(0, 3 * BLOCK, 500):
+        rows = []
+        for x in range(start, start + 500):
+            rows += [("loss", 1.0 / (x + 1), x, 1.0 + x), ("acc", float(x % 5), x, 1.0 + x)]
+        store.log_metric_rows(run.id, rows)
+    loss, acc = _rollups(store, run.id), _rollups(store, run.id, "acc")
+    assert loss[1] == acc[1] == (3 * BLOCK - 1, 3, 3500 - 3 * BLOCK, True)  # 7 batches of 500 points per key
+    assert store.build_rollups([run.id]) == 6
+    assert (_rollups(store, run.id), _rollups(store, run.id, "acc")) == (loss, acc)
