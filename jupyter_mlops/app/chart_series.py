@@ -7,7 +7,9 @@ an index range scan and a Python object per value (~1 µs a point: 100 runs x 1,
 series are kept, per store, under their history's mark (latest step and timestamp, :meth:`Store.metric_marks`):
 the next compare of the same runs reads only the marks, and a history that grew gets a new mark and is read
 again. Kept as packed arrays (16 bytes a point), at most :data:`CACHED_POINTS` points per store, least recently
-used first out (ADR-108).
+used first out (ADR-108). A series not in the cache is read through the store's rollups when the history is long
+enough for one block per bucket (:func:`reduce_from`): its blocks' first/min/max/last points, ~4 per 1,024, then the
+same downsampling, so a cold compare of million-point runs reads thousands of rows, not millions (ADR-116/117).
 """
 
 from __future__ import annotations
