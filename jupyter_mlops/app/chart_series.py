@@ -7,7 +7,9 @@ an index range scan and a Python object per value (~1 µs a point: 100 runs x 1,
 series are kept, per store, under their history's mark (latest step and timestamp, :meth:`Store.metric_marks`):
 the next compare of the same runs reads only the marks, and a history that grew gets a new mark and is read
 again. Kept as packed arrays (16 bytes a point), at most :data:`CACHED_POINTS` points per store, least recently
-used first out (ADR-108).
+used first out (ADR-108). A series not in the cache is read through the store's rollups when the history is long
+enough for one block per bucket (:func:`reduce_from`): its blocks' first/min/max/last points, ~4 per 1,024, then the
+same downsampling, so a cold compare of million-point runs reads thousands of rows, not millions (ADR-116/117).
 """
 
 from __future__ import annotations
@@ -25,10 +27,22 @@ from jupyter_mlops.comparing.downsample import Series, minmax_buckets
 if TYPE_CHECKING:
     from jupyter_mlops.store.base import Store
 
-__all__ = ["CACHED_POINTS", "chart_series"]
+__all__ = ["CACHED_POINTS", "chart_series", "reduce_from"]
 
 #: Chart points kept per store (~16 bytes each): 2,000 series of 1,000 points.
 CACHED_POINTS = 2_000_000
+
+#: Blocks per M4 bucket from which a history is read through its rollup (ADR-116): with at least one block per
+#: bucket a block that straddles a bucket's edge moves that bucket's drawn extremes by less than one bucket.
+BLOCKS_PER_BUCKET = 1
+
+
+def reduce_from(max_points: int) -> int:
+    """The history size from which a chart of ``max_points`` reads a history through its rollup (ADR-116)."""
+    from jupyter_mlops.store.rollup import BLOCK
+
+    return BLOCK * BLOCKS_PER_BUCKET * max(1, max_points // 4)
+
 
 _Key = tuple[str, str, int]  # run id, metric key, max_points
 _Entry = tuple[tuple[int, float], "array[int]", "array[float]", int]  # mark, steps, values (NaN), stored count
@@ -101,8 +115,8 @@ def chart_series(store: Store, pairs: Iterable[tuple[str, str]], max_points: int
             else:
                 missing.setdefault(pair[1], []).append(pair[0])
     for key, run_ids in missing.items():
-        for pair, (steps, values) in store.metric_series(run_ids, [key]).items():
-            series = out[pair] = minmax_buckets(steps, values, max_points)
+        for pair, (steps, values, total) in store.metric_chart_columns(run_ids, [key], reduce_from(max_points)).items():
+            series = out[pair] = minmax_buckets(steps, values, max_points, total=total)
             mark = marks.get(pair)
             if mark is not None:
                 with _lock:

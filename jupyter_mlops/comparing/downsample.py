@@ -38,7 +38,8 @@ class Series:
         return len(self.steps) < self.total
 
 
-def minmax_buckets(steps: Sequence[int], values: Sequence[float | None], max_points: int) -> Series:
+def minmax_buckets(steps: Sequence[int], values: Sequence[float | None], max_points: int, *,
+                   total: int | None = None) -> Series:
     """At most ``max_points`` points of a history: the first, lowest, highest and last point of each bucket.
 
     The step range is cut into ``max_points // 4`` equally wide buckets; a bucket's four picks are emitted in step
@@ -51,6 +52,8 @@ def minmax_buckets(steps: Sequence[int], values: Sequence[float | None], max_poi
         steps: steps in non-decreasing order.
         values: one value per step.
         max_points: the budget, at least 4.
+        total: the stored history's size when ``steps``/``values`` are already real points standing for it (a
+            rollup's picks, ADR-116); the answer's ``total`` (default ``len(steps)``).
 
     Raises:
         ValueError: ``max_points`` < 4 or the sequences differ in length.
@@ -64,8 +67,8 @@ def minmax_buckets(steps: Sequence[int], values: Sequence[float | None], max_poi
         raise ValueError("max_points must be at least 4")
     if len(steps) != len(values):
         raise ValueError("steps and values differ in length")
-    total = len(steps)
-    if total <= max_points:
+    total = len(steps) if total is None else total
+    if len(steps) <= max_points:
         return Series(list(steps), list(values), total)
     import numpy as np
 

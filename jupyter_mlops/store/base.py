@@ -35,6 +35,9 @@ from jupyter_mlops.store.model_rules import ModelRef, parse_model_ref
 
 #: A history as two parallel columns: steps, and values (``None`` for NaN).
 SeriesColumns = tuple[list[int], list[float | None]]
+#: A chart's view of a history: ``(steps, values, points in the stored history)``; fewer steps than points when the
+#: history was read as its rollup's representative points (ADR-116).
+ChartColumns = tuple[list[int], list[float | None], int]
 
 
 class StatCache(Protocol):
@@ -78,6 +81,11 @@ class FastPaths(Protocol):
 
     def metric_marks(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], tuple[int, float]]:
         """Latest ``(step, timestamp)`` of each (run, key): a cache key for derived views of a history."""
+        ...
+
+    def metric_chart_columns(self, run_ids: Sequence[str], keys: Sequence[str], reduce_from: int
+                             ) -> dict[tuple[str, str], ChartColumns]:
+        """Histories for a chart, long ones possibly as real points standing for blocks (default: every point)."""
         ...
 
     def run_columns(self, filter: str | None = None, order_by: Sequence[str] = (),  # noqa: A002
@@ -345,6 +353,18 @@ class Store(abc.ABC):
         for pair, points in self.metric_histories(run_ids, keys).items():
             out[pair] = ([m.step for m in points], [None if m.value != m.value else m.value for m in points])
         return out
+
+    def metric_chart_columns(self, run_ids: Sequence[str], keys: Sequence[str], reduce_from: int
+                             ) -> dict[tuple[str, str], ChartColumns]:
+        """Histories for a chart as ``{(run_id, key): (steps, values, stored points)}``, by step then time.
+
+        A back-end that keeps rollups (ADR-116) may answer a history of at least ``reduce_from`` points with
+        fewer, real points of it: each block's first, lowest, highest and last point, then the points after the
+        blocks; the third item is then the stored history's size. The default reads every point
+        (:meth:`metric_series`). Pairs without points are left out. Raises NotFound for an unknown run.
+        """
+        return {pair: (steps, values, len(steps))
+                for pair, (steps, values) in self.metric_series(run_ids, keys).items()}
 
     def metric_marks(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], tuple[int, float]]:
         """The latest ``(step, timestamp)`` of each (run, key) that has points.

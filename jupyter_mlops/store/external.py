@@ -23,6 +23,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from jupyter_mlops.entities import ExternalLink, Run, RunStatus
 from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.store import rollup
 from jupyter_mlops.store import schema as s
 from jupyter_mlops.store.checks import check_name, check_names, clean_tags
 from jupyter_mlops.store.rows import FLAG_CELLS_KEY, merge_flags
@@ -80,6 +81,8 @@ class SqlExternal:
             if metric_points:
                 self._bulk_insert(conn, s.metrics, METRIC_COLUMNS, metric_points)
                 conn.execute(insert(s.latest_metrics), latest)
+            # Folded from the points in memory; also replaces the rollups of a replaced run (ADR-116).
+            rollup.rebuild_from(conn, run.id, rollup.histories_of(metric_points, key=1, step=2, value=3, stamp=4))
             if run.data_inputs:
                 conn.execute(insert(s.data_inputs), [
                     {"run_id": run.id, "name": d.name, "role": d.role or "input", "kind": d.kind, "path": d.path,

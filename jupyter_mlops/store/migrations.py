@@ -31,6 +31,7 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    literal,
     select,
     text,
     update,
@@ -192,13 +193,25 @@ def _scale_indexes(conn: Connection) -> None:
     conn.execute(text("DROP INDEX IF EXISTS ix_metrics_run_key_step"))
 
 
+def _metric_rollups(conn: Connection) -> None:
+    # ADR-116: new, derived tables. Existing histories get no rollup here (building one reads every point): each gets
+    # an invalid state, so the write path never starts a rollup from their newest points only; their charts read raw
+    # points as before until ``SqlStore.build_rollups`` is run for them.
+    for table in s.ROLLUP_TABLES:
+        table.create(conn, checkfirst=True)
+    m = s.latest_metrics.c
+    seed = select(m.run_id, m.key, literal(False), literal(0), literal(0))
+    conn.execute(insert(s.metric_rollup_state).from_select(["run_id", "key", "valid", "blocks", "pending"], seed))
+
+
 #: The steps, named in :data:`.layout.MIGRATION_NAMES` (which the SQLAlchemy-free quick listing reads too).
 MIGRATIONS: tuple[Migration, ...] = tuple(
     Migration(name, apply)
     for name, apply in zip(
         MIGRATION_NAMES,
         (_initial, _param_history, _run_summary, _covering_indexes, _covering_tag_index, _run_logging_errors,
-         _model_versions, _external_ids, _metric_slices, _sync, _scale_indexes),
+         _model_versions, _external_ids, _metric_slices, _sync, _scale_indexes,
+         _metric_rollups),
         strict=True,
     )
 )

@@ -143,6 +143,50 @@ latest_metrics = Table(
     Index("ix_latest_metrics_key_value_run", "key", "value", "run_id"),  # covering, see params
 )
 
+# Rollups of long metric histories (migration 0017, ADR-116): derived from ``metrics`` and rebuilt from it, never
+# copied by sync. Each row summarises one closed block of consecutive points in step order (``rollup.BLOCK`` of
+# them, more when points share the last step); NULL values mean NaN, min/max are over finite values only.
+metric_rollups = Table(
+    "metric_rollups",
+    metadata,
+    Column("run_id", _ID, _run_fk(), primary_key=True),
+    Column("key", _KEY, primary_key=True),
+    Column("block", Integer, primary_key=True, autoincrement=False),
+    Column("n", Integer, nullable=False),
+    Column("step_lo", BigInteger, nullable=False),
+    Column("step_hi", BigInteger, nullable=False),
+    Column("first_value", Float),
+    Column("last_value", Float),
+    Column("min_value", Float),
+    Column("min_step", BigInteger),
+    Column("max_value", Float),
+    Column("max_step", BigInteger),
+)
+
+# Per history: the closed blocks cover every point up to ``covered_step`` (NULL: no block yet); the ``pending``
+# points after it form the open block, summarised in the same columns as a block (so no write reads points back);
+# ``valid`` false once a point arrived below the open block's last step (a back-fill: readers use raw points).
+metric_rollup_state = Table(
+    "metric_rollup_state",
+    metadata,
+    Column("run_id", _ID, _run_fk(), primary_key=True),
+    Column("key", _KEY, primary_key=True),
+    Column("valid", Boolean, nullable=False),
+    Column("blocks", Integer, nullable=False),
+    Column("covered_step", BigInteger),
+    Column("pending", Integer, nullable=False),
+    Column("step_lo", BigInteger),
+    Column("step_hi", BigInteger),
+    Column("first_value", Float),
+    Column("last_value", Float),
+    Column("min_value", Float),
+    Column("min_step", BigInteger),
+    Column("max_value", Float),
+    Column("max_step", BigInteger),
+)
+
+ROLLUP_TABLES = (metric_rollups, metric_rollup_state)
+
 # Metrics measured on slices of the data (migration 0010, ADR-070): apart from ``metrics``/``latest_metrics``, so
 # every query, the filter language and the listing of unsliced metrics stay as they were. ``slice`` is the
 # canonical label (``entities.slice_label``, at most 1,000 UTF-8 bytes); runs.summary["slices"] copies the latest.

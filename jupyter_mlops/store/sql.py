@@ -16,15 +16,16 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, exc, insert, select, update
 
 from jupyter_mlops.entities import Artifact, DataInput, Experiment, Metric, Page, Param, Run, RunStatus, SliceMetric
 from jupyter_mlops.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
-from jupyter_mlops.store import history, migrations, reads, slices
+from jupyter_mlops.store import history, migrations, reads, rollup, slices
 from jupyter_mlops.store import schema as s
-from jupyter_mlops.store.base import FastPaths, SeriesColumns, StatCache, Store
+from jupyter_mlops.store.base import ChartColumns, FastPaths, SeriesColumns, StatCache, Store
 from jupyter_mlops.store.checks import check_name, check_names, check_paging, checked_run_fields, clean_tags
 from jupyter_mlops.store.engine import WRITE_OPTION, is_locked, make_engine, redact_url, unavailable
 from jupyter_mlops.store.external import SqlExternal
@@ -56,6 +57,12 @@ _INSERT_RUN = insert(s.runs)
 _UPDATE_RUN = update(s.runs).where(s.runs.c.id == bindparam("target_run_id")).values(revision=s.runs.c.revision + 1)
 # Every write that changes a run bumps its revision in the same transaction (ADR-084: what sync compares).
 _BUMP = update(s.runs).where(s.runs.c.id == bindparam("target_run_id")).values(revision=s.runs.c.revision + 1)
+_lm, _rs = s.latest_metrics.c, s.metric_rollup_state.c
+_LATEST_AND_ROLLUP = (
+    select(_lm.key, _lm.value, *rollup.STATE_COLUMNS)
+    .select_from(s.latest_metrics.outerjoin(s.metric_rollup_state,
+                                            (_rs.run_id == _lm.run_id) & (_rs.key == _lm.key)))
+    .where(_lm.run_id == bindparam("run_id"), _lm.key.in_(bindparam("keys", expanding=True))))
 
 
 class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
@@ -344,6 +351,7 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
         """Delete a run and everything logged to it. Raises NotFound."""
         def work(conn: Connection) -> None:
             self._require_run(conn, run_id)
+            rollup.delete_for(conn, run_id)
             for table in s.RUN_CHILD_TABLES:
                 conn.execute(delete(table).where(table.c.run_id == run_id))
             conn.execute(update(s.model_versions).where(s.model_versions.c.run_id == run_id).values(run_id=None))
@@ -418,10 +426,13 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
                              where=lambda new: (new.step > s.latest_metrics.c.step)
                              | ((new.step == s.latest_metrics.c.step)
                                 & (new.timestamp >= s.latest_metrics.c.timestamp)))
-                m = s.latest_metrics.c
                 keys = [row["key"] for row in latest]
-                for key, value in conn.execute(select(m.key, m.value).where(m.run_id == run_id, m.key.in_(keys))):
+                known: dict[str, rollup.State | None] = {}
+                # The summary's latest values and the rollup states in one statement (ADR-116: no extra read).
+                for key, value, *state in conn.execute(_LATEST_AND_ROLLUP, {"run_id": run_id, "keys": keys}):
                     summary["metrics"][key] = math.nan if value is None else value
+                    known[key] = rollup.state_from(state)
+                rollup.after_append(conn, run_id, points, known)
             slices.write(conn, self._upsert, run_id, *slice_data, summary)
             if encoded:
                 self._log_params(conn, run_id, encoded, now)
@@ -485,6 +496,46 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
     def metric_marks(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], tuple[int, float]]:
         """:meth:`Store.metric_marks` from ``latest_metrics`` in one statement."""
         return self._read(lambda conn: history.marks(conn, run_ids, keys))
+
+    def metric_chart_columns(self, run_ids: Sequence[str], keys: Sequence[str], reduce_from: int
+                             ) -> dict[tuple[str, str], ChartColumns]:
+        """:meth:`Store.metric_chart_columns` through the rollups where they are worth it (ADR-116).
+
+        A history of at least ``reduce_from`` points with a valid rollup is read as its blocks' first/min/max/last
+        points, any other one as raw columns from the covering index.
+        """
+        def work(conn: Connection) -> dict[tuple[str, str], ChartColumns]:
+            out: dict[tuple[str, str], ChartColumns] = {}
+            raw: dict[str, list[str]] = {}
+            reducible = rollup.worth_reducing(conn, run_ids, keys, reduce_from)
+            for run_id in dict.fromkeys(run_ids):
+                for key in dict.fromkeys(keys):
+                    open_block = reducible.get((run_id, key))
+                    if open_block is None:
+                        raw.setdefault(key, []).append(run_id)
+                    else:
+                        out[(run_id, key)] = rollup.reduced(conn, run_id, key, open_block)
+            for key, ids in raw.items():
+                for pair, (steps, values) in history.series(conn, ids, [key]).items():
+                    out[pair] = (steps, values, len(steps))
+            missing = set(run_ids) - {run_id for run_id, _ in out}
+            if missing:
+                known = set(conn.scalars(select(s.runs.c.id).where(s.runs.c.id.in_(sorted(missing)))))
+                if missing - known:
+                    raise NotFound(f"no run with id {sorted(missing - known)[0]!r}")
+            return {pair: out[pair] for run_id in run_ids for key in keys if (pair := (run_id, key)) in out}
+        return self._read(work)
+
+    def build_rollups(self, run_ids: Sequence[str]) -> int:
+        """Build (or rebuild) the rollups of every history of these runs from their points; the blocks written.
+
+        For stores filled around the write path (a loader, a store from before migration 0017) and histories whose
+        rollup a back-filled point made invalid. One transaction per run.
+        """
+        made = 0
+        for run_id in dict.fromkeys(run_ids):
+            made += self._write(partial(rollup.rebuild, run_id=run_id))
+        return made
 
     def slice_history(self, run_id: str, key: str) -> list[SliceMetric]:
         """Every point of every slice of one metric, by slice, step, time. Raises NotFound for an unknown run."""

@@ -27,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from jupyter_mlops.errors import Conflict, InvalidInput
+from jupyter_mlops.store import rollup
 from jupyter_mlops.store import schema as s
 
 _R = s.runs.c
@@ -202,6 +203,10 @@ class SqlTransfer:
                 rows = [(b.id, *row) for b in bundles for row in b.rows.get(table.name, ())]
                 if rows:
                     self._insert_rows(conn, table, cols, rows)
+            # Rollups are derived: never carried, built here from the points just written (ADR-116).
+            for bundle in bundles:  # folded from the rows in memory: nothing is read back
+                rollup.rebuild_from(conn, bundle.id, rollup.histories_of(
+                    bundle.rows.get("metrics", ()), key=0, step=1, value=2, stamp=3))
             links = [dict(zip(_LINK_COLUMNS, row, strict=True), local_id=b.id) for b in bundles for row in b.links]
             self._upsert(conn, s.external_ids, links, ("system", "location", "kind", "remote_id"),
                          ("local_id", "revision", "at"))

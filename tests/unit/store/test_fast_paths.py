@@ -144,7 +144,8 @@ def test_every_fast_path_is_declared_with_a_default_and_overridden_by_the_sql_st
     from jupyter_mlops.store.sql import SqlStore
 
     names = sorted(name for name, value in vars(FastPaths).items() if callable(value) and not name.startswith("_"))
-    assert names == ["log_metric_rows", "metric_histories", "metric_marks", "metric_series", "patch_run", "run_columns"]
+    assert names == ["log_metric_rows", "metric_chart_columns", "metric_histories", "metric_marks", "metric_series",
+                     "patch_run", "run_columns"]
     for name in names:
         # The base class answers from the primitives; the SQL back-end's own answer must not silently disappear.
         assert name in vars(Store), name
