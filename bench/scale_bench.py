@@ -15,6 +15,7 @@ Measures, in this process, the app function a REST handler calls plus the handle
   * ``runs.list_runs`` with ``metrics.auc > 0.5 and params.lr = "0.1"``, sorted by ``metrics.auc DESC``, page 50:
     the first page, a deep page (offset 5,000) and the unfiltered first page (target <= 50 ms); each side by side
     with the plan before ADR-113 (``store.statements.walk = False``), rounds alternating, load average per page;
+  * on PostgreSQL, the plan of the filtered page's count (``EXPLAIN (ANALYZE, BUFFERS)``, printed and saved);
   * ``compare.compare`` of 100 runs x 1,000 steps and of 10 runs x 1,000,000 steps (target p95 <= 300 ms);
     the first (cold) call of each is reported apart.
 ``--http`` also starts JupyterLab on the SQLite store and times the same calls over HTTP; ``--browser`` adds
@@ -208,6 +209,17 @@ def timed_pair(store: Any, fn: Callable[[], object], rounds: int) -> tuple[dict[
     return stats[0], stats[1]
 
 
+def count_plan(store: Any, filter_text: str) -> list[str]:
+    """PostgreSQL's ``EXPLAIN (ANALYZE, BUFFERS)`` of a filtered page's count, as the store runs it (ADR-114)."""
+    engine = store.engine
+    if engine.dialect.name != "postgresql":
+        return []
+    compiled = store.statements.search(filter_text, SORT, 50, 0).count.compile(dialect=engine.dialect)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + compiled.string, compiled.params)
+        return [row[0] for row in rows]
+
+
 def measure(url: str, sets: dict[str, Any], rounds: int, pages_only: bool = False) -> dict[str, Any]:
     from jupyter_mlops.app import compare, runs
     from jupyter_mlops.app.workspace import Workspace
@@ -229,6 +241,7 @@ def measure(url: str, sets: dict[str, Any], rounds: int, pages_only: bool = Fals
     out: dict[str, Any] = {}
     first = runs.list_runs(ws, FILTER, SORT, 50, 0)
     out["filtered_matches"] = first.total
+    out["count_plans"] = {text: count_plan(ws.store, text) for text in (FILTER, FILTER_NUMERIC)}
     last = max(0, runs.list_runs(ws, None, [], 1, 0).total - 50)
     cases = {"filtered_page": (FILTER, SORT, 0), "filtered_page_offset_5000": (FILTER, SORT, 5000),
              "filtered_page_numeric_lr": (FILTER_NUMERIC, SORT, 0), "first_page_unfiltered": (None, [], 0),
@@ -301,6 +314,8 @@ def measure_http(root: Path, work: Path, sets: dict[str, Any], rounds: int, brow
 
 
 def _print(backend: str, result: dict[str, Any]) -> None:
+    for text, plan in result.get("count_plans", {}).items():
+        print(f"\n[{backend}] the count of {text!r}:", *plan, sep="\n  ")
     print(f"\n[{backend}] {result['filtered_matches']} runs match {FILTER!r}")
     print(f"{'measure':36} {'cold':>10} {'p50':>10} {'p95':>10}")
     rows = [(key, value) for key, value in result.items()]
