@@ -15,6 +15,7 @@ Measures, in this process, the app function a REST handler calls plus the handle
   * ``runs.list_runs`` with ``metrics.auc > 0.5 and params.lr = "0.1"``, sorted by ``metrics.auc DESC``, page 50:
     the first page, a deep page (offset 5,000) and the unfiltered first page (target <= 50 ms); each side by side
     with the plan before ADR-113 (``store.statements.walk = False``), rounds alternating, load average per page;
+  * on PostgreSQL, the plan of the filtered page's count (``EXPLAIN (ANALYZE, BUFFERS)``, printed and saved);
   * ``compare.compare`` of 100 runs x 1,000 steps and of 10 runs x 1,000,000 steps (target p95 <= 300 ms);
     the first (cold) call of each is reported apart.
 ``--http`` also starts JupyterLab on the SQLite store and times the same calls over HTTP; ``--browser`` adds
@@ -97,7 +98,7 @@ def build(url: str, runs: int, mid_runs: int, mid_steps: int, long_runs: int, lo
     rng = random.Random(0)
     store = open_store(url)
     loader = Loader(store)
-    timings: dict[str, float] = {}
+    timings: dict[str, Any] = {}
     started = time.perf_counter()
     now = time.time()
     loader.insert(s.experiments, ("id", "name", "created"),
@@ -164,8 +165,24 @@ def build(url: str, runs: int, mid_runs: int, mid_steps: int, long_runs: int, lo
     if loader.dialect == "postgresql":
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")  # autovacuum does this to a store that grew; not timed
+            # A VACUUM marks pages all-visible (what index-only scans need) only for rows older than every open
+            # snapshot; an autovacuum that started during the load can hold some back. Vacuum again until the
+            # store is at rest, as autovacuum leaves a store nobody writes to (ADR-114), and say how far it got.
+            for _ in range(30):
+                timings["all_visible"] = visible = _all_visible(conn)
+                if min(visible.values()) >= 0.99:
+                    break
+                time.sleep(2)
+                conn.exec_driver_sql("VACUUM")
     store.close()
     return {"mid_ids": mid_ids, "long_ids": long_ids, "load": timings}
+
+
+def _all_visible(conn: Any) -> dict[str, float]:
+    """The share of each searched table's pages that PostgreSQL's visibility map marks all-visible."""
+    rows = conn.exec_driver_sql("SELECT relname, relallvisible::float / greatest(relpages, 1) FROM pg_class "
+                                "WHERE relname IN ('runs', 'params', 'latest_metrics', 'tags')")
+    return {name: round(share, 3) for name, share in rows}
 
 
 # -- measuring --------------------------------------------------------------------------------------------------
@@ -213,6 +230,17 @@ def timed_pair(store: Any, fn: Callable[[], object], rounds: int) -> tuple[dict[
     return stats[0], stats[1]
 
 
+def count_plan(store: Any, filter_text: str) -> list[str]:
+    """PostgreSQL's ``EXPLAIN (ANALYZE, BUFFERS)`` of a filtered page's count, as the store runs it (ADR-114)."""
+    engine = store.engine
+    if engine.dialect.name != "postgresql":
+        return []
+    compiled = store.statements.search(filter_text, SORT, 50, 0).count.compile(dialect=engine.dialect)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + compiled.string, compiled.params)
+        return [row[0] for row in rows]
+
+
 def measure(url: str, sets: dict[str, Any], rounds: int, pages_only: bool = False) -> dict[str, Any]:
     from jupyter_mlops.app import compare, runs
     from jupyter_mlops.app.workspace import Workspace
@@ -234,6 +262,7 @@ def measure(url: str, sets: dict[str, Any], rounds: int, pages_only: bool = Fals
     out: dict[str, Any] = {}
     first = runs.list_runs(ws, FILTER, SORT, 50, 0)
     out["filtered_matches"] = first.total
+    out["count_plans"] = {text: count_plan(ws.store, text) for text in (FILTER, FILTER_NUMERIC)}
     last = max(0, runs.list_runs(ws, None, [], 1, 0).total - 50)
     cases = {"filtered_page": (FILTER, SORT, 0), "filtered_page_offset_5000": (FILTER, SORT, 5000),
              "filtered_page_numeric_lr": (FILTER_NUMERIC, SORT, 0), "first_page_unfiltered": (None, [], 0),
@@ -327,6 +356,8 @@ def measure_http(root: Path, work: Path, sets: dict[str, Any], rounds: int, brow
 
 
 def _print(backend: str, result: dict[str, Any]) -> None:
+    for text, plan in result.get("count_plans", {}).items():
+        print(f"\n[{backend}] the count of {text!r}:", *plan, sep="\n  ")
     print(f"\n[{backend}] {result['filtered_matches']} runs match {FILTER!r}")
     print(f"{'measure':36} {'cold':>10} {'p50':>10} {'p95':>10}")
     rows = [(key, value) for key, value in result.items()]
@@ -376,7 +407,8 @@ def main() -> int:
                 sets = build(url, args.runs, args.mid_runs, args.mid_steps, args.long_runs, args.long_steps)
                 load = sets["load"]
                 print(f"[{backend}] loaded {args.runs} runs in {load['runs_s']:.0f} s, {load['points']} points in "
-                      f"{load['points_s']:.0f} s")
+                      f"{load['points_s']:.0f} s" + (f"; all-visible {load['all_visible']}" if "all_visible" in load
+                                                     else ""))
                 result = {"load": load, **measure(url, sets, args.rounds, args.pages_only)}
                 _print(backend, result)
                 if args.http and backend == "sqlite" and not args.pages_only:

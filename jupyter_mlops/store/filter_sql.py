@@ -26,6 +26,12 @@ the first; the nested form walks the driving condition's own index and fills onl
 condition (a metric range rather than a tag) should drive. Without table statistics (SQLite keeps none unless
 ``ANALYZE`` ran) breadth is guessed from the operator: ``is not null`` > ranges and ``!=`` > globs > equality.
 At 10,000 runs this took the three-condition count from ~10 ms to ~6 ms (docs/benchmarks/store.md).
+
+On PostgreSQL the ``(key, text_value, run_id)`` index of ``params`` holds only values shorter than
+:data:`~jupyter_mlops.store.schema.SHORT_TEXT_CHARS` (migration 0016): a planner uses a partial index only for a
+query that states its predicate, so ``params.x = "text"`` with a shorter literal also says
+``length(text_value) < 400`` there (:class:`ShortText`). A value equal to the literal has its length, so no match is
+lost; a longer literal leaves the test out and reads the table as before (ADR-114).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Any
 
 from sqlalchemy import (
     BindParameter,
+    Boolean,
     ColumnElement,
     Float,
     Select,
@@ -47,6 +54,9 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from jupyter_mlops.entities import RunStatus
 from jupyter_mlops.store import schema as s
@@ -114,6 +124,31 @@ def _text_op(column: Any, op: str, value: Value) -> ColumnElement[bool]:
     if op == "!~":
         return not_(_glob(column, value))
     return _cmp(column, op, _text(value))
+
+
+class ShortText(ColumnElement[bool]):
+    """``length(column) < SHORT_TEXT_CHARS`` on PostgreSQL, the predicate of its partial text index; true elsewhere.
+
+    SQLite indexes every text value (migration 0004) and gets nothing to evaluate. The bound is a constant in the SQL
+    text, not a parameter: a plan prepared for any value of a parameter could not use the partial index.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+
+
+@compiles(ShortText)
+def _short_text_anywhere(element: ShortText, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(true(), **kw)
+
+
+@compiles(ShortText, "postgresql")
+def _short_text_postgresql(element: ShortText, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"length({compiler.process(element.column, **kw)}) < {s.SHORT_TEXT_CHARS:d}"
 
 
 @dataclass(frozen=True)
@@ -218,6 +253,8 @@ class _Compiler:
                 test = or_(test, p.num_value.is_(None))
         else:
             test = _text_op(p.text_value, node.op, value)
+            if node.op == "=" and len(_text(value)) < s.SHORT_TEXT_CHARS:
+                test = and_(test, ShortText(p.text_value))  # the partial index on PostgreSQL applies (ADR-114)
         return _SemiJoin(p.run_id, (p.key == node.field.key, test), _BREADTH[node.op])
 
     def metric(self, node: Comparison) -> _SemiJoin:

@@ -21,6 +21,7 @@ MIGRATION_NAMES = (
     "0010_metric_slices",  # 0009 was reserved for work that needed no migration (ADR-070)
     "0011_sync",
     "0015_scale_indexes",  # 0012-0014 were reserved for parallel work that needed none; the order is this list
+    "0016_param_text_index",
     "0017_metric_rollups",
 )
 

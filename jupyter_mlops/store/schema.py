@@ -103,10 +103,17 @@ params = Table(
     Column("text_value", Text),
     Column("source", String(50), nullable=False, default="api"),
     # run_id last: the filter's semi-join (``run_id IN (SELECT run_id ... WHERE key = ? AND num_value > ?)``) is
-    # then answered from the index alone. Text params get (key, text_value, run_id) on SQLite only (migration
-    # 0004): PostgreSQL refuses B-tree entries over ~2.7 kB, and param values have no length limit.
+    # then answered from the index alone. Text params get (key, text_value, run_id) on SQLite (migration 0004);
+    # PostgreSQL refuses B-tree entries over ~2.7 kB and param values have no length limit, so there the index
+    # holds only values shorter than SHORT_TEXT_CHARS (migration 0016, ADR-114).
     Index("ix_params_key_num_run", "key", "num_value", "run_id"),
 )
+
+#: PostgreSQL's ``(key, text_value, run_id)`` index on ``params`` holds the values shorter than this, in characters
+#: (migration 0016): the longest entry, a 250-character key and a 399-character value of 4-byte UTF-8 characters,
+#: is 2,652 bytes, under B-tree's 2,704. A filter's ``params.x = "text"`` states the same bound when its literal is
+#: shorter, so the planner may use the partial index (``filter_sql``). Fixed: the index's predicate says it.
+SHORT_TEXT_CHARS = 400
 
 param_history = Table(
     "param_history",

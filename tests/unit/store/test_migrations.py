@@ -67,7 +67,7 @@ def test_pending_only_reads(v1_copy):
         data = v1_copy.read_bytes()
         later = ["0002_param_history", "0003_run_summary", "0004_covering_indexes", "0005_covering_tag_index",
                  "0006_run_logging_errors", "0007_model_versions", "0008_external_ids", "0010_metric_slices",
-                 "0011_sync", "0015_scale_indexes",
+                 "0011_sync", "0015_scale_indexes", "0016_param_text_index",
                  "0017_metric_rollups"]
         assert store.pending_migrations() == later
         assert store.pending_migrations() == later
