@@ -42,7 +42,7 @@ def _index_names(store) -> set[str]:
 
 
 def test_the_migration_is_recorded_and_leaves_a_text_index_on_both_back_ends(store):
-    assert MIGRATION_NAMES[-1] == "0016_param_text_index" and SCHEMA_VERSION == len(MIGRATION_NAMES)
+    assert "0016_param_text_index" in MIGRATION_NAMES and SCHEMA_VERSION == len(MIGRATION_NAMES)
     assert store.pending_migrations() == []
     with store.engine.connect() as conn:
         assert "0016_param_text_index" in set(conn.scalars(text("SELECT name FROM migrations")))
