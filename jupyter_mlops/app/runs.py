@@ -305,6 +305,15 @@ def edit_run(
     )
 
 
+def build_rollups(workspace: Workspace, run_ids: Sequence[str] | None = None) -> tuple[int, int]:
+    """Build the chart rollups (ADR-116) of these runs (full ids), or of every run whose histories have none.
+
+    Histories stored before migration 0017, or back-filled with a step below their latest, are charted from
+    every point until then; afterwards a compare reads their blocks. Returns ``(runs, blocks written)``.
+    """
+    return workspace.store.build_rollups(run_ids)
+
+
 def delete_runs(workspace: Workspace, run_ids: Sequence[str]) -> int:
     """Delete runs (full ids) and everything logged to them; blobs stay, as runs may share them.
 

@@ -1,4 +1,4 @@
-"""``jupyter-mlops runs``: list, show, compare, tag, note, delete and export runs.
+"""``jupyter-mlops runs``: list, show, compare, tag, note, delete, export runs and build their chart rollups.
 
 A thin face: each command parses its options, calls a use case of :mod:`jupyter_mlops.app` over a
 :class:`~jupyter_mlops.app.workspace.Workspace` (never creating a store), and draws the result with
@@ -272,6 +272,28 @@ def delete(run_refs: tuple[str, ...], yes: bool, store_url: str | None) -> None:
             click.confirm(f"Delete {len(chosen)} run(s): {listing}?", abort=True)
         deleted = delete_runs(workspace, [run.id for run in chosen])
     click.echo(f"Deleted {deleted} run(s).")
+
+
+@runs.command("rollups")
+@click.argument("run_refs", metavar="[RUN]...", nargs=-1)
+@store_option
+def rollups(run_refs: tuple[str, ...], store_url: str | None) -> None:
+    """Build the chart rollups of runs logged before they existed (or back-filled), for fast first compares.
+
+    Without RUN: every run with a metric history no rollup covers. Safe to run again; it only rewrites derived
+    data, never a run's points.
+
+    \b
+    Examples:
+      jupyter-mlops runs rollups
+      jupyter-mlops runs rollups 3f2a 9c41
+    """
+    from jupyter_mlops.app.runs import build_rollups, find_runs
+
+    with Workspace.from_url(store_url) as workspace:
+        chosen = [run.id for run in find_runs(workspace, run_refs)] if run_refs else None
+        built, blocks = build_rollups(workspace, chosen)
+    click.echo(f"Built the rollups of {built} run(s): {blocks} block(s).")
 
 
 @runs.command("export")

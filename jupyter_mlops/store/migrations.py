@@ -211,7 +211,7 @@ def _param_text_index(conn: Connection) -> None:
 def _metric_rollups(conn: Connection) -> None:
     # ADR-116: new, derived tables. Existing histories get no rollup here (building one reads every point): each gets
     # an invalid state, so the write path never starts a rollup from their newest points only; their charts read raw
-    # points as before until ``SqlStore.build_rollups`` is run for them.
+    # points as before until ``jupyter-mlops runs rollups`` (``Store.build_rollups``) builds them.
     for table in s.ROLLUP_TABLES:
         table.create(conn, checkfirst=True)
     m = s.latest_metrics.c

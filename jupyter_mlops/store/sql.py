@@ -526,16 +526,19 @@ class SqlStore(SqlModels, SqlExternal, SqlTransfer, Store):
             return {pair: out[pair] for run_id in run_ids for key in keys if (pair := (run_id, key)) in out}
         return self._read(work)
 
-    def build_rollups(self, run_ids: Sequence[str]) -> int:
-        """Build (or rebuild) the rollups of every history of these runs from their points; the blocks written.
+    def build_rollups(self, run_ids: Sequence[str] | None = None) -> tuple[int, int]:
+        """Build (or rebuild) the rollups of every history of these runs from their points: ``(runs, blocks)``.
 
         For stores filled around the write path (a loader, a store from before migration 0017) and histories whose
-        rollup a back-filled point made invalid. One transaction per run.
+        rollup a back-filled point made invalid; None picks the runs with such a history. One transaction per run.
         """
-        made = 0
-        for run_id in dict.fromkeys(run_ids):
-            made += self._write(partial(rollup.rebuild, run_id=run_id))
-        return made
+        if run_ids is None:
+            state = s.metric_rollup_state.c
+            run_ids = self._read(lambda conn: list(conn.scalars(
+                select(state.run_id).where(state.valid.is_(False)).distinct().order_by(state.run_id))))
+        chosen = list(dict.fromkeys(run_ids))
+        made = sum(self._write(partial(rollup.rebuild, run_id=run_id)) for run_id in chosen)
+        return len(chosen), made
 
     def slice_history(self, run_id: str, key: str) -> list[SliceMetric]:
         """Every point of every slice of one metric, by slice, step, time. Raises NotFound for an unknown run."""

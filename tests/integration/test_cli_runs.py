@@ -383,3 +383,27 @@ def test_compare_of_a_single_run_is_a_usage_error_like_the_magic(store, store_ur
         code, out, err = invoke("runs", "compare", *args, "--store", store_url)
         assert code == 2 and out == "" and err.count("\n") == 1, (args, code, err)
         assert "compare needs at least two runs, found 1" in err
+
+
+# -- rollups -------------------------------------------------------------------------------------------------
+def test_rollups_builds_what_a_back_fill_left_uncovered_and_only_that(store, store_url, env):
+    from sqlalchemy import select
+
+    from jupyter_mlops.store import schema
+
+    def valid(run_id: str) -> bool:
+        state = schema.metric_rollup_state.c
+        with store.engine.connect() as conn:
+            return bool(conn.scalar(select(state.valid).where(state.run_id == run_id)))
+
+    steady, backfilled = store.create_run(name="steady"), store.create_run(name="backfilled")
+    for run in (steady, backfilled):
+        store.log_metric_rows(run.id, [("loss", 1.0 / (step + 1), step, 1.0) for step in range(1, 3000)])
+    store.log_metric_rows(backfilled.id, [("loss", 2.0, 0, 2.0)])  # a step below the latest: rollup invalid
+    assert valid(steady.id) and not valid(backfilled.id)
+    assert ok("runs", "rollups", "--store", store_url).strip() == "Built the rollups of 1 run(s): 2 block(s)."
+    assert valid(backfilled.id)
+    assert ok("runs", "rollups", "--store", store_url).strip() == "Built the rollups of 0 run(s): 0 block(s)."
+    assert "1 run(s): 2 block(s)" in ok("runs", "rollups", "steady", "--store", store_url)  # a named run: rebuilt
+    code, out, err = invoke("runs", "rollups", "nosuchrun", "--store", store_url)
+    assert code == 1 and out == "" and err.count("\n") == 1 and "nosuchrun" in err

@@ -61,7 +61,7 @@ def test_many_small_batches_give_the_rollups_a_bulk_build_gives(store):
     values = [_value(x) for x in steps]
     assert blocks == _expected_blocks(steps, values)
     assert state == ((len(blocks) * BLOCK) - 1, 4, step - 4 * BLOCK, True)
-    assert store.build_rollups([run.id]) == 4
+    assert store.build_rollups([run.id])[1] == 4
     assert _rollups(store, run.id) == (blocks, state)
 
 
@@ -89,7 +89,7 @@ def test_equal_steps_are_never_split_between_blocks(store):
     blocks, state = _rollups(store, run.id)
     assert [b[1:4] for b in blocks] == [(BLOCK + 4, 0, BLOCK - 2)]
     assert state == (BLOCK - 2, 1, BLOCK, True)  # the next block starts at step BLOCK + 10, still open
-    assert store.build_rollups([run.id]) == len(blocks) and _rollups(store, run.id) == (blocks, state)
+    assert store.build_rollups([run.id])[1] == len(blocks) and _rollups(store, run.id) == (blocks, state)
 
 
 def test_a_back_fill_invalidates_and_reads_fall_back_to_every_point(store):
@@ -102,7 +102,7 @@ def test_a_back_fill_invalidates_and_reads_fall_back_to_every_point(store):
     assert _rollups(store, run.id) == (blocks, state)
     steps, values = store.metric_series([run.id], ["loss"])[(run.id, "loss")]
     assert store.metric_chart_columns([run.id], ["loss"], 1) == {(run.id, "loss"): (steps, values, len(steps))}
-    assert store.build_rollups([run.id]) == 5  # rebuilt from the points: valid again, the back-fill included
+    assert store.build_rollups([run.id])[1] == 5  # rebuilt from the points: valid again, the back-fill included
     assert _rollups(store, run.id)[1] == (5 * BLOCK - 2, 5, 1, True)  # step 5 twice: one step less covered
 
 
@@ -112,7 +112,7 @@ def test_a_batch_out_of_order_is_folded_in_step_order_and_a_later_lower_step_inv
     store.log_metric_rows(run.id, [("loss", float(x % 11), x, 1.0) for x in reversed(steps)])  # one batch, reversed
     blocks, state = _rollups(store, run.id)
     assert state == (2 * BLOCK - 1, 2, 30, True)
-    assert store.build_rollups([run.id]) == 2 and _rollups(store, run.id) == (blocks, state)
+    assert store.build_rollups([run.id])[1] == 2 and _rollups(store, run.id) == (blocks, state)
     store.log_metric_rows(run.id, [("loss", 1.0, 2 * BLOCK + 29, 2.0)])  # the last step again: still in order
     assert _rollups(store, run.id)[1] == (2 * BLOCK - 1, 2, 31, True)
     store.log_metric_rows(run.id, [("loss", 1.0, 2 * BLOCK + 28, 3.0)])  # below the last step: a back-fill
@@ -149,7 +149,7 @@ def test_a_write_that_fails_before_commit_leaves_points_and_rollups_as_they_were
     _log(store, run.id, range(BLOCK - 10, 3 * BLOCK))
     blocks, state = _rollups(store, run.id)
     assert state == (2 * BLOCK - 1, 2, BLOCK, True)  # the third block stays open until a later step comes
-    assert store.build_rollups([run.id]) == 2 and _rollups(store, run.id) == (blocks, state)
+    assert store.build_rollups([run.id])[1] == 2 and _rollups(store, run.id) == (blocks, state)
 
 
 def test_import_builds_rollups_and_replacing_a_run_rebuilds_them(store):
@@ -190,7 +190,7 @@ def test_migration_0017_marks_existing_histories_invalid_until_built(store_url):
         assert _rollups(store, run.id) == ([], (None, 0, 0, False))
         steps, values = store.metric_series([run.id], ["loss"])[(run.id, "loss")]
         assert store.metric_chart_columns([run.id], ["loss"], 1)[(run.id, "loss")] == (steps, values, 4 * BLOCK)
-        assert store.build_rollups([run.id]) == 3
+        assert store.build_rollups([run.id])[1] == 3
         assert _rollups(store, run.id)[1] == (3 * BLOCK - 1, 3, BLOCK, True)
 
 
@@ -210,5 +210,5 @@ def test_batches_of_several_keys_keep_each_keys_rollup(store):
         store.log_metric_rows(run.id, rows)
     loss, acc = _rollups(store, run.id), _rollups(store, run.id, "acc")
     assert loss[1] == acc[1] == (3 * BLOCK - 1, 3, 3500 - 3 * BLOCK, True)  # 7 batches of 500 points per key
-    assert store.build_rollups([run.id]) == 6
+    assert store.build_rollups([run.id])[1] == 6
     assert (_rollups(store, run.id), _rollups(store, run.id, "acc")) == (loss, acc)
