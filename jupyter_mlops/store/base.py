@@ -79,13 +79,6 @@ class FastPaths(Protocol):
         """Histories as ``(steps, values)`` lists, no :class:`Metric` per point (default: from ``metric_histories``)."""
         ...
 
-    def build_rollups(self, run_ids: Sequence[str] | None = None) -> tuple[int, int]:
-        """(Re)build the chart rollups of these runs, or of every run with a history no rollup covers (None).
-
-        Returns ``(runs, blocks written)``. A back-end without rollups (the default) has nothing to build.
-        """
-        return (0, 0)
-
     def metric_marks(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], tuple[int, float]]:
         """Latest ``(step, timestamp)`` of each (run, key): a cache key for derived views of a history."""
         ...
@@ -372,6 +365,13 @@ class Store(abc.ABC):
         """
         return {pair: (steps, values, len(steps))
                 for pair, (steps, values) in self.metric_series(run_ids, keys).items()}
+
+    def build_rollups(self, run_ids: Sequence[str] | None = None) -> tuple[int, int]:
+        """(Re)build the chart rollups of these runs, or of every run with a history no rollup covers (None).
+
+        Returns ``(runs, blocks written)``. A back-end without rollups (the default) has nothing to build.
+        """
+        return (0, 0)
 
     def metric_marks(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], tuple[int, float]]:
         """The latest ``(step, timestamp)`` of each (run, key) that has points.
