@@ -153,8 +153,7 @@ def _start_zygote_early(opts: dict[str, Any]) -> Any:
     """
     if not opts.get("fork") or (opts.get("executor") or "local").strip().lower() != "local":
         return None
-    from jupyter_mlops.notebooks.smoke.kernel import call_env
-    from jupyter_mlops.notebooks.smoke.zygotes import start_early
+    from jupyter_mlops.notebooks.smoke.zygotes import call_env, start_early
 
     return start_early(call_env())
 

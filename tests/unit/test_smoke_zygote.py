@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from jupyter_mlops.notebooks.smoke import fork, zygotes
-from jupyter_mlops.notebooks.smoke.kernel import call_env
+from jupyter_mlops.notebooks.smoke.zygotes import call_env
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="--fork is Linux-only")
 

@@ -34,6 +34,7 @@ from typing import Any
 from jupyter_mlops.config import ENV_BLOBS, ENV_RUN_CONTEXT, ENV_STORE
 from jupyter_mlops.errors import MlopsError
 from jupyter_mlops.notebooks.smoke import procs
+from jupyter_mlops.notebooks.smoke.zygotes import call_env
 
 CURRENT = "<current interpreter>"
 #: Starts of one kernel, in all, when each fails on a bind (a port taken between its choice and its use).
@@ -104,13 +105,6 @@ def choose_kernel(nb: Any, requested: str | None) -> str:
     if notebook_language(nb) == "python":
         return CURRENT
     return str(nb.get("metadata", {}).get("kernelspec", {}).get("name") or "python3")
-
-
-def call_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """What every kernel of a call has in its environment: ours, ``extra``, and debugpy's warning silenced."""
-    env = {**os.environ, **(extra or {})}
-    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # silences debugpy's frozen-modules warning
-    return env
 
 
 def kernel_env(notebook: Path, parameters: dict[str, Any], throwaway: Path | None,

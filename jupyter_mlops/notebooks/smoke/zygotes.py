@@ -53,6 +53,17 @@ def unsupported() -> str | None:
     return None
 
 
+def call_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What every kernel of a call has in its environment: ours, ``extra``, and debugpy's warning silenced.
+
+    Here rather than in :mod:`.kernel` (which builds each kernel's on it) so that the command can start its
+    zygote with it before importing asyncio and the rest.
+    """
+    env = {**os.environ, **(extra or {})}
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # silences debugpy's frozen-modules warning
+    return env
+
+
 def zygote_env(env: Mapping[str, str]) -> dict[str, str]:
     """A kernel environment without the variables set per notebook or per call: a zygote's environment."""
     return {str(k): str(v) for k, v in env.items() if k not in PER_KERNEL_ENV}
