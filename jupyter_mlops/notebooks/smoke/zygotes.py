@@ -72,7 +72,7 @@ def zygote_env(env: Mapping[str, str]) -> dict[str, str]:
 class ZygoteProcess:
     """One zygote and our end of its socket; a daemon thread reads its replies and exit reports.
 
-    ``modules=None`` starts it without waiting: it imports ipykernel, then waits for :meth:`adopt` to name its
+    ``modules=None`` starts it without waiting: it imports ipykernel, then waits for :meth:`tell` to name its
     modules (an early start, ADR-118); otherwise it imports ``modules`` at once and the constructor waits until
     it is ready.
     """
@@ -102,32 +102,29 @@ class ZygoteProcess:
         self.next_id = 0
         threading.Thread(target=self._read, name=f"nb-smoke-zygote-{self.process.pid}", daemon=True).start()
         if modules is not None:
-            self._wait_ready(timeout)
+            self.wait_ready(timeout)
 
-    def load(self, modules: tuple[str, ...]) -> bool:
-        """Tell an early-started zygote its modules (once; it imports them now); False when it was told before."""
+    def tell(self, modules: tuple[str, ...]) -> bool:
+        """Tell an early-started zygote its modules, once (it imports them now): whether they are now ``modules``.
+
+        False when it was told another set before: it is that set's zygote, not this one's.
+        """
         with self.lock:
             if self.told:
-                return False
+                return self.modules == modules
             self.told, self.modules = True, modules
         try:
             self.sock.send(json.dumps({"op": "import", "modules": list(modules)}).encode())
         except OSError:
-            pass  # it is gone: the reader thread fails the ready future, adopt() says so
+            pass  # it is gone: the reader thread fails the ready future, and waiting for it says so
         return True
 
-    def adopt(self, modules: tuple[str, ...], timeout: float) -> None:
-        """Make an early-started zygote ``modules``' zygote: tell it (unless told), wait until it is ready.
+    def wait_ready(self, timeout: float) -> None:
+        """Wait until the zygote imported its modules and said it is ready.
 
         Raises:
-            RuntimeError: it was told other modules, died, did not answer in ``timeout`` seconds, or could not
-                import ipykernel.
+            RuntimeError: it died, did not answer in ``timeout`` seconds, or could not import ipykernel.
         """
-        if not self.load(modules) and self.modules != modules:
-            raise RuntimeError(f"the early zygote imports {', '.join(self.modules)}, not {', '.join(modules)}")
-        self._wait_ready(timeout)
-
-    def _wait_ready(self, timeout: float) -> None:
         try:
             self.info = self.ready.result(timeout=timeout)
         except (concurrent.futures.TimeoutError, ConnectionError) as exc:
@@ -250,27 +247,33 @@ def load_early(modules: tuple[str, ...]) -> None:
     with _registry_lock:
         waiting = [z for z in _early if not z.told]
     if waiting:
-        waiting[0].load(modules)
+        waiting[0].tell(modules)
 
 
 def _adopt_early(modules: tuple[str, ...], env_key: tuple[Any, ...], timeout: float) -> ZygoteProcess | None:
-    """The early zygote made ``modules``' zygote, when its environment is ``env_key`` (None: none fits)."""
+    """The early zygote made ``modules``' zygote (None when none fits).
+
+    It fits when its environment is ``env_key`` and it was told this set or nothing yet (then it is told now).
+
+    Raises:
+        RuntimeError: it fits but died, or did not get ready in ``timeout`` seconds.
+    """
     with _registry_lock:
-        fits = [z for z in _early if z.env_key == env_key and not z.dead and (not z.told or z.modules == modules)]
-        if not fits:
+        fits = next((z for z in _early if z.env_key == env_key and not z.dead and z.tell(modules)), None)
+        if fits is None:
             return None
-        _early.remove(fits[0])
-    fits[0].adopt(modules, timeout)
-    return fits[0]
+        _early.remove(fits)
+    fits.wait_ready(timeout)
+    return fits
 
 
 def zygote_for(modules: tuple[str, ...], env: dict[str, str], timeout: float) -> ZygoteProcess:
     """The zygote for ``modules`` and ``env``, started on first use (a start that failed is not retried).
 
-    A zygote started early (:func:`start_early`) with this environment is adopted first: it imports
-    ``modules`` now. Once :data:`MAX_ZYGOTES` run, a notebook whose set has none gets the running zygote (same
-    environment) with the largest subset of its modules, and imports the rest itself; never one with a module it
-    does not import.
+    A zygote started early (:func:`start_early`) with this environment, told this set (:func:`load_early`) or
+    nothing yet, is adopted first. Once :data:`MAX_ZYGOTES` run, a notebook whose set has none gets the running
+    zygote (same environment) with the largest subset of its modules, and imports the rest itself; never one with
+    a module it does not import.
 
     Raises:
         RuntimeError: the zygote cannot start or failed before, or none fits once :data:`MAX_ZYGOTES` run.
