@@ -140,7 +140,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         cluster.close()
     options = config.stash.get(_OPTIONS, None)
     if options is not None and options.fork:
-        from jupyter_mlops.notebooks.smoke.fork import close_zygotes
+        from jupyter_mlops.notebooks.smoke.zygotes import close_zygotes
 
         close_zygotes()
 

@@ -134,6 +134,31 @@ def smoke(paths: tuple[str, ...], **opts: Any) -> None:
       nb-smoke train.ipynb --data-against churn@champion --junit-xml smoke.xml --github
       nb-smoke train.ipynb --data-against churn@champion --psi 0.3 --range-slack 0.25
     """
+    early = _start_zygote_early(opts)
+    try:
+        _smoke(paths, opts)
+    finally:
+        if early is not None:  # an early zygote nobody adopted (a usage error, no Python notebook) ends here
+            from jupyter_mlops.notebooks.smoke.zygotes import close_zygotes
+
+            close_zygotes()
+
+
+def _start_zygote_early(opts: dict[str, Any]) -> Any:
+    """With ``--fork`` here: start the zygote before nb-smoke imports its runner and reads the notebooks (ADR-118).
+
+    Its interpreter start and ipykernel imports then run beside ours; the first forked kernel adopts it and
+    names its modules. Returns it (None without ``--fork``, with a Dask executor, or where forking is not
+    supported).
+    """
+    if not opts.get("fork") or (opts.get("executor") or "local").strip().lower() != "local":
+        return None
+    from jupyter_mlops.notebooks.smoke.zygotes import call_env, start_early
+
+    return start_early(call_env())
+
+
+def _smoke(paths: tuple[str, ...], opts: dict[str, Any]) -> None:
     from jupyter_mlops.notebooks.smoke import run as runner
 
     limits = _data_limits(opts)  # checked before anything starts, like every other option

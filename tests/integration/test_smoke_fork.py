@@ -78,7 +78,10 @@ def forked(tmp_path_factory: pytest.TempPathFactory) -> dict:
     notebook(work / "b_after.ipynb", BEFORE, SEEN,
              "import pandas as pd\nassert not hasattr(np, 'FOO'), 'numpy.FOO leaked'\n"
              "assert pd.DataFrame({'x': [1]}).head().shape == (1, 1), 'a pandas monkeypatch leaked'\n"
-             "assert 'LEAK' not in os.environ")
+             "assert 'LEAK' not in os.environ",
+             # the zygote froze its own objects (ADR-118); the notebook's garbage is still collected
+             "import gc, weakref\nclass Cycle: pass\nc = Cycle()\nc.me = c\nref = weakref.ref(c)\ndel c\n"
+             "gc.collect()\nassert ref() is None, 'a cycle made by the notebook was not collected'")
     notebook(work / "sub" / "c_cwd.ipynb", BEFORE, SEEN,
              "import subprocess\nchild = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
              "open('c_cwd.ipynb.sleep.pid', 'w').write(str(child.pid))")
@@ -98,6 +101,7 @@ def test_every_notebook_ran_in_its_own_process_forked_from_the_zygote(forked: di
     assert {view["ppid"] for view in views} == zygotes
     assert all(view["pandas_loaded_before"] for view in views)  # imported in the zygote, not by the notebook
     assert "kernel forked from zygote" in forked["out"].stdout
+    assert all(row["fork"]["early"] for row in rows.values())  # the zygote nb-smoke started first (ADR-118)
 
 
 def test_a_mutated_module_or_environment_does_not_reach_the_next_notebook(forked: dict):
@@ -193,3 +197,46 @@ def test_the_pytest_plugin_forks_too_and_ends_its_zygote(pytester: pytest.Pytest
     assert one["ppid"] == two["ppid"] and one["pid"] != two["pid"]  # one zygote for the session, two kernels
     assert one["pandas_loaded_before"] and one["rand"] != two["rand"]
     assert gone(one["ppid"]) and gone(one["pid"]) and gone(two["pid"])
+
+
+def test_notebooks_with_other_module_sets_fork_from_their_own_zygotes(tmp_path: Path):
+    """The early zygote takes the first notebook's set (numpy); a notebook that also imports pandas gets its own
+    zygote, never one with a module it does not import, and a third with the first set shares the early one."""
+    notebook(tmp_path / "a_numpy.ipynb", BEFORE, SEEN)
+    notebook(tmp_path / "b_pandas.ipynb", BEFORE, SEEN,
+             "import pandas as pd\nassert len(pd.DataFrame({'x': [1]})) == 1")
+    notebook(tmp_path / "c_numpy.ipynb", BEFORE, SEEN)
+    out, rows = nb_smoke(tmp_path, ".", "--fork", "--preload", "auto", "-j", "1", "--prestart", "0")
+    assert all(row["passed"] for row in rows.values()), out.stdout + out.stderr
+    a, b, c = rows["a_numpy.ipynb"]["fork"], rows["b_pandas.ipynb"]["fork"], rows["c_numpy.ipynb"]["fork"]
+    assert a["forked"] and b["forked"] and c["forked"]
+    assert a["early"] and c["early"] and a["zygote"] == c["zygote"]
+    assert not b["early"] and b["zygote"] != a["zygote"] and "pandas" in b["loaded"]
+    assert not seen(tmp_path, "a_numpy.ipynb")["pandas_loaded_before"]
+    assert seen(tmp_path, "b_pandas.ipynb")["pandas_loaded_before"]
+    assert gone(a["zygote"]) and gone(b["zygote"])
+
+
+def marked_processes(token: str) -> list[int]:
+    """Processes whose environment holds ``NB_FORK_TEST_TOKEN=token`` (a zygote inherits nb-smoke's)."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get("NB_FORK_TEST_TOKEN") == token and not gone(process.pid):
+                found.append(process.pid)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+@pytest.mark.parametrize("args", [["missing_folder"], [".", "--shard", "3/2"]], ids=["no-notebooks", "bad-shard"])
+def test_a_usage_error_after_the_early_start_leaves_no_zygote(tmp_path: Path, args: list[str]):
+    """nb-smoke --fork starts its zygote before it reads its options and notebooks (ADR-118): a call that fails
+    there exits with its one-line error and ends that zygote, which never forked anything."""
+    notebook(tmp_path / "n.ipynb", "x = 1")
+    token = f"{os.getpid()}-{time.monotonic_ns()}"
+    out = subprocess.run([*NB_SMOKE, *args, "--fork", "--plain", "--no-track"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120, check=False, env={**os.environ, "NB_FORK_TEST_TOKEN": token})
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "Traceback" not in out.stderr and out.stderr.strip().count("\n") == 0, out.stderr
+    assert marked_processes(token) == []

@@ -14,7 +14,24 @@ Example:
     0
 """
 
-from jupyter_mlops.notebooks.smoke.options import SmokeOptions
-from jupyter_mlops.notebooks.smoke.run import check_parameters, collect, run_smoke
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jupyter_mlops.notebooks.smoke.options import SmokeOptions
+    from jupyter_mlops.notebooks.smoke.run import check_parameters, collect, run_smoke
 
 __all__ = ["SmokeOptions", "check_parameters", "collect", "run_smoke"]
+#: Re-exported lazily (PEP 562): importing one module of the package (``nb-smoke --fork`` starts its zygote
+#: from :mod:`.zygotes` before anything else, ADR-118) does not import the runner.
+_LAZY = {"SmokeOptions": "jupyter_mlops.notebooks.smoke.options",
+         "check_parameters": "jupyter_mlops.notebooks.smoke.run", "collect": "jupyter_mlops.notebooks.smoke.run",
+         "run_smoke": "jupyter_mlops.notebooks.smoke.run"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

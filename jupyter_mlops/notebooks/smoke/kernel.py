@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import json
 import os
 import shutil
@@ -27,11 +28,13 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from jupyter_mlops.config import ENV_BLOBS, ENV_RUN_CONTEXT, ENV_STORE
 from jupyter_mlops.errors import MlopsError
 from jupyter_mlops.notebooks.smoke import procs
+from jupyter_mlops.notebooks.smoke.zygotes import call_env
 
 CURRENT = "<current interpreter>"
 #: Starts of one kernel, in all, when each fails on a bind (a port taken between its choice and its use).
@@ -117,22 +120,44 @@ def kernel_env(notebook: Path, parameters: dict[str, Any], throwaway: Path | Non
         tags: the tags of the runs the kernel tracks (a sweep's point gives its own).
         origin: the notebook path the runs record, when ``notebook`` is a copy of it (on a cluster worker).
     """
-    env = {**os.environ, **(extra or {})}
+    env = call_env(extra)
     path = origin or str(notebook.resolve())
     env["JPY_SESSION_NAME"] = path
     env[ENV_RUN_CONTEXT] = json.dumps(
         {"notebook_path": path, "tags": list(tags), "parameters": parameters}, default=str
     )
-    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # silences debugpy's frozen-modules warning
     if throwaway is not None:
         env[ENV_STORE] = f"sqlite:///{throwaway / 'mlops.db'}"
         env[ENV_BLOBS] = str(throwaway / "blobs")
     return env
 
 
+#: Seconds between two looks at a kernel that was asked to shut down (jupyter_client's default: 0.1).
+SHUTDOWN_POLL = 0.02
+
+
+@functools.cache
+def _manager_class() -> Any:
+    """jupyter_client's ``AsyncKernelManager``, looking for a shut-down kernel's exit every :data:`SHUTDOWN_POLL` s.
+
+    Its graceful shutdown asks the kernel to stop, then checks every 0.1 s whether the process ended: on
+    average 0.05 s after the kernel's exit, and the last kernel's shutdown is on nb-smoke's critical path
+    (ADR-118). Only the poll interval differs; the waits, the SIGTERM and the SIGKILL are jupyter_client's.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class SmokeKernelManager(AsyncKernelManager):
+        async def _async_finish_shutdown(self, waittime: float | None = None, pollinterval: float = SHUTDOWN_POLL,
+                                         restart: bool = False) -> None:
+            await super()._async_finish_shutdown(waittime, min(pollinterval, SHUTDOWN_POLL), restart)
+
+    return SmokeKernelManager
+
+
 def _manager(name: str, fork: list[str] | None = None, startup_timeout: float = 60.0) -> Any:
     from jupyter_client.kernelspec import KernelSpec, NoSuchKernel
-    from jupyter_client.manager import AsyncKernelManager
+
+    AsyncKernelManager = _manager_class()  # noqa: N806 - a class
 
     if name == CURRENT:
         import importlib.util
@@ -235,7 +260,7 @@ async def _start_once(name: str, cwd: Path, env: dict[str, str], log_path: Path 
         client = manager.client()
         client.start_channels()
         try:
-            await client.wait_for_ready(timeout=startup_timeout)
+            await wait_ready(client, startup_timeout)
         except RuntimeError as exc:
             client.stop_channels()
             await _kill(manager)
@@ -254,6 +279,47 @@ async def _start_once(name: str, cwd: Path, env: dict[str, str], log_path: Path 
         forked = dict(getattr(manager.provisioner, "fork_info", None) or {}) or {
             "forked": False, "fallback": "only the current interpreter's kernel is forked (--kernel given)"}
     return Kernel(manager=manager, client=client, name=name, token=token, fork=forked)
+
+
+async def wait_ready(client: Any, timeout: float) -> None:
+    """Wait until the kernel answers ``kernel_info`` and its IOPub is connected: ``wait_for_ready``, minus a wait.
+
+    The same loop as jupyter_client's ``wait_for_ready`` (a ``kernel_info`` request until the reply comes and one
+    IOPub message shows IOPub connected; the kernel's death or the timeout end it with the same ``RuntimeError``),
+    except its last step: jupyter_client then reads IOPub until it stays empty for 0.2 s, a fixed 0.2 s on every
+    start. Here IOPub is drained of what has already arrived; a late ``kernel_info`` status message is harmless,
+    as nbclient and :func:`.preload` read only the messages of their own requests (ADR-118).
+
+    Raises:
+        RuntimeError: the kernel died, or did not answer within ``timeout`` seconds.
+    """
+    from queue import Empty
+
+    deadline = monotonic() + timeout
+    while True:
+        client.kernel_info()
+        try:
+            msg = await client.shell_channel.get_msg(timeout=min(1.0, max(0.05, deadline - monotonic())))
+        except Empty:
+            pass
+        else:
+            if msg["msg_type"] == "kernel_info_reply":
+                try:
+                    await client.iopub_channel.get_msg(timeout=0.2)
+                except Empty:
+                    pass
+                else:
+                    client._handle_kernel_info_reply(msg)  # noqa: SLF001 - what wait_for_ready does with it
+                    break
+        if not await client.is_alive():
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if monotonic() > deadline:
+            raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+    while True:
+        try:
+            await client.iopub_channel.get_msg(timeout=0)
+        except Empty:
+            return
 
 
 def _bind_race_line(log: Any, offset: int) -> str:

@@ -123,7 +123,8 @@ def imported_modules(nb: Any) -> list[str]:
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code" or "skip-smoke" in cell.get("metadata", {}).get("tags", []):
             continue
-        tree = _parse(str(cell.get("source", "")))
+        source = cell.get("source", "")
+        tree = _parse("".join(source) if isinstance(source, list) else str(source))  # a list: the file's JSON
         if tree is not None:
             found.extend(_imports(tree.body))
     return list(dict.fromkeys(found))

@@ -27,6 +27,7 @@ from jupyter_mlops.errors import InvalidInput, NotebookError
 from jupyter_mlops.notebooks.smoke import discover as discover_mod
 from jupyter_mlops.notebooks.smoke.execute import Job, execute
 from jupyter_mlops.notebooks.smoke.kernel import (
+    CURRENT,
     Kernel,
     KernelStartError,
     choose_kernel,
@@ -40,6 +41,7 @@ from jupyter_mlops.notebooks.smoke.params import unknown_given_names
 from jupyter_mlops.notebooks.smoke.preload import modules_for, preload
 from jupyter_mlops.notebooks.smoke.report import NotebookResult, SmokeReport
 from jupyter_mlops.notebooks.smoke.task import Task, as_task
+from jupyter_mlops.notebooks.smoke.zygotes import load_early
 
 _CELL_KEY = re.compile(rb'^\s*"cell_type"\s*:', re.MULTILINE)
 
@@ -208,6 +210,8 @@ class _Runner:
             log.parent.mkdir(parents=True, exist_ok=True)
         names = self._modules(job)
         python = notebook_language(job.nb) == "python"
+        if self.options.fork and python and job.kernel_name == CURRENT:
+            load_early(tuple(names))  # an early zygote imports them while this kernel's start is set up
         try:
             kernel = await start_kernel(job.kernel_name, notebook.resolve().parent,
                                         kernel_env(notebook, job.parameters, self.throwaway,
@@ -259,7 +263,29 @@ class _Runner:
             seconds = more.seconds
         return {"loaded": [name for name in names if name in have], "failed": failed, "seconds": round(seconds, 3)}
 
+    def tell_early_zygote(self, tasks: list[Task]) -> None:
+        """With ``--fork``: name the first notebook's modules to an early-started zygote before any is prepared.
+
+        They are read from the file's JSON (the notebook's import statements; no nbformat, no validation), so
+        the zygote imports them while the first notebook is parsed and validated and its kernel set up
+        (ADR-118). A set that turns out different (an unreadable file) only leaves the zygote unadopted.
+        """
+        if not self.options.fork or not tasks:
+            return
+        import json
+
+        path = tasks[0].path
+        try:
+            nb = json.loads(path.read_bytes())
+            if notebook_language(nb) != "python" or choose_kernel(nb, self.options.kernel) != CURRENT:
+                return
+            names = modules_for(self.options.preload, nb, path, find_project_root(path)) if self.options.preload else []
+        except (OSError, ValueError, AttributeError, TypeError, RecursionError):
+            return
+        load_early(tuple(names))
+
     async def run(self, tasks: list[Task]) -> list[NotebookResult]:
+        self.tell_early_zygote(tasks)
         try:
             return list(await asyncio.gather(*(self.one(task) for task in tasks)))
         finally:
@@ -300,7 +326,7 @@ def run_smoke(notebooks: Sequence[Path | Task], options: SmokeOptions,
         results = asyncio.run(runner.run(tasks))
     finally:
         if options.fork and not keep_zygotes:
-            from jupyter_mlops.notebooks.smoke.fork import close_zygotes
+            from jupyter_mlops.notebooks.smoke.zygotes import close_zygotes
 
             close_zygotes()
         if throwaway is not None:

@@ -22,6 +22,7 @@ from jupyter_mlops.notebooks.smoke.preload import (
 
 import_nbformat()
 
+import nbformat  # noqa: E402
 import nbformat.v4 as v4  # noqa: E402
 
 
@@ -53,6 +54,20 @@ def test_only_top_level_imports_of_cells_that_run_are_taken():
         v4.new_code_cell("import numpy"),
     ])
     assert imported_modules(nb) == ["numpy", "os.path", "pandas.api", "scipy", "json"]
+
+
+def test_a_notebook_read_as_plain_json_gives_the_same_modules(tmp_path: Path):
+    """``--fork`` names the first notebook's modules to the early zygote from its file's JSON, where a cell's
+    source is a list of lines (ADR-118): the same list as from the parsed notebook."""
+    import json
+
+    nb = v4.new_notebook(cells=[v4.new_code_cell("import numpy as np\nimport os.path"),
+                                v4.new_code_cell("x = 1\nfrom pandas import DataFrame\n%time x")])
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    raw = json.loads(path.read_text())
+    assert isinstance(raw["cells"][0]["source"], list)
+    assert imported_modules(raw) == imported_modules(nb) == ["numpy", "os.path", "pandas"]
 
 
 def test_standard_library_and_installed_packages_count_local_modules_do_not(tmp_path: Path):
