@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml  # noqa: F401 - pytester drops modules first imported in a test; yaml's C loader cannot be imported twice
 
 from jupyter_mlops.cli.smoke import main, smoke, smoke_options
 from jupyter_mlops.notebooks.io import read_notebook
