@@ -16,6 +16,8 @@ Assumptions:
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -150,6 +152,15 @@ latest_metrics = Table(
     Index("ix_latest_metrics_key_value_run", "key", "value", "run_id"),  # covering, see params
 )
 
+def _block_summary(*, steps_known: bool) -> list[Column[Any]]:
+    """The columns summarising a block of a history: its step range, first/last values, lowest and highest."""
+    return [Column("step_lo", BigInteger, nullable=not steps_known),
+            Column("step_hi", BigInteger, nullable=not steps_known),
+            Column("first_value", Float), Column("last_value", Float),
+            Column("min_value", Float), Column("min_step", BigInteger),
+            Column("max_value", Float), Column("max_step", BigInteger)]
+
+
 # Rollups of long metric histories (migration 0017, ADR-116): derived from ``metrics`` and rebuilt from it, never
 # copied by sync. Each row summarises one closed block of consecutive points in step order (``rollup.BLOCK`` of
 # them, more when points share the last step); NULL values mean NaN, min/max are over finite values only.
@@ -160,14 +171,7 @@ metric_rollups = Table(
     Column("key", _KEY, primary_key=True),
     Column("block", Integer, primary_key=True, autoincrement=False),
     Column("n", Integer, nullable=False),
-    Column("step_lo", BigInteger, nullable=False),
-    Column("step_hi", BigInteger, nullable=False),
-    Column("first_value", Float),
-    Column("last_value", Float),
-    Column("min_value", Float),
-    Column("min_step", BigInteger),
-    Column("max_value", Float),
-    Column("max_step", BigInteger),
+    *_block_summary(steps_known=True),
 )
 
 # Per history: the closed blocks cover every point up to ``covered_step`` (NULL: no block yet); the ``pending``
@@ -182,14 +186,7 @@ metric_rollup_state = Table(
     Column("blocks", Integer, nullable=False),
     Column("covered_step", BigInteger),
     Column("pending", Integer, nullable=False),
-    Column("step_lo", BigInteger),
-    Column("step_hi", BigInteger),
-    Column("first_value", Float),
-    Column("last_value", Float),
-    Column("min_value", Float),
-    Column("min_step", BigInteger),
-    Column("max_value", Float),
-    Column("max_step", BigInteger),
+    *_block_summary(steps_known=False),  # the open block's: no steps while it is empty
 )
 
 ROLLUP_TABLES = (metric_rollups, metric_rollup_state)

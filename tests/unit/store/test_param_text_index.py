@@ -9,6 +9,7 @@ search compiled without the predicate.
 from __future__ import annotations
 
 import pytest
+from older_store import forget_migration
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -67,8 +68,7 @@ def test_an_older_store_gets_the_index_when_opened(store_url):
         if store.engine.dialect.name == "postgresql":
             conn.execute(text("DROP INDEX ix_params_key_short_text_run"))
             conn.execute(text("DROP STATISTICS st_params_key_text"))
-        conn.execute(text("DELETE FROM migrations WHERE name = '0016_param_text_index'"))
-        conn.execute(text("UPDATE schema_info SET schema_version = :v"), {"v": SCHEMA_VERSION - 1})
+        forget_migration(conn, "0016_param_text_index")
     store.close()
     with open_store(store_url) as store:
         assert store.pending_migrations() == []

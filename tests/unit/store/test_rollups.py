@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from older_store import forget_migration
 from sqlalchemy import event, select, text
 
 from jupyter_mlops.entities import Metric
@@ -171,7 +172,6 @@ def test_log_batch_with_metric_objects_keeps_rollups_too(store):
 
 def test_migration_0017_marks_existing_histories_invalid_until_built(store_url):
     from jupyter_mlops.store import open_store
-    from jupyter_mlops.store.layout import SCHEMA_VERSION
 
     store = open_store(store_url)
     run = store.create_run(name="old")
@@ -180,8 +180,7 @@ def test_migration_0017_marks_existing_histories_invalid_until_built(store_url):
     with store.engine.begin() as conn:
         conn.execute(text("DROP TABLE metric_rollups"))
         conn.execute(text("DROP TABLE metric_rollup_state"))
-        conn.execute(text("DELETE FROM migrations WHERE name = '0017_metric_rollups'"))
-        conn.execute(text("UPDATE schema_info SET schema_version = :v"), {"v": SCHEMA_VERSION - 1})
+        forget_migration(conn, "0017_metric_rollups")
     store.close()
     with open_store(store_url) as store:
         assert store.pending_migrations() == []

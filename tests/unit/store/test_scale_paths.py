@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from older_store import forget_migration
 from sqlalchemy import inspect, text
 
 from jupyter_mlops.entities import Metric
@@ -31,8 +32,7 @@ def test_migration_0015_replaces_the_metric_index_of_an_older_store(store_url):
     with store.engine.begin() as conn:
         conn.execute(text("DROP INDEX ix_metrics_series"))
         conn.execute(text("CREATE INDEX ix_metrics_run_key_step ON metrics (run_id, key, step)"))
-        conn.execute(text("DELETE FROM migrations WHERE name = '0015_scale_indexes'"))
-        conn.execute(text("UPDATE schema_info SET schema_version = :v"), {"v": SCHEMA_VERSION - 1})
+        forget_migration(conn, "0015_scale_indexes")
     store.close()
     with open_store(store_url) as store:
         assert _metric_indexes(store) == {"ix_metrics_series"}
