@@ -12,8 +12,9 @@ Assumptions:
     * Silent executions (``store_history=False``) are not user code and are not handed over.
     * ipykernel calls ``kernel.do_shutdown(restart)`` for every shutdown request (JupyterLab's restart too): the
       one moment the kernel knows it is being restarted rather than shut down. The session learns it from a thin
-      wrapper around that method, and the kernel's exit (``atexit``) from a handler registered after the tracking
-      API's own, so the session ends the run first.
+      wrapper around that method, which also ends the run there (a kernel that hangs in its clean-up afterwards is
+      killed, and a killed process runs no exit handler); the kernel's exit (``atexit``) ends it otherwise, from a
+      handler registered after the tracking API's own, so the session ends the run first.
     * Nothing here raises into the user's cell: a failure becomes one warning (per kind) and the gap stays.
 """
 
@@ -164,6 +165,9 @@ class CellObserver:
         def do_shutdown(restart: bool) -> Any:
             if restart:
                 session.restart_requested()
+            # End the run now, as the kernel's exit would: ipykernel may hang cleaning up after this (1 in 10-15
+            # shutdowns with 7.4) until jupyter_client kills it, and then no exit handler runs.
+            session.end_at_exit()
             return original(restart)
 
         kernel.do_shutdown = do_shutdown

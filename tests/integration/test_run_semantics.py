@@ -294,3 +294,19 @@ def test_runs_started_by_the_api_in_a_kernel_record_the_cells_they_ran(project: 
     assert cells(over_cells)[-3:] == [(first + 5, API_CELLS[5], False, []), (first + 6, API_CELLS[6], False, ["c"]),
                                       (first + 7, API_CELLS[7], False, [])]
     assert (first + 2, API_CELLS[2], True, []) in cells(over_cells)  # y's cell: context of the run's cells
+
+
+def test_a_kernel_that_hangs_after_a_shutdown_request_still_ends_its_run(project: dict) -> None:
+    # ipykernel sometimes hangs cleaning up after the request; jupyter_client then kills it and no exit handler runs.
+    # An exit handler that sleeps stands in for that hang (handlers run last-registered first: it runs before ours).
+    path = project["root"] / "hangs.ipynb"
+    nb = notebook(path, ["%load_ext jupyter_mlops\n%track start", "x = 1",
+                         "import atexit, time\natexit.register(time.sleep, 120)"])
+    kernel = KernelSession(path, project["url"])
+    kernel.manager.shutdown_wait_time = 2.0
+    replies = kernel.run_cells(nb.cells)
+    kernel.shutdown()
+    assert all(reply["status"] == "ok" for reply in replies), replies
+    (run,) = _runs(project)
+    assert run.status.value == "finished"
+    assert [c["source"] for c in _code(project, run)["cells"]][-1] == nb.cells[2].source
