@@ -312,3 +312,20 @@ def test_pytest_nb_smoke_runs_items_on_the_cluster(dask_cluster: str, tmp_path: 
     assert "FAIL nbs/fails.ipynb [cell-error] cell 0" in done.stdout and "KeyError" in done.stdout
     executed = nbformat.read(tmp_path / "out" / "nbs" / "passes.ipynb", as_version=4)
     assert executed.cells[1].outputs[0]["text"].strip().isdigit()  # it ran under a worker's runner
+
+
+def test_fork_on_the_cluster_forks_or_says_why_and_passes(dask_cluster: str, tmp_path: Path) -> None:
+    # --fork with --executor dask: each task's runner (a process of its own on a worker) keeps the promise: a
+    # forked kernel, or a fresh one with the reason, never a lost or hung notebook.
+    for name in ("one", "two"):
+        _notebook(tmp_path / "nbs" / f"{name}.ipynb", "import json", f"print(json.dumps({name!r}))")
+    done = subprocess.run([*NB_SMOKE, "nbs", "--executor", dask_cluster, "--fork", "--preload", "auto", "--plain",
+                           "--no-track", "--json", "r.json"],
+                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = _by_name(json.loads((tmp_path / "r.json").read_text()))
+    assert sorted(results) == ["one.ipynb", "two.ipynb"]
+    for result in results.values():
+        assert result["passed"] is True, result
+        fork = result["fork"]
+        assert isinstance(fork, dict) and (fork.get("forked") is True or isinstance(fork.get("fallback"), str)), fork
