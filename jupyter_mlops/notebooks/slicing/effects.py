@@ -11,7 +11,7 @@ Per top-level statement (a cell binds a name before it reads it: ``x = 1; y = x`
 * functions and classes defined, with what a *call* reads and changes: the globals the body looks up when it runs,
   the names declared ``global`` it binds, the free names it changes in place (:class:`FunctionFacts`);
 * pseudo names for what is not a name: ``file:PATH`` (a literal path read or written by a recognised reader or
-  writer; a path held by a variable is resolved by the slicer when that variable holds a string literal),
+  writer, :mod:`.file_writes`; a path held by a variable is resolved by the slicer when it holds a string literal),
   ``<run>`` (the active run: ``start_run``/``end_run`` bind it, ``log_*`` read it) and ``<random>`` (the global
   random state: ``seed`` binds it, drawing reads and changes it);
 * *unsure* reasons: ``exec``/``eval`` of code built at run time, ``globals()``/``vars()``/``locals()`` not
@@ -24,21 +24,18 @@ Standard library only, and cached by source text: slicing a run re-analyses each
 from __future__ import annotations
 
 import ast
-import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from jupyter_mlops.capture.cells import _file_read_by
 from jupyter_mlops.capture.names import MutationRules, Scope, class_free_names, function_free_names, root_name
 from jupyter_mlops.notebooks.convert.analysis import MUTATIONS, display_only
+from jupyter_mlops.notebooks.slicing.file_writes import ANY_FILE, file_name, literal_text, write_mode, write_path
 
-__all__ = ["ANY_FILE", "RANDOM", "RUN", "FunctionFacts", "StatementFacts", "analyze_code", "file_name", "shows_only"]
+__all__ = ["RANDOM", "RUN", "FunctionFacts", "StatementFacts", "analyze_code", "shows_only"]
 
 RUN = "<run>"
 RANDOM = "<random>"
-FILE = "file:"
-#: a file written at a path no static look can know
-ANY_FILE = "file:*"
 
 #: tracking API methods: they record values elsewhere and leave their receiver (a run, the module) unchanged.
 TRACKING_METHODS = frozenset({
@@ -53,13 +50,6 @@ RULES = MutationRules(
 )
 _LOGS = frozenset({"log_metric", "log_metrics", "log_param", "log_params", "log_data", "log_artifact", "log_model",
                    "set_tags", "note", "log_sliced_metrics"})
-_WRITERS = frozenset({
-    "to_csv", "to_parquet", "to_json", "to_pickle", "to_excel", "to_feather", "to_hdf", "to_stata", "to_html",
-    "to_latex", "to_markdown", "to_xml", "to_netcdf", "savefig", "save", "savetxt", "savez", "savez_compressed",
-    "dump", "write_text", "write_bytes",
-})
-_PATH_WRITERS = frozenset({"write_text", "write_bytes"})
-_PATH_CALLS = frozenset({"Path", "PurePath", "PosixPath", "WindowsPath"})
 _READ_HINTS = ("read_", "scan_")
 _SEEDS = frozenset({"seed", "manual_seed", "set_seed", "manual_seed_all"})
 _RNG_CONSTRUCTORS = frozenset({"default_rng", "RandomState", "Generator", "SeedSequence", "PCG64", "Random"})
@@ -68,11 +58,6 @@ _MUST_STATEMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import, ast.Im
                     ast.AsyncFunctionDef, ast.ClassDef, ast.Expr, ast.With, ast.Delete)
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _CACHE_SIZE = 4096
-
-
-def file_name(path: str) -> str:
-    """The pseudo name of a file path (normalised, so ``./a.csv`` and ``a.csv`` are one file)."""
-    return FILE + os.path.normpath(path)
 
 
 @dataclass(frozen=True)
@@ -211,10 +196,6 @@ def class_facts(node: ast.ClassDef) -> FunctionFacts:
                          tuple(unsure), changes_arguments=True)
 
 
-def _string(node: ast.expr | None) -> str | None:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
-
-
 def _nodes(root: ast.AST) -> list[ast.AST]:
     """Every node of ``root`` that runs now: function and class bodies are skipped (they run when called).
 
@@ -238,64 +219,18 @@ def _nodes(root: ast.AST) -> list[ast.AST]:
     return found
 
 
-def _write_mode(call: ast.Call, position: int) -> str | None:
-    """``w`` (replaces), ``a`` (appends) or None (reads, or a mode computed at run time)."""
-    mode_node = call.args[position] if len(call.args) > position else None
-    for keyword in call.keywords:
-        if keyword.arg == "mode":
-            mode_node = keyword.value
-    mode = _string(mode_node)
-    if mode is None:
-        return None
-    if "w" in mode or "x" in mode:
-        return "w"
-    return "a" if "a" in mode else None
-
-
-def _write_path(call: ast.Call) -> tuple[ast.expr | None, bool] | None:
-    """The path argument of a recognised file write and whether it replaces the file; None when no write."""
-    func = call.func
-    if isinstance(func, ast.Name) and func.id == "open" and call.args:
-        mode = _write_mode(call, 1)
-        return (call.args[0], mode == "w") if mode else None
-    if not isinstance(func, ast.Attribute):
-        return None
-    attr, receiver = func.attr, func.value
-    if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Name) and receiver.func.id in _PATH_CALLS:
-        path = receiver.args[0] if receiver.args else None
-        if attr in _PATH_WRITERS:
-            return path, True
-        if attr == "open":
-            mode = _write_mode(call, 0)
-            return (path, mode == "w") if mode else None
-        return None
-    if attr not in _WRITERS:
-        return None
-    if attr in ("save", "dump"):  # np.save(path, a) but torch.save(obj, path), joblib.dump(obj, path)
-        for arg in call.args[:2]:
-            if _string(arg) is not None:
-                return arg, True
-        return (call.args[1] if attr == "dump" and len(call.args) > 1 else None), True
-    if call.args:
-        return call.args[0], True
-    for keyword in call.keywords:
-        if keyword.arg in ("path", "path_or_buf", "fname", "filename", "excel_writer", "file"):
-            return keyword.value, True
-    return None, True
-
-
 def _metric_keys(call: ast.Call, method: str) -> set[str]:
     if method == "log_metric":
-        key = _string(call.args[0]) if call.args else next(
-            (_string(k.value) for k in call.keywords if k.arg == "key"), None)
+        key = literal_text(call.args[0]) if call.args else next(
+            (literal_text(k.value) for k in call.keywords if k.arg == "key"), None)
         return {key} if key is not None else {"*"}
     if method != "log_metrics" or not call.args:
         return set()
     mapping = call.args[0]
     if isinstance(mapping, ast.Call) and mapping.args:  # %%track metrics: tracked_metrics({...})
         mapping = mapping.args[0]
-    if isinstance(mapping, ast.Dict) and all(_string(key) is not None for key in mapping.keys):
-        return {str(_string(key)) for key in mapping.keys}
+    if isinstance(mapping, ast.Dict) and all(literal_text(key) is not None for key in mapping.keys):
+        return {str(literal_text(key)) for key in mapping.keys}
     return {"*"}
 
 
@@ -313,9 +248,9 @@ def _special_calls(nodes: list[ast.AST], facts: StatementFacts, *, must: bool) -
     """Files, the run, random state, metric keys and the unsure constructs among the calls ``nodes`` make now."""
     literal_namespace: set[int] = set()
     for node in nodes:
-        if isinstance(node, ast.Subscript) and _namespace_call(node.value) and _string(node.slice) is not None:
+        if isinstance(node, ast.Subscript) and _namespace_call(node.value) and literal_text(node.slice) is not None:
             literal_namespace.add(id(node.value))
-            name = str(_string(node.slice))
+            name = str(literal_text(node.slice))
             if isinstance(node.ctx, ast.Load):
                 facts.reads.add(name)
             else:
@@ -365,7 +300,7 @@ def _call(node: ast.Call, facts: StatementFacts, must: bool, literal_namespace: 
 
 
 def _exec(node: ast.Call, name: str, facts: StatementFacts) -> None:
-    code = _string(node.args[0]) if node.args else None
+    code = literal_text(node.args[0]) if node.args else None
     if code is None or len(node.args) > 1:
         facts.unsure.append(f"`{name}` of code built at run time")
         return
@@ -401,14 +336,14 @@ def _files(node: ast.Call, facts: StatementFacts, must: bool) -> None:
     if path:
         facts.reads.add(file_name(path))
     elif (isinstance(node.func, ast.Attribute) and node.func.attr.startswith(_READ_HINTS)
-          or isinstance(node.func, ast.Name) and node.func.id == "open" and _write_mode(node, 1) is None):
+          or isinstance(node.func, ast.Name) and node.func.id == "open" and write_mode(node, 1) is None):
         if node.args and isinstance(node.args[0], ast.Name):
             facts.path_reads.add(node.args[0].id)
-    written = _write_path(node)
+    written = write_path(node)
     if written is None:
         return
     target, replaces = written
-    literal = _string(target)
+    literal = literal_text(target)
     if literal is not None:
         (facts.must if must and replaces else facts.may).add(file_name(literal))
     elif isinstance(target, ast.Name):
@@ -472,10 +407,10 @@ def _statement(stmt: ast.stmt) -> StatementFacts:
         for target in stmt.targets:
             if isinstance(target, ast.Name):
                 facts.aliases[target.id] = stmt.value.id
-    if isinstance(stmt, ast.Assign) and _string(stmt.value) is not None:
+    if isinstance(stmt, ast.Assign) and literal_text(stmt.value) is not None:
         for target in stmt.targets:
             if isinstance(target, ast.Name):
-                facts.literals[target.id] = str(_string(stmt.value))
+                facts.literals[target.id] = str(literal_text(stmt.value))
     _special_calls(nodes, facts, must=must)
     return facts
 

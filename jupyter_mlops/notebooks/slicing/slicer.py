@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_mlops.errors import InvalidInput
-from jupyter_mlops.notebooks.slicing.effects import ANY_FILE, FILE, FunctionFacts, analyze_code, file_name
+from jupyter_mlops.notebooks.slicing.effects import FunctionFacts, analyze_code
+from jupyter_mlops.notebooks.slicing.file_writes import ANY_FILE, FILE, file_name
 from jupyter_mlops.notebooks.slicing.view import python_view
 
 __all__ = ["Cell", "CellFlow", "Slice", "cell_flows", "slice_cells"]
