@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from sidebar_steps import compare_in_sidebar
 
 import jupyter_mlops as mlops
 from jupyter_mlops.app.runs import delete_runs
@@ -27,7 +28,6 @@ from jupyter_mlops.tracking import context, fluent
 
 pytestmark = pytest.mark.requires_browser
 
-SIDEBAR = "#jupyter-mlops-sidebar"
 
 
 def _artifacts(folder: Path, version: int) -> list[Path]:
@@ -73,14 +73,7 @@ def artifact_runs(lab_server, tmp_path_factory):
 
 
 def test_compare_view_diffs_local_modules_and_each_kind_of_artifact(page, artifact_runs, screenshot):
-    if not page.locator(SIDEBAR).is_visible():
-        page.click('.jp-SideBar.jp-mod-left [data-id="jupyter-mlops-sidebar"]')
-    page.locator(SIDEBAR).get_by_role("button", name="Refresh").click()
-    for run_id in artifact_runs:
-        row = page.locator(f"{SIDEBAR} .jp-Mlops-row[data-run-id='{run_id}']")
-        expect(row).to_have_count(1, timeout=20_000)
-        row.locator("input[type=checkbox]").check()
-    page.locator(f"{SIDEBAR} .jp-Mlops-compareButton").click()
+    compare_in_sidebar(page, artifact_runs)
 
     module = page.locator(".jp-Mlops-compare .jp-Mlops-moduleChange[data-module=features]")
     expect(module).to_contain_text("local module features (features.py) changed", timeout=20_000)

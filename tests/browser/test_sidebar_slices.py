@@ -13,6 +13,7 @@ import time
 
 import pytest
 from playwright.sync_api import expect
+from sidebar_steps import compare_in_sidebar
 
 import jupyter_mlops as mlops
 from jupyter_mlops.app.runs import delete_runs
@@ -23,7 +24,6 @@ from jupyter_mlops.tracking import context, fluent
 
 pytestmark = pytest.mark.requires_browser
 
-SIDEBAR = "#jupyter-mlops-sidebar"
 #: (run name, overall auc, auc by region): the older run is the compare view's baseline.
 RUNS = (
     ("slices-champion", 0.90, {"APAC": 0.85, "EU": 0.88, "US": 0.91}),
@@ -55,14 +55,7 @@ def sliced_runs(lab_server):
 
 
 def test_compare_view_shows_each_slice_and_names_the_worse_one(page, sliced_runs, screenshot):
-    if not page.locator(SIDEBAR).is_visible():
-        page.click('.jp-SideBar.jp-mod-left [data-id="jupyter-mlops-sidebar"]')
-    page.locator(SIDEBAR).get_by_role("button", name="Refresh").click()
-    for run_id in sliced_runs:
-        row = page.locator(f"{SIDEBAR} .jp-Mlops-row[data-run-id='{run_id}']")
-        expect(row).to_have_count(1, timeout=20_000)
-        row.locator("input[type=checkbox]").check()
-    page.locator(f"{SIDEBAR} .jp-Mlops-compareButton").click()
+    compare_in_sidebar(page, sliced_runs)
 
     table = page.locator(".jp-Mlops-compare [data-section=slices]")
     expect(table).to_be_visible(timeout=20_000)
