@@ -129,15 +129,15 @@ class NotebookSession:
 
     def _log_running_cell(self, run: ActiveRun) -> None:
         """Log the cell still running (the run ends inside it), once: its finish then finds it logged."""
-        if self._running is None or (self._running[1], self._running[0]) == self._last_key:
+        running = self._running
+        if running is None or (running[1], running[0]) == self._last_key:
             if self._running_cell_logged:  # the backfill logged it: the cell that loaded the extension
                 self.log.add_metrics(run.take_logged_metrics())
             return
-        source, count, cell_id, tree = self._running
-        key = (count, source)
+        source, count, cell_id, tree = running
         if _only_track_magics(source):
             return
-        self._last_key = key
+        self._last_key = (count, source)
         self._trees[len(self.log)] = tree()
         self.log.record(len(self.log), source, count, cell_id, None, run.take_logged_metrics())
 
